@@ -1,0 +1,3 @@
+from autoliq.cli.main import main
+
+main()

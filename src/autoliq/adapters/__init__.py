@@ -1,0 +1,1 @@
+"""Adapters: the database, its migrations and repositories, the commit batcher, the event publisher."""

@@ -1,0 +1,279 @@
+"""`SqlStore`: the Store port over one SQLAlchemy connection (one transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, insert, select, update
+from sqlalchemy.sql import ColumnElement
+
+from autoliq.adapters.tables import (
+    account,
+    account_risk_status,
+    account_risk_status_log,
+    app_user,
+    auth_session,
+    organization,
+)
+from autoliq.domain.events import Event
+from autoliq.domain.model import Account, Organization, RiskStatus, RiskStatusLogEntry, User
+from autoliq.domain.states import Actor, AdminAction, ReasonCode, Role
+from autoliq.service.ports import AuthSession
+
+# SQLite binds at most 32,766 parameters per statement; stay well below for IN lists.
+_IN_CHUNK = 5000
+
+
+def _account(row: Row[Any]) -> Account:
+    return Account(
+        id=row.id,
+        organization_id=row.organization_id,
+        user_id=row.user_id,
+        name=row.name,
+        created=row.created,
+        archived=bool(row.archived),
+    )
+
+
+def _user(row: Row[Any]) -> User:
+    return User(
+        id=row.id,
+        organization_id=row.organization_id,
+        name=row.name,
+        role=Role(row.role),
+        full_name=row.full_name,
+        email=row.email,
+    )
+
+
+def _status(row: Row[Any]) -> RiskStatus:
+    return RiskStatus(
+        id=row.id,
+        admin_action=AdminAction(row.admin_action),
+        admin_timestamp=row.admin_timestamp,
+        liquidate_only=row.liquidate_only,
+        user_triggered_liq_only=bool(row.user_triggered_liq_only),
+        max_net_liq=row.max_net_liq,
+        min_net_liq=row.min_net_liq,
+    )
+
+
+def _log_entry(row: Row[Any]) -> RiskStatusLogEntry:
+    return RiskStatusLogEntry(
+        id=row.id,
+        account_id=row.account_id,
+        timestamp=row.timestamp,
+        status=RiskStatus(
+            id=row.account_id,
+            admin_action=AdminAction(row.admin_action),
+            admin_timestamp=row.admin_timestamp,
+            liquidate_only=row.liquidate_only,
+            user_triggered_liq_only=bool(row.user_triggered_liq_only),
+            max_net_liq=row.max_net_liq,
+            min_net_liq=row.min_net_liq,
+        ),
+        actor=Actor(row.actor),
+        actor_user_id=row.actor_user_id,
+        reason_code=ReasonCode(row.reason_code) if row.reason_code else None,
+        reason=row.reason,
+    )
+
+
+def _chunks(ids: Sequence[int]) -> list[Sequence[int]]:
+    return [ids[i : i + _IN_CHUNK] for i in range(0, len(ids), _IN_CHUNK)] or [[]]
+
+
+class SqlStore:
+    """Repositories over one connection; events buffered until the transaction commits."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.events: list[Event] = []
+
+    # -- organizations and users --
+    def organization(self, organization_id: int) -> Organization | None:
+        row = self.conn.execute(select(organization).where(organization.c.id == organization_id)).first()
+        return Organization(row.id, row.name) if row else None
+
+    def organization_by_name(self, name: str) -> Organization | None:
+        row = self.conn.execute(select(organization).where(organization.c.name == name)).first()
+        return Organization(row.id, row.name) if row else None
+
+    def user(self, user_id: int) -> User | None:
+        row = self.conn.execute(select(app_user).where(app_user.c.id == user_id)).first()
+        return _user(row) if row else None
+
+    def user_by_name(self, name: str) -> tuple[User, str] | None:
+        row = self.conn.execute(select(app_user).where(app_user.c.name == name)).first()
+        return (_user(row), row.password_hash) if row else None
+
+    # -- accounts --
+    def account(self, account_id: int) -> Account | None:
+        row = self.conn.execute(select(account).where(account.c.id == account_id)).first()
+        return _account(row) if row else None
+
+    def accounts(
+        self,
+        organization_id: int,
+        *,
+        owner_id: int | None = None,
+        ids: Sequence[int] | None = None,
+        name: str | None = None,
+    ) -> list[Account]:
+        conds: list[ColumnElement[bool]] = [account.c.organization_id == organization_id]
+        if owner_id is not None:
+            conds.append(account.c.user_id == owner_id)
+        if name is not None:
+            conds.append(account.c.name == name)
+        out: list[Account] = []
+        for chunk in _chunks(ids) if ids is not None else [None]:
+            where = list(conds)
+            if chunk is not None:
+                where.append(account.c.id.in_(chunk))
+            rows = self.conn.execute(select(account).where(and_(*where)).order_by(account.c.id))
+            out.extend(_account(r) for r in rows)
+        return out
+
+    # -- risk status --
+    def risk_status(self, account_id: int) -> RiskStatus | None:
+        row = self.conn.execute(
+            select(account_risk_status).where(account_risk_status.c.id == account_id)
+        ).first()
+        return _status(row) if row else None
+
+    def risk_statuses(
+        self, organization_id: int, *, owner_id: int | None = None, ids: Sequence[int] | None = None
+    ) -> list[RiskStatus]:
+        j = account_risk_status.join(account, account.c.id == account_risk_status.c.id)
+        conds: list[ColumnElement[bool]] = [account.c.organization_id == organization_id]
+        if owner_id is not None:
+            conds.append(account.c.user_id == owner_id)
+        out: list[RiskStatus] = []
+        for chunk in _chunks(ids) if ids is not None else [None]:
+            where = list(conds)
+            if chunk is not None:
+                where.append(account_risk_status.c.id.in_(chunk))
+            rows = self.conn.execute(
+                select(account_risk_status)
+                .select_from(j)
+                .where(and_(*where))
+                .order_by(account_risk_status.c.id)
+            )
+            out.extend(_status(r) for r in rows)
+        return out
+
+    def save_risk_status(self, status: RiskStatus) -> None:
+        values = {
+            "admin_action": status.admin_action.value,
+            "admin_timestamp": status.admin_timestamp,
+            "liquidate_only": status.liquidate_only,
+            "user_triggered_liq_only": status.user_triggered_liq_only,
+            "max_net_liq": status.max_net_liq,
+            "min_net_liq": status.min_net_liq,
+        }
+        result = self.conn.execute(
+            update(account_risk_status).where(account_risk_status.c.id == status.id).values(**values)
+        )
+        if result.rowcount == 0:
+            self.conn.execute(insert(account_risk_status).values(id=status.id, **values))
+
+    # -- risk status log --
+    def append_log(
+        self,
+        account_id: int,
+        timestamp: datetime,
+        status: RiskStatus,
+        actor: Actor,
+        actor_user_id: int | None,
+        reason_code: ReasonCode | None,
+        reason: str | None,
+    ) -> RiskStatusLogEntry:
+        result = self.conn.execute(
+            insert(account_risk_status_log)
+            .values(
+                account_id=account_id,
+                timestamp=timestamp,
+                admin_action=status.admin_action.value,
+                admin_timestamp=status.admin_timestamp,
+                liquidate_only=status.liquidate_only,
+                user_triggered_liq_only=status.user_triggered_liq_only,
+                max_net_liq=status.max_net_liq,
+                min_net_liq=status.min_net_liq,
+                actor=actor.value,
+                actor_user_id=actor_user_id,
+                reason_code=reason_code.value if reason_code else None,
+                reason=reason,
+            )
+            .returning(account_risk_status_log.c.id)
+        )
+        entry_id = result.scalar_one()
+        return RiskStatusLogEntry(
+            entry_id, account_id, timestamp, status, actor, actor_user_id, reason_code, reason
+        )
+
+    def log_entries(
+        self,
+        organization_id: int,
+        *,
+        owner_id: int | None = None,
+        ids: Sequence[int] | None = None,
+        account_ids: Sequence[int] | None = None,
+    ) -> list[RiskStatusLogEntry]:
+        log = account_risk_status_log
+        j = log.join(account, account.c.id == log.c.account_id)
+        conds: list[ColumnElement[bool]] = [account.c.organization_id == organization_id]
+        if owner_id is not None:
+            conds.append(account.c.user_id == owner_id)
+        out: list[RiskStatusLogEntry] = []
+        keys: Sequence[int] | None = ids if ids is not None else account_ids
+        column = log.c.id if ids is not None else log.c.account_id
+        for chunk in _chunks(keys) if keys is not None else [None]:
+            where = list(conds)
+            if chunk is not None:
+                where.append(column.in_(chunk))
+            rows = self.conn.execute(select(log).select_from(j).where(and_(*where)).order_by(log.c.id))
+            out.extend(_log_entry(r) for r in rows)
+        return out
+
+    # -- sessions --
+    def session_by_token_hash(self, token_hash: str, now: datetime) -> AuthSession | None:
+        row = self.conn.execute(
+            select(auth_session.c.id, auth_session.c.user_id, auth_session.c.expires).where(
+                auth_session.c.token_hash == token_hash,
+                auth_session.c.closed.is_(None),
+                auth_session.c.expires > now,
+            )
+        ).first()
+        return AuthSession(row.id, row.user_id, row.expires) if row else None
+
+    def open_session(self, user_id: int, token_hash: str, now: datetime, expires: datetime) -> AuthSession:
+        session_id = self.conn.execute(
+            insert(auth_session)
+            .values(user_id=user_id, token_hash=token_hash, created=now, expires=expires, closed=None)
+            .returning(auth_session.c.id)
+        ).scalar_one()
+        return AuthSession(session_id, user_id, expires)
+
+    def live_sessions(self, user_id: int, now: datetime) -> list[AuthSession]:
+        rows = self.conn.execute(
+            select(auth_session.c.id, auth_session.c.user_id, auth_session.c.expires)
+            .where(
+                auth_session.c.user_id == user_id,
+                auth_session.c.closed.is_(None),
+                auth_session.c.expires > now,
+            )
+            .order_by(auth_session.c.id)
+        )
+        return [AuthSession(r.id, r.user_id, r.expires) for r in rows]
+
+    def close_session(self, session_id: int, now: datetime) -> None:
+        self.conn.execute(update(auth_session).where(auth_session.c.id == session_id).values(closed=now))
+
+    def extend_session(self, session_id: int, expires: datetime) -> None:
+        self.conn.execute(update(auth_session).where(auth_session.c.id == session_id).values(expires=expires))
+
+    # -- events --
+    def emit(self, event: Event) -> None:
+        self.events.append(event)

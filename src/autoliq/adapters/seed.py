@@ -1,0 +1,134 @@
+"""Bulk creation of organizations, users and accounts straight into the database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, func, insert, select
+
+from autoliq.adapters.tables import account, account_risk_status, app_user, organization
+from autoliq.domain.states import AdminAction, Role
+
+_BATCH = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class SeedResult:
+    """What a seed run created."""
+
+    organization_id: int
+    organization_created: bool
+    admin_user_id: int
+    owner_user_id: int
+    first_account_id: int | None
+    accounts_created: int
+
+
+def ensure_organization(conn: Connection, name: str, now: datetime) -> tuple[int, bool]:
+    """The organization named `name`, created if missing; (id, created)."""
+    org_id = conn.execute(select(organization.c.id).where(organization.c.name == name)).scalar()
+    if org_id is not None:
+        return int(org_id), False
+    org_id = conn.execute(
+        insert(organization).values(name=name, created=now).returning(organization.c.id)
+    ).scalar_one()
+    return int(org_id), True
+
+
+def ensure_user(
+    conn: Connection,
+    organization_id: int,
+    name: str,
+    role: Role,
+    password_hash: Callable[[], str],
+    now: datetime,
+) -> int:
+    """The user named `name` in the organization, created if missing (password hashed lazily)."""
+    row = conn.execute(
+        select(app_user.c.id, app_user.c.organization_id).where(app_user.c.name == name)
+    ).first()
+    if row is not None:
+        if row.organization_id != organization_id:
+            raise ValueError(f"user {name!r} already belongs to another organization")
+        return int(row.id)
+    user_id = conn.execute(
+        insert(app_user)
+        .values(
+            organization_id=organization_id,
+            name=name,
+            password_hash=password_hash(),
+            role=role.value,
+            full_name=name,
+            email=f"{name}@example.invalid",
+            created=now,
+        )
+        .returning(app_user.c.id)
+    ).scalar_one()
+    return int(user_id)
+
+
+def add_accounts(
+    conn: Connection,
+    organization_id: int,
+    owner_user_id: int,
+    count: int,
+    prefix: str,
+    now: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[int | None, int]:
+    """Create `count` accounts (and their Normal risk status) owned by the user; (first id, count)."""
+    existing = conn.execute(
+        select(func.count()).select_from(account).where(account.c.organization_id == organization_id)
+    ).scalar_one()
+    start_id = (conn.execute(select(func.max(account.c.id))).scalar() or 0) + 1
+    first: int | None = None
+    done = 0
+    while done < count:
+        n = min(_BATCH, count - done)
+        ids = range(start_id + done, start_id + done + n)
+        conn.execute(
+            insert(account),
+            [
+                {
+                    "id": i,
+                    "organization_id": organization_id,
+                    "user_id": owner_user_id,
+                    "name": f"{prefix}{existing + done + k + 1:06d}",
+                    "created": now,
+                    "archived": False,
+                }
+                for k, i in enumerate(ids)
+            ],
+        )
+        conn.execute(
+            insert(account_risk_status),
+            [
+                {
+                    "id": i,
+                    "admin_action": AdminAction.NORMAL.value,
+                    "admin_timestamp": None,
+                    "liquidate_only": None,
+                    "user_triggered_liq_only": False,
+                    "max_net_liq": None,
+                    "min_net_liq": None,
+                }
+                for i in ids
+            ],
+        )
+        if first is None:
+            first = ids[0]
+        done += n
+        if progress is not None:
+            progress(n)
+    return first, done
+
+
+def fix_sequences(conn: Connection) -> None:
+    """After inserting explicit ids on PostgreSQL, move the id sequences past them."""
+    if conn.dialect.name != "postgresql":
+        return
+    conn.exec_driver_sql(
+        "SELECT setval(pg_get_serial_sequence('account', 'id'), (SELECT COALESCE(MAX(id), 1) FROM account))"
+    )

@@ -1,0 +1,128 @@
+"""SQLAlchemy Core tables: the one schema for SQLite and PostgreSQL (migrations create it)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+# BigInteger ids that are still SQLite's INTEGER PRIMARY KEY (its rowid alias) there.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A point in time, stored in UTC and read back timezone-aware on both engines."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        # SQLite keeps no offset: store the UTC wall time.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+organization = Table(
+    "organization",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created", UTCDateTime(), nullable=False),
+)
+
+app_user = Table(
+    "app_user",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("organization_id", BigInteger, ForeignKey("organization.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("password_hash", String(300), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("full_name", String(200), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("created", UTCDateTime(), nullable=False),
+)
+
+account = Table(
+    "account",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("organization_id", BigInteger, ForeignKey("organization.id"), nullable=False),
+    Column("user_id", BigInteger, ForeignKey("app_user.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("created", UTCDateTime(), nullable=False),
+    Column("archived", Boolean, nullable=False, default=False),
+    UniqueConstraint("organization_id", "name", name="uq_account_org_name"),
+)
+
+account_risk_status = Table(
+    "account_risk_status",
+    metadata,
+    Column("id", BigInteger, ForeignKey("account.id"), primary_key=True, autoincrement=False),
+    Column("admin_action", String(40), nullable=False),
+    Column("admin_timestamp", UTCDateTime(), nullable=True),
+    Column("liquidate_only", UTCDateTime(), nullable=True),
+    Column("user_triggered_liq_only", Boolean, nullable=False),
+    Column("max_net_liq", Float, nullable=True),
+    Column("min_net_liq", Float, nullable=True),
+)
+
+account_risk_status_log = Table(
+    "account_risk_status_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", BigInteger, ForeignKey("account.id"), nullable=False),
+    Column("timestamp", UTCDateTime(), nullable=False),
+    Column("admin_action", String(40), nullable=False),
+    Column("admin_timestamp", UTCDateTime(), nullable=True),
+    Column("liquidate_only", UTCDateTime(), nullable=True),
+    Column("user_triggered_liq_only", Boolean, nullable=False),
+    Column("max_net_liq", Float, nullable=True),
+    Column("min_net_liq", Float, nullable=True),
+    Column("actor", String(20), nullable=False),
+    Column("actor_user_id", BigInteger, nullable=True),
+    Column("reason_code", String(40), nullable=True),
+    Column("reason", Text, nullable=True),
+    Index("ix_account_risk_status_log_account_id_id", "account_id", "id"),
+)
+
+auth_session = Table(
+    "auth_session",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", BigInteger, ForeignKey("app_user.id"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created", UTCDateTime(), nullable=False),
+    Column("expires", UTCDateTime(), nullable=False),
+    Column("closed", UTCDateTime(), nullable=True),
+    Index("ix_auth_session_user_id_closed", "user_id", "closed"),
+)

@@ -1,0 +1,180 @@
+"""`SqlUnitOfWork`: durable writes with group commit, reads on a pool of snapshot connections.
+
+Every write goes to one writer thread. The thread takes all the writes that are waiting (up to
+`max_batch`), runs them in one transaction and commits once, so one fsync makes a whole batch
+durable; only then is each caller answered and each event published. A write that raises makes
+the batch roll back, and its members are then run one by one, each in its own transaction, so one
+failure never takes a neighbour's change with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+from autoliq.adapters.repositories import SqlStore
+from autoliq.domain.events import Event
+from autoliq.service.ports import Publisher, Store
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _Job:
+    work: Callable[[Store], Any]
+    future: asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop
+    events: list[Event] = field(default_factory=list)
+
+
+def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+    if future.done():  # the caller went away; the write itself stands
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)
+
+
+class SqlUnitOfWork:
+    """The UnitOfWork port on SQLAlchemy: one writer thread with group commit."""
+
+    def __init__(
+        self, write_engine: Engine, read_engine: Engine, publisher: Publisher, *, max_batch: int = 256
+    ) -> None:
+        self._write_engine = write_engine
+        self._read_engine = read_engine
+        self._publisher = publisher
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self.batches = 0
+        self.writes = 0
+
+    # -- lifecycle --
+    def start(self) -> None:
+        """Start the writer thread."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="autoliq-writer", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Finish the writes already queued, then stop the writer thread."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    # -- the port --
+    async def write(self, work: Callable[[Store], T]) -> T:
+        """Run `work` in a transaction, commit durably, then answer and publish."""
+        if self._thread is None:
+            raise RuntimeError("the unit of work is not started")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put(_Job(work, future, loop))
+        return await future
+
+    async def read(self, work: Callable[[Store], T]) -> T:
+        """Run `work` on its own read connection, off the event loop."""
+        return await asyncio.to_thread(self.read_sync, work)
+
+    def read_sync(self, work: Callable[[Store], T]) -> T:
+        """Run `work` on a read connection in this thread."""
+        with self._read_engine.connect() as conn:
+            try:
+                return work(SqlStore(conn))
+            finally:
+                conn.rollback()
+
+    # -- the writer thread --
+    def _run(self) -> None:
+        conn: Connection | None = None
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < self._max_batch:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    stopping = True
+                    break
+                batch.append(job)
+            if conn is None or conn.closed or conn.invalidated:
+                conn = self._connect_or_fail(batch)
+                if conn is None:
+                    continue
+            conn = self._execute(conn, batch)
+        if conn is not None:
+            conn.close()
+
+    def _connect_or_fail(self, batch: list[_Job]) -> Connection | None:
+        try:
+            return self._write_engine.connect()
+        except Exception as exc:
+            log.exception("writer could not connect to the database")
+            for job in batch:
+                job.loop.call_soon_threadsafe(_settle, job.future, None, exc)
+            return None
+
+    def _execute(self, conn: Connection, batch: list[_Job]) -> Connection | None:
+        results: list[Any] = []
+        try:
+            with conn.begin():
+                for job in batch:
+                    store = SqlStore(conn)
+                    results.append(job.work(store))
+                    job.events = store.events
+        except Exception:
+            if len(batch) == 1:
+                return self._run_alone(conn, batch[0])
+            # One member failed: run each alone so the others still land.
+            current: Connection | None = conn
+            for job in batch:
+                current = self._run_alone(current, job)
+            return current
+        self.batches += 1
+        self.writes += len(batch)
+        for job, value in zip(batch, results, strict=True):
+            job.loop.call_soon_threadsafe(_settle, job.future, value, None)
+        self._publish(batch)
+        return conn
+
+    def _run_alone(self, conn: Connection | None, job: _Job) -> Connection | None:
+        try:
+            if conn is None or conn.closed or conn.invalidated:
+                conn = self._write_engine.connect()
+            with conn.begin():
+                store = SqlStore(conn)
+                value = job.work(store)
+                job.events = store.events
+        except Exception as exc:
+            if isinstance(exc, DBAPIError) and exc.connection_invalidated and conn is not None:
+                conn.close()
+                conn = None
+            job.loop.call_soon_threadsafe(_settle, job.future, None, exc)
+            return conn
+        self.batches += 1
+        self.writes += 1
+        job.loop.call_soon_threadsafe(_settle, job.future, value, None)
+        self._publish([job])
+        return conn
+
+    def _publish(self, batch: list[_Job]) -> None:
+        for job in batch:
+            if job.events:
+                job.loop.call_soon_threadsafe(self._publisher.publish, job.events)

@@ -1,0 +1,1 @@
+"""The HTTP API: Tradovate's /v1 paths, our /_autoliq extensions, one app factory."""

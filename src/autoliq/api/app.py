@@ -1,0 +1,109 @@
+"""The Litestar app factory: Tradovate's /v1 paths, our /_autoliq paths, docs at /_autoliq/docs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from autoliq import __version__
+from autoliq.api.errors import EXCEPTION_HANDLERS
+from autoliq.api.routes.account import AccountController
+from autoliq.api.routes.auth import AuthController
+from autoliq.api.routes.autoliq import AutoliqController
+from autoliq.api.routes.risk import RiskStatusController, RiskStatusLogController
+from autoliq.api.security import require_token
+from autoliq.bootstrap import Services
+
+DOCS_PATH = "/_autoliq/docs"
+OPENAPI_JSON_PATH = f"{DOCS_PATH}/openapi.json"
+
+CONTROLLERS = [
+    AuthController,
+    RiskStatusController,
+    RiskStatusLogController,
+    AccountController,
+    AutoliqController,
+]
+
+
+class CaseInsensitivePaths:
+    """Tradovate matches paths without regard to case (`/auth/accessTokenRequest` works):
+    rewrite a known path spelled in another case to our spelling."""
+
+    def __init__(self, app: ASGIApp, paths: list[str]) -> None:
+        self.app = app
+        self.canonical = {p.lower(): p for p in paths}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            path = scope["path"]
+            canonical = self.canonical.get(path.lower())
+            if canonical is not None and canonical != path:
+                scope = dict(scope)  # type: ignore[assignment]
+                scope["path"] = canonical
+                scope["raw_path"] = canonical.encode()
+        await self.app(scope, receive, send)
+
+
+def create_app(services: Services, *, manage_lifecycle: bool = True) -> Litestar:
+    """The ASGI app over `services`; it starts and stops them with its lifespan unless told not to."""
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        if manage_lifecycle:
+            services.start()
+        try:
+            yield
+        finally:
+            if manage_lifecycle:
+                services.stop()
+
+    async def provide_services() -> Services:
+        return services
+
+    app = Litestar(
+        route_handlers=CONTROLLERS,
+        dependencies={"services": Provide(provide_services, use_cache=True)},
+        guards=[require_token],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=services.settings.max_body_bytes,
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="autoliq",
+            version=__version__,
+            description=(
+                "Tradovate's account-risk API, served locally: /v1 paths as Tradovate names them, "
+                "/_autoliq paths for autoliq's own extensions. Authenticate with "
+                "POST /v1/auth/accesstokenrequest and send `Authorization: Bearer <accessToken>`."
+            ),
+            path=DOCS_PATH,
+            render_plugins=[SwaggerRenderPlugin()],
+            components=Components(
+                security_schemes={"bearer_access_token": SecurityScheme(type="http", scheme="bearer")}
+            ),
+            security=[{"bearer_access_token": []}],
+        ),
+        debug=False,
+    )
+    app.state.services = services
+    paths = [route.path for route in app.routes]
+    app.asgi_handler = CaseInsensitivePaths(app.asgi_handler, paths)
+    return app
+
+
+def route_paths(app: Litestar) -> list[str]:
+    """Every routed path (for docs and tests)."""
+    return sorted({route.path for route in app.routes})
+
+
+def openapi_document(app: Litestar) -> dict[str, Any]:
+    """The app's own OpenAPI document as a dict."""
+    return app.openapi_schema.to_schema()

@@ -1,0 +1,81 @@
+"""Exception handlers: every error answers Tradovate's way, `{"errorText": ...}`, never a bare 500."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from autoliq.domain.errors import BadRequest, NotFound, Unauthorized
+
+log = logging.getLogger(__name__)
+
+ACCESS_DENIED_BODY = {"errorText": "Access is denied"}
+
+
+def _answer(status: int, text: str) -> Response[Any]:
+    return Response({"errorText": text}, status_code=status, media_type=MediaType.JSON)
+
+
+def _validation_text(exc: ValidationException) -> str:
+    extra = exc.extra
+    if isinstance(extra, list) and extra:
+        parts = []
+        for item in extra:
+            if isinstance(item, dict):
+                key = item.get("key")
+                message = item.get("message", "")
+                parts.append(f"{key}: {message}" if key else str(message))
+            else:
+                parts.append(str(item))
+        return "; ".join(parts)
+    return f"Malformed JSON body: {exc.detail}" if exc.detail else "Malformed JSON body"
+
+
+def on_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    """400 with an errorText naming the field."""
+    return _answer(400, _validation_text(exc))
+
+
+def on_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Framework errors (404 route, 405, 413) with an errorText."""
+    status = exc.status_code
+    if status == 413:
+        return _answer(413, "Request body too large")
+    if status == 401:
+        return _answer(401, "Access is denied")
+    return _answer(status, exc.detail or "Error")
+
+
+def on_unauthorized(_: Request[Any, Any, Any], exc: Unauthorized) -> Response[Any]:
+    """401 Access is denied."""
+    return _answer(401, exc.message)
+
+
+def on_not_found(_: Request[Any, Any, Any], exc: NotFound) -> Response[Any]:
+    """404 for unknown or invisible entities."""
+    return _answer(404, exc.message)
+
+
+def on_bad_request(_: Request[Any, Any, Any], exc: BadRequest) -> Response[Any]:
+    """400 for unreadable input."""
+    return _answer(400, exc.message)
+
+
+def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A bug: log it, answer 500 without internals."""
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _answer(HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    ValidationException: on_validation,
+    Unauthorized: on_unauthorized,
+    NotFound: on_not_found,
+    BadRequest: on_bad_request,
+    HTTPException: on_http_exception,
+    Exception: on_unexpected,
+}

@@ -1,0 +1,139 @@
+"""/v1/accountRiskStatus and /v1/accountRiskStatusLog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+
+from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdParam, parse_ids
+from autoliq.api.schemas import (
+    AccountRiskStatusLogOut,
+    AccountRiskStatusOut,
+    AccountRiskStatusResponse,
+    SetAdminAutoLiqActionBody,
+    log_entry_out,
+    risk_status_out,
+)
+from autoliq.api.security import caller_of
+from autoliq.bootstrap import Services
+from autoliq.domain.rules import EnvironmentDenied, Rejection
+
+
+class RiskStatusController(Controller):
+    """The account risk status: the admin action and its reads."""
+
+    path = "/v1/accountRiskStatus"
+    tags = ["accountRiskStatus"]  # noqa: RUF012
+
+    @post("/setadminautoliqaction", status_code=200, responses=ERROR_RESPONSES)
+    async def set_admin_auto_liq_action(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[SetAdminAutoLiqActionBody],
+        services: NamedDependency[Services],
+    ) -> Response[AccountRiskStatusResponse]:
+        """Set an account's admin auto-liquidation action (organization administrators, Demo)."""
+        result = await services.risk.set_admin_auto_liq_action(
+            caller_of(request).user,
+            data.accountId,
+            data.adminAction,
+            data.adminActionReasonCode,
+            data.adminActionReason,
+        )
+        if isinstance(result, Rejection):
+            return Response(AccountRiskStatusResponse(errorText=result.error_text))
+        if isinstance(result, EnvironmentDenied):
+            return Response(
+                AccountRiskStatusResponse(errorText=result.error_text), status_code=result.http_status
+            )
+        return Response(AccountRiskStatusResponse(accountRiskStatus=risk_status_out(result)))
+
+    @get("/list", responses=ERROR_RESPONSES)
+    async def list_(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+    ) -> list[AccountRiskStatusOut]:
+        """Every visible account's risk status."""
+        return [risk_status_out(s) for s in await services.views.risk_statuses(caller_of(request).user)]
+
+    @get("/item", responses=ERROR_RESPONSES)
+    async def item(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services], id: IdParam
+    ) -> AccountRiskStatusOut:
+        """One risk status by id (= account id)."""
+        return risk_status_out(await services.views.risk_status(caller_of(request).user, id))
+
+    @get("/items", responses=ERROR_RESPONSES)
+    async def items(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services], ids: IdListParam
+    ) -> list[AccountRiskStatusOut]:
+        """Risk statuses by ids; unknown or invisible ids are left out."""
+        found = await services.views.risk_statuses(caller_of(request).user, parse_ids("ids", ids))
+        return [risk_status_out(s) for s in found]
+
+    @get("/deps", responses=ERROR_RESPONSES)
+    async def deps(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services], masterid: MasterIdParam
+    ) -> list[AccountRiskStatusOut]:
+        """The risk status of account `masterid` (master = account)."""
+        return [
+            risk_status_out(s)
+            for s in await services.views.risk_statuses(caller_of(request).user, [masterid])
+        ]
+
+    @get("/ldeps", responses=ERROR_RESPONSES)
+    async def ldeps(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services], masterids: IdListParam
+    ) -> list[AccountRiskStatusOut]:
+        """The risk statuses of accounts `masterids`."""
+        found = await services.views.risk_statuses(caller_of(request).user, parse_ids("masterids", masterids))
+        return [risk_status_out(s) for s in found]
+
+
+class RiskStatusLogController(Controller):
+    """The append-only history of risk status changes (master = account)."""
+
+    path = "/v1/accountRiskStatusLog"
+    tags = ["accountRiskStatusLog"]  # noqa: RUF012
+
+    @get("/list", responses=ERROR_RESPONSES)
+    async def list_(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+    ) -> list[AccountRiskStatusLogOut]:
+        """Every visible log row, oldest first."""
+        return [log_entry_out(e) for e in await services.views.log_entries(caller_of(request).user)]
+
+    @get("/item", responses=ERROR_RESPONSES)
+    async def item(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services], id: IdParam
+    ) -> AccountRiskStatusLogOut:
+        """One log row by its id."""
+        return log_entry_out(await services.views.log_entry(caller_of(request).user, id))
+
+    @get("/items", responses=ERROR_RESPONSES)
+    async def items(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services], ids: IdListParam
+    ) -> list[AccountRiskStatusLogOut]:
+        """Log rows by ids; unknown or invisible ids are left out."""
+        found = await services.views.log_entries(caller_of(request).user, ids=parse_ids("ids", ids))
+        return [log_entry_out(e) for e in found]
+
+    @get("/deps", responses=ERROR_RESPONSES)
+    async def deps(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services], masterid: MasterIdParam
+    ) -> list[AccountRiskStatusLogOut]:
+        """Account `masterid`'s log rows, oldest first."""
+        found = await services.views.log_entries(caller_of(request).user, account_ids=[masterid])
+        return [log_entry_out(e) for e in found]
+
+    @get("/ldeps", responses=ERROR_RESPONSES)
+    async def ldeps(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services], masterids: IdListParam
+    ) -> list[AccountRiskStatusLogOut]:
+        """The log rows of accounts `masterids`, oldest first."""
+        found = await services.views.log_entries(
+            caller_of(request).user, account_ids=parse_ids("masterids", masterids)
+        )
+        return [log_entry_out(e) for e in found]

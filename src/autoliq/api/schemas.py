@@ -1,0 +1,213 @@
+"""Wire shapes: Tradovate's entities with their exact field names, and our extension views.
+
+Field names are camelCase because they are Tradovate's JSON names, to the letter.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from autoliq.domain.model import Account, RiskStatus, RiskStatusLogEntry
+
+Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+
+
+class ErrorBody(msgspec.Struct):
+    """An error answer: `{"errorText": "..."}`."""
+
+    errorText: str
+
+
+# -- requests --
+
+
+class AccessTokenRequest(msgspec.Struct, forbid_unknown_fields=False):
+    """Tradovate's `AccessTokenRequest` (only name and password are required)."""
+
+    name: str
+    password: str
+    appId: str | None = None
+    appVersion: str | None = None
+    deviceId: str | None = None
+    cid: str | int | None = None
+    sec: str | None = None
+    hibpCheck: bool | None = None
+
+
+class SetAdminAutoLiqActionBody(msgspec.Struct, forbid_unknown_fields=False):
+    """Tradovate's `SetAdminAutoLiqAction`. Enum fields are read as text so that an unknown value
+    gets the documented `errorText` (HTTP 200), and a missing one counts as invalid."""
+
+    accountId: Int64 | None = None
+    adminAction: str | None = None
+    adminActionReasonCode: str | None = None
+    adminActionReason: str | None = None
+
+
+# -- responses --
+
+
+class AccessTokenResponse(msgspec.Struct, omit_defaults=True):
+    """Tradovate's `AccessTokenResponse`."""
+
+    errorText: str | None = None
+    accessToken: str | None = None
+    expirationTime: datetime | None = None
+    userStatus: str | None = None
+    userId: int | None = None
+    name: str | None = None
+    hasLive: bool | None = None
+
+
+class OAuthMeResponse(msgspec.Struct, omit_defaults=True):
+    """Tradovate's `OAuthMeResponse`."""
+
+    userId: int
+    name: str
+    fullName: str
+    email: str
+    emailVerified: bool
+    isTrial: bool
+    organizationName: str
+    currentMDSubs: list[str]
+    activePlugins: list[str]
+    errorText: str | None = None
+
+
+class AccountRiskStatusOut(msgspec.Struct, omit_defaults=True):
+    """Tradovate's `AccountRiskStatus` (absent values are omitted, never null)."""
+
+    id: int
+    adminAction: str
+    userTriggeredLiqOnly: bool
+    adminTimestamp: datetime | None = None
+    liquidateOnly: datetime | None = None
+    maxNetLiq: float | None = None
+    minNetLiq: float | None = None
+
+
+class AccountRiskStatusResponse(msgspec.Struct, omit_defaults=True):
+    """Tradovate's `AccountRiskStatusResponse`."""
+
+    errorText: str | None = None
+    accountRiskStatus: AccountRiskStatusOut | None = None
+
+
+class AccountRiskStatusLogOut(msgspec.Struct, omit_defaults=True):
+    """Tradovate's `accountRiskStatusLog` entity."""
+
+    id: int
+    accountId: int
+    timestamp: datetime
+    adminAction: str
+    userTriggeredLiqOnly: bool
+    adminTimestamp: datetime | None = None
+    liquidateOnly: datetime | None = None
+    maxNetLiq: float | None = None
+    minNetLiq: float | None = None
+
+
+class AccountOut(msgspec.Struct, omit_defaults=True):
+    """Tradovate's `Account` entity (sandbox values for the brokerage fields)."""
+
+    id: int
+    name: str
+    userId: int
+    accountType: str
+    clearingHouseId: int
+    riskCategoryId: int
+    autoLiqProfileId: int
+    marginAccountType: str
+    legalStatus: str
+    timestamp: datetime
+    restricted: bool
+    closed: bool
+    readonly: bool
+
+
+class AuditEntryOut(msgspec.Struct):
+    """One audit row, richer than Tradovate's log: who, with which reason code and text."""
+
+    id: int
+    accountId: int
+    timestamp: datetime
+    adminAction: str
+    actor: str
+    actorUserId: int | None
+    reasonCode: str | None
+    reason: str | None
+
+
+class AuditOut(msgspec.Struct):
+    """`GET /_autoliq/audit?accountId=`: the account's whole trail, oldest first."""
+
+    accountId: int
+    entries: list[AuditEntryOut]
+
+
+# -- mapping --
+
+
+def risk_status_out(status: RiskStatus) -> AccountRiskStatusOut:
+    """The wire form of a risk status."""
+    return AccountRiskStatusOut(
+        id=status.id,
+        adminAction=status.admin_action.value,
+        userTriggeredLiqOnly=status.user_triggered_liq_only,
+        adminTimestamp=status.admin_timestamp,
+        liquidateOnly=status.liquidate_only,
+        maxNetLiq=status.max_net_liq,
+        minNetLiq=status.min_net_liq,
+    )
+
+
+def log_entry_out(entry: RiskStatusLogEntry) -> AccountRiskStatusLogOut:
+    """The wire form of a log row."""
+    s = entry.status
+    return AccountRiskStatusLogOut(
+        id=entry.id,
+        accountId=entry.account_id,
+        timestamp=entry.timestamp,
+        adminAction=s.admin_action.value,
+        userTriggeredLiqOnly=s.user_triggered_liq_only,
+        adminTimestamp=s.admin_timestamp,
+        liquidateOnly=s.liquidate_only,
+        maxNetLiq=s.max_net_liq,
+        minNetLiq=s.min_net_liq,
+    )
+
+
+def audit_entry_out(entry: RiskStatusLogEntry) -> AuditEntryOut:
+    """Our richer audit view of a log row."""
+    return AuditEntryOut(
+        id=entry.id,
+        accountId=entry.account_id,
+        timestamp=entry.timestamp,
+        adminAction=entry.status.admin_action.value,
+        actor=entry.actor.value,
+        actorUserId=entry.actor_user_id,
+        reasonCode=entry.reason_code.value if entry.reason_code else None,
+        reason=entry.reason,
+    )
+
+
+def account_out(account: Account) -> AccountOut:
+    """The wire form of an account."""
+    return AccountOut(
+        id=account.id,
+        name=account.name,
+        userId=account.user_id,
+        accountType="Customer",
+        clearingHouseId=1,
+        riskCategoryId=1,
+        autoLiqProfileId=1,
+        marginAccountType="Speculator",
+        legalStatus="Individual",
+        timestamp=account.created,
+        restricted=False,
+        closed=account.archived,
+        readonly=False,
+    )

@@ -1,0 +1,42 @@
+"""The token guard: every route but the public ones needs a valid bearer token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from autoliq.bootstrap import Services
+from autoliq.domain.errors import Unauthorized
+from autoliq.service.handlers import Caller
+
+PUBLIC = {"public": True}
+DOCS_PREFIX = "/_autoliq/docs"
+
+
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, if any."""
+    header = connection.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+async def require_token(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Guard: authenticate the caller (401 otherwise) and keep it on the connection's state."""
+    if handler.opt.get("public") or connection.scope["path"].startswith(DOCS_PREFIX):
+        return
+    services: Services = connection.app.state.services
+    connection.state.caller = await services.auth.authenticate(bearer_token(connection))
+
+
+def caller_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Caller:
+    """The authenticated caller set by the guard."""
+    caller = connection.state.get("caller")
+    if not isinstance(caller, Caller):
+        raise Unauthorized()
+    return caller

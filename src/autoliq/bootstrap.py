@@ -1,0 +1,149 @@
+"""The composition root: settings in, a wired set of services out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Engine, func, select
+
+from autoliq.adapters import seed
+from autoliq.adapters.db import create_admin_engine, create_db_engine, is_sqlite, migrate
+from autoliq.adapters.publisher import InMemoryPublisher
+from autoliq.adapters.tables import organization
+from autoliq.adapters.unit_of_work import SqlUnitOfWork
+from autoliq.config import Settings
+from autoliq.domain.states import Role
+from autoliq.service.clock import Clock, SystemClock
+from autoliq.service.credentials import generate_password, hash_password
+from autoliq.service.handlers import AuthService, RiskService
+from autoliq.service.views import Views
+
+DEMO_ORGANIZATION = "Demo Prop Firm"
+DEMO_ACCOUNTS = 10
+
+
+@dataclass
+class Services:
+    """Everything the API and CLI reach the domain through."""
+
+    settings: Settings
+    clock: Clock
+    publisher: InMemoryPublisher
+    uow: SqlUnitOfWork
+    auth: AuthService
+    risk: RiskService
+    views: Views
+    write_engine: Engine
+    read_engine: Engine
+
+    def start(self) -> None:
+        """Start background machinery (the writer thread)."""
+        self.uow.start()
+
+    def stop(self) -> None:
+        """Flush queued writes and release connections."""
+        self.uow.stop()
+        self.write_engine.dispose()
+        self.read_engine.dispose()
+
+
+def bootstrap(settings: Settings, *, clock: Clock | None = None, run_migrations: bool = True) -> Services:
+    """Wire the services for `settings`; applies migrations first unless told not to."""
+    if run_migrations:
+        migrate(settings.database_url)
+    clock = clock or SystemClock()
+    write_engine = create_db_engine(settings.database_url, writer=True, pool_size=1)
+    read_engine = create_db_engine(
+        settings.database_url, writer=False, pool_size=8 if is_sqlite(settings.database_url) else 10
+    )
+    publisher = InMemoryPublisher()
+    uow = SqlUnitOfWork(write_engine, read_engine, publisher, max_batch=settings.write_batch_max)
+    return Services(
+        settings=settings,
+        clock=clock,
+        publisher=publisher,
+        uow=uow,
+        auth=AuthService(uow, clock, timedelta(minutes=settings.token_minutes)),
+        risk=RiskService(uow, clock, settings.environment),
+        views=Views(uow),
+        write_engine=write_engine,
+        read_engine=read_engine,
+    )
+
+
+@dataclass(frozen=True)
+class DemoCredentials:
+    """The seeded users' passwords, shown once when the demo organization is created."""
+
+    organization: str
+    admin_password: str
+    trader_password: str
+    admin_generated: bool
+    trader_generated: bool
+    first_account_id: int | None
+
+
+def seed_demo_if_empty(settings: Settings, clock: Clock | None = None) -> DemoCredentials | None:
+    """On a database with no organization, create the demo one; else do nothing and return None."""
+    now = (clock or SystemClock()).now()
+    engine = create_admin_engine(settings.database_url)
+    try:
+        with engine.begin() as conn:
+            if conn.execute(select(func.count()).select_from(organization)).scalar_one() > 0:
+                return None
+            admin_pw = settings.admin_password or generate_password()
+            trader_pw = settings.trader_password or generate_password()
+            org_id, _ = seed.ensure_organization(conn, DEMO_ORGANIZATION, now)
+            seed.ensure_user(conn, org_id, "admin", Role.ADMIN, lambda: hash_password(admin_pw), now)
+            trader_id = seed.ensure_user(
+                conn, org_id, "trader", Role.TRADER, lambda: hash_password(trader_pw), now
+            )
+            first, _ = seed.add_accounts(conn, org_id, trader_id, DEMO_ACCOUNTS, "DEMO", now)
+            seed.fix_sequences(conn)
+        return DemoCredentials(
+            DEMO_ORGANIZATION,
+            admin_pw,
+            trader_pw,
+            settings.admin_password is None,
+            settings.trader_password is None,
+            first,
+        )
+    finally:
+        engine.dispose()
+
+
+def seed_organization(
+    database_url: str,
+    organization_name: str,
+    admin_name: str,
+    admin_password: str,
+    accounts: int,
+    *,
+    owner_name: str | None = None,
+    owner_password: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    clock: Clock | None = None,
+) -> seed.SeedResult:
+    """Add an organization with its admin (or reuse them) and `accounts` new accounts, in one transaction."""
+    now = (clock or SystemClock()).now()
+    engine = create_admin_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            org_id, created = seed.ensure_organization(conn, organization_name, now)
+            admin_id = seed.ensure_user(
+                conn, org_id, admin_name, Role.ADMIN, lambda: hash_password(admin_password), now
+            )
+            owner_id = admin_id
+            if owner_name is not None:
+                pw = owner_password or generate_password()
+                owner_id = seed.ensure_user(
+                    conn, org_id, owner_name, Role.TRADER, lambda: hash_password(pw), now
+                )
+            prefix = "".join(ch for ch in organization_name.upper() if ch.isalnum())[:8] or "ACC"
+            first, n = seed.add_accounts(conn, org_id, owner_id, accounts, prefix, now, progress)
+            seed.fix_sequences(conn)
+        return seed.SeedResult(org_id, created, admin_id, owner_id, first, n)
+    finally:
+        engine.dispose()

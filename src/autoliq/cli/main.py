@@ -1,0 +1,162 @@
+"""`autoliq`: serve the API, seed organizations."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from autoliq.config import Settings, default_database_url
+from autoliq.domain.states import Environment
+
+app = typer.Typer(
+    name="autoliq",
+    help="autoliq: Tradovate's account-risk API (admin auto-liquidation actions), served locally.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(envvar="AUTOLIQ_HOST", help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="AUTOLIQ_PORT", help="TCP port.")] = 8080,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="AUTOLIQ_DATABASE_URL",
+            help="sqlite:///FILE or postgresql://USER@HOST/DB. Default: autoliq.db in the working directory.",
+        ),
+    ] = None,
+    environment: Annotated[
+        Environment, typer.Option(envvar="AUTOLIQ_ENVIRONMENT", help="Tradovate environment to play.")
+    ] = Environment.DEMO,
+    token_minutes: Annotated[
+        float, typer.Option(envvar="AUTOLIQ_TOKEN_MINUTES", help="Access-token lifetime in minutes.")
+    ] = 90.0,
+    log_level: Annotated[
+        str, typer.Option(envvar="AUTOLIQ_LOG_LEVEL", help="uvicorn log level.")
+    ] = "warning",
+) -> None:
+    """Run the API server; on an empty database, seed the demo organization first."""
+    import uvicorn
+
+    from autoliq.adapters.db import migrate
+    from autoliq.api.app import DOCS_PATH, create_app
+    from autoliq.bootstrap import bootstrap, seed_demo_if_empty
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings.from_env(
+        host=host,
+        port=port,
+        database_url=database_url or default_database_url(),
+        environment=environment,
+        token_minutes=token_minutes,
+    )
+    migrate(settings.database_url)
+    demo = seed_demo_if_empty(settings)
+    services = bootstrap(settings, run_migrations=False)
+    base = f"http://{settings.host}:{settings.port}"
+    console.print(
+        f"[bold]autoliq[/bold] ({settings.environment.value}) on {_safe_url(settings.database_url)}"
+    )
+    console.print(f"  base URL:   {base}/v1")
+    console.print(f"  API docs:   {base}{DOCS_PATH}")
+    if demo is not None:
+        console.print(f"  seeded organization {demo.organization!r} with 10 accounts owned by 'trader':")
+        console.print(
+            f"    admin / {demo.admin_password}"
+            + ("  (generated, shown once)" if demo.admin_generated else "")
+        )
+        console.print(
+            f"    trader / {demo.trader_password}"
+            + ("  (generated, shown once)" if demo.trader_generated else "")
+        )
+    else:
+        console.print("  credentials: as printed when this database was first seeded")
+    uvicorn.run(
+        create_app(services),
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        timeout_graceful_shutdown=5,
+    )
+
+
+@app.command()
+def seed(
+    organization: Annotated[str, typer.Option(help="Organization name (created if missing).")],
+    admin_name: Annotated[str, typer.Option(help="Organization admin's login (created if missing).")],
+    admin_password: Annotated[str, typer.Option(help="The admin's password (used when it is created).")],
+    accounts: Annotated[int, typer.Option(min=0, max=10_000_000, help="How many accounts to add.")] = 0,
+    owner: Annotated[
+        str | None,
+        typer.Option(help="Trader login owning the new accounts (created if missing); default the admin."),
+    ] = None,
+    owner_password: Annotated[str | None, typer.Option(help="Password for a new --owner.")] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(envvar="AUTOLIQ_DATABASE_URL", help="Database URL (default autoliq.db here)."),
+    ] = None,
+) -> None:
+    """Add an organization, or accounts to an existing one, directly in the database."""
+    from autoliq.adapters.db import migrate
+    from autoliq.bootstrap import seed_organization
+
+    url = database_url or default_database_url()
+    migrate(url)
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+        disable=accounts == 0,
+    ) as progress:
+        task = progress.add_task("accounts", total=accounts)
+        try:
+            result = seed_organization(
+                url,
+                organization,
+                admin_name,
+                admin_password,
+                accounts,
+                owner_name=owner,
+                owner_password=owner_password,
+                progress=lambda n: progress.advance(task, n),
+            )
+        except ValueError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+    elapsed = time.perf_counter() - started
+    verb = "created" if result.organization_created else "extended"
+    span = (
+        f"ids {result.first_account_id}-{result.first_account_id + result.accounts_created - 1}"
+        if result.first_account_id is not None
+        else "no new accounts"
+    )
+    console.print(
+        f"organization {organization!r} (id {result.organization_id}) {verb}: "
+        f"{result.accounts_created} accounts added ({span}) in {elapsed:.1f} s"
+    )
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,78 @@
+"""Settings: one frozen object, validated at start; each field documented and read from AUTOLIQ_*."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autoliq.domain.states import Environment
+
+DEFAULT_DATABASE_FILE = "autoliq.db"
+ONE_MIB = 1024 * 1024
+
+
+def default_database_url() -> str:
+    """A SQLite file in the working directory."""
+    return f"sqlite:///{Path.cwd() / DEFAULT_DATABASE_FILE}"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a server needs to start."""
+
+    host: str = "127.0.0.1"
+    """Interface to bind (AUTOLIQ_HOST); loopback unless told otherwise."""
+    port: int = 8080
+    """TCP port (AUTOLIQ_PORT)."""
+    database_url: str = field(default_factory=default_database_url)
+    """SQLAlchemy URL (AUTOLIQ_DATABASE_URL): sqlite:///FILE or postgresql://..."""
+    environment: Environment = Environment.DEMO
+    """The Tradovate environment played (AUTOLIQ_ENVIRONMENT): demo, live or replay."""
+    token_minutes: float = 90.0
+    """Access-token lifetime in minutes (AUTOLIQ_TOKEN_MINUTES)."""
+    max_body_bytes: int = ONE_MIB
+    """Largest request body accepted; larger ones get 413 (AUTOLIQ_MAX_BODY_BYTES)."""
+    admin_password: str | None = None
+    """Password of the seeded `admin` user (AUTOLIQ_ADMIN_PASSWORD); generated when unset."""
+    trader_password: str | None = None
+    """Password of the seeded `trader` user (AUTOLIQ_TRADER_PASSWORD); generated when unset."""
+    write_batch_max: int = 256
+    """Most writes committed by one fsync (AUTOLIQ_WRITE_BATCH_MAX)."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ValueError(f"port must be 1-65535, got {self.port}")
+        if self.token_minutes <= 0:
+            raise ValueError("token_minutes must be positive")
+        if self.max_body_bytes <= 0:
+            raise ValueError("max_body_bytes must be positive")
+        if self.write_batch_max <= 0:
+            raise ValueError("write_batch_max must be positive")
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Settings from AUTOLIQ_* variables, then `overrides` (None values ignored)."""
+        env = os.environ
+        values: dict[str, object] = {}
+        if "AUTOLIQ_HOST" in env:
+            values["host"] = env["AUTOLIQ_HOST"]
+        if "AUTOLIQ_PORT" in env:
+            values["port"] = int(env["AUTOLIQ_PORT"])
+        if "AUTOLIQ_DATABASE_URL" in env:
+            values["database_url"] = env["AUTOLIQ_DATABASE_URL"]
+        if "AUTOLIQ_ENVIRONMENT" in env:
+            values["environment"] = Environment(env["AUTOLIQ_ENVIRONMENT"])
+        if "AUTOLIQ_TOKEN_MINUTES" in env:
+            values["token_minutes"] = float(env["AUTOLIQ_TOKEN_MINUTES"])
+        if "AUTOLIQ_MAX_BODY_BYTES" in env:
+            values["max_body_bytes"] = int(env["AUTOLIQ_MAX_BODY_BYTES"])
+        if "AUTOLIQ_WRITE_BATCH_MAX" in env:
+            values["write_batch_max"] = int(env["AUTOLIQ_WRITE_BATCH_MAX"])
+        values["admin_password"] = env.get("AUTOLIQ_ADMIN_PASSWORD") or None
+        values["trader_password"] = env.get("AUTOLIQ_TRADER_PASSWORD") or None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        env_value = values.get("environment")
+        if isinstance(env_value, str) and not isinstance(env_value, Environment):
+            values["environment"] = Environment(env_value)
+        return cls(**values)  # type: ignore[arg-type]

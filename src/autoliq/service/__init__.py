@@ -1,0 +1,1 @@
+"""The service layer: command handlers, read-side views, ports, the clock and credentials."""

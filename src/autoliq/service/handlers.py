@@ -1,0 +1,212 @@
+"""Command handlers: authentication and setadminautoliqaction, as plain functions over ports."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from autoliq.domain.errors import NotFound, Unauthorized
+from autoliq.domain.events import RiskStatusChanged
+from autoliq.domain.model import Account, Organization, RiskStatus, User
+from autoliq.domain.rules import (
+    EnvironmentDenied,
+    Rejection,
+    SetAdminAction,
+    check_environment,
+    validate_set_admin_action,
+)
+from autoliq.domain.states import Actor, Environment
+from autoliq.service.clock import Clock
+from autoliq.service.credentials import new_token, token_hash, verify_password
+from autoliq.service.ports import AuthSession, Store, UnitOfWork
+
+INCORRECT_CREDENTIALS = "Incorrect username or password. Please try again."
+MAX_LIVE_SESSIONS = 2
+
+
+# -- AUTHENTICATION --
+
+
+@dataclass(frozen=True, slots=True)
+class AccessGranted:
+    """A token issued or renewed."""
+
+    token: str
+    expires: datetime
+    user: User
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The authenticated user behind a request, and its session."""
+
+    user: User
+    session: AuthSession
+    token_hash: str
+
+
+class AuthService:
+    """Issues, renews and checks access tokens; at most two live sessions per user."""
+
+    def __init__(self, uow: UnitOfWork, clock: Clock, token_lifetime: timedelta) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._lifetime = token_lifetime
+        # token hash -> (session, user); a session closed here is evicted at once.
+        self._cache: dict[str, tuple[AuthSession, User]] = {}
+
+    async def request_access_token(self, name: str, password: str) -> AccessGranted | Rejection:
+        """Check the credentials and open a session (closing the oldest beyond two)."""
+        found = await self._uow.read(lambda store: store.user_by_name(name))
+        # The slow hash runs off the event loop, and for unknown users too (no timing oracle).
+        stored_hash = found[1] if found else _DUMMY_HASH
+        ok = await asyncio.to_thread(verify_password, password, stored_hash)
+        if found is None or not ok:
+            return Rejection(INCORRECT_CREDENTIALS)
+        user = found[0]
+        token = new_token()
+        hashed = token_hash(token)
+
+        def open_session(store: Store) -> tuple[AuthSession, list[int]]:
+            now = self._clock.now()
+            live = store.live_sessions(user.id, now)
+            closed: list[int] = []
+            # Oldest first: keep at most MAX_LIVE_SESSIONS including the new one.
+            for old in live[: max(0, len(live) - (MAX_LIVE_SESSIONS - 1))]:
+                store.close_session(old.id, now)
+                closed.append(old.id)
+            return store.open_session(user.id, hashed, now, now + self._lifetime), closed
+
+        session, closed = await self._uow.write(open_session)
+        self._evict_sessions(set(closed))
+        self._cache[hashed] = (session, user)
+        return AccessGranted(token, session.expires, user)
+
+    async def authenticate(self, token: str | None) -> Caller:
+        """The caller behind a bearer token; raises Unauthorized for missing, unknown or expired ones."""
+        if not token:
+            raise Unauthorized()
+        hashed = token_hash(token)
+        now = self._clock.now()
+        cached = self._cache.get(hashed)
+        if cached is None:
+            cached = await self._uow.read(lambda store: _load_session(store, hashed, now))
+            if cached is None:
+                raise Unauthorized()
+            self._cache[hashed] = cached
+        session, user = cached
+        if session.expires <= now:
+            self._cache.pop(hashed, None)
+            raise Unauthorized()
+        return Caller(user, session, hashed)
+
+    async def renew_access_token(self, token: str | None) -> AccessGranted:
+        """Extend the caller's session; no new session is opened."""
+        caller = await self.authenticate(token)
+
+        def extend(store: Store) -> datetime:
+            expires = self._clock.now() + self._lifetime
+            store.extend_session(caller.session.id, expires)
+            return expires
+
+        expires = await self._uow.write(extend)
+        renewed = AuthSession(caller.session.id, caller.user.id, expires)
+        self._cache[caller.token_hash] = (renewed, caller.user)
+        assert token is not None
+        return AccessGranted(token, expires, caller.user)
+
+    def _evict_sessions(self, session_ids: set[int]) -> None:
+        if not session_ids:
+            return
+        for key, (session, _user) in list(self._cache.items()):
+            if session.id in session_ids:
+                del self._cache[key]
+
+
+def _load_session(store: Store, hashed: str, now: datetime) -> tuple[AuthSession, User] | None:
+    session = store.session_by_token_hash(hashed, now)
+    if session is None:
+        return None
+    user = store.user(session.user_id)
+    return (session, user) if user is not None else None
+
+
+# A hash that never matches, so that an unknown user costs the same scrypt work as a known one.
+_DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+
+# -- RISK STATUS --
+
+
+class AccountDirectory:
+    """Which organization and owner an account has: immutable facts, cached once read."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._cache: dict[int, Account] = {}
+
+    async def get(self, account_id: int) -> Account | None:
+        """The account, or None when it does not exist."""
+        account = self._cache.get(account_id)
+        if account is None:
+            account = await self._uow.read(lambda store: store.account(account_id))
+            if account is not None:
+                self._cache[account_id] = account
+        return account
+
+
+class RiskService:
+    """setadminautoliqaction, with PRODUCT.md's order of checks."""
+
+    def __init__(self, uow: UnitOfWork, clock: Clock, environment: Environment) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._environment = environment
+        self.accounts = AccountDirectory(uow)
+
+    async def set_admin_auto_liq_action(
+        self,
+        caller: User,
+        account_id: int | None,
+        admin_action: str | None,
+        reason_code: str | None,
+        reason: str | None,
+    ) -> RiskStatus | Rejection | EnvironmentDenied:
+        """Validate, then change the status and write its log row in one durable transaction."""
+        command = validate_set_admin_action(account_id, admin_action, reason_code, reason)
+        if isinstance(command, Rejection):
+            return command
+        denied = check_environment(self._environment)
+        if denied is not None:
+            return denied
+        account = await self.accounts.get(command.account_id)
+        if account is None or account.organization_id != caller.organization_id:
+            raise NotFound()
+        if not caller.is_admin:
+            raise Unauthorized()
+        return await self._uow.write(
+            lambda store: apply_admin_action(store, account, caller, command, self._clock)
+        )
+
+
+def apply_admin_action(
+    store: Store, account: Account, caller: User, command: SetAdminAction, clock: Clock
+) -> RiskStatus:
+    """The transaction body: new status, its log row and its event, all or nothing."""
+    now = clock.now()
+    current = store.risk_status(account.id) or RiskStatus(id=account.id)
+    status = current.with_admin_action(command.action, now)
+    store.save_risk_status(status)
+    entry = store.append_log(
+        account.id, now, status, Actor.USER, caller.id, command.reason_code, command.reason
+    )
+    store.emit(RiskStatusChanged(account.organization_id, account.id, account.user_id, status, entry))
+    return status
+
+
+def organization_of(store: Store, user: User) -> Organization:
+    """The caller's organization (it always exists)."""
+    org = store.organization(user.organization_id)
+    assert org is not None
+    return org

@@ -1,0 +1,103 @@
+"""Abstract ports the service layer needs; the adapters implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+from autoliq.domain.events import Event
+from autoliq.domain.model import Account, Organization, RiskStatus, RiskStatusLogEntry, User
+from autoliq.domain.states import Actor, ReasonCode
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSession:
+    """A live login: the token's session."""
+
+    id: int
+    user_id: int
+    expires: datetime
+
+
+class Store(Protocol):
+    """The repositories of one transaction, and the events it will publish after commit."""
+
+    # -- organizations and users --
+    def organization(self, organization_id: int) -> Organization | None: ...
+    def organization_by_name(self, name: str) -> Organization | None: ...
+    def user(self, user_id: int) -> User | None: ...
+    def user_by_name(self, name: str) -> tuple[User, str] | None:
+        """The user and its password hash."""
+        ...
+
+    # -- accounts --
+    def account(self, account_id: int) -> Account | None: ...
+    def accounts(
+        self,
+        organization_id: int,
+        *,
+        owner_id: int | None = None,
+        ids: Sequence[int] | None = None,
+        name: str | None = None,
+    ) -> list[Account]: ...
+
+    # -- risk status --
+    def risk_status(self, account_id: int) -> RiskStatus | None: ...
+    def risk_statuses(
+        self, organization_id: int, *, owner_id: int | None = None, ids: Sequence[int] | None = None
+    ) -> list[RiskStatus]: ...
+    def save_risk_status(self, status: RiskStatus) -> None: ...
+
+    # -- risk status log --
+    def append_log(
+        self,
+        account_id: int,
+        timestamp: datetime,
+        status: RiskStatus,
+        actor: Actor,
+        actor_user_id: int | None,
+        reason_code: ReasonCode | None,
+        reason: str | None,
+    ) -> RiskStatusLogEntry: ...
+    def log_entries(
+        self,
+        organization_id: int,
+        *,
+        owner_id: int | None = None,
+        ids: Sequence[int] | None = None,
+        account_ids: Sequence[int] | None = None,
+    ) -> list[RiskStatusLogEntry]: ...
+
+    # -- sessions --
+    def session_by_token_hash(self, token_hash: str, now: datetime) -> AuthSession | None: ...
+    def open_session(
+        self, user_id: int, token_hash: str, now: datetime, expires: datetime
+    ) -> AuthSession: ...
+    def live_sessions(self, user_id: int, now: datetime) -> list[AuthSession]: ...
+    def close_session(self, session_id: int, now: datetime) -> None: ...
+    def extend_session(self, session_id: int, expires: datetime) -> None: ...
+
+    # -- events --
+    def emit(self, event: Event) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """Runs work atomically: a write commits durably (fsync) before it returns, or not at all."""
+
+    def write(self, work: Callable[[Store], T]) -> Awaitable[T]:
+        """Run `work` in a transaction; commit durably; publish its events after commit."""
+        ...
+
+    def read(self, work: Callable[[Store], T]) -> Awaitable[T]:
+        """Run `work` on a consistent read snapshot."""
+        ...
+
+
+class Publisher(Protocol):
+    """Fans events out after commit."""
+
+    def publish(self, events: Sequence[Event]) -> None: ...
