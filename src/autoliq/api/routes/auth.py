@@ -8,7 +8,7 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from autoliq.api.params import ERROR_RESPONSES, PUBLIC_ERROR_RESPONSES
+from autoliq.api.params import ERROR_RESPONSES, PUBLIC_ERROR_RESPONSES, strict_body
 from autoliq.api.schemas import AccessTokenRequest, AccessTokenResponse, OAuthMeResponse
 from autoliq.api.security import PUBLIC, bearer_token, caller_of
 from autoliq.bootstrap import Services
@@ -35,9 +35,13 @@ class AuthController(Controller):
 
     @post("/accesstokenrequest", status_code=200, opt=PUBLIC, responses=PUBLIC_ERROR_RESPONSES)
     async def access_token_request(
-        self, data: JSONBody[AccessTokenRequest], services: NamedDependency[Services]
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[AccessTokenRequest],
+        services: NamedDependency[Services],
     ) -> AccessTokenResponse:
         """Log in; a wrong name or password answers HTTP 200 with `errorText`, as Tradovate does."""
+        data = await strict_body(request, AccessTokenRequest)
         result = await services.auth.request_access_token(data.name, data.password)
         if isinstance(result, Rejection):
             return AccessTokenResponse(errorText=result.error_text)

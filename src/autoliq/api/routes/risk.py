@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdParam, parse_ids
+from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdParam, parse_ids, strict_body
 from autoliq.api.schemas import (
     AccountRiskStatusLogOut,
     AccountRiskStatusOut,
@@ -36,6 +36,7 @@ class RiskStatusController(Controller):
         services: NamedDependency[Services],
     ) -> Response[AccountRiskStatusResponse]:
         """Set an account's admin auto-liquidation action (organization administrators, Demo)."""
+        data = await strict_body(request, SetAdminAutoLiqActionBody)
         result = await services.risk.set_admin_auto_liq_action(
             caller_of(request).user,
             data.accountId,

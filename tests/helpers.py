@@ -1,0 +1,51 @@
+"""Helpers shared by tests: direct database snapshots, app clients with other settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from litestar.testing import TestClient
+from sqlalchemy import func, select
+
+from autoliq.adapters.db import create_admin_engine
+from autoliq.adapters.tables import account_risk_status, account_risk_status_log
+from autoliq.api.app import create_app
+from autoliq.bootstrap import bootstrap
+from autoliq.service.clock import Clock
+from tests.conftest import make_settings
+
+SET_ACTION = "/v1/accountRiskStatus/setadminautoliqaction"
+
+
+def db_snapshot(database_url: str) -> tuple[dict[int, tuple[Any, ...]], int]:
+    """Every risk status row and the number of log rows, read straight from the database."""
+    engine = create_admin_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            statuses = {row[0]: tuple(row) for row in conn.execute(select(account_risk_status))}
+            log_rows = conn.execute(select(func.count()).select_from(account_risk_status_log)).scalar_one()
+        return statuses, int(log_rows)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def app_client(database_url: str, clock: Clock, **settings: Any) -> Iterator[TestClient[Any]]:
+    """A client of an app over an already seeded database, with other settings."""
+    services = bootstrap(make_settings(database_url, **settings), clock=clock, run_migrations=False)
+    with TestClient(app=create_app(services)) as client:
+        yield client
+
+
+def action_body(
+    account_id: Any, action: Any = "LockTradingImmediately", code: Any = "Other", reason: Any = "test"
+) -> dict[str, Any]:
+    """A setadminautoliqaction body."""
+    return {
+        "accountId": account_id,
+        "adminAction": action,
+        "adminActionReasonCode": code,
+        "adminActionReason": reason,
+    }
