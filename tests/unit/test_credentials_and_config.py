@@ -35,13 +35,13 @@ def test_settings_when_defaults_then_loopback_8080_demo_one_mib() -> None:
 
 
 def test_settings_when_env_vars_set_then_read(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AUTOLIQ_HOST", "0.0.0.0")  # noqa: S104 - a value under test, nothing binds it
+    monkeypatch.setenv("AUTOLIQ_HOST", "0.0.0.0")
     monkeypatch.setenv("AUTOLIQ_PORT", "9001")
     monkeypatch.setenv("AUTOLIQ_DATABASE_URL", "postgresql://x@127.0.0.1/db")
     monkeypatch.setenv("AUTOLIQ_ENVIRONMENT", "replay")
     s = Settings.from_env()
     assert (s.host, s.port, s.database_url, s.environment) == (
-        "0.0.0.0",  # noqa: S104
+        "0.0.0.0",
         9001,
         "postgresql://x@127.0.0.1/db",
         Environment.REPLAY,

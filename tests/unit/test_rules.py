@@ -52,8 +52,12 @@ def test_validate_when_every_action_and_code_then_accepted(action: str, code: st
 
 
 @pytest.mark.parametrize("account_id", [None, 0, -1, -(2**63)])
-def test_validate_when_account_id_missing_zero_or_negative_then_account_id_text(account_id: int | None) -> None:
-    assert validate_set_admin_action(account_id, "Normal", "Other", "x") == Rejection(rules.ACCOUNT_ID_POSITIVE)
+def test_validate_when_account_id_missing_zero_or_negative_then_account_id_text(
+    account_id: int | None,
+) -> None:
+    assert validate_set_admin_action(account_id, "Normal", "Other", "x") == Rejection(
+        rules.ACCOUNT_ID_POSITIVE
+    )
 
 
 @pytest.mark.parametrize("action", [None, "", "normal", "NORMAL", "Lock", "Normal ", "0"])
