@@ -1,0 +1,68 @@
+"""`autoliq seed`: adds an organization or accounts straight into the database."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from autoliq.adapters.db import create_admin_engine
+from autoliq.adapters.tables import account, account_risk_status, app_user, organization
+from autoliq.cli.main import app
+from autoliq.service.credentials import verify_password
+
+runner = CliRunner()
+
+
+def _count(url: str, table: object) -> int:
+    engine = create_admin_engine(url)
+    with engine.connect() as conn:
+        n = conn.execute(select(func.count()).select_from(table)).scalar_one()  # type: ignore[arg-type]
+    engine.dispose()
+    return int(n)
+
+
+def test_seed_command_when_new_organization_then_admin_and_accounts_created(database_url: str) -> None:
+    args = ["seed", "--organization", "Acme", "--admin-name", "acme", "--admin-password", "pw1"]
+    result = runner.invoke(app, [*args, "--accounts", "2500", "--database-url", database_url])
+    assert result.exit_code == 0, result.output
+    assert "2500 accounts added" in result.output and "created" in result.output
+    assert _count(database_url, account) == 2500
+    assert _count(database_url, account_risk_status) == 2500
+    engine = create_admin_engine(database_url)
+    with engine.connect() as conn:
+        row = conn.execute(select(app_user).where(app_user.c.name == "acme")).one()
+    engine.dispose()
+    assert row.role == "admin"
+    assert verify_password("pw1", row.password_hash)
+
+
+def test_seed_command_when_organization_exists_then_accounts_added_to_it(database_url: str) -> None:
+    base = ["seed", "--organization", "Acme", "--admin-name", "acme", "--admin-password", "pw1"]
+    assert runner.invoke(app, [*base, "--accounts", "10", "--database-url", database_url]).exit_code == 0
+    result = runner.invoke(
+        app,
+        [
+            *base,
+            "--accounts",
+            "5",
+            "--owner",
+            "acme-trader",
+            "--owner-password",
+            "t",
+            "--database-url",
+            database_url,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "extended" in result.output
+    assert _count(database_url, organization) == 1
+    assert _count(database_url, account) == 15
+
+
+def test_seed_command_when_admin_belongs_to_other_org_then_clear_error_and_exit_2(database_url: str) -> None:
+    base = ["--admin-name", "shared", "--admin-password", "pw", "--database-url", database_url]
+    assert runner.invoke(app, ["seed", "--organization", "One", *base]).exit_code == 0
+    result = runner.invoke(app, ["seed", "--organization", "Two", *base, "--accounts", "3"])
+    assert result.exit_code == 2
+    assert "another organization" in result.output
+    assert _count(database_url, organization) == 1
