@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from autoliq.config import Settings, default_database_url
@@ -19,7 +20,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console()
+# Soft wrap: a long database path stays on one line when stdout is a file or a pipe.
+console = Console(soft_wrap=True)
 
 
 @app.command()
@@ -63,18 +65,21 @@ def serve(
     services = bootstrap(settings, run_migrations=False)
     base = f"http://{settings.host}:{settings.port}"
     console.print(
-        f"[bold]autoliq[/bold] ({settings.environment.value}) on {_safe_url(settings.database_url)}"
+        f"[bold]autoliq[/bold] ({settings.environment.value}) on {escape(_safe_url(settings.database_url))}"
     )
     console.print(f"  base URL:   {base}/v1")
     console.print(f"  API docs:   {base}{DOCS_PATH}")
     if demo is not None:
-        console.print(f"  seeded organization {demo.organization!r} with 10 accounts owned by 'trader':")
+        # User-supplied values are escaped: a password like "a[/]b" is text, not rich markup.
         console.print(
-            f"    admin / {demo.admin_password}"
+            f"  seeded organization {escape(repr(demo.organization))} with 10 accounts owned by 'trader':"
+        )
+        console.print(
+            f"    admin / {escape(demo.admin_password)}"
             + ("  (generated, shown once)" if demo.admin_generated else "")
         )
         console.print(
-            f"    trader / {demo.trader_password}"
+            f"    trader / {escape(demo.trader_password)}"
             + ("  (generated, shown once)" if demo.trader_generated else "")
         )
     else:
@@ -136,7 +141,7 @@ def seed(
                 progress=lambda n: progress.advance(task, n),
             )
         except ValueError as exc:
-            console.print(f"[red]error:[/red] {exc}")
+            console.print(f"[red]error:[/red] {escape(str(exc))}")
             raise typer.Exit(2) from None
     elapsed = time.perf_counter() - started
     verb = "created" if result.organization_created else "extended"
@@ -146,7 +151,7 @@ def seed(
         else "no new accounts"
     )
     console.print(
-        f"organization {organization!r} (id {result.organization_id}) {verb}: "
+        f"organization {escape(repr(organization))} (id {result.organization_id}) {verb}: "
         f"{result.accounts_created} accounts added ({span}) in {elapsed:.1f} s"
     )
 
