@@ -33,7 +33,13 @@ class AuthController(Controller):
     path = "/v1/auth"
     tags = ["auth"]  # noqa: RUF012
 
-    @post("/accesstokenrequest", status_code=200, opt=PUBLIC, responses=PUBLIC_ERROR_RESPONSES)
+    @post(
+        "/accesstokenrequest",
+        status_code=200,
+        opt=PUBLIC,
+        responses=PUBLIC_ERROR_RESPONSES,
+        security=[{}],  # no token needed to log in
+    )
     async def access_token_request(
         self,
         request: Request[Any, Any, Any],

@@ -1,0 +1,215 @@
+"""Response validation against Tradovate's official OpenAPI document (never copied into this repo).
+
+`validate_response(method, path, body)` checks a 200 answer of one of our `/v1/...` routes two ways:
+
+1. JSON Schema (Draft 2020-12, `$ref`s into `components/schemas` resolved, `date-time` checked) against the
+   200 response schema that Tradovate's document declares for that path and method;
+2. no field that the official schema does not declare, at any depth: Tradovate's schemas allow additional
+   properties, but autoliq must never add fields to Tradovate's entities.
+
+A path or method the document does not declare is an error, so a typo cannot pass silently. The one
+exception is `/v1/accountRiskStatusLog/*`, which Tradovate documents but its OpenAPI snapshot lacks: those
+are checked against `ACCOUNT_RISK_STATUS_LOG`, written here from Tradovate's fact sheet.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import best_match
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TRADOVATE_OPENAPI = REPO_ROOT.parent / "shared" / "tradovate" / "openapi-risk-subset.json"
+DOCUMENT_URI = "urn:tradovate:openapi-risk-subset"
+API_PREFIX = "/v1"
+
+ADMIN_ACTIONS = [
+    "AgreedOnLiqOnlyModeByAutoLiq",
+    "AgreedOnLiquidationByAutoLiq",
+    "DisableAutoLiq",
+    "LiquidateImmediately",
+    "LiquidateOnlyModeImmediately",
+    "LockTradingImmediately",
+    "Normal",
+    "PlaceAutoLiqOnHold",
+]
+
+ACCOUNT_RISK_STATUS_LOG: dict[str, Any] = {
+    "title": "AccountRiskStatusLog",
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "accountId": {"type": "integer"},
+        "timestamp": {"type": "string", "format": "date-time"},
+        "adminAction": {"type": "string", "enum": ADMIN_ACTIONS},
+        "adminTimestamp": {"type": "string", "format": "date-time"},
+        "liquidateOnly": {"type": "string", "format": "date-time"},
+        "userTriggeredLiqOnly": {"type": "boolean"},
+        "maxNetLiq": {"type": "number"},
+        "minNetLiq": {"type": "number"},
+    },
+    "required": ["accountId", "timestamp"],
+    "additionalProperties": False,
+}
+_LOG_LIST: dict[str, Any] = {"type": "array", "items": ACCOUNT_RISK_STATUS_LOG}
+
+# Response schemas of Tradovate paths missing from the OpenAPI snapshot, keyed (METHOD, path without /v1).
+UNDOCUMENTED_RESPONSES: dict[tuple[str, str], dict[str, Any]] = {
+    ("GET", "/accountRiskStatusLog/list"): _LOG_LIST,
+    ("GET", "/accountRiskStatusLog/item"): ACCOUNT_RISK_STATUS_LOG,
+    ("GET", "/accountRiskStatusLog/items"): _LOG_LIST,
+    ("GET", "/accountRiskStatusLog/deps"): _LOG_LIST,
+    ("GET", "/accountRiskStatusLog/ldeps"): _LOG_LIST,
+}
+
+# RFC 3339 `date-time` (what JSON Schema's format means); jsonschema checks it only when the optional
+# rfc3339-validator package is installed, so it is checked here instead.
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$",
+)
+
+
+class ContractError(AssertionError):
+    """A response, or a request for validation, that does not fit Tradovate's contract."""
+
+
+def _check_date_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return True  # formats only constrain strings; `type` judges the rest
+    if not _RFC3339.match(value):
+        raise ValueError(f"{value!r} is not an RFC 3339 date-time")
+    datetime.fromisoformat(value.replace("z", "Z"))  # rejects impossible dates such as month 13
+    return True
+
+
+def format_checker() -> jsonschema.FormatChecker:
+    """jsonschema's format checker, with `date-time` enforced whatever optional packages are installed."""
+    checker = jsonschema.FormatChecker()
+    checker.checks("date-time", raises=ValueError)(_check_date_time)
+    return checker
+
+
+@cache
+def tradovate_document() -> dict[str, Any]:
+    """Tradovate's official OpenAPI subset, read from the shared folder next to the repository."""
+    if not TRADOVATE_OPENAPI.is_file():
+        raise ContractError(f"Tradovate's OpenAPI document is missing: {TRADOVATE_OPENAPI}")
+    document: dict[str, Any] = json.loads(TRADOVATE_OPENAPI.read_text(encoding="utf-8"))
+    return document
+
+
+@cache
+def _registry() -> Registry[Any]:
+    resource = Resource.from_contents(tradovate_document(), default_specification=DRAFT202012)
+    return Registry().with_resource(DOCUMENT_URI, resource)
+
+
+def _pointer_escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def _tradovate_path(path: str) -> str:
+    path = path.split("?", 1)[0]
+    if not path.startswith(API_PREFIX + "/"):
+        raise ContractError(f"{path!r} is not a Tradovate path (they start with {API_PREFIX}/)")
+    return path[len(API_PREFIX) :]
+
+
+def response_schema(method: str, path: str) -> dict[str, Any]:
+    """The 200 `application/json` response schema of `method path` (`path` with its `/v1` prefix).
+
+    Documented paths give a `$ref` into the official document (resolved by the validator's registry);
+    a path or method the document lacks raises ContractError, unless it is one of UNDOCUMENTED_RESPONSES.
+    """
+    method = method.upper()
+    tradovate_path = _tradovate_path(path)
+    undocumented = UNDOCUMENTED_RESPONSES.get((method, tradovate_path))
+    if undocumented is not None:
+        return undocumented
+    operations = tradovate_document()["paths"].get(tradovate_path)
+    if operations is None:
+        raise ContractError(f"Tradovate's OpenAPI document has no path {tradovate_path!r} (from {path!r})")
+    operation = operations.get(method.lower())
+    if operation is None:
+        raise ContractError(
+            f"Tradovate's OpenAPI document has no {method} {tradovate_path} (only {sorted(operations)})"
+        )
+    try:
+        operation["responses"]["200"]["content"]["application/json"]["schema"]
+    except KeyError:
+        raise ContractError(f"{method} {tradovate_path} declares no 200 application/json response") from None
+    pointer = "/".join(
+        _pointer_escape(token)
+        for token in (
+            "paths",
+            tradovate_path,
+            method.lower(),
+            "responses",
+            "200",
+            "content",
+            "application/json",
+            "schema",
+        )
+    )
+    return {"$ref": f"{DOCUMENT_URI}#/{pointer}"}
+
+
+def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with `$ref`s followed (to the official document, or locally within it)."""
+    seen = 0
+    while "$ref" in schema:
+        ref: str = schema["$ref"]
+        if ref.startswith("#"):
+            ref = DOCUMENT_URI + ref
+        resolved = _registry().resolver().lookup(ref).contents
+        if not isinstance(resolved, dict):
+            raise ContractError(f"$ref {ref} does not point to a schema object")
+        schema = resolved
+        seen += 1
+        if seen > 50:
+            raise ContractError(f"$ref cycle at {ref}")
+    return schema
+
+
+def undeclared_fields(schema: dict[str, Any], instance: object, where: str = "$") -> list[str]:
+    """Locations of object keys in `instance` that `schema` (and its nested schemas) do not declare."""
+    schema = _resolve(schema)
+    for keyword in ("anyOf", "oneOf", "allOf", "if", "patternProperties", "prefixItems"):
+        if keyword in schema:
+            raise ContractError(f"undeclared-field check does not support {keyword!r} (at {where})")
+    found: list[str] = []
+    if isinstance(instance, dict):
+        declared: dict[str, Any] = schema.get("properties", {})
+        for key, value in instance.items():
+            if key not in declared:
+                found.append(f"{where}.{key}")
+            else:
+                found.extend(undeclared_fields(declared[key], value, f"{where}.{key}"))
+    elif isinstance(instance, list) and isinstance(schema.get("items"), dict):
+        for index, value in enumerate(instance):
+            found.extend(undeclared_fields(schema["items"], value, f"{where}[{index}]"))
+    return found
+
+
+def validate_response(method: str, path: str, body: object) -> None:
+    """Raise if `body`, the 200 answer of `method path`, breaks Tradovate's official schema or adds fields.
+
+    Schema violations raise `jsonschema.ValidationError`; undeclared fields and unknown paths raise
+    ContractError. Both are AssertionError-like failures in a test.
+    """
+    schema = response_schema(method, path)
+    validator = jsonschema.Draft202012Validator(schema, registry=_registry(), format_checker=format_checker())
+    error = best_match(validator.iter_errors(body))
+    if error is not None:
+        raise error
+    extra = undeclared_fields(schema, body)
+    if extra:
+        raise ContractError(f"{method.upper()} {path}: fields not in Tradovate's schema: {', '.join(extra)}")
