@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, insert, select, update
 from sqlalchemy.sql import ColumnElement
 
+from autoliq.adapters.hot_path import HotPath
 from autoliq.adapters.tables import (
     account,
     account_risk_status,
@@ -88,9 +89,17 @@ def _chunks(ids: Sequence[int]) -> list[Sequence[int]]:
 class SqlStore:
     """Repositories over one connection; events buffered until the transaction commits."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, hot: HotPath | None = None) -> None:
         self.conn = conn
         self.events: list[Event] = []
+        self._hot = hot
+
+    @property
+    def hot(self) -> HotPath:
+        """The raw-cursor statements of the write path, made on first use."""
+        if self._hot is None:
+            self._hot = HotPath(self.conn)
+        return self._hot
 
     # -- organizations and users --
     def organization(self, organization_id: int) -> Organization | None:
@@ -138,10 +147,7 @@ class SqlStore:
 
     # -- risk status --
     def risk_status(self, account_id: int) -> RiskStatus | None:
-        row = self.conn.execute(
-            select(account_risk_status).where(account_risk_status.c.id == account_id)
-        ).first()
-        return _status(row) if row else None
+        return self.hot.risk_status(account_id)
 
     def risk_statuses(
         self, organization_id: int, *, owner_id: int | None = None, ids: Sequence[int] | None = None
@@ -165,19 +171,7 @@ class SqlStore:
         return out
 
     def save_risk_status(self, status: RiskStatus) -> None:
-        values = {
-            "admin_action": status.admin_action.value,
-            "admin_timestamp": status.admin_timestamp,
-            "liquidate_only": status.liquidate_only,
-            "user_triggered_liq_only": status.user_triggered_liq_only,
-            "max_net_liq": status.max_net_liq,
-            "min_net_liq": status.min_net_liq,
-        }
-        result = self.conn.execute(
-            update(account_risk_status).where(account_risk_status.c.id == status.id).values(**values)
-        )
-        if result.rowcount == 0:
-            self.conn.execute(insert(account_risk_status).values(id=status.id, **values))
+        self.hot.save_risk_status(status)
 
     # -- risk status log --
     def append_log(
@@ -190,25 +184,9 @@ class SqlStore:
         reason_code: ReasonCode | None,
         reason: str | None,
     ) -> RiskStatusLogEntry:
-        result = self.conn.execute(
-            insert(account_risk_status_log)
-            .values(
-                account_id=account_id,
-                timestamp=timestamp,
-                admin_action=status.admin_action.value,
-                admin_timestamp=status.admin_timestamp,
-                liquidate_only=status.liquidate_only,
-                user_triggered_liq_only=status.user_triggered_liq_only,
-                max_net_liq=status.max_net_liq,
-                min_net_liq=status.min_net_liq,
-                actor=actor.value,
-                actor_user_id=actor_user_id,
-                reason_code=reason_code.value if reason_code else None,
-                reason=reason,
-            )
-            .returning(account_risk_status_log.c.id)
+        entry_id = self.hot.append_log(
+            account_id, timestamp, status, actor, actor_user_id, reason_code, reason
         )
-        entry_id = result.scalar_one()
         return RiskStatusLogEntry(
             entry_id, account_id, timestamp, status, actor, actor_user_id, reason_code, reason
         )

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from autoliq.adapters.hot_path import HotPath
 from autoliq.adapters.repositories import SqlStore
 from autoliq.domain.events import Event
 from autoliq.service.ports import Publisher, Store
@@ -135,8 +136,9 @@ class SqlUnitOfWork:
         results: list[Any] = []
         try:
             with conn.begin():
+                hot = HotPath(conn)
                 for job in batch:
-                    store = SqlStore(conn)
+                    store = SqlStore(conn, hot)
                     results.append(job.work(store))
                     job.events = store.events
         except Exception:

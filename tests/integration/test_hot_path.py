@@ -1,0 +1,95 @@
+"""The raw-cursor write path stores exactly what SQLAlchemy's types read back, and the reverse."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from autoliq.adapters.db import create_admin_engine
+from autoliq.adapters.hot_path import HotPath
+from autoliq.adapters.repositories import SqlStore
+from autoliq.adapters.tables import account_risk_status
+from autoliq.domain.model import RiskStatus
+from autoliq.domain.states import Actor, AdminAction, ReasonCode
+from tests.conftest import World
+
+TIMES = [
+    datetime(2026, 11, 24, 15, 0, 0, tzinfo=UTC),  # no microseconds
+    datetime(2026, 11, 24, 15, 0, 0, 123456, tzinfo=UTC),
+    datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+]
+
+
+@pytest.mark.parametrize("when", TIMES)
+def test_hot_path_when_status_and_log_written_then_sqlalchemy_reads_identical_values(
+    world: World, when: datetime
+) -> None:
+    account_id = world.demo_account_ids[0]
+    status = RiskStatus(
+        id=account_id,
+        admin_action=AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY,
+        admin_timestamp=when,
+        liquidate_only=when,
+        user_triggered_liq_only=True,
+        max_net_liq=51234.5,
+        min_net_liq=49000.25,
+    )
+    engine = create_admin_engine(world.database_url)
+    try:
+        with engine.begin() as conn:
+            hot = HotPath(conn)
+            hot.save_risk_status(status)
+            entry_id = hot.append_log(
+                account_id, when, status, Actor.SYSTEM, None, ReasonCode.CLOSE_FRAUD, "ünï"
+            )
+        with engine.connect() as conn:
+            store = SqlStore(conn)
+            org = store.account(account_id)
+            assert org is not None
+            assert store.risk_statuses(org.organization_id, ids=[account_id]) == [status]
+            [entry] = store.log_entries(org.organization_id, ids=[entry_id])
+            assert (entry.timestamp, entry.status, entry.actor, entry.reason_code, entry.reason) == (
+                when,
+                status,
+                Actor.SYSTEM,
+                ReasonCode.CLOSE_FRAUD,
+                "ünï",
+            )
+            # ... and the hot path reads back what it wrote.
+            assert HotPath(conn).risk_status(account_id) == status
+    finally:
+        engine.dispose()
+
+
+def test_hot_path_when_row_written_by_sqlalchemy_then_reads_it_and_inserts_missing_rows(world: World) -> None:
+    engine = create_admin_engine(world.database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                account_risk_status.update()
+                .where(account_risk_status.c.id == world.demo_account_ids[1])
+                .values(admin_action="LockTradingImmediately", admin_timestamp=TIMES[1])
+            )
+            hot = HotPath(conn)
+            read = hot.risk_status(world.demo_account_ids[1])
+            assert read == RiskStatus(
+                id=world.demo_account_ids[1],
+                admin_action=AdminAction.LOCK_TRADING_IMMEDIATELY,
+                admin_timestamp=TIMES[1],
+            )
+            assert hot.risk_status(987654) is None
+            # A status row that does not exist yet is inserted, not lost.
+            conn.execute(
+                account_risk_status.delete().where(account_risk_status.c.id == world.demo_account_ids[2])
+            )
+            hot.save_risk_status(
+                RiskStatus(id=world.demo_account_ids[2]).with_admin_action(AdminAction.NORMAL, TIMES[0])
+            )
+            row = conn.execute(
+                select(account_risk_status).where(account_risk_status.c.id == world.demo_account_ids[2])
+            ).one()
+            assert (row.admin_action, row.admin_timestamp) == ("Normal", TIMES[0])
+    finally:
+        engine.dispose()
