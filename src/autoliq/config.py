@@ -39,6 +39,8 @@ class Settings:
     """Password of the seeded `trader` user (AUTOLIQ_TRADER_PASSWORD); generated when unset."""
     write_batch_max: int = 256
     """Most writes committed by one fsync (AUTOLIQ_WRITE_BATCH_MAX)."""
+    fast_path: bool = True
+    """Answer setadminautoliqaction on a plain-ASGI path, skipping the framework (AUTOLIQ_FAST_PATH)."""
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -69,6 +71,8 @@ class Settings:
             values["max_body_bytes"] = int(env["AUTOLIQ_MAX_BODY_BYTES"])
         if "AUTOLIQ_WRITE_BATCH_MAX" in env:
             values["write_batch_max"] = int(env["AUTOLIQ_WRITE_BATCH_MAX"])
+        if "AUTOLIQ_FAST_PATH" in env:
+            values["fast_path"] = env["AUTOLIQ_FAST_PATH"].strip().lower() not in ("0", "false", "no", "off")
         values["admin_password"] = env.get("AUTOLIQ_ADMIN_PASSWORD") or None
         values["trader_password"] = env.get("AUTOLIQ_TRADER_PASSWORD") or None
         values.update({k: v for k, v in overrides.items() if v is not None})

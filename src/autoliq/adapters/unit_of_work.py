@@ -151,9 +151,7 @@ class SqlUnitOfWork:
             return current
         self.batches += 1
         self.writes += len(batch)
-        for job, value in zip(batch, results, strict=True):
-            job.loop.call_soon_threadsafe(_settle, job.future, value, None)
-        self._publish(batch)
+        self._deliver(batch, results)
         return conn
 
     def _run_alone(self, conn: Connection | None, job: _Job) -> Connection | None:
@@ -172,11 +170,21 @@ class SqlUnitOfWork:
             return conn
         self.batches += 1
         self.writes += 1
-        job.loop.call_soon_threadsafe(_settle, job.future, value, None)
-        self._publish([job])
+        self._deliver([job], [value])
         return conn
 
-    def _publish(self, batch: list[_Job]) -> None:
-        for job in batch:
+    def _deliver(self, batch: list[_Job], results: list[Any]) -> None:
+        """After commit: answer every job, then publish its events, in commit order. One wake-up of
+        each event loop per batch, not one per job (each wake-up is a write to the loop's pipe)."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, Any]]] = {}
+        for job, value in zip(batch, results, strict=True):
+            by_loop.setdefault(job.loop, []).append((job, value))
+        for loop, items in by_loop.items():
+            loop.call_soon_threadsafe(self._settle_and_publish, items)
+
+    def _settle_and_publish(self, items: list[tuple[_Job, Any]]) -> None:
+        for job, value in items:
+            _settle(job.future, value, None)
+        for job, _ in items:
             if job.events:
-                job.loop.call_soon_threadsafe(self._publisher.publish, job.events)
+                self._publisher.publish(job.events)

@@ -11,10 +11,10 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.types import ASGIApp, Receive, Scope, Send
 
 from autoliq import __version__
 from autoliq.api.errors import EXCEPTION_HANDLERS
+from autoliq.api.fast import FastEntry
 from autoliq.api.routes.account import AccountController
 from autoliq.api.routes.auth import AuthController
 from autoliq.api.routes.autoliq import AutoliqController
@@ -32,25 +32,6 @@ CONTROLLERS = [
     AccountController,
     AutoliqController,
 ]
-
-
-class CaseInsensitivePaths:
-    """Tradovate matches paths without regard to case (`/auth/accessTokenRequest` works):
-    rewrite a known path spelled in another case to our spelling."""
-
-    def __init__(self, app: ASGIApp, paths: list[str]) -> None:
-        self.app = app
-        self.canonical = {p.lower(): p for p in paths}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            path = scope["path"]
-            canonical = self.canonical.get(path.lower())
-            if canonical is not None and canonical != path:
-                scope = dict(scope)  # type: ignore[assignment]
-                scope["path"] = canonical
-                scope["raw_path"] = canonical.encode()
-        await self.app(scope, receive, send)
 
 
 def create_app(services: Services, *, manage_lifecycle: bool = True) -> Litestar:
@@ -95,7 +76,7 @@ def create_app(services: Services, *, manage_lifecycle: bool = True) -> Litestar
     )
     app.state.services = services
     paths = [route.path for route in app.routes]
-    app.asgi_handler = CaseInsensitivePaths(app.asgi_handler, paths)
+    app.asgi_handler = FastEntry(app.asgi_handler, services, paths, fast_path=services.settings.fast_path)
     return app
 
 

@@ -28,7 +28,8 @@ def _validation_text(exc: ValidationException) -> str:
             if isinstance(item, dict):
                 key = item.get("key")
                 message = item.get("message", "")
-                parts.append(f"{key}: {message}" if key else str(message))
+                # "data" is Litestar's name for the whole body, not a field of it.
+                parts.append(f"{key}: {message}" if key and key != "data" else str(message))
             else:
                 parts.append(str(item))
         return "; ".join(parts)
@@ -47,6 +48,9 @@ def on_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response
         return _answer(413, "Request body too large")
     if status == 401:
         return _answer(401, "Access is denied")
+    if status == 400:
+        # Litestar raises a plain 400 when the body is not JSON at all.
+        return _answer(400, f"Malformed JSON body: {exc.detail}" if exc.detail else "Malformed JSON body")
     return _answer(status, exc.detail or "Error")
 
 

@@ -63,13 +63,12 @@ PUBLIC_ERROR_RESPONSES: dict[int, ResponseSpec] = {
 S = TypeVar("S", bound=msgspec.Struct)
 
 
-async def strict_body(request: Request[Any, Any, Any], model: type[S]) -> S:
-    """The body decoded strictly: a string is never taken for a number (400 naming the field).
+def decode_strict(raw: bytes, model: type[S]) -> S:
+    """`raw` decoded strictly: a string is never taken for a number (BadRequest naming the field).
 
     Litestar's own decoding (kept for the OpenAPI description) coerces `"1"` to `1`; Tradovate's
-    contract says a wrong JSON type is a 400, so the raw body is decoded again, strictly.
+    contract says a wrong JSON type is a 400, so bodies are decoded here, strictly.
     """
-    raw = await request.body()
     try:
         return msgspec.json.decode(raw, type=model, strict=True)
     except msgspec.ValidationError as exc:
@@ -80,3 +79,8 @@ async def strict_body(request: Request[Any, Any, Any], model: type[S]) -> S:
         raise BadRequest(message) from None
     except msgspec.DecodeError as exc:
         raise BadRequest(f"Malformed JSON body: {exc}") from None
+
+
+async def strict_body(request: Request[Any, Any, Any], model: type[S]) -> S:
+    """The request's body decoded strictly (see `decode_strict`)."""
+    return decode_strict(await request.body(), model)

@@ -8,7 +8,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdParam, parse_ids, strict_body
+from autoliq.api.fast import set_admin_action
+from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdParam, parse_ids
 from autoliq.api.schemas import (
     AccountRiskStatusLogOut,
     AccountRiskStatusOut,
@@ -19,7 +20,6 @@ from autoliq.api.schemas import (
 )
 from autoliq.api.security import caller_of
 from autoliq.bootstrap import Services
-from autoliq.domain.rules import EnvironmentDenied, Rejection
 
 
 class RiskStatusController(Controller):
@@ -36,21 +36,9 @@ class RiskStatusController(Controller):
         services: NamedDependency[Services],
     ) -> Response[AccountRiskStatusResponse]:
         """Set an account's admin auto-liquidation action (organization administrators, Demo)."""
-        data = await strict_body(request, SetAdminAutoLiqActionBody)
-        result = await services.risk.set_admin_auto_liq_action(
-            caller_of(request).user,
-            data.accountId,
-            data.adminAction,
-            data.adminActionReasonCode,
-            data.adminActionReason,
-        )
-        if isinstance(result, Rejection):
-            return Response(AccountRiskStatusResponse(errorText=result.error_text))
-        if isinstance(result, EnvironmentDenied):
-            return Response(
-                AccountRiskStatusResponse(errorText=result.error_text), status_code=result.http_status
-            )
-        return Response(AccountRiskStatusResponse(accountRiskStatus=risk_status_out(result)))
+        del data  # declared for the OpenAPI description; the body is decoded strictly below
+        status, answer = await set_admin_action(services, caller_of(request).user, await request.body())
+        return Response(answer, status_code=status)
 
     @get("/list", responses=ERROR_RESPONSES)
     async def list_(

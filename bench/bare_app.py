@@ -1,0 +1,116 @@
+"""The floor for `set_admin_action.py`: a bare ASGI app (no framework, no database).
+
+For POST it reads the whole body, decodes it with msgspec into the shape of the real
+`setadminautoliqaction` request and answers a constant JSON body the size of the real answer,
+HTTP 200. It is served by uvicorn with the settings `autoliq serve` uses (uvloop, httptools, no
+access log, one process), so the difference to autoliq is what autoliq itself costs.
+
+    .venv/bin/python bench/bare_app.py --port 8099
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import msgspec
+
+MAX_BODY = 1024 * 1024  # autoliq's default AUTOLIQ_MAX_BODY_BYTES
+
+
+class SetAdminAutoLiqAction(msgspec.Struct):
+    """The real request's shape."""
+
+    accountId: int
+    adminAction: str
+    adminActionReasonCode: str
+    adminActionReason: str
+
+
+_decode = msgspec.json.Decoder(SetAdminAutoLiqAction).decode
+
+ANSWER = (
+    b'{"accountRiskStatus":{"id":1,"adminAction":"LockTradingImmediately",'
+    b'"userTriggeredLiqOnly":false,"adminTimestamp":"2026-11-24T10:59:24.464459Z"}}'
+)
+
+
+def _start(status: int, body: bytes) -> dict[str, Any]:
+    return {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+    }
+
+
+async def _answer(send: Any, status: int, body: bytes) -> None:
+    await send(_start(status, body))
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _lifespan(receive: Any, send: Any) -> None:
+    while True:  # bounded by the server: it sends startup, then shutdown
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The ASGI app."""
+    if scope["type"] == "lifespan":
+        await _lifespan(receive, send)
+        return
+    if scope["type"] != "http":
+        return
+    if scope["method"] != "POST":
+        await _answer(send, 200 if scope["method"] == "GET" else 405, b'{"ok":true}')
+        return
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            await _answer(send, 413, b'{"errorText":"Request body too large"}')
+            return
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    try:
+        _decode(b"".join(chunks))
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        await _answer(send, 400, b'{"errorText":"Malformed JSON body"}')
+        return
+    await _answer(send, 200, ANSWER)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8099)
+    args = parser.parse_args()
+    if not (args.host.startswith("127.") or args.host in ("localhost", "::1")):
+        parser.error("loopback addresses only")
+    import uvicorn
+
+    # The same settings as `autoliq serve` (src/autoliq/cli/main.py).
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        timeout_graceful_shutdown=5,
+    )
+
+
+if __name__ == "__main__":
+    main()
