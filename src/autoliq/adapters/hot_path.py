@@ -55,7 +55,10 @@ def _sqlite_time(value: datetime | None) -> str | None:
     # SQLAlchemy's SQLite DATETIME storage format, in UTC (see tables.UTCDateTime).
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # isoformat is several times faster than strftime and gives the same text.
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _read_time(value: Any) -> datetime | None:
