@@ -12,7 +12,7 @@ from autoliq.adapters import seed
 from autoliq.adapters.db import create_admin_engine, create_db_engine, is_sqlite, migrate
 from autoliq.adapters.publisher import InMemoryPublisher
 from autoliq.adapters.tables import organization
-from autoliq.adapters.unit_of_work import SqlUnitOfWork
+from autoliq.adapters.unit_of_work import InLoopUnitOfWork, SqlUnitOfWork
 from autoliq.config import Settings
 from autoliq.domain.states import Role
 from autoliq.service.clock import Clock, SystemClock
@@ -59,7 +59,9 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, run_migrations:
         settings.database_url, writer=False, pool_size=8 if is_sqlite(settings.database_url) else 10
     )
     publisher = InMemoryPublisher()
-    uow = SqlUnitOfWork(write_engine, read_engine, publisher, max_batch=settings.write_batch_max)
+    # SQLite runs its statements on the event loop (see InLoopUnitOfWork); PostgreSQL on a writer thread.
+    uow_class = InLoopUnitOfWork if is_sqlite(settings.database_url) else SqlUnitOfWork
+    uow = uow_class(write_engine, read_engine, publisher, max_batch=settings.write_batch_max)
     return Services(
         settings=settings,
         clock=clock,

@@ -1,0 +1,69 @@
+"""SQLite's in-loop unit of work: the event loop keeps serving while a batch waits for the write lock."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+from autoliq.adapters.db import create_admin_engine, migrate
+from autoliq.adapters.unit_of_work import InLoopUnitOfWork
+from autoliq.bootstrap import bootstrap, seed_demo_if_empty
+from autoliq.domain.states import AdminAction
+from tests.conftest import make_settings
+from tests.integration.test_storage import _append
+
+
+def test_in_loop_writes_when_another_process_holds_the_write_lock_then_loop_stays_responsive(
+    tmp_path: object,
+) -> None:
+    url = f"sqlite:///{tmp_path}/lock.db"
+    migrate(url)
+    creds = seed_demo_if_empty(make_settings(url))
+    assert creds is not None and creds.first_account_id is not None
+    account_id = creds.first_account_id
+    services = bootstrap(make_settings(url), run_migrations=False)
+    assert isinstance(services.uow, InLoopUnitOfWork)
+    services.start()
+
+    other = create_admin_engine(url)
+    locked = threading.Event()
+
+    def hold_lock() -> None:
+        with other.begin():  # BEGIN IMMEDIATE: takes the write lock
+            locked.set()
+            time.sleep(0.6)
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    locked.wait(5)
+
+    async def run() -> tuple[int, int, float]:
+        ticks = 0
+        done = asyncio.Event()
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not done.is_set():
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        t = asyncio.create_task(ticker())
+        started = time.perf_counter()
+        entry_id = await services.uow.write(
+            lambda s: _append(s, account_id, AdminAction.LOCK_TRADING_IMMEDIATELY)
+        )
+        waited = time.perf_counter() - started
+        done.set()
+        await t
+        return entry_id, ticks, waited
+
+    try:
+        entry_id, ticks, waited = asyncio.run(run())
+    finally:
+        holder.join()
+        services.stop()
+        other.dispose()
+    assert entry_id > 0
+    assert waited >= 0.3  # the write really waited for the lock ...
+    assert ticks >= 15  # ... while the loop went on ticking every 10 ms
