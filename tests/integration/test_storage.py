@@ -200,3 +200,58 @@ def test_seed_organization_when_admin_name_taken_by_other_org_then_refused(datab
     seed_organization(database_url, "One", "shared-name", "pw", 1)
     with pytest.raises(ValueError, match="another organization"):
         seed_organization(database_url, "Two", "shared-name", "pw", 1)
+
+
+def test_prepared_batches_when_many_writes_hit_the_same_accounts_then_each_sees_the_one_before(
+    world: World,
+) -> None:
+    """Batched writes (PostgreSQL: statuses read once per batch, writes pipelined) stay sequential
+    per account: every log row follows from the row before it, and the status is the last row."""
+    services = bootstrap(make_settings(world.database_url), run_migrations=False)
+    services.start()
+    ids = world.demo_account_ids[:3]
+    cycle = [
+        "LiquidateOnlyModeImmediately",
+        "LockTradingImmediately",
+        "LiquidateOnlyModeImmediately",
+        "Normal",
+    ]
+
+    async def many() -> list[object]:
+        found = await services.uow.read(lambda s: s.user_by_name("admin"))
+        assert found is not None
+        admin = found[0]
+        return await asyncio.gather(
+            *(
+                services.risk.set_admin_auto_liq_action(
+                    admin, ids[i % 3], cycle[(i // 3) % 4], "Other", f"w{i}"
+                )
+                for i in range(240)
+            )
+        )
+
+    try:
+        results = asyncio.run(many())
+    finally:
+        services.stop()
+    assert all(isinstance(r, RiskStatus) for r in results)
+    assert services.uow.batches < 240
+    engine = create_admin_engine(world.database_url)
+    with engine.connect() as conn:
+        log = conn.execute(select(account_risk_status_log).order_by(account_risk_status_log.c.id)).all()
+        statuses = {r.id: r for r in conn.execute(select(account_risk_status))}
+    engine.dispose()
+    assert len(log) == 240
+    for account_id in ids:
+        rows = [r for r in log if r.account_id == account_id]
+        assert len(rows) == 80
+        previous = RiskStatus(id=account_id)
+        for row in rows:
+            expected = previous.with_admin_action(AdminAction(row.admin_action), row.timestamp)
+            assert (row.liquidate_only, row.admin_timestamp) == (
+                expected.liquidate_only,
+                expected.admin_timestamp,
+            )
+            previous = expected
+        final = statuses[account_id]
+        assert (final.admin_action, final.liquidate_only) == (rows[-1].admin_action, rows[-1].liquidate_only)

@@ -44,11 +44,18 @@ def _sql(paramstyle_mark: str) -> dict[str, str]:
             f"INSERT INTO account_risk_status_log ({_LOG_COLUMNS}) "
             f"VALUES ({', '.join([m] * 12)}) RETURNING id"
         ),
+        "insert_log_with_id": (
+            f"INSERT INTO account_risk_status_log (id, {_LOG_COLUMNS}) VALUES ({', '.join([m] * 13)})"
+        ),
     }
 
 
 _SQLITE_SQL = _sql("?")
 _PG_SQL = _sql("%s")
+_PG_SELECT_STATUSES = f"SELECT {_STATUS_COLUMNS} FROM account_risk_status WHERE id = ANY(%s)"
+_PG_RESERVE_LOG_IDS = (
+    "SELECT nextval(pg_get_serial_sequence('account_risk_status_log', 'id')) FROM generate_series(1, %s)"
+)
 
 
 def _sqlite_time(value: datetime | None) -> str | None:
@@ -70,15 +77,60 @@ def _read_time(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _status_from_row(row: Any) -> RiskStatus:
+    return RiskStatus(
+        id=row[0],
+        admin_action=AdminAction(row[1]),
+        admin_timestamp=_read_time(row[2]),
+        liquidate_only=_read_time(row[3]),
+        user_triggered_liq_only=bool(row[4]),
+        max_net_liq=row[5],
+        min_net_liq=row[6],
+    )
+
+
 class HotPath:
-    """Raw-cursor versions of `risk_status`, `save_risk_status` and `append_log` for one connection."""
+    """Raw-cursor versions of `risk_status`, `save_risk_status` and `append_log` for one connection.
+
+    On PostgreSQL a batch can be prepared (`prepare_batch`): the statuses of the batch's accounts
+    are read in one query and its log ids reserved from the sequence in another, so that the batch's
+    UPDATEs and INSERTs need no answer and go out in one pipeline (psycopg pipeline mode): a
+    handful of round trips per batch instead of three per write.
+    """
 
     def __init__(self, conn: Connection) -> None:
         self._sqlite = conn.dialect.name == "sqlite"
         self._sql = _SQLITE_SQL if self._sqlite else _PG_SQL
         dbapi = conn.connection.dbapi_connection
         assert dbapi is not None
+        self._dbapi: Any = dbapi
         self._cursor = dbapi.cursor()
+        # account id -> status as this batch has it (None: no row); only for prepared accounts.
+        self._statuses: dict[int, RiskStatus | None] = {}
+        self._log_ids: list[int] = []
+
+    @property
+    def pipelined(self) -> bool:
+        """True where `prepare_batch` lets the batch's writes go out without waiting for answers."""
+        return not self._sqlite
+
+    def prepare_batch(self, account_ids: list[int], log_rows: int) -> None:
+        """PostgreSQL: read the accounts' statuses and reserve `log_rows` log ids, two round trips."""
+        if self._sqlite:
+            return
+        if account_ids:
+            wanted = list(dict.fromkeys(account_ids))
+            self._cursor.execute(_PG_SELECT_STATUSES, (wanted,))
+            found = {row[0]: _status_from_row(row) for row in self._cursor.fetchall()}
+            self._statuses = {a: found.get(a) for a in wanted}
+        if log_rows:
+            self._cursor.execute(_PG_RESERVE_LOG_IDS, (log_rows,))
+            self._log_ids = [int(row[0]) for row in self._cursor.fetchall()]
+            self._log_ids.reverse()  # pop() hands them out in ascending order
+
+    def pipeline(self) -> Any:
+        """A context in which statements are sent without waiting (psycopg pipeline mode)."""
+        return self._dbapi.pipeline()
 
     def _time(self, value: datetime | None) -> Any:
         return _sqlite_time(value) if self._sqlite else value
@@ -88,19 +140,11 @@ class HotPath:
 
     def risk_status(self, account_id: int) -> RiskStatus | None:
         """The account's status row, or None."""
+        if account_id in self._statuses:
+            return self._statuses[account_id]
         self._cursor.execute(self._sql["select_status"], (account_id,))
         row = self._cursor.fetchone()
-        if row is None:
-            return None
-        return RiskStatus(
-            id=row[0],
-            admin_action=AdminAction(row[1]),
-            admin_timestamp=_read_time(row[2]),
-            liquidate_only=_read_time(row[3]),
-            user_triggered_liq_only=bool(row[4]),
-            max_net_liq=row[5],
-            min_net_liq=row[6],
-        )
+        return None if row is None else _status_from_row(row)
 
     def save_risk_status(self, status: RiskStatus) -> None:
         """Update the row, inserting it when missing."""
@@ -112,6 +156,15 @@ class HotPath:
             status.max_net_liq,
             status.min_net_liq,
         )
+        if status.id in self._statuses:
+            # Prepared: whether the row exists is known, so no answer is needed (pipeline-safe).
+            exists = self._statuses[status.id] is not None
+            self._statuses[status.id] = status
+            if exists:
+                self._cursor.execute(self._sql["update_status"], (*values, status.id))
+            else:
+                self._cursor.execute(self._sql["insert_status"], (status.id, *values))
+            return
         self._cursor.execute(self._sql["update_status"], (*values, status.id))
         if self._cursor.rowcount == 0:
             self._cursor.execute(self._sql["insert_status"], (status.id, *values))
@@ -127,23 +180,47 @@ class HotPath:
         reason: str | None,
     ) -> int:
         """Insert one log row; its id."""
+        if self._log_ids:
+            entry_id = self._log_ids.pop()
+            self._cursor.execute(
+                self._sql["insert_log_with_id"],
+                (
+                    entry_id,
+                    *self._log_values(
+                        account_id, timestamp, status, actor, actor_user_id, reason_code, reason
+                    ),
+                ),
+            )
+            return entry_id
         self._cursor.execute(
             self._sql["insert_log"],
-            (
-                account_id,
-                self._time(timestamp),
-                status.admin_action.value,
-                self._time(status.admin_timestamp),
-                self._time(status.liquidate_only),
-                self._bool(status.user_triggered_liq_only),
-                status.max_net_liq,
-                status.min_net_liq,
-                actor.value,
-                actor_user_id,
-                reason_code.value if reason_code else None,
-                reason,
-            ),
+            self._log_values(account_id, timestamp, status, actor, actor_user_id, reason_code, reason),
         )
         row = self._cursor.fetchone()
         assert row is not None
         return int(row[0])
+
+    def _log_values(
+        self,
+        account_id: int,
+        timestamp: datetime,
+        status: RiskStatus,
+        actor: Actor,
+        actor_user_id: int | None,
+        reason_code: ReasonCode | None,
+        reason: str | None,
+    ) -> tuple[Any, ...]:
+        return (
+            account_id,
+            self._time(timestamp),
+            status.admin_action.value,
+            self._time(status.admin_timestamp),
+            self._time(status.liquidate_only),
+            self._bool(status.user_triggered_liq_only),
+            status.max_net_liq,
+            status.min_net_liq,
+            actor.value,
+            actor_user_id,
+            reason_code.value if reason_code else None,
+            reason,
+        )

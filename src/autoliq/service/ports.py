@@ -88,8 +88,11 @@ class Store(Protocol):
 class UnitOfWork(Protocol):
     """Runs work atomically: a write commits durably (fsync) before it returns, or not at all."""
 
-    def write(self, work: Callable[[Store], T]) -> Awaitable[T]:
-        """Run `work` in a transaction; commit durably; publish its events after commit."""
+    def write(
+        self, work: Callable[[Store], T], *, accounts: Sequence[int] = (), log_rows: int = 0
+    ) -> Awaitable[T]:
+        """Run `work` in a transaction; commit durably; publish its events after commit. Hints:
+        `accounts` whose status `work` reads, `log_rows` it appends (speed only, never correctness)."""
         ...
 
     def read(self, work: Callable[[Store], T]) -> Awaitable[T]:
