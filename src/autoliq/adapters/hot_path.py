@@ -58,14 +58,22 @@ _PG_RESERVE_LOG_IDS = (
 )
 
 
+_last_time: tuple[datetime | None, str | None] = (None, None)
+
+
 def _sqlite_time(value: datetime | None) -> str | None:
     # SQLAlchemy's SQLite DATETIME storage format, in UTC (see tables.UTCDateTime).
+    global _last_time
     if value is None:
         return None
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
+    last_value, last_text = _last_time
+    if value is last_value:  # a write stores the same `now` up to three times
+        return last_text
+    utc = value if value.tzinfo is UTC else value.astimezone(UTC)
     # isoformat is several times faster than strftime and gives the same text.
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    text = utc.replace(tzinfo=None).isoformat(" ", "microseconds")
+    _last_time = (value, text)
+    return text
 
 
 def _read_time(value: Any) -> datetime | None:
