@@ -147,8 +147,8 @@ class SqlUnitOfWork:
                     hot.prepare_batch(
                         [a for job in batch for a in job.accounts], sum(j.log_rows for j in batch)
                     )
-                    with hot.pipeline():
-                        self._run_jobs(conn, hot, batch, results)
+                    self._run_jobs(conn, hot, batch, results)
+                    hot.flush()
                 else:
                     self._run_jobs(conn, hot, batch, results)
         except Exception:
