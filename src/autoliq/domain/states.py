@@ -97,3 +97,15 @@ class Actor(StrEnum):
 
     USER = "user"
     SYSTEM = "system"
+
+
+class Side(StrEnum):
+    """Tradovate's order `action`."""
+
+    BUY = "Buy"
+    SELL = "Sell"
+
+    @property
+    def sign(self) -> int:
+        """+1 for a buy, -1 for a sell."""
+        return 1 if self is Side.BUY else -1

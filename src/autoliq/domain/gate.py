@@ -1,0 +1,113 @@
+"""The one gate every order passes: REST, WebSocket, the liquidation engine and auto-liquidation
+all call `check_order`. Its permissions are a table over the account's state, not `if`s on routes;
+a refusal is a value with Tradovate's `failureReason`, never an exception."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from autoliq.domain.states import AdminAction, Side
+
+
+class Permission(Enum):
+    """What an account's state lets a new order do."""
+
+    ANY = "any"
+    """Open, increase, reduce or reverse (other checks apply)."""
+    REDUCE_ONLY = "reduce-only"
+    """Only reduce an open position, never past flat, counting other working reducing orders."""
+    NONE = "none"
+    """Nothing new; only the liquidation engine's admin orders, which reduce."""
+
+
+# PRODUCT.md's effects table.
+ADMIN_PERMISSIONS: dict[AdminAction, Permission] = {
+    AdminAction.NORMAL: Permission.ANY,
+    AdminAction.DISABLE_AUTO_LIQ: Permission.ANY,
+    AdminAction.PLACE_AUTO_LIQ_ON_HOLD: Permission.ANY,
+    AdminAction.AGREED_ON_LIQ_ONLY_MODE_BY_AUTO_LIQ: Permission.ANY,
+    AdminAction.AGREED_ON_LIQUIDATION_BY_AUTO_LIQ: Permission.ANY,
+    AdminAction.LOCK_TRADING_IMMEDIATELY: Permission.NONE,
+    AdminAction.LIQUIDATE_IMMEDIATELY: Permission.NONE,
+    AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY: Permission.REDUCE_ONLY,
+}
+
+# Tradovate's failureReason values used by the gate.
+TRADING_LOCKED = "TradingLocked"
+LIQUIDATION_ONLY = "LiquidationOnly"
+UNKNOWN_REASON = "UnknownReason"
+
+TEXT_LOCKED = "Trading is locked for this account"
+TEXT_LIQUIDATION_ONLY = "Account is in liquidation-only mode: only orders that reduce a position are accepted"
+TEXT_ACCESS_DENIED = "Access is denied"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIntent:
+    """A new order as the gate sees it."""
+
+    side: Side
+    qty: int
+    admin_liquidation: bool = False
+    """An order of the liquidation engine (`admin: true`) closing a position."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountPosition:
+    """What the gate needs of the account and contract: state, net position, other working orders."""
+
+    admin_action: AdminAction
+    net_pos: int
+    working_buy_qty: int = 0
+    """Quantity of the account's other working buy orders in this contract."""
+    working_sell_qty: int = 0
+    """Quantity of the account's other working sell orders in this contract."""
+
+
+@dataclass(frozen=True, slots=True)
+class Allowed:
+    """The order may go on."""
+
+
+@dataclass(frozen=True, slots=True)
+class Denied:
+    """The order is refused: Tradovate's `failureReason` and a `failureText`."""
+
+    failure_reason: str
+    failure_text: str
+
+
+Decision = Allowed | Denied
+ALLOWED = Allowed()
+
+
+def reducible_qty(side: Side, account: AccountPosition) -> int:
+    """How much an order on `side` may still reduce: the opposite open position, less the other
+    working orders on the same side that would reduce it already."""
+    if side is Side.SELL and account.net_pos > 0:
+        return max(0, account.net_pos - account.working_sell_qty)
+    if side is Side.BUY and account.net_pos < 0:
+        return max(0, -account.net_pos - account.working_buy_qty)
+    return 0
+
+
+def check_order(order: OrderIntent, account: AccountPosition) -> Decision:
+    """Whether `account`'s state lets `order` in. Cancels never come here: they are always allowed."""
+    permission = ADMIN_PERMISSIONS[account.admin_action]
+    reduces = 0 < order.qty <= reducible_qty(order.side, account)
+    if order.admin_liquidation:
+        # The liquidation engine may only close: it never opens, whatever the state.
+        return ALLOWED if reduces else Denied(LIQUIDATION_ONLY, TEXT_LIQUIDATION_ONLY)
+    if permission is Permission.NONE:
+        return Denied(TRADING_LOCKED, TEXT_LOCKED)
+    if permission is Permission.REDUCE_ONLY and not reduces:
+        return Denied(LIQUIDATION_ONLY, TEXT_LIQUIDATION_ONLY)
+    return ALLOWED
+
+
+def may_trade(is_admin: bool, caller_id: int, caller_org: int, owner_id: int, account_org: int) -> bool:
+    """Traders trade only the accounts they own; an admin trades its organization's accounts."""
+    if caller_org != account_org:
+        return False
+    return is_admin or caller_id == owner_id

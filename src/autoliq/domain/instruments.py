@@ -1,0 +1,150 @@
+"""The sandbox's instruments: common CME Group futures with their real tick sizes and point values,
+and which contract month is the front month on a given day."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+MONTH_CODES = "FGHJKMNQUVXZ"  # January .. December
+
+
+@dataclass(frozen=True, slots=True)
+class ProductSpec:
+    """A futures product: `value_per_point` dollars per 1.0 of price, prices in steps of `tick_size`."""
+
+    id: int
+    name: str
+    description: str
+    exchange: str
+    tick_size: Decimal
+    value_per_point: Decimal
+    months: str
+    """Listed contract months, as month codes (the cycle the front month walks through)."""
+    expiry_rule: str
+    """`third_friday` (equity index), `energy` (CL: 3 business days before the 25th of the prior
+    month), `third_last_business_day` (metals)."""
+
+    @property
+    def tick_value(self) -> Decimal:
+        """Dollars per tick."""
+        return self.tick_size * self.value_per_point
+
+
+D = Decimal
+_EQUITY = ("HMUZ", "third_friday")
+_ENERGY = (MONTH_CODES, "energy")
+_METAL = ("GJMQVZ", "third_last_business_day")
+
+PRODUCTS: tuple[ProductSpec, ...] = (
+    ProductSpec(1, "ES", "E-mini S&P 500", "CME", D("0.25"), D(50), *_EQUITY),
+    ProductSpec(2, "MES", "Micro E-mini S&P 500", "CME", D("0.25"), D(5), *_EQUITY),
+    ProductSpec(3, "NQ", "E-mini Nasdaq-100", "CME", D("0.25"), D(20), *_EQUITY),
+    ProductSpec(4, "MNQ", "Micro E-mini Nasdaq-100", "CME", D("0.25"), D(2), *_EQUITY),
+    ProductSpec(5, "YM", "E-mini Dow ($5)", "CBOT", D(1), D(5), *_EQUITY),
+    ProductSpec(6, "MYM", "Micro E-mini Dow", "CBOT", D(1), D("0.5"), *_EQUITY),
+    ProductSpec(7, "RTY", "E-mini Russell 2000", "CME", D("0.1"), D(50), *_EQUITY),
+    ProductSpec(8, "M2K", "Micro E-mini Russell 2000", "CME", D("0.1"), D(5), *_EQUITY),
+    ProductSpec(9, "CL", "Crude Oil", "NYMEX", D("0.01"), D(1000), *_ENERGY),
+    ProductSpec(10, "MCL", "Micro WTI Crude Oil", "NYMEX", D("0.01"), D(100), *_ENERGY),
+    ProductSpec(11, "GC", "Gold", "COMEX", D("0.1"), D(100), *_METAL),
+    ProductSpec(12, "MGC", "Micro Gold", "COMEX", D("0.1"), D(10), *_METAL),
+)  # fmt: skip
+
+PRODUCTS_BY_NAME: dict[str, ProductSpec] = {p.name: p for p in PRODUCTS}
+
+
+@dataclass(frozen=True, slots=True)
+class ContractSpec:
+    """One contract month of a product, e.g. `ESZ6`."""
+
+    product: ProductSpec
+    year: int
+    month: int
+
+    @property
+    def name(self) -> str:
+        """Tradovate's symbol: product, month code, last digit of the year (`ESZ6`)."""
+        return f"{self.product.name}{MONTH_CODES[self.month - 1]}{self.year % 10}"
+
+    @property
+    def id(self) -> int:
+        """A stable id: product id, year and month (`1_2026_12` for ESZ6)."""
+        return self.product.id * 1_000_000 + self.year * 100 + self.month
+
+    @property
+    def maturity_id(self) -> int:
+        """The id of its contract maturity (the same number: one contract per maturity here)."""
+        return self.id
+
+    @property
+    def expiration(self) -> date:
+        """Last trading day."""
+        return last_trading_day(self.product, self.year, self.month)
+
+
+def _business_days_back(day: date, n: int) -> date:
+    while n > 0:
+        day -= timedelta(days=1)
+        if day.weekday() < 5:
+            n -= 1
+    return day
+
+
+def last_trading_day(product: ProductSpec, year: int, month: int) -> date:
+    """The contract month's last trading day under the product's rule (exchange holidays ignored)."""
+    if product.expiry_rule == "third_friday":
+        first = date(year, month, 1)
+        first_friday = first + timedelta(days=(4 - first.weekday()) % 7)
+        return first_friday + timedelta(weeks=2)
+    if product.expiry_rule == "energy":
+        prior_year, prior_month = (year - 1, 12) if month == 1 else (year, month - 1)
+        day25 = date(prior_year, prior_month, 25)
+        # 3 business days before the 25th; if the 25th is not a business day, 3 before the one before it.
+        while day25.weekday() >= 5:
+            day25 -= timedelta(days=1)
+        return _business_days_back(day25, 3)
+    if product.expiry_rule == "third_last_business_day":
+        last = date(year, month, calendar.monthrange(year, month)[1])
+        while last.weekday() >= 5:
+            last -= timedelta(days=1)
+        return _business_days_back(last, 2)
+    raise ValueError(f"unknown expiry rule {product.expiry_rule!r}")
+
+
+def listed_contracts(product: ProductSpec, today: date, count: int = 4) -> list[ContractSpec]:
+    """The next `count` listed contracts not yet expired on `today`, nearest first."""
+    out: list[ContractSpec] = []
+    year, month = today.year, today.month
+    while len(out) < count:
+        if MONTH_CODES[month - 1] in product.months:
+            contract = ContractSpec(product, year, month)
+            if contract.expiration >= today:
+                out.append(contract)
+        month += 1
+        if month > 12:
+            year, month = year + 1, 1
+    return out
+
+
+def front_month(product: ProductSpec, today: date) -> ContractSpec:
+    """The nearest contract that still trades on `today`."""
+    return listed_contracts(product, today, 1)[0]
+
+
+def parse_symbol(symbol: str) -> tuple[ProductSpec, int, int] | None:
+    """(product, month, last digit of year) of a symbol like `ESZ6`, or None."""
+    if len(symbol) < 3 or not symbol[-1].isdigit():
+        return None
+    product = PRODUCTS_BY_NAME.get(symbol[:-2])
+    code = symbol[-2]
+    if product is None or code not in MONTH_CODES or code not in product.months:
+        return None
+    return product, MONTH_CODES.index(code) + 1, int(symbol[-1])
+
+
+def is_on_tick(price: Decimal, product: ProductSpec) -> bool:
+    """True when `price` is a whole number of ticks."""
+    return (price / product.tick_size) % 1 == 0

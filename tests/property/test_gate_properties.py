@@ -1,0 +1,103 @@
+"""Hypothesis over state × side × position × working orders: the one gate never lets an order
+break its state's rule, and lets every order the rule allows."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from autoliq.domain.gate import (
+    ADMIN_PERMISSIONS,
+    LIQUIDATION_ONLY,
+    TRADING_LOCKED,
+    AccountPosition,
+    Allowed,
+    Denied,
+    OrderIntent,
+    Permission,
+    check_order,
+)
+from autoliq.domain.states import AdminAction, Side
+
+accounts = st.builds(
+    AccountPosition,
+    admin_action=st.sampled_from(list(AdminAction)),
+    net_pos=st.integers(-50, 50),
+    working_buy_qty=st.integers(0, 60),
+    working_sell_qty=st.integers(0, 60),
+)
+orders = st.builds(
+    OrderIntent, side=st.sampled_from(list(Side)), qty=st.integers(1, 80), admin_liquidation=st.booleans()
+)
+
+
+def _reduces_without_overshoot(order: OrderIntent, account: AccountPosition) -> bool:
+    """The reference rule: opposite the position, and with the other working orders on the same
+    side, never past flat."""
+    if order.side is Side.SELL:
+        return account.net_pos > 0 and order.qty + account.working_sell_qty <= account.net_pos
+    return account.net_pos < 0 and order.qty + account.working_buy_qty <= -account.net_pos
+
+
+@given(orders, accounts)
+def test_gate_when_any_order_and_state_then_accepted_orders_keep_the_states_rule(
+    order: OrderIntent, account: AccountPosition
+) -> None:
+    decision = check_order(order, account)
+    permission = ADMIN_PERMISSIONS[account.admin_action]
+    reduces = _reduces_without_overshoot(order, account)
+    if isinstance(decision, Allowed):
+        if order.admin_liquidation or permission is Permission.REDUCE_ONLY:
+            assert reduces
+        assert order.admin_liquidation or permission is not Permission.NONE
+    else:
+        assert isinstance(decision, Denied)
+        assert decision.failure_text
+
+
+@given(orders, accounts)
+def test_gate_when_order_fits_the_states_rule_then_never_refused(
+    order: OrderIntent, account: AccountPosition
+) -> None:
+    permission = ADMIN_PERMISSIONS[account.admin_action]
+    reduces = _reduces_without_overshoot(order, account)
+    allowed_by_rule = (
+        reduces
+        if order.admin_liquidation
+        else permission is Permission.ANY or (permission is Permission.REDUCE_ONLY and reduces)
+    )
+    assert isinstance(check_order(order, account), Allowed) == allowed_by_rule
+
+
+@given(
+    st.sampled_from([AdminAction.LOCK_TRADING_IMMEDIATELY, AdminAction.LIQUIDATE_IMMEDIATELY]),
+    orders,
+    accounts,
+)
+def test_gate_when_locked_then_every_non_admin_order_is_trading_locked(
+    action: AdminAction, order: OrderIntent, account: AccountPosition
+) -> None:
+    account = AccountPosition(action, account.net_pos, account.working_buy_qty, account.working_sell_qty)
+    decision = check_order(OrderIntent(order.side, order.qty), account)
+    assert (
+        decision == Denied(TRADING_LOCKED, decision.failure_text) if isinstance(decision, Denied) else False
+    )
+
+
+def test_gate_when_liquidate_only_and_order_larger_than_position_then_liquidation_only() -> None:
+    account = AccountPosition(AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY, net_pos=3)
+    assert isinstance(check_order(OrderIntent(Side.SELL, 3), account), Allowed)
+    too_big = check_order(OrderIntent(Side.SELL, 4), account)
+    assert isinstance(too_big, Denied) and too_big.failure_reason == LIQUIDATION_ONLY
+    increasing = check_order(OrderIntent(Side.BUY, 1), account)
+    assert isinstance(increasing, Denied) and increasing.failure_reason == LIQUIDATION_ONLY
+
+
+def test_gate_when_liquidate_only_then_other_working_reducing_orders_count() -> None:
+    account = AccountPosition(AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY, net_pos=-5, working_buy_qty=4)
+    assert isinstance(check_order(OrderIntent(Side.BUY, 1), account), Allowed)
+    assert isinstance(check_order(OrderIntent(Side.BUY, 2), account), Denied)
+
+
+def test_gate_when_every_admin_action_then_has_a_permission() -> None:
+    assert set(ADMIN_PERMISSIONS) == set(AdminAction)

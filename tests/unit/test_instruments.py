@@ -1,0 +1,88 @@
+"""The instrument catalog: real tick sizes and point values, front months, symbols."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from autoliq.domain.instruments import (
+    PRODUCTS,
+    PRODUCTS_BY_NAME,
+    front_month,
+    is_on_tick,
+    last_trading_day,
+    listed_contracts,
+    parse_symbol,
+)
+
+# (tick size, dollars per point) as CME Group publishes them.
+SPECS = {
+    "ES": ("0.25", "50"), "MES": ("0.25", "5"), "NQ": ("0.25", "20"), "MNQ": ("0.25", "2"),
+    "YM": ("1", "5"), "MYM": ("1", "0.5"), "RTY": ("0.1", "50"), "M2K": ("0.1", "5"),
+    "CL": ("0.01", "1000"), "MCL": ("0.01", "100"), "GC": ("0.1", "100"), "MGC": ("0.1", "10"),
+}  # fmt: skip
+
+
+def test_catalog_when_listed_then_twelve_products_with_exchange_specs() -> None:
+    assert {p.name for p in PRODUCTS} == set(SPECS)
+    for name, (tick, point) in SPECS.items():
+        product = PRODUCTS_BY_NAME[name]
+        assert (product.tick_size, product.value_per_point) == (Decimal(tick), Decimal(point)), name
+    assert PRODUCTS_BY_NAME["ES"].tick_value == Decimal("12.50")
+    assert PRODUCTS_BY_NAME["CL"].tick_value == Decimal("10.00")
+    assert len({p.id for p in PRODUCTS}) == 12
+
+
+@pytest.mark.parametrize(
+    ("name", "today", "symbol", "expires"),
+    [
+        ("ES", date(2026, 11, 24), "ESZ6", date(2026, 12, 18)),
+        ("ES", date(2026, 12, 18), "ESZ6", date(2026, 12, 18)),  # still trades on its last day
+        ("ES", date(2026, 12, 19), "ESH7", date(2027, 3, 19)),
+        ("MNQ", date(2027, 1, 5), "MNQH7", date(2027, 3, 19)),
+        ("CL", date(2026, 11, 24), "CLF7", date(2026, 12, 22)),
+        ("CL", date(2026, 12, 23), "CLG7", date(2027, 1, 20)),
+        ("GC", date(2026, 11, 24), "GCZ6", date(2026, 12, 29)),
+        ("GC", date(2026, 12, 30), "GCG7", date(2027, 2, 24)),
+    ],
+)
+def test_front_month_when_day_given_then_nearest_unexpired_contract(
+    name: str, today: date, symbol: str, expires: date
+) -> None:
+    contract = front_month(PRODUCTS_BY_NAME[name], today)
+    assert contract.name == symbol
+    assert contract.expiration == expires
+
+
+def test_last_trading_day_when_equity_index_then_third_friday() -> None:
+    for year in (2026, 2027):
+        for month in (3, 6, 9, 12):
+            day = last_trading_day(PRODUCTS_BY_NAME["ES"], year, month)
+            assert day.weekday() == 4 and 15 <= day.day <= 21
+
+
+def test_listed_contracts_when_asked_then_ascending_unique_and_in_the_product_cycle() -> None:
+    for product in PRODUCTS:
+        contracts = listed_contracts(product, date(2026, 11, 24), 6)
+        assert [c.expiration for c in contracts] == sorted(c.expiration for c in contracts)
+        assert len({c.id for c in contracts}) == 6
+        assert all(c.name[len(product.name)] in product.months for c in contracts)
+
+
+def test_parse_symbol_when_valid_or_not_then_product_month_and_year_digit() -> None:
+    es = parse_symbol("ESZ6")
+    assert es is not None and (es[0].name, es[1], es[2]) == ("ES", 12, 6)
+    assert parse_symbol("MESH7") is not None
+    assert parse_symbol("ESF7") is None  # ES lists no January contract
+    assert parse_symbol("XXZ6") is None
+    assert parse_symbol("ES") is None
+
+
+def test_is_on_tick_when_price_between_ticks_then_false() -> None:
+    es, cl = PRODUCTS_BY_NAME["ES"], PRODUCTS_BY_NAME["CL"]
+    assert is_on_tick(Decimal("5012.25"), es)
+    assert not is_on_tick(Decimal("5012.30"), es)
+    assert is_on_tick(Decimal("71.23"), cl)
+    assert not is_on_tick(Decimal("71.235"), cl)
