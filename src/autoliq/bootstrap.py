@@ -18,6 +18,7 @@ from autoliq.domain.states import Role
 from autoliq.service.clock import Clock, SystemClock
 from autoliq.service.credentials import generate_password, hash_password
 from autoliq.service.handlers import AuthService, RiskService
+from autoliq.service.market import MarketData
 from autoliq.service.views import Views
 
 DEMO_ORGANIZATION = "Demo Prop Firm"
@@ -35,6 +36,7 @@ class Services:
     auth: AuthService
     risk: RiskService
     views: Views
+    market: MarketData
     write_engine: Engine
     read_engine: Engine
 
@@ -70,6 +72,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, run_migrations:
         auth=AuthService(uow, clock, timedelta(minutes=settings.token_minutes)),
         risk=RiskService(uow, clock, settings.environment),
         views=Views(uow),
+        market=MarketData(uow, clock),
         write_engine=write_engine,
         read_engine=read_engine,
     )

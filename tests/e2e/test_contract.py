@@ -276,6 +276,32 @@ def test_account_reads_when_accounts_exist_then_every_answer_fits_official_schem
             assert body == expected
 
 
+MARKET_READS = ["/v1/product/list", "/v1/product/item", "/v1/product/find"] + [
+    f"/v1/contract/{route}" for route in ("item", "items", "find", "deps")
+]
+
+
+@READERS
+def test_product_and_contract_reads_when_called_then_every_answer_fits_official_schema(
+    client: TestClient[Any], reader_headers: Headers, subtests: pytest.Subtests
+) -> None:
+    products = get_validated(client, "/v1/product/list", reader_headers)
+    assert len(products) == 12
+    es = next(p for p in products if p["name"] == "ES")
+    front = get_validated(client, "/v1/contract/find", reader_headers, {"name": "ESZ6"})
+    reads: dict[str, tuple[Params, Any]] = {
+        "/v1/product/item": ({"id": es["id"]}, es),
+        "/v1/product/find": ({"name": "ES"}, es),
+        "/v1/contract/item": ({"id": front["id"]}, front),
+        "/v1/contract/items": ({"ids": str(front["id"])}, [front]),
+        "/v1/contract/deps": ({"masterid": front["contractMaturityId"]}, [front]),
+    }
+    assert set(reads) | {"/v1/product/list", "/v1/contract/find"} == set(MARKET_READS)
+    for path, (params, expected) in reads.items():
+        with subtests.test(msg=f"{path} {params}"):
+            assert get_validated(client, path, reader_headers, params) == expected
+
+
 # -- coverage of the routes --
 
 EXERCISED_V1_ROUTES = {
@@ -286,6 +312,7 @@ EXERCISED_V1_ROUTES = {
     *(path for path, _, _ in RISK_STATUS_READS),
     *(f"/v1/accountRiskStatusLog/{route}" for route in LOG_READS),
     *(f"/v1/account/{route}" for route in ACCOUNT_READS),
+    *MARKET_READS,
 }
 
 

@@ -16,6 +16,7 @@ from autoliq.adapters.tables import (
     account_risk_status_log,
     app_user,
     auth_session,
+    contract_price,
     organization,
 )
 from autoliq.domain.events import Event
@@ -251,6 +252,19 @@ class SqlStore:
 
     def extend_session(self, session_id: int, expires: datetime) -> None:
         self.conn.execute(update(auth_session).where(auth_session.c.id == session_id).values(expires=expires))
+
+    # -- market data --
+    def contract_prices(self) -> list[tuple[int, int, datetime]]:
+        rows = self.conn.execute(select(contract_price).order_by(contract_price.c.contract_id))
+        return [(r.contract_id, r.price_ticks, r.updated) for r in rows]
+
+    def set_contract_price(self, contract_id: int, price_ticks: int, when: datetime) -> None:
+        values = {"price_ticks": price_ticks, "updated": when}
+        result = self.conn.execute(
+            update(contract_price).where(contract_price.c.contract_id == contract_id).values(**values)
+        )
+        if result.rowcount == 0:
+            self.conn.execute(insert(contract_price).values(contract_id=contract_id, **values))
 
     # -- events --
     def emit(self, event: Event) -> None:

@@ -126,3 +126,11 @@ auth_session = Table(
     Column("closed", UTCDateTime(), nullable=True),
     Index("ix_auth_session_user_id_closed", "user_id", "closed"),
 )
+
+contract_price = Table(
+    "contract_price",
+    metadata,
+    Column("contract_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("price_ticks", BigInteger, nullable=False),
+    Column("updated", UTCDateTime(), nullable=False),
+)

@@ -18,6 +18,7 @@ from autoliq.api.fast import FastEntry
 from autoliq.api.routes.account import AccountController
 from autoliq.api.routes.auth import AuthController
 from autoliq.api.routes.autoliq import AutoliqController
+from autoliq.api.routes.market import ContractController, ProductController
 from autoliq.api.routes.risk import RiskStatusController, RiskStatusLogController
 from autoliq.api.security import require_token
 from autoliq.bootstrap import Services
@@ -30,6 +31,8 @@ CONTROLLERS = [
     RiskStatusController,
     RiskStatusLogController,
     AccountController,
+    ProductController,
+    ContractController,
     AutoliqController,
 ]
 

@@ -5,12 +5,14 @@ Field names are camelCase because they are Tradovate's JSON names, to the letter
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import msgspec
 
+from autoliq.domain.instruments import ContractSpec, ProductSpec
 from autoliq.domain.model import Account, RiskStatus, RiskStatusLogEntry
+from autoliq.service.market import LastPrice
 
 Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 
@@ -148,6 +150,61 @@ class AuditOut(msgspec.Struct):
     entries: list[AuditEntryOut]
 
 
+class ProductOut(msgspec.Struct):
+    """Tradovate's `Product`."""
+
+    id: int
+    name: str
+    currencyId: int
+    productType: str
+    description: str
+    exchangeId: int
+    contractGroupId: int
+    status: str
+    months: str
+    valuePerPoint: float
+    priceFormatType: str
+    priceFormat: int
+    tickSize: float
+
+
+class ContractOut(msgspec.Struct):
+    """Tradovate's `Contract`."""
+
+    id: int
+    name: str
+    contractMaturityId: int
+    timestamp: datetime
+
+
+class PriceIn(msgspec.Struct, forbid_unknown_fields=False):
+    """One price to set: a listed contract's symbol and its new last price."""
+
+    symbol: str
+    price: float | int
+
+
+class PricesIn(msgspec.Struct, forbid_unknown_fields=False):
+    """`POST /_autoliq/prices`: one or many last prices, set together."""
+
+    prices: list[PriceIn]
+
+
+class PriceOut(msgspec.Struct):
+    """A contract's last price."""
+
+    symbol: str
+    contractId: int
+    price: float
+    timestamp: datetime
+
+
+class PricesOut(msgspec.Struct):
+    """Last prices, by contract."""
+
+    prices: list[PriceOut]
+
+
 # -- mapping --
 
 
@@ -210,4 +267,45 @@ def account_out(account: Account) -> AccountOut:
         restricted=False,
         closed=account.archived,
         readonly=False,
+    )
+
+
+_EXCHANGE_IDS = {"CME": 1, "CBOT": 2, "NYMEX": 3, "COMEX": 4}
+
+
+def product_out(product: ProductSpec) -> ProductOut:
+    """The wire form of a product."""
+    decimals = max(0, -int(product.tick_size.normalize().as_tuple().exponent))
+    return ProductOut(
+        id=product.id,
+        name=product.name,
+        currencyId=1,  # USD
+        productType="Futures",
+        description=product.description,
+        exchangeId=_EXCHANGE_IDS[product.exchange],
+        contractGroupId=product.id,
+        status="Verified",
+        months=product.months,
+        valuePerPoint=float(product.value_per_point),
+        priceFormatType="Decimal",
+        priceFormat=-decimals,
+        tickSize=float(product.tick_size),
+    )
+
+
+def contract_out(contract: ContractSpec) -> ContractOut:
+    """The wire form of a contract (its timestamp: listing, a year before expiry)."""
+    listed = datetime(contract.year - 1, contract.month, 1, tzinfo=UTC)
+    return ContractOut(
+        id=contract.id, name=contract.name, contractMaturityId=contract.maturity_id, timestamp=listed
+    )
+
+
+def price_out(last: LastPrice) -> PriceOut:
+    """The wire form of a last price."""
+    return PriceOut(
+        symbol=last.contract.name,
+        contractId=last.contract.id,
+        price=float(last.price),
+        timestamp=last.updated,
     )

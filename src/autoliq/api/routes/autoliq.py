@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
-from autoliq.api.params import ERROR_RESPONSES, MasterIdParam
-from autoliq.api.schemas import AuditOut, audit_entry_out
+from autoliq.api.params import ERROR_RESPONSES, MasterIdParam, decode_strict
+from autoliq.api.schemas import AuditOut, PricesIn, PricesOut, audit_entry_out, price_out
 from autoliq.api.security import caller_of
 from autoliq.bootstrap import Services
+from autoliq.domain.errors import Unauthorized
 
 
 class AutoliqController(Controller):
@@ -18,6 +20,24 @@ class AutoliqController(Controller):
 
     path = "/_autoliq"
     tags = ["autoliq"]  # noqa: RUF012
+
+    @get("/prices", responses=ERROR_RESPONSES)
+    async def prices(self, services: NamedDependency[Services]) -> PricesOut:
+        """Every listed contract's last price that has been set."""
+        return PricesOut(prices=[price_out(p) for p in await services.market.last_prices()])
+
+    @post("/prices", status_code=200, responses=ERROR_RESPONSES)
+    async def set_prices(
+        self, request: Request[Any, Any, Any], data: JSONBody[PricesIn], services: NamedDependency[Services]
+    ) -> PricesOut:
+        """Set last prices (organization admins): `{"prices": [{"symbol": "ESZ6", "price": 5012.25}]}`.
+        All or nothing; a price must be positive and on the contract's tick."""
+        if not caller_of(request).user.is_admin:
+            raise Unauthorized()
+        body = decode_strict(await request.body(), PricesIn)
+        del data  # declared for the OpenAPI description; decoded strictly above
+        done = await services.market.set_prices([(p.symbol, p.price) for p in body.prices])
+        return PricesOut(prices=[price_out(p) for p in done])
 
     @get("/audit", responses=ERROR_RESPONSES)
     async def audit(

@@ -1,0 +1,143 @@
+"""Sandbox market data: the instrument catalog as Tradovate's products and contracts, and last prices."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from autoliq.domain.errors import BadRequest, NotFound
+from autoliq.domain.instruments import (
+    PRODUCTS,
+    PRODUCTS_BY_NAME,
+    ContractSpec,
+    ProductSpec,
+    is_on_tick,
+    listed_contracts,
+    parse_symbol,
+)
+from autoliq.service.clock import Clock
+from autoliq.service.ports import Store, UnitOfWork
+
+CHICAGO = ZoneInfo("America/Chicago")
+LISTED_AHEAD = 4
+"""Contracts listed per product: the front month and the next three."""
+MAX_PRICES_PER_CALL = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class LastPrice:
+    """A contract's last price as the sandbox set it."""
+
+    contract: ContractSpec
+    price: Decimal
+    updated: datetime
+
+
+class MarketData:
+    """Products, contracts (listed as of the clock's day in Chicago) and their last prices."""
+
+    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    def today(self) -> date:
+        """The exchange's calendar day (America/Chicago)."""
+        return self._clock.now().astimezone(CHICAGO).date()
+
+    # -- products --
+    def products(self) -> list[ProductSpec]:
+        """Every product."""
+        return list(PRODUCTS)
+
+    def product(self, product_id: int) -> ProductSpec:
+        """One product by id, else NotFound."""
+        for product in PRODUCTS:
+            if product.id == product_id:
+                return product
+        raise NotFound()
+
+    def product_by_name(self, name: str) -> ProductSpec:
+        """One product by its name (`ES`), else NotFound."""
+        product = PRODUCTS_BY_NAME.get(name)
+        if product is None:
+            raise NotFound()
+        return product
+
+    # -- contracts --
+    def listed(self) -> dict[int, ContractSpec]:
+        """Every contract listed today, by id."""
+        today = self.today()
+        return {c.id: c for p in PRODUCTS for c in listed_contracts(p, today, LISTED_AHEAD)}
+
+    def contract(self, contract_id: int) -> ContractSpec:
+        """One listed contract by id, else NotFound."""
+        found = self.listed().get(contract_id)
+        if found is None:
+            raise NotFound()
+        return found
+
+    def contracts(self, ids: Sequence[int]) -> list[ContractSpec]:
+        """Listed contracts among `ids`, in the order asked."""
+        listed = self.listed()
+        return [listed[i] for i in ids if i in listed]
+
+    def contract_by_name(self, name: str) -> ContractSpec:
+        """The listed contract with this symbol (`ESZ6`), else NotFound."""
+        parsed = parse_symbol(name)
+        if parsed is not None:
+            for contract in listed_contracts(parsed[0], self.today(), LISTED_AHEAD):
+                if contract.name == name:
+                    return contract
+        raise NotFound()
+
+    def contracts_of_maturity(self, maturity_id: int) -> list[ContractSpec]:
+        """The contracts of a contract maturity (one each here)."""
+        return [c for c in self.listed().values() if c.maturity_id == maturity_id]
+
+    # -- prices --
+    async def last_prices(self) -> list[LastPrice]:
+        """Every contract's last price that was set, by contract id."""
+        rows = await self._uow.read(lambda s: s.contract_prices())
+        listed = self.listed()
+        out = []
+        for contract_id, ticks, updated in rows:
+            contract = listed.get(contract_id)
+            if contract is not None:
+                out.append(LastPrice(contract, ticks * contract.product.tick_size, updated))
+        return out
+
+    async def set_prices(self, prices: Sequence[tuple[str, float | int]]) -> list[LastPrice]:
+        """Set last prices; all or nothing. BadRequest names the first bad entry."""
+        if not prices:
+            raise BadRequest("prices: at least one price is required")
+        if len(prices) > MAX_PRICES_PER_CALL:
+            raise BadRequest(f"prices: at most {MAX_PRICES_PER_CALL} per call")
+        updates: list[tuple[ContractSpec, Decimal]] = []
+        for index, (symbol, raw) in enumerate(prices):
+            try:
+                contract = self.contract_by_name(symbol)
+            except NotFound:
+                raise BadRequest(f"prices[{index}].symbol: {symbol!r} is not a listed contract") from None
+            try:
+                price = Decimal(str(raw))
+            except InvalidOperation:
+                raise BadRequest(f"prices[{index}].price: not a number") from None
+            if not price.is_finite() or price <= 0:
+                raise BadRequest(f"prices[{index}].price: must be a positive number")
+            if not is_on_tick(price, contract.product):
+                tick = contract.product.tick_size
+                raise BadRequest(f"prices[{index}].price: {price} is not a multiple of the tick size {tick}")
+            updates.append((contract, price))
+        clock = self._clock
+
+        def write(store: Store) -> datetime:
+            now = clock.now()
+            for contract, price in updates:
+                store.set_contract_price(contract.id, int(price / contract.product.tick_size), now)
+            return now
+
+        when = await self._uow.write(write)
+        return [LastPrice(c, p, when) for c, p in updates]
