@@ -19,7 +19,8 @@ from autoliq.service.clock import Clock, SystemClock
 from autoliq.service.credentials import generate_password, hash_password
 from autoliq.service.handlers import AuthService, RiskService
 from autoliq.service.market import MarketData
-from autoliq.service.views import Views
+from autoliq.service.trading_service import TradingService
+from autoliq.service.views import TradingViews, Views
 
 DEMO_ORGANIZATION = "Demo Prop Firm"
 DEMO_ACCOUNTS = 10
@@ -37,6 +38,8 @@ class Services:
     risk: RiskService
     views: Views
     market: MarketData
+    trading: TradingService
+    trading_views: TradingViews
     write_engine: Engine
     read_engine: Engine
 
@@ -64,15 +67,19 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, run_migrations:
     # SQLite runs its statements on the event loop (see InLoopUnitOfWork); PostgreSQL on a writer thread.
     uow_class = InLoopUnitOfWork if is_sqlite(settings.database_url) else SqlUnitOfWork
     uow = uow_class(write_engine, read_engine, publisher, max_batch=settings.write_batch_max)
+    market = MarketData(uow, clock)
+    risk = RiskService(uow, clock, settings.environment, market.listed)
     return Services(
         settings=settings,
         clock=clock,
         publisher=publisher,
         uow=uow,
         auth=AuthService(uow, clock, timedelta(minutes=settings.token_minutes)),
-        risk=RiskService(uow, clock, settings.environment),
+        risk=risk,
         views=Views(uow),
-        market=MarketData(uow, clock),
+        market=market,
+        trading=TradingService(uow, clock, market, risk.accounts),
+        trading_views=TradingViews(uow),
         write_engine=write_engine,
         read_engine=read_engine,
     )

@@ -302,6 +302,63 @@ def test_product_and_contract_reads_when_called_then_every_answer_fits_official_
             assert get_validated(client, path, reader_headers, params) == expected
 
 
+TRADING_READS = [f"/v1/{entity}/{route}" for entity in ("order", "fill", "position") for route in LOG_READS]
+PLACE_ORDER = "/v1/order/placeorder"
+CANCEL_ORDER = "/v1/order/cancelorder"
+CASH_SNAPSHOT = "/v1/cashBalance/getcashbalancesnapshot"
+
+
+def post_validated(client: TestClient[Any], path: str, headers: Headers, body: dict[str, Any]) -> Any:
+    """POST `path`, assert HTTP 200 and validate the answer against Tradovate's schema; the body."""
+    r = client.post(path, json=body, headers=headers)
+    assert r.status_code == 200, f"POST {path}: {r.status_code} {r.text}"
+    answer = r.json()
+    validate_response("POST", path, answer)
+    return answer
+
+
+def test_order_path_when_orders_placed_filled_and_cancelled_then_every_answer_fits_official_schema(
+    client: TestClient[Any],
+    admin_headers: Headers,
+    trader_headers: Headers,
+    world: World,
+    subtests: pytest.Subtests,
+) -> None:
+    account_id = world.demo_account_ids[0]
+    r = client.post(
+        "/_autoliq/prices", json={"prices": [{"symbol": "ESZ6", "price": 5000}]}, headers=admin_headers
+    )
+    assert r.status_code == 200, r.text
+    order = {"accountId": account_id, "action": "Buy", "symbol": "ESZ6", "orderQty": 2, "orderType": "Market"}
+    filled = post_validated(client, PLACE_ORDER, trader_headers, order)
+    resting = post_validated(
+        client, PLACE_ORDER, trader_headers, {**order, "orderType": "Limit", "price": 4900}
+    )
+    refused = post_validated(client, PLACE_ORDER, trader_headers, {**order, "symbol": "NOPE9"})
+    assert "orderId" in filled and "orderId" in resting and refused["failureReason"] == "InvalidContract"
+    cancelled = post_validated(client, CANCEL_ORDER, trader_headers, {"orderId": resting["orderId"]})
+    assert "failureReason" not in cancelled
+    again = post_validated(client, CANCEL_ORDER, trader_headers, {"orderId": resting["orderId"]})
+    assert again["failureReason"] == "UnknownReason"
+    snapshot = post_validated(client, CASH_SNAPSHOT, trader_headers, {"accountId": account_id})
+    assert snapshot["totalCashValue"] == 50000.0
+    for entity in ("order", "fill", "position"):
+        rows = get_validated(client, f"/v1/{entity}/list", trader_headers)
+        assert rows, entity
+        first = rows[0]
+        reads: dict[str, Params] = {
+            "item": {"id": first["id"]},
+            "items": {"ids": ",".join(str(x["id"]) for x in rows)},
+            "deps": {"masterid": account_id},
+            "ldeps": {"masterids": str(account_id)},
+        }
+        for route, params in reads.items():
+            path = f"/v1/{entity}/{route}"
+            with subtests.test(msg=f"{path} {params}"):
+                body = get_validated(client, path, trader_headers, params)
+                assert body == first if route == "item" else body == rows
+
+
 # -- coverage of the routes --
 
 EXERCISED_V1_ROUTES = {
@@ -313,6 +370,10 @@ EXERCISED_V1_ROUTES = {
     *(f"/v1/accountRiskStatusLog/{route}" for route in LOG_READS),
     *(f"/v1/account/{route}" for route in ACCOUNT_READS),
     *MARKET_READS,
+    *TRADING_READS,
+    PLACE_ORDER,
+    CANCEL_ORDER,
+    CASH_SNAPSHOT,
 }
 
 

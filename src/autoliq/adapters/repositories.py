@@ -19,6 +19,7 @@ from autoliq.adapters.tables import (
     contract_price,
     organization,
 )
+from autoliq.adapters.trading_repository import TradingRepository
 from autoliq.domain.events import Event
 from autoliq.domain.model import Account, Organization, RiskStatus, RiskStatusLogEntry, User
 from autoliq.domain.states import Actor, AdminAction, ReasonCode, Role
@@ -87,7 +88,7 @@ def _chunks(ids: Sequence[int]) -> list[Sequence[int]]:
     return [ids[i : i + _IN_CHUNK] for i in range(0, len(ids), _IN_CHUNK)] or [[]]
 
 
-class SqlStore:
+class SqlStore(TradingRepository):
     """Repositories over one connection; events buffered until the transaction commits."""
 
     def __init__(self, conn: Connection, hot: HotPath | None = None) -> None:

@@ -19,6 +19,12 @@ from autoliq.api.routes.account import AccountController
 from autoliq.api.routes.auth import AuthController
 from autoliq.api.routes.autoliq import AutoliqController
 from autoliq.api.routes.market import ContractController, ProductController
+from autoliq.api.routes.orders import (
+    CashBalanceController,
+    FillController,
+    OrderController,
+    PositionController,
+)
 from autoliq.api.routes.risk import RiskStatusController, RiskStatusLogController
 from autoliq.api.security import require_token
 from autoliq.bootstrap import Services
@@ -33,6 +39,10 @@ CONTROLLERS = [
     AccountController,
     ProductController,
     ContractController,
+    OrderController,
+    FillController,
+    PositionController,
+    CashBalanceController,
     AutoliqController,
 ]
 

@@ -181,7 +181,7 @@ class PriceIn(msgspec.Struct, forbid_unknown_fields=False):
     """One price to set: a listed contract's symbol and its new last price."""
 
     symbol: str
-    price: float | int
+    price: float
 
 
 class PricesIn(msgspec.Struct, forbid_unknown_fields=False):

@@ -148,3 +148,12 @@ def parse_symbol(symbol: str) -> tuple[ProductSpec, int, int] | None:
 def is_on_tick(price: Decimal, product: ProductSpec) -> bool:
     """True when `price` is a whole number of ticks."""
     return (price / product.tick_size) % 1 == 0
+
+
+def product_of_contract(contract_id: int) -> ProductSpec | None:
+    """The product a contract id belongs to (ids are product id × 1,000,000 + year × 100 + month)."""
+    product_id = contract_id // 1_000_000
+    for product in PRODUCTS:
+        if product.id == product_id:
+            return product
+    return None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from autoliq.domain.errors import NotFound, Unauthorized
 from autoliq.domain.events import RiskStatusChanged
+from autoliq.domain.instruments import ContractSpec
 from autoliq.domain.model import Account, Organization, RiskStatus, User
 from autoliq.domain.rules import (
     EnvironmentDenied,
@@ -16,10 +18,11 @@ from autoliq.domain.rules import (
     check_environment,
     validate_set_admin_action,
 )
-from autoliq.domain.states import Actor, Environment
+from autoliq.domain.states import Actor, AdminAction, Environment
 from autoliq.service.clock import Clock
 from autoliq.service.credentials import new_token, token_hash, verify_password
 from autoliq.service.ports import AuthSession, Store, UnitOfWork
+from autoliq.service.trading import liquidate_account
 
 INCORRECT_CREDENTIALS = "Incorrect username or password. Please try again."
 MAX_LIVE_SESSIONS = 2
@@ -159,10 +162,17 @@ class AccountDirectory:
 class RiskService:
     """setadminautoliqaction, with PRODUCT.md's order of checks."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock, environment: Environment) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        environment: Environment,
+        listed_contracts: Callable[[], dict[int, ContractSpec]] | None = None,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._environment = environment
+        self._listed = listed_contracts or dict
         self.accounts = AccountDirectory(uow)
 
     async def set_admin_auto_liq_action(
@@ -185,19 +195,33 @@ class RiskService:
             raise NotFound()
         if not caller.is_admin:
             raise Unauthorized()
+        clock = self._clock
+        # The liquidation engine needs the listed contracts (to close positions at their prices).
+        contracts = self._listed() if command.action is AdminAction.LIQUIDATE_IMMEDIATELY else {}
         return await self._uow.write(
-            lambda store: apply_admin_action(store, account, caller, command, self._clock)
+            lambda store: apply_admin_action(store, account, caller, command, clock, contracts),
+            accounts=(account.id,),
+            log_rows=1,
         )
 
 
 def apply_admin_action(
-    store: Store, account: Account, caller: User, command: SetAdminAction, clock: Clock
+    store: Store,
+    account: Account,
+    caller: User,
+    command: SetAdminAction,
+    clock: Clock,
+    contracts: dict[int, ContractSpec] | None = None,
 ) -> RiskStatus:
-    """The transaction body: new status, its log row and its event, all or nothing."""
+    """The transaction body: new status, its log row, its event, and for LiquidateImmediately the
+    liquidation itself (working orders cancelled, positions closed), all or nothing."""
     now = clock.now()
     current = store.risk_status(account.id) or RiskStatus(id=account.id)
     status = current.with_admin_action(command.action, now)
     store.save_risk_status(status)
+    if command.action is AdminAction.LIQUIDATE_IMMEDIATELY:
+        # After the status: the engine's admin orders pass the gate of a liquidating account.
+        liquidate_account(store, account.id, contracts or {}, now)
     entry = store.append_log(
         account.id, now, status, Actor.USER, caller.id, command.reason_code, command.reason
     )

@@ -20,6 +20,7 @@ from autoliq.domain.instruments import (
 )
 from autoliq.service.clock import Clock
 from autoliq.service.ports import Store, UnitOfWork
+from autoliq.service.trading import fill_resting_orders
 
 CHICAGO = ZoneInfo("America/Chicago")
 LISTED_AHEAD = 4
@@ -137,6 +138,9 @@ class MarketData:
             now = clock.now()
             for contract, price in updates:
                 store.set_contract_price(contract.id, int(price / contract.product.tick_size), now)
+            # In the same transaction: the working orders the new prices reach fill at them.
+            for contract, price in updates:
+                fill_resting_orders(store, contract, price, now)
             return now
 
         when = await self._uow.write(write)

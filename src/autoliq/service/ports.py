@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol, TypeVar
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Protocol, TypeVar
 
+from autoliq.domain.accounting import PositionState
 from autoliq.domain.events import Event
+from autoliq.domain.instruments import ContractSpec
 from autoliq.domain.model import Account, Organization, RiskStatus, RiskStatusLogEntry, User
-from autoliq.domain.states import Actor, ReasonCode
+from autoliq.domain.orders import Order, OrderType, OrdStatus, TimeInForce
+from autoliq.domain.states import Actor, ReasonCode, Side
 
 T = TypeVar("T")
 
@@ -23,7 +27,73 @@ class AuthSession:
     expires: datetime
 
 
-class Store(Protocol):
+class TradingStore(Protocol):
+    """Orders, fills, positions and cash of one transaction (prices as Decimal, money in cents)."""
+
+    def last_price(self, contract: ContractSpec) -> Decimal | None: ...
+    def working_orders(self, contract: ContractSpec, account_id: int | None = None) -> list[Order]: ...
+    def working_orders_of_account(self, account_id: int) -> list[tuple[int, int]]: ...
+    def order_summary(self, order_id: int) -> tuple[int, OrdStatus] | None: ...
+    def insert_order(
+        self,
+        account_id: int,
+        contract: ContractSpec,
+        side: Side,
+        order_type: OrderType,
+        qty: int,
+        time_in_force: TimeInForce,
+        status: OrdStatus,
+        admin: bool,
+        now: datetime,
+        *,
+        limit_price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+        fill_price: Decimal | None = None,
+        triggered: bool = False,
+        cl_ord_id: str | None = None,
+    ) -> int: ...
+    def set_order_status(
+        self,
+        order_id: int,
+        status: OrdStatus,
+        now: datetime,
+        *,
+        fill_price: Decimal | None = None,
+        tick: Decimal | None = None,
+        triggered: bool | None = None,
+    ) -> None: ...
+    def insert_fill(
+        self,
+        order_id: int,
+        account_id: int,
+        contract: ContractSpec,
+        side: Side,
+        qty: int,
+        price: Decimal,
+        now: datetime,
+        day: date,
+    ) -> int: ...
+    def position(self, account_id: int, contract: ContractSpec) -> PositionState: ...
+    def save_position(
+        self, account_id: int, contract: ContractSpec, state: PositionState, now: datetime, day: date
+    ) -> None: ...
+    def open_positions(self, account_id: int) -> list[tuple[int, str]]: ...
+    def cash(self, account_id: int) -> tuple[int, int, int, int]: ...
+    def add_realized(self, account_id: int, cents: int, now: datetime, day: date) -> None: ...
+    def trading_rows(
+        self,
+        table: str,
+        organization_id: int,
+        *,
+        owner_id: int | None = None,
+        ids: Sequence[int] | None = None,
+        account_ids: Sequence[int] | None = None,
+    ) -> list[Any]:
+        """Rows of orders (`order`), fills or positions visible in the organization or to the owner."""
+        ...
+
+
+class Store(TradingStore, Protocol):
     """The repositories of one transaction, and the events it will publish after commit."""
 
     # -- organizations and users --

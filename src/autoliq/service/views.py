@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
 from autoliq.domain.errors import NotFound
+from autoliq.domain.instruments import product_of_contract
 from autoliq.domain.model import Account, RiskStatus, RiskStatusLogEntry, User
 from autoliq.service.ports import UnitOfWork
 
@@ -88,3 +94,109 @@ class Views:
         """The caller's organization's name."""
         org = await self._uow.read(lambda s: s.organization(caller.organization_id))
         return org.name if org else ""
+
+
+# -- orders, fills, positions --
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    """An order as Tradovate's `Order` entity shows it."""
+
+    id: int
+    account_id: int
+    contract_id: int
+    timestamp: datetime
+    side: str
+    status: str
+    admin: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FillView:
+    """A fill as Tradovate's `Fill` entity shows it."""
+
+    id: int
+    order_id: int
+    contract_id: int
+    timestamp: datetime
+    trade_date: date
+    side: str
+    qty: int
+    price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PositionView:
+    """A position as Tradovate's `Position` entity shows it."""
+
+    id: int
+    account_id: int
+    contract_id: int
+    timestamp: datetime
+    trade_date: date
+    net_pos: int
+    net_price: Decimal | None
+    bought: int
+    bought_value: Decimal
+    sold: int
+    sold_value: Decimal
+
+
+def _tick(contract_id: int) -> Decimal:
+    product = product_of_contract(contract_id)
+    return product.tick_size if product else Decimal(1)
+
+
+def _view(kind: str, row: Any) -> OrderView | FillView | PositionView:
+    tick = _tick(row.contract_id)
+    if kind == "order":
+        return OrderView(
+            row.id, row.account_id, row.contract_id, row.created, row.action, row.status, bool(row.admin)
+        )
+    if kind == "fill":
+        return FillView(
+            row.id, row.order_id, row.contract_id, row.timestamp, row.trade_date, row.action, row.qty,
+            row.price_ticks * tick,
+        )  # fmt: skip
+    lots = [(q, t * tick) for q, t in json.loads(row.lots)]
+    net = sum(q for q, _ in lots)
+    net_price = (
+        (sum((q * p for q, p in lots), Decimal(0)) / net).quantize(Decimal("1e-9")).normalize()
+        if net
+        else None
+    )
+    return PositionView(
+        row.id, row.account_id, row.contract_id, row.timestamp, row.trade_date, net, net_price,
+        row.bought, row.bought_ticks * tick, row.sold, row.sold_ticks * tick,
+    )  # fmt: skip
+
+
+class TradingViews:
+    """Read-side queries for /v1/order, /v1/fill and /v1/position (master = account)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    async def rows(
+        self,
+        kind: str,
+        caller: User,
+        *,
+        ids: Sequence[int] | None = None,
+        account_ids: Sequence[int] | None = None,
+    ) -> list[Any]:
+        """Visible orders, fills or positions, oldest first."""
+        rows = await self._uow.read(
+            lambda s: s.trading_rows(
+                kind, caller.organization_id, owner_id=_owner_scope(caller), ids=ids, account_ids=account_ids
+            )
+        )
+        return [_view(kind, r) for r in rows]
+
+    async def one(self, kind: str, caller: User, entity_id: int) -> Any:
+        """One visible entity, else NotFound."""
+        found = await self.rows(kind, caller, ids=[entity_id])
+        if not found:
+            raise NotFound()
+        return found[0]

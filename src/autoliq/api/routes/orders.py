@@ -1,0 +1,200 @@
+"""/v1/order, /v1/fill, /v1/position and /v1/cashBalance/getcashbalancesnapshot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+
+from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdParam, decode_strict, parse_ids
+from autoliq.api.security import caller_of
+from autoliq.api.trading_schemas import (
+    CancelOrderBody,
+    CashBalanceSnapshotOut,
+    CommandResultOut,
+    FillOut,
+    GetCashBalanceSnapshotBody,
+    OrderOut,
+    PlaceOrderBody,
+    PlaceOrderResultOut,
+    PositionOut,
+    command_out,
+    fill_out,
+    order_out,
+    outcome_out,
+    position_out,
+    snapshot_out,
+)
+from autoliq.bootstrap import Services
+
+Req = Request[Any, Any, Any]
+
+
+class OrderController(Controller):
+    """Orders: place and cancel through the one gate, and their reads (master = account)."""
+
+    path = "/v1/order"
+    tags = ["order"]  # noqa: RUF012
+
+    @post("/placeorder", status_code=200, responses=ERROR_RESPONSES)
+    async def place_order(
+        self, request: Req, data: JSONBody[PlaceOrderBody], services: NamedDependency[Services]
+    ) -> PlaceOrderResultOut:
+        """Place an order; a refusal is HTTP 200 with `failureReason` and `failureText`."""
+        del data  # declared for the OpenAPI description; decoded strictly below
+        body = decode_strict(await request.body(), PlaceOrderBody)
+        return outcome_out(await services.trading.place_order(caller_of(request).user, body))
+
+    @post("/cancelorder", status_code=200, responses=ERROR_RESPONSES)
+    async def cancel_order(
+        self, request: Req, data: JSONBody[CancelOrderBody], services: NamedDependency[Services]
+    ) -> CommandResultOut:
+        """Cancel a working order (always allowed, whatever the account's state)."""
+        del data
+        body = decode_strict(await request.body(), CancelOrderBody)
+        return command_out(await services.trading.cancel_order(caller_of(request).user, body.orderId))
+
+    @get("/list", responses=ERROR_RESPONSES)
+    async def list_(self, request: Req, services: NamedDependency[Services]) -> list[OrderOut]:
+        """Every visible order."""
+        return [order_out(v) for v in await services.trading_views.rows("order", caller_of(request).user)]
+
+    @get("/item", responses=ERROR_RESPONSES)
+    async def item(self, request: Req, services: NamedDependency[Services], id: IdParam) -> OrderOut:
+        """One order by id."""
+        return order_out(await services.trading_views.one("order", caller_of(request).user, id))
+
+    @get("/items", responses=ERROR_RESPONSES)
+    async def items(
+        self, request: Req, services: NamedDependency[Services], ids: IdListParam
+    ) -> list[OrderOut]:
+        """Orders by ids."""
+        rows = await services.trading_views.rows("order", caller_of(request).user, ids=parse_ids("ids", ids))
+        return [order_out(v) for v in rows]
+
+    @get("/deps", responses=ERROR_RESPONSES)
+    async def deps(
+        self, request: Req, services: NamedDependency[Services], masterid: MasterIdParam
+    ) -> list[OrderOut]:
+        """The orders of account `masterid`."""
+        rows = await services.trading_views.rows("order", caller_of(request).user, account_ids=[masterid])
+        return [order_out(v) for v in rows]
+
+    @get("/ldeps", responses=ERROR_RESPONSES)
+    async def ldeps(
+        self, request: Req, services: NamedDependency[Services], masterids: IdListParam
+    ) -> list[OrderOut]:
+        """The orders of accounts `masterids`."""
+        ids = parse_ids("masterids", masterids)
+        return [
+            order_out(v)
+            for v in await services.trading_views.rows("order", caller_of(request).user, account_ids=ids)
+        ]
+
+
+class FillController(Controller):
+    """Fills (master = account)."""
+
+    path = "/v1/fill"
+    tags = ["fill"]  # noqa: RUF012
+
+    @get("/list", responses=ERROR_RESPONSES)
+    async def list_(self, request: Req, services: NamedDependency[Services]) -> list[FillOut]:
+        """Every visible fill."""
+        return [fill_out(v) for v in await services.trading_views.rows("fill", caller_of(request).user)]
+
+    @get("/item", responses=ERROR_RESPONSES)
+    async def item(self, request: Req, services: NamedDependency[Services], id: IdParam) -> FillOut:
+        """One fill by id."""
+        return fill_out(await services.trading_views.one("fill", caller_of(request).user, id))
+
+    @get("/items", responses=ERROR_RESPONSES)
+    async def items(
+        self, request: Req, services: NamedDependency[Services], ids: IdListParam
+    ) -> list[FillOut]:
+        """Fills by ids."""
+        rows = await services.trading_views.rows("fill", caller_of(request).user, ids=parse_ids("ids", ids))
+        return [fill_out(v) for v in rows]
+
+    @get("/deps", responses=ERROR_RESPONSES)
+    async def deps(
+        self, request: Req, services: NamedDependency[Services], masterid: MasterIdParam
+    ) -> list[FillOut]:
+        """The fills of account `masterid`."""
+        rows = await services.trading_views.rows("fill", caller_of(request).user, account_ids=[masterid])
+        return [fill_out(v) for v in rows]
+
+    @get("/ldeps", responses=ERROR_RESPONSES)
+    async def ldeps(
+        self, request: Req, services: NamedDependency[Services], masterids: IdListParam
+    ) -> list[FillOut]:
+        """The fills of accounts `masterids`."""
+        ids = parse_ids("masterids", masterids)
+        return [
+            fill_out(v)
+            for v in await services.trading_views.rows("fill", caller_of(request).user, account_ids=ids)
+        ]
+
+
+class PositionController(Controller):
+    """Positions (master = account)."""
+
+    path = "/v1/position"
+    tags = ["position"]  # noqa: RUF012
+
+    @get("/list", responses=ERROR_RESPONSES)
+    async def list_(self, request: Req, services: NamedDependency[Services]) -> list[PositionOut]:
+        """Every visible position."""
+        return [
+            position_out(v) for v in await services.trading_views.rows("position", caller_of(request).user)
+        ]
+
+    @get("/item", responses=ERROR_RESPONSES)
+    async def item(self, request: Req, services: NamedDependency[Services], id: IdParam) -> PositionOut:
+        """One position by id."""
+        return position_out(await services.trading_views.one("position", caller_of(request).user, id))
+
+    @get("/items", responses=ERROR_RESPONSES)
+    async def items(
+        self, request: Req, services: NamedDependency[Services], ids: IdListParam
+    ) -> list[PositionOut]:
+        """Positions by ids."""
+        rows = await services.trading_views.rows(
+            "position", caller_of(request).user, ids=parse_ids("ids", ids)
+        )
+        return [position_out(v) for v in rows]
+
+    @get("/deps", responses=ERROR_RESPONSES)
+    async def deps(
+        self, request: Req, services: NamedDependency[Services], masterid: MasterIdParam
+    ) -> list[PositionOut]:
+        """The positions of account `masterid`."""
+        rows = await services.trading_views.rows("position", caller_of(request).user, account_ids=[masterid])
+        return [position_out(v) for v in rows]
+
+    @get("/ldeps", responses=ERROR_RESPONSES)
+    async def ldeps(
+        self, request: Req, services: NamedDependency[Services], masterids: IdListParam
+    ) -> list[PositionOut]:
+        """The positions of accounts `masterids`."""
+        ids = parse_ids("masterids", masterids)
+        rows = await services.trading_views.rows("position", caller_of(request).user, account_ids=ids)
+        return [position_out(v) for v in rows]
+
+
+class CashBalanceController(Controller):
+    """Cash and P&L."""
+
+    path = "/v1/cashBalance"
+    tags = ["cashBalance"]  # noqa: RUF012
+
+    @post("/getcashbalancesnapshot", status_code=200, responses=ERROR_RESPONSES)
+    async def snapshot(
+        self, request: Req, data: JSONBody[GetCashBalanceSnapshotBody], services: NamedDependency[Services]
+    ) -> CashBalanceSnapshotOut:
+        """The account's cash, realized and open P&L and net liquidation value now."""
+        del data
+        body = decode_strict(await request.body(), GetCashBalanceSnapshotBody)
+        return snapshot_out(await services.trading.cash_snapshot(caller_of(request).user, body.accountId))

@@ -1,0 +1,182 @@
+"""Wire shapes of the order path: Tradovate's `PlaceOrder`, `PlaceOrderResult`, `CancelOrder`,
+`CommandResult`, `Order`, `Fill`, `Position`, `CashBalanceSnapshot` (field names are Tradovate's)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+import msgspec
+
+from autoliq.service.trading import OrderOutcome
+from autoliq.service.trading_service import CashSnapshot
+from autoliq.service.views import FillView, OrderView, PositionView
+
+Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+
+
+class PlaceOrderBody(msgspec.Struct, forbid_unknown_fields=False):
+    """Tradovate's `PlaceOrder` (enum fields read as text: an unknown value is a failureReason)."""
+
+    action: str
+    symbol: str
+    orderQty: int
+    orderType: str
+    accountId: Int64 | None = None
+    accountSpec: str | None = None
+    clOrdId: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    price: float | None = None
+    stopPrice: float | None = None
+    timeInForce: str | None = None
+    text: str | None = None
+    isAutomated: bool | None = None
+
+
+class PlaceOrderResultOut(msgspec.Struct, omit_defaults=True):
+    """Tradovate's `PlaceOrderResult`."""
+
+    failureReason: str | None = None
+    failureText: str | None = None
+    orderId: int | None = None
+
+
+class CancelOrderBody(msgspec.Struct, forbid_unknown_fields=False):
+    """Tradovate's `CancelOrder`."""
+
+    orderId: Int64
+    clOrdId: str | None = None
+    isAutomated: bool | None = None
+
+
+class CommandResultOut(msgspec.Struct, omit_defaults=True):
+    """Tradovate's `CommandResult`."""
+
+    failureReason: str | None = None
+    failureText: str | None = None
+    commandId: int | None = None
+
+
+class GetCashBalanceSnapshotBody(msgspec.Struct, forbid_unknown_fields=False):
+    """Tradovate's `GetCashBalanceSnapshot`."""
+
+    accountId: Int64
+
+
+class CashBalanceSnapshotOut(msgspec.Struct, omit_defaults=True):
+    """Tradovate's `CashBalanceSnapshot` (in dollars)."""
+
+    totalCashValue: float
+    totalPnL: float
+    netLiq: float
+    openPnL: float
+    realizedPnL: float
+    weekRealizedPnL: float
+    netLiqSOD: float
+    totalCashValueSOD: float
+    cashUSD: float
+    cashSODUSD: float
+    errorText: str | None = None
+
+
+class TradeDateOut(msgspec.Struct):
+    """Tradovate's `TradeDate`."""
+
+    year: int
+    month: int
+    day: int
+
+
+class OrderOut(msgspec.Struct):
+    """Tradovate's `Order`."""
+
+    id: int
+    accountId: int
+    contractId: int
+    timestamp: datetime
+    action: str
+    ordStatus: str
+    admin: bool
+
+
+class FillOut(msgspec.Struct):
+    """Tradovate's `Fill`."""
+
+    id: int
+    orderId: int
+    contractId: int
+    timestamp: datetime
+    tradeDate: TradeDateOut
+    action: str
+    qty: int
+    price: float
+    active: bool
+    finallyPaired: int
+
+
+class PositionOut(msgspec.Struct, omit_defaults=True):
+    """Tradovate's `Position`."""
+
+    id: int
+    accountId: int
+    contractId: int
+    timestamp: datetime
+    tradeDate: TradeDateOut
+    netPos: int
+    bought: int
+    boughtValue: float
+    sold: int
+    soldValue: float
+    prevPos: int
+    netPrice: float | None = None
+
+
+def _trade_date(day: date) -> TradeDateOut:
+    return TradeDateOut(day.year, day.month, day.day)
+
+
+def outcome_out(outcome: OrderOutcome) -> PlaceOrderResultOut:
+    """The wire form of a placeorder outcome."""
+    return PlaceOrderResultOut(outcome.failure_reason, outcome.failure_text, outcome.order_id)
+
+
+def command_out(outcome: OrderOutcome) -> CommandResultOut:
+    """The wire form of a cancelorder outcome."""
+    return CommandResultOut(outcome.failure_reason, outcome.failure_text, outcome.order_id)
+
+
+def order_out(v: OrderView) -> OrderOut:
+    """The wire form of an order."""
+    return OrderOut(v.id, v.account_id, v.contract_id, v.timestamp, v.side, v.status, v.admin)
+
+
+def fill_out(v: FillView) -> FillOut:
+    """The wire form of a fill."""
+    day = _trade_date(v.trade_date)
+    return FillOut(
+        v.id, v.order_id, v.contract_id, v.timestamp, day, v.side, v.qty, float(v.price), True, 0
+    )  # fmt: skip
+
+
+def position_out(v: PositionView) -> PositionOut:
+    """The wire form of a position."""
+    return PositionOut(
+        v.id, v.account_id, v.contract_id, v.timestamp, _trade_date(v.trade_date), v.net_pos,
+        v.bought, float(v.bought_value), v.sold, float(v.sold_value), prevPos=0,
+        netPrice=float(v.net_price) if v.net_price is not None else None,
+    )  # fmt: skip
+
+
+def snapshot_out(s: CashSnapshot) -> CashBalanceSnapshotOut:
+    """The wire form of a cash snapshot."""
+    return CashBalanceSnapshotOut(
+        totalCashValue=float(s.total_cash_value),
+        totalPnL=float(s.realized_pnl + s.open_pnl),
+        netLiq=float(s.net_liq),
+        openPnL=float(s.open_pnl),
+        realizedPnL=float(s.realized_pnl),
+        weekRealizedPnL=float(s.week_realized_pnl),
+        netLiqSOD=float(s.total_cash_value_sod),
+        totalCashValueSOD=float(s.total_cash_value_sod),
+        cashUSD=float(s.total_cash_value),
+        cashSODUSD=float(s.total_cash_value_sod),
+    )

@@ -1,0 +1,215 @@
+"""Trading: placing and cancelling orders through the one gate, fills, and the liquidation engine.
+
+Each function here is a transaction body over the Store port; the caller hands it to the unit of
+work, so the gate's reading of the risk status, the order and its fill commit together, in the one
+order the unit of work gives every write (no order is accepted after the lock that refuses it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from autoliq.domain.accounting import apply_fill
+from autoliq.domain.gate import AccountPosition, Allowed, OrderIntent, check_order
+from autoliq.domain.instruments import ContractSpec
+from autoliq.domain.model import RiskStatus
+from autoliq.domain.orders import OrderType, OrdStatus, TimeInForce, marketable_price
+from autoliq.domain.session import trade_date
+from autoliq.domain.states import AdminAction, Side
+from autoliq.service.ports import Store
+
+NO_QUOTE = "NoQuote"
+TEXT_NO_QUOTE = "No price for this contract yet: market orders need a last price"
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    """A validated order request."""
+
+    account_id: int
+    contract: ContractSpec
+    side: Side
+    qty: int
+    order_type: OrderType
+    time_in_force: TimeInForce
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    admin: bool = False
+    cl_ord_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderOutcome:
+    """Tradovate's `PlaceOrderResult`: an order id, or a failure reason and text."""
+
+    order_id: int | None = None
+    failure_reason: str | None = None
+    failure_text: str | None = None
+
+
+def _gate_view(store: Store, order: NewOrder) -> AccountPosition:
+    status = store.risk_status(order.account_id) or RiskStatus(id=order.account_id)
+    net = store.position(order.account_id, order.contract).net_pos
+    working = store.working_orders(order.contract, order.account_id)
+    return AccountPosition(
+        status.admin_action,
+        net,
+        working_buy_qty=sum(o.qty for o in working if o.side is Side.BUY),
+        working_sell_qty=sum(o.qty for o in working if o.side is Side.SELL),
+    )
+
+
+def place_order(store: Store, order: NewOrder, now: datetime) -> OrderOutcome:
+    """Gate, then accept: fill at the last price when marketable, else rest (IOC/FOK: cancelled).
+    A refused order changes nothing."""
+    decision = check_order(
+        OrderIntent(order.side, order.qty, admin_liquidation=order.admin), _gate_view(store, order)
+    )
+    if not isinstance(decision, Allowed):
+        return OrderOutcome(None, decision.failure_reason, decision.failure_text)
+    last = store.last_price(order.contract)
+    if order.order_type is OrderType.MARKET and last is None and not order.admin:
+        return OrderOutcome(None, NO_QUOTE, TEXT_NO_QUOTE)
+    price = marketable_price(order.order_type, order.side, last, order.limit_price, order.stop_price)
+    if price is None:
+        status = (
+            OrdStatus.CANCELED
+            if order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK)
+            else OrdStatus.WORKING
+        )
+        order_id = store.insert_order(
+            order.account_id,
+            order.contract,
+            order.side,
+            order.order_type,
+            order.qty,
+            order.time_in_force,
+            status,
+            order.admin,
+            now,
+            limit_price=order.limit_price,
+            stop_price=order.stop_price,
+            cl_ord_id=order.cl_ord_id,
+        )
+        return OrderOutcome(order_id)
+    order_id = store.insert_order(
+        order.account_id,
+        order.contract,
+        order.side,
+        order.order_type,
+        order.qty,
+        order.time_in_force,
+        OrdStatus.FILLED,
+        order.admin,
+        now,
+        limit_price=order.limit_price,
+        stop_price=order.stop_price,
+        fill_price=price,
+        triggered=order.stop_price is not None,
+        cl_ord_id=order.cl_ord_id,
+    )
+    execute_fill(store, order_id, order.account_id, order.contract, order.side, order.qty, price, now)
+    return OrderOutcome(order_id)
+
+
+def execute_fill(
+    store: Store,
+    order_id: int,
+    account_id: int,
+    contract: ContractSpec,
+    side: Side,
+    qty: int,
+    price: Decimal,
+    now: datetime,
+) -> None:
+    """Book a fill: the fill row, the position, and the realized P&L into the cash balance."""
+    day = trade_date(now)
+    effect = apply_fill(store.position(account_id, contract), side, qty, price)
+    store.insert_fill(order_id, account_id, contract, side, qty, price, now, day)
+    store.save_position(account_id, contract, effect.position, now, day)
+    if effect.realized_points:
+        cents = effect.realized_points * contract.product.value_per_point * 100
+        store.add_realized(account_id, int(cents), now, day)
+
+
+def cancel_order(store: Store, order_id: int, now: datetime) -> bool:
+    """Cancel a working order (always allowed, whatever the state); False when it is not working."""
+    summary = store.order_summary(order_id)
+    if summary is None or summary[1] is not OrdStatus.WORKING:
+        return False
+    store.set_order_status(order_id, OrdStatus.CANCELED, now)
+    return True
+
+
+def liquidate_account(
+    store: Store, account_id: int, contracts: dict[int, ContractSpec], now: datetime
+) -> None:
+    """The liquidation engine: cancel every working order, then close every position with an admin
+    market order through the gate. Without a price the closing order stays working (and the account
+    locked) until a price arrives."""
+    for order_id, _contract_id in store.working_orders_of_account(account_id):
+        store.set_order_status(order_id, OrdStatus.CANCELED, now)
+    for contract_id, _ in store.open_positions(account_id):
+        contract = contracts.get(contract_id)
+        if contract is None:
+            continue  # an expired contract: nothing trades it any more
+        net = store.position(account_id, contract).net_pos
+        if net == 0:
+            continue
+        closing = NewOrder(
+            account_id,
+            contract,
+            Side.SELL if net > 0 else Side.BUY,
+            abs(net),
+            OrderType.MARKET,
+            TimeInForce.GTC,
+            admin=True,
+        )
+        place_order(store, closing, now)
+
+
+def fill_resting_orders(store: Store, contract: ContractSpec, last: Decimal, now: datetime) -> int:
+    """After a price change: fill the working orders the new price reaches; how many filled.
+    Orders of an account that may not trade now (locked, or liquidate-only and not reducing) stay
+    working: a fill is a trade, and the gate decides trades."""
+    filled = 0
+    for order in store.working_orders(contract):
+        triggered = order.triggered or (
+            order.stop_price is not None
+            and (last >= order.stop_price if order.side is Side.BUY else last <= order.stop_price)
+        )
+        price = marketable_price(
+            order.order_type, order.side, last, order.limit_price, order.stop_price, triggered
+        )
+        if price is None:
+            if triggered and not order.triggered:
+                store.set_order_status(order.id, OrdStatus.WORKING, now, triggered=True)
+            continue
+        status = store.risk_status(order.account_id) or RiskStatus(id=order.account_id)
+        others = [o for o in store.working_orders(contract, order.account_id) if o.id != order.id]
+        view = AccountPosition(
+            status.admin_action,
+            store.position(order.account_id, contract).net_pos,
+            working_buy_qty=sum(o.qty for o in others if o.side is Side.BUY),
+            working_sell_qty=sum(o.qty for o in others if o.side is Side.SELL),
+        )
+        if not isinstance(check_order(OrderIntent(order.side, order.qty, order.admin), view), Allowed):
+            continue
+        store.set_order_status(
+            order.id,
+            OrdStatus.FILLED,
+            now,
+            fill_price=price,
+            tick=contract.product.tick_size,
+            triggered=triggered,
+        )
+        execute_fill(store, order.id, order.account_id, contract, order.side, order.qty, price, now)
+        filled += 1
+    return filled
+
+
+def blocks_trading(action: AdminAction) -> bool:
+    """True when the admin layer refuses every new order."""
+    return action.blocks_new_orders

@@ -1,0 +1,167 @@
+"""The order path's entry: validation with Tradovate's failure reasons, then one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from autoliq.domain.accounting import PositionState, open_points
+from autoliq.domain.errors import NotFound
+from autoliq.domain.gate import TEXT_ACCESS_DENIED, UNKNOWN_REASON, may_trade
+from autoliq.domain.instruments import ContractSpec, is_on_tick, product_of_contract
+from autoliq.domain.model import User
+from autoliq.domain.orders import OrderType, TimeInForce
+from autoliq.domain.states import Side
+from autoliq.service.clock import Clock
+from autoliq.service.handlers import AccountDirectory
+from autoliq.service.market import MarketData
+from autoliq.service.ports import Store, UnitOfWork
+from autoliq.service.trading import NewOrder, OrderOutcome, cancel_order, place_order
+
+INVALID_CONTRACT = "InvalidContract"
+INVALID_PRICE = "InvalidPrice"
+UNSUPPORTED = "Unsupported"
+TRADOVATE_ORDER_TYPES = {
+    "Limit", "LimitIfTouched", "MIT", "Market", "QTS",
+    "Stop", "StopLimit", "TrailingStop", "TrailingStopLimit",
+}  # fmt: skip
+
+
+def _failure(reason: str, text: str) -> OrderOutcome:
+    return OrderOutcome(None, reason, text)
+
+
+def _price(raw: float | int | None, contract: ContractSpec, field: str) -> Decimal | OrderOutcome:
+    if raw is None:
+        return _failure(INVALID_PRICE, f"{field} is required for this order type")
+    try:
+        price = Decimal(str(raw))
+    except InvalidOperation:
+        return _failure(INVALID_PRICE, f"{field} is not a number")
+    if not price.is_finite() or price <= 0 or not is_on_tick(price, contract.product):
+        return _failure(
+            INVALID_PRICE, f"{field} must be positive and a multiple of {contract.product.tick_size}"
+        )
+    return price
+
+
+@dataclass(frozen=True, slots=True)
+class CashSnapshot:
+    """Tradovate's `CashBalanceSnapshot`, in dollars."""
+
+    total_cash_value: Decimal
+    realized_pnl: Decimal
+    week_realized_pnl: Decimal
+    open_pnl: Decimal
+    net_liq: Decimal
+    total_cash_value_sod: Decimal
+
+
+class TradingService:
+    """placeorder, cancelorder and the cash snapshot."""
+
+    def __init__(self, uow: UnitOfWork, clock: Clock, market: MarketData, accounts: AccountDirectory) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._market = market
+        self._accounts = accounts
+
+    async def _tradable(self, caller: User, account_id: int | None) -> bool:
+        if account_id is None or account_id <= 0:
+            return False
+        account = await self._accounts.get(account_id)
+        return account is not None and may_trade(
+            caller.is_admin, caller.id, caller.organization_id, account.user_id, account.organization_id
+        )
+
+    async def place_order(self, caller: User, body: Any) -> OrderOutcome:
+        """Tradovate's placeorder: failures are values (`failureReason`, `failureText`)."""
+        if not await self._tradable(caller, body.accountId):
+            return _failure(UNKNOWN_REASON, TEXT_ACCESS_DENIED)
+        try:
+            contract = self._market.contract_by_name(body.symbol)
+        except NotFound:
+            return _failure(INVALID_CONTRACT, f"Unknown contract symbol {body.symbol!r}")
+        if body.action not in ("Buy", "Sell"):
+            return _failure(UNKNOWN_REASON, "Action should be Buy or Sell")
+        if body.orderQty is None or body.orderQty <= 0:
+            return _failure(UNKNOWN_REASON, "Order quantity should be greater than 0")
+        if body.orderType not in TRADOVATE_ORDER_TYPES:
+            return _failure(UNKNOWN_REASON, "Unknown order type")
+        if body.orderType not in {t.value for t in OrderType}:
+            return _failure(UNSUPPORTED, f"{body.orderType} orders are not supported by the sandbox")
+        order_type = OrderType(body.orderType)
+        tif_text = body.timeInForce or "Day"
+        if tif_text not in {t.value for t in TimeInForce}:
+            return _failure(UNSUPPORTED, f"Time in force {tif_text} is not supported by the sandbox")
+        limit = stop = None
+        if order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
+            checked = _price(body.price, contract, "price")
+            if isinstance(checked, OrderOutcome):
+                return checked
+            limit = checked
+        if order_type in (OrderType.STOP, OrderType.STOP_LIMIT):
+            checked = _price(body.stopPrice, contract, "stopPrice")
+            if isinstance(checked, OrderOutcome):
+                return checked
+            stop = checked
+        order = NewOrder(
+            body.accountId,
+            contract,
+            Side(body.action),
+            body.orderQty,
+            order_type,
+            TimeInForce(tif_text),
+            limit_price=limit,
+            stop_price=stop,
+            cl_ord_id=body.clOrdId,
+        )
+        clock = self._clock
+        return await self._uow.write(
+            lambda store: place_order(store, order, clock.now()), accounts=(order.account_id,)
+        )
+
+    async def cancel_order(self, caller: User, order_id: int | None) -> OrderOutcome:
+        """Tradovate's cancelorder: always allowed for a working order the caller may trade."""
+        if order_id is None or order_id <= 0:
+            return _failure(UNKNOWN_REASON, "Order Id should be greater than 0")
+        summary = await self._uow.read(lambda s: s.order_summary(order_id))
+        if summary is None or not await self._tradable(caller, summary[0]):
+            return _failure(UNKNOWN_REASON, TEXT_ACCESS_DENIED)
+        clock = self._clock
+        done = await self._uow.write(lambda store: cancel_order(store, order_id, clock.now()))
+        if not done:
+            return _failure(UNKNOWN_REASON, "Order is not working")
+        return OrderOutcome(order_id)
+
+    async def cash_snapshot(self, caller: User, account_id: int | None) -> CashSnapshot:
+        """The account's cash and P&L now, positions marked to their last prices."""
+        account = await self._accounts.get(account_id) if account_id else None
+        if account is None or account.organization_id != caller.organization_id:
+            raise NotFound()
+        if not caller.is_admin and account.user_id != caller.id:
+            raise NotFound()
+        return await self._uow.read(lambda s: _snapshot(s, account.id))
+
+
+def _snapshot(store: Store, account_id: int) -> CashSnapshot:
+    amount, realized, week, sod = store.cash(account_id)
+    open_dollars = Decimal(0)
+    for contract_id, _ in store.open_positions(account_id):
+        product = product_of_contract(contract_id)
+        if product is None:
+            continue
+        contract = ContractSpec(product, (contract_id // 100) % 10_000, contract_id % 100)
+        state: PositionState = store.position(account_id, contract)
+        open_dollars += open_points(state, store.last_price(contract)) * product.value_per_point
+    cents = Decimal(100)
+    total = Decimal(amount) / cents
+    return CashSnapshot(
+        total_cash_value=total,
+        realized_pnl=Decimal(realized) / cents,
+        week_realized_pnl=Decimal(week) / cents,
+        open_pnl=open_dollars,
+        net_liq=total + open_dollars,
+        total_cash_value_sod=Decimal(sod) / cents,
+    )

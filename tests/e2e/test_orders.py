@@ -1,0 +1,227 @@
+"""Scenarios over HTTP: each admin action's effect on the order path, fills, positions and cash."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from tests.conftest import World
+from tests.helpers import SET_ACTION, action_body, db_snapshot
+
+PLACE = "/v1/order/placeorder"
+CANCEL = "/v1/order/cancelorder"
+PRICES = "/_autoliq/prices"
+SNAPSHOT = "/v1/cashBalance/getcashbalancesnapshot"
+
+H = dict[str, str]
+
+
+def price(client: TestClient[Any], admin: H, symbol: str, value: float) -> None:
+    r = client.post(PRICES, json={"prices": [{"symbol": symbol, "price": value}]}, headers=admin)
+    assert r.status_code == 200, r.text
+
+
+def order(
+    client: TestClient[Any], headers: H, account_id: int, action: str, qty: int, **extra: Any
+) -> dict[str, Any]:
+    body = {
+        "accountId": account_id,
+        "action": action,
+        "symbol": "ESZ6",
+        "orderQty": qty,
+        "orderType": "Market",
+    }
+    r = client.post(PLACE, json={**body, **extra}, headers=headers)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def set_action(client: TestClient[Any], admin: H, account_id: int, action: str) -> None:
+    r = client.post(SET_ACTION, json=action_body(account_id, action), headers=admin)
+    assert r.status_code == 200 and "accountRiskStatus" in r.json(), r.text
+
+
+def net_positions(client: TestClient[Any], headers: H, account_id: int) -> dict[int, int]:
+    return {
+        p["contractId"]: p["netPos"]
+        for p in client.get(f"/v1/position/deps?masterid={account_id}", headers=headers).json()
+    }
+
+
+def working(client: TestClient[Any], headers: H, account_id: int) -> list[dict[str, Any]]:
+    return [
+        o
+        for o in client.get(f"/v1/order/deps?masterid={account_id}", headers=headers).json()
+        if o["ordStatus"] == "Working"
+    ]
+
+
+def test_market_order_when_no_price_yet_then_no_quote_and_nothing_stored(
+    client: TestClient[Any], trader_headers: H, world: World
+) -> None:
+    result = order(client, trader_headers, world.demo_account_ids[0], "Buy", 1)
+    assert result["failureReason"] == "NoQuote" and "orderId" not in result
+    assert client.get("/v1/order/list", headers=trader_headers).json() == []
+
+
+def test_market_order_when_priced_then_filled_at_last_price_and_position_and_cash_follow(
+    client: TestClient[Any], admin_headers: H, trader_headers: H, world: World
+) -> None:
+    a = world.demo_account_ids[0]
+    price(client, admin_headers, "ESZ6", 5000)
+    result = order(client, trader_headers, a, "Buy", 2)
+    assert set(result) == {"orderId"}
+    fills = client.get(f"/v1/fill/deps?masterid={a}", headers=trader_headers).json()
+    assert [(f["action"], f["qty"], f["price"]) for f in fills] == [("Buy", 2, 5000.0)]
+    [pos] = client.get(f"/v1/position/deps?masterid={a}", headers=trader_headers).json()
+    assert (pos["netPos"], pos["netPrice"], pos["bought"], pos["boughtValue"]) == (2, 5000.0, 2, 10000.0)
+    price(client, admin_headers, "ESZ6", 5010.25)
+    snap = client.post(SNAPSHOT, json={"accountId": a}, headers=trader_headers).json()
+    assert snap["openPnL"] == 2 * 10.25 * 50
+    assert snap["netLiq"] == 50000 + 1025.0
+    order(client, trader_headers, a, "Sell", 2)
+    snap = client.post(SNAPSHOT, json={"accountId": a}, headers=trader_headers).json()
+    assert (snap["realizedPnL"], snap["openPnL"], snap["totalCashValue"]) == (1025.0, 0.0, 51025.0)
+
+
+def test_lock_when_set_then_every_new_order_trading_locked_cancel_accepted_positions_kept(
+    client: TestClient[Any], admin_headers: H, trader_headers: H, world: World
+) -> None:
+    a = world.demo_account_ids[1]
+    price(client, admin_headers, "ESZ6", 5000)
+    order(client, trader_headers, a, "Buy", 3)
+    resting = order(client, trader_headers, a, "Buy", 1, orderType="Limit", price=4900)
+    set_action(client, admin_headers, a, "LockTradingImmediately")
+    for side, kind in (("Buy", "Market"), ("Sell", "Market"), ("Sell", "Limit")):
+        extra = {"orderType": kind, "price": 5100} if kind == "Limit" else {}
+        refused = order(client, trader_headers, a, side, 1, **extra)
+        assert refused["failureReason"] == "TradingLocked", refused
+    cancelled = client.post(CANCEL, json={"orderId": resting["orderId"]}, headers=trader_headers).json()
+    assert "failureReason" not in cancelled
+    assert working(client, trader_headers, a) == []
+    assert list(net_positions(client, trader_headers, a).values()) == [3]
+
+
+def test_liquidate_when_set_then_orders_cancelled_positions_flat_pnl_booked_and_locked(
+    client: TestClient[Any], admin_headers: H, trader_headers: H, world: World
+) -> None:
+    a = world.demo_account_ids[2]
+    price(client, admin_headers, "ESZ6", 5000)
+    order(client, trader_headers, a, "Buy", 2)
+    order(client, trader_headers, a, "Sell", 1, orderType="Limit", price=5100)
+    price(client, admin_headers, "ESZ6", 4990)
+    set_action(client, admin_headers, a, "LiquidateImmediately")
+    assert working(client, trader_headers, a) == []
+    assert set(net_positions(client, trader_headers, a).values()) == {0}
+    orders = client.get(f"/v1/order/deps?masterid={a}", headers=trader_headers).json()
+    assert any(o["admin"] and o["ordStatus"] == "Filled" for o in orders)
+    snap = client.post(SNAPSHOT, json={"accountId": a}, headers=trader_headers).json()
+    assert snap["realizedPnL"] == 2 * (4990 - 5000) * 50
+    assert order(client, trader_headers, a, "Buy", 1)["failureReason"] == "TradingLocked"
+
+
+def test_liquidate_when_contract_has_no_price_then_closing_order_waits_for_a_price(
+    client: TestClient[Any], admin_headers: H, trader_headers: H, world: World
+) -> None:
+    a = world.demo_account_ids[3]
+    price(client, admin_headers, "ESZ6", 5000)
+    order(client, trader_headers, a, "Sell", 1)
+    # Take the price away by rolling onto an account with a priced contract only: simulate no quote
+    # on a second contract instead: NQ is never priced before the liquidation.
+    r = client.post(PLACE, json={"accountId": a, "action": "Buy", "symbol": "NQZ6", "orderQty": 1,
+                                 "orderType": "Limit", "price": 21000}, headers=trader_headers)  # fmt: skip
+    assert "orderId" in r.json()
+    price(client, admin_headers, "NQZ6", 20990)  # the limit fills: long 1 NQ
+    set_action(client, admin_headers, a, "LiquidateImmediately")
+    assert set(net_positions(client, trader_headers, a).values()) == {0}
+
+
+def test_liquidate_only_when_set_then_opening_and_increasing_refused_reducing_filled(
+    client: TestClient[Any], admin_headers: H, trader_headers: H, world: World
+) -> None:
+    a = world.demo_account_ids[4]
+    price(client, admin_headers, "ESZ6", 5000)
+    order(client, trader_headers, a, "Buy", 3)
+    set_action(client, admin_headers, a, "LiquidateOnlyModeImmediately")
+    assert order(client, trader_headers, a, "Buy", 1)["failureReason"] == "LiquidationOnly"  # increasing
+    assert order(client, trader_headers, a, "Sell", 4)["failureReason"] == "LiquidationOnly"  # past flat
+    assert "orderId" in order(client, trader_headers, a, "Sell", 2)  # reducing
+    assert list(net_positions(client, trader_headers, a).values()) == [1]
+    b = world.demo_account_ids[5]
+    set_action(client, admin_headers, b, "LiquidateOnlyModeImmediately")
+    assert order(client, trader_headers, b, "Buy", 1)["failureReason"] == "LiquidationOnly"  # opening
+
+
+def test_normal_when_set_after_lock_then_trading_resumes(
+    client: TestClient[Any], admin_headers: H, trader_headers: H, world: World
+) -> None:
+    a = world.demo_account_ids[6]
+    price(client, admin_headers, "ESZ6", 5000)
+    set_action(client, admin_headers, a, "LockTradingImmediately")
+    assert order(client, trader_headers, a, "Buy", 1)["failureReason"] == "TradingLocked"
+    set_action(client, admin_headers, a, "Normal")
+    assert "orderId" in order(client, trader_headers, a, "Buy", 1)
+
+
+def test_resting_orders_when_price_crosses_then_filled_at_that_price(
+    client: TestClient[Any], admin_headers: H, trader_headers: H, world: World
+) -> None:
+    a = world.demo_account_ids[7]
+    price(client, admin_headers, "ESZ6", 5000)
+    limit = order(client, trader_headers, a, "Buy", 1, orderType="Limit", price=4990)
+    stop = order(client, trader_headers, a, "Sell", 1, orderType="Stop", stopPrice=4980)
+    assert len(working(client, trader_headers, a)) == 2
+    price(client, admin_headers, "ESZ6", 4995)
+    assert len(working(client, trader_headers, a)) == 2
+    price(client, admin_headers, "ESZ6", 4989.75)  # limit reached, stop not yet
+    assert [o["id"] for o in working(client, trader_headers, a)] == [stop["orderId"]]
+    price(client, admin_headers, "ESZ6", 4979.5)  # stop reached: sells at the market
+    assert working(client, trader_headers, a) == []
+    fills = client.get(f"/v1/fill/deps?masterid={a}", headers=trader_headers).json()
+    assert [(f["orderId"], f["price"]) for f in fills] == [
+        (limit["orderId"], 4989.75),
+        (stop["orderId"], 4979.5),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("patch", "reason"),
+    [
+        ({"symbol": "ZZZ9"}, "InvalidContract"),
+        ({"orderType": "Limit"}, "InvalidPrice"),
+        ({"orderType": "Limit", "price": 5000.1}, "InvalidPrice"),
+        ({"orderType": "TrailingStop"}, "Unsupported"),
+        ({"timeInForce": "GTD"}, "Unsupported"),
+        ({"orderQty": 0}, "UnknownReason"),
+    ],
+)
+def test_place_order_when_request_invalid_then_failure_reason_and_nothing_stored(
+    client: TestClient[Any],
+    admin_headers: H,
+    trader_headers: H,
+    world: World,
+    patch: dict[str, Any],
+    reason: str,
+) -> None:
+    price(client, admin_headers, "ESZ6", 5000)
+    before = db_snapshot(world.database_url)
+    result = order(client, trader_headers, world.demo_account_ids[8], "Buy", 1, **patch)
+    assert result["failureReason"] == reason and result["failureText"]
+    assert client.get("/v1/order/list", headers=trader_headers).json() == []
+    assert db_snapshot(world.database_url) == before
+
+
+def test_place_order_when_account_not_the_callers_then_access_denied(
+    client: TestClient[Any], admin_headers: H, other_admin_headers: H, world: World
+) -> None:
+    price(client, admin_headers, "ESZ6", 5000)
+    result = order(client, other_admin_headers, world.demo_account_ids[0], "Buy", 1)
+    assert (result["failureReason"], result["failureText"]) == ("UnknownReason", "Access is denied")
+    assert (
+        client.get(f"/v1/order/deps?masterid={world.demo_account_ids[0]}", headers=other_admin_headers).json()
+        == []
+    )
+    # An admin trades its own organization's accounts.
+    assert "orderId" in order(client, admin_headers, world.demo_account_ids[0], "Buy", 1)
