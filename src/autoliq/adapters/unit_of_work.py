@@ -62,6 +62,8 @@ class SqlUnitOfWork:
         self._thread: threading.Thread | None = None
         self.batches = 0
         self.writes = 0
+        self.prepared_batches = 0
+        """Batches whose reads were prepared in bulk (PostgreSQL)."""
 
     # -- lifecycle --
     def start(self) -> None:
@@ -144,6 +146,7 @@ class SqlUnitOfWork:
             with conn.begin():
                 hot = HotPath(conn)
                 if hot.pipelined:
+                    self.prepared_batches += 1
                     hot.prepare_batch(
                         [a for job in batch for a in job.accounts], sum(j.log_rows for j in batch)
                     )
