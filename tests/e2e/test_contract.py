@@ -306,6 +306,9 @@ TRADING_READS = [f"/v1/{entity}/{route}" for entity in ("order", "fill", "positi
 PLACE_ORDER = "/v1/order/placeorder"
 CANCEL_ORDER = "/v1/order/cancelorder"
 CASH_SNAPSHOT = "/v1/cashBalance/getcashbalancesnapshot"
+MODIFY_ORDER = "/v1/order/modifyorder"
+LIQUIDATE_POSITION = "/v1/order/liquidateposition"
+LIQUIDATE_POSITIONS = "/v1/order/liquidatepositions"
 
 
 def post_validated(client: TestClient[Any], path: str, headers: Headers, body: dict[str, Any]) -> Any:
@@ -340,8 +343,31 @@ def test_order_path_when_orders_placed_filled_and_cancelled_then_every_answer_fi
     assert "failureReason" not in cancelled
     again = post_validated(client, CANCEL_ORDER, trader_headers, {"orderId": resting["orderId"]})
     assert again["failureReason"] == "UnknownReason"
+    second = post_validated(
+        client, PLACE_ORDER, trader_headers, {**order, "orderType": "Limit", "price": 4800}
+    )
+    modified = post_validated(
+        client,
+        MODIFY_ORDER,
+        trader_headers,
+        {"orderId": second["orderId"], "orderQty": 1, "orderType": "Limit", "price": 4850},
+    )
+    assert modified == {"commandId": second["orderId"]}
+    positions = get_validated(client, "/v1/position/deps", trader_headers, {"masterid": account_id})
+    contract_id = positions[0]["contractId"]
+    closed = post_validated(
+        client,
+        LIQUIDATE_POSITION,
+        trader_headers,
+        {"accountId": account_id, "contractId": contract_id, "admin": False},
+    )
+    assert "orderId" in closed
+    many = post_validated(
+        client, LIQUIDATE_POSITIONS, admin_headers, {"positions": [positions[0]["id"]], "admin": True}
+    )
+    assert many == {"ok": True}
     snapshot = post_validated(client, CASH_SNAPSHOT, trader_headers, {"accountId": account_id})
-    assert snapshot["totalCashValue"] == 50000.0
+    assert snapshot["totalCashValue"] == 50000.0  # bought and sold back at the same price
     for entity in ("order", "fill", "position"):
         rows = get_validated(client, f"/v1/{entity}/list", trader_headers)
         assert rows, entity
@@ -374,6 +400,9 @@ EXERCISED_V1_ROUTES = {
     PLACE_ORDER,
     CANCEL_ORDER,
     CASH_SNAPSHOT,
+    MODIFY_ORDER,
+    LIQUIDATE_POSITION,
+    LIQUIDATE_POSITIONS,
 }
 
 

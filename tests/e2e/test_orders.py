@@ -225,3 +225,101 @@ def test_place_order_when_account_not_the_callers_then_access_denied(
     )
     # An admin trades its own organization's accounts.
     assert "orderId" in order(client, admin_headers, world.demo_account_ids[0], "Buy", 1)
+
+
+MODIFY = "/v1/order/modifyorder"
+LIQ_ONE = "/v1/order/liquidateposition"
+LIQ_MANY = "/v1/order/liquidatepositions"
+
+
+def test_modify_order_when_limit_moved_to_the_market_then_fills_and_when_locked_then_refused(
+    client: TestClient[Any], admin_headers: H, trader_headers: H, world: World
+) -> None:
+    a = world.demo_account_ids[0]
+    price(client, admin_headers, "ESZ6", 5000)
+    resting = order(client, trader_headers, a, "Buy", 1, orderType="Limit", price=4900)
+    moved = client.post(
+        MODIFY, json={"orderId": resting["orderId"], "orderQty": 2, "orderType": "Limit", "price": 4950},
+        headers=trader_headers,
+    ).json()  # fmt: skip
+    assert moved == {"commandId": resting["orderId"]}
+    assert working(client, trader_headers, a)[0]["id"] == resting["orderId"]
+    set_action(client, admin_headers, a, "LockTradingImmediately")
+    refused = client.post(
+        MODIFY, json={"orderId": resting["orderId"], "orderQty": 1, "orderType": "Limit", "price": 5000},
+        headers=trader_headers,
+    ).json()  # fmt: skip
+    assert refused["failureReason"] == "TradingLocked"
+    set_action(client, admin_headers, a, "Normal")
+    filled = client.post(
+        MODIFY,
+        json={"orderId": resting["orderId"], "orderQty": 2, "orderType": "Market"},
+        headers=trader_headers,
+    ).json()
+    assert "failureReason" not in filled
+    assert working(client, trader_headers, a) == []
+    assert list(net_positions(client, trader_headers, a).values()) == [2]
+
+
+def test_modify_order_when_liquidate_only_and_qty_grows_past_the_position_then_liquidation_only(
+    client: TestClient[Any], admin_headers: H, trader_headers: H, world: World
+) -> None:
+    a = world.demo_account_ids[1]
+    price(client, admin_headers, "ESZ6", 5000)
+    order(client, trader_headers, a, "Buy", 2)
+    resting = order(client, trader_headers, a, "Sell", 1, orderType="Limit", price=5100)
+    set_action(client, admin_headers, a, "LiquidateOnlyModeImmediately")
+    body = {"orderId": resting["orderId"], "orderType": "Limit", "price": 5100}
+    assert (
+        "failureReason"
+        not in client.post(MODIFY, json={**body, "orderQty": 2}, headers=trader_headers).json()
+    )
+    grown = client.post(MODIFY, json={**body, "orderQty": 3}, headers=trader_headers).json()
+    assert grown["failureReason"] == "LiquidationOnly"
+
+
+def test_liquidate_position_when_called_then_contract_orders_cancelled_and_position_closed(
+    client: TestClient[Any], admin_headers: H, trader_headers: H, world: World
+) -> None:
+    a = world.demo_account_ids[2]
+    price(client, admin_headers, "ESZ6", 5000)
+    order(client, trader_headers, a, "Sell", 3)
+    order(client, trader_headers, a, "Sell", 1, orderType="Limit", price=5100)
+    contract_id = next(iter(net_positions(client, trader_headers, a)))
+    result = client.post(
+        LIQ_ONE, json={"accountId": a, "contractId": contract_id, "admin": False}, headers=trader_headers
+    )
+    assert "orderId" in result.json()
+    assert working(client, trader_headers, a) == []
+    assert net_positions(client, trader_headers, a) == {contract_id: 0}
+    again = client.post(
+        LIQ_ONE, json={"accountId": a, "contractId": contract_id, "admin": False}, headers=trader_headers
+    )
+    assert again.json()["failureReason"] == "UnknownReason"
+    as_admin = client.post(
+        LIQ_ONE, json={"accountId": a, "contractId": contract_id, "admin": True}, headers=trader_headers
+    )
+    assert as_admin.json()["failureText"] == "Access is denied"  # a trader may not send admin orders
+
+
+def test_liquidate_positions_when_locked_account_and_admin_then_all_closed_by_admin_orders(
+    client: TestClient[Any], admin_headers: H, trader_headers: H, world: World
+) -> None:
+    a, b = world.demo_account_ids[3:5]
+    price(client, admin_headers, "ESZ6", 5000)
+    order(client, trader_headers, a, "Buy", 1)
+    order(client, trader_headers, b, "Sell", 2)
+    set_action(client, admin_headers, a, "LockTradingImmediately")
+    ids = [p["id"] for p in client.get(f"/v1/position/ldeps?masterids={a},{b}", headers=admin_headers).json()]
+    refused = client.post(LIQ_MANY, json={"positions": ids, "admin": False}, headers=admin_headers).json()
+    assert refused == {"ok": True}  # accepted as a request; the locked account's non-admin order is refused
+    assert (
+        net_positions(client, admin_headers, a) != {}
+        and 1 in net_positions(client, admin_headers, a).values()
+    )
+    done = client.post(LIQ_MANY, json={"positions": ids, "admin": True}, headers=admin_headers).json()
+    assert done == {"ok": True}
+    assert set(net_positions(client, admin_headers, a).values()) == {0}
+    assert set(net_positions(client, admin_headers, b).values()) == {0}
+    empty = client.post(LIQ_MANY, json={"positions": [], "admin": True}, headers=admin_headers).json()
+    assert empty == {"ok": False, "errorText": "Empty positions"}

@@ -84,12 +84,48 @@ class TradingRepository:
         )
         return [(r.id, r.contract_id) for r in rows]
 
-    def order_summary(self, order_id: int) -> tuple[int, OrdStatus] | None:
-        """(account id, status) of an order, or None."""
+    def order_summary(self, order_id: int) -> tuple[int, OrdStatus, int] | None:
+        """(account id, status, contract id) of an order, or None."""
         row = self.conn.execute(
-            select(trade_order.c.account_id, trade_order.c.status).where(trade_order.c.id == order_id)
+            select(trade_order.c.account_id, trade_order.c.status, trade_order.c.contract_id).where(
+                trade_order.c.id == order_id
+            )
         ).first()
-        return (row.account_id, OrdStatus(row.status)) if row else None
+        return (row.account_id, OrdStatus(row.status), row.contract_id) if row else None
+
+    def modify_order(
+        self,
+        order_id: int,
+        contract: ContractSpec,
+        order_type: OrderType,
+        qty: int,
+        time_in_force: TimeInForce,
+        limit_price: Decimal | None,
+        stop_price: Decimal | None,
+        now: datetime,
+    ) -> None:
+        """Replace a working order's terms (a modified stop must be reached again)."""
+        tick = contract.product.tick_size
+        self.conn.execute(
+            update(trade_order)
+            .where(trade_order.c.id == order_id)
+            .values(
+                order_type=order_type.value,
+                qty=qty,
+                time_in_force=time_in_force.value,
+                limit_ticks=_ticks(limit_price, tick),
+                stop_ticks=_ticks(stop_price, tick),
+                triggered=False,
+                updated=now,
+            )
+        )
+
+    def position_key(self, position_id: int) -> tuple[int, int] | None:
+        """(account id, contract id) of a position row, or None."""
+        row = self.conn.execute(
+            select(position.c.account_id, position.c.contract_id).where(position.c.id == position_id)
+        ).first()
+        return (row.account_id, row.contract_id) if row else None
 
     def insert_order(
         self,

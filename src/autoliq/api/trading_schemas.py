@@ -48,6 +48,45 @@ class CancelOrderBody(msgspec.Struct, forbid_unknown_fields=False):
     isAutomated: bool | None = None
 
 
+class ModifyOrderBody(msgspec.Struct, forbid_unknown_fields=False):
+    """Tradovate's `ModifyOrder`."""
+
+    orderId: Int64
+    orderQty: int
+    orderType: str
+    price: float | None = None
+    stopPrice: float | None = None
+    timeInForce: str | None = None
+    clOrdId: str | None = None
+    isAutomated: bool | None = None
+
+
+class LiquidatePositionBody(msgspec.Struct, forbid_unknown_fields=False):
+    """Tradovate's `LiquidatePosition`."""
+
+    accountId: Int64
+    contractId: Int64
+    admin: bool
+    customTag50: str | None = None
+    isAutomated: bool | None = None
+
+
+class LiquidatePositionsBody(msgspec.Struct, forbid_unknown_fields=False):
+    """Tradovate's `LiquidatePositions`: position ids."""
+
+    positions: Annotated[list[Int64], msgspec.Meta(max_length=10_000)]
+    admin: bool
+    customTag50: str | None = None
+    isAutomated: bool | None = None
+
+
+class SimpleResponseOut(msgspec.Struct, omit_defaults=True):
+    """Tradovate's `SimpleResponse`."""
+
+    ok: bool
+    errorText: str | None = None
+
+
 class CommandResultOut(msgspec.Struct, omit_defaults=True):
     """Tradovate's `CommandResult`."""
 

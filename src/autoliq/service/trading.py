@@ -143,6 +143,80 @@ def cancel_order(store: Store, order_id: int, now: datetime) -> bool:
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class OrderChange:
+    """A validated modifyorder request."""
+
+    order_id: int
+    contract: ContractSpec
+    order_type: OrderType
+    qty: int
+    time_in_force: TimeInForce | None
+    """None keeps the order's own."""
+    limit_price: Decimal | None
+    stop_price: Decimal | None
+
+
+def modify_order(store: Store, change: OrderChange, now: datetime) -> OrderOutcome:
+    """Change a working order's terms through the gate (as if placed anew, its own quantity not
+    counted twice); fill it at once when the new terms are marketable."""
+    found = next((o for o in store.working_orders(change.contract) if o.id == change.order_id), None)
+    if found is None:
+        return OrderOutcome(None, "UnknownReason", "Order is not working")
+    status = store.risk_status(found.account_id) or RiskStatus(id=found.account_id)
+    others = [o for o in store.working_orders(change.contract, found.account_id) if o.id != found.id]
+    view = AccountPosition(
+        status.admin_action,
+        store.position(found.account_id, change.contract).net_pos,
+        working_buy_qty=sum(o.qty for o in others if o.side is Side.BUY),
+        working_sell_qty=sum(o.qty for o in others if o.side is Side.SELL),
+    )
+    decision = check_order(OrderIntent(found.side, change.qty, found.admin), view)
+    if not isinstance(decision, Allowed):
+        return OrderOutcome(None, decision.failure_reason, decision.failure_text)
+    store.modify_order(
+        change.order_id,
+        change.contract,
+        change.order_type,
+        change.qty,
+        change.time_in_force or found.time_in_force,
+        change.limit_price,
+        change.stop_price,
+        now,
+    )
+    last = store.last_price(change.contract)
+    price = marketable_price(change.order_type, found.side, last, change.limit_price, change.stop_price)
+    if price is not None:
+        tick = change.contract.product.tick_size
+        store.set_order_status(change.order_id, OrdStatus.FILLED, now, fill_price=price, tick=tick)
+        execute_fill(
+            store, change.order_id, found.account_id, change.contract, found.side, change.qty, price, now
+        )
+    return OrderOutcome(change.order_id)
+
+
+def liquidate_position(
+    store: Store, account_id: int, contract: ContractSpec, admin: bool, now: datetime
+) -> OrderOutcome:
+    """Tradovate's liquidateposition: cancel the account's working orders in the contract, then close
+    the position with a market order (an admin one when `admin`), through the gate."""
+    for order in store.working_orders(contract, account_id):
+        store.set_order_status(order.id, OrdStatus.CANCELED, now)
+    net = store.position(account_id, contract).net_pos
+    if net == 0:
+        return OrderOutcome(None, "UnknownReason", "There is no position to liquidate")
+    closing = NewOrder(
+        account_id,
+        contract,
+        Side.SELL if net > 0 else Side.BUY,
+        abs(net),
+        OrderType.MARKET,
+        TimeInForce.GTC,
+        admin=admin,
+    )
+    return place_order(store, closing, now)
+
+
 def liquidate_account(
     store: Store, account_id: int, contracts: dict[int, ContractSpec], now: datetime
 ) -> None:

@@ -17,7 +17,15 @@ from autoliq.service.clock import Clock
 from autoliq.service.handlers import AccountDirectory
 from autoliq.service.market import MarketData
 from autoliq.service.ports import Store, UnitOfWork
-from autoliq.service.trading import NewOrder, OrderOutcome, cancel_order, place_order
+from autoliq.service.trading import (
+    NewOrder,
+    OrderChange,
+    OrderOutcome,
+    cancel_order,
+    liquidate_position,
+    modify_order,
+    place_order,
+)
 
 INVALID_CONTRACT = "InvalidContract"
 INVALID_PRICE = "InvalidPrice"
@@ -87,25 +95,13 @@ class TradingService:
             return _failure(UNKNOWN_REASON, "Action should be Buy or Sell")
         if body.orderQty is None or body.orderQty <= 0:
             return _failure(UNKNOWN_REASON, "Order quantity should be greater than 0")
-        if body.orderType not in TRADOVATE_ORDER_TYPES:
-            return _failure(UNKNOWN_REASON, "Unknown order type")
-        if body.orderType not in {t.value for t in OrderType}:
-            return _failure(UNSUPPORTED, f"{body.orderType} orders are not supported by the sandbox")
-        order_type = OrderType(body.orderType)
+        terms = self._terms(body, contract)
+        if isinstance(terms, OrderOutcome):
+            return terms
+        order_type, limit, stop = terms
         tif_text = body.timeInForce or "Day"
         if tif_text not in {t.value for t in TimeInForce}:
             return _failure(UNSUPPORTED, f"Time in force {tif_text} is not supported by the sandbox")
-        limit = stop = None
-        if order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
-            checked = _price(body.price, contract, "price")
-            if isinstance(checked, OrderOutcome):
-                return checked
-            limit = checked
-        if order_type in (OrderType.STOP, OrderType.STOP_LIMIT):
-            checked = _price(body.stopPrice, contract, "stopPrice")
-            if isinstance(checked, OrderOutcome):
-                return checked
-            stop = checked
         order = NewOrder(
             body.accountId,
             contract,
@@ -121,6 +117,98 @@ class TradingService:
         return await self._uow.write(
             lambda store: place_order(store, order, clock.now()), accounts=(order.account_id,)
         )
+
+    def _terms(
+        self, body: Any, contract: ContractSpec
+    ) -> tuple[OrderType, Decimal | None, Decimal | None] | OrderOutcome:
+        """Order type and prices of a placeorder/modifyorder body, or the failure."""
+        if body.orderType not in TRADOVATE_ORDER_TYPES:
+            return _failure(UNKNOWN_REASON, "Unknown order type")
+        if body.orderType not in {t.value for t in OrderType}:
+            return _failure(UNSUPPORTED, f"{body.orderType} orders are not supported by the sandbox")
+        order_type = OrderType(body.orderType)
+        limit = stop = None
+        if order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
+            checked = _price(body.price, contract, "price")
+            if isinstance(checked, OrderOutcome):
+                return checked
+            limit = checked
+        if order_type in (OrderType.STOP, OrderType.STOP_LIMIT):
+            checked = _price(body.stopPrice, contract, "stopPrice")
+            if isinstance(checked, OrderOutcome):
+                return checked
+            stop = checked
+        return order_type, limit, stop
+
+    async def modify_order(self, caller: User, body: Any) -> OrderOutcome:
+        """Tradovate's modifyorder: new quantity, type, prices or time in force of a working order."""
+        if body.orderId is None or body.orderId <= 0:
+            return _failure(UNKNOWN_REASON, "Order Id should be greater than 0")
+        summary = await self._uow.read(lambda s: s.order_summary(body.orderId))
+        if summary is None or not await self._tradable(caller, summary[0]):
+            return _failure(UNKNOWN_REASON, TEXT_ACCESS_DENIED)
+        try:
+            contract = self._market.contract(summary[2])
+        except NotFound:
+            return _failure(INVALID_CONTRACT, "The order's contract is no longer listed")
+        if body.orderQty is None or body.orderQty <= 0:
+            return _failure(UNKNOWN_REASON, "Order quantity should be greater than 0")
+        terms = self._terms(body, contract)
+        if isinstance(terms, OrderOutcome):
+            return terms
+        tif: TimeInForce | None = None
+        if body.timeInForce is not None:
+            if body.timeInForce not in {t.value for t in TimeInForce}:
+                return _failure(
+                    UNSUPPORTED, f"Time in force {body.timeInForce} is not supported by the sandbox"
+                )
+            tif = TimeInForce(body.timeInForce)
+        change = OrderChange(body.orderId, contract, terms[0], body.orderQty, tif, terms[1], terms[2])
+        clock = self._clock
+        return await self._uow.write(
+            lambda store: modify_order(store, change, clock.now()), accounts=(summary[0],)
+        )
+
+    async def liquidate_position(
+        self, caller: User, account_id: int, contract_id: int, admin: bool
+    ) -> OrderOutcome:
+        """Tradovate's liquidateposition: cancel the contract's working orders and close the position."""
+        if not await self._tradable(caller, account_id) or (admin and not caller.is_admin):
+            return _failure(UNKNOWN_REASON, TEXT_ACCESS_DENIED)
+        try:
+            contract = self._market.contract(contract_id)
+        except NotFound:
+            return _failure(INVALID_CONTRACT, "Unknown contract")
+        clock = self._clock
+        return await self._uow.write(
+            lambda store: liquidate_position(store, account_id, contract, admin, clock.now()),
+            accounts=(account_id,),
+        )
+
+    async def liquidate_positions(self, caller: User, position_ids: list[int], admin: bool) -> str | None:
+        """Tradovate's liquidatepositions: every listed position, in one transaction; an errorText or None."""
+        if not position_ids:
+            return "Empty positions"
+        if admin and not caller.is_admin:
+            return TEXT_ACCESS_DENIED
+        keys = await self._uow.read(lambda s: [s.position_key(p) for p in position_ids])
+        targets: list[tuple[int, ContractSpec]] = []
+        for key in keys:
+            if key is None or not await self._tradable(caller, key[0]):
+                return TEXT_ACCESS_DENIED
+            try:
+                targets.append((key[0], self._market.contract(key[1])))
+            except NotFound:
+                return "Unknown contract"
+        clock = self._clock
+
+        def work(store: Store) -> None:
+            now = clock.now()
+            for account_id, contract in targets:
+                liquidate_position(store, account_id, contract, admin, now)
+
+        await self._uow.write(work, accounts=tuple(a for a, _ in targets))
+        return None
 
     async def cancel_order(self, caller: User, order_id: int | None) -> OrderOutcome:
         """Tradovate's cancelorder: always allowed for a working order the caller may trade."""

@@ -16,10 +16,14 @@ from autoliq.api.trading_schemas import (
     CommandResultOut,
     FillOut,
     GetCashBalanceSnapshotBody,
+    LiquidatePositionBody,
+    LiquidatePositionsBody,
+    ModifyOrderBody,
     OrderOut,
     PlaceOrderBody,
     PlaceOrderResultOut,
     PositionOut,
+    SimpleResponseOut,
     command_out,
     fill_out,
     order_out,
@@ -55,6 +59,39 @@ class OrderController(Controller):
         del data
         body = decode_strict(await request.body(), CancelOrderBody)
         return command_out(await services.trading.cancel_order(caller_of(request).user, body.orderId))
+
+    @post("/modifyorder", status_code=200, responses=ERROR_RESPONSES)
+    async def modify_order(
+        self, request: Req, data: JSONBody[ModifyOrderBody], services: NamedDependency[Services]
+    ) -> CommandResultOut:
+        """Change a working order's quantity, type, prices or time in force, through the gate."""
+        del data
+        body = decode_strict(await request.body(), ModifyOrderBody)
+        return command_out(await services.trading.modify_order(caller_of(request).user, body))
+
+    @post("/liquidateposition", status_code=200, responses=ERROR_RESPONSES)
+    async def liquidate_position(
+        self, request: Req, data: JSONBody[LiquidatePositionBody], services: NamedDependency[Services]
+    ) -> PlaceOrderResultOut:
+        """Cancel the account's working orders in the contract and close its position at the market."""
+        del data
+        body = decode_strict(await request.body(), LiquidatePositionBody)
+        user = caller_of(request).user
+        return outcome_out(
+            await services.trading.liquidate_position(user, body.accountId, body.contractId, body.admin)
+        )
+
+    @post("/liquidatepositions", status_code=200, responses=ERROR_RESPONSES)
+    async def liquidate_positions(
+        self, request: Req, data: JSONBody[LiquidatePositionsBody], services: NamedDependency[Services]
+    ) -> SimpleResponseOut:
+        """liquidateposition for each listed position id, in one transaction."""
+        del data
+        body = decode_strict(await request.body(), LiquidatePositionsBody)
+        error = await services.trading.liquidate_positions(
+            caller_of(request).user, body.positions, body.admin
+        )
+        return SimpleResponseOut(ok=error is None, errorText=error)
 
     @get("/list", responses=ERROR_RESPONSES)
     async def list_(self, request: Req, services: NamedDependency[Services]) -> list[OrderOut]:
