@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from autoliq.cli.sandbox import sandbox_app
 from autoliq.config import Settings, default_database_url
 from autoliq.domain.states import Environment
 
@@ -154,6 +155,9 @@ def seed(
         f"organization {escape(repr(organization))} (id {result.organization_id}) {verb}: "
         f"{result.accounts_created} accounts added ({span}) in {elapsed:.1f} s"
     )
+
+
+app.add_typer(sandbox_app, name="sandbox")
 
 
 def _safe_url(url: str) -> str:

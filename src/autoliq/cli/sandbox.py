@@ -1,0 +1,118 @@
+"""`autoliq sandbox ...`: drive a running autoliq's sandbox controls over HTTP (the CLI as a client)."""
+
+from __future__ import annotations
+
+import csv
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+sandbox_app = typer.Typer(help="Sandbox controls of a running autoliq (prices).", no_args_is_help=True)
+console = Console(soft_wrap=True)
+
+UrlOption = Annotated[str, typer.Option("--url", envvar="AUTOLIQ_URL", help="autoliq's base URL.")]
+UserOption = Annotated[
+    str, typer.Option("--user", envvar="AUTOLIQ_USER", help="An organization admin's login.")
+]
+PasswordOption = Annotated[str, typer.Option("--password", envvar="AUTOLIQ_PASSWORD", help="Its password.")]
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """One CSV row: at `offset` seconds after the first row, `symbol` traded at `price`."""
+
+    offset: float
+    symbol: str
+    price: float
+
+
+def read_ticks(path: Path) -> list[Tick]:
+    """Rows of `time,symbol,price` (a header row is optional); time is ISO 8601 or seconds."""
+    ticks: list[Tick] = []
+    start: float | None = None
+    with path.open(newline="") as handle:
+        for number, row in enumerate(csv.reader(handle), start=1):
+            if not row or row[0].strip().lower() == "time":
+                continue
+            if len(row) != 3:
+                raise ValueError(f"line {number}: expected time,symbol,price, got {len(row)} fields")
+            raw_time, symbol, raw_price = (cell.strip() for cell in row)
+            try:
+                moment = float(raw_time)
+            except ValueError:
+                try:
+                    moment = datetime.fromisoformat(raw_time.replace("Z", "+00:00")).timestamp()
+                except ValueError:
+                    raise ValueError(
+                        f"line {number}: time {raw_time!r} is neither ISO 8601 nor seconds"
+                    ) from None
+            try:
+                price = float(raw_price)
+            except ValueError:
+                raise ValueError(f"line {number}: price {raw_price!r} is not a number") from None
+            if start is None:
+                start = moment
+            if moment < start or (ticks and moment - start < ticks[-1].offset):
+                raise ValueError(f"line {number}: times must not go backwards")
+            ticks.append(Tick(moment - start, symbol, price))
+    return ticks
+
+
+def login(client: httpx.Client, user: str, password: str) -> str:
+    """An access token, or exit with Tradovate's error text."""
+    answer = client.post("/v1/auth/accesstokenrequest", json={"name": user, "password": password}).json()
+    if "accessToken" not in answer:
+        console.print(f"[red]login failed:[/red] {escape(str(answer.get('errorText', answer)))}")
+        raise typer.Exit(1)
+    return str(answer["accessToken"])
+
+
+@sandbox_app.command()
+def replay(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV of time,symbol,price.")],
+    speed: Annotated[float, typer.Option(min=0, help="Time multiplier; 0 sends every row at once.")] = 1.0,
+    url: UrlOption = "http://127.0.0.1:8080",
+    user: UserOption = "admin",
+    password: PasswordOption = "",
+) -> None:
+    """Replay a CSV of prices into autoliq at `--speed` times real time (rows of one instant go together)."""
+    try:
+        ticks = read_ticks(file)
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    # Rows at the same instant are sent in one call: they are one market state.
+    groups: list[list[Tick]] = []
+    for tick in ticks:
+        if groups and groups[-1][0].offset == tick.offset:
+            groups[-1].append(tick)
+        else:
+            groups.append([tick])
+    with httpx.Client(base_url=url, timeout=30, trust_env=False) as client:
+        client.headers["Authorization"] = f"Bearer {login(client, user, password)}"
+        started = time.monotonic()
+        with Progress(
+            TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        ) as progress:
+            task = progress.add_task("rows", total=len(ticks))
+            for group in groups:
+                if speed > 0:
+                    wait = group[0].offset / speed - (time.monotonic() - started)
+                    if wait > 0:
+                        time.sleep(wait)
+                body = {"prices": [{"symbol": t.symbol, "price": t.price} for t in group]}
+                r = client.post("/_autoliq/prices", json=body)
+                if r.status_code != 200:
+                    text = r.json().get("errorText", r.text) if r.content else r.reason_phrase
+                    console.print(f"[red]rejected at offset {group[0].offset:g} s:[/red] {escape(str(text))}")
+                    raise typer.Exit(1)
+                progress.advance(task, len(group))
+    console.print(f"replayed {len(ticks)} prices in {len(groups)} steps")
