@@ -14,13 +14,14 @@ from autoliq.adapters.publisher import InMemoryPublisher
 from autoliq.adapters.tables import organization
 from autoliq.adapters.unit_of_work import InLoopUnitOfWork, SqlUnitOfWork
 from autoliq.config import Settings
+from autoliq.domain.session import trade_date
 from autoliq.domain.states import Role
 from autoliq.service.clock import Clock, SystemClock
 from autoliq.service.credentials import generate_password, hash_password
 from autoliq.service.handlers import AuthService, RiskService
 from autoliq.service.market import MarketData
 from autoliq.service.trading_service import TradingService
-from autoliq.service.views import TradingViews, Views
+from autoliq.service.views import CashViews, TradingViews, Views
 
 DEMO_ORGANIZATION = "Demo Prop Firm"
 DEMO_ACCOUNTS = 10
@@ -40,6 +41,7 @@ class Services:
     market: MarketData
     trading: TradingService
     trading_views: TradingViews
+    cash_views: CashViews
     write_engine: Engine
     read_engine: Engine
 
@@ -68,6 +70,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, run_migrations:
     uow_class = InLoopUnitOfWork if is_sqlite(settings.database_url) else SqlUnitOfWork
     uow = uow_class(write_engine, read_engine, publisher, max_batch=settings.write_batch_max)
     market = MarketData(uow, clock)
+    views = Views(uow)
     risk = RiskService(uow, clock, settings.environment, market.listed)
     return Services(
         settings=settings,
@@ -76,10 +79,11 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, run_migrations:
         uow=uow,
         auth=AuthService(uow, clock, timedelta(minutes=settings.token_minutes)),
         risk=risk,
-        views=Views(uow),
+        views=views,
         market=market,
         trading=TradingService(uow, clock, market, risk.accounts),
         trading_views=TradingViews(uow),
+        cash_views=CashViews(uow, views, lambda: trade_date(clock.now())),
         write_engine=write_engine,
         read_engine=read_engine,
     )

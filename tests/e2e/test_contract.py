@@ -368,6 +368,17 @@ def test_order_path_when_orders_placed_filled_and_cancelled_then_every_answer_fi
     assert many == {"ok": True}
     snapshot = post_validated(client, CASH_SNAPSHOT, trader_headers, {"accountId": account_id})
     assert snapshot["totalCashValue"] == 50000.0  # bought and sold back at the same price
+    balances = get_validated(client, "/v1/cashBalance/list", trader_headers)
+    assert {b["accountId"] for b in balances} == set(world.demo_account_ids)
+    mine = next(b for b in balances if b["accountId"] == account_id)
+    for route, params, expected in [
+        ("item", {"id": account_id}, mine),
+        ("items", {"ids": str(account_id)}, [mine]),
+        ("deps", {"masterid": account_id}, [mine]),
+        ("ldeps", {"masterids": str(account_id)}, [mine]),
+    ]:
+        with subtests.test(msg=f"/v1/cashBalance/{route}"):
+            assert get_validated(client, f"/v1/cashBalance/{route}", trader_headers, params) == expected
     for entity in ("order", "fill", "position"):
         rows = get_validated(client, f"/v1/{entity}/list", trader_headers)
         assert rows, entity
@@ -403,6 +414,7 @@ EXERCISED_V1_ROUTES = {
     MODIFY_ORDER,
     LIQUIDATE_POSITION,
     LIQUIDATE_POSITIONS,
+    *(f"/v1/cashBalance/{route}" for route in LOG_READS),
 }
 
 

@@ -18,11 +18,9 @@ from sqlalchemy.sql import ColumnElement
 from autoliq.adapters.tables import account, cash_balance, contract_price, fill, position, trade_order
 from autoliq.domain.accounting import Lot, PositionState
 from autoliq.domain.instruments import ContractSpec
+from autoliq.domain.money import INITIAL_BALANCE_CENTS
 from autoliq.domain.orders import Order, OrderType, OrdStatus, TimeInForce
 from autoliq.domain.states import Side
-
-INITIAL_BALANCE_CENTS = 5_000_000
-"""A demo account starts with $50,000."""
 
 
 def _ticks(price: Decimal | None, tick: Decimal) -> int | None:
@@ -260,6 +258,22 @@ class TradingRepository:
         if row is None:
             return INITIAL_BALANCE_CENTS, 0, 0, INITIAL_BALANCE_CENTS
         return row.amount_cents, row.realized_cents, row.week_realized_cents, row.amount_sod_cents
+
+    def cash_rows(self, account_ids: Sequence[int]) -> dict[int, tuple[int, int, int, int, datetime, date]]:
+        """(amount, realized, week realized, amount SOD in cents, timestamp, trade date) by account,
+        for the accounts that have traded."""
+        out: dict[int, tuple[int, int, int, int, datetime, date]] = {}
+        ids = list(account_ids)
+        for start in range(0, len(ids), 5000):
+            rows = self.conn.execute(
+                select(cash_balance).where(cash_balance.c.account_id.in_(ids[start : start + 5000]))
+            )
+            for r in rows:
+                out[r.account_id] = (
+                    r.amount_cents, r.realized_cents, r.week_realized_cents, r.amount_sod_cents, r.timestamp,
+                    r.trade_date,
+                )  # fmt: skip
+        return out
 
     def add_realized(self, account_id: int, cents: int, now: datetime, day: date) -> None:
         amount, realized, week, sod = self.cash(account_id)

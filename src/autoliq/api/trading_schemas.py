@@ -10,7 +10,7 @@ import msgspec
 
 from autoliq.service.trading import OrderOutcome
 from autoliq.service.trading_service import CashSnapshot
-from autoliq.service.views import FillView, OrderView, PositionView
+from autoliq.service.views import CashBalanceView, FillView, OrderView, PositionView
 
 Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 
@@ -219,3 +219,25 @@ def snapshot_out(s: CashSnapshot) -> CashBalanceSnapshotOut:
         cashUSD=float(s.total_cash_value),
         cashSODUSD=float(s.total_cash_value_sod),
     )
+
+
+class CashBalanceOut(msgspec.Struct):
+    """Tradovate's `CashBalance` (one per account; id = account id)."""
+
+    id: int
+    accountId: int
+    timestamp: datetime
+    tradeDate: TradeDateOut
+    currencyId: int
+    amount: float
+    realizedPnL: float
+    weekRealizedPnL: float
+    amountSOD: float
+
+
+def cash_balance_out(v: CashBalanceView) -> CashBalanceOut:
+    """The wire form of a cash balance."""
+    return CashBalanceOut(
+        v.account_id, v.account_id, v.timestamp, _trade_date(v.trade_date), 1, float(v.amount),
+        float(v.realized_pnl), float(v.week_realized_pnl), float(v.amount_sod),
+    )  # fmt: skip

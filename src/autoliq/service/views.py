@@ -12,6 +12,7 @@ from typing import Any
 from autoliq.domain.errors import NotFound
 from autoliq.domain.instruments import product_of_contract
 from autoliq.domain.model import Account, RiskStatus, RiskStatusLogEntry, User
+from autoliq.domain.money import INITIAL_BALANCE_CENTS
 from autoliq.service.ports import UnitOfWork
 
 
@@ -200,3 +201,48 @@ class TradingViews:
         if not found:
             raise NotFound()
         return found[0]
+
+
+@dataclass(frozen=True, slots=True)
+class CashBalanceView:
+    """Tradovate's `CashBalance` of an account (one per account; its id is the account id)."""
+
+    account_id: int
+    timestamp: datetime
+    trade_date: date
+    amount: Decimal
+    realized_pnl: Decimal
+    week_realized_pnl: Decimal
+    amount_sod: Decimal
+
+
+class CashViews:
+    """Read-side queries for /v1/cashBalance (master = account)."""
+
+    def __init__(self, uow: UnitOfWork, views: Views, today: Any) -> None:
+        self._uow = uow
+        self._views = views
+        self._today = today
+
+    async def balances(self, caller: User, account_ids: Sequence[int] | None = None) -> list[CashBalanceView]:
+        """Visible accounts' balances; an account that never traded shows its opening $50,000."""
+        accounts = await self._views.accounts(caller, account_ids)
+        ids = [a.id for a in accounts]
+        rows = await self._uow.read(lambda s: s.cash_rows(ids))
+        out = []
+        for a in accounts:
+            found = rows.get(a.id)
+            if found is None:
+                opening = Decimal(INITIAL_BALANCE_CENTS) / 100
+                out.append(
+                    CashBalanceView(a.id, a.created, self._today(), opening, Decimal(0), Decimal(0), opening)
+                )
+            else:
+                amount, realized, week, sod, when, day = found
+                out.append(
+                    CashBalanceView(
+                        a.id, when, day, Decimal(amount) / 100, Decimal(realized) / 100, Decimal(week) / 100,
+                        Decimal(sod) / 100,
+                    )
+                )  # fmt: skip
+        return out

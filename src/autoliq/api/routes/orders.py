@@ -12,6 +12,7 @@ from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdPa
 from autoliq.api.security import caller_of
 from autoliq.api.trading_schemas import (
     CancelOrderBody,
+    CashBalanceOut,
     CashBalanceSnapshotOut,
     CommandResultOut,
     FillOut,
@@ -24,6 +25,7 @@ from autoliq.api.trading_schemas import (
     PlaceOrderResultOut,
     PositionOut,
     SimpleResponseOut,
+    cash_balance_out,
     command_out,
     fill_out,
     order_out,
@@ -32,6 +34,7 @@ from autoliq.api.trading_schemas import (
     snapshot_out,
 )
 from autoliq.bootstrap import Services
+from autoliq.domain.errors import NotFound
 
 Req = Request[Any, Any, Any]
 
@@ -235,3 +238,42 @@ class CashBalanceController(Controller):
         del data
         body = decode_strict(await request.body(), GetCashBalanceSnapshotBody)
         return snapshot_out(await services.trading.cash_snapshot(caller_of(request).user, body.accountId))
+
+    @get("/list", responses=ERROR_RESPONSES)
+    async def list_(self, request: Req, services: NamedDependency[Services]) -> list[CashBalanceOut]:
+        """Every visible account's cash balance."""
+        return [cash_balance_out(v) for v in await services.cash_views.balances(caller_of(request).user)]
+
+    @get("/item", responses=ERROR_RESPONSES)
+    async def item(self, request: Req, services: NamedDependency[Services], id: IdParam) -> CashBalanceOut:
+        """One cash balance by id (= account id)."""
+        found = await services.cash_views.balances(caller_of(request).user, [id])
+        if not found:
+            raise NotFound()
+        return cash_balance_out(found[0])
+
+    @get("/items", responses=ERROR_RESPONSES)
+    async def items(
+        self, request: Req, services: NamedDependency[Services], ids: IdListParam
+    ) -> list[CashBalanceOut]:
+        """Cash balances by ids (= account ids)."""
+        found = await services.cash_views.balances(caller_of(request).user, parse_ids("ids", ids))
+        return [cash_balance_out(v) for v in found]
+
+    @get("/deps", responses=ERROR_RESPONSES)
+    async def deps(
+        self, request: Req, services: NamedDependency[Services], masterid: MasterIdParam
+    ) -> list[CashBalanceOut]:
+        """The cash balance of account `masterid`."""
+        return [
+            cash_balance_out(v)
+            for v in await services.cash_views.balances(caller_of(request).user, [masterid])
+        ]
+
+    @get("/ldeps", responses=ERROR_RESPONSES)
+    async def ldeps(
+        self, request: Req, services: NamedDependency[Services], masterids: IdListParam
+    ) -> list[CashBalanceOut]:
+        """The cash balances of accounts `masterids`."""
+        found = await services.cash_views.balances(caller_of(request).user, parse_ids("masterids", masterids))
+        return [cash_balance_out(v) for v in found]
