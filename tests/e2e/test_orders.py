@@ -323,3 +323,27 @@ def test_liquidate_positions_when_locked_account_and_admin_then_all_closed_by_ad
     assert set(net_positions(client, admin_headers, b).values()) == {0}
     empty = client.post(LIQ_MANY, json={"positions": [], "admin": True}, headers=admin_headers).json()
     assert empty == {"ok": False, "errorText": "Empty positions"}
+
+
+def test_cash_when_trade_date_rolls_at_17_chicago_then_day_pnl_resets_and_sod_moves(
+    client: TestClient[Any], admin_headers: H, trader_headers: H, world: World, clock: Any
+) -> None:
+    from datetime import UTC, datetime
+
+    from tests.conftest import ADMIN_PW, TRADER_PW, bearer, login
+
+    a = world.demo_account_ids[9]
+    clock.set(datetime(2026, 11, 24, 20, 0, tzinfo=UTC))  # 14:00 Chicago, trade date Nov 24
+    admin, trader = bearer(login(client, "admin", ADMIN_PW)), bearer(login(client, "trader", TRADER_PW))
+    price(client, admin, "ESZ6", 5000)
+    order(client, trader, a, "Buy", 1)
+    price(client, admin, "ESZ6", 5010)
+    order(client, trader, a, "Sell", 1)
+    day1 = client.post(SNAPSHOT, json={"accountId": a}, headers=trader).json()
+    assert (day1["realizedPnL"], day1["netLiqSOD"], day1["totalCashValue"]) == (500.0, 50000.0, 50500.0)
+    clock.set(datetime(2026, 11, 24, 23, 1, tzinfo=UTC))  # 17:01 Chicago: trade date Nov 25
+    trader = bearer(login(client, "trader", TRADER_PW))
+    day2 = client.post(SNAPSHOT, json={"accountId": a}, headers=trader).json()
+    assert (day2["realizedPnL"], day2["weekRealizedPnL"], day2["netLiqSOD"]) == (0.0, 500.0, 50500.0)
+    [balance] = client.get(f"/v1/cashBalance/deps?masterid={a}", headers=trader).json()
+    assert (balance["tradeDate"], balance["amountSOD"]) == ({"year": 2026, "month": 11, "day": 25}, 50500.0)

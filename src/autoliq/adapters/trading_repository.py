@@ -18,7 +18,7 @@ from sqlalchemy.sql import ColumnElement
 from autoliq.adapters.tables import account, cash_balance, contract_price, fill, position, trade_order
 from autoliq.domain.accounting import Lot, PositionState
 from autoliq.domain.instruments import ContractSpec
-from autoliq.domain.money import INITIAL_BALANCE_CENTS
+from autoliq.domain.money import CashState, opening_cash, roll_cash
 from autoliq.domain.orders import Order, OrderType, OrdStatus, TimeInForce
 from autoliq.domain.states import Side
 
@@ -252,12 +252,19 @@ class TradingRepository:
         return [(r.contract_id, r.lots) for r in rows if json.loads(r.lots)]
 
     # -- cash --
-    def cash(self, account_id: int) -> tuple[int, int, int, int]:
-        """(amount, realized today, realized this week, amount at start of day) in cents."""
+    def cash(self, account_id: int, day: date) -> CashState:
+        """The account's cash as of trade date `day` (rolled forward if it last moved earlier)."""
         row = self.conn.execute(select(cash_balance).where(cash_balance.c.account_id == account_id)).first()
         if row is None:
-            return INITIAL_BALANCE_CENTS, 0, 0, INITIAL_BALANCE_CENTS
-        return row.amount_cents, row.realized_cents, row.week_realized_cents, row.amount_sod_cents
+            return opening_cash(day)
+        stored = CashState(
+            row.amount_cents,
+            row.realized_cents,
+            row.week_realized_cents,
+            row.amount_sod_cents,
+            row.trade_date,
+        )
+        return roll_cash(stored, day)
 
     def cash_rows(self, account_ids: Sequence[int]) -> dict[int, tuple[int, int, int, int, datetime, date]]:
         """(amount, realized, week realized, amount SOD in cents, timestamp, trade date) by account,
@@ -276,12 +283,12 @@ class TradingRepository:
         return out
 
     def add_realized(self, account_id: int, cents: int, now: datetime, day: date) -> None:
-        amount, realized, week, sod = self.cash(account_id)
+        cash = self.cash(account_id, day)
         values = {
-            "amount_cents": amount + cents,
-            "realized_cents": realized + cents,
-            "week_realized_cents": week + cents,
-            "amount_sod_cents": sod,
+            "amount_cents": cash.amount + cents,
+            "realized_cents": cash.realized + cents,
+            "week_realized_cents": cash.week_realized + cents,
+            "amount_sod_cents": cash.amount_sod,
             "timestamp": now,
             "trade_date": day,
         }

@@ -12,6 +12,7 @@ from autoliq.domain.accounting import PositionState
 from autoliq.domain.events import Event
 from autoliq.domain.instruments import ContractSpec
 from autoliq.domain.model import Account, Organization, RiskStatus, RiskStatusLogEntry, User
+from autoliq.domain.money import CashState
 from autoliq.domain.orders import Order, OrderType, OrdStatus, TimeInForce
 from autoliq.domain.states import Actor, ReasonCode, Side
 
@@ -90,7 +91,7 @@ class TradingStore(Protocol):
         self, account_id: int, contract: ContractSpec, state: PositionState, now: datetime, day: date
     ) -> None: ...
     def open_positions(self, account_id: int) -> list[tuple[int, str]]: ...
-    def cash(self, account_id: int) -> tuple[int, int, int, int]: ...
+    def cash(self, account_id: int, day: date) -> CashState: ...
     def add_realized(self, account_id: int, cents: int, now: datetime, day: date) -> None: ...
     def cash_rows(
         self, account_ids: Sequence[int]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -12,6 +13,7 @@ from autoliq.domain.gate import TEXT_ACCESS_DENIED, UNKNOWN_REASON, may_trade
 from autoliq.domain.instruments import ContractSpec, is_on_tick, product_of_contract
 from autoliq.domain.model import User
 from autoliq.domain.orders import OrderType, TimeInForce
+from autoliq.domain.session import trade_date
 from autoliq.domain.states import Side
 from autoliq.service.clock import Clock
 from autoliq.service.handlers import AccountDirectory
@@ -230,11 +232,13 @@ class TradingService:
             raise NotFound()
         if not caller.is_admin and account.user_id != caller.id:
             raise NotFound()
-        return await self._uow.read(lambda s: _snapshot(s, account.id))
+        day = trade_date(self._clock.now())
+        return await self._uow.read(lambda s: _snapshot(s, account.id, day))
 
 
-def _snapshot(store: Store, account_id: int) -> CashSnapshot:
-    amount, realized, week, sod = store.cash(account_id)
+def _snapshot(store: Store, account_id: int, day: date) -> CashSnapshot:
+    cash = store.cash(account_id, day)
+    amount, realized, week, sod = cash.amount, cash.realized, cash.week_realized, cash.amount_sod
     open_dollars = Decimal(0)
     for contract_id, _ in store.open_positions(account_id):
         product = product_of_contract(contract_id)

@@ -12,7 +12,7 @@ from typing import Any
 from autoliq.domain.errors import NotFound
 from autoliq.domain.instruments import product_of_contract
 from autoliq.domain.model import Account, RiskStatus, RiskStatusLogEntry, User
-from autoliq.domain.money import INITIAL_BALANCE_CENTS
+from autoliq.domain.money import INITIAL_BALANCE_CENTS, CashState, roll_cash
 from autoliq.service.ports import UnitOfWork
 
 
@@ -238,7 +238,15 @@ class CashViews:
                     CashBalanceView(a.id, a.created, self._today(), opening, Decimal(0), Decimal(0), opening)
                 )
             else:
-                amount, realized, week, sod, when, day = found
+                amount, realized, week, sod, when, stored_day = found
+                rolled = roll_cash(CashState(amount, realized, week, sod, stored_day), self._today())
+                amount, realized, week, sod = (
+                    rolled.amount,
+                    rolled.realized,
+                    rolled.week_realized,
+                    rolled.amount_sod,
+                )
+                day = rolled.trade_date or stored_day
                 out.append(
                     CashBalanceView(
                         a.id, when, day, Decimal(amount) / 100, Decimal(realized) / 100, Decimal(week) / 100,
