@@ -257,3 +257,44 @@ def test_prepared_batches_when_many_writes_hit_the_same_accounts_then_each_sees_
             previous = expected
         final = statuses[account_id]
         assert (final.admin_action, final.liquidate_only) == (rows[-1].admin_action, rows[-1].liquidate_only)
+
+
+def test_trading_events_when_market_order_fills_then_order_fill_position_events_after_commit(
+    world: World,
+) -> None:
+    import msgspec
+
+    from autoliq.api.trading_schemas import PlaceOrderBody
+    from autoliq.domain.events import TradingEntityChanged
+
+    services = bootstrap(make_settings(world.database_url), run_migrations=False)
+    services.start()
+    account_id = world.demo_account_ids[0]
+
+    async def run() -> tuple[object, list[object]]:
+        queue = services.publisher.subscribe()
+        found = await services.uow.read(lambda s: s.user_by_name("admin"))
+        assert found is not None
+        await services.market.set_prices([("ESZ6", 5000)])
+        body = {
+            "accountId": account_id,
+            "action": "Buy",
+            "symbol": "ESZ6",
+            "orderQty": 1,
+            "orderType": "Market",
+        }
+        outcome = await services.trading.place_order(found[0], msgspec.convert(body, PlaceOrderBody))
+        await asyncio.sleep(0.05)
+        events = []
+        while not queue.empty():
+            events.append(queue.get_nowait())
+        return outcome, events
+
+    try:
+        outcome, events = asyncio.run(run())
+    finally:
+        services.stop()
+    trading = [(e.entity_type, e.event_type) for e in events if isinstance(e, TradingEntityChanged)]
+    assert trading == [("order", "Created"), ("fill", "Created"), ("position", "Updated")]
+    assert all(e.account_id == account_id for e in events if isinstance(e, TradingEntityChanged))
+    assert outcome.order_id == events[0].entity_id  # type: ignore[attr-defined]

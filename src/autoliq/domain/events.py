@@ -18,4 +18,17 @@ class RiskStatusChanged:
     log_entry: RiskStatusLogEntry
 
 
-Event = RiskStatusChanged
+@dataclass(frozen=True, slots=True)
+class TradingEntityChanged:
+    """An order, fill, position or cash balance of an account was created or updated."""
+
+    entity_type: str
+    """Tradovate's entity name: `order`, `fill`, `position` or `cashBalance`."""
+    event_type: str
+    """`Created` or `Updated`, as Tradovate's `props` events say."""
+    account_id: int
+    entity_id: int
+    """The entity's id (for a position: its contract id; for a cash balance: the account id)."""
+
+
+Event = RiskStatusChanged | TradingEntityChanged

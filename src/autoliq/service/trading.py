@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from autoliq.domain.accounting import apply_fill
+from autoliq.domain.events import TradingEntityChanged
 from autoliq.domain.gate import AccountPosition, Allowed, OrderIntent, check_order
 from autoliq.domain.instruments import ContractSpec
 from autoliq.domain.model import RiskStatus
@@ -93,6 +94,7 @@ def place_order(store: Store, order: NewOrder, now: datetime) -> OrderOutcome:
             stop_price=order.stop_price,
             cl_ord_id=order.cl_ord_id,
         )
+        store.emit(TradingEntityChanged("order", "Created", order.account_id, order_id))
         return OrderOutcome(order_id)
     order_id = store.insert_order(
         order.account_id,
@@ -110,6 +112,7 @@ def place_order(store: Store, order: NewOrder, now: datetime) -> OrderOutcome:
         triggered=order.stop_price is not None,
         cl_ord_id=order.cl_ord_id,
     )
+    store.emit(TradingEntityChanged("order", "Created", order.account_id, order_id))
     execute_fill(store, order_id, order.account_id, order.contract, order.side, order.qty, price, now)
     return OrderOutcome(order_id)
 
@@ -127,11 +130,14 @@ def execute_fill(
     """Book a fill: the fill row, the position, and the realized P&L into the cash balance."""
     day = trade_date(now)
     effect = apply_fill(store.position(account_id, contract), side, qty, price)
-    store.insert_fill(order_id, account_id, contract, side, qty, price, now, day)
+    fill_id = store.insert_fill(order_id, account_id, contract, side, qty, price, now, day)
     store.save_position(account_id, contract, effect.position, now, day)
+    store.emit(TradingEntityChanged("fill", "Created", account_id, fill_id))
+    store.emit(TradingEntityChanged("position", "Updated", account_id, contract.id))
     if effect.realized_points:
         cents = effect.realized_points * contract.product.value_per_point * 100
         store.add_realized(account_id, int(cents), now, day)
+        store.emit(TradingEntityChanged("cashBalance", "Updated", account_id, account_id))
 
 
 def cancel_order(store: Store, order_id: int, now: datetime) -> bool:
@@ -140,6 +146,7 @@ def cancel_order(store: Store, order_id: int, now: datetime) -> bool:
     if summary is None or summary[1] is not OrdStatus.WORKING:
         return False
     store.set_order_status(order_id, OrdStatus.CANCELED, now)
+    store.emit(TradingEntityChanged("order", "Updated", summary[0], order_id))
     return True
 
 
@@ -184,6 +191,7 @@ def modify_order(store: Store, change: OrderChange, now: datetime) -> OrderOutco
         change.stop_price,
         now,
     )
+    store.emit(TradingEntityChanged("order", "Updated", found.account_id, change.order_id))
     last = store.last_price(change.contract)
     price = marketable_price(change.order_type, found.side, last, change.limit_price, change.stop_price)
     if price is not None:
@@ -202,6 +210,7 @@ def liquidate_position(
     the position with a market order (an admin one when `admin`), through the gate."""
     for order in store.working_orders(contract, account_id):
         store.set_order_status(order.id, OrdStatus.CANCELED, now)
+        store.emit(TradingEntityChanged("order", "Updated", account_id, order.id))
     net = store.position(account_id, contract).net_pos
     if net == 0:
         return OrderOutcome(None, "UnknownReason", "There is no position to liquidate")
@@ -225,6 +234,7 @@ def liquidate_account(
     locked) until a price arrives."""
     for order_id, _contract_id in store.working_orders_of_account(account_id):
         store.set_order_status(order_id, OrdStatus.CANCELED, now)
+        store.emit(TradingEntityChanged("order", "Updated", account_id, order_id))
     for contract_id, _ in store.open_positions(account_id):
         contract = contracts.get(contract_id)
         if contract is None:
@@ -279,6 +289,7 @@ def fill_resting_orders(store: Store, contract: ContractSpec, last: Decimal, now
             tick=contract.product.tick_size,
             triggered=triggered,
         )
+        store.emit(TradingEntityChanged("order", "Updated", order.account_id, order.id))
         execute_fill(store, order.id, order.account_id, contract, order.side, order.qty, price, now)
         filled += 1
     return filled
