@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import json
 import os
 import platform
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,7 +17,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -331,3 +336,482 @@ def subprocess_env(**extra: str) -> dict[str, str]:
 def passed_through_settings() -> dict[str, str]:
     """The AUTOLIQ_* tuning variables the servers inherit (recorded with the results)."""
     return {k: v for k, v in os.environ.items() if k.startswith("AUTOLIQ_") and k not in _OWN_SETTINGS}
+
+
+# -- HTTP load with checked answers (used by place_order.py) --
+#
+# A generic form of what set_admin_action.py does with its own copies: the path and the check of
+# each answer (substrings it must and must not contain) are parameters.
+
+
+@dataclass
+class Load:
+    """What a load phase sends, and what every answer must look like (HTTP 200 and, as plain
+    substrings, all of `must_contain` and none of `must_not_contain`)."""
+
+    host: str
+    port: int
+    path: str
+    token: str
+    bodies: list[bytes]
+    connections: int
+    threads: int
+    timeout_s: int
+    must_contain: tuple[str, ...]
+    must_not_contain: tuple[str, ...] = ()
+
+    def answer_ok(self, status: int, body: bytes) -> bool:
+        return (
+            status == 200
+            and all(s.encode() in body for s in self.must_contain)
+            and not any(s.encode() in body for s in self.must_not_contain)
+        )
+
+
+_CHECKED_LUA = r"""
+local path = [==[%(path)s]==]
+local headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer %(token)s" }
+local must = { %(must)s }
+local must_not = { %(must_not)s }
+local bodies = {
+%(bodies)s
+}
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("offset", (#threads - 1) * 997)
+end
+
+function init(args)
+  reqs = {}
+  for i = 1, #bodies do
+    reqs[i] = wrk.format("POST", path, headers, bodies[i])
+  end
+  n = #reqs
+  idx = offset %% n
+  ok = 0
+  bad = 0
+  bad_sample = ""
+end
+
+function request()
+  idx = idx + 1
+  if idx > n then idx = 1 end
+  return reqs[idx]
+end
+
+local function good(status, body)
+  if status ~= 200 or body == nil then return false end
+  for _, s in ipairs(must) do
+    if not string.find(body, s, 1, true) then return false end
+  end
+  for _, s in ipairs(must_not) do
+    if string.find(body, s, 1, true) then return false end
+  end
+  return true
+end
+
+function response(status, hdrs, body)
+  if good(status, body) then
+    ok = ok + 1
+  else
+    bad = bad + 1
+    if bad_sample == "" then bad_sample = status .. " " .. string.sub(body or "", 1, 300) end
+  end
+end
+
+function done(summary, latency, requests)
+  local okt, badt, sample = 0, 0, ""
+  for _, t in ipairs(threads) do
+    okt = okt + t:get("ok")
+    badt = badt + t:get("bad")
+    local s = t:get("bad_sample")
+    if sample == "" and s then sample = s end
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'WRKJSON {"duration_s":%%.6f,"requests":%%d,"connect_errors":%%d,"read_errors":%%d,' ..
+    '"write_errors":%%d,"status_errors":%%d,"timeout_errors":%%d,"ok":%%d,"bad":%%d,' ..
+    '"mean_ms":%%.4f,"max_ms":%%.4f,"p50_ms":%%.4f,"p90_ms":%%.4f,"p99_ms":%%.4f,"p999_ms":%%.4f}\n',
+    summary.duration / 1e6, summary.requests, e.connect, e.read, e.write, e.status, e.timeout,
+    okt, badt, latency.mean / 1000, latency.max / 1000, latency:percentile(50) / 1000,
+    latency:percentile(90) / 1000, latency:percentile(99) / 1000, latency:percentile(99.9) / 1000))
+  io.write("WRKSAMPLE " .. sample .. "\n")
+end
+"""
+
+
+def _lua_long_string(text: str) -> str:
+    if "]==]" in text:
+        raise ValueError(f"cannot quote {text!r} for Lua")
+    return f"[==[{text}]==]"
+
+
+def write_checked_lua(load: Load, path: Path) -> Path:
+    """The wrk script for `load` (rotates the bodies, checks every answer), written to `path`."""
+    if not re.fullmatch(r"[A-Za-z0-9_\-.~+/=]+", load.token):
+        raise ValueError("unexpected characters in the access token")
+    bodies = ",\n".join(f"  {_lua_long_string(b.decode())}" for b in load.bodies)
+    path.write_text(
+        _CHECKED_LUA
+        % {
+            "path": load.path,
+            "token": load.token,
+            "must": ", ".join(_lua_long_string(s) for s in load.must_contain),
+            "must_not": ", ".join(_lua_long_string(s) for s in load.must_not_contain),
+            "bodies": bodies,
+        }
+    )
+    return path
+
+
+def wrk_version() -> str | None:
+    exe = shutil.which("wrk")
+    if exe is None:
+        return None
+    out = subprocess.run([exe, "-v"], capture_output=True, text=True, timeout=10, check=False)
+    return (out.stdout + out.stderr).splitlines()[0].strip() if (out.stdout + out.stderr) else "wrk"
+
+
+def ensure_wrk(install: bool) -> bool:
+    """True when wrk is on PATH; with `install`, as root, apt-get installs it if missing."""
+    if shutil.which("wrk"):
+        return True
+    if not install:
+        return False
+    if os.geteuid() != 0:
+        print("wrk is missing and this is not root: install it with `apt-get install wrk`", file=sys.stderr)
+        return False
+    print("installing wrk with apt-get ...", file=sys.stderr)
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "wrk"]):
+        if subprocess.run(cmd, capture_output=True, timeout=600, check=False).returncode != 0:
+            return False
+    return shutil.which("wrk") is not None
+
+
+def run_checked_wrk(load: Load, lua: Path, seconds: int) -> dict[str, Any]:
+    """One wrk run with a script from `write_checked_lua`; its summary (errors = bad answers,
+    socket errors and timeouts)."""
+    url = f"http://{load.host}:{load.port}{load.path}"
+    cmd = [
+        "wrk",
+        f"-t{load.threads}",
+        f"-c{load.connections}",
+        f"-d{seconds}s",
+        f"--timeout={load.timeout_s}s",
+        "--latency",
+        "-s",
+        str(lua),
+        url,
+    ]
+    before = os.times()
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120, check=False)
+    after = os.times()
+    summary: dict[str, Any] | None = None
+    sample = ""
+    for line in out.stdout.splitlines():
+        if line.startswith("WRKJSON "):
+            summary = json.loads(line[len("WRKJSON ") :])
+        elif line.startswith("WRKSAMPLE "):
+            sample = line[len("WRKSAMPLE ") :].strip()
+    if out.returncode != 0 or summary is None:
+        raise RuntimeError(f"wrk failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+    errors = sum(summary[k] for k in summary if k.endswith("_errors"))
+    summary["bad"] += errors - summary["status_errors"]  # status errors are already counted as bad
+    summary["errors"] = summary["bad"]
+    summary["error_sample"] = sample
+    summary["rps"] = summary["requests"] / summary["duration_s"]
+    summary["loadgen_cpu_s"] = (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    )
+    summary["wrk_output"] = out.stdout
+    return summary
+
+
+async def _read_http_answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    length = None
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+            break
+    if length is None:
+        raise ValueError("answer without content-length")
+    return status, await reader.readexactly(length)
+
+
+async def _python_checked_load(load: Load, seconds: float) -> dict[str, Any]:
+    head = (
+        f"POST {load.path} HTTP/1.1\r\nHost: {load.host}:{load.port}\r\n"
+        f"Authorization: Bearer {load.token}\r\nContent-Type: application/json\r\n"
+    ).encode()
+    wires = [head + b"Content-Length: %d\r\n\r\n" % len(b) + b for b in load.bodies]
+    n = len(wires)
+    latencies: list[int] = []
+    counts: Counter[str] = Counter()
+    samples: list[str] = []
+    started = time.perf_counter()
+    deadline = started + seconds
+    last_done = [started]
+
+    async def connection(offset: int) -> None:
+        try:
+            reader, writer = await asyncio.open_connection(load.host, load.port)
+        except OSError:
+            counts["connect_errors"] += 1
+            return
+        idx = offset
+        try:
+            while time.perf_counter() < deadline:
+                wire = wires[idx % n]
+                idx += 1
+                t0 = time.perf_counter_ns()
+                writer.write(wire)
+                status, body = await _read_http_answer(reader)
+                latencies.append(time.perf_counter_ns() - t0)
+                last_done[0] = time.perf_counter()
+                if load.answer_ok(status, body):
+                    counts["ok"] += 1
+                else:
+                    counts["bad"] += 1
+                    if not samples:
+                        samples.append(f"{status} {body[:300].decode(errors='replace')}")
+        except (OSError, ValueError, asyncio.IncompleteReadError) as exc:
+            counts["read_errors"] += 1
+            if not samples:
+                samples.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            writer.close()
+
+    tasks = [asyncio.create_task(connection(i * 997)) for i in range(load.connections)]
+    _, pending = await asyncio.wait(tasks, timeout=seconds + load.timeout_s)
+    for task in pending:  # stuck past the timeout: count them, then stop them
+        counts["timeout_errors"] += 1
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending, timeout=5)
+    duration = max(last_done[0] - started, 1e-9)
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        if not latencies:
+            return float("nan")
+        return latencies[min(len(latencies) - 1, int(len(latencies) * p / 100))] / 1e6
+
+    errors = counts["bad"] + counts["connect_errors"] + counts["read_errors"] + counts["timeout_errors"]
+    return {
+        "duration_s": duration,
+        "requests": len(latencies),
+        "connect_errors": counts["connect_errors"],
+        "read_errors": counts["read_errors"],
+        "write_errors": 0,
+        "status_errors": 0,
+        "timeout_errors": counts["timeout_errors"],
+        "ok": counts["ok"],
+        "bad": errors,
+        "errors": errors,
+        "error_sample": samples[0] if samples else "",
+        "mean_ms": (sum(latencies) / len(latencies) / 1e6) if latencies else float("nan"),
+        "max_ms": latencies[-1] / 1e6 if latencies else float("nan"),
+        "p50_ms": pct(50),
+        "p90_ms": pct(90),
+        "p99_ms": pct(99),
+        "p999_ms": pct(99.9),
+        "rps": len(latencies) / duration,
+    }
+
+
+def run_python_checked_load(load: Load, seconds: int) -> dict[str, Any]:
+    """One run of the asyncio load generator in this process (uvloop when installed)."""
+    before = os.times()
+    try:
+        import uvloop
+
+        summary = uvloop.run(_python_checked_load(load, seconds))
+    except ImportError:
+        summary = asyncio.run(_python_checked_load(load, seconds))
+    after = os.times()
+    summary["loadgen_cpu_s"] = (after.user - before.user) + (after.system - before.system)
+    return summary
+
+
+NOISE_CORES = 0.1  # other processes' CPU during a run above which it is measured again
+
+
+class LoadPhases:
+    """Runs load phases against one server; keeps the answers acknowledged and the errors."""
+
+    def __init__(self, generator: str, load: Load, lua_path: Path) -> None:
+        self.generator = generator
+        self.load = load
+        self.lua = write_checked_lua(load, lua_path) if generator == "wrk" else None
+        self.acknowledged = 0
+        self.errors = 0
+
+    def run(self, seconds: int, server_pid: int) -> dict[str, Any]:
+        snap0 = cpu_snapshot()
+        cpu0 = process_cpu_seconds(server_pid)
+        busy0, total0 = system_cpu()
+        if self.lua is not None:
+            summary = run_checked_wrk(self.load, self.lua, seconds)
+        else:
+            summary = run_python_checked_load(self.load, seconds)
+        busy1, total1 = system_cpu()
+        cpu1 = process_cpu_seconds(server_pid)
+        groups = cpu_by_group(snap0, cpu_snapshot(), server_pid)
+        summary["postgres_cpu_cores"] = groups["postgres"] / summary["duration_s"]
+        summary["others_top_cpu_s"] = groups["top_others"]
+        # Other people's work on the machine during the run: it skews the figures.
+        summary["others_cpu_cores"] = (
+            max(0.0, groups["others"] - (summary["loadgen_cpu_s"] if self.lua is None else 0.0))
+            / summary["duration_s"]
+        )
+        server_cpu = cpu1 - cpu0
+        summary["server_cpu_s"] = server_cpu
+        summary["server_cpu_cores"] = server_cpu / summary["duration_s"]
+        summary["server_cpu_us_per_request"] = (
+            server_cpu / summary["requests"] * 1e6 if summary["requests"] else None
+        )
+        ncpu = os.cpu_count() or 1
+        summary["machine_busy_cores"] = ncpu * (busy1 - busy0) / max(total1 - total0, 1.0)
+        summary["loadgen_cpu_cores"] = summary["loadgen_cpu_s"] / summary["duration_s"]
+        self.acknowledged += summary["ok"]
+        self.errors += summary["errors"]
+        return summary
+
+
+def brief(summary: dict[str, Any]) -> dict[str, Any]:
+    """A load summary without wrk's raw output."""
+    return {k: v for k, v in summary.items() if k != "wrk_output"}
+
+
+def settle_machine(quiet_wait: int, server: Server) -> dict[str, Any]:
+    """Before loading a server: wait (at most `quiet_wait` s) for the machine to be idle, and say
+    if it was not."""
+    if quiet_wait <= 0:
+        return {}
+    cores = wait_until_quiet(quiet_wait)
+    out: dict[str, Any] = {"machine_cpu_before_cores": round(cores, 2)}
+    if cores >= 0.3:
+        busy = other_processes_cpu({os.getpid(), server.pid})
+        out["busy_processes"] = busy
+        print(
+            f"  warning: the machine is not idle ({cores:.2f} cores busy before the load): "
+            + "; ".join(f"{cmd} {c:.2f}" for cmd, c in busy),
+            flush=True,
+        )
+    return out
+
+
+def measure_quietly(
+    phases: LoadPhases, server: Server, duration: int, noisy_retries: int, quiet_wait: int
+) -> tuple[dict[str, Any], list[Any]]:
+    """The measured run; while other processes used CPU during it, wait for quiet and measure
+    again (at most `noisy_retries` times). (The run kept, the noisy runs set aside.)"""
+    noisy: list[Any] = []
+    measured = phases.run(duration, server.pid)
+    for _ in range(noisy_retries):
+        if measured["others_cpu_cores"] <= NOISE_CORES:
+            break
+        print(
+            f"  {server.name}: others used {measured['others_cpu_cores']:.2f} cores: measuring again",
+            flush=True,
+        )
+        noisy.append(brief(measured))
+        settle_machine(quiet_wait, server)
+        measured = phases.run(duration, server.pid)
+    return measured, noisy
+
+
+def seed_organization(
+    url: str, organization: str, admin: str, password: str, accounts: int, env: dict[str, str] | None = None
+) -> float:
+    """`python -m autoliq seed` (an organization, its admin, `accounts` accounts owned by the
+    admin; `env` default `subprocess_env()`); the wall time it took."""
+    started = time.perf_counter()
+    cmd = autoliq_cmd(
+        "seed",
+        "--organization",
+        organization,
+        "--admin-name",
+        admin,
+        "--admin-password",
+        password,
+        "--accounts",
+        str(accounts),
+        "--database-url",
+        url,
+    )
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=600, env=env or subprocess_env(), check=False
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"seed failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+    return time.perf_counter() - started
+
+
+def organization_account_ids(url: str, organization: str) -> list[int]:
+    """The ids of the organization's accounts, straight from the database."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(sqlalchemy_url(url))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT a.id FROM account a JOIN organization o ON o.id = a.organization_id "
+                    "WHERE o.name = :name ORDER BY a.id"
+                ),
+                {"name": organization},
+            )
+            return [int(r[0]) for r in rows]
+    finally:
+        engine.dispose()
+
+
+def login(port: int, name: str, password: str) -> str:
+    """An access token from `POST /v1/auth/accesstokenrequest`."""
+    answer = post_json(
+        f"http://127.0.0.1:{port}/v1/auth/accesstokenrequest", {"name": name, "password": password}
+    )
+    token = answer.get("accessToken")
+    if not token:
+        raise RuntimeError(f"login failed: {answer}")
+    return str(token)
+
+
+def snapshot_head_src(directory: Path) -> tuple[Path, str]:
+    """Extract the committed `src/` of HEAD under `directory` (`git archive`, read-only), so servers
+    started with `PYTHONPATH=<it>` run the last commit whatever happens to the working tree
+    meanwhile (others' uncommitted work, mutation tests); (that src path, the short commit)."""
+    import io
+    import tarfile
+
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_DIR, capture_output=True, text=True, timeout=10
+    ).stdout.strip()
+    if not head:
+        raise RuntimeError("git rev-parse HEAD failed")
+    out = subprocess.run(
+        ["git", "archive", "--format=tar", head, "src"], cwd=REPO_DIR, capture_output=True, timeout=60
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"git archive failed: {out.stderr.decode(errors='replace')}")
+    with tarfile.open(fileobj=io.BytesIO(out.stdout)) as tar:
+        tar.extractall(directory, filter="data")
+    src = directory / "src"
+    check = subprocess.run(
+        [PYTHON, "-c", "import autoliq; print(autoliq.__file__)"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=subprocess_env(PYTHONPATH=str(src)),
+        check=False,
+    )
+    if not check.stdout.strip().startswith(str(src)):
+        raise RuntimeError(f"the snapshot is not what `import autoliq` finds: {check.stdout} {check.stderr}")
+    return src, head
