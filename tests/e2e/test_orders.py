@@ -125,17 +125,30 @@ def test_liquidate_when_set_then_orders_cancelled_positions_flat_pnl_booked_and_
 def test_liquidate_when_contract_has_no_price_then_closing_order_waits_for_a_price(
     client: TestClient[Any], admin_headers: H, trader_headers: H, world: World
 ) -> None:
+    from sqlalchemy import delete
+
+    from autoliq.adapters.db import create_admin_engine
+    from autoliq.adapters.tables import contract_price
+
     a = world.demo_account_ids[3]
     price(client, admin_headers, "ESZ6", 5000)
-    order(client, trader_headers, a, "Sell", 1)
-    # Take the price away by rolling onto an account with a priced contract only: simulate no quote
-    # on a second contract instead: NQ is never priced before the liquidation.
-    r = client.post(PLACE, json={"accountId": a, "action": "Buy", "symbol": "NQZ6", "orderQty": 1,
-                                 "orderType": "Limit", "price": 21000}, headers=trader_headers)  # fmt: skip
-    assert "orderId" in r.json()
-    price(client, admin_headers, "NQZ6", 20990)  # the limit fills: long 1 NQ
+    order(client, trader_headers, a, "Sell", 2)
+    # The contract loses its quote (as after a sandbox reset of prices): no price to close at.
+    engine = create_admin_engine(world.database_url)
+    with engine.begin() as conn:
+        conn.execute(delete(contract_price))
+    engine.dispose()
     set_action(client, admin_headers, a, "LiquidateImmediately")
-    assert set(net_positions(client, trader_headers, a).values()) == {0}
+    [closing] = working(client, trader_headers, a)
+    assert closing["admin"] is True
+    assert list(net_positions(client, trader_headers, a).values()) == [-2]  # still open, waiting
+    assert order(client, trader_headers, a, "Buy", 1)["failureReason"] == "TradingLocked"
+    price(client, admin_headers, "ESZ6", 5004)  # a price arrives: the closing order fills at it
+    assert working(client, trader_headers, a) == []
+    assert list(net_positions(client, trader_headers, a).values()) == [0]
+    snap = client.post(SNAPSHOT, json={"accountId": a}, headers=trader_headers).json()
+    assert snap["realizedPnL"] == -2 * 4 * 50
+    assert order(client, trader_headers, a, "Sell", 1)["failureReason"] == "TradingLocked"
 
 
 def test_liquidate_only_when_set_then_opening_and_increasing_refused_reducing_filled(
