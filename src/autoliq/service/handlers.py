@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from autoliq.domain.errors import NotFound, Unauthorized
 from autoliq.domain.events import RiskStatusChanged
 from autoliq.domain.instruments import ContractSpec
-from autoliq.domain.model import Account, Organization, RiskStatus, User
+from autoliq.domain.model import Account, RiskStatus, User
 from autoliq.domain.rules import (
     EnvironmentDenied,
     Rejection,
@@ -227,10 +227,3 @@ def apply_admin_action(
     )
     store.emit(RiskStatusChanged(account.organization_id, account.id, account.user_id, status, entry))
     return status
-
-
-def organization_of(store: Store, user: User) -> Organization:
-    """The caller's organization (it always exists)."""
-    org = store.organization(user.organization_id)
-    assert org is not None
-    return org

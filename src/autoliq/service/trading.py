@@ -16,9 +16,9 @@ from autoliq.domain.events import TradingEntityChanged
 from autoliq.domain.gate import AccountPosition, Allowed, OrderIntent, check_order
 from autoliq.domain.instruments import ContractSpec
 from autoliq.domain.model import RiskStatus
-from autoliq.domain.orders import OrderType, OrdStatus, TimeInForce, marketable_price
+from autoliq.domain.orders import OrderType, OrdStatus, TimeInForce, marketable_price, stop_triggered
 from autoliq.domain.session import trade_date
-from autoliq.domain.states import AdminAction, Side
+from autoliq.domain.states import Side
 from autoliq.service.ports import Store
 
 NO_QUOTE = "NoQuote"
@@ -50,13 +50,16 @@ class OrderOutcome:
     failure_text: str | None = None
 
 
-def _gate_view(store: Store, order: NewOrder) -> AccountPosition:
-    status = store.risk_status(order.account_id) or RiskStatus(id=order.account_id)
-    net = store.position(order.account_id, order.contract).net_pos
-    working = store.working_orders(order.contract, order.account_id)
+def gate_view(
+    store: Store, account_id: int, contract: ContractSpec, excluding_order: int | None = None
+) -> AccountPosition:
+    """What the gate needs, read inside the transaction: the account's admin action, its position in
+    the contract and its other working orders there (`excluding_order`: the one being judged)."""
+    status = store.risk_status(account_id) or RiskStatus(id=account_id)
+    working = [o for o in store.working_orders(contract, account_id) if o.id != excluding_order]
     return AccountPosition(
         status.admin_action,
-        net,
+        store.position(account_id, contract).net_pos,
         working_buy_qty=sum(o.qty for o in working if o.side is Side.BUY),
         working_sell_qty=sum(o.qty for o in working if o.side is Side.SELL),
     )
@@ -66,7 +69,8 @@ def place_order(store: Store, order: NewOrder, now: datetime) -> OrderOutcome:
     """Gate, then accept: fill at the last price when marketable, else rest (IOC/FOK: cancelled).
     A refused order changes nothing."""
     decision = check_order(
-        OrderIntent(order.side, order.qty, admin_liquidation=order.admin), _gate_view(store, order)
+        OrderIntent(order.side, order.qty, admin_liquidation=order.admin),
+        gate_view(store, order.account_id, order.contract),
     )
     if not isinstance(decision, Allowed):
         return OrderOutcome(None, decision.failure_reason, decision.failure_text)
@@ -170,14 +174,7 @@ def modify_order(store: Store, change: OrderChange, now: datetime) -> OrderOutco
     found = next((o for o in store.working_orders(change.contract) if o.id == change.order_id), None)
     if found is None:
         return OrderOutcome(None, "UnknownReason", "Order is not working")
-    status = store.risk_status(found.account_id) or RiskStatus(id=found.account_id)
-    others = [o for o in store.working_orders(change.contract, found.account_id) if o.id != found.id]
-    view = AccountPosition(
-        status.admin_action,
-        store.position(found.account_id, change.contract).net_pos,
-        working_buy_qty=sum(o.qty for o in others if o.side is Side.BUY),
-        working_sell_qty=sum(o.qty for o in others if o.side is Side.SELL),
-    )
+    view = gate_view(store, found.account_id, change.contract, excluding_order=found.id)
     decision = check_order(OrderIntent(found.side, change.qty, found.admin), view)
     if not isinstance(decision, Allowed):
         return OrderOutcome(None, decision.failure_reason, decision.failure_text)
@@ -260,10 +257,7 @@ def fill_resting_orders(store: Store, contract: ContractSpec, last: Decimal, now
     working: a fill is a trade, and the gate decides trades."""
     filled = 0
     for order in store.working_orders(contract):
-        triggered = order.triggered or (
-            order.stop_price is not None
-            and (last >= order.stop_price if order.side is Side.BUY else last <= order.stop_price)
-        )
+        triggered = stop_triggered(order, last)
         price = marketable_price(
             order.order_type, order.side, last, order.limit_price, order.stop_price, triggered
         )
@@ -271,14 +265,7 @@ def fill_resting_orders(store: Store, contract: ContractSpec, last: Decimal, now
             if triggered and not order.triggered:
                 store.set_order_status(order.id, OrdStatus.WORKING, now, triggered=True)
             continue
-        status = store.risk_status(order.account_id) or RiskStatus(id=order.account_id)
-        others = [o for o in store.working_orders(contract, order.account_id) if o.id != order.id]
-        view = AccountPosition(
-            status.admin_action,
-            store.position(order.account_id, contract).net_pos,
-            working_buy_qty=sum(o.qty for o in others if o.side is Side.BUY),
-            working_sell_qty=sum(o.qty for o in others if o.side is Side.SELL),
-        )
+        view = gate_view(store, order.account_id, contract, excluding_order=order.id)
         if not isinstance(check_order(OrderIntent(order.side, order.qty, order.admin), view), Allowed):
             continue
         store.set_order_status(
@@ -293,8 +280,3 @@ def fill_resting_orders(store: Store, contract: ContractSpec, last: Decimal, now
         execute_fill(store, order.id, order.account_id, contract, order.side, order.qty, price, now)
         filled += 1
     return filled
-
-
-def blocks_trading(action: AdminAction) -> bool:
-    """True when the admin layer refuses every new order."""
-    return action.blocks_new_orders

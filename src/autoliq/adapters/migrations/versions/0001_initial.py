@@ -114,4 +114,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("autoliq never drops the audit log")
+    # Deliberately irreversible: going below 0001 would drop the append-only audit log.
+    raise RuntimeError("refusing to downgrade below 0001: autoliq never drops the audit log")
