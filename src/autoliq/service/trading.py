@@ -236,19 +236,7 @@ def liquidate_account(
         contract = contracts.get(contract_id)
         if contract is None:
             continue  # an expired contract: nothing trades it any more
-        net = store.position(account_id, contract).net_pos
-        if net == 0:
-            continue
-        closing = NewOrder(
-            account_id,
-            contract,
-            Side.SELL if net > 0 else Side.BUY,
-            abs(net),
-            OrderType.MARKET,
-            TimeInForce.GTC,
-            admin=True,
-        )
-        place_order(store, closing, now)
+        liquidate_position(store, account_id, contract, True, now)
 
 
 def fill_resting_orders(store: Store, contract: ContractSpec, last: Decimal, now: datetime) -> int:
