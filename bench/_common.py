@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import datetime as dt
@@ -18,7 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -338,10 +339,9 @@ def passed_through_settings() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k.startswith("AUTOLIQ_") and k not in _OWN_SETTINGS}
 
 
-# -- HTTP load with checked answers (used by place_order.py) --
+# -- HTTP load with checked answers (used by set_admin_action.py and place_order.py) --
 #
-# A generic form of what set_admin_action.py does with its own copies: the path and the check of
-# each answer (substrings it must and must not contain) are parameters.
+# The path and the check of each answer (substrings it must and must not contain) are parameters.
 
 
 @dataclass
@@ -727,13 +727,104 @@ def measure_quietly(
     return measured, noisy
 
 
-def seed_organization(
-    url: str, organization: str, admin: str, password: str, accounts: int, env: dict[str, str] | None = None
-) -> float:
-    """`python -m autoliq seed` (an organization, its admin, `accounts` accounts owned by the
-    admin; `env` default `subprocess_env()`); the wall time it took."""
-    started = time.perf_counter()
-    cmd = autoliq_cmd(
+def load_target(phases: LoadPhases, server: Server, args: argparse.Namespace) -> dict[str, Any]:
+    """A started server's load: wait for a quiet machine, `--warmup` seconds, then the measured
+    `--duration` seconds (again while noisy, see `measure_quietly`); the target's result fields
+    (the quiet wait's, `warmup`, `measured`, `noisy_attempts`)."""
+    quiet = settle_machine(args.quiet_wait, server)
+    warmup = phases.run(args.warmup, server.pid) if args.warmup > 0 else None
+    measured, noisy = measure_quietly(phases, server, args.duration, args.noisy_retries, args.quiet_wait)
+    return {
+        **quiet,
+        "warmup": brief(warmup) if warmup else None,
+        "measured": measured,
+        "noisy_attempts": noisy,
+    }
+
+
+def run_bare(
+    app_script: str,
+    make_load: Callable[[int, argparse.Namespace], Load],
+    args: argparse.Namespace,
+    generator: str,
+    workdir: Path,
+) -> dict[str, Any]:
+    """The floor: `bench/<app_script> --port PORT` loaded with `make_load(PORT, args)`; its result."""
+    port = free_port()
+    server = Server(
+        "bare",
+        [PYTHON, str(BENCH_DIR / app_script), "--port", str(port)],
+        port,
+        workdir / "bare.log",
+        subprocess_env(),
+    )
+    server.start("/")
+    try:
+        phases = LoadPhases(generator, make_load(port, args), workdir / "bare.lua")
+        loaded = load_target(phases, server, args)
+    finally:
+        server.stop()
+    return {"target": "bare", **loaded, "errors": phases.errors, "valid": phases.errors == 0}
+
+
+def fmt(value: float | None, spec: str) -> str:
+    """`value` formatted with `spec`, "-" for None."""
+    return "-" if value is None else format(value, spec)
+
+
+def print_load_table(
+    targets: dict[str, Any],
+    name_width: int,
+    skipped_width: int,
+    last_title: str,
+    last_text: Callable[[dict[str, Any]], str],
+    notes_end: str,
+) -> None:
+    """The table of a load benchmark's targets, one row each, compared with the "bare" target
+    (sets each target's `ratio_vs_bare`), the last column `last_text(target)`; then what the
+    columns mean (ending with `notes_end`) and a warning per target other processes disturbed."""
+    bare = targets.get("bare", {}).get("measured")
+    header = (
+        f"{'target':<{name_width}} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'ok':>7} {'errors':>6} "
+        f"{'srv':>5} {'pg':>5} {'other':>5} {'us/req':>6} {'vs bare':>7} {'p50 x':>5} {'p99 x':>5}  "
+        f"{last_title}"
+    )
+    print()
+    print(header)
+    print("-" * len(header))
+    for name, target in targets.items():
+        if "skipped" in target:
+            print(f"{name:<{skipped_width}} skipped: {target['skipped']}")
+            continue
+        m = target["measured"]
+        ratio = m["rps"] / bare["rps"] if bare else None
+        p50x = m["p50_ms"] / bare["p50_ms"] if bare and bare["p50_ms"] else None
+        p99x = m["p99_ms"] / bare["p99_ms"] if bare and bare["p99_ms"] else None
+        target["ratio_vs_bare"] = ratio
+        print(
+            f"{name:<{name_width}} {m['rps']:>7.0f} {m['p50_ms']:>7.2f} {m['p99_ms']:>7.2f} {m['ok']:>7} "
+            f"{target['errors']:>6} {m['server_cpu_cores']:>5.2f} {m['postgres_cpu_cores']:>5.2f} "
+            f"{m['others_cpu_cores']:>5.2f} {fmt(m['server_cpu_us_per_request'], '.0f'):>6} "
+            f"{fmt(ratio, '.3f'):>7} {fmt(p50x, '.1f'):>5} {fmt(p99x, '.1f'):>5}  {last_text(target)}"
+        )
+    print()
+    print(
+        "srv / pg / other = CPU cores used during the measured run by the server process, by PostgreSQL,"
+        "\nby everything else (other people's work: above ~0.1 the figures are skewed); us/req = server"
+        "\nCPU time per request; vs bare = req/s autoliq/bare; p50 x / p99 x = latency relative to bare"
+        + notes_end
+    )
+    for name, target in targets.items():
+        m = target.get("measured")
+        if m and m["others_cpu_cores"] > NOISE_CORES:
+            who = ", ".join(f"{comm} {cpu / m['duration_s']:.2f}" for comm, cpu in m["others_top_cpu_s"])
+            print(f"WARNING: other processes used CPU during {name} ({who}): rerun on a quiet machine")
+
+
+def seed_cmd(url: str, organization: str, admin: str, password: str, accounts: int) -> list[str]:
+    """`python -m autoliq seed ...`: an organization, its admin, `accounts` accounts owned by the
+    admin, on `url`."""
+    return autoliq_cmd(
         "seed",
         "--organization",
         organization,
@@ -746,6 +837,15 @@ def seed_organization(
         "--database-url",
         url,
     )
+
+
+def seed_organization(
+    url: str, organization: str, admin: str, password: str, accounts: int, env: dict[str, str] | None = None
+) -> float:
+    """`python -m autoliq seed` (see `seed_cmd`; `env` default `subprocess_env()`); the wall time
+    it took."""
+    started = time.perf_counter()
+    cmd = seed_cmd(url, organization, admin, password, accounts)
     out = subprocess.run(
         cmd, capture_output=True, text=True, timeout=600, env=env or subprocess_env(), check=False
     )
@@ -815,3 +915,116 @@ def snapshot_head_src(directory: Path) -> tuple[Path, str]:
     if not check.stdout.strip().startswith(str(src)):
         raise RuntimeError(f"the snapshot is not what `import autoliq` finds: {check.stdout} {check.stderr}")
     return src, head
+
+
+# -- the command line of the scripts --
+
+
+def add_load_arguments(parser: argparse.ArgumentParser) -> None:
+    """--duration, --warmup, --connections, --threads, --timeout, --accounts."""
+    parser.add_argument("--duration", type=int, default=10, help="measured seconds per target (10)")
+    parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per target (3)")
+    parser.add_argument("--connections", type=int, default=64, help="keep-alive connections (64)")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (1: the machine has 2 cores)")
+    parser.add_argument("--timeout", type=int, default=10, help="seconds before a request counts as failed")
+    parser.add_argument("--accounts", type=int, default=1000, help="accounts the load is spread over (1000)")
+
+
+def add_database_arguments(parser: argparse.ArgumentParser) -> None:
+    """--postgres, --no-postgres, --no-sqlite."""
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help=f"server to use ({DEFAULT_POSTGRES})")
+    parser.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
+    parser.add_argument("--no-sqlite", action="store_true", help="skip SQLite")
+
+
+def add_generator_arguments(parser: argparse.ArgumentParser) -> None:
+    """--load-generator, --no-install."""
+    parser.add_argument(
+        "--load-generator",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="wrk, the Python fallback, or auto: wrk when installed (apt-get installs it as root)",
+    )
+    parser.add_argument("--no-install", action="store_true", help="never apt-get install wrk")
+
+
+def add_quiet_arguments(parser: argparse.ArgumentParser, unit: str = "target") -> None:
+    """--noisy-retries (not with `unit` "backend": seed.py measures once), --quiet-wait."""
+    if unit == "target":
+        parser.add_argument(
+            "--noisy-retries",
+            type=int,
+            default=3,
+            help="measure a target again (up to N times) when other processes used CPU meanwhile (3)",
+        )
+    parser.add_argument(
+        "--quiet-wait",
+        type=int,
+        default=120,
+        help=f"wait up to this many seconds for an idle machine before each {unit} (0: don't)",
+    )
+
+
+def check_load_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Exit with a usage error when the arguments of `add_load_arguments` are out of range."""
+    if args.connections < 1 or args.duration < 1 or args.accounts < 1 or args.threads < 1:
+        parser.error("--connections, --duration, --accounts and --threads must be positive")
+    if args.threads > args.connections:
+        parser.error("--threads must not exceed --connections")
+
+
+def choose_load_generator(args: argparse.Namespace) -> str | None:
+    """The load generator, "wrk" or "python", as `add_generator_arguments`' options say
+    (installing wrk if need be); None when wrk was asked for and is not there."""
+    if args.load_generator == "python":
+        return "python"
+    if ensure_wrk(install=not args.no_install):
+        return "wrk"
+    if args.load_generator == "wrk":
+        print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
+        return None
+    print("wrk not available: using the Python asyncio load generator", file=sys.stderr)
+    return "python"
+
+
+def parse_load_command_line(
+    parser: argparse.ArgumentParser, path: str
+) -> tuple[argparse.Namespace, str, dict[str, Any]] | None:
+    """Add `add_quiet_arguments`' options (last), parse and check the command line, choose the
+    load generator: (the arguments, the generator, the results' start); None when wrk was asked
+    for and is not there."""
+    add_quiet_arguments(parser)
+    args = parser.parse_args()
+    check_load_arguments(parser, args)
+    generator = choose_load_generator(args)
+    if generator is None:
+        return None
+    return args, generator, results_header(path, generator, args)
+
+
+def finish_load_results(prefix: str, results: dict[str, Any]) -> int:
+    """Write the results (see `write_results`) and say where; the exit code: 1 when a target is
+    invalid, else 0."""
+    path = write_results(prefix, results)
+    print(f"\nresults: {path}")
+    valid = all(t.get("valid", True) for t in results["targets"].values())
+    if not valid:
+        print("INVALID RUN: see errors above", file=sys.stderr)
+    return 0 if valid else 1
+
+
+def results_header(path: str, generator: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The start of a load benchmark's results, before its targets."""
+    return {
+        "benchmark": "POST " + path,
+        "environment": environment_info(),
+        "load_generator": {
+            "kind": generator,
+            "version": wrk_version() if generator == "wrk" else "python asyncio (raw streams)",
+            "threads": args.threads if generator == "wrk" else 1,
+            "connections": args.connections,
+        },
+        "params": dict(vars(args)),
+        "passed_through_settings": passed_through_settings(),
+        "targets": {},
+    }

@@ -11,6 +11,7 @@ access log, one process), so the difference to autoliq is what autoliq itself co
 from __future__ import annotations
 
 import argparse
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -58,40 +59,50 @@ async def _lifespan(receive: Any, send: Any) -> None:
             return
 
 
-async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """The ASGI app."""
-    if scope["type"] == "lifespan":
-        await _lifespan(receive, send)
-        return
-    if scope["type"] != "http":
-        return
-    if scope["method"] != "POST":
-        await _answer(send, 200 if scope["method"] == "GET" else 405, b'{"ok":true}')
-        return
-    chunks: list[bytes] = []
-    size = 0
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
+def make_app(decode: Callable[[bytes], Any], answer: bytes) -> Callable[..., Awaitable[None]]:
+    """The ASGI app: for POST, reads the whole body, decodes it with `decode` (msgspec: a
+    `DecodeError` or `ValidationError` is a 400) and answers `answer`, HTTP 200. (Also used by
+    bare_order_app.py.)"""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
             return
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            await _answer(send, 413, b'{"errorText":"Request body too large"}')
+        if scope["type"] != "http":
             return
-        chunks.append(chunk)
-        more = message.get("more_body", False)
-    try:
-        _decode(b"".join(chunks))
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        await _answer(send, 400, b'{"errorText":"Malformed JSON body"}')
-        return
-    await _answer(send, 200, ANSWER)
+        if scope["method"] != "POST":
+            await _answer(send, 200 if scope["method"] == "GET" else 405, b'{"ok":true}')
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY:
+                await _answer(send, 413, b'{"errorText":"Request body too large"}')
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        try:
+            decode(b"".join(chunks))
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            await _answer(send, 400, b'{"errorText":"Malformed JSON body"}')
+            return
+        await _answer(send, 200, answer)
+
+    return app
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+app = make_app(_decode, ANSWER)
+
+
+def serve(asgi_app: Callable[..., Awaitable[None]], description: str | None) -> None:
+    """The command line of a bare app (`--host`, `--port`, loopback only): serve `asgi_app`."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8099)
     args = parser.parse_args()
@@ -101,7 +112,7 @@ def main() -> None:
 
     # The same settings as `autoliq serve` (src/autoliq/cli/main.py).
     uvicorn.run(
-        app,
+        asgi_app,
         host=args.host,
         port=args.port,
         log_level="warning",
@@ -110,6 +121,10 @@ def main() -> None:
         http="httptools",
         timeout_graceful_shutdown=5,
     )
+
+
+def main() -> None:
+    serve(app, __doc__)
 
 
 if __name__ == "__main__":

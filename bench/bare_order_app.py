@@ -11,12 +11,9 @@ no access log, one process), so the difference to autoliq is what autoliq itself
 
 from __future__ import annotations
 
-import argparse
-from typing import Any
-
 import msgspec
 
-from bare_app import MAX_BODY, _answer, _lifespan
+from bare_app import make_app, serve
 
 
 class PlaceOrder(msgspec.Struct):
@@ -37,59 +34,11 @@ _decode = msgspec.json.Decoder(PlaceOrder).decode
 
 ANSWER = b'{"orderId":1000001}'
 
-
-async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """The ASGI app."""
-    if scope["type"] == "lifespan":
-        await _lifespan(receive, send)
-        return
-    if scope["type"] != "http":
-        return
-    if scope["method"] != "POST":
-        await _answer(send, 200 if scope["method"] == "GET" else 405, b'{"ok":true}')
-        return
-    chunks: list[bytes] = []
-    size = 0
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            await _answer(send, 413, b'{"errorText":"Request body too large"}')
-            return
-        chunks.append(chunk)
-        more = message.get("more_body", False)
-    try:
-        _decode(b"".join(chunks))
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        await _answer(send, 400, b'{"errorText":"Malformed JSON body"}')
-        return
-    await _answer(send, 200, ANSWER)
+app = make_app(_decode, ANSWER)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8099)
-    args = parser.parse_args()
-    if not (args.host.startswith("127.") or args.host in ("localhost", "::1")):
-        parser.error("loopback addresses only")
-    import uvicorn
-
-    # The same settings as `autoliq serve` (src/autoliq/cli/main.py) and bare_app.py.
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level="warning",
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-        timeout_graceful_shutdown=5,
-    )
+    serve(app, __doc__)
 
 
 if __name__ == "__main__":

@@ -47,36 +47,33 @@ from pathlib import Path
 from typing import Any
 
 from _common import (
-    DEFAULT_POSTGRES,
-    NOISE_CORES,
-    PYTHON,
     Load,
     LoadPhases,
     Server,
+    add_database_arguments,
+    add_generator_arguments,
+    add_load_arguments,
     autoliq_cmd,
-    brief,
     code_version,
-    ensure_wrk,
-    environment_info,
+    finish_load_results,
+    fmt,
     free_port,
+    load_target,
     login,
-    measure_quietly,
     organization_account_ids,
-    passed_through_settings,
+    parse_load_command_line,
     post_json,
     postgres_reachable,
     postgres_settings,
+    print_load_table,
+    run_bare,
     seed_organization,
-    settle_machine,
     snapshot_head_src,
     sqlalchemy_url,
     subprocess_env,
     throwaway_postgres,
-    write_results,
-    wrk_version,
 )
 
-BENCH_DIR = Path(__file__).resolve().parent
 PATH = "/v1/order/placeorder"
 LOCK_PATH = "/v1/accountRiskStatus/setadminautoliqaction"
 PRICES_PATH = "/_autoliq/prices"
@@ -259,44 +256,20 @@ def check_database(case: Case, before: dict[str, Any], after: dict[str, Any], ac
 # -- the targets --
 
 
-def run_bare(args: argparse.Namespace, generator: str, workdir: Path) -> dict[str, Any]:
-    port = free_port()
-    server = Server(
-        "bare",
-        [PYTHON, str(BENCH_DIR / "bare_order_app.py"), "--port", str(port)],
+def bare_load(port: int, args: argparse.Namespace) -> Load:
+    """The `fill` case's load for the bare app (which ignores the token), over `--accounts` made-up ids."""
+    return Load(
+        "127.0.0.1",
         port,
-        workdir / "bare.log",
-        subprocess_env(),
+        PATH,
+        "bare-app-ignores-the-token",
+        order_bodies(list(range(1, args.accounts + 1)), ("Buy", "Sell"), args.symbol),
+        args.connections,
+        args.threads,
+        args.timeout,
+        must_contain=('"orderId":',),
+        must_not_contain=('"failureReason"', '"errorText"'),
     )
-    server.start("/")
-    try:
-        load = Load(
-            "127.0.0.1",
-            port,
-            PATH,
-            "bare-app-ignores-the-token",
-            order_bodies(list(range(1, args.accounts + 1)), ("Buy", "Sell"), args.symbol),
-            args.connections,
-            args.threads,
-            args.timeout,
-            must_contain=('"orderId":',),
-            must_not_contain=('"failureReason"', '"errorText"'),
-        )
-        phases = LoadPhases(generator, load, workdir / "bare.lua")
-        quiet = settle_machine(args.quiet_wait, server)
-        warmup = phases.run(args.warmup, server.pid) if args.warmup > 0 else None
-        measured, noisy = measure_quietly(phases, server, args.duration, args.noisy_retries, args.quiet_wait)
-    finally:
-        server.stop()
-    return {
-        "target": "bare",
-        **quiet,
-        "warmup": brief(warmup) if warmup else None,
-        "measured": measured,
-        "noisy_attempts": noisy,
-        "errors": phases.errors,
-        "valid": phases.errors == 0,
-    }
 
 
 def run_case(
@@ -336,9 +309,7 @@ def run_case(
             must_not_contain=case.must_not_contain,
         )
         phases = LoadPhases(generator, load, workdir / f"{name}.lua")
-        quiet = settle_machine(args.quiet_wait, server)
-        warmup = phases.run(args.warmup, server.pid) if args.warmup > 0 else None
-        measured, noisy = measure_quietly(phases, server, args.duration, args.noisy_retries, args.quiet_wait)
+        loaded = load_target(phases, server, args)
     finally:
         # SIGKILL: no graceful shutdown that could flush queued writes; what was acknowledged
         # must already be in the database.
@@ -356,10 +327,7 @@ def run_case(
         "code_after": code_after,
         "accounts": len(account_ids),
         "seed_s": seed_s,
-        **quiet,
-        "warmup": brief(warmup) if warmup else None,
-        "measured": measured,
-        "noisy_attempts": noisy,
+        **loaded,
         "errors": phases.errors,
         "acknowledged_orders": phases.acknowledged,
         "db_check": database,
@@ -381,50 +349,22 @@ def run_case(
 # -- output --
 
 
-def _fmt(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
+def database_text(target: dict[str, Any]) -> str:
+    return target["db_check"]["text"] if "db_check" in target else "-"
 
 
 def print_table(results: dict[str, Any]) -> None:
     targets = results["targets"]
-    bare = targets.get("bare", {}).get("measured")
     w = max(len("target"), *(len(n) for n in targets))
-    header = (
-        f"{'target':<{w}} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'ok':>7} {'errors':>6} "
-        f"{'srv':>5} {'pg':>5} {'other':>5} {'us/req':>6} {'vs bare':>7} {'p50 x':>5} {'p99 x':>5}  database"
+    print_load_table(
+        targets,
+        w,
+        w,
+        "database",
+        database_text,
+        ";\ndatabase = after SIGKILL: reject must add no order or fill, fill at least one of each per"
+        "\nacknowledged order (acked counts the warm-up too).",
     )
-    print()
-    print(header)
-    print("-" * len(header))
-    for name, target in targets.items():
-        if "skipped" in target:
-            print(f"{name:<{w}} skipped: {target['skipped']}")
-            continue
-        m = target["measured"]
-        ratio = m["rps"] / bare["rps"] if bare else None
-        p50x = m["p50_ms"] / bare["p50_ms"] if bare and bare["p50_ms"] else None
-        p99x = m["p99_ms"] / bare["p99_ms"] if bare and bare["p99_ms"] else None
-        target["ratio_vs_bare"] = ratio
-        db_text = target["db_check"]["text"] if "db_check" in target else "-"
-        print(
-            f"{name:<{w}} {m['rps']:>7.0f} {m['p50_ms']:>7.2f} {m['p99_ms']:>7.2f} {m['ok']:>7} "
-            f"{target['errors']:>6} {m['server_cpu_cores']:>5.2f} {m['postgres_cpu_cores']:>5.2f} "
-            f"{m['others_cpu_cores']:>5.2f} {_fmt(m['server_cpu_us_per_request'], '.0f'):>6} "
-            f"{_fmt(ratio, '.3f'):>7} {_fmt(p50x, '.1f'):>5} {_fmt(p99x, '.1f'):>5}  {db_text}"
-        )
-    print()
-    print(
-        "srv / pg / other = CPU cores used during the measured run by the server process, by PostgreSQL,"
-        "\nby everything else (other people's work: above ~0.1 the figures are skewed); us/req = server"
-        "\nCPU time per request; vs bare = req/s autoliq/bare; p50 x / p99 x = latency relative to bare;"
-        "\ndatabase = after SIGKILL: reject must add no order or fill, fill at least one of each per"
-        "\nacknowledged order (acked counts the warm-up too)."
-    )
-    for n, t in targets.items():
-        m = t.get("measured")
-        if m and m["others_cpu_cores"] > NOISE_CORES:
-            who = ", ".join(f"{comm} {cpu / m['duration_s']:.2f}" for comm, cpu in m["others_top_cpu_s"])
-            print(f"WARNING: other processes used CPU during {n} ({who}): rerun on a quiet machine")
     for name, target in targets.items():
         if name == "bare" or "skipped" in target:
             continue
@@ -435,7 +375,7 @@ def print_table(results: dict[str, Any]) -> None:
         met = ratio is not None and ratio >= goal and target["valid"]
         print(
             f"goal autoliq/bare >= {goal} ({target['case']}, every answer checked), {name}: "
-            f"{'MET' if met else 'NOT MET'} (ratio {_fmt(ratio, '.3f')}, "
+            f"{'MET' if met else 'NOT MET'} (ratio {fmt(ratio, '.3f')}, "
             f"{'valid' if target['valid'] else 'INVALID'})"
         )
         if target.get("approx_requests_per_commit") is not None:
@@ -459,12 +399,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--duration", type=int, default=10, help="measured seconds per target (10)")
-    parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per target (3)")
-    parser.add_argument("--connections", type=int, default=64, help="keep-alive connections (64)")
-    parser.add_argument("--threads", type=int, default=1, help="wrk threads (1: the machine has 2 cores)")
-    parser.add_argument("--timeout", type=int, default=10, help="seconds before a request counts as failed")
-    parser.add_argument("--accounts", type=int, default=1000, help="accounts the load is spread over (1000)")
+    add_load_arguments(parser)
     parser.add_argument("--symbol", default="ESZ6", help="contract ordered (ESZ6; must be listed today)")
     parser.add_argument("--price", type=float, default=5000, help="its last price, on the tick (5000)")
     parser.add_argument(
@@ -474,16 +409,8 @@ def main() -> int:
         default=list(DEFAULT_CASES),
         help="autoliq cases (reject fill; invalid-contract: a diagnostic refused before the transaction)",
     )
-    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help=f"server to use ({DEFAULT_POSTGRES})")
-    parser.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
-    parser.add_argument("--no-sqlite", action="store_true", help="skip SQLite")
-    parser.add_argument(
-        "--load-generator",
-        choices=("auto", "wrk", "python"),
-        default="auto",
-        help="wrk, the Python fallback, or auto: wrk when installed (apt-get installs it as root)",
-    )
-    parser.add_argument("--no-install", action="store_true", help="never apt-get install wrk")
+    add_database_arguments(parser)
+    add_generator_arguments(parser)
     parser.add_argument(
         "--code",
         choices=("worktree", "head"),
@@ -491,48 +418,10 @@ def main() -> int:
         help="autoliq as checked out (worktree), or a snapshot of HEAD's src/ (git archive) that "
         "edits to the working tree during the run cannot reach",
     )
-    parser.add_argument(
-        "--noisy-retries",
-        type=int,
-        default=3,
-        help="measure a target again (up to N times) when other processes used CPU meanwhile (3)",
-    )
-    parser.add_argument(
-        "--quiet-wait",
-        type=int,
-        default=120,
-        help="wait up to this many seconds for an idle machine before each target (0: don't)",
-    )
-    args = parser.parse_args()
-    if args.connections < 1 or args.duration < 1 or args.accounts < 1 or args.threads < 1:
-        parser.error("--connections, --duration, --accounts and --threads must be positive")
-    if args.threads > args.connections:
-        parser.error("--threads must not exceed --connections")
-
-    if args.load_generator == "python":
-        generator = "python"
-    elif ensure_wrk(install=not args.no_install):
-        generator = "wrk"
-    elif args.load_generator == "wrk":
-        print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
+    setup = parse_load_command_line(parser, PATH)
+    if setup is None:
         return 2
-    else:
-        print("wrk not available: using the Python asyncio load generator", file=sys.stderr)
-        generator = "python"
-
-    results: dict[str, Any] = {
-        "benchmark": "POST " + PATH,
-        "environment": environment_info(),
-        "load_generator": {
-            "kind": generator,
-            "version": wrk_version() if generator == "wrk" else "python asyncio (raw streams)",
-            "threads": args.threads if generator == "wrk" else 1,
-            "connections": args.connections,
-        },
-        "params": dict(vars(args)),
-        "passed_through_settings": passed_through_settings(),
-        "targets": {},
-    }
+    args, generator, results = setup
     targets = results["targets"]
     cases = [CASES[c] for c in CASES if c in args.cases]
     with tempfile.TemporaryDirectory(prefix="autoliq-bench-order-") as tmp:
@@ -551,7 +440,7 @@ def main() -> int:
         results["code"] = args.code_label or code_version()
         print(f"load generator: {results['load_generator']['version']}, {args.connections} connections")
         print(f"bare app: warm-up {args.warmup} s, measuring {args.duration} s ...", flush=True)
-        targets["bare"] = run_bare(args, generator, workdir)
+        targets["bare"] = run_bare("bare_order_app.py", bare_load, args, generator, workdir)
         if not args.no_sqlite:
             for case in cases:
                 name = f"sqlite-{case.name}"
@@ -578,12 +467,7 @@ def main() -> int:
                     target["postgres_settings"] = postgres_settings(pg_url)
                     targets[name] = target
         print_table(results)
-    path = write_results("place_order", results)
-    print(f"\nresults: {path}")
-    valid = all(t.get("valid", True) for t in targets.values())
-    if not valid:
-        print("INVALID RUN: see errors above", file=sys.stderr)
-    return 0 if valid else 1
+    return finish_load_results("place_order", results)
 
 
 if __name__ == "__main__":

@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from _common import (
-    DEFAULT_POSTGRES,
-    autoliq_cmd,
+    add_database_arguments,
+    add_quiet_arguments,
     environment_info,
     postgres_reachable,
     postgres_settings,
+    seed_cmd,
     sqlalchemy_url,
     subprocess_env,
     system_cpu,
@@ -47,19 +48,7 @@ ADMIN_PASSWORD = "seed-bench-password"
 
 def run_seed(url: str, accounts: int) -> dict[str, Any]:
     """`autoliq seed` on `url`: wall seconds, the seconds it reports, and its output."""
-    cmd = autoliq_cmd(
-        "seed",
-        "--organization",
-        ORGANIZATION,
-        "--admin-name",
-        ADMIN_NAME,
-        "--admin-password",
-        ADMIN_PASSWORD,
-        "--accounts",
-        str(accounts),
-        "--database-url",
-        url,
-    )
+    cmd = seed_cmd(url, ORGANIZATION, ADMIN_NAME, ADMIN_PASSWORD, accounts)
     times0 = os.times()
     busy0, total0 = system_cpu()
     started = time.perf_counter()
@@ -147,15 +136,8 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--accounts", type=int, default=100_000, help="accounts to seed (100000)")
-    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help=f"server to use ({DEFAULT_POSTGRES})")
-    parser.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
-    parser.add_argument("--no-sqlite", action="store_true", help="skip SQLite")
-    parser.add_argument(
-        "--quiet-wait",
-        type=int,
-        default=120,
-        help="wait up to this many seconds for an idle machine before each backend (0: don't)",
-    )
+    add_database_arguments(parser)
+    add_quiet_arguments(parser, "backend")
     args = parser.parse_args()
     if args.accounts < 1:
         parser.error("--accounts must be positive")

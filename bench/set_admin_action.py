@@ -29,7 +29,6 @@ Results: a table on stdout, JSON under bench/results/. Exit code 1 when a run is
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import re
@@ -40,36 +39,38 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from _common import (
-    DEFAULT_POSTGRES,
     PYTHON,
     RESULTS_DIR,
+    Load,
+    LoadPhases,
     Server,
+    add_database_arguments,
+    add_generator_arguments,
+    add_load_arguments,
     autoliq_cmd,
+    brief,
     code_version,
-    cpu_by_group,
-    cpu_snapshot,
-    environment_info,
+    finish_load_results,
+    fmt,
     free_port,
-    other_processes_cpu,
-    passed_through_settings,
-    post_json,
+    load_target,
+    login,
+    organization_account_ids,
+    parse_load_command_line,
     postgres_reachable,
     postgres_settings,
-    process_cpu_seconds,
+    print_load_table,
+    run_bare,
+    seed_organization,
     sqlalchemy_url,
     subprocess_env,
-    system_cpu,
     throwaway_postgres,
-    wait_until_quiet,
-    write_results,
 )
 
-BENCH_DIR = Path(__file__).resolve().parent
 PATH = "/v1/accountRiskStatus/setadminautoliqaction"
 ACTIONS = ("LockTradingImmediately", "Normal")
 ORGANIZATION = "Bench"
@@ -96,316 +97,20 @@ def request_bodies(account_ids: list[int]) -> list[bytes]:
     return bodies
 
 
-def answer_ok(status: int, body: bytes) -> bool:
-    """A successful setadminautoliqaction answer."""
-    return status == 200 and b'"accountRiskStatus":{' in body and b'"errorText"' not in body
-
-
-@dataclass
-class Load:
-    """What a load phase sends."""
-
-    host: str
-    port: int
-    token: str
-    bodies: list[bytes]
-    connections: int
-    threads: int
-    timeout_s: int
-
-
-# -- wrk --
-
-_LUA = r"""
-local path = "%(path)s"
-local headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer %(token)s" }
-local bodies = {
-%(bodies)s
-}
-local threads = {}
-
-function setup(thread)
-  table.insert(threads, thread)
-  thread:set("offset", (#threads - 1) * 997)
-end
-
-function init(args)
-  reqs = {}
-  for i = 1, #bodies do
-    reqs[i] = wrk.format("POST", path, headers, bodies[i])
-  end
-  n = #reqs
-  idx = offset %% n
-  ok = 0
-  bad = 0
-  bad_sample = ""
-end
-
-function request()
-  idx = idx + 1
-  if idx > n then idx = 1 end
-  return reqs[idx]
-end
-
-function response(status, hdrs, body)
-  if status == 200 and string.find(body, '"accountRiskStatus":{', 1, true)
-     and not string.find(body, '"errorText"', 1, true) then
-    ok = ok + 1
-  else
-    bad = bad + 1
-    if bad_sample == "" then bad_sample = status .. " " .. string.sub(body or "", 1, 300) end
-  end
-end
-
-function done(summary, latency, requests)
-  local okt, badt, sample = 0, 0, ""
-  for _, t in ipairs(threads) do
-    okt = okt + t:get("ok")
-    badt = badt + t:get("bad")
-    local s = t:get("bad_sample")
-    if sample == "" and s then sample = s end
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'WRKJSON {"duration_s":%%.6f,"requests":%%d,"connect_errors":%%d,"read_errors":%%d,' ..
-    '"write_errors":%%d,"status_errors":%%d,"timeout_errors":%%d,"ok":%%d,"bad":%%d,' ..
-    '"mean_ms":%%.4f,"max_ms":%%.4f,"p50_ms":%%.4f,"p90_ms":%%.4f,"p99_ms":%%.4f,"p999_ms":%%.4f}\n',
-    summary.duration / 1e6, summary.requests, e.connect, e.read, e.write, e.status, e.timeout,
-    okt, badt, latency.mean / 1000, latency.max / 1000, latency:percentile(50) / 1000,
-    latency:percentile(90) / 1000, latency:percentile(99) / 1000, latency:percentile(99.9) / 1000))
-  io.write("WRKSAMPLE " .. sample .. "\n")
-end
-"""
-
-
-def write_lua(load: Load, directory: Path) -> Path:
-    """The wrk script for `load`."""
-    if not re.fullmatch(r"[A-Za-z0-9_\-.~+/=]+", load.token):
-        raise ValueError("unexpected characters in the access token")
-    bodies = ",\n".join(f"  [==[{b.decode()}]==]" for b in load.bodies)
-    path = directory / "set_admin_action.lua"
-    path.write_text(_LUA % {"path": PATH, "token": load.token, "bodies": bodies})
-    return path
-
-
-def wrk_version() -> str | None:
-    exe = shutil.which("wrk")
-    if exe is None:
-        return None
-    out = subprocess.run([exe, "-v"], capture_output=True, text=True, timeout=10, check=False)
-    return (out.stdout + out.stderr).splitlines()[0].strip() if (out.stdout + out.stderr) else "wrk"
-
-
-def ensure_wrk(install: bool) -> bool:
-    """True when wrk is on PATH; with `install`, as root, apt-get installs it if missing."""
-    if shutil.which("wrk"):
-        return True
-    if not install:
-        return False
-    if os.geteuid() != 0:
-        print("wrk is missing and this is not root: install it with `apt-get install wrk`", file=sys.stderr)
-        return False
-    print("installing wrk with apt-get ...", file=sys.stderr)
-    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "wrk"]):
-        if subprocess.run(cmd, capture_output=True, timeout=600, check=False).returncode != 0:
-            return False
-    return shutil.which("wrk") is not None
-
-
-def run_wrk(load: Load, lua: Path, seconds: int) -> dict[str, Any]:
-    """One wrk run; its summary."""
-    url = f"http://{load.host}:{load.port}{PATH}"
-    cmd = [
-        "wrk",
-        f"-t{load.threads}",
-        f"-c{load.connections}",
-        f"-d{seconds}s",
-        f"--timeout={load.timeout_s}s",
-        "--latency",
-        "-s",
-        str(lua),
-        url,
-    ]
-    before = os.times()
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120, check=False)
-    after = os.times()
-    summary: dict[str, Any] | None = None
-    sample = ""
-    for line in out.stdout.splitlines():
-        if line.startswith("WRKJSON "):
-            summary = json.loads(line[len("WRKJSON ") :])
-        elif line.startswith("WRKSAMPLE "):
-            sample = line[len("WRKSAMPLE ") :].strip()
-    if out.returncode != 0 or summary is None:
-        raise RuntimeError(f"wrk failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
-    errors = sum(summary[k] for k in summary if k.endswith("_errors"))
-    summary["bad"] += errors - summary["status_errors"]  # status errors are already counted as bad
-    summary["errors"] = summary["bad"]
-    summary["error_sample"] = sample
-    summary["rps"] = summary["requests"] / summary["duration_s"]
-    summary["loadgen_cpu_s"] = (after.children_user - before.children_user) + (
-        after.children_system - before.children_system
+def make_load(port: int, token: str, bodies: list[bytes], args: argparse.Namespace) -> Load:
+    """The load: every answer must be a successful setadminautoliqaction answer."""
+    return Load(
+        "127.0.0.1",
+        port,
+        PATH,
+        token,
+        bodies,
+        args.connections,
+        args.threads,
+        args.timeout,
+        must_contain=('"accountRiskStatus":{',),
+        must_not_contain=('"errorText"',),
     )
-    summary["wrk_output"] = out.stdout
-    return summary
-
-
-# -- the Python fallback load generator --
-
-
-async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.split(b"\r\n")
-    status = int(lines[0].split(b" ", 2)[1])
-    length = None
-    for line in lines[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value.strip())
-            break
-    if length is None:
-        raise ValueError("answer without content-length")
-    return status, await reader.readexactly(length)
-
-
-async def _python_load(load: Load, seconds: float) -> dict[str, Any]:
-    head = (
-        f"POST {PATH} HTTP/1.1\r\nHost: {load.host}:{load.port}\r\n"
-        f"Authorization: Bearer {load.token}\r\nContent-Type: application/json\r\n"
-    ).encode()
-    wires = [head + b"Content-Length: %d\r\n\r\n" % len(b) + b for b in load.bodies]
-    n = len(wires)
-    latencies: list[int] = []
-    counts: Counter[str] = Counter()
-    samples: list[str] = []
-    started = time.perf_counter()
-    deadline = started + seconds
-    last_done = [started]
-
-    async def connection(offset: int) -> None:
-        try:
-            reader, writer = await asyncio.open_connection(load.host, load.port)
-        except OSError:
-            counts["connect_errors"] += 1
-            return
-        idx = offset
-        try:
-            while time.perf_counter() < deadline:
-                wire = wires[idx % n]
-                idx += 1
-                t0 = time.perf_counter_ns()
-                writer.write(wire)
-                status, body = await _read_answer(reader)
-                latencies.append(time.perf_counter_ns() - t0)
-                last_done[0] = time.perf_counter()
-                if answer_ok(status, body):
-                    counts["ok"] += 1
-                else:
-                    counts["bad"] += 1
-                    if not samples:
-                        samples.append(f"{status} {body[:300].decode(errors='replace')}")
-        except (OSError, ValueError, asyncio.IncompleteReadError) as exc:
-            counts["read_errors"] += 1
-            if not samples:
-                samples.append(f"{type(exc).__name__}: {exc}")
-        finally:
-            writer.close()
-
-    tasks = [asyncio.create_task(connection(i * 997)) for i in range(load.connections)]
-    _, pending = await asyncio.wait(tasks, timeout=seconds + load.timeout_s)
-    for task in pending:  # stuck past the timeout: count them, then stop them
-        counts["timeout_errors"] += 1
-        task.cancel()
-    if pending:
-        await asyncio.wait(pending, timeout=5)
-    duration = max(last_done[0] - started, 1e-9)
-    latencies.sort()
-
-    def pct(p: float) -> float:
-        if not latencies:
-            return float("nan")
-        return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] / 1e6
-
-    errors = counts["bad"] + counts["connect_errors"] + counts["read_errors"] + counts["timeout_errors"]
-    return {
-        "duration_s": duration,
-        "requests": len(latencies),
-        "connect_errors": counts["connect_errors"],
-        "read_errors": counts["read_errors"],
-        "write_errors": 0,
-        "status_errors": 0,
-        "timeout_errors": counts["timeout_errors"],
-        "ok": counts["ok"],
-        "bad": errors,
-        "errors": errors,
-        "error_sample": samples[0] if samples else "",
-        "mean_ms": (sum(latencies) / len(latencies) / 1e6) if latencies else float("nan"),
-        "max_ms": latencies[-1] / 1e6 if latencies else float("nan"),
-        "p50_ms": pct(50),
-        "p90_ms": pct(90),
-        "p99_ms": pct(99),
-        "p999_ms": pct(99.9),
-        "rps": len(latencies) / duration,
-    }
-
-
-def run_python_load(load: Load, seconds: int) -> dict[str, Any]:
-    """One run of the asyncio load generator in this process (uvloop when installed)."""
-    before = os.times()
-    try:
-        import uvloop
-
-        summary = uvloop.run(_python_load(load, seconds))
-    except ImportError:
-        summary = asyncio.run(_python_load(load, seconds))
-    after = os.times()
-    summary["loadgen_cpu_s"] = (after.user - before.user) + (after.system - before.system)
-    return summary
-
-
-# -- a measured phase --
-
-
-class Phases:
-    """Runs load phases against one server and keeps what they acknowledged."""
-
-    def __init__(self, generator: str, load: Load, workdir: Path) -> None:
-        self.generator = generator
-        self.load = load
-        self.lua = write_lua(load, workdir) if generator == "wrk" else None
-        self.acknowledged = 0
-        self.errors = 0
-
-    def run(self, seconds: int, server_pid: int) -> dict[str, Any]:
-        snap0 = cpu_snapshot()
-        cpu0 = process_cpu_seconds(server_pid)
-        busy0, total0 = system_cpu()
-        if self.lua is not None:
-            summary = run_wrk(self.load, self.lua, seconds)
-        else:
-            summary = run_python_load(self.load, seconds)
-        busy1, total1 = system_cpu()
-        cpu1 = process_cpu_seconds(server_pid)
-        groups = cpu_by_group(snap0, cpu_snapshot(), server_pid)
-        summary["postgres_cpu_cores"] = groups["postgres"] / summary["duration_s"]
-        summary["others_top_cpu_s"] = groups["top_others"]
-        # Other people's work on the machine during the run: it skews the figures.
-        summary["others_cpu_cores"] = (
-            max(0.0, groups["others"] - (summary["loadgen_cpu_s"] if self.lua is None else 0.0))
-            / summary["duration_s"]
-        )
-        server_cpu = cpu1 - cpu0
-        summary["server_cpu_s"] = server_cpu
-        summary["server_cpu_cores"] = server_cpu / summary["duration_s"]
-        summary["server_cpu_us_per_request"] = (
-            server_cpu / summary["requests"] * 1e6 if summary["requests"] else None
-        )
-        ncpu = os.cpu_count() or 1
-        summary["machine_busy_cores"] = ncpu * (busy1 - busy0) / max(total1 - total0, 1.0)
-        summary["loadgen_cpu_cores"] = summary["loadgen_cpu_s"] / summary["duration_s"]
-        self.acknowledged += summary["ok"]
-        self.errors += summary["errors"]
-        return summary
 
 
 # -- profiling with py-spy --
@@ -528,7 +233,9 @@ def summarize_profile(
     }
 
 
-def profile_phase(phases: Phases, server: Server, seconds: int, rate: int, workdir: Path) -> dict[str, Any]:
+def profile_phase(
+    phases: LoadPhases, server: Server, seconds: int, rate: int, workdir: Path
+) -> dict[str, Any]:
     """Load the server while py-spy samples it three ways: on-CPU stacks, GIL holders, all stacks."""
     spy = Path(PYTHON).parent / "py-spy"
     exe = str(spy) if spy.exists() else shutil.which("py-spy")
@@ -545,7 +252,7 @@ def profile_phase(phases: Phases, server: Server, seconds: int, rate: int, workd
         log.close()
     time.sleep(0.5)  # let the samplers attach
     load = phases.run(seconds, server.pid)
-    result: dict[str, Any] = {"load": _brief(load), "rate_hz": rate, "seconds": seconds}
+    result: dict[str, Any] = {"load": brief(load), "rate_hz": rate, "seconds": seconds}
     for mode, (proc, out) in procs.items():
         try:
             proc.wait(timeout=seconds + 60)
@@ -559,56 +266,6 @@ def profile_phase(phases: Phases, server: Server, seconds: int, rate: int, workd
 
 
 # -- the targets --
-
-
-def settle(args: argparse.Namespace, server: Server) -> dict[str, Any]:
-    """Before loading a server: wait (bounded) for the machine to be idle, and say if it was not."""
-    if args.quiet_wait <= 0:
-        return {}
-    cores = wait_until_quiet(args.quiet_wait)
-    out: dict[str, Any] = {"machine_cpu_before_cores": round(cores, 2)}
-    if cores >= 0.3:
-        busy = other_processes_cpu({os.getpid(), server.pid})
-        out["busy_processes"] = busy
-        print(
-            f"  warning: the machine is not idle ({cores:.2f} cores busy before the load): "
-            + "; ".join(f"{cmd} {c:.2f}" for cmd, c in busy),
-            flush=True,
-        )
-    return out
-
-
-def _brief(summary: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in summary.items() if k != "wrk_output"}
-
-
-def login(port: int) -> str:
-    answer = post_json(
-        f"http://127.0.0.1:{port}/v1/auth/accesstokenrequest",
-        {"name": ADMIN_NAME, "password": ADMIN_PASSWORD},
-    )
-    token = answer.get("accessToken")
-    if not token:
-        raise RuntimeError(f"login failed: {answer}")
-    return str(token)
-
-
-def bench_account_ids(url: str) -> list[int]:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(sqlalchemy_url(url))
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT a.id FROM account a JOIN organization o ON o.id = a.organization_id "
-                    "WHERE o.name = :name ORDER BY a.id"
-                ),
-                {"name": ORGANIZATION},
-            )
-            return [int(r[0]) for r in rows]
-    finally:
-        engine.dispose()
 
 
 def audit_counts(url: str) -> dict[str, Any]:
@@ -639,83 +296,11 @@ def audit_counts(url: str) -> dict[str, Any]:
         engine.dispose()
 
 
-NOISE_CORES = 0.1  # other processes' CPU during a run above which it is measured again
-
-
-def measure(phases: Phases, server: Server, args: argparse.Namespace) -> tuple[dict[str, Any], list[Any]]:
-    """The measured run; while other processes used CPU during it, wait for quiet and measure
-    again (at most --noisy-retries times). (The run kept, the noisy runs set aside.)"""
-    noisy: list[Any] = []
-    measured = phases.run(args.duration, server.pid)
-    for _ in range(args.noisy_retries):
-        if measured["others_cpu_cores"] <= NOISE_CORES:
-            break
-        print(
-            f"  {server.name}: others used {measured['others_cpu_cores']:.2f} cores: measuring again",
-            flush=True,
-        )
-        noisy.append(_brief(measured))
-        settle(args, server)
-        measured = phases.run(args.duration, server.pid)
-    return measured, noisy
-
-
-def run_bare(args: argparse.Namespace, generator: str, workdir: Path) -> dict[str, Any]:
-    port = free_port()
-    server = Server(
-        "bare",
-        [PYTHON, str(BENCH_DIR / "bare_app.py"), "--port", str(port)],
-        port,
-        workdir / "bare.log",
-        subprocess_env(),
+def bare_load(port: int, args: argparse.Namespace) -> Load:
+    """The same load for the bare app (which ignores the token), over `--accounts` made-up ids."""
+    return make_load(
+        port, "bare-app-ignores-the-token", request_bodies(list(range(1, args.accounts + 1))), args
     )
-    server.start("/")
-    try:
-        load = Load(
-            "127.0.0.1",
-            port,
-            "bare-app-ignores-the-token",
-            request_bodies(list(range(1, args.accounts + 1))),
-            args.connections,
-            args.threads,
-            args.timeout,
-        )
-        phases = Phases(generator, load, workdir)
-        quiet = settle(args, server)
-        warmup = phases.run(args.warmup, server.pid) if args.warmup > 0 else None
-        measured, noisy = measure(phases, server, args)
-    finally:
-        server.stop()
-    return {
-        "target": "bare",
-        **quiet,
-        "warmup": _brief(warmup) if warmup else None,
-        "measured": measured,
-        "noisy_attempts": noisy,
-        "errors": phases.errors,
-        "valid": phases.errors == 0,
-    }
-
-
-def seed_accounts(url: str, accounts: int) -> float:
-    started = time.perf_counter()
-    cmd = autoliq_cmd(
-        "seed",
-        "--organization",
-        ORGANIZATION,
-        "--admin-name",
-        ADMIN_NAME,
-        "--admin-password",
-        ADMIN_PASSWORD,
-        "--accounts",
-        str(accounts),
-        "--database-url",
-        url,
-    )
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=subprocess_env(), check=False)
-    if out.returncode != 0:
-        raise RuntimeError(f"seed failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
-    return time.perf_counter() - started
 
 
 def serve_cmd(url: str, port: int, switch_interval_ms: float | None) -> list[str]:
@@ -735,8 +320,8 @@ def serve_cmd(url: str, port: int, switch_interval_ms: float | None) -> list[str
 def run_autoliq(
     name: str, url: str, args: argparse.Namespace, generator: str, workdir: Path
 ) -> dict[str, Any]:
-    seed_s = seed_accounts(url, args.accounts)
-    account_ids = bench_account_ids(url)
+    seed_s = seed_organization(url, ORGANIZATION, ADMIN_NAME, ADMIN_PASSWORD, args.accounts)
+    account_ids = organization_account_ids(url, ORGANIZATION)
     before = audit_counts(url)
     port = free_port()
     server = Server(
@@ -750,20 +335,10 @@ def run_autoliq(
     server.start("/_autoliq/docs/openapi.json")
     profile = None
     try:
-        token = login(port)
-        load = Load(
-            "127.0.0.1",
-            port,
-            token,
-            request_bodies(account_ids),
-            args.connections,
-            args.threads,
-            args.timeout,
-        )
-        phases = Phases(generator, load, workdir)
-        quiet = settle(args, server)
-        warmup = phases.run(args.warmup, server.pid) if args.warmup > 0 else None
-        measured, noisy = measure(phases, server, args)
+        token = login(port, ADMIN_NAME, ADMIN_PASSWORD)
+        load = make_load(port, token, request_bodies(account_ids), args)
+        phases = LoadPhases(generator, load, workdir / "set_admin_action.lua")
+        loaded = load_target(phases, server, args)
         if args.profile:
             profile = profile_phase(phases, server, args.profile_seconds, args.profile_rate, args.profile_dir)
     finally:
@@ -779,10 +354,7 @@ def run_autoliq(
         "code": code,
         "accounts": len(account_ids),
         "seed_s": seed_s,
-        **quiet,
-        "warmup": _brief(warmup) if warmup else None,
-        "measured": measured,
-        "noisy_attempts": noisy,
+        **loaded,
         "errors": phases.errors,
         "acknowledged_writes": phases.acknowledged,
         "audit_rows_added": new_rows,
@@ -804,53 +376,17 @@ def run_autoliq(
 # -- output --
 
 
-def _fmt(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
+def durable_text(target: dict[str, Any]) -> str:
+    durable = target.get("durable")
+    if durable is None:
+        return "-"
+    rows, acked = target["audit_rows_added"], target["acknowledged_writes"]
+    return f"{'yes' if durable else 'NO'} ({rows} rows / {acked} acked)"
 
 
 def print_table(results: dict[str, Any]) -> None:
     targets = results["targets"]
-    bare = targets.get("bare", {}).get("measured")
-    header = (
-        f"{'target':<19} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'ok':>7} {'errors':>6} "
-        f"{'srv':>5} {'pg':>5} {'other':>5} {'us/req':>6} {'vs bare':>7} {'p50 x':>5} {'p99 x':>5}  durable"
-    )
-    print()
-    print(header)
-    print("-" * len(header))
-    for name, target in targets.items():
-        if "skipped" in target:
-            print(f"{name:<20} skipped: {target['skipped']}")
-            continue
-        m = target["measured"]
-        ratio = m["rps"] / bare["rps"] if bare else None
-        p50x = m["p50_ms"] / bare["p50_ms"] if bare and bare["p50_ms"] else None
-        p99x = m["p99_ms"] / bare["p99_ms"] if bare and bare["p99_ms"] else None
-        target["ratio_vs_bare"] = ratio
-        durable = target.get("durable")
-        durable_text = (
-            "-"
-            if durable is None
-            else f"{'yes' if durable else 'NO'} ({target['audit_rows_added']} rows / "
-            f"{target['acknowledged_writes']} acked)"
-        )
-        print(
-            f"{name:<19} {m['rps']:>7.0f} {m['p50_ms']:>7.2f} {m['p99_ms']:>7.2f} {m['ok']:>7} "
-            f"{target['errors']:>6} {m['server_cpu_cores']:>5.2f} {m['postgres_cpu_cores']:>5.2f} "
-            f"{m['others_cpu_cores']:>5.2f} {_fmt(m['server_cpu_us_per_request'], '.0f'):>6} "
-            f"{_fmt(ratio, '.3f'):>7} {_fmt(p50x, '.1f'):>5} {_fmt(p99x, '.1f'):>5}  {durable_text}"
-        )
-    print()
-    print(
-        "srv / pg / other = CPU cores used during the measured run by the server process, by PostgreSQL,"
-        "\nby everything else (other people's work: above ~0.1 the figures are skewed); us/req = server"
-        "\nCPU time per request; vs bare = req/s autoliq/bare; p50 x / p99 x = latency relative to bare."
-    )
-    noisy = [n for n, t in targets.items() if t.get("measured", {}).get("others_cpu_cores", 0) > NOISE_CORES]
-    for n in noisy:
-        m = targets[n]["measured"]
-        who = ", ".join(f"{comm} {cpu / m['duration_s']:.2f}" for comm, cpu in m["others_top_cpu_s"])
-        print(f"WARNING: other processes used CPU during {n} ({who}): rerun on a quiet machine")
+    print_load_table(targets, 19, 20, "durable", durable_text, ".")
     for name, target in targets.items():
         if name == "bare" or "skipped" in target:
             continue
@@ -858,7 +394,7 @@ def print_table(results: dict[str, Any]) -> None:
         met = ratio is not None and ratio >= 0.5 and target["valid"]
         print(
             f"goal autoliq/bare >= 0.5 with every answer durable, {name}: "
-            f"{'MET' if met else 'NOT MET'} (ratio {_fmt(ratio, '.3f')}, "
+            f"{'MET' if met else 'NOT MET'} (ratio {fmt(ratio, '.3f')}, "
             f"{'valid' if target['valid'] else 'INVALID'})"
         )
         if "approx_writes_per_commit" in target:
@@ -918,22 +454,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--duration", type=int, default=10, help="measured seconds per target (10)")
-    parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per target (3)")
-    parser.add_argument("--connections", type=int, default=64, help="keep-alive connections (64)")
-    parser.add_argument("--threads", type=int, default=1, help="wrk threads (1: the machine has 2 cores)")
-    parser.add_argument("--timeout", type=int, default=10, help="seconds before a request counts as failed")
-    parser.add_argument("--accounts", type=int, default=1000, help="accounts the load is spread over (1000)")
-    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help=f"server to use ({DEFAULT_POSTGRES})")
-    parser.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
-    parser.add_argument("--no-sqlite", action="store_true", help="skip SQLite")
-    parser.add_argument(
-        "--load-generator",
-        choices=("auto", "wrk", "python"),
-        default="auto",
-        help="wrk, the Python fallback, or auto: wrk when installed (apt-get installs it as root)",
-    )
-    parser.add_argument("--no-install", action="store_true", help="never apt-get install wrk")
+    add_load_arguments(parser)
+    add_database_arguments(parser)
+    add_generator_arguments(parser)
     parser.add_argument("--profile", action="store_true", help="then profile autoliq with py-spy under load")
     parser.add_argument("--profile-seconds", type=int, default=10)
     parser.add_argument("--profile-rate", type=int, default=100, help="py-spy samples per second")
@@ -944,48 +467,10 @@ def main() -> int:
         metavar="MS",
         help="experiment: run autoliq with sys.setswitchinterval(MS/1000) (Python's default: 5 ms)",
     )
-    parser.add_argument(
-        "--noisy-retries",
-        type=int,
-        default=3,
-        help="measure a target again (up to N times) when other processes used CPU meanwhile (3)",
-    )
-    parser.add_argument(
-        "--quiet-wait",
-        type=int,
-        default=120,
-        help="wait up to this many seconds for an idle machine before each target (0: don't)",
-    )
-    args = parser.parse_args()
-    if args.connections < 1 or args.duration < 1 or args.accounts < 1 or args.threads < 1:
-        parser.error("--connections, --duration, --accounts and --threads must be positive")
-    if args.threads > args.connections:
-        parser.error("--threads must not exceed --connections")
-
-    if args.load_generator == "python":
-        generator = "python"
-    elif ensure_wrk(install=not args.no_install):
-        generator = "wrk"
-    elif args.load_generator == "wrk":
-        print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
+    setup = parse_load_command_line(parser, PATH)
+    if setup is None:
         return 2
-    else:
-        print("wrk not available: using the Python asyncio load generator", file=sys.stderr)
-        generator = "python"
-
-    results: dict[str, Any] = {
-        "benchmark": "POST " + PATH,
-        "environment": environment_info(),
-        "load_generator": {
-            "kind": generator,
-            "version": wrk_version() if generator == "wrk" else "python asyncio (raw streams)",
-            "threads": args.threads if generator == "wrk" else 1,
-            "connections": args.connections,
-        },
-        "params": dict(vars(args)),
-        "passed_through_settings": passed_through_settings(),
-        "targets": {},
-    }
+    args, generator, results = setup
     targets = results["targets"]
     args.profile_dir = RESULTS_DIR / f"profile-{time.strftime('%Y%m%dT%H%M%S')}"
     if args.profile:
@@ -994,7 +479,7 @@ def main() -> int:
         workdir = Path(tmp)
         print(f"load generator: {results['load_generator']['version']}, {args.connections} connections")
         print(f"bare app: warm-up {args.warmup} s, measuring {args.duration} s ...", flush=True)
-        targets["bare"] = run_bare(args, generator, workdir)
+        targets["bare"] = run_bare("bare_app.py", bare_load, args, generator, workdir)
         if not args.no_sqlite:
             print(f"autoliq on SQLite: seeding {args.accounts} accounts, then load ...", flush=True)
             sqlite_url = f"sqlite:///{workdir / 'bench.db'}"
@@ -1018,12 +503,7 @@ def main() -> int:
                 print_profile(name, target["profile"])
         if args.profile:
             print(f"\npy-spy raw stacks (collapsed, for flamegraph tools): {args.profile_dir}")
-    path = write_results("set_admin_action", results)
-    print(f"\nresults: {path}")
-    valid = all(t.get("valid", True) for t in targets.values())
-    if not valid:
-        print("INVALID RUN: see errors above", file=sys.stderr)
-    return 0 if valid else 1
+    return finish_load_results("set_admin_action", results)
 
 
 if __name__ == "__main__":
