@@ -86,3 +86,13 @@ def test_is_on_tick_when_price_between_ticks_then_false() -> None:
     assert not is_on_tick(Decimal("5012.30"), es)
     assert is_on_tick(Decimal("71.23"), cl)
     assert not is_on_tick(Decimal("71.235"), cl)
+
+
+def test_contract_of_id_when_id_of_a_listed_contract_then_same_contract_else_none() -> None:
+    from autoliq.domain.instruments import contract_of_id
+
+    for product in PRODUCTS:
+        for contract in listed_contracts(product, date(2026, 11, 24), 4):
+            assert contract_of_id(contract.id) == contract
+    assert contract_of_id(99_202_612) is None  # no product 99
+    assert contract_of_id(1_202_613) is None  # no month 13

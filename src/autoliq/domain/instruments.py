@@ -157,3 +157,12 @@ def product_of_contract(contract_id: int) -> ProductSpec | None:
         if product.id == product_id:
             return product
     return None
+
+
+def contract_of_id(contract_id: int) -> ContractSpec | None:
+    """The contract a contract id names (the inverse of `ContractSpec.id`), or None."""
+    product = product_of_contract(contract_id)
+    month = contract_id % 100
+    if product is None or not 1 <= month <= 12:
+        return None
+    return ContractSpec(product, (contract_id // 100) % 10_000, month)

@@ -43,6 +43,8 @@ class MarketData:
     def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
+        self._listed: dict[int, ContractSpec] = {}
+        self._listed_day: date | None = None
 
     def today(self) -> date:
         """The exchange's calendar day (America/Chicago)."""
@@ -69,9 +71,12 @@ class MarketData:
 
     # -- contracts --
     def listed(self) -> dict[int, ContractSpec]:
-        """Every contract listed today, by id."""
+        """Every contract listed today, by id (computed once per exchange day: every order asks)."""
         today = self.today()
-        return {c.id: c for p in PRODUCTS for c in listed_contracts(p, today, LISTED_AHEAD)}
+        if self._listed_day != today:
+            self._listed = {c.id: c for p in PRODUCTS for c in listed_contracts(p, today, LISTED_AHEAD)}
+            self._listed_day = today
+        return self._listed
 
     def contract(self, contract_id: int) -> ContractSpec:
         """One listed contract by id, else NotFound."""
@@ -87,9 +92,8 @@ class MarketData:
 
     def contract_by_name(self, name: str) -> ContractSpec:
         """The listed contract with this symbol (`ESZ6`), else NotFound."""
-        parsed = parse_symbol(name)
-        if parsed is not None:
-            for contract in listed_contracts(parsed[0], self.today(), LISTED_AHEAD):
+        if parse_symbol(name) is not None:
+            for contract in self.listed().values():
                 if contract.name == name:
                     return contract
         raise NotFound()

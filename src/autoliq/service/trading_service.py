@@ -10,7 +10,7 @@ from typing import Any
 from autoliq.domain.accounting import PositionState, open_points
 from autoliq.domain.errors import NotFound
 from autoliq.domain.gate import TEXT_ACCESS_DENIED, UNKNOWN_REASON, may_trade
-from autoliq.domain.instruments import ContractSpec, is_on_tick, product_of_contract
+from autoliq.domain.instruments import ContractSpec, contract_of_id, is_on_tick
 from autoliq.domain.model import User
 from autoliq.domain.orders import OrderType, TimeInForce
 from autoliq.domain.session import trade_date
@@ -241,12 +241,11 @@ def _snapshot(store: Store, account_id: int, day: date) -> CashSnapshot:
     amount, realized, week, sod = cash.amount, cash.realized, cash.week_realized, cash.amount_sod
     open_dollars = Decimal(0)
     for contract_id, _ in store.open_positions(account_id):
-        product = product_of_contract(contract_id)
-        if product is None:
+        contract = contract_of_id(contract_id)
+        if contract is None:
             continue
-        contract = ContractSpec(product, (contract_id // 100) % 10_000, contract_id % 100)
         state: PositionState = store.position(account_id, contract)
-        open_dollars += open_points(state, store.last_price(contract)) * product.value_per_point
+        open_dollars += open_points(state, store.last_price(contract)) * contract.product.value_per_point
     cents = Decimal(100)
     total = Decimal(amount) / cents
     return CashSnapshot(

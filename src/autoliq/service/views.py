@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from autoliq.domain.accounting import Lot, PositionState
 from autoliq.domain.errors import NotFound
 from autoliq.domain.instruments import product_of_contract
 from autoliq.domain.model import Account, RiskStatus, RiskStatusLogEntry, User
@@ -160,16 +161,11 @@ def _view(kind: str, row: Any) -> OrderView | FillView | PositionView:
             row.id, row.order_id, row.contract_id, row.timestamp, row.trade_date, row.action, row.qty,
             row.price_ticks * tick,
         )  # fmt: skip
-    lots = [(q, t * tick) for q, t in json.loads(row.lots)]
-    net = sum(q for q, _ in lots)
-    net_price = (
-        (sum((q * p for q, p in lots), Decimal(0)) / net).quantize(Decimal("1e-9")).normalize()
-        if net
-        else None
-    )
+    # Net position and average price as the domain defines them, not recomputed here.
+    state = PositionState(lots=tuple(Lot(q, t * tick) for q, t in json.loads(row.lots)))
     return PositionView(
-        row.id, row.account_id, row.contract_id, row.timestamp, row.trade_date, net, net_price,
-        row.bought, row.bought_ticks * tick, row.sold, row.sold_ticks * tick,
+        row.id, row.account_id, row.contract_id, row.timestamp, row.trade_date,
+        state.net_pos, state.net_price, row.bought, row.bought_ticks * tick, row.sold, row.sold_ticks * tick,
     )  # fmt: skip
 
 
