@@ -29,6 +29,7 @@ rotates the bodies and checks each answer); without wrk, a Python asyncio genera
     .venv/bin/python bench/place_order.py                       # 64 connections, 10 s each
     .venv/bin/python bench/place_order.py --no-postgres --cases fill
     .venv/bin/python bench/place_order.py --code head      # a snapshot of HEAD's src/ (git archive)
+    .venv/bin/python bench/place_order.py --no-postgres --profile  # then each case again under py-spy
 
 Results: a table on stdout, JSON under bench/results/. Exit code 1 when a run is invalid.
 """
@@ -53,6 +54,7 @@ from _common import (
     add_database_arguments,
     add_generator_arguments,
     add_load_arguments,
+    add_profile_arguments,
     autoliq_cmd,
     code_version,
     finish_load_results,
@@ -66,8 +68,11 @@ from _common import (
     postgres_reachable,
     postgres_settings,
     print_load_table,
+    print_profiles,
+    profile_phase,
     run_bare,
     seed_organization,
+    set_profile_dir,
     snapshot_head_src,
     sqlalchemy_url,
     subprocess_env,
@@ -290,6 +295,7 @@ def run_case(
     # commit or edit src/ while a run goes on; "+dirty" = uncommitted changes in src/).
     code = args.code_label or code_version()
     server.start("/_autoliq/docs/openapi.json")
+    profile = None
     try:
         token = login(port, ADMIN_NAME, ADMIN_PASSWORD)
         set_price(port, token, args.symbol, args.price)
@@ -310,6 +316,8 @@ def run_case(
         )
         phases = LoadPhases(generator, load, workdir / f"{name}.lua")
         loaded = load_target(phases, server, args)
+        if args.profile:
+            profile = profile_phase(phases, server, args.profile_seconds, args.profile_rate, args.profile_dir)
     finally:
         # SIGKILL: no graceful shutdown that could flush queued writes; what was acknowledged
         # must already be in the database.
@@ -343,6 +351,8 @@ def run_case(
         result["approx_requests_per_commit"] = (
             round(phases.acknowledged / commits, 2) if commits > 0 else None
         )
+    if profile is not None:
+        result["profile"] = profile
     return result
 
 
@@ -411,6 +421,7 @@ def main() -> int:
     )
     add_database_arguments(parser)
     add_generator_arguments(parser)
+    add_profile_arguments(parser)
     parser.add_argument(
         "--code",
         choices=("worktree", "head"),
@@ -424,6 +435,7 @@ def main() -> int:
     args, generator, results = setup
     targets = results["targets"]
     cases = [CASES[c] for c in CASES if c in args.cases]
+    set_profile_dir(args)
     with tempfile.TemporaryDirectory(prefix="autoliq-bench-order-") as tmp:
         workdir = Path(tmp)
         args.code_env, args.code_label = {}, None
@@ -467,6 +479,7 @@ def main() -> int:
                     target["postgres_settings"] = postgres_settings(pg_url)
                     targets[name] = target
         print_table(results)
+        print_profiles(targets, args)
     return finish_load_results("place_order", results)
 
 

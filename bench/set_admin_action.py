@@ -31,28 +31,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import shutil
 import signal
-import subprocess
 import sys
 import tempfile
-import time
-from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
 from _common import (
     PYTHON,
-    RESULTS_DIR,
     Load,
     LoadPhases,
     Server,
     add_database_arguments,
     add_generator_arguments,
     add_load_arguments,
+    add_profile_arguments,
     autoliq_cmd,
-    brief,
     code_version,
     finish_load_results,
     fmt,
@@ -64,8 +58,11 @@ from _common import (
     postgres_reachable,
     postgres_settings,
     print_load_table,
+    print_profiles,
+    profile_phase,
     run_bare,
     seed_organization,
+    set_profile_dir,
     sqlalchemy_url,
     subprocess_env,
     throwaway_postgres,
@@ -111,158 +108,6 @@ def make_load(port: int, token: str, bodies: list[bytes], args: argparse.Namespa
         must_contain=('"accountRiskStatus":{',),
         must_not_contain=('"errorText"',),
     )
-
-
-# -- profiling with py-spy --
-
-_CATEGORIES = (
-    ("sqlalchemy/", "SQLAlchemy"),
-    ("sqlite3/", "sqlite3 driver"),
-    ("psycopg", "psycopg driver"),
-    ("litestar/", "Litestar"),
-    ("uvicorn/", "uvicorn"),
-    ("httptools", "httptools"),
-    ("msgspec", "msgspec"),
-    ("autoliq/", "autoliq"),
-    ("asyncio/", "asyncio"),
-    ("uvloop", "uvloop"),
-    ("threading.py", "threading"),
-    ("queue.py", "queue"),
-    ("concurrent/", "concurrent.futures"),
-)
-
-
-def _category(frame: str) -> str:
-    for needle, name in _CATEGORIES:
-        if needle in frame:
-            return name
-    return "other"
-
-
-def _thread_role(thread_frame: str) -> str:
-    """py-spy --threads names each stack's thread first: "thread (TID): NAME"."""
-    name = thread_frame.split(":", 1)[-1].strip()
-    if name.startswith("autoliq-writer"):
-        return "writer thread"
-    if name == "MainThread":
-        return "event loop"
-    if name.startswith(("asyncio_", "uvloop_", "ThreadPoolExecutor")):
-        return "to_thread workers"
-    return "other threads"
-
-
-def parse_collapsed(path: Path) -> list[tuple[list[str], int]]:
-    """py-spy's raw (collapsed) output: (frames outermost first, with the thread first; samples)."""
-    out = []
-    if not path.exists():
-        return out
-    for line in path.read_text(errors="replace").splitlines():
-        stack, _, count = line.rpartition(" ")
-        if stack and count.isdigit():
-            out.append((stack.split(";"), int(count)))
-    return out
-
-
-def _strip_line(frame: str) -> str:
-    return re.sub(r":\d+\)$", ")", frame)
-
-
-# Frames that only carry the stack (thread start, CLI, server loop): left out of the inclusive lists.
-_PLUMBING = (
-    "(threading.py)",
-    "(<frozen runpy>)",
-    "typer/",
-    "click/",
-    "(uvicorn/main.py)",
-    "(uvicorn/server.py)",
-    "(uvicorn/_compat.py)",
-    "(asyncio/runners.py)",
-    "(autoliq/cli/main.py)",
-    "(autoliq/__main__.py)",
-    "<module>",
-)
-# An executor thread waiting for work: py-spy may count it as running; it is not.
-_IDLE_LEAVES = ("_worker (concurrent/futures/thread.py)",)
-
-
-def summarize_profile(
-    stacks: list[tuple[list[str], int]], wall_samples: int, top: int = 15, drop_idle: bool = True
-) -> dict[str, Any]:
-    """Self and inclusive time per function, per package and per thread (role)."""
-    if drop_idle:
-        stacks = [(st, c) for st, c in stacks if _strip_line(st[-1]) not in _IDLE_LEAVES]
-    total = sum(c for _, c in stacks) or 1
-    self_fn: Counter[str] = Counter()
-    incl_fn: Counter[str] = Counter()
-    self_cat: Counter[str] = Counter()
-    incl_cat: Counter[str] = Counter()
-    roles: Counter[str] = Counter()
-    role_self: dict[str, Counter[str]] = defaultdict(Counter)
-    role_incl: dict[str, Counter[str]] = defaultdict(Counter)
-    for stack, count in stacks:
-        frames = [_strip_line(f) for f in stack[1:]]  # stack[0] is the thread
-        if not frames:
-            continue
-        role = _thread_role(stack[0])
-        roles[role] += count
-        self_fn[frames[-1]] += count
-        self_cat[_category(frames[-1])] += count
-        role_self[role][frames[-1]] += count
-        for fn in set(frames):
-            if not any(p in fn for p in _PLUMBING):
-                incl_fn[fn] += count
-                role_incl[role][fn] += count
-        for cat in {_category(f) for f in frames}:
-            incl_cat[cat] += count
-
-    def share(counter: Counter[str], n: int = top, of: int = total) -> list[tuple[str, float]]:
-        return [(k, round(100 * v / max(of, 1), 1)) for k, v in counter.most_common(n)]
-
-    return {
-        "samples": total,
-        "wall_samples": wall_samples,
-        "samples_per_wall_sample": round(total / max(wall_samples, 1), 3),
-        "thread_roles_pct": share(roles),
-        "self_by_category_pct": share(self_cat),
-        "inclusive_by_category_pct": share(incl_cat),
-        "self_top_pct": share(self_fn),
-        "inclusive_top_pct": share(incl_fn, top + 10),
-        # Within each thread (role): % of that thread's own samples.
-        "per_role_self_top_pct": {r: share(c, 10, roles[r]) for r, c in role_self.items()},
-        "per_role_inclusive_top_pct": {r: share(c, 15, roles[r]) for r, c in role_incl.items()},
-    }
-
-
-def profile_phase(
-    phases: LoadPhases, server: Server, seconds: int, rate: int, workdir: Path
-) -> dict[str, Any]:
-    """Load the server while py-spy samples it three ways: on-CPU stacks, GIL holders, all stacks."""
-    spy = Path(PYTHON).parent / "py-spy"
-    exe = str(spy) if spy.exists() else shutil.which("py-spy")
-    if exe is None:
-        return {"skipped": "py-spy not installed (.venv/bin/pip install py-spy)"}
-    modes = {"cpu": [], "gil": ["--gil"], "all": ["--idle"]}
-    procs = {}
-    for mode, extra in modes.items():
-        out = workdir / f"profile-{server.name}-{mode}.txt"
-        cmd = [exe, "record", "--pid", str(server.pid), "--duration", str(seconds), "--rate", str(rate)]
-        cmd += ["--format", "raw", "--threads", "--function", "--output", str(out), *extra]
-        log = (workdir / f"py-spy-{mode}.log").open("wb")
-        procs[mode] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), out)
-        log.close()
-    time.sleep(0.5)  # let the samplers attach
-    load = phases.run(seconds, server.pid)
-    result: dict[str, Any] = {"load": brief(load), "rate_hz": rate, "seconds": seconds}
-    for mode, (proc, out) in procs.items():
-        try:
-            proc.wait(timeout=seconds + 60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        stacks = parse_collapsed(out)
-        result[mode] = summarize_profile(stacks, wall_samples=rate * seconds, drop_idle=mode != "all")
-        result[mode]["raw_file"] = str(out)
-    return result
 
 
 # -- the targets --
@@ -411,45 +256,6 @@ def print_table(results: dict[str, Any]) -> None:
             print(f"NOT DURABLE in {name}: {rows} rows < {acked} acknowledged")
 
 
-def print_profile(name: str, profile: dict[str, Any]) -> None:
-    if "skipped" in profile:
-        print(f"\nprofile {name}: skipped ({profile['skipped']})")
-        return
-    load = profile["load"]
-    print(
-        f"\nprofile of {name} (py-spy {profile['rate_hz']} Hz, {profile['seconds']} s, under load: "
-        f"{load['rps']:.0f} req/s, server CPU {load['server_cpu_cores']:.2f} cores; the samplers slow it)"
-    )
-    gil, cpu, every = profile["gil"], profile["cpu"], profile["all"]
-    print(
-        f"  GIL held (Python running) {100 * gil['samples_per_wall_sample']:.0f}% of the wall time; "
-        f"by thread: {_pairs(gil['thread_roles_pct'])}"
-    )
-    print(f"  GIL-holding samples, innermost frame by package: {_pairs(gil['self_by_category_pct'][:8])}")
-    print("  GIL-holding samples, top innermost functions:")
-    for fn, pct in gil["self_top_pct"][:10]:
-        print(f"    {pct:5.1f}%  {fn}")
-    for role in ("writer thread", "event loop"):
-        inclusive = gil["per_role_inclusive_top_pct"].get(role)
-        if inclusive:
-            print(f"  {role}, GIL-holding samples, inclusive (% of that thread's):")
-            for fn, pct in inclusive[:10]:
-                print(f"    {pct:5.1f}%  {fn}")
-    print(
-        f"  on-CPU samples (Python and C, GIL or not) by thread: {_pairs(cpu['thread_roles_pct'])}; "
-        f"innermost frame by package: {_pairs(cpu['self_by_category_pct'][:6])}"
-    )
-    writer = every["per_role_self_top_pct"].get("writer thread")
-    if writer:
-        print("  writer thread, all samples (wall time, on- or off-CPU), innermost frame:")
-        for fn, pct in writer[:6]:
-            print(f"    {pct:5.1f}%  {fn}")
-
-
-def _pairs(items: list[tuple[str, float]]) -> str:
-    return ", ".join(f"{k} {v}%" for k, v in items)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -457,9 +263,7 @@ def main() -> int:
     add_load_arguments(parser)
     add_database_arguments(parser)
     add_generator_arguments(parser)
-    parser.add_argument("--profile", action="store_true", help="then profile autoliq with py-spy under load")
-    parser.add_argument("--profile-seconds", type=int, default=10)
-    parser.add_argument("--profile-rate", type=int, default=100, help="py-spy samples per second")
+    add_profile_arguments(parser)
     parser.add_argument(
         "--switch-interval",
         type=float,
@@ -472,9 +276,7 @@ def main() -> int:
         return 2
     args, generator, results = setup
     targets = results["targets"]
-    args.profile_dir = RESULTS_DIR / f"profile-{time.strftime('%Y%m%dT%H%M%S')}"
-    if args.profile:
-        args.profile_dir.mkdir(parents=True, exist_ok=True)
+    set_profile_dir(args)
     with tempfile.TemporaryDirectory(prefix="autoliq-bench-") as tmp:
         workdir = Path(tmp)
         print(f"load generator: {results['load_generator']['version']}, {args.connections} connections")
@@ -498,11 +300,7 @@ def main() -> int:
                     pg["postgres_settings"] = postgres_settings(pg_url)
                     targets["autoliq-postgresql"] = pg
         print_table(results)
-        for name, target in targets.items():
-            if "profile" in target:
-                print_profile(name, target["profile"])
-        if args.profile:
-            print(f"\npy-spy raw stacks (collapsed, for flamegraph tools): {args.profile_dir}")
+        print_profiles(targets, args)
     return finish_load_results("set_admin_action", results)
 
 

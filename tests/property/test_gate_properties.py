@@ -16,6 +16,7 @@ from autoliq.domain.gate import (
     OrderIntent,
     Permission,
     check_order,
+    needs_position,
 )
 from autoliq.domain.states import AdminAction, Side
 
@@ -101,3 +102,28 @@ def test_gate_when_liquidate_only_then_other_working_reducing_orders_count() -> 
 
 def test_gate_when_every_admin_action_then_has_a_permission() -> None:
     assert set(ADMIN_PERMISSIONS) == set(AdminAction)
+
+
+@given(orders, accounts, accounts)
+def test_gate_when_position_is_not_needed_then_any_position_gives_the_same_decision(
+    order: OrderIntent, account: AccountPosition, other: AccountPosition
+) -> None:
+    """`needs_position` lets the order path skip reading the position and the working orders: it
+    may only say so where they cannot change the decision."""
+    if needs_position(order, account.admin_action):
+        return
+    elsewhere = AccountPosition(
+        account.admin_action, other.net_pos, other.working_buy_qty, other.working_sell_qty
+    )
+    assert check_order(order, account) == check_order(order, elsewhere)
+
+
+@given(orders, st.sampled_from(list(AdminAction)))
+def test_gate_when_position_could_change_the_decision_then_it_is_needed(
+    order: OrderIntent, action: AdminAction
+) -> None:
+    """The converse: where two positions give different decisions, `needs_position` says so."""
+    flat = check_order(order, AccountPosition(action, 0))
+    closable = AccountPosition(action, -order.qty if order.side is Side.BUY else order.qty)
+    if flat != check_order(order, closable):
+        assert needs_position(order, action)

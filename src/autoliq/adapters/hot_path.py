@@ -11,7 +11,7 @@ stored exactly as SQLAlchemy's types store them, so either path reads what the o
 # ruff: noqa: S608 - the SQL is built once from module constants; values are always bound parameters.
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -76,7 +76,8 @@ def _sqlite_time(value: datetime | None) -> str | None:
     return text
 
 
-def _read_time(value: Any) -> datetime | None:
+def read_time(value: Any) -> datetime | None:
+    """A stored point in time, timezone-aware in UTC, from either engine."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -85,12 +86,17 @@ def _read_time(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def read_day(value: Any) -> date:
+    """A stored date from either engine."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
 def _status_from_row(row: Any) -> RiskStatus:
     return RiskStatus(
         id=row[0],
         admin_action=AdminAction(row[1]),
-        admin_timestamp=_read_time(row[2]),
-        liquidate_only=_read_time(row[3]),
+        admin_timestamp=read_time(row[2]),
+        liquidate_only=read_time(row[3]),
         user_triggered_liq_only=bool(row[4]),
         max_net_liq=row[5],
         min_net_liq=row[6],
@@ -119,6 +125,16 @@ class HotPath:
         self._log_ids: list[int] = []
         # Prepared batches: statement -> parameter rows, sent by flush() in this order.
         self._buffer: dict[str, list[tuple[Any, ...]]] = {}
+
+    @property
+    def cursor(self) -> Any:
+        """The DB-API cursor of this transaction's connection."""
+        return self._cursor
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True on SQLite (`?` parameters, text times), False on PostgreSQL (`%s`, native types)."""
+        return self._sqlite
 
     @property
     def pipelined(self) -> bool:
@@ -155,10 +171,16 @@ class HotPath:
         else:
             self._cursor.execute(sql, params)
 
-    def _time(self, value: datetime | None) -> Any:
+    def time(self, value: datetime | None) -> Any:
+        """A point in time as this engine's column stores it."""
         return _sqlite_time(value) if self._sqlite else value
 
-    def _bool(self, value: bool) -> Any:
+    def day(self, value: date) -> Any:
+        """A date as this engine's column stores it (SQLAlchemy's SQLite text: YYYY-MM-DD)."""
+        return value.isoformat() if self._sqlite else value
+
+    def flag(self, value: bool) -> Any:
+        """A boolean as this engine's column stores it."""
         return int(value) if self._sqlite else value
 
     def risk_status(self, account_id: int) -> RiskStatus | None:
@@ -173,9 +195,9 @@ class HotPath:
         """Update the row, inserting it when missing."""
         values = (
             status.admin_action.value,
-            self._time(status.admin_timestamp),
-            self._time(status.liquidate_only),
-            self._bool(status.user_triggered_liq_only),
+            self.time(status.admin_timestamp),
+            self.time(status.liquidate_only),
+            self.flag(status.user_triggered_liq_only),
             status.max_net_liq,
             status.min_net_liq,
         )
@@ -235,11 +257,11 @@ class HotPath:
     ) -> tuple[Any, ...]:
         return (
             account_id,
-            self._time(timestamp),
+            self.time(timestamp),
             status.admin_action.value,
-            self._time(status.admin_timestamp),
-            self._time(status.liquidate_only),
-            self._bool(status.user_triggered_liq_only),
+            self.time(status.admin_timestamp),
+            self.time(status.liquidate_only),
+            self.flag(status.user_triggered_liq_only),
             status.max_net_liq,
             status.min_net_liq,
             actor.value,

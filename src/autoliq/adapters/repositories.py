@@ -96,13 +96,6 @@ class SqlStore(TradingRepository):
         self.events: list[Event] = []
         self._hot = hot
 
-    @property
-    def hot(self) -> HotPath:
-        """The raw-cursor statements of the write path, made on first use."""
-        if self._hot is None:
-            self._hot = HotPath(self.conn)
-        return self._hot
-
     # -- organizations and users --
     def organization(self, organization_id: int) -> Organization | None:
         row = self.conn.execute(select(organization).where(organization.c.id == organization_id)).first()

@@ -4,6 +4,7 @@ Prices are stored in whole ticks of their contract and money in cents, so both e
 exactly; the conversion to `Decimal` happens here, at the edge.
 """
 
+# ruff: noqa: S608 - the SQL is built once from module constants; values are always bound parameters.
 from __future__ import annotations
 
 import json
@@ -12,10 +13,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, insert, select, update
+from sqlalchemy import Connection, Row, and_, select, update
 from sqlalchemy.sql import ColumnElement
 
-from autoliq.adapters.tables import account, cash_balance, contract_price, fill, position, trade_order
+from autoliq.adapters.hot_path import HotPath, read_day, read_time
+from autoliq.adapters.tables import account, cash_balance, fill, position, trade_order
 from autoliq.domain.accounting import Lot, PositionState
 from autoliq.domain.instruments import ContractSpec
 from autoliq.domain.money import CashState, opening_cash, roll_cash
@@ -31,47 +33,106 @@ def _price(ticks: int | None, tick: Decimal) -> Decimal | None:
     return None if ticks is None else ticks * tick
 
 
+_ORDER_COLUMNS = (
+    "id, account_id, contract_id, action, order_type, qty, time_in_force, status, admin, created, "
+    "limit_ticks, stop_ticks, triggered, fill_ticks"
+)
+_POSITION_COLUMNS = "lots, bought, bought_ticks, sold, sold_ticks, realized_ticks"
+_CASH_COLUMNS = "amount_cents, realized_cents, week_realized_cents, amount_sod_cents, trade_date"
+# The order path's statements, run on the raw DB-API cursor (see hot_path.py for why): written once
+# with `?` marks, and with `%s` for PostgreSQL.
+_TRADING_SQL = {
+    "last_price": "SELECT price_ticks FROM contract_price WHERE contract_id = ?",
+    "working": (
+        f"SELECT {_ORDER_COLUMNS} FROM trade_order WHERE contract_id = ? AND status = 'Working' ORDER BY id"
+    ),
+    "working_of_account": (
+        f"SELECT {_ORDER_COLUMNS} FROM trade_order "
+        "WHERE account_id = ? AND contract_id = ? AND status = 'Working' ORDER BY id"
+    ),
+    "insert_order": (
+        "INSERT INTO trade_order (account_id, contract_id, action, order_type, qty, time_in_force, status, "
+        "admin, limit_ticks, stop_ticks, triggered, fill_ticks, cl_ord_id, created, updated) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+    ),
+    "insert_fill": (
+        "INSERT INTO fill (order_id, account_id, contract_id, action, qty, price_ticks, timestamp, "
+        "trade_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+    ),
+    "position": f"SELECT {_POSITION_COLUMNS} FROM position WHERE account_id = ? AND contract_id = ?",
+    "save_position": (
+        f"INSERT INTO position (account_id, contract_id, {_POSITION_COLUMNS}, timestamp, trade_date) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, contract_id) DO UPDATE SET "
+        "lots = excluded.lots, bought = excluded.bought, bought_ticks = excluded.bought_ticks, "
+        "sold = excluded.sold, sold_ticks = excluded.sold_ticks, realized_ticks = excluded.realized_ticks, "
+        "timestamp = excluded.timestamp, trade_date = excluded.trade_date"
+    ),
+    "cash": f"SELECT {_CASH_COLUMNS} FROM cash_balance WHERE account_id = ?",
+    "save_cash": (
+        f"INSERT INTO cash_balance (account_id, {_CASH_COLUMNS}, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (account_id) DO UPDATE SET amount_cents = excluded.amount_cents, "
+        "realized_cents = excluded.realized_cents, week_realized_cents = excluded.week_realized_cents, "
+        "amount_sod_cents = excluded.amount_sod_cents, trade_date = excluded.trade_date, "
+        "timestamp = excluded.timestamp"
+    ),
+}
+_SQLITE_TRADING_SQL = _TRADING_SQL
+_PG_TRADING_SQL = {k: v.replace("?", "%s") for k, v in _TRADING_SQL.items()}
+
+
 class TradingRepository:
     """The trading tables of the Store port."""
 
     conn: Connection
+    _hot: HotPath | None
+
+    @property
+    def hot(self) -> HotPath:
+        """The raw-cursor statements of the write path, made on first use."""
+        if self._hot is None:
+            self._hot = HotPath(self.conn)
+        return self._hot
+
+    def _execute(self, name: str, params: tuple[Any, ...]) -> Any:
+        """Run one of the order path's statements on the raw cursor; the cursor."""
+        hot = self.hot
+        cursor = hot.cursor
+        cursor.execute((_SQLITE_TRADING_SQL if hot.is_sqlite else _PG_TRADING_SQL)[name], params)
+        return cursor
 
     # -- prices --
     def last_price(self, contract: ContractSpec) -> Decimal | None:
-        ticks = self.conn.execute(
-            select(contract_price.c.price_ticks).where(contract_price.c.contract_id == contract.id)
-        ).scalar()
-        return _price(ticks, contract.product.tick_size)
+        row = self._execute("last_price", (contract.id,)).fetchone()
+        return None if row is None else row[0] * contract.product.tick_size
 
     # -- orders --
-    def _order(self, row: Row[Any], tick: Decimal) -> Order:
+    @staticmethod
+    def _order(row: Sequence[Any], tick: Decimal) -> Order:
         return Order(
-            id=row.id,
-            account_id=row.account_id,
-            contract_id=row.contract_id,
-            side=Side(row.action),
-            order_type=OrderType(row.order_type),
-            qty=row.qty,
-            time_in_force=TimeInForce(row.time_in_force),
-            status=OrdStatus(row.status),
-            admin=bool(row.admin),
-            created=row.created,
-            limit_price=_price(row.limit_ticks, tick),
-            stop_price=_price(row.stop_ticks, tick),
-            triggered=bool(row.triggered),
-            fill_price=_price(row.fill_ticks, tick),
+            id=row[0],
+            account_id=row[1],
+            contract_id=row[2],
+            side=Side(row[3]),
+            order_type=OrderType(row[4]),
+            qty=row[5],
+            time_in_force=TimeInForce(row[6]),
+            status=OrdStatus(row[7]),
+            admin=bool(row[8]),
+            created=read_time(row[9]) or datetime.min,
+            limit_price=_price(row[10], tick),
+            stop_price=_price(row[11], tick),
+            triggered=bool(row[12]),
+            fill_price=_price(row[13], tick),
         )
 
     def working_orders(self, contract: ContractSpec, account_id: int | None = None) -> list[Order]:
         """Working orders of the contract (of one account, or of all), oldest first."""
-        conds: list[ColumnElement[bool]] = [
-            trade_order.c.contract_id == contract.id,
-            trade_order.c.status == OrdStatus.WORKING.value,
-        ]
-        if account_id is not None:
-            conds.append(trade_order.c.account_id == account_id)
-        rows = self.conn.execute(select(trade_order).where(and_(*conds)).order_by(trade_order.c.id))
-        return [self._order(r, contract.product.tick_size) for r in rows]
+        if account_id is None:
+            cursor = self._execute("working", (contract.id,))
+        else:
+            cursor = self._execute("working_of_account", (account_id, contract.id))
+        tick = contract.product.tick_size
+        return [self._order(r, tick) for r in cursor.fetchall()]
 
     def working_orders_of_account(self, account_id: int) -> list[tuple[int, int]]:
         """(order id, contract id) of every working order of the account."""
@@ -144,29 +205,14 @@ class TradingRepository:
         cl_ord_id: str | None = None,
     ) -> int:
         tick = contract.product.tick_size
-        return int(
-            self.conn.execute(
-                insert(trade_order)
-                .values(
-                    account_id=account_id,
-                    contract_id=contract.id,
-                    action=side.value,
-                    order_type=order_type.value,
-                    qty=qty,
-                    time_in_force=time_in_force.value,
-                    status=status.value,
-                    admin=admin,
-                    limit_ticks=_ticks(limit_price, tick),
-                    stop_ticks=_ticks(stop_price, tick),
-                    triggered=triggered,
-                    fill_ticks=_ticks(fill_price, tick),
-                    cl_ord_id=cl_ord_id,
-                    created=now,
-                    updated=now,
-                )
-                .returning(trade_order.c.id)
-            ).scalar_one()
-        )
+        hot = self.hot
+        at = hot.time(now)
+        params = (
+            account_id, contract.id, side.value, order_type.value, qty, time_in_force.value, status.value,
+            hot.flag(admin), _ticks(limit_price, tick), _ticks(stop_price, tick), hot.flag(triggered),
+            _ticks(fill_price, tick), cl_ord_id, at, at,
+        )  # fmt: skip
+        return int(self._execute("insert_order", params).fetchone()[0])
 
     def set_order_status(
         self,
@@ -197,52 +243,28 @@ class TradingRepository:
         now: datetime,
         day: date,
     ) -> int:
-        return int(
-            self.conn.execute(
-                insert(fill)
-                .values(
-                    order_id=order_id,
-                    account_id=account_id,
-                    contract_id=contract.id,
-                    action=side.value,
-                    qty=qty,
-                    price_ticks=_ticks(price, contract.product.tick_size),
-                    timestamp=now,
-                    trade_date=day,
-                )
-                .returning(fill.c.id)
-            ).scalar_one()
-        )
+        hot = self.hot
+        params = (
+            order_id, account_id, contract.id, side.value, qty, _ticks(price, contract.product.tick_size),
+            hot.time(now), hot.day(day),
+        )  # fmt: skip
+        return int(self._execute("insert_fill", params).fetchone()[0])
 
     def position(self, account_id: int, contract: ContractSpec) -> PositionState:
-        row = self.conn.execute(
-            select(position).where(position.c.account_id == account_id, position.c.contract_id == contract.id)
-        ).first()
+        row = self._execute("position", (account_id, contract.id)).fetchone()
         return PositionState() if row is None else _position_state(row, contract.product.tick_size)
 
     def save_position(
         self, account_id: int, contract: ContractSpec, state: PositionState, now: datetime, day: date
     ) -> None:
         tick = contract.product.tick_size
-        values = {
-            "lots": json.dumps([[lot.qty, int(lot.price / tick)] for lot in state.lots]),
-            "bought": state.bought,
-            "bought_ticks": int(state.bought_value / tick),
-            "sold": state.sold,
-            "sold_ticks": int(state.sold_value / tick),
-            "realized_ticks": int(state.realized_points / tick),
-            "timestamp": now,
-            "trade_date": day,
-        }
-        result = self.conn.execute(
-            update(position)
-            .where(position.c.account_id == account_id, position.c.contract_id == contract.id)
-            .values(**values)
-        )
-        if result.rowcount == 0:
-            self.conn.execute(
-                insert(position).values(account_id=account_id, contract_id=contract.id, **values)
-            )
+        hot = self.hot
+        lots = json.dumps([[lot.qty, int(lot.price / tick)] for lot in state.lots])
+        params = (
+            account_id, contract.id, lots, state.bought, int(state.bought_value / tick), state.sold,
+            int(state.sold_value / tick), int(state.realized_points / tick), hot.time(now), hot.day(day),
+        )  # fmt: skip
+        self._execute("save_position", params)
 
     def open_positions(self, account_id: int) -> list[tuple[int, str]]:
         """(contract id, lots JSON) of the account's positions that are not flat."""
@@ -254,17 +276,10 @@ class TradingRepository:
     # -- cash --
     def cash(self, account_id: int, day: date) -> CashState:
         """The account's cash as of trade date `day` (rolled forward if it last moved earlier)."""
-        row = self.conn.execute(select(cash_balance).where(cash_balance.c.account_id == account_id)).first()
+        row = self._execute("cash", (account_id,)).fetchone()
         if row is None:
             return opening_cash(day)
-        stored = CashState(
-            row.amount_cents,
-            row.realized_cents,
-            row.week_realized_cents,
-            row.amount_sod_cents,
-            row.trade_date,
-        )
-        return roll_cash(stored, day)
+        return roll_cash(CashState(row[0], row[1], row[2], row[3], read_day(row[4])), day)
 
     def cash_rows(self, account_ids: Sequence[int]) -> dict[int, tuple[int, int, int, int, datetime, date]]:
         """(amount, realized, week realized, amount SOD in cents, timestamp, trade date) by account,
@@ -284,19 +299,12 @@ class TradingRepository:
 
     def add_realized(self, account_id: int, cents: int, now: datetime, day: date) -> None:
         cash = self.cash(account_id, day)
-        values = {
-            "amount_cents": cash.amount + cents,
-            "realized_cents": cash.realized + cents,
-            "week_realized_cents": cash.week_realized + cents,
-            "amount_sod_cents": cash.amount_sod,
-            "timestamp": now,
-            "trade_date": day,
-        }
-        result = self.conn.execute(
-            update(cash_balance).where(cash_balance.c.account_id == account_id).values(**values)
-        )
-        if result.rowcount == 0:
-            self.conn.execute(insert(cash_balance).values(account_id=account_id, **values))
+        hot = self.hot
+        params = (
+            account_id, cash.amount + cents, cash.realized + cents, cash.week_realized + cents,
+            cash.amount_sod, hot.day(day), hot.time(now),
+        )  # fmt: skip
+        self._execute("save_cash", params)
 
     # -- reads for the API --
     def trading_rows(
@@ -321,12 +329,12 @@ class TradingRepository:
         return list(self.conn.execute(select(t).select_from(j).where(and_(*conds)).order_by(t.c.id)))
 
 
-def _position_state(row: Row[Any], tick: Decimal) -> PositionState:
+def _position_state(row: Sequence[Any], tick: Decimal) -> PositionState:
     return PositionState(
-        lots=tuple(Lot(q, t * tick) for q, t in json.loads(row.lots)),
-        bought=row.bought,
-        bought_value=row.bought_ticks * tick,
-        sold=row.sold,
-        sold_value=row.sold_ticks * tick,
-        realized_points=row.realized_ticks * tick,
+        lots=tuple(Lot(q, t * tick) for q, t in json.loads(row[0])),
+        bought=row[1],
+        bought_value=row[2] * tick,
+        sold=row[3],
+        sold_value=row[4] * tick,
+        realized_points=row[5] * tick,
     )

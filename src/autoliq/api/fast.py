@@ -1,17 +1,19 @@
-"""setadminautoliqaction: its one implementation, and a plain-ASGI entry that skips the framework.
+"""The hot endpoints (setadminautoliqaction, placeorder): their one implementation each, and a
+plain-ASGI entry that skips the framework.
 
-The endpoint is the product's hot path (bulk lock/unlock runs hit it thousands of times a second).
-Litestar's per-request machinery (routing, guard, signature model, response objects) measured at
-about 200 µs of CPU per request (py-spy, bench/set_admin_action.py), four times what the whole
-request costs a bare ASGI app. So `FastEntry` answers `POST /v1/accountRiskStatus/setadminautoliqaction`
-itself with the same steps in the same order: token, body size, strict decoding, then the one shared
-implementation `set_admin_action`, which the Litestar route (documented in the OpenAPI, and used when
-`AUTOLIQ_FAST_PATH=0`) calls too. Every other request goes to Litestar untouched.
+setadminautoliqaction is the product's hot path (bulk lock/unlock runs hit it thousands of times a
+second), placeorder the trading one. Litestar's per-request machinery (routing, guard, signature
+model, response objects) measured at about 200 µs of CPU per request (py-spy, bench/), four times
+what the whole request costs a bare ASGI app. So `FastEntry` answers these POSTs itself with the
+same steps in the same order: token, body size, strict decoding, then the one shared implementation,
+which the Litestar route (documented in the OpenAPI, and used when `AUTOLIQ_FAST_PATH=0`) calls too.
+Every other request goes to Litestar untouched.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -19,6 +21,7 @@ from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEven
 
 from autoliq.api.params import decode_strict
 from autoliq.api.schemas import AccountRiskStatusResponse, SetAdminAutoLiqActionBody, risk_status_out
+from autoliq.api.trading_schemas import PlaceOrderBody, PlaceOrderResultOut, outcome_out
 from autoliq.bootstrap import Services
 from autoliq.domain.errors import AutoliqError, BadRequest, NotFound, Unauthorized
 from autoliq.domain.model import User
@@ -27,6 +30,7 @@ from autoliq.domain.rules import EnvironmentDenied, Rejection
 log = logging.getLogger(__name__)
 
 SET_ADMIN_ACTION_PATH = "/v1/accountRiskStatus/setadminautoliqaction"
+PLACE_ORDER_PATH = "/v1/order/placeorder"
 _encode = msgspec.json.Encoder().encode
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 
@@ -45,6 +49,18 @@ async def set_admin_action(
     if isinstance(result, EnvironmentDenied):
         return result.http_status, AccountRiskStatusResponse(errorText=result.error_text)
     return 200, AccountRiskStatusResponse(accountRiskStatus=risk_status_out(result))
+
+
+async def place_order(services: Services, caller: User, raw: bytes) -> tuple[int, PlaceOrderResultOut]:
+    """placeorder after authentication: (200, Tradovate's `PlaceOrderResult`); a refusal is a value."""
+    body = decode_strict(raw, PlaceOrderBody)
+    return 200, outcome_out(await services.trading.place_order(caller, body))
+
+
+Handler = Callable[[Services, User, bytes], Awaitable[tuple[int, Any]]]
+FAST_ROUTES: dict[str, Handler] = {SET_ADMIN_ACTION_PATH: set_admin_action, PLACE_ORDER_PATH: place_order}
+"""The POST endpoints `FastEntry` answers itself; each is also a Litestar route calling the same
+function (documented in the OpenAPI, and used when `AUTOLIQ_FAST_PATH=0`)."""
 
 
 def _status_of(error: AutoliqError) -> int:
@@ -81,23 +97,25 @@ class FastEntry:
                 scope["path"] = canonical
                 scope["raw_path"] = canonical.encode()
                 path = canonical
-            if self.fast_path and path == SET_ADMIN_ACTION_PATH and scope.get("method") == "POST":
-                await self._set_admin_action(scope, receive, send)
-                return
+            if self.fast_path and scope.get("method") == "POST":
+                handler = FAST_ROUTES.get(path)
+                if handler is not None:
+                    await self._answer(handler, path, scope, receive, send)
+                    return
         await self.app(scope, receive, send)
 
-    async def _set_admin_action(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _answer(self, handler: Handler, path: str, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             caller = await self.services.auth.authenticate(_bearer(scope))
             raw = await self._body(scope, receive)
-            status, answer = await set_admin_action(self.services, caller.user, raw)
+            status, answer = await handler(self.services, caller.user, raw)
             payload = _encode(answer)
         except _TooLarge:
             status, payload = 413, b'{"errorText":"Request body too large"}'
         except AutoliqError as exc:
             status, payload = _status_of(exc), _encode({"errorText": exc.message})
         except Exception:
-            log.exception("unhandled error on POST %s", SET_ADMIN_ACTION_PATH)
+            log.exception("unhandled error on POST %s", path)
             status, payload = 500, b'{"errorText":"Internal server error"}'
         start: HTTPResponseStartEvent = {
             "type": "http.response.start",

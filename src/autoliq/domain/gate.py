@@ -106,6 +106,12 @@ def check_order(order: OrderIntent, account: AccountPosition) -> Decision:
     return ALLOWED
 
 
+def needs_position(order: OrderIntent, admin_action: AdminAction) -> bool:
+    """Whether `check_order`'s decision on `order` depends on the position and the working orders
+    (it does not when the state alone allows or refuses it), so a caller may skip reading them."""
+    return order.admin_liquidation or ADMIN_PERMISSIONS[admin_action] is Permission.REDUCE_ONLY
+
+
 def may_trade(is_admin: bool, caller_id: int, caller_org: int, owner_id: int, account_org: int) -> bool:
     """Traders trade only the accounts they own; an admin trades its organization's accounts."""
     if caller_org != account_org:

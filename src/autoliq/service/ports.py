@@ -192,6 +192,11 @@ class UnitOfWork(Protocol):
         """Run `work` on a consistent read snapshot."""
         ...
 
+    def snapshot(self, work: Callable[[Store], T]) -> Awaitable[T]:
+        """Run a short read-only `work` (a few point reads) on one consistent snapshot taken during the
+        call, as cheaply as the engine allows: what it sees was the committed state at one instant."""
+        ...
+
 
 class Publisher(Protocol):
     """Fans events out after commit."""

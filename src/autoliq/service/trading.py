@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from autoliq.domain.accounting import apply_fill
 from autoliq.domain.events import TradingEntityChanged
-from autoliq.domain.gate import AccountPosition, Allowed, OrderIntent, check_order
+from autoliq.domain.gate import AccountPosition, Allowed, Decision, OrderIntent, check_order, needs_position
 from autoliq.domain.instruments import ContractSpec
 from autoliq.domain.model import RiskStatus
 from autoliq.domain.orders import OrderType, OrdStatus, TimeInForce, marketable_price, stop_triggered
@@ -50,33 +50,54 @@ class OrderOutcome:
     failure_text: str | None = None
 
 
-def gate_view(
-    store: Store, account_id: int, contract: ContractSpec, excluding_order: int | None = None
-) -> AccountPosition:
-    """What the gate needs, read inside the transaction: the account's admin action, its position in
-    the contract and its other working orders there (`excluding_order`: the one being judged)."""
+def gate_decision(
+    store: Store,
+    account_id: int,
+    contract: ContractSpec,
+    intent: OrderIntent,
+    excluding_order: int | None = None,
+) -> Decision:
+    """The gate's decision on `intent`, from what `store` shows: the account's admin action and,
+    where the decision depends on them, its position in the contract and its other working orders
+    there (`excluding_order`: the one being judged)."""
     status = store.risk_status(account_id) or RiskStatus(id=account_id)
+    if not needs_position(intent, status.admin_action):
+        return check_order(intent, AccountPosition(status.admin_action, 0))
     working = [o for o in store.working_orders(contract, account_id) if o.id != excluding_order]
-    return AccountPosition(
+    view = AccountPosition(
         status.admin_action,
         store.position(account_id, contract).net_pos,
         working_buy_qty=sum(o.qty for o in working if o.side is Side.BUY),
         working_sell_qty=sum(o.qty for o in working if o.side is Side.SELL),
     )
+    return check_order(intent, view)
+
+
+def _judge(store: Store, order: NewOrder) -> tuple[OrderOutcome | None, Decimal | None]:
+    """The gate's and the quote's verdict on a new order (a refusal or None), and the last price."""
+    intent = OrderIntent(order.side, order.qty, admin_liquidation=order.admin)
+    decision = gate_decision(store, order.account_id, order.contract, intent)
+    if not isinstance(decision, Allowed):
+        return OrderOutcome(None, decision.failure_reason, decision.failure_text), None
+    last = store.last_price(order.contract)
+    if order.order_type is OrderType.MARKET and last is None and not order.admin:
+        return OrderOutcome(None, NO_QUOTE, TEXT_NO_QUOTE), None
+    return None, last
+
+
+def order_refusal(store: Store, order: NewOrder) -> OrderOutcome | None:
+    """The refusal a new order would get on the state `store` shows, or None. Read-only: on a
+    snapshot taken during the request, a refusal is a valid answer (the state it saw was committed
+    at that instant); an order it lets through is judged again by `place_order` in the write order."""
+    return _judge(store, order)[0]
 
 
 def place_order(store: Store, order: NewOrder, now: datetime) -> OrderOutcome:
     """Gate, then accept: fill at the last price when marketable, else rest (IOC/FOK: cancelled).
     A refused order changes nothing."""
-    decision = check_order(
-        OrderIntent(order.side, order.qty, admin_liquidation=order.admin),
-        gate_view(store, order.account_id, order.contract),
-    )
-    if not isinstance(decision, Allowed):
-        return OrderOutcome(None, decision.failure_reason, decision.failure_text)
-    last = store.last_price(order.contract)
-    if order.order_type is OrderType.MARKET and last is None and not order.admin:
-        return OrderOutcome(None, NO_QUOTE, TEXT_NO_QUOTE)
+    refusal, last = _judge(store, order)
+    if refusal is not None:
+        return refusal
     price = marketable_price(order.order_type, order.side, last, order.limit_price, order.stop_price)
     if price is None:
         status = (
@@ -174,8 +195,8 @@ def modify_order(store: Store, change: OrderChange, now: datetime) -> OrderOutco
     found = next((o for o in store.working_orders(change.contract) if o.id == change.order_id), None)
     if found is None:
         return OrderOutcome(None, "UnknownReason", "Order is not working")
-    view = gate_view(store, found.account_id, change.contract, excluding_order=found.id)
-    decision = check_order(OrderIntent(found.side, change.qty, found.admin), view)
+    intent = OrderIntent(found.side, change.qty, found.admin)
+    decision = gate_decision(store, found.account_id, change.contract, intent, excluding_order=found.id)
     if not isinstance(decision, Allowed):
         return OrderOutcome(None, decision.failure_reason, decision.failure_text)
     store.modify_order(
@@ -253,8 +274,8 @@ def fill_resting_orders(store: Store, contract: ContractSpec, last: Decimal, now
             if triggered and not order.triggered:
                 store.set_order_status(order.id, OrdStatus.WORKING, now, triggered=True)
             continue
-        view = gate_view(store, order.account_id, contract, excluding_order=order.id)
-        if not isinstance(check_order(OrderIntent(order.side, order.qty, order.admin), view), Allowed):
+        intent = OrderIntent(order.side, order.qty, order.admin)
+        if not isinstance(gate_decision(store, order.account_id, contract, intent, order.id), Allowed):
             continue
         store.set_order_status(
             order.id,

@@ -26,16 +26,19 @@ from autoliq.service.trading import (
     cancel_order,
     liquidate_position,
     modify_order,
+    order_refusal,
     place_order,
 )
 
 INVALID_CONTRACT = "InvalidContract"
 INVALID_PRICE = "InvalidPrice"
 UNSUPPORTED = "Unsupported"
-TRADOVATE_ORDER_TYPES = {
+TRADOVATE_ORDER_TYPES = frozenset({
     "Limit", "LimitIfTouched", "MIT", "Market", "QTS",
     "Stop", "StopLimit", "TrailingStop", "TrailingStopLimit",
-}  # fmt: skip
+})  # fmt: skip
+TIME_IN_FORCE_NAMES = frozenset(t.value for t in TimeInForce)
+ORDER_TYPE_NAMES = frozenset(t.value for t in OrderType)
 
 
 def _failure(reason: str, text: str) -> OrderOutcome:
@@ -102,7 +105,7 @@ class TradingService:
             return terms
         order_type, limit, stop = terms
         tif_text = body.timeInForce or "Day"
-        if tif_text not in {t.value for t in TimeInForce}:
+        if tif_text not in TIME_IN_FORCE_NAMES:
             return _failure(UNSUPPORTED, f"Time in force {tif_text} is not supported by the sandbox")
         order = NewOrder(
             body.accountId,
@@ -115,6 +118,11 @@ class TradingService:
             stop_price=stop,
             cl_ord_id=body.clOrdId,
         )
+        # Refusals are decided on a snapshot, without entering the serial write order (a refusal
+        # changes nothing); what passes is judged again inside its transaction.
+        refusal = await self._uow.snapshot(lambda store: order_refusal(store, order))
+        if refusal is not None:
+            return refusal
         clock = self._clock
         return await self._uow.write(
             lambda store: place_order(store, order, clock.now()), accounts=(order.account_id,)
@@ -126,7 +134,7 @@ class TradingService:
         """Order type and prices of a placeorder/modifyorder body, or the failure."""
         if body.orderType not in TRADOVATE_ORDER_TYPES:
             return _failure(UNKNOWN_REASON, "Unknown order type")
-        if body.orderType not in {t.value for t in OrderType}:
+        if body.orderType not in ORDER_TYPE_NAMES:
             return _failure(UNSUPPORTED, f"{body.orderType} orders are not supported by the sandbox")
         order_type = OrderType(body.orderType)
         limit = stop = None
@@ -160,7 +168,7 @@ class TradingService:
             return terms
         tif: TimeInForce | None = None
         if body.timeInForce is not None:
-            if body.timeInForce not in {t.value for t in TimeInForce}:
+            if body.timeInForce not in TIME_IN_FORCE_NAMES:
                 return _failure(
                     UNSUPPORTED, f"Time in force {body.timeInForce} is not supported by the sandbox"
                 )

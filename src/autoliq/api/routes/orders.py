@@ -8,6 +8,7 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from autoliq.api import fast
 from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdParam, decode_strict, parse_ids
 from autoliq.api.security import caller_of
 from autoliq.api.trading_schemas import (
@@ -50,9 +51,8 @@ class OrderController(Controller):
         self, request: Req, data: JSONBody[PlaceOrderBody], services: NamedDependency[Services]
     ) -> PlaceOrderResultOut:
         """Place an order; a refusal is HTTP 200 with `failureReason` and `failureText`."""
-        del data  # declared for the OpenAPI description; decoded strictly below
-        body = decode_strict(await request.body(), PlaceOrderBody)
-        return outcome_out(await services.trading.place_order(caller_of(request).user, body))
+        del data  # declared for the OpenAPI description; decoded strictly by the shared implementation
+        return (await fast.place_order(services, caller_of(request).user, await request.body()))[1]
 
     @post("/cancelorder", status_code=200, responses=ERROR_RESPONSES)
     async def cancel_order(
