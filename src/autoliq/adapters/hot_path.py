@@ -32,6 +32,7 @@ def _sql(paramstyle_mark: str) -> dict[str, str]:
     m = paramstyle_mark
     return {
         "select_status": f"SELECT {_STATUS_COLUMNS} FROM account_risk_status WHERE id = {m}",
+        "select_action": f"SELECT admin_action FROM account_risk_status WHERE id = {m}",
         "update_status": (
             f"UPDATE account_risk_status SET admin_action = {m}, admin_timestamp = {m}, "
             f"liquidate_only = {m}, user_triggered_liq_only = {m}, max_net_liq = {m}, min_net_liq = {m} "
@@ -190,6 +191,15 @@ class HotPath:
         self._cursor.execute(self._sql["select_status"], (account_id,))
         row = self._cursor.fetchone()
         return None if row is None else _status_from_row(row)
+
+    def admin_action(self, account_id: int) -> AdminAction:
+        """The account's admin action alone (what the order gate reads first); Normal without a row."""
+        if account_id in self._statuses:
+            status = self._statuses[account_id]
+            return AdminAction.NORMAL if status is None else status.admin_action
+        self._cursor.execute(self._sql["select_action"], (account_id,))
+        row = self._cursor.fetchone()
+        return AdminAction.NORMAL if row is None else AdminAction(row[0])
 
     def save_risk_status(self, status: RiskStatus) -> None:
         """Update the row, inserting it when missing."""

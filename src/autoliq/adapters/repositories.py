@@ -144,6 +144,9 @@ class SqlStore(TradingRepository):
     def risk_status(self, account_id: int) -> RiskStatus | None:
         return self.hot.risk_status(account_id)
 
+    def admin_action(self, account_id: int) -> AdminAction:
+        return self.hot.admin_action(account_id)
+
     def risk_statuses(
         self, organization_id: int, *, owner_id: int | None = None, ids: Sequence[int] | None = None
     ) -> list[RiskStatus]:

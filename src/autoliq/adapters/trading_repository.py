@@ -7,12 +7,12 @@ exactly; the conversion to `Decimal` happens here, at the edge.
 # ruff: noqa: S608 - the SQL is built once from module constants; values are always bound parameters.
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 from sqlalchemy import Connection, Row, and_, select, update
 from sqlalchemy.sql import ColumnElement
 
@@ -32,6 +32,10 @@ def _ticks(price: Decimal | None, tick: Decimal) -> int | None:
 def _price(ticks: int | None, tick: Decimal) -> Decimal | None:
     return None if ticks is None else ticks * tick
 
+
+# A position's FIFO lots: a JSON array of [quantity, price in ticks].
+_encode_lots = msgspec.json.Encoder().encode
+_decode_lots = msgspec.json.Decoder(list[tuple[int, int]]).decode
 
 _ORDER_COLUMNS = (
     "id, account_id, contract_id, action, order_type, qty, time_in_force, status, admin, created, "
@@ -259,7 +263,7 @@ class TradingRepository:
     ) -> None:
         tick = contract.product.tick_size
         hot = self.hot
-        lots = json.dumps([[lot.qty, int(lot.price / tick)] for lot in state.lots])
+        lots = _encode_lots([[lot.qty, int(lot.price / tick)] for lot in state.lots]).decode()
         params = (
             account_id, contract.id, lots, state.bought, int(state.bought_value / tick), state.sold,
             int(state.sold_value / tick), int(state.realized_points / tick), hot.time(now), hot.day(day),
@@ -271,7 +275,7 @@ class TradingRepository:
         rows = self.conn.execute(
             select(position.c.contract_id, position.c.lots).where(position.c.account_id == account_id)
         )
-        return [(r.contract_id, r.lots) for r in rows if json.loads(r.lots)]
+        return [(r.contract_id, r.lots) for r in rows if _decode_lots(r.lots)]
 
     # -- cash --
     def cash(self, account_id: int, day: date) -> CashState:
@@ -331,7 +335,7 @@ class TradingRepository:
 
 def _position_state(row: Sequence[Any], tick: Decimal) -> PositionState:
     return PositionState(
-        lots=tuple(Lot(q, t * tick) for q, t in json.loads(row[0])),
+        lots=tuple(Lot(q, t * tick) for q, t in _decode_lots(row[0])),
         bought=row[1],
         bought_value=row[2] * tick,
         sold=row[3],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -16,13 +16,13 @@ from autoliq.domain.instruments import (
     ProductSpec,
     is_on_tick,
     listed_contracts,
-    parse_symbol,
 )
 from autoliq.service.clock import Clock
 from autoliq.service.ports import Store, UnitOfWork
 from autoliq.service.trading import fill_resting_orders
 
 CHICAGO = ZoneInfo("America/Chicago")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LISTED_AHEAD = 4
 """Contracts listed per product: the front month and the next three."""
 MAX_PRICES_PER_CALL = 1000
@@ -44,11 +44,24 @@ class MarketData:
         self._uow = uow
         self._clock = clock
         self._listed: dict[int, ContractSpec] = {}
+        self._listed_by_name: dict[str, ContractSpec] = {}
         self._listed_day: date | None = None
+        # [start, end) of the last exchange day computed, and that day.
+        self._day_span: tuple[datetime, datetime, date] = (_EPOCH, _EPOCH, _EPOCH.date())
 
     def today(self) -> date:
-        """The exchange's calendar day (America/Chicago)."""
-        return self._clock.now().astimezone(CHICAGO).date()
+        """The exchange's calendar day (America/Chicago); the time-zone conversion runs once a day
+        (every order asks), not on each call."""
+        now = self._clock.now()
+        start, end, day = self._day_span
+        if start <= now < end:
+            return day
+        day = now.astimezone(CHICAGO).date()
+        # In UTC: comparing with an aware time of another zone would ask the zone on every call.
+        start = datetime.combine(day, time(), CHICAGO).astimezone(UTC)
+        end = datetime.combine(day + timedelta(days=1), time(), CHICAGO).astimezone(UTC)
+        self._day_span = (start, end, day)
+        return day
 
     # -- products --
     def products(self) -> list[ProductSpec]:
@@ -75,6 +88,7 @@ class MarketData:
         today = self.today()
         if self._listed_day != today:
             self._listed = {c.id: c for p in PRODUCTS for c in listed_contracts(p, today, LISTED_AHEAD)}
+            self._listed_by_name = {c.name: c for c in self._listed.values()}
             self._listed_day = today
         return self._listed
 
@@ -92,11 +106,11 @@ class MarketData:
 
     def contract_by_name(self, name: str) -> ContractSpec:
         """The listed contract with this symbol (`ESZ6`), else NotFound."""
-        if parse_symbol(name) is not None:
-            for contract in self.listed().values():
-                if contract.name == name:
-                    return contract
-        raise NotFound()
+        self.listed()
+        found = self._listed_by_name.get(name)
+        if found is None:
+            raise NotFound()
+        return found
 
     def contracts_of_maturity(self, maturity_id: int) -> list[ContractSpec]:
         """The contracts of a contract maturity (one each here)."""

@@ -14,7 +14,7 @@ from autoliq.domain.instruments import ContractSpec
 from autoliq.domain.model import Account, Organization, RiskStatus, RiskStatusLogEntry, User
 from autoliq.domain.money import CashState
 from autoliq.domain.orders import Order, OrderType, OrdStatus, TimeInForce
-from autoliq.domain.states import Actor, ReasonCode, Side
+from autoliq.domain.states import Actor, AdminAction, ReasonCode, Side
 
 T = TypeVar("T")
 
@@ -133,6 +133,10 @@ class Store(TradingStore, Protocol):
 
     # -- risk status --
     def risk_status(self, account_id: int) -> RiskStatus | None: ...
+    def admin_action(self, account_id: int) -> AdminAction:
+        """The account's admin action alone; Normal when it has no status row."""
+        ...
+
     def risk_statuses(
         self, organization_id: int, *, owner_id: int | None = None, ids: Sequence[int] | None = None
     ) -> list[RiskStatus]: ...

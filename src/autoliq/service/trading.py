@@ -15,7 +15,6 @@ from autoliq.domain.accounting import apply_fill
 from autoliq.domain.events import TradingEntityChanged
 from autoliq.domain.gate import AccountPosition, Allowed, Decision, OrderIntent, check_order, needs_position
 from autoliq.domain.instruments import ContractSpec
-from autoliq.domain.model import RiskStatus
 from autoliq.domain.orders import OrderType, OrdStatus, TimeInForce, marketable_price, stop_triggered
 from autoliq.domain.session import trade_date
 from autoliq.domain.states import Side
@@ -60,12 +59,12 @@ def gate_decision(
     """The gate's decision on `intent`, from what `store` shows: the account's admin action and,
     where the decision depends on them, its position in the contract and its other working orders
     there (`excluding_order`: the one being judged)."""
-    status = store.risk_status(account_id) or RiskStatus(id=account_id)
-    if not needs_position(intent, status.admin_action):
-        return check_order(intent, AccountPosition(status.admin_action, 0))
+    action = store.admin_action(account_id)
+    if not needs_position(intent, action):
+        return check_order(intent, AccountPosition(action, 0))
     working = [o for o in store.working_orders(contract, account_id) if o.id != excluding_order]
     view = AccountPosition(
-        status.admin_action,
+        action,
         store.position(account_id, contract).net_pos,
         working_buy_qty=sum(o.qty for o in working if o.side is Side.BUY),
         working_sell_qty=sum(o.qty for o in working if o.side is Side.SELL),
