@@ -60,6 +60,8 @@ class SqlUnitOfWork:
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._snapshots: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._reader: threading.Thread | None = None
         self.batches = 0
         self.writes = 0
         self.prepared_batches = 0
@@ -71,6 +73,9 @@ class SqlUnitOfWork:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="autoliq-writer", daemon=True)
             self._thread.start()
+        if self._reader is None:
+            self._reader = threading.Thread(target=self._read_snapshots, name="autoliq-reader", daemon=True)
+            self._reader.start()
 
     def stop(self) -> None:
         """Finish the writes already queued, then stop the writer thread."""
@@ -78,6 +83,10 @@ class SqlUnitOfWork:
             self._queue.put(None)
             self._thread.join()
             self._thread = None
+        if self._reader is not None:
+            self._snapshots.put(None)
+            self._reader.join()
+            self._reader = None
 
     # -- the port --
     async def write(
@@ -97,9 +106,17 @@ class SqlUnitOfWork:
         """Run `work` on its own read connection, off the event loop."""
         return await asyncio.to_thread(self.read_sync, work)
 
-    async def snapshot(self, work: Callable[[Store], T]) -> T:
-        """A short read on one snapshot (here: `read`, off the event loop)."""
-        return await self.read(work)
+    async def snapshot(self, work: Callable[[Store], T], *, accounts: Sequence[int] = ()) -> T:
+        """A short read on one snapshot, run by the reader thread: the reads waiting together share
+        one REPEATABLE READ transaction on its own connection, taken after each of them was asked
+        (so within each caller's request), and the statuses of their `accounts` are read in one
+        query (PostgreSQL)."""
+        if self._reader is None:
+            raise RuntimeError("the unit of work is not started")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._snapshots.put(_Job(work, future, loop, accounts))
+        return await future
 
     def read_sync(self, work: Callable[[Store], T]) -> T:
         """Run `work` on a read connection in this thread."""
@@ -110,23 +127,29 @@ class SqlUnitOfWork:
                 conn.rollback()
 
     # -- the writer thread --
+    def _take_batch(self, jobs: queue.SimpleQueue[_Job | None]) -> tuple[list[_Job], bool]:
+        """Wait for a job, then take those waiting behind it (up to `max_batch`); (batch, stopping)."""
+        first = jobs.get()
+        if first is None:
+            return [], True
+        batch = [first]
+        while len(batch) < self._max_batch:
+            try:
+                job = jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is None:
+                return batch, True
+            batch.append(job)
+        return batch, False
+
     def _run(self) -> None:
         conn: Connection | None = None
         stopping = False
         while not stopping:
-            first = self._queue.get()
-            if first is None:
+            batch, stopping = self._take_batch(self._queue)
+            if not batch:
                 break
-            batch = [first]
-            while len(batch) < self._max_batch:
-                try:
-                    job = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if job is None:
-                    stopping = True
-                    break
-                batch.append(job)
             if conn is None or conn.closed or conn.invalidated:
                 conn = self._connect_or_fail(batch)
                 if conn is None:
@@ -134,6 +157,49 @@ class SqlUnitOfWork:
             conn = self._execute(conn, batch)
         if conn is not None:
             conn.close()
+
+    # -- the reader thread --
+    def _read_snapshots(self) -> None:
+        conn: Connection | None = None
+        stopping = False
+        while not stopping:
+            batch, stopping = self._take_batch(self._snapshots)
+            if not batch:
+                break
+            try:
+                if conn is None or conn.closed or conn.invalidated:
+                    conn = self._read_engine.connect()
+                    if conn.dialect.name != "sqlite":
+                        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                outcomes = self._read_batch(conn, batch)
+            except Exception as exc:
+                if conn is not None:
+                    conn.close()
+                    conn = None
+                outcomes = [(None, exc)] * len(batch)
+            for job, (value, error) in zip(batch, outcomes, strict=True):
+                job.loop.call_soon_threadsafe(_settle, job.future, value, error)
+        if conn is not None:
+            conn.close()
+
+    @staticmethod
+    def _read_batch(conn: Connection, batch: list[_Job]) -> list[tuple[Any, BaseException | None]]:
+        """Run the batch's jobs on one snapshot. A job that raises fails alone: the jobs after it
+        run on a new snapshot (a failed statement spoils the transaction on PostgreSQL)."""
+        outcomes: list[tuple[Any, BaseException | None]] = []
+        while len(outcomes) < len(batch):
+            with conn.begin() as transaction:
+                hot = HotPath(conn)
+                rest = batch[len(outcomes) :]
+                hot.prepare_batch([a for job in rest for a in job.accounts], 0)
+                for job in rest:
+                    try:
+                        outcomes.append((job.work(SqlStore(conn, hot)), None))
+                    except Exception as exc:
+                        outcomes.append((None, exc))
+                        break
+                transaction.rollback()
+        return outcomes
 
     def _connect_or_fail(self, batch: list[_Job]) -> Connection | None:
         try:
@@ -249,7 +315,7 @@ class InLoopUnitOfWork(SqlUnitOfWork):
             self._snapshot_store.conn.close()
             self._snapshot_store = None
 
-    async def snapshot(self, work: Callable[[Store], T]) -> T:
+    async def snapshot(self, work: Callable[[Store], T], *, accounts: Sequence[int] = ()) -> T:
         """A short read on one snapshot, run on the event loop: a WAL reader never waits for the
         writer, and a few point reads of SQLite's page cache cost less than a hop to a thread."""
         store = self._snapshot_store

@@ -196,9 +196,10 @@ class UnitOfWork(Protocol):
         """Run `work` on a consistent read snapshot."""
         ...
 
-    def snapshot(self, work: Callable[[Store], T]) -> Awaitable[T]:
+    def snapshot(self, work: Callable[[Store], T], *, accounts: Sequence[int] = ()) -> Awaitable[T]:
         """Run a short read-only `work` (a few point reads) on one consistent snapshot taken during the
-        call, as cheaply as the engine allows: what it sees was the committed state at one instant."""
+        call, as cheaply as the engine allows: what it sees was the committed state at one instant.
+        `accounts` whose status `work` reads: a hint, as for `write`."""
         ...
 
 

@@ -120,7 +120,9 @@ class TradingService:
         )
         # Refusals are decided on a snapshot, without entering the serial write order (a refusal
         # changes nothing); what passes is judged again inside its transaction.
-        refusal = await self._uow.snapshot(lambda store: order_refusal(store, order))
+        refusal = await self._uow.snapshot(
+            lambda store: order_refusal(store, order), accounts=(order.account_id,)
+        )
         if refusal is not None:
             return refusal
         clock = self._clock
