@@ -40,7 +40,8 @@ class Settings:
     write_batch_max: int = 256
     """Most writes committed by one fsync (AUTOLIQ_WRITE_BATCH_MAX)."""
     fast_path: bool = True
-    """Answer setadminautoliqaction on a plain-ASGI path, skipping the framework (AUTOLIQ_FAST_PATH)."""
+    """Answer setadminautoliqaction and placeorder on a plain-ASGI path, skipping the framework
+    (AUTOLIQ_FAST_PATH)."""
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
