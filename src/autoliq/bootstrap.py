@@ -11,15 +11,16 @@ from sqlalchemy import Engine, func, select
 from autoliq.adapters import seed
 from autoliq.adapters.db import create_admin_engine, create_db_engine, is_sqlite, migrate
 from autoliq.adapters.publisher import InMemoryPublisher
-from autoliq.adapters.tables import organization
+from autoliq.adapters.tables import organization, sandbox_clock
 from autoliq.adapters.unit_of_work import InLoopUnitOfWork, SqlUnitOfWork
 from autoliq.config import Settings
 from autoliq.domain.session import trade_date
 from autoliq.domain.states import Role
-from autoliq.service.clock import Clock, SystemClock
+from autoliq.service.clock import AdjustableClock, Clock, SandboxClock, SystemClock
 from autoliq.service.credentials import generate_password, hash_password
 from autoliq.service.handlers import AuthService, RiskService
 from autoliq.service.market import MarketData
+from autoliq.service.sandbox_clock import ClockService
 from autoliq.service.trading_service import TradingService
 from autoliq.service.views import CashViews, TradingViews, Views
 
@@ -41,6 +42,7 @@ class Services:
     market: MarketData
     trading: TradingService
     trading_views: TradingViews
+    sandbox_clock: ClockService
     cash_views: CashViews
     write_engine: Engine
     read_engine: Engine
@@ -56,11 +58,22 @@ class Services:
         self.read_engine.dispose()
 
 
-def bootstrap(settings: Settings, *, clock: Clock | None = None, run_migrations: bool = True) -> Services:
-    """Wire the services for `settings`; applies migrations first unless told not to."""
+def bootstrap(
+    settings: Settings, *, clock: AdjustableClock | None = None, run_migrations: bool = True
+) -> Services:
+    """Wire the services for `settings`; applies migrations first unless told not to.
+
+    Without `clock`, the services read the sandbox clock (the machine's, moved by the offset last
+    stored with `POST /_autoliq/clock`) and access tokens expire by the machine's clock, so moving
+    the sandbox a day ahead does not log everyone out. A given `clock` (tests) serves both."""
     if run_migrations:
         migrate(settings.database_url)
-    clock = clock or SystemClock()
+    session_clock: Clock
+    if clock is None:
+        clock = SandboxClock(_stored_clock_offset(settings.database_url))
+        session_clock = SystemClock()
+    else:
+        session_clock = clock
     write_engine = create_db_engine(settings.database_url, writer=True, pool_size=1)
     read_engine = create_db_engine(
         settings.database_url, writer=False, pool_size=8 if is_sqlite(settings.database_url) else 10
@@ -77,7 +90,8 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, run_migrations:
         clock=clock,
         publisher=publisher,
         uow=uow,
-        auth=AuthService(uow, clock, timedelta(minutes=settings.token_minutes)),
+        auth=AuthService(uow, session_clock, timedelta(minutes=settings.token_minutes)),
+        sandbox_clock=ClockService(uow, clock, SystemClock()),
         risk=risk,
         views=views,
         market=market,
@@ -87,6 +101,16 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, run_migrations:
         write_engine=write_engine,
         read_engine=read_engine,
     )
+
+
+def _stored_clock_offset(database_url: str) -> timedelta:
+    engine = create_admin_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            value = conn.execute(select(sandbox_clock.c.offset_us).where(sandbox_clock.c.id == 1)).scalar()
+    finally:
+        engine.dispose()
+    return timedelta(microseconds=int(value or 0))
 
 
 @dataclass(frozen=True)

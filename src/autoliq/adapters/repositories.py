@@ -18,6 +18,7 @@ from autoliq.adapters.tables import (
     auth_session,
     contract_price,
     organization,
+    sandbox_clock,
 )
 from autoliq.adapters.trading_repository import TradingRepository
 from autoliq.domain.events import Event
@@ -262,6 +263,18 @@ class SqlStore(TradingRepository):
         )
         if result.rowcount == 0:
             self.conn.execute(insert(contract_price).values(contract_id=contract_id, **values))
+
+    # -- the sandbox clock --
+    def clock_offset(self) -> int | None:
+        """The sandbox clock's stored offset from the machine's clock, in microseconds, or None."""
+        value = self.conn.execute(select(sandbox_clock.c.offset_us).where(sandbox_clock.c.id == 1)).scalar()
+        return None if value is None else int(value)
+
+    def save_clock_offset(self, offset_us: int, when: datetime) -> None:
+        values = {"offset_us": offset_us, "updated": when}
+        result = self.conn.execute(update(sandbox_clock).where(sandbox_clock.c.id == 1).values(**values))
+        if result.rowcount == 0:
+            self.conn.execute(insert(sandbox_clock).values(id=1, **values))
 
     # -- events --
     def emit(self, event: Event) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -202,4 +203,13 @@ cash_balance = Table(
     Column("amount_sod_cents", BigInteger, nullable=False),
     Column("timestamp", UTCDateTime(), nullable=False),
     Column("trade_date", Date, nullable=False),
+)
+
+sandbox_clock = Table(
+    "sandbox_clock",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("offset_us", BigInteger, nullable=False),
+    Column("updated", UTCDateTime(), nullable=False),
+    CheckConstraint("id = 1", name="ck_sandbox_clock_one_row"),
 )

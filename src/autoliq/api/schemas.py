@@ -5,7 +5,7 @@ Field names are camelCase because they are Tradovate's JSON names, to the letter
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 import msgspec
@@ -13,6 +13,7 @@ import msgspec
 from autoliq.domain.instruments import ContractSpec, ProductSpec
 from autoliq.domain.model import Account, RiskStatus, RiskStatusLogEntry
 from autoliq.service.market import LastPrice
+from autoliq.service.sandbox_clock import ClockView
 
 Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 
@@ -205,6 +206,25 @@ class PricesOut(msgspec.Struct):
     prices: list[PriceOut]
 
 
+class ClockIn(msgspec.Struct, forbid_unknown_fields=True):
+    """`POST /_autoliq/clock`: either `now` (ISO 8601 with an offset) or `advanceSeconds`."""
+
+    now: datetime | None = None
+    advanceSeconds: float | None = None
+
+
+class ClockOut(msgspec.Struct):
+    """The sandbox clock and where it stands in the CME session calendar (America/Chicago)."""
+
+    now: datetime
+    tradeDate: date
+    marketOpen: bool
+    nextMarketOpen: datetime
+    nextWeeklyOpen: datetime
+    offsetSeconds: float
+    """How far the sandbox clock runs ahead of the machine's."""
+
+
 # -- mapping --
 
 
@@ -308,4 +328,11 @@ def price_out(last: LastPrice) -> PriceOut:
         contractId=last.contract.id,
         price=float(last.price),
         timestamp=last.updated,
+    )
+
+
+def clock_out(v: ClockView) -> ClockOut:
+    """The wire form of the sandbox clock."""
+    return ClockOut(
+        v.now, v.trade_date, v.market_open, v.next_market_open, v.next_weekly_open, round(v.offset_seconds, 6)
     )

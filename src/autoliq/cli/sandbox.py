@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-sandbox_app = typer.Typer(help="Sandbox controls of a running autoliq (prices).", no_args_is_help=True)
+sandbox_app = typer.Typer(help="Sandbox controls of a running autoliq (prices, clock).", no_args_is_help=True)
 console = Console(soft_wrap=True)
 
 UrlOption = Annotated[str, typer.Option("--url", envvar="AUTOLIQ_URL", help="autoliq's base URL.")]
@@ -116,3 +116,36 @@ def replay(
                     raise typer.Exit(1)
                 progress.advance(task, len(group))
     console.print(f"replayed {len(ticks)} prices in {len(groups)} steps")
+
+
+@sandbox_app.command()
+def clock(
+    now: Annotated[
+        str | None, typer.Option("--now", help="Set the clock to this ISO 8601 time (with an offset).")
+    ] = None,
+    advance: Annotated[
+        float | None, typer.Option("--advance", min=0, help="Move the clock this many seconds ahead.")
+    ] = None,
+    url: UrlOption = "http://127.0.0.1:8080",
+    user: UserOption = "admin",
+    password: PasswordOption = "",
+) -> None:
+    """Show the sandbox clock, or move it forward with --now or --advance (organization admins)."""
+    if now is not None and advance is not None:
+        console.print("[red]error:[/red] give --now or --advance, not both")
+        raise typer.Exit(2)
+    with httpx.Client(base_url=url, timeout=30, trust_env=False) as client:
+        client.headers["Authorization"] = f"Bearer {login(client, user, password)}"
+        if now is None and advance is None:
+            r = client.get("/_autoliq/clock")
+        else:
+            body: dict[str, object] = {"now": now} if now is not None else {"advanceSeconds": advance}
+            r = client.post("/_autoliq/clock", json=body)
+    answer = r.json() if r.content else {}
+    if r.status_code != 200:
+        console.print(f"[red]refused:[/red] {escape(str(answer.get('errorText', r.reason_phrase)))}")
+        raise typer.Exit(1)
+    state = "open" if answer["marketOpen"] else "closed"
+    console.print(f"sandbox time  {answer['now']}  (trade date {answer['tradeDate']}, market {state})")
+    console.print(f"next open     {answer['nextMarketOpen']}   weekly open {answer['nextWeeklyOpen']}")
+    console.print(f"ahead of the machine's clock by {answer['offsetSeconds']:g} s")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -18,3 +18,48 @@ def trade_date(moment: datetime) -> date:
     while day.weekday() >= 5:
         day += timedelta(days=1)
     return day
+
+
+# -- CME futures hours (America/Chicago) --
+# Open from 17:00 Sunday to 16:00 Friday, with a daily break from 16:00 to 17:00 Monday to Thursday.
+# Exchange holidays are not modelled.
+MARKET_OPEN = time(SESSION_START_HOUR)
+DAILY_CLOSE = time(16)
+_SUNDAY, _FRIDAY, _SATURDAY = 6, 4, 5
+
+
+def is_market_open(moment: datetime) -> bool:
+    """Whether CME futures trade at `moment`."""
+    local = moment.astimezone(CHICAGO)
+    weekday, clock = local.weekday(), local.time()
+    if weekday == _SATURDAY:
+        return False
+    if weekday == _SUNDAY:
+        return clock >= MARKET_OPEN
+    if weekday == _FRIDAY:
+        return clock < DAILY_CLOSE
+    return not DAILY_CLOSE <= clock < MARKET_OPEN
+
+
+def _opens_after(moment: datetime, weekdays: tuple[int, ...]) -> datetime:
+    local = moment.astimezone(CHICAGO)
+    day = local.date()
+    for _ in range(8):
+        if day.weekday() in weekdays:
+            # combine() with the zone gives the right offset on both sides of a DST change.
+            candidate = datetime.combine(day, MARKET_OPEN, CHICAGO)
+            if candidate > moment:
+                return candidate.astimezone(UTC)
+        day += timedelta(days=1)
+    raise AssertionError("unreachable: a market open falls within every eight days")
+
+
+def next_market_open(moment: datetime) -> datetime:
+    """The first market open (17:00 CT, Sunday to Thursday) strictly after `moment`, in UTC: when
+    a daily auto-liquidation lock ends."""
+    return _opens_after(moment, (_SUNDAY, 0, 1, 2, 3))
+
+
+def next_weekly_open(moment: datetime) -> datetime:
+    """The first Sunday 17:00 CT strictly after `moment`, in UTC: when a weekly lock ends."""
+    return _opens_after(moment, (_SUNDAY,))

@@ -1,4 +1,5 @@
-"""Clocks: the system's, and a manual one tests and the sandbox can move."""
+"""Clocks: the system's, the sandbox's (the system's moved forward by an offset), and a manual one
+for tests."""
 
 from __future__ import annotations
 
@@ -45,3 +46,34 @@ class ManualClock:
         """Jump to `when`."""
         with self._lock:
             self._now = when
+
+
+class AdjustableClock(Clock, Protocol):
+    """A clock the sandbox may move."""
+
+    def set(self, when: datetime) -> None:
+        """Jump to `when`."""
+        ...
+
+
+class SandboxClock:
+    """The machine's clock plus an offset: it runs at the machine's pace, and the sandbox moves it
+    (`POST /_autoliq/clock`); the offset is stored, so a moved clock stays moved across restarts."""
+
+    def __init__(self, offset: timedelta = timedelta(0)) -> None:
+        self._offset = offset
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        """The machine's time plus the offset."""
+        return datetime.now(UTC) + self._offset
+
+    @property
+    def offset(self) -> timedelta:
+        """How far ahead of the machine's clock it is."""
+        return self._offset
+
+    def set(self, when: datetime) -> None:
+        """Jump to `when` (and run on from there)."""
+        with self._lock:
+            self._offset = when - datetime.now(UTC)

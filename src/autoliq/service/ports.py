@@ -178,6 +178,13 @@ class Store(TradingStore, Protocol):
 
     def set_contract_price(self, contract_id: int, price_ticks: int, when: datetime) -> None: ...
 
+    # -- the sandbox clock --
+    def clock_offset(self) -> int | None:
+        """The sandbox clock's stored offset from the machine's clock, in microseconds, or None."""
+        ...
+
+    def save_clock_offset(self, offset_us: int, when: datetime) -> None: ...
+
     # -- events --
     def emit(self, event: Event) -> None: ...
 

@@ -9,7 +9,16 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from autoliq.api.params import ERROR_RESPONSES, MasterIdParam, decode_strict
-from autoliq.api.schemas import AuditOut, PricesIn, PricesOut, audit_entry_out, price_out
+from autoliq.api.schemas import (
+    AuditOut,
+    ClockIn,
+    ClockOut,
+    PricesIn,
+    PricesOut,
+    audit_entry_out,
+    clock_out,
+    price_out,
+)
 from autoliq.api.security import caller_of
 from autoliq.bootstrap import Services
 from autoliq.domain.errors import Unauthorized
@@ -38,6 +47,24 @@ class AutoliqController(Controller):
         del data  # declared for the OpenAPI description; decoded strictly above
         done = await services.market.set_prices([(p.symbol, p.price) for p in body.prices])
         return PricesOut(prices=[price_out(p) for p in done])
+
+    @get("/clock", responses=ERROR_RESPONSES)
+    async def clock(self, services: NamedDependency[Services]) -> ClockOut:
+        """The sandbox clock: now, the trade date, whether CME futures trade, the next opens."""
+        return clock_out(services.sandbox_clock.view())
+
+    @post("/clock", status_code=200, responses=ERROR_RESPONSES)
+    async def move_clock(
+        self, request: Request[Any, Any, Any], data: JSONBody[ClockIn], services: NamedDependency[Services]
+    ) -> ClockOut:
+        """Move the sandbox clock forward (organization admins): `{"now": "2026-12-04T22:00:00Z"}` or
+        `{"advanceSeconds": 3600}`. Never backward; the new time is stored before the answer."""
+        caller = caller_of(request).user
+        if not caller.is_admin:
+            raise Unauthorized()
+        body = decode_strict(await request.body(), ClockIn)
+        del data  # declared for the OpenAPI description; decoded strictly above
+        return clock_out(await services.sandbox_clock.move(caller, body.now, body.advanceSeconds))
 
     @get("/audit", responses=ERROR_RESPONSES)
     async def audit(
