@@ -49,3 +49,16 @@ def action_body(
         "adminActionReasonCode": code,
         "adminActionReason": reason,
     }
+
+
+def full_auto_liq(**overrides: Any) -> dict[str, Any]:
+    """A `UserAccountAutoLiq` body with every limit set (wire names), changed by `overrides`."""
+    body: dict[str, Any] = {
+        "changesLocked": False, "marginPercentageAlert": 80, "dailyLossPercentageAlert": 2.5,
+        "dailyLossAlert": 800, "marginPercentageLiqOnly": 90, "dailyLossPercentageLiqOnly": 3,
+        "dailyLossLiqOnly": 900, "marginPercentageAutoLiq": 100, "dailyLossPercentageAutoLiq": 4,
+        "dailyLossAutoLiq": 1000, "weeklyLossAutoLiq": 2500, "flattenTimestamp": "2026-11-24T21:55:00Z",
+        "trailingMaxDrawdown": 2000, "trailingMaxDrawdownLimit": 50000, "trailingMaxDrawdownMode": "EOD",
+        "dailyProfitAutoLiq": 3000, "weeklyProfitAutoLiq": 6000, "doNotUnlock": True,
+    }  # fmt: skip
+    return {**body, **overrides}

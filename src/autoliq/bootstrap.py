@@ -20,6 +20,7 @@ from autoliq.service.clock import AdjustableClock, Clock, SandboxClock, SystemCl
 from autoliq.service.credentials import generate_password, hash_password
 from autoliq.service.handlers import AuthService, RiskService
 from autoliq.service.market import MarketData
+from autoliq.service.post_trade import AutoLiqSettingsService
 from autoliq.service.sandbox_clock import ClockService
 from autoliq.service.trading_service import TradingService
 from autoliq.service.views import CashViews, TradingViews, Views
@@ -43,6 +44,7 @@ class Services:
     trading: TradingService
     trading_views: TradingViews
     sandbox_clock: ClockService
+    auto_liq: AutoLiqSettingsService
     cash_views: CashViews
     write_engine: Engine
     read_engine: Engine
@@ -92,6 +94,7 @@ def bootstrap(
         uow=uow,
         auth=AuthService(uow, session_clock, timedelta(minutes=settings.token_minutes)),
         sandbox_clock=ClockService(uow, clock, SystemClock()),
+        auto_liq=AutoLiqSettingsService(uow, clock, risk.accounts),
         risk=risk,
         views=views,
         market=market,

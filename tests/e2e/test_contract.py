@@ -17,6 +17,7 @@ from litestar.testing import TestClient
 from autoliq.api.app import route_paths
 from tests.conftest import ADMIN_PW, TRADER_PW, World
 from tests.contract import ADMIN_ACTIONS, ContractError, response_schema, validate_response
+from tests.helpers import full_auto_liq
 
 Headers = dict[str, str]
 Params = dict[str, Any] | list[tuple[str, Any]]
@@ -396,6 +397,39 @@ def test_order_path_when_orders_placed_filled_and_cancelled_then_every_answer_fi
                 assert body == first if route == "item" else body == rows
 
 
+# -- post-trade risk settings --
+
+AUTO_LIQ = "/v1/userAccountAutoLiq"
+AUTO_LIQ_WRITES = ("create", "update", "updateuserautoliq", "updateuserautoliqs")
+
+
+def test_user_account_auto_liq_when_created_updated_and_read_then_every_answer_fits_official_schema(
+    client: TestClient[Any], admin_headers: Headers, trader_headers: Headers, world: World
+) -> None:
+    a, b, c = world.demo_account_ids[:3]
+    full = full_auto_liq(changesLocked=True, trailingMaxDrawdownMode="RealTime")
+    created = post_validated(client, f"{AUTO_LIQ}/create", admin_headers, {"id": a, **full})
+    assert created["id"] == a and created["trailingMaxDrawdownMode"] == "RealTime"
+    post_validated(client, f"{AUTO_LIQ}/update", admin_headers, {"id": a, **full, "dailyLossAutoLiq": 1200})
+    one = post_validated(client, f"{AUTO_LIQ}/updateuserautoliq", admin_headers, {"accountId": b, **full})
+    assert set(one) == {"userAccountAutoLiq", "permissionedAccountAutoLiq"}
+    attempt = {"accountId": b, "dailyLossAutoLiq": 1}
+    refused = post_validated(client, f"{AUTO_LIQ}/updateuserautoliq", trader_headers, attempt)
+    assert refused == {"errorText": "Access is denied"}  # changesLocked
+    items = {"items": [{"accountId": c, "dailyLossAutoLiq": 5}]}
+    many = post_validated(client, f"{AUTO_LIQ}/updateuserautoliqs", admin_headers, items)
+    assert len(many["userAutoLiqs"]) == 1
+    empty = post_validated(client, f"{AUTO_LIQ}/updateuserautoliqs", admin_headers, {"items": []})
+    assert empty == {"userAutoLiqs": [], "errorText": "Empty items"}
+    for headers in (admin_headers, trader_headers):
+        rows = get_validated(client, f"{AUTO_LIQ}/list", headers)
+        assert [r["id"] for r in rows] == [a, b, c]
+        assert get_validated(client, f"{AUTO_LIQ}/item", headers, {"id": a})["dailyLossAutoLiq"] == 1200
+        assert len(get_validated(client, f"{AUTO_LIQ}/items", headers, {"ids": f"{a},{b}"})) == 2
+        assert len(get_validated(client, f"{AUTO_LIQ}/deps", headers, {"masterid": c})) == 1
+        assert len(get_validated(client, f"{AUTO_LIQ}/ldeps", headers, {"masterids": f"{a},{c}"})) == 2
+
+
 # -- coverage of the routes --
 
 EXERCISED_V1_ROUTES = {
@@ -415,6 +449,7 @@ EXERCISED_V1_ROUTES = {
     LIQUIDATE_POSITION,
     LIQUIDATE_POSITIONS,
     *(f"/v1/cashBalance/{route}" for route in LOG_READS),
+    *(f"{AUTO_LIQ}/{route}" for route in (*AUTO_LIQ_WRITES, "list", *LOG_READS)),
 }
 
 

@@ -25,7 +25,26 @@ T0 = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 def test_migrations_when_applied_twice_then_idempotent_and_at_head(database_url: str) -> None:
     migrate(database_url)
     migrate(database_url)
-    assert current_revision(database_url) == "0004"
+    assert current_revision(database_url) == "0005"
+
+
+def test_migrations_when_applied_then_database_matches_the_tables_the_code_uses(database_url: str) -> None:
+    """The migrations and `adapters/tables.py` describe the same schema (tables, columns, types,
+    nullability, keys, indexes): a column added to one but not the other fails here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from autoliq.adapters.tables import metadata
+
+    migrate(database_url)
+    engine = create_admin_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            differences = compare_metadata(context, metadata)
+    finally:
+        engine.dispose()
+    assert differences == []
 
 
 def test_sqlite_when_connected_then_wal_and_synchronous_full(tmp_path: object) -> None:

@@ -19,10 +19,12 @@ from autoliq.adapters.tables import (
     contract_price,
     organization,
     sandbox_clock,
+    user_account_auto_liq,
 )
 from autoliq.adapters.trading_repository import TradingRepository
 from autoliq.domain.events import Event
 from autoliq.domain.model import Account, Organization, RiskStatus, RiskStatusLogEntry, User
+from autoliq.domain.post_trade import SETTING_FIELDS, AutoLiqSettings, TrailingMode
 from autoliq.domain.states import Actor, AdminAction, ReasonCode, Role
 from autoliq.service.ports import AuthSession
 
@@ -87,6 +89,15 @@ def _log_entry(row: Row[Any]) -> RiskStatusLogEntry:
 
 def _chunks(ids: Sequence[int]) -> list[Sequence[int]]:
     return [ids[i : i + _IN_CHUNK] for i in range(0, len(ids), _IN_CHUNK)] or [[]]
+
+
+def _auto_liq_settings(row: Row[Any]) -> AutoLiqSettings:
+    values = {name: getattr(row, name) for name in SETTING_FIELDS}
+    mode = values["trailing_max_drawdown_mode"]
+    values["trailing_max_drawdown_mode"] = None if mode is None else TrailingMode(mode)
+    values["changes_locked"] = bool(values["changes_locked"])
+    values["do_not_unlock"] = bool(values["do_not_unlock"])
+    return AutoLiqSettings(id=row.id, **values)
 
 
 class SqlStore(TradingRepository):
@@ -263,6 +274,42 @@ class SqlStore(TradingRepository):
         )
         if result.rowcount == 0:
             self.conn.execute(insert(contract_price).values(contract_id=contract_id, **values))
+
+    # -- post-trade risk settings --
+    def auto_liq_settings(
+        self, organization_id: int, *, owner_id: int | None = None, ids: Sequence[int] | None = None
+    ) -> list[AutoLiqSettings]:
+        """Settings of the organization's accounts (of one owner's, of `ids`), by id."""
+        t = user_account_auto_liq
+        j = t.join(account, account.c.id == t.c.id)
+        conds: list[ColumnElement[bool]] = [account.c.organization_id == organization_id]
+        if owner_id is not None:
+            conds.append(account.c.user_id == owner_id)
+        out: list[AutoLiqSettings] = []
+        for chunk in _chunks(ids) if ids is not None else [None]:
+            where = list(conds)
+            if chunk is not None:
+                where.append(t.c.id.in_(chunk))
+            rows = self.conn.execute(select(t).select_from(j).where(and_(*where)).order_by(t.c.id))
+            out.extend(_auto_liq_settings(r) for r in rows)
+        return out
+
+    def auto_liq_settings_of(self, account_id: int) -> AutoLiqSettings | None:
+        """One account's settings, or None."""
+        t = user_account_auto_liq
+        row = self.conn.execute(select(t).where(t.c.id == account_id)).first()
+        return None if row is None else _auto_liq_settings(row)
+
+    def save_auto_liq_settings(self, settings: AutoLiqSettings, now: datetime) -> None:
+        """Insert or replace an account's settings."""
+        t = user_account_auto_liq
+        values: dict[str, Any] = {name: getattr(settings, name) for name in SETTING_FIELDS}
+        mode = settings.trailing_max_drawdown_mode
+        values["trailing_max_drawdown_mode"] = None if mode is None else mode.value
+        values["updated"] = now
+        result = self.conn.execute(update(t).where(t.c.id == settings.id).values(**values))
+        if result.rowcount == 0:
+            self.conn.execute(insert(t).values(id=settings.id, **values))
 
     # -- the sandbox clock --
     def clock_offset(self) -> int | None:

@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from autoliq.domain.post_trade import AMOUNT_FIELDS
+
 # BigInteger ids that are still SQLite's INTEGER PRIMARY KEY (its rowid alias) there.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -212,4 +214,16 @@ sandbox_clock = Table(
     Column("offset_us", BigInteger, nullable=False),
     Column("updated", UTCDateTime(), nullable=False),
     CheckConstraint("id = 1", name="ck_sandbox_clock_one_row"),
+)
+
+user_account_auto_liq = Table(
+    "user_account_auto_liq",
+    metadata,
+    Column("id", BigInteger, ForeignKey("account.id"), primary_key=True, autoincrement=False),
+    Column("changes_locked", Boolean, nullable=False),
+    *(Column(name, Float, nullable=True) for name in AMOUNT_FIELDS),
+    Column("flatten_timestamp", UTCDateTime(), nullable=True),
+    Column("trailing_max_drawdown_mode", String(16), nullable=True),
+    Column("do_not_unlock", Boolean, nullable=False),
+    Column("updated", UTCDateTime(), nullable=False),
 )

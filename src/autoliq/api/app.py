@@ -25,6 +25,7 @@ from autoliq.api.routes.orders import (
     OrderController,
     PositionController,
 )
+from autoliq.api.routes.post_trade import UserAccountAutoLiqController
 from autoliq.api.routes.risk import RiskStatusController, RiskStatusLogController
 from autoliq.api.security import require_token
 from autoliq.bootstrap import Services
@@ -36,6 +37,7 @@ CONTROLLERS = [
     AuthController,
     RiskStatusController,
     RiskStatusLogController,
+    UserAccountAutoLiqController,
     AccountController,
     ProductController,
     ContractController,

@@ -20,15 +20,17 @@ class RiskStatusChanged:
 
 @dataclass(frozen=True, slots=True)
 class TradingEntityChanged:
-    """An order, fill, position or cash balance of an account was created or updated."""
+    """An order, fill, position, cash balance or post-trade settings of an account were created or
+    updated."""
 
     entity_type: str
-    """Tradovate's entity name: `order`, `fill`, `position` or `cashBalance`."""
+    """Tradovate's entity name: `order`, `fill`, `position`, `cashBalance` or `userAccountAutoLiq`."""
     event_type: str
     """`Created` or `Updated`, as Tradovate's `props` events say."""
     account_id: int
     entity_id: int
-    """The entity's id (for a position: its contract id; for a cash balance: the account id)."""
+    """The entity's id (for a position: its contract id; for a cash balance and post-trade settings:
+    the account id)."""
 
 
 Event = RiskStatusChanged | TradingEntityChanged

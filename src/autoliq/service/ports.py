@@ -14,6 +14,7 @@ from autoliq.domain.instruments import ContractSpec
 from autoliq.domain.model import Account, Organization, RiskStatus, RiskStatusLogEntry, User
 from autoliq.domain.money import CashState
 from autoliq.domain.orders import Order, OrderType, OrdStatus, TimeInForce
+from autoliq.domain.post_trade import AutoLiqSettings
 from autoliq.domain.states import Actor, AdminAction, ReasonCode, Side
 
 T = TypeVar("T")
@@ -177,6 +178,13 @@ class Store(TradingStore, Protocol):
         ...
 
     def set_contract_price(self, contract_id: int, price_ticks: int, when: datetime) -> None: ...
+
+    # -- post-trade risk settings --
+    def auto_liq_settings(
+        self, organization_id: int, *, owner_id: int | None = None, ids: Sequence[int] | None = None
+    ) -> list[AutoLiqSettings]: ...
+    def auto_liq_settings_of(self, account_id: int) -> AutoLiqSettings | None: ...
+    def save_auto_liq_settings(self, settings: AutoLiqSettings, now: datetime) -> None: ...
 
     # -- the sandbox clock --
     def clock_offset(self) -> int | None:
