@@ -22,6 +22,7 @@ from autoliq.service.handlers import AuthService, RiskService
 from autoliq.service.market import MarketData
 from autoliq.service.post_trade import AutoLiqSettingsService
 from autoliq.service.sandbox_clock import ClockService
+from autoliq.service.scheduler import Scheduler
 from autoliq.service.trading_service import TradingService
 from autoliq.service.views import CashViews, TradingViews, Views
 
@@ -45,6 +46,7 @@ class Services:
     trading_views: TradingViews
     sandbox_clock: ClockService
     auto_liq: AutoLiqSettingsService
+    scheduler: Scheduler
     cash_views: CashViews
     write_engine: Engine
     read_engine: Engine
@@ -85,6 +87,7 @@ def bootstrap(
     uow_class = InLoopUnitOfWork if is_sqlite(settings.database_url) else SqlUnitOfWork
     uow = uow_class(write_engine, read_engine, publisher, max_batch=settings.write_batch_max)
     market = MarketData(uow, clock)
+    scheduler = Scheduler(uow, clock)
     views = Views(uow)
     risk = RiskService(uow, clock, settings.environment, market.listed)
     return Services(
@@ -93,7 +96,8 @@ def bootstrap(
         publisher=publisher,
         uow=uow,
         auth=AuthService(uow, session_clock, timedelta(minutes=settings.token_minutes)),
-        sandbox_clock=ClockService(uow, clock, SystemClock()),
+        sandbox_clock=ClockService(uow, clock, SystemClock(), after_move=scheduler.run_due),
+        scheduler=scheduler,
         auto_liq=AutoLiqSettingsService(uow, clock, risk.accounts),
         risk=risk,
         views=views,

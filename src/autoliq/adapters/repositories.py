@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, insert, select, update
+from sqlalchemy import Connection, Row, and_, delete, insert, select, update
 from sqlalchemy.sql import ColumnElement
 
 from autoliq.adapters.hot_path import HotPath
@@ -18,6 +18,7 @@ from autoliq.adapters.tables import (
     auth_session,
     contract_price,
     organization,
+    risk_timer,
     sandbox_clock,
     user_account_auto_liq,
 )
@@ -26,6 +27,7 @@ from autoliq.domain.events import Event
 from autoliq.domain.model import Account, Organization, RiskStatus, RiskStatusLogEntry, User
 from autoliq.domain.post_trade import SETTING_FIELDS, AutoLiqSettings, TrailingMode
 from autoliq.domain.states import Actor, AdminAction, ReasonCode, Role
+from autoliq.domain.timers import Timer, TimerKind
 from autoliq.service.ports import AuthSession
 
 # SQLite binds at most 32,766 parameters per statement; stay well below for IN lists.
@@ -310,6 +312,51 @@ class SqlStore(TradingRepository):
         result = self.conn.execute(update(t).where(t.c.id == settings.id).values(**values))
         if result.rowcount == 0:
             self.conn.execute(insert(t).values(id=settings.id, **values))
+
+    # -- timers --
+    def add_timer(
+        self,
+        account_id: int,
+        kind: TimerKind,
+        due_at: datetime,
+        *,
+        admin_action: AdminAction | None = None,
+        set_at: datetime | None = None,
+    ) -> int:
+        values = {
+            "account_id": account_id,
+            "kind": kind.value,
+            "admin_action": None if admin_action is None else admin_action.value,
+            "set_at": set_at,
+            "due_at": due_at,
+        }
+        return int(
+            self.conn.execute(insert(risk_timer).values(**values).returning(risk_timer.c.id)).scalar_one()
+        )
+
+    def due_timers(self, now: datetime, limit: int) -> list[Timer]:
+        """Timers due at `now` or earlier, the earliest first (at most `limit`)."""
+        rows = self.conn.execute(
+            select(risk_timer)
+            .where(risk_timer.c.due_at <= now)
+            .order_by(risk_timer.c.due_at, risk_timer.c.id)
+            .limit(limit)
+        )
+        return [
+            Timer(
+                r.id,
+                r.account_id,
+                TimerKind(r.kind),
+                r.due_at,
+                None if r.admin_action is None else AdminAction(r.admin_action),
+                r.set_at,
+            )
+            for r in rows
+        ]
+
+    def delete_timer(self, timer_id: int) -> bool:
+        """Remove a timer; False when it was gone already (fired by someone else)."""
+        return bool(self.conn.execute(delete(risk_timer).where(risk_timer.c.id == timer_id)).rowcount)
 
     # -- the sandbox clock --
     def clock_offset(self) -> int | None:

@@ -227,3 +227,15 @@ user_account_auto_liq = Table(
     Column("do_not_unlock", Boolean, nullable=False),
     Column("updated", UTCDateTime(), nullable=False),
 )
+
+risk_timer = Table(
+    "risk_timer",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", BigInteger, ForeignKey("account.id"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("admin_action", String(40), nullable=True),
+    Column("set_at", UTCDateTime(), nullable=True),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Index("ix_risk_timer_due_at", "due_at"),
+)

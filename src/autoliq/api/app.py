@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -54,11 +56,18 @@ def create_app(services: Services, *, manage_lifecycle: bool = True) -> Litestar
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        timers: asyncio.Task[None] | None = None
         if manage_lifecycle:
             services.start()
+            # Due timers fire as time passes (and at start: those that fell due while it was down).
+            timers = asyncio.create_task(services.scheduler.run_forever(), name="autoliq-scheduler")
         try:
             yield
         finally:
+            if timers is not None:
+                timers.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await timers
             if manage_lifecycle:
                 services.stop()
 

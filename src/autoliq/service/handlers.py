@@ -19,6 +19,7 @@ from autoliq.domain.rules import (
     validate_set_admin_action,
 )
 from autoliq.domain.states import Actor, AdminAction, Environment
+from autoliq.domain.timers import EXPIRING_ACTIONS, HOLD, TimerKind
 from autoliq.service.clock import Clock
 from autoliq.service.credentials import new_token, token_hash, verify_password
 from autoliq.service.ports import AuthSession, Store, UnitOfWork
@@ -222,6 +223,11 @@ def apply_admin_action(
     if command.action is AdminAction.LIQUIDATE_IMMEDIATELY:
         # After the status: the engine's admin orders pass the gate of a liquidating account.
         liquidate_account(store, account.id, contracts or {}, now)
+    if command.action in EXPIRING_ACTIONS:
+        # Back to Normal 60 s later, by the scheduler (the timer is stored with the change).
+        store.add_timer(
+            account.id, TimerKind.ADMIN_ACTION_EXPIRY, now + HOLD, admin_action=command.action, set_at=now
+        )
     entry = store.append_log(
         account.id, now, status, Actor.USER, caller.id, command.reason_code, command.reason
     )

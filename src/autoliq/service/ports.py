@@ -16,6 +16,7 @@ from autoliq.domain.money import CashState
 from autoliq.domain.orders import Order, OrderType, OrdStatus, TimeInForce
 from autoliq.domain.post_trade import AutoLiqSettings
 from autoliq.domain.states import Actor, AdminAction, ReasonCode, Side
+from autoliq.domain.timers import Timer, TimerKind
 
 T = TypeVar("T")
 
@@ -185,6 +186,21 @@ class Store(TradingStore, Protocol):
     ) -> list[AutoLiqSettings]: ...
     def auto_liq_settings_of(self, account_id: int) -> AutoLiqSettings | None: ...
     def save_auto_liq_settings(self, settings: AutoLiqSettings, now: datetime) -> None: ...
+
+    # -- timers --
+    def add_timer(
+        self,
+        account_id: int,
+        kind: TimerKind,
+        due_at: datetime,
+        *,
+        admin_action: AdminAction | None = None,
+        set_at: datetime | None = None,
+    ) -> int: ...
+    def due_timers(self, now: datetime, limit: int) -> list[Timer]: ...
+    def delete_timer(self, timer_id: int) -> bool:
+        """Remove a timer; False when it was gone already (fired by someone else)."""
+        ...
 
     # -- the sandbox clock --
     def clock_offset(self) -> int | None:

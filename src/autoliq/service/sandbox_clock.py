@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -33,10 +34,18 @@ class ClockView:
 class ClockService:
     """Moves the clock every service reads; only forward (timestamps, logs and timers stay ordered)."""
 
-    def __init__(self, uow: UnitOfWork, clock: AdjustableClock, system: Clock) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        clock: AdjustableClock,
+        system: Clock,
+        after_move: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._system = system
+        self._after_move = after_move
+        """Run once the clock has moved (the scheduler: timers the move reached fire before the answer)."""
         self._moving = asyncio.Lock()
 
     def view(self) -> ClockView:
@@ -53,7 +62,8 @@ class ClockService:
 
     async def move(self, caller: User, now: datetime | None, advance_seconds: float | None) -> ClockView:
         """Set the clock to `now`, or advance it by `advance_seconds`; the new offset is committed
-        before the clock moves. Raises Unauthorized for non-admins and BadRequest for bad values."""
+        before the clock moves, and the timers it reached have fired before this
+        returns. Raises Unauthorized for non-admins and BadRequest for bad values."""
         if not caller.is_admin:
             raise Unauthorized()
         if (now is None) == (advance_seconds is None):
@@ -73,4 +83,6 @@ class ClockService:
             system_now = self._system.now()
             await self._uow.write(lambda store: store.save_clock_offset(offset_us, system_now))
             self._clock.set(target)
+        if self._after_move is not None:
+            await self._after_move()
         return self.view()

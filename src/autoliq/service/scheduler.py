@@ -1,0 +1,78 @@
+"""The scheduler: fires the stored timers that the clock has reached, each once, in its own
+transaction (the timer row is deleted by the transaction that acts on it)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from functools import partial
+
+from autoliq.domain.events import RiskStatusChanged
+from autoliq.domain.states import Actor
+from autoliq.domain.timers import Timer, TimerKind, expired_status, expiry_reason
+from autoliq.service.clock import Clock
+from autoliq.service.ports import Store, UnitOfWork
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+def fire(store: Store, timer: Timer) -> bool:
+    """Fire one timer inside a transaction; False when it had fired already or no longer applies."""
+    if not store.delete_timer(timer.id):
+        return False
+    if timer.kind is TimerKind.ADMIN_ACTION_EXPIRY:
+        status = store.risk_status(timer.account_id)
+        account = store.account(timer.account_id)
+        after = None if status is None else expired_status(timer, status)
+        if after is None or account is None or timer.admin_action is None:
+            return False
+        store.save_risk_status(after)
+        entry = store.append_log(
+            timer.account_id, timer.due_at, after, Actor.SYSTEM, None, None, expiry_reason(timer.admin_action)
+        )
+        store.emit(RiskStatusChanged(account.organization_id, account.id, account.user_id, after, entry))
+        return True
+    return False
+
+
+def _due_timers(store: Store, now: datetime) -> list[Timer]:
+    return store.due_timers(now, BATCH)
+
+
+class Scheduler:
+    """Runs due timers: on demand (`run_due`, which the sandbox clock calls after it moves) and in
+    the background every `interval` seconds of real time (`run_forever`)."""
+
+    def __init__(self, uow: UnitOfWork, clock: Clock, *, interval: float = 0.25) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._interval = interval
+        self._running = asyncio.Lock()
+        self.fired = 0
+
+    async def run_due(self) -> int:
+        """Fire every timer due now, earliest first; how many took effect."""
+        fired = 0
+        async with self._running:
+            while True:
+                due = await self._uow.read(partial(_due_timers, now=self._clock.now()))
+                for timer in due:
+                    if await self._uow.write(partial(fire, timer=timer), accounts=(timer.account_id,)):
+                        fired += 1
+                if len(due) < BATCH:
+                    break
+        self.fired += fired
+        return fired
+
+    async def run_forever(self) -> None:
+        """`run_due` in a loop until cancelled; a failure is logged and retried on the next turn."""
+        while True:
+            try:
+                await self.run_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("scheduler: running due timers failed; retrying")
+            await asyncio.sleep(self._interval)
