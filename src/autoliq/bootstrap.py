@@ -18,6 +18,7 @@ from autoliq.domain.session import trade_date
 from autoliq.domain.states import Role
 from autoliq.service.clock import AdjustableClock, Clock, SandboxClock, SystemClock
 from autoliq.service.credentials import generate_password, hash_password
+from autoliq.service.demo_balance import DemoBalanceService
 from autoliq.service.handlers import AuthService, RiskService
 from autoliq.service.market import MarketData
 from autoliq.service.post_trade import AutoLiqSettingsService
@@ -46,6 +47,7 @@ class Services:
     trading_views: TradingViews
     sandbox_clock: ClockService
     auto_liq: AutoLiqSettingsService
+    demo_balance: DemoBalanceService
     scheduler: Scheduler
     cash_views: CashViews
     write_engine: Engine
@@ -99,6 +101,7 @@ def bootstrap(
         sandbox_clock=ClockService(uow, clock, SystemClock(), after_move=scheduler.run_due),
         scheduler=scheduler,
         auto_liq=AutoLiqSettingsService(uow, clock, risk.accounts),
+        demo_balance=DemoBalanceService(uow, clock, settings.environment, risk.accounts),
         risk=risk,
         views=views,
         market=market,

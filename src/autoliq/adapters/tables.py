@@ -239,3 +239,16 @@ risk_timer = Table(
     Column("due_at", UTCDateTime(), nullable=False),
     Index("ix_risk_timer_due_at", "due_at"),
 )
+
+cash_change = Table(
+    "cash_change",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", BigInteger, ForeignKey("account.id"), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("comment", String(64), nullable=False),
+    Column("user_id", BigInteger, ForeignKey("app_user.id"), nullable=False),
+    Column("by_admin", Boolean, nullable=False),
+    Column("timestamp", UTCDateTime(), nullable=False),
+    Index("ix_cash_change_account_timestamp", "account_id", "timestamp"),
+)

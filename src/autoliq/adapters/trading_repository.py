@@ -13,13 +13,14 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, Row, and_, select, update
+from sqlalchemy import Connection, Row, and_, func, insert, select, update
 from sqlalchemy.sql import ColumnElement
 
 from autoliq.adapters.hot_path import HotPath, read_day, read_time
-from autoliq.adapters.tables import account, cash_balance, fill, position, trade_order
+from autoliq.adapters.tables import account, cash_balance, cash_change, fill, position, trade_order
 from autoliq.domain.accounting import Lot, PositionState
 from autoliq.domain.instruments import ContractSpec
+from autoliq.domain.model import User
 from autoliq.domain.money import CashState, opening_cash, roll_cash
 from autoliq.domain.orders import Order, OrderType, OrdStatus, TimeInForce
 from autoliq.domain.states import Side
@@ -284,6 +285,42 @@ class TradingRepository:
         if row is None:
             return opening_cash(day)
         return roll_cash(CashState(row[0], row[1], row[2], row[3], read_day(row[4])), day)
+
+    def adjust_cash(self, account_id: int, cents: int, now: datetime, day: date) -> None:
+        """Add `cents` to the account's cash (a deposit or withdrawal: realized P&L unchanged)."""
+        cash = self.cash(account_id, day)
+        hot = self.hot
+        params = (
+            account_id, cash.amount + cents, cash.realized, cash.week_realized, cash.amount_sod,
+            hot.day(day), hot.time(now),
+        )  # fmt: skip
+        self._execute("save_cash", params)
+
+    def insert_cash_change(self, account_id: int, cents: int, comment: str, by: User, now: datetime) -> None:
+        """Record a demo cash change."""
+        self.conn.execute(
+            insert(cash_change).values(
+                account_id=account_id,
+                amount_cents=cents,
+                comment=comment,
+                user_id=by.id,
+                by_admin=by.is_admin,
+                timestamp=now,
+            )
+        )
+
+    def cash_changes_since(self, account_id: int, since: datetime, *, by_admin: bool) -> int:
+        """How many cash changes of the account, by admins or by others, were made after `since`."""
+        found = self.conn.execute(
+            select(func.count())
+            .select_from(cash_change)
+            .where(
+                cash_change.c.account_id == account_id,
+                cash_change.c.by_admin == by_admin,
+                cash_change.c.timestamp > since,
+            )
+        ).scalar_one()
+        return int(found)
 
     def cash_rows(self, account_ids: Sequence[int]) -> dict[int, tuple[int, int, int, int, datetime, date]]:
         """(amount, realized, week realized, amount SOD in cents, timestamp, trade date) by account,

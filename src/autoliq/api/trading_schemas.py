@@ -101,6 +101,20 @@ class GetCashBalanceSnapshotBody(msgspec.Struct, forbid_unknown_fields=False):
     accountId: Int64
 
 
+class ChangeDemoBalanceBody(msgspec.Struct, forbid_unknown_fields=False):
+    """Tradovate's `ChangeDemoBalance`: `cashChange` is a delta in dollars."""
+
+    accountId: Int64 | None = None
+    cashChange: float | None = None
+    comment: str | None = None
+
+
+class CashBalanceErrorOut(msgspec.Struct):
+    """A `CashBalanceSnapshot` that carries only its `errorText` (a refused change, HTTP 200)."""
+
+    errorText: str
+
+
 class CashBalanceSnapshotOut(msgspec.Struct, omit_defaults=True):
     """Tradovate's `CashBalanceSnapshot` (in dollars)."""
 

@@ -243,10 +243,11 @@ class TradingService:
         if not caller.is_admin and account.user_id != caller.id:
             raise NotFound()
         day = trade_date(self._clock.now())
-        return await self._uow.read(lambda s: _snapshot(s, account.id, day))
+        return await self._uow.read(lambda s: cash_snapshot_of(s, account.id, day))
 
 
-def _snapshot(store: Store, account_id: int, day: date) -> CashSnapshot:
+def cash_snapshot_of(store: Store, account_id: int, day: date) -> CashSnapshot:
+    """The account's cash snapshot on trade date `day`, positions marked to their last prices."""
     cash = store.cash(account_id, day)
     amount, realized, week, sod = cash.amount, cash.realized, cash.week_realized, cash.amount_sod
     open_dollars = Decimal(0)

@@ -13,8 +13,10 @@ from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdPa
 from autoliq.api.security import caller_of
 from autoliq.api.trading_schemas import (
     CancelOrderBody,
+    CashBalanceErrorOut,
     CashBalanceOut,
     CashBalanceSnapshotOut,
+    ChangeDemoBalanceBody,
     CommandResultOut,
     FillOut,
     GetCashBalanceSnapshotBody,
@@ -238,6 +240,19 @@ class CashBalanceController(Controller):
         del data
         body = decode_strict(await request.body(), GetCashBalanceSnapshotBody)
         return snapshot_out(await services.trading.cash_snapshot(caller_of(request).user, body.accountId))
+
+    @post("/changedemobalance", status_code=200, responses=ERROR_RESPONSES)
+    async def change_demo_balance(
+        self, request: Req, data: JSONBody[ChangeDemoBalanceBody], services: NamedDependency[Services]
+    ) -> CashBalanceSnapshotOut | CashBalanceErrorOut:
+        """Add `cashChange` dollars to a demo account's cash (a delta); the snapshot after it. Others
+        than organization admins: at most $50,000 after the change, one change per account per hour."""
+        del data
+        body = decode_strict(await request.body(), ChangeDemoBalanceBody)
+        result = await services.demo_balance.change(
+            caller_of(request).user, body.accountId, body.cashChange, body.comment
+        )
+        return CashBalanceErrorOut(result) if isinstance(result, str) else snapshot_out(result)
 
     @get("/list", responses=ERROR_RESPONSES)
     async def list_(self, request: Req, services: NamedDependency[Services]) -> list[CashBalanceOut]:
