@@ -451,6 +451,7 @@ EXERCISED_V1_ROUTES = {
     *(f"/v1/cashBalance/{route}" for route in LOG_READS),
     *(f"{AUTO_LIQ}/{route}" for route in (*AUTO_LIQ_WRITES, "list", *LOG_READS)),
     "/v1/cashBalance/changedemobalance",  # every answer validated in test_change_demo_balance.py
+    "/v1/accountRiskStatus/updatemaxnetliq",  # every answer validated in test_update_max_net_liq.py
 }
 
 

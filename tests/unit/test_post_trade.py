@@ -66,3 +66,15 @@ def test_may_change_when_any_caller_then_admins_always_owners_only_while_unlocke
     )  # fmt: skip
     expected = (is_admin and not as_owner) or ((is_owner or is_admin) and not locked and not new_locked)
     assert allowed is expected
+
+
+def test_trailing_floor_when_drawdown_and_limit_then_mark_less_drawdown_capped_at_limit() -> None:
+    from autoliq.domain.post_trade import trailing_floor
+
+    settings = AutoLiqSettings(1, trailing_max_drawdown=2000.0, trailing_max_drawdown_limit=50_000.0)
+    assert trailing_floor(51_000.0, settings) == 49_000.0
+    assert trailing_floor(52_000.0, settings) == 50_000.0
+    assert trailing_floor(60_000.0, settings) == 50_000.0  # the floor stops rising at the limit
+    assert trailing_floor(60_000.0, AutoLiqSettings(1, trailing_max_drawdown=2000.0)) == 58_000.0
+    assert trailing_floor(60_000.0, AutoLiqSettings(1)) is None
+    assert trailing_floor(60_000.0, None) is None

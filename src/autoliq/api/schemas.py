@@ -40,6 +40,13 @@ class AccessTokenRequest(msgspec.Struct, forbid_unknown_fields=False):
     hibpCheck: bool | None = None
 
 
+class UpdateMaxNetLiqBody(msgspec.Struct, forbid_unknown_fields=False):
+    """Tradovate's `UpdateMaxNetLiq`."""
+
+    accountId: Int64 | None = None
+    maxNetLiq: float | None = None
+
+
 class SetAdminAutoLiqActionBody(msgspec.Struct, forbid_unknown_fields=False):
     """Tradovate's `SetAdminAutoLiqAction`. Enum fields are read as text so that an unknown value
     gets the documented `errorText` (HTTP 200), and a missing one counts as invalid."""

@@ -113,3 +113,17 @@ def may_change(
         return False
     locked = current.changes_locked if current is not None else False
     return not locked and new.changes_locked == locked
+
+
+TEXT_MAX_NET_LIQ = "Max Net Liq should be a number greater than or equal to 0"
+
+
+def trailing_floor(max_net_liq: float, settings: AutoLiqSettings | None) -> float | None:
+    """The auto-liquidation floor (`minNetLiq`) for a high-water mark: `max_net_liq` less the
+    trailing max drawdown, never above `trailingMaxDrawdownLimit` when set; None without a trailing
+    drawdown."""
+    if settings is None or settings.trailing_max_drawdown is None:
+        return None
+    floor = max_net_liq - settings.trailing_max_drawdown
+    limit = settings.trailing_max_drawdown_limit
+    return floor if limit is None else min(floor, limit)

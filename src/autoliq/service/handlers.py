@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from autoliq.domain.errors import NotFound, Unauthorized
 from autoliq.domain.events import RiskStatusChanged
 from autoliq.domain.instruments import ContractSpec
 from autoliq.domain.model import Account, RiskStatus, User
+from autoliq.domain.post_trade import TEXT_MAX_NET_LIQ, trailing_floor
 from autoliq.domain.rules import (
+    ACCOUNT_ID_POSITIVE,
     EnvironmentDenied,
     Rejection,
     SetAdminAction,
@@ -204,6 +207,34 @@ class RiskService:
             accounts=(account.id,),
             log_rows=1,
         )
+
+    async def update_max_net_liq(
+        self, caller: User, account_id: int | None, max_net_liq: float | None
+    ) -> RiskStatus | Rejection:
+        """updatemaxnetliq: set the trailing drawdown's high-water mark (organization admins); the
+        floor `minNetLiq` follows from the account's post-trade settings. Logged like every change."""
+        if account_id is None or account_id <= 0:
+            return Rejection(ACCOUNT_ID_POSITIVE)
+        if max_net_liq is None or not math.isfinite(max_net_liq) or max_net_liq < 0:
+            return Rejection(TEXT_MAX_NET_LIQ)
+        account = await self.accounts.get(account_id)
+        if account is None or account.organization_id != caller.organization_id:
+            raise NotFound()
+        if not caller.is_admin:
+            raise Unauthorized()
+        clock = self._clock
+
+        def work(store: Store) -> RiskStatus:
+            now = clock.now()
+            current = store.risk_status(account.id) or RiskStatus(id=account.id)
+            floor = trailing_floor(max_net_liq, store.auto_liq_settings_of(account.id))
+            status = replace(current, max_net_liq=max_net_liq, min_net_liq=floor)
+            store.save_risk_status(status)
+            entry = store.append_log(account.id, now, status, Actor.USER, caller.id, None, None)
+            store.emit(RiskStatusChanged(account.organization_id, account.id, account.user_id, status, entry))
+            return status
+
+        return await self._uow.write(work, accounts=(account.id,), log_rows=1)
 
 
 def apply_admin_action(

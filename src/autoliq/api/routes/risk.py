@@ -9,17 +9,19 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from autoliq.api.fast import set_admin_action
-from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdParam, parse_ids
+from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdParam, decode_strict, parse_ids
 from autoliq.api.schemas import (
     AccountRiskStatusLogOut,
     AccountRiskStatusOut,
     AccountRiskStatusResponse,
     SetAdminAutoLiqActionBody,
+    UpdateMaxNetLiqBody,
     log_entry_out,
     risk_status_out,
 )
 from autoliq.api.security import caller_of
 from autoliq.bootstrap import Services
+from autoliq.domain.rules import Rejection
 
 
 class RiskStatusController(Controller):
@@ -39,6 +41,24 @@ class RiskStatusController(Controller):
         del data  # declared for the OpenAPI description; the body is decoded strictly below
         status, answer = await set_admin_action(services, caller_of(request).user, await request.body())
         return Response(answer, status_code=status)
+
+    @post("/updatemaxnetliq", status_code=200, responses=ERROR_RESPONSES)
+    async def update_max_net_liq(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[UpdateMaxNetLiqBody],
+        services: NamedDependency[Services],
+    ) -> AccountRiskStatusResponse:
+        """Set an account's `maxNetLiq` (the trailing drawdown's high-water mark; organization admins);
+        `minNetLiq` follows from its `trailingMaxDrawdown` and limit."""
+        del data  # declared for the OpenAPI description; decoded strictly below
+        body = decode_strict(await request.body(), UpdateMaxNetLiqBody)
+        result = await services.risk.update_max_net_liq(
+            caller_of(request).user, body.accountId, body.maxNetLiq
+        )
+        if isinstance(result, Rejection):
+            return AccountRiskStatusResponse(errorText=result.error_text)
+        return AccountRiskStatusResponse(accountRiskStatus=risk_status_out(result))
 
     @get("/list", responses=ERROR_RESPONSES)
     async def list_(
