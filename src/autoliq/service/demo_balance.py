@@ -58,10 +58,8 @@ class DemoBalanceService:
         assert cash_change is not None
         if self._environment is not Environment.DEMO:
             return TEXT_NOT_DEMO
-        account = await self._accounts.get(account_id)
-        if account is None or account.organization_id != caller.organization_id:
-            return TEXT_ACCESS_DENIED
-        if not caller.is_admin and account.user_id != caller.id:
+        account = await self._accounts.visible(caller, account_id)
+        if account is None:
             return TEXT_ACCESS_DENIED
         if account.archived:
             return TEXT_CLOSED

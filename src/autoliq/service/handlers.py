@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from autoliq.domain.errors import NotFound, Unauthorized
 from autoliq.domain.events import RiskStatusChanged
+from autoliq.domain.gate import may_trade
 from autoliq.domain.instruments import ContractSpec
 from autoliq.domain.model import Account, RiskStatus, User
 from autoliq.domain.post_trade import TEXT_MAX_NET_LIQ, trailing_floor
@@ -162,6 +163,16 @@ class AccountDirectory:
                 self._cache[account_id] = account
         return account
 
+    async def visible(self, caller: User, account_id: int | None) -> Account | None:
+        """The account when `caller` may see and trade it (its organization's admin, or its owner),
+        else None."""
+        account = await self.get(account_id) if account_id is not None and account_id > 0 else None
+        if account is None or not may_trade(
+            caller.is_admin, caller.id, caller.organization_id, account.user_id, account.organization_id
+        ):
+            return None
+        return account
+
 
 class RiskService:
     """setadminautoliqaction, with PRODUCT.md's order of checks."""
@@ -194,11 +205,7 @@ class RiskService:
         denied = check_environment(self._environment)
         if denied is not None:
             return denied
-        account = await self.accounts.get(command.account_id)
-        if account is None or account.organization_id != caller.organization_id:
-            raise NotFound()
-        if not caller.is_admin:
-            raise Unauthorized()
+        account = await self._administered(caller, command.account_id)
         clock = self._clock
         # The liquidation engine needs the listed contracts (to close positions at their prices).
         contracts = self._listed() if command.action is AdminAction.LIQUIDATE_IMMEDIATELY else {}
@@ -207,6 +214,16 @@ class RiskService:
             accounts=(account.id,),
             log_rows=1,
         )
+
+    async def _administered(self, caller: User, account_id: int) -> Account:
+        """The account, for an admin of its organization: NotFound for another organization's (ids of
+        other firms do not leak), Unauthorized for a non-admin."""
+        account = await self.accounts.get(account_id)
+        if account is None or account.organization_id != caller.organization_id:
+            raise NotFound()
+        if not caller.is_admin:
+            raise Unauthorized()
+        return account
 
     async def update_max_net_liq(
         self, caller: User, account_id: int | None, max_net_liq: float | None
@@ -217,11 +234,7 @@ class RiskService:
             return Rejection(ACCOUNT_ID_POSITIVE)
         if max_net_liq is None or not math.isfinite(max_net_liq) or max_net_liq < 0:
             return Rejection(TEXT_MAX_NET_LIQ)
-        account = await self.accounts.get(account_id)
-        if account is None or account.organization_id != caller.organization_id:
-            raise NotFound()
-        if not caller.is_admin:
-            raise Unauthorized()
+        account = await self._administered(caller, account_id)
         clock = self._clock
 
         def work(store: Store) -> RiskStatus:

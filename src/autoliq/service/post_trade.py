@@ -84,10 +84,8 @@ class AutoLiqSettingsService:
             error = settings_error(change.settings)
             if error is not None:
                 return error
-            account = await self._accounts.get(change.settings.id) if change.settings.id > 0 else None
-            if account is None or account.organization_id != caller.organization_id:
-                raise NotFound()
-            if not caller.is_admin and account.user_id != caller.id:
+            account = await self._accounts.visible(caller, change.settings.id)
+            if account is None:
                 raise NotFound()
             owners[account.id] = account.user_id == caller.id
         clock = self._clock

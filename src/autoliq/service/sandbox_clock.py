@@ -79,8 +79,8 @@ class ClockService:
             )
             if target < current:
                 raise BadRequest(f"The sandbox clock only moves forward: it is already {current.isoformat()}")
-            offset_us = (target - self._system.now()) // timedelta(microseconds=1)
             system_now = self._system.now()
+            offset_us = (target - system_now) // timedelta(microseconds=1)
             await self._uow.write(lambda store: store.save_clock_offset(offset_us, system_now))
             self._clock.set(target)
         if self._after_move is not None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from autoliq.domain.accounting import PositionState, open_points
 from autoliq.domain.errors import NotFound
-from autoliq.domain.gate import TEXT_ACCESS_DENIED, UNKNOWN_REASON, may_trade
+from autoliq.domain.gate import TEXT_ACCESS_DENIED, UNKNOWN_REASON
 from autoliq.domain.instruments import ContractSpec, contract_of_id, is_on_tick
 from autoliq.domain.model import User
 from autoliq.domain.orders import OrderType, TimeInForce
@@ -81,12 +81,7 @@ class TradingService:
         self._accounts = accounts
 
     async def _tradable(self, caller: User, account_id: int | None) -> bool:
-        if account_id is None or account_id <= 0:
-            return False
-        account = await self._accounts.get(account_id)
-        return account is not None and may_trade(
-            caller.is_admin, caller.id, caller.organization_id, account.user_id, account.organization_id
-        )
+        return await self._accounts.visible(caller, account_id) is not None
 
     async def place_order(self, caller: User, body: Any) -> OrderOutcome:
         """Tradovate's placeorder: failures are values (`failureReason`, `failureText`)."""
@@ -237,10 +232,8 @@ class TradingService:
 
     async def cash_snapshot(self, caller: User, account_id: int | None) -> CashSnapshot:
         """The account's cash and P&L now, positions marked to their last prices."""
-        account = await self._accounts.get(account_id) if account_id else None
-        if account is None or account.organization_id != caller.organization_id:
-            raise NotFound()
-        if not caller.is_admin and account.user_id != caller.id:
+        account = await self._accounts.visible(caller, account_id)
+        if account is None:
             raise NotFound()
         day = trade_date(self._clock.now())
         return await self._uow.read(lambda s: cash_snapshot_of(s, account.id, day))
