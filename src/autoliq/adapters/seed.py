@@ -8,10 +8,11 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, insert, select
 
-from autoliq.adapters.tables import account, account_risk_status, app_user, organization
+from autoliq.adapters.tables import account, account_risk_status, app_user, organization, risk_category
 from autoliq.domain.states import AdminAction, Role
 
 _BATCH = 10_000
+DEFAULT_RISK_CATEGORY = "Default"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,20 @@ def ensure_organization(conn: Connection, name: str, now: datetime) -> tuple[int
     org_id = conn.execute(
         insert(organization).values(name=name, created=now).returning(organization.c.id)
     ).scalar_one()
+    conn.execute(
+        insert(risk_category).values(
+            organization_id=org_id, name=DEFAULT_RISK_CATEGORY, halted=False, updated=now
+        )
+    )
     return int(org_id), True
+
+
+def default_risk_category(conn: Connection, organization_id: int) -> int | None:
+    """The organization's default risk category (its first), where new accounts go."""
+    found = conn.execute(
+        select(func.min(risk_category.c.id)).where(risk_category.c.organization_id == organization_id)
+    ).scalar()
+    return None if found is None else int(found)
 
 
 def ensure_user(
@@ -83,6 +97,7 @@ def add_accounts(
         select(func.count()).select_from(account).where(account.c.organization_id == organization_id)
     ).scalar_one()
     start_id = (conn.execute(select(func.max(account.c.id))).scalar() or 0) + 1
+    category_id = default_risk_category(conn, organization_id)
     first: int | None = None
     done = 0
     while done < count:
@@ -98,6 +113,7 @@ def add_accounts(
                     "name": f"{prefix}{existing + done + k + 1:06d}",
                     "created": now,
                     "archived": False,
+                    "risk_category_id": category_id,
                 }
                 for k, i in enumerate(ids)
             ],

@@ -85,6 +85,8 @@ account = Table(
     Column("name", String(200), nullable=False),
     Column("created", UTCDateTime(), nullable=False),
     Column("archived", Boolean, nullable=False, default=False),
+    Column("risk_category_id", BigInteger, nullable=True),
+    Column("notes", Text, nullable=True),
     UniqueConstraint("organization_id", "name", name="uq_account_org_name"),
 )
 
@@ -193,6 +195,7 @@ position = Table(
     Column("timestamp", UTCDateTime(), nullable=False),
     Column("trade_date", Date, nullable=False),
     UniqueConstraint("account_id", "contract_id", name="uq_position_account_contract"),
+    Index("ix_position_contract_id", "contract_id"),
 )
 
 cash_balance = Table(
@@ -251,4 +254,46 @@ cash_change = Table(
     Column("by_admin", Boolean, nullable=False),
     Column("timestamp", UTCDateTime(), nullable=False),
     Index("ix_cash_change_account_timestamp", "account_id", "timestamp"),
+)
+
+auto_liq_layer = Table(
+    "auto_liq_layer",
+    metadata,
+    Column("account_id", BigInteger, ForeignKey("account.id"), primary_key=True, autoincrement=False),
+    Column("state", String(16), nullable=False),
+    Column("rule", String(40), nullable=False),
+    Column("since", UTCDateTime(), nullable=False),
+    Column("until", UTCDateTime(), nullable=True),
+)
+
+auto_liq_alert = Table(
+    "auto_liq_alert",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", BigInteger, ForeignKey("account.id"), nullable=False),
+    Column("timestamp", UTCDateTime(), nullable=False),
+    Column("trade_date", Date, nullable=False),
+    Column("rule", String(40), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Index("ix_auto_liq_alert_account_rule_date", "account_id", "rule", "trade_date"),
+)
+
+risk_session = Table(
+    "risk_session",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("closed_trade_date", Date, nullable=False),
+    CheckConstraint("id = 1", name="ck_risk_session_one_row"),
+)
+
+risk_category = Table(
+    "risk_category",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("organization_id", BigInteger, ForeignKey("organization.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("halted", Boolean, nullable=False),
+    Column("updated", UTCDateTime(), nullable=False),
+    UniqueConstraint("organization_id", "name", name="uq_risk_category_org_name"),
 )
