@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, delete, insert, select, update
 from sqlalchemy.sql import ColumnElement
 
+from autoliq.adapters.admin_repository import AdminRepository
+from autoliq.adapters.auto_liq_repository import AutoLiqRepository
 from autoliq.adapters.hot_path import HotPath
 from autoliq.adapters.tables import (
     account,
@@ -102,7 +104,7 @@ def _auto_liq_settings(row: Row[Any]) -> AutoLiqSettings:
     return AutoLiqSettings(id=row.id, **values)
 
 
-class SqlStore(TradingRepository):
+class SqlStore(TradingRepository, AutoLiqRepository, AdminRepository):
     """Repositories over one connection; events buffered until the transaction commits."""
 
     def __init__(self, conn: Connection, hot: HotPath | None = None) -> None:

@@ -21,6 +21,10 @@ class TimerKind(StrEnum):
 
     ADMIN_ACTION_EXPIRY = "AdminActionExpiry"
     """An internal admin action's 60 s are over: back to `Normal` (actor `system`)."""
+    AUTO_LIQ_UNLOCK = "AutoLiqUnlock"
+    """A breached rule's lock ends (the next market open, or Sunday's): the auto-liq layer clears."""
+    FLATTEN = "Flatten"
+    """`flattenTimestamp` came: cancel the working orders and flatten, once."""
 
 
 @dataclass(frozen=True, slots=True)

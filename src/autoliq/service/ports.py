@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 from autoliq.domain.accounting import PositionState
+from autoliq.domain.auto_liq import Alert, AutoLiqLayer, Level
 from autoliq.domain.events import Event
 from autoliq.domain.instruments import ContractSpec
 from autoliq.domain.model import Account, Organization, RiskStatus, RiskStatusLogEntry, User
@@ -17,6 +18,7 @@ from autoliq.domain.orders import Order, OrderType, OrdStatus, TimeInForce
 from autoliq.domain.post_trade import AutoLiqSettings
 from autoliq.domain.states import Actor, AdminAction, ReasonCode, Side
 from autoliq.domain.timers import Timer, TimerKind
+from autoliq.service.admin_ports import AdminStore
 
 T = TypeVar("T")
 
@@ -116,7 +118,7 @@ class TradingStore(Protocol):
         ...
 
 
-class Store(TradingStore, Protocol):
+class Store(TradingStore, AdminStore, Protocol):
     """The repositories of one transaction, and the events it will publish after commit."""
 
     # -- organizations and users --
@@ -191,6 +193,44 @@ class Store(TradingStore, Protocol):
     ) -> list[AutoLiqSettings]: ...
     def auto_liq_settings_of(self, account_id: int) -> AutoLiqSettings | None: ...
     def save_auto_liq_settings(self, settings: AutoLiqSettings, now: datetime) -> None: ...
+
+    # -- the auto-liq layer, alerts, the session job --
+    def auto_liq_layer(self, account_id: int) -> AutoLiqLayer | None: ...
+    def save_auto_liq_layer(self, layer: AutoLiqLayer) -> None: ...
+    def clear_auto_liq_layer(self, account_id: int) -> AutoLiqLayer | None:
+        """Clear the account's auto-liq layer (and its unlock timer); the layer it had, or None."""
+        ...
+
+    def add_alert(
+        self, account_id: int, now: datetime, day: date, rule: str, level: Level, message: str
+    ) -> Alert: ...
+    def alerted(self, account_id: int, rule: str, day: date) -> bool:
+        """Whether `rule` raised an alert for the account on trade date `day` already."""
+        ...
+
+    def alerts(
+        self,
+        organization_id: int,
+        *,
+        owner_id: int | None = None,
+        account_id: int | None = None,
+        after_id: int = 0,
+        limit: int = 1000,
+    ) -> list[Alert]:
+        """The organization's alerts (one owner's, one account's) with ids above `after_id`, oldest first."""
+        ...
+
+    def holders(self, contract_id: int) -> list[int]:
+        """Accounts with post-trade settings and an open position in the contract, by id."""
+        ...
+
+    def accounts_with_settings(self) -> list[int]: ...
+    def delete_timers(self, account_id: int, kind: TimerKind) -> int: ...
+    def session_closed_date(self) -> date | None:
+        """The last trade date whose end the session job has processed, or None."""
+        ...
+
+    def save_session_closed_date(self, day: date) -> None: ...
 
     # -- timers --
     def add_timer(

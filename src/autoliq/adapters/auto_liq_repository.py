@@ -1,0 +1,132 @@
+"""The auto-liq layer, alerts and the session job's progress over one SQLAlchemy connection (mixed
+into SqlStore)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Connection, and_, delete, exists, insert, select, update
+from sqlalchemy.sql import ColumnElement
+
+from autoliq.adapters.tables import (
+    account,
+    auto_liq_alert,
+    auto_liq_layer,
+    position,
+    risk_session,
+    risk_timer,
+    user_account_auto_liq,
+)
+from autoliq.domain.auto_liq import Alert, AutoLiqLayer, LayerState, Level
+from autoliq.domain.timers import TimerKind
+
+FLAT_LOTS = "[]"
+
+
+class AutoLiqRepository:
+    """See `autoliq.service.ports.AutoLiqStore`."""
+
+    conn: Connection
+
+    def auto_liq_layer(self, account_id: int) -> AutoLiqLayer | None:
+        t = auto_liq_layer
+        row = self.conn.execute(select(t).where(t.c.account_id == account_id)).first()
+        if row is None:
+            return None
+        return AutoLiqLayer(row.account_id, LayerState(row.state), row.rule, row.since, row.until)
+
+    def save_auto_liq_layer(self, layer: AutoLiqLayer) -> None:
+        t = auto_liq_layer
+        values = {"state": layer.state.value, "rule": layer.rule, "since": layer.since, "until": layer.until}
+        result = self.conn.execute(update(t).where(t.c.account_id == layer.account_id).values(**values))
+        if result.rowcount == 0:
+            self.conn.execute(insert(t).values(account_id=layer.account_id, **values))
+
+    def clear_auto_liq_layer(self, account_id: int) -> AutoLiqLayer | None:
+        layer = self.auto_liq_layer(account_id)
+        if layer is not None:
+            self.conn.execute(delete(auto_liq_layer).where(auto_liq_layer.c.account_id == account_id))
+            self.delete_timers(account_id, TimerKind.AUTO_LIQ_UNLOCK)
+        return layer
+
+    def add_alert(
+        self, account_id: int, now: datetime, day: date, rule: str, level: Level, message: str
+    ) -> Alert:
+        values = {
+            "account_id": account_id,
+            "timestamp": now,
+            "trade_date": day,
+            "rule": rule,
+            "level": level.value,
+            "message": message,
+        }
+        alert_id = self.conn.execute(
+            insert(auto_liq_alert).values(**values).returning(auto_liq_alert.c.id)
+        ).scalar_one()
+        return Alert(int(alert_id), account_id, now, day, rule, level, message)
+
+    def alerted(self, account_id: int, rule: str, day: date) -> bool:
+        t = auto_liq_alert
+        found = self.conn.execute(
+            select(exists().where(t.c.account_id == account_id, t.c.rule == rule, t.c.trade_date == day))
+        ).scalar()
+        return bool(found)
+
+    def alerts(
+        self,
+        organization_id: int,
+        *,
+        owner_id: int | None = None,
+        account_id: int | None = None,
+        after_id: int = 0,
+        limit: int = 1000,
+    ) -> list[Alert]:
+        t = auto_liq_alert
+        conds: list[ColumnElement[bool]] = [account.c.organization_id == organization_id, t.c.id > after_id]
+        if owner_id is not None:
+            conds.append(account.c.user_id == owner_id)
+        if account_id is not None:
+            conds.append(t.c.account_id == account_id)
+        rows = self.conn.execute(
+            select(t)
+            .select_from(t.join(account, account.c.id == t.c.account_id))
+            .where(and_(*conds))
+            .order_by(t.c.id)
+            .limit(limit)
+        )
+        return [
+            Alert(r.id, r.account_id, r.timestamp, r.trade_date, r.rule, Level(r.level), r.message)
+            for r in rows
+        ]
+
+    def holders(self, contract_id: int) -> list[int]:
+        """Accounts with post-trade settings and an open position in the contract."""
+        p, s = position, user_account_auto_liq
+        rows = self.conn.execute(
+            select(p.c.account_id)
+            .select_from(p.join(s, s.c.id == p.c.account_id))
+            .where(p.c.contract_id == contract_id, p.c.lots != FLAT_LOTS)
+            .order_by(p.c.account_id)
+        )
+        return [int(r[0]) for r in rows]
+
+    def accounts_with_settings(self) -> list[int]:
+        """Every account with post-trade settings."""
+        rows = self.conn.execute(select(user_account_auto_liq.c.id).order_by(user_account_auto_liq.c.id))
+        return [int(r[0]) for r in rows]
+
+    def delete_timers(self, account_id: int, kind: TimerKind) -> int:
+        t = risk_timer
+        return int(
+            self.conn.execute(delete(t).where(t.c.account_id == account_id, t.c.kind == kind.value)).rowcount
+        )
+
+    def session_closed_date(self) -> date | None:
+        return self.conn.execute(
+            select(risk_session.c.closed_trade_date).where(risk_session.c.id == 1)
+        ).scalar()
+
+    def save_session_closed_date(self, day: date) -> None:
+        t = risk_session
+        if self.conn.execute(update(t).where(t.c.id == 1).values(closed_trade_date=day)).rowcount == 0:
+            self.conn.execute(insert(t).values(id=1, closed_trade_date=day))
