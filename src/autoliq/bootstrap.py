@@ -22,6 +22,7 @@ from autoliq.service.demo_balance import DemoBalanceService
 from autoliq.service.handlers import AuthService, RiskService
 from autoliq.service.market import MarketData
 from autoliq.service.post_trade import AutoLiqSettingsService
+from autoliq.service.risk_admin import RiskAdminService
 from autoliq.service.sandbox_clock import ClockService
 from autoliq.service.scheduler import Scheduler
 from autoliq.service.trading_service import TradingService
@@ -48,6 +49,7 @@ class Services:
     sandbox_clock: ClockService
     auto_liq: AutoLiqSettingsService
     demo_balance: DemoBalanceService
+    risk_admin: RiskAdminService
     scheduler: Scheduler
     cash_views: CashViews
     write_engine: Engine
@@ -102,6 +104,7 @@ def bootstrap(
         scheduler=scheduler,
         auto_liq=AutoLiqSettingsService(uow, clock, risk.accounts),
         demo_balance=DemoBalanceService(uow, clock, settings.environment, risk.accounts),
+        risk_admin=RiskAdminService(uow, clock, settings.environment, risk.accounts),
         risk=risk,
         views=views,
         market=market,

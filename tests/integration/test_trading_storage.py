@@ -470,18 +470,18 @@ def test_admin_action_when_each_action_saved_then_equals_risk_status_and_normal_
                 store.save_risk_status(status)
                 current = store.risk_status(acc)
                 assert current is not None and current.admin_action is action
-                assert store.admin_action(acc) is action
+                assert store.trading_state(acc).admin_action is action
                 assert _status_action(conn, acc) == action.value
                 # ... and not the neighbour's action.
-                assert store.admin_action(neighbour) is AdminAction.DISABLE_AUTO_LIQ
+                assert store.trading_state(neighbour).admin_action is AdminAction.DISABLE_AUTO_LIQ
             assert store.risk_status(rowless) is None
-            assert store.admin_action(rowless) is AdminAction.NORMAL
-            assert store.admin_action(987_654) is AdminAction.NORMAL  # no such account at all
+            assert store.trading_state(rowless).admin_action is AdminAction.NORMAL
+            assert store.trading_state(987_654).admin_action is AdminAction.NORMAL  # no such account at all
         with engine.connect() as conn:
             store = SqlStore(conn)
-            assert store.admin_action(acc) is AdminAction.LOCK_TRADING_IMMEDIATELY
+            assert store.trading_state(acc).admin_action is AdminAction.LOCK_TRADING_IMMEDIATELY
             assert _status_action(conn, acc) == "LockTradingImmediately"
-            assert store.admin_action(rowless) is AdminAction.NORMAL
+            assert store.trading_state(rowless).admin_action is AdminAction.NORMAL
     finally:
         engine.dispose()
 
@@ -502,12 +502,14 @@ def test_admin_action_when_batch_prepared_then_answers_from_the_batch_with_and_w
         with engine.begin() as conn:
             store = SqlStore(conn)
             store.hot.prepare_batch([with_row, without_row, with_row], 0)
-            assert store.admin_action(with_row) is AdminAction.PLACE_AUTO_LIQ_ON_HOLD
+            assert store.trading_state(with_row).admin_action is AdminAction.PLACE_AUTO_LIQ_ON_HOLD
             prepared = store.risk_status(with_row)
-            assert prepared is not None and store.admin_action(with_row) is prepared.admin_action
+            assert (
+                prepared is not None and store.trading_state(with_row).admin_action is prepared.admin_action
+            )
             assert store.risk_status(without_row) is None
-            assert store.admin_action(without_row) is AdminAction.NORMAL
-            assert store.admin_action(unprepared) is AdminAction.PLACE_AUTO_LIQ_ON_HOLD
+            assert store.trading_state(without_row).admin_action is AdminAction.NORMAL
+            assert store.trading_state(unprepared).admin_action is AdminAction.PLACE_AUTO_LIQ_ON_HOLD
             # Writes of the batch (buffered on PostgreSQL until flush) are what the batch then answers.
             store.save_risk_status(
                 RiskStatus(id=with_row).with_admin_action(AdminAction.LIQUIDATE_IMMEDIATELY, T_MICRO)
@@ -523,15 +525,17 @@ def test_admin_action_when_batch_prepared_then_answers_from_the_batch_with_and_w
             ):
                 current = store.risk_status(account_id)
                 assert current is not None and current.admin_action is action
-                assert store.admin_action(account_id) is action
+                assert store.trading_state(account_id).admin_action is action
             store.hot.flush()
             assert _status_action(conn, with_row) == "LiquidateImmediately"
             assert _status_action(conn, without_row) == "LiquidateOnlyModeImmediately"
         with engine.connect() as conn:
             store = SqlStore(conn)
-            assert store.admin_action(with_row) is AdminAction.LIQUIDATE_IMMEDIATELY
-            assert store.admin_action(without_row) is AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY
-            assert store.admin_action(unprepared) is AdminAction.PLACE_AUTO_LIQ_ON_HOLD
+            assert store.trading_state(with_row).admin_action is AdminAction.LIQUIDATE_IMMEDIATELY
+            assert (
+                store.trading_state(without_row).admin_action is AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY
+            )
+            assert store.trading_state(unprepared).admin_action is AdminAction.PLACE_AUTO_LIQ_ON_HOLD
             [row] = conn.execute(select(account_risk_status).where(account_risk_status.c.id == without_row))
             assert (row.admin_timestamp, row.liquidate_only) == (T_MICRO, T_MICRO)
     finally:

@@ -3,10 +3,154 @@ into SqlStore)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import ColumnElement
+
+from autoliq.adapters.tables import account, cash_balance, cash_change, fill, position, risk_category
+from autoliq.domain.instruments import product_of_contract
+from autoliq.domain.money import CashState
+from autoliq.domain.risk_admin import PastFill, RiskCategory
+from autoliq.domain.states import Side
+
+# SQLite binds at most 32,766 parameters per statement; stay well below for IN lists.
+_IN_CHUNK = 5000
+
+
+def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), _IN_CHUNK):
+        yield unique[start : start + _IN_CHUNK]
+
+
+def _category(row: Any) -> RiskCategory:
+    return RiskCategory(row.id, row.organization_id, row.name, bool(row.halted))
 
 
 class AdminRepository:
     """The administrative siblings' storage (see `autoliq.service.admin_ports.AdminStore`)."""
 
     conn: Connection
+
+    # -- account notes --
+    def account_notes(self, account_id: int) -> str | None:
+        notes = self.conn.execute(select(account.c.notes).where(account.c.id == account_id)).scalar()
+        return None if notes is None else str(notes)
+
+    def set_account_notes(self, account_id: int, notes: str | None) -> None:
+        self.conn.execute(update(account).where(account.c.id == account_id).values(notes=notes))
+
+    # -- risk categories --
+    def risk_categories(
+        self, organization_id: int, *, ids: Sequence[int] | None = None
+    ) -> list[RiskCategory]:
+        t = risk_category
+        mine: ColumnElement[bool] = t.c.organization_id == organization_id
+        if ids is None:
+            return [_category(r) for r in self.conn.execute(select(t).where(mine).order_by(t.c.id))]
+        out: list[RiskCategory] = []
+        for chunk in _chunks(ids):
+            rows = self.conn.execute(select(t).where(and_(mine, t.c.id.in_(chunk))).order_by(t.c.id))
+            out.extend(_category(r) for r in rows)
+        return sorted(out, key=lambda c: c.id)
+
+    def add_risk_category(self, organization_id: int, name: str, now: datetime) -> RiskCategory | None:
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        # ON CONFLICT: two firms' workers creating the same name at once get one row and one refusal.
+        statement = (
+            dialect.insert(risk_category)
+            .values(organization_id=organization_id, name=name, halted=False, updated=now)
+            .on_conflict_do_nothing(index_elements=["organization_id", "name"])
+            .returning(risk_category.c.id)
+        )
+        new_id = self.conn.execute(statement).scalar()
+        return None if new_id is None else RiskCategory(int(new_id), organization_id, name, False)
+
+    def set_risk_category_halted(self, category_id: int, halted: bool, now: datetime) -> None:
+        self.conn.execute(
+            update(risk_category).where(risk_category.c.id == category_id).values(halted=halted, updated=now)
+        )
+
+    def switch_risk_category(self, account_ids: Sequence[int], category_id: int) -> int:
+        moved = 0
+        for chunk in _chunks(account_ids):
+            result = self.conn.execute(
+                update(account)
+                .where(
+                    account.c.id.in_(chunk),
+                    or_(account.c.risk_category_id.is_(None), account.c.risk_category_id != category_id),
+                )
+                .values(risk_category_id=category_id)
+            )
+            moved += result.rowcount
+        return moved
+
+    # -- demo-account resets --
+    def fills_before(self, account_ids: Sequence[int], day: date) -> dict[int, list[PastFill]]:
+        out: dict[int, list[PastFill]] = {}
+        for chunk in _chunks(account_ids):
+            rows = self.conn.execute(
+                select(
+                    fill.c.account_id,
+                    fill.c.contract_id,
+                    fill.c.action,
+                    fill.c.qty,
+                    fill.c.price_ticks,
+                    fill.c.trade_date,
+                )
+                .where(fill.c.account_id.in_(chunk), fill.c.trade_date < day)
+                .order_by(fill.c.id)
+            )
+            for r in rows:
+                product = product_of_contract(r.contract_id)
+                tick = product.tick_size if product is not None else Decimal(1)
+                out.setdefault(r.account_id, []).append(
+                    PastFill(r.contract_id, Side(r.action), r.qty, r.price_ticks * tick, r.trade_date)
+                )
+        return out
+
+    def position_contracts(self, account_ids: Sequence[int]) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = {}
+        for chunk in _chunks(account_ids):
+            rows = self.conn.execute(
+                select(position.c.account_id, position.c.contract_id)
+                .where(position.c.account_id.in_(chunk))
+                .order_by(position.c.account_id, position.c.contract_id)
+            )
+            for r in rows:
+                out.setdefault(r.account_id, []).append(r.contract_id)
+        return out
+
+    def cash_changes_before(self, account_ids: Sequence[int], before: datetime) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for chunk in _chunks(account_ids):
+            rows = self.conn.execute(
+                select(cash_change.c.account_id, func.sum(cash_change.c.amount_cents).label("cents"))
+                .where(cash_change.c.account_id.in_(chunk), cash_change.c.timestamp < before)
+                .group_by(cash_change.c.account_id)
+            )
+            for r in rows:
+                out[r.account_id] = int(r.cents)
+        return out
+
+    def save_cash_state(self, account_id: int, cash: CashState, now: datetime) -> None:
+        if cash.trade_date is None:
+            raise ValueError("a saved cash balance needs its trade date")
+        values = {
+            "amount_cents": cash.amount,
+            "realized_cents": cash.realized,
+            "week_realized_cents": cash.week_realized,
+            "amount_sod_cents": cash.amount_sod,
+            "timestamp": now,
+            "trade_date": cash.trade_date,
+        }
+        result = self.conn.execute(
+            update(cash_balance).where(cash_balance.c.account_id == account_id).values(**values)
+        )
+        if result.rowcount == 0:
+            self.conn.execute(insert(cash_balance).values(account_id=account_id, **values))

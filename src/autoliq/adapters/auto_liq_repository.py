@@ -15,9 +15,11 @@ from autoliq.adapters.tables import (
     position,
     risk_session,
     risk_timer,
+    trade_order,
     user_account_auto_liq,
 )
 from autoliq.domain.auto_liq import Alert, AutoLiqLayer, LayerState, Level
+from autoliq.domain.orders import OrdStatus, TimeInForce
 from autoliq.domain.timers import TimerKind
 
 FLAT_LOTS = "[]"
@@ -130,3 +132,15 @@ class AutoLiqRepository:
         t = risk_session
         if self.conn.execute(update(t).where(t.c.id == 1).values(closed_trade_date=day)).rowcount == 0:
             self.conn.execute(insert(t).values(id=1, closed_trade_date=day))
+
+    def working_day_orders(self, *, created_before: datetime) -> list[tuple[int, int]]:
+        """(order id, account id) of the working Day orders entered before `created_before`."""
+        t = trade_order
+        rows = self.conn.execute(
+            select(t.c.id, t.c.account_id).where(
+                t.c.status == OrdStatus.WORKING.value,
+                t.c.time_in_force == TimeInForce.DAY.value,
+                t.c.created < created_before,
+            )
+        )
+        return [(int(r.id), int(r.account_id)) for r in rows]

@@ -16,6 +16,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from autoliq.domain.auto_liq import LayerState
+from autoliq.domain.gate import TradingState
 from autoliq.domain.model import RiskStatus
 from autoliq.domain.states import Actor, AdminAction, ReasonCode
 
@@ -32,7 +34,13 @@ def _sql(paramstyle_mark: str) -> dict[str, str]:
     m = paramstyle_mark
     return {
         "select_status": f"SELECT {_STATUS_COLUMNS} FROM account_risk_status WHERE id = {m}",
-        "select_action": f"SELECT admin_action FROM account_risk_status WHERE id = {m}",
+        # The gate's one statement: the admin action, the auto-liq layer, the category's halt.
+        "select_trading_state": (
+            "SELECT s.admin_action, l.state, c.halted FROM account_risk_status s "
+            "JOIN account a ON a.id = s.id "
+            "LEFT JOIN auto_liq_layer l ON l.account_id = s.id "
+            f"LEFT JOIN risk_category c ON c.id = a.risk_category_id WHERE s.id = {m}"
+        ),
         "update_status": (
             f"UPDATE account_risk_status SET admin_action = {m}, admin_timestamp = {m}, "
             f"liquidate_only = {m}, user_triggered_liq_only = {m}, max_net_liq = {m}, min_net_liq = {m} "
@@ -51,6 +59,7 @@ def _sql(paramstyle_mark: str) -> dict[str, str]:
     }
 
 
+_PLAIN_STATES = {a.value: TradingState(a) for a in AdminAction}
 _SQLITE_SQL = _sql("?")
 _PG_SQL = _sql("%s")
 _PG_SELECT_STATUSES = f"SELECT {_STATUS_COLUMNS} FROM account_risk_status WHERE id = ANY(%s)"
@@ -192,14 +201,20 @@ class HotPath:
         row = self._cursor.fetchone()
         return None if row is None else _status_from_row(row)
 
-    def admin_action(self, account_id: int) -> AdminAction:
-        """The account's admin action alone (what the order gate reads first); Normal without a row."""
-        if account_id in self._statuses:
-            status = self._statuses[account_id]
-            return AdminAction.NORMAL if status is None else status.admin_action
-        self._cursor.execute(self._sql["select_action"], (account_id,))
+    def trading_state(self, account_id: int) -> TradingState:
+        """What the order gate reads first, in one statement: the admin action, the auto-liq layer and
+        the risk category's halt (Normal and clear without a status row). The layer and the halt
+        are never cached: they change outside the hot path, within the same batch."""
+        self._cursor.execute(self._sql["select_trading_state"], (account_id,))
         row = self._cursor.fetchone()
-        return AdminAction.NORMAL if row is None else AdminAction(row[0])
+        action, layer, halted = (AdminAction.NORMAL.value, None, False) if row is None else row
+        if account_id in self._statuses:
+            # A prepared batch's status may have changed in this batch, its write still buffered.
+            status = self._statuses[account_id]
+            action = AdminAction.NORMAL.value if status is None else status.admin_action.value
+        if layer is None and not halted:
+            return _PLAIN_STATES[action]
+        return TradingState(AdminAction(action), None if layer is None else LayerState(layer), bool(halted))
 
     def save_risk_status(self, status: RiskStatus) -> None:
         """Update the row, inserting it when missing."""

@@ -26,6 +26,7 @@ from autoliq.adapters.tables import (
 )
 from autoliq.adapters.trading_repository import TradingRepository
 from autoliq.domain.events import Event
+from autoliq.domain.gate import TradingState
 from autoliq.domain.model import Account, Organization, RiskStatus, RiskStatusLogEntry, User
 from autoliq.domain.post_trade import SETTING_FIELDS, AutoLiqSettings, TrailingMode
 from autoliq.domain.states import Actor, AdminAction, ReasonCode, Role
@@ -44,6 +45,7 @@ def _account(row: Row[Any]) -> Account:
         name=row.name,
         created=row.created,
         archived=bool(row.archived),
+        risk_category_id=row.risk_category_id,
     )
 
 
@@ -160,8 +162,8 @@ class SqlStore(TradingRepository, AutoLiqRepository, AdminRepository):
     def risk_status(self, account_id: int) -> RiskStatus | None:
         return self.hot.risk_status(account_id)
 
-    def admin_action(self, account_id: int) -> AdminAction:
-        return self.hot.admin_action(account_id)
+    def trading_state(self, account_id: int) -> TradingState:
+        return self.hot.trading_state(account_id)
 
     def risk_statuses(
         self, organization_id: int, *, owner_id: int | None = None, ids: Sequence[int] | None = None

@@ -29,6 +29,12 @@ from autoliq.api.routes.orders import (
 )
 from autoliq.api.routes.post_trade import UserAccountAutoLiqController
 from autoliq.api.routes.risk import RiskStatusController, RiskStatusLogController
+from autoliq.api.routes.risk_admin import (
+    DemoAccountController,
+    RiskAdminController,
+    RiskAdminExtensionsController,
+    RiskCategoryController,
+)
 from autoliq.api.security import require_token
 from autoliq.bootstrap import Services
 
@@ -48,6 +54,10 @@ CONTROLLERS = [
     PositionController,
     CashBalanceController,
     AutoliqController,
+    RiskAdminController,
+    RiskCategoryController,
+    DemoAccountController,
+    RiskAdminExtensionsController,
 ]
 
 

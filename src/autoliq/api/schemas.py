@@ -10,6 +10,7 @@ from typing import Annotated
 
 import msgspec
 
+from autoliq.domain.auto_liq import Alert, AutoLiqLayer
 from autoliq.domain.instruments import ContractSpec, ProductSpec
 from autoliq.domain.model import Account, RiskStatus, RiskStatusLogEntry
 from autoliq.service.market import LastPrice
@@ -38,6 +39,19 @@ class AccessTokenRequest(msgspec.Struct, forbid_unknown_fields=False):
     cid: str | int | None = None
     sec: str | None = None
     hibpCheck: bool | None = None
+
+
+class ResetAutoLiqStatusBody(msgspec.Struct, forbid_unknown_fields=False):
+    """Tradovate's `ResetAutoLiqStatus`."""
+
+    accountId: Int64 | None = None
+
+
+class OrganizationAdminUnlockAccountBody(msgspec.Struct, forbid_unknown_fields=False):
+    """`organizationadminunlockaccount`'s body (`accountId`, optional `reason`)."""
+
+    accountId: Int64 | None = None
+    reason: str | None = None
 
 
 class UpdateMaxNetLiqBody(msgspec.Struct, forbid_unknown_fields=False):
@@ -156,6 +170,54 @@ class AuditOut(msgspec.Struct):
 
     accountId: int
     entries: list[AuditEntryOut]
+
+
+class AlertOut(msgspec.Struct):
+    """`GET /_autoliq/alerts`: a post-trade rule reached its limit (or the flatten time came)."""
+
+    id: int
+    accountId: int
+    timestamp: datetime
+    tradeDate: date
+    rule: str
+    """The rule's settings field (`dailyLossAutoLiq`), or `flattenTimestamp`."""
+    level: str
+    """`Alert`, `LiquidateOnly`, `AutoLiq` or `Flatten`."""
+    message: str
+
+
+def alert_out(alert: Alert) -> AlertOut:
+    """The wire form of an alert."""
+    return AlertOut(
+        id=alert.id,
+        accountId=alert.account_id,
+        timestamp=alert.timestamp,
+        tradeDate=alert.trade_date,
+        rule=alert.rule,
+        level=alert.level.value,
+        message=alert.message,
+    )
+
+
+class AutoLiqLayerOut(msgspec.Struct, omit_defaults=True):
+    """`GET /_autoliq/autoLiqStatus`: the auto-liq layer of an account (`state` `Normal` when clear)."""
+
+    accountId: int
+    state: str
+    """`Normal`, `LiquidateOnly` or `Locked`."""
+    rule: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    """When the lock ends by itself; absent with `doNotUnlock` (or when clear)."""
+
+
+def auto_liq_layer_out(account_id: int, layer: AutoLiqLayer | None) -> AutoLiqLayerOut:
+    """The wire form of an account's auto-liq layer."""
+    if layer is None:
+        return AutoLiqLayerOut(accountId=account_id, state="Normal")
+    return AutoLiqLayerOut(
+        accountId=account_id, state=layer.state.value, rule=layer.rule, since=layer.since, until=layer.until
+    )
 
 
 class ProductOut(msgspec.Struct):
@@ -286,7 +348,8 @@ def account_out(account: Account) -> AccountOut:
         userId=account.user_id,
         accountType="Customer",
         clearingHouseId=1,
-        riskCategoryId=1,
+        # Seeding puts every account in a category; 0 would mean none (never seen in practice).
+        riskCategoryId=account.risk_category_id if account.risk_category_id is not None else 0,
         autoLiqProfileId=1,
         marginAccountType="Speculator",
         legalStatus="Individual",

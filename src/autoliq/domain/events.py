@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from autoliq.domain.auto_liq import Alert
 from autoliq.domain.model import RiskStatus, RiskStatusLogEntry
 
 
@@ -33,4 +34,13 @@ class TradingEntityChanged:
     the account id)."""
 
 
-Event = RiskStatusChanged | TradingEntityChanged
+@dataclass(frozen=True, slots=True)
+class AlertRaised:
+    """A post-trade rule reached its limit (or the flatten time came): the stored alert."""
+
+    organization_id: int
+    owner_user_id: int
+    alert: Alert
+
+
+Event = RiskStatusChanged | TradingEntityChanged | AlertRaised

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from autoliq.domain.auto_liq import LayerState
 from autoliq.domain.states import AdminAction, Side
 
 
@@ -33,6 +34,13 @@ ADMIN_PERMISSIONS: dict[AdminAction, Permission] = {
     AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY: Permission.REDUCE_ONLY,
 }
 
+# The auto-liq layer's permissions (no layer: ANY).
+LAYER_PERMISSIONS: dict[LayerState, Permission] = {
+    LayerState.LOCKED: Permission.NONE,
+    LayerState.LIQUIDATE_ONLY: Permission.REDUCE_ONLY,
+}
+_STRICTNESS = {Permission.ANY: 0, Permission.REDUCE_ONLY: 1, Permission.NONE: 2}
+
 # Tradovate's failureReason values used by the gate.
 TRADING_LOCKED = "TradingLocked"
 LIQUIDATION_ONLY = "LiquidationOnly"
@@ -41,6 +49,46 @@ UNKNOWN_REASON = "UnknownReason"
 TEXT_LOCKED = "Trading is locked for this account"
 TEXT_LIQUIDATION_ONLY = "Account is in liquidation-only mode: only orders that reduce a position are accepted"
 TEXT_ACCESS_DENIED = "Access is denied"
+TEXT_AUTO_LIQ_LOCKED = "Trading is locked by auto-liquidation until the account is unlocked"
+TEXT_AUTO_LIQ_LIQUIDATION_ONLY = (
+    "Account is in liquidation-only mode by auto-liquidation: only orders that reduce a position are accepted"
+)
+TEXT_HALTED = "Trading is halted for this account's risk category"
+
+
+@dataclass(frozen=True, slots=True)
+class TradingState:
+    """What decides an account's permission: its admin action, its auto-liq layer and whether its
+    risk category is halted. The strictest of the three wins."""
+
+    admin_action: AdminAction = AdminAction.NORMAL
+    auto_liq: LayerState | None = None
+    halted: bool = False
+
+    @property
+    def permission(self) -> Permission:
+        """The strictest permission of the three layers."""
+        permission = ADMIN_PERMISSIONS[self.admin_action]
+        if self.auto_liq is not None:
+            layer = LAYER_PERMISSIONS[self.auto_liq]
+            if _STRICTNESS[layer] > _STRICTNESS[permission]:
+                permission = layer
+        return Permission.NONE if self.halted else permission
+
+    def refusal_texts(self) -> tuple[str, str]:
+        """The failureText of a refusal for lock and for liquidate-only, naming the layer that
+        refuses: the halt, else the admin layer when it is as strict as the refusal, else the
+        auto-liq layer."""
+        if self.halted:
+            return TEXT_HALTED, TEXT_HALTED
+        admin = _STRICTNESS[ADMIN_PERMISSIONS[self.admin_action]]
+        by_admin = admin >= _STRICTNESS[self.permission]
+        if by_admin:
+            return TEXT_LOCKED, TEXT_LIQUIDATION_ONLY
+        return TEXT_AUTO_LIQ_LOCKED, TEXT_AUTO_LIQ_LIQUIDATION_ONLY
+
+
+NORMAL_STATE = TradingState()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +111,15 @@ class AccountPosition:
     """Quantity of the account's other working buy orders in this contract."""
     working_sell_qty: int = 0
     """Quantity of the account's other working sell orders in this contract."""
+    auto_liq: LayerState | None = None
+    """The auto-liq layer's state (None: clear)."""
+    halted: bool = False
+    """The account's risk category is halted."""
+
+    @property
+    def state(self) -> TradingState:
+        """The three layers that decide the permission."""
+        return TradingState(self.admin_action, self.auto_liq, self.halted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,22 +151,23 @@ def reducible_qty(side: Side, account: AccountPosition) -> int:
 
 def check_order(order: OrderIntent, account: AccountPosition) -> Decision:
     """Whether `account`'s state lets `order` in. Cancels never come here: they are always allowed."""
-    permission = ADMIN_PERMISSIONS[account.admin_action]
+    state = account.state
+    permission = state.permission
     reduces = 0 < order.qty <= reducible_qty(order.side, account)
     if order.admin_liquidation:
         # The liquidation engine may only close: it never opens, whatever the state.
         return ALLOWED if reduces else Denied(LIQUIDATION_ONLY, TEXT_LIQUIDATION_ONLY)
     if permission is Permission.NONE:
-        return Denied(TRADING_LOCKED, TEXT_LOCKED)
+        return Denied(TRADING_LOCKED, state.refusal_texts()[0])
     if permission is Permission.REDUCE_ONLY and not reduces:
-        return Denied(LIQUIDATION_ONLY, TEXT_LIQUIDATION_ONLY)
+        return Denied(LIQUIDATION_ONLY, state.refusal_texts()[1])
     return ALLOWED
 
 
-def needs_position(order: OrderIntent, admin_action: AdminAction) -> bool:
+def needs_position(order: OrderIntent, state: TradingState) -> bool:
     """Whether `check_order`'s decision on `order` depends on the position and the working orders
     (it does not when the state alone allows or refuses it), so a caller may skip reading them."""
-    return order.admin_liquidation or ADMIN_PERMISSIONS[admin_action] is Permission.REDUCE_ONLY
+    return order.admin_liquidation or state.permission is Permission.REDUCE_ONLY
 
 
 def may_trade(is_admin: bool, caller_id: int, caller_org: int, owner_id: int, account_org: int) -> bool:

@@ -43,6 +43,8 @@ class Account:
     name: str
     created: datetime
     archived: bool = False
+    risk_category_id: int | None = None
+    """The risk category it trades under (its organization's default at creation); may change."""
 
 
 @dataclass(frozen=True, slots=True)

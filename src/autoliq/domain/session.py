@@ -63,3 +63,25 @@ def next_market_open(moment: datetime) -> datetime:
 def next_weekly_open(moment: datetime) -> datetime:
     """The first Sunday 17:00 CT strictly after `moment`, in UTC: when a weekly lock ends."""
     return _opens_after(moment, (_SUNDAY,))
+
+
+def next_trade_date(day: date) -> date:
+    """The trade date after `day` (weekends skipped; holidays are not modelled)."""
+    following = day + timedelta(days=1)
+    while following.weekday() >= _SATURDAY:
+        following += timedelta(days=1)
+    return following
+
+
+def previous_trade_date(day: date) -> date:
+    """The trade date before `day` (weekends skipped)."""
+    before = day - timedelta(days=1)
+    while before.weekday() >= _SATURDAY:
+        before -= timedelta(days=1)
+    return before
+
+
+def session_begin(day: date) -> datetime:
+    """When trade date `day`'s session begins, in UTC: 17:00 CT the evening before (Sunday evening
+    for Monday)."""
+    return datetime.combine(day - timedelta(days=1), MARKET_OPEN, CHICAGO).astimezone(UTC)

@@ -8,14 +8,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from autoliq.domain.auto_liq import LayerState
 from autoliq.domain.errors import NotFound, Unauthorized
 from autoliq.domain.events import RiskStatusChanged
-from autoliq.domain.gate import may_trade
+from autoliq.domain.gate import ADMIN_PERMISSIONS, Permission, may_trade
 from autoliq.domain.instruments import ContractSpec
 from autoliq.domain.model import Account, RiskStatus, User
 from autoliq.domain.post_trade import TEXT_MAX_NET_LIQ, trailing_floor
 from autoliq.domain.rules import (
     ACCOUNT_ID_POSITIVE,
+    MAX_REASON_LENGTH,
+    REASON_TOO_LONG,
     EnvironmentDenied,
     Rejection,
     SetAdminAction,
@@ -249,6 +252,59 @@ class RiskService:
 
         return await self._uow.write(work, accounts=(account.id,), log_rows=1)
 
+    async def reset_auto_liq_status(self, caller: User, account_id: int | None) -> RiskStatus | Rejection:
+        """resetautoliqstatus: clear the auto-liq layer a rule set (organization admins); the admin
+        action is untouched. Logged like every change."""
+        return await self._clear_locks(caller, account_id, None, unlock_admin=False)
+
+    async def admin_unlock_account(
+        self, caller: User, account_id: int | None, reason: str | None
+    ) -> RiskStatus | Rejection:
+        """organizationadminunlockaccount: clear the auto-liq layer and an admin lock, liquidation or
+        liquidate-only mode (back to `Normal`); the other admin actions are kept."""
+        if reason is not None and len(reason) > MAX_REASON_LENGTH:
+            return Rejection(REASON_TOO_LONG)
+        return await self._clear_locks(caller, account_id, reason, unlock_admin=True)
+
+    async def _clear_locks(
+        self, caller: User, account_id: int | None, reason: str | None, *, unlock_admin: bool
+    ) -> RiskStatus | Rejection:
+        if account_id is None or account_id <= 0:
+            return Rejection(ACCOUNT_ID_POSITIVE)
+        account = await self._administered(caller, account_id)
+        clock = self._clock
+        default_reason = "Account unlocked by an administrator" if unlock_admin else "Auto-liq status reset"
+
+        def work(store: Store) -> RiskStatus:
+            now = clock.now()
+            status = clear_auto_liq_layer(store, account.id)
+            if unlock_admin and ADMIN_PERMISSIONS[status.admin_action] is not Permission.ANY:
+                status = status.with_admin_action(AdminAction.NORMAL, now)
+                store.save_risk_status(status)
+            entry = store.append_log(
+                account.id, now, status, Actor.USER, caller.id, None, reason or default_reason
+            )
+            store.emit(RiskStatusChanged(account.organization_id, account.id, account.user_id, status, entry))
+            return status
+
+        return await self._uow.write(work, accounts=(account.id,), log_rows=1)
+
+
+def clear_auto_liq_layer(store: Store, account_id: int) -> RiskStatus:
+    """Clear the account's auto-liq layer and give back the `liquidateOnly` it had set (unless the
+    admin layer is in liquidate-only mode itself); the status after."""
+    layer = store.clear_auto_liq_layer(account_id)
+    status = store.risk_status(account_id) or RiskStatus(id=account_id)
+    if (
+        layer is not None
+        and layer.state is LayerState.LIQUIDATE_ONLY
+        and status.liquidate_only is not None
+        and status.admin_action is not AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY
+    ):
+        status = replace(status, liquidate_only=None)
+        store.save_risk_status(status)
+    return status
+
 
 def apply_admin_action(
     store: Store,
@@ -264,6 +320,9 @@ def apply_admin_action(
     current = store.risk_status(account.id) or RiskStatus(id=account.id)
     status = current.with_admin_action(command.action, now)
     store.save_risk_status(status)
+    if command.action is AdminAction.NORMAL:
+        # Normal clears both layers: the auto-liq layer's lock goes with the admin's.
+        store.clear_auto_liq_layer(account.id)
     if command.action is AdminAction.LIQUIDATE_IMMEDIATELY:
         # After the status: the engine's admin orders pass the gate of a liquidating account.
         liquidate_account(store, account.id, contracts or {}, now)

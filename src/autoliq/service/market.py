@@ -17,6 +17,7 @@ from autoliq.domain.instruments import (
     is_on_tick,
     listed_contracts,
 )
+from autoliq.service.auto_liq import evaluate_account
 from autoliq.service.clock import Clock
 from autoliq.service.ports import Store, UnitOfWork
 from autoliq.service.trading import fill_resting_orders
@@ -156,9 +157,16 @@ class MarketData:
             now = clock.now()
             for contract, price in updates:
                 store.set_contract_price(contract.id, int(price / contract.product.tick_size), now)
-            # In the same transaction: the working orders the new prices reach fill at them.
+            # In the same transaction: the working orders the new prices reach fill at them, then
+            # the post-trade rules of the accounts holding the contracts (and only theirs).
             for contract, price in updates:
                 fill_resting_orders(store, contract, price, now)
+            evaluated: set[int] = set()
+            for contract, _ in updates:
+                for account_id in store.holders(contract.id):
+                    if account_id not in evaluated:
+                        evaluated.add(account_id)
+                        evaluate_account(store, account_id, now)
             return now
 
         when = await self._uow.write(write)

@@ -11,6 +11,7 @@ from typing import Any, Protocol, TypeVar
 from autoliq.domain.accounting import PositionState
 from autoliq.domain.auto_liq import Alert, AutoLiqLayer, Level
 from autoliq.domain.events import Event
+from autoliq.domain.gate import TradingState
 from autoliq.domain.instruments import ContractSpec
 from autoliq.domain.model import Account, Organization, RiskStatus, RiskStatusLogEntry, User
 from autoliq.domain.money import CashState
@@ -142,8 +143,8 @@ class Store(TradingStore, AdminStore, Protocol):
 
     # -- risk status --
     def risk_status(self, account_id: int) -> RiskStatus | None: ...
-    def admin_action(self, account_id: int) -> AdminAction:
-        """The account's admin action alone; Normal when it has no status row."""
+    def trading_state(self, account_id: int) -> TradingState:
+        """The order gate's first read: the admin action, the auto-liq layer, the category's halt."""
         ...
 
     def risk_statuses(
@@ -225,6 +226,10 @@ class Store(TradingStore, AdminStore, Protocol):
         ...
 
     def accounts_with_settings(self) -> list[int]: ...
+    def working_day_orders(self, *, created_before: datetime) -> list[tuple[int, int]]:
+        """(order id, account id) of the working Day orders entered before `created_before`."""
+        ...
+
     def delete_timers(self, account_id: int, kind: TimerKind) -> int: ...
     def session_closed_date(self) -> date | None:
         """The last trade date whose end the session job has processed, or None."""

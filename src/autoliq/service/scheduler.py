@@ -11,6 +11,7 @@ from functools import partial
 from autoliq.domain.events import RiskStatusChanged
 from autoliq.domain.states import Actor
 from autoliq.domain.timers import Timer, TimerKind, expired_status, expiry_reason
+from autoliq.service import auto_liq
 from autoliq.service.clock import Clock
 from autoliq.service.ports import Store, UnitOfWork
 
@@ -34,6 +35,10 @@ def fire(store: Store, timer: Timer) -> bool:
         )
         store.emit(RiskStatusChanged(account.organization_id, account.id, account.user_id, after, entry))
         return True
+    if timer.kind is TimerKind.AUTO_LIQ_UNLOCK:
+        return auto_liq.unlock(store, timer)
+    if timer.kind is TimerKind.FLATTEN:
+        return auto_liq.flatten(store, timer)
     return False
 
 
@@ -56,6 +61,8 @@ class Scheduler:
         """Fire every timer due now, earliest first; how many took effect."""
         fired = 0
         async with self._running:
+            # A trade date's end first: EOD trailing marks and Day-order expiry.
+            await self._uow.write(partial(auto_liq.close_sessions, now=self._clock.now()))
             while True:
                 due = await self._uow.read(partial(_due_timers, now=self._clock.now()))
                 for timer in due:

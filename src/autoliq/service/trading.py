@@ -18,6 +18,7 @@ from autoliq.domain.instruments import ContractSpec
 from autoliq.domain.orders import OrderType, OrdStatus, TimeInForce, marketable_price, stop_triggered
 from autoliq.domain.session import trade_date
 from autoliq.domain.states import Side
+from autoliq.service import auto_liq
 from autoliq.service.ports import Store
 
 NO_QUOTE = "NoQuote"
@@ -56,18 +57,20 @@ def gate_decision(
     intent: OrderIntent,
     excluding_order: int | None = None,
 ) -> Decision:
-    """The gate's decision on `intent`, from what `store` shows: the account's admin action and,
+    """The gate's decision on `intent`, from what `store` shows: the account's three layers and,
     where the decision depends on them, its position in the contract and its other working orders
     there (`excluding_order`: the one being judged)."""
-    action = store.admin_action(account_id)
-    if not needs_position(intent, action):
-        return check_order(intent, AccountPosition(action, 0))
+    state = store.trading_state(account_id)
+    if not needs_position(intent, state):
+        return check_order(intent, AccountPosition(state.admin_action, 0, 0, 0, state.auto_liq, state.halted))
     working = [o for o in store.working_orders(contract, account_id) if o.id != excluding_order]
     view = AccountPosition(
-        action,
+        state.admin_action,
         store.position(account_id, contract).net_pos,
         working_buy_qty=sum(o.qty for o in working if o.side is Side.BUY),
         working_sell_qty=sum(o.qty for o in working if o.side is Side.SELL),
+        auto_liq=state.auto_liq,
+        halted=state.halted,
     )
     return check_order(intent, view)
 
@@ -151,7 +154,8 @@ def execute_fill(
     price: Decimal,
     now: datetime,
 ) -> None:
-    """Book a fill: the fill row, the position, and the realized P&L into the cash balance."""
+    """Book a fill: the fill row, the position, and the realized P&L into the cash balance; then
+    the account's post-trade rules."""
     day = trade_date(now)
     effect = apply_fill(store.position(account_id, contract), side, qty, price)
     fill_id = store.insert_fill(order_id, account_id, contract, side, qty, price, now, day)
@@ -162,6 +166,8 @@ def execute_fill(
         cents = effect.realized_points * contract.product.value_per_point * 100
         store.add_realized(account_id, int(cents), now, day)
         store.emit(TradingEntityChanged("cashBalance", "Updated", account_id, account_id))
+    # The fill moved the account's numbers: its post-trade rules decide now, in this transaction.
+    auto_liq.evaluate_account(store, account_id, now)
 
 
 def cancel_order(store: Store, order_id: int, now: datetime) -> bool:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from autoliq.domain.accounting import Lot, PositionState
+from autoliq.domain.auto_liq import Alert, AutoLiqLayer
 from autoliq.domain.errors import NotFound
 from autoliq.domain.instruments import product_of_contract
 from autoliq.domain.model import Account, RiskStatus, RiskStatusLogEntry, User
@@ -91,6 +92,28 @@ class Views:
         if not found:
             raise NotFound()
         return found[0]
+
+    # -- post-trade alerts and the auto-liq layer --
+    async def alerts(
+        self, caller: User, *, account_id: int | None = None, after_id: int = 0, limit: int = 1000
+    ) -> list[Alert]:
+        """Visible alerts with ids above `after_id`, oldest first (one account's when given)."""
+        if account_id is not None:
+            await self.account(caller, account_id)  # NotFound when not visible
+        return await self._uow.read(
+            lambda s: s.alerts(
+                caller.organization_id,
+                owner_id=_owner_scope(caller),
+                account_id=account_id,
+                after_id=after_id,
+                limit=limit,
+            )
+        )
+
+    async def auto_liq_layer(self, caller: User, account_id: int) -> AutoLiqLayer | None:
+        """A visible account's auto-liq layer (None: clear), else NotFound."""
+        account = await self.account(caller, account_id)
+        return await self._uow.read(lambda s: s.auto_liq_layer(account.id))
 
     async def organization_name(self, caller: User) -> str:
         """The caller's organization's name."""

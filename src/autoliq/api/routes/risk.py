@@ -14,6 +14,8 @@ from autoliq.api.schemas import (
     AccountRiskStatusLogOut,
     AccountRiskStatusOut,
     AccountRiskStatusResponse,
+    OrganizationAdminUnlockAccountBody,
+    ResetAutoLiqStatusBody,
     SetAdminAutoLiqActionBody,
     UpdateMaxNetLiqBody,
     log_entry_out,
@@ -21,6 +23,7 @@ from autoliq.api.schemas import (
 )
 from autoliq.api.security import caller_of
 from autoliq.bootstrap import Services
+from autoliq.domain.model import RiskStatus
 from autoliq.domain.rules import Rejection
 
 
@@ -56,9 +59,36 @@ class RiskStatusController(Controller):
         result = await services.risk.update_max_net_liq(
             caller_of(request).user, body.accountId, body.maxNetLiq
         )
-        if isinstance(result, Rejection):
-            return AccountRiskStatusResponse(errorText=result.error_text)
-        return AccountRiskStatusResponse(accountRiskStatus=risk_status_out(result))
+        return _status_response(result)
+
+    @post("/resetautoliqstatus", status_code=200, responses=ERROR_RESPONSES)
+    async def reset_auto_liq_status(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[ResetAutoLiqStatusBody],
+        services: NamedDependency[Services],
+    ) -> AccountRiskStatusResponse:
+        """Clear the auto-liq layer a post-trade rule set (organization admins); the admin action stays."""
+        del data
+        body = decode_strict(await request.body(), ResetAutoLiqStatusBody)
+        result = await services.risk.reset_auto_liq_status(caller_of(request).user, body.accountId)
+        return _status_response(result)
+
+    @post("/organizationadminunlockaccount", status_code=200, responses=ERROR_RESPONSES)
+    async def organization_admin_unlock_account(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[OrganizationAdminUnlockAccountBody],
+        services: NamedDependency[Services],
+    ) -> AccountRiskStatusResponse:
+        """Unlock an account (organization admins): the auto-liq layer cleared, and an admin lock,
+        liquidation or liquidate-only mode returned to `Normal`."""
+        del data
+        body = decode_strict(await request.body(), OrganizationAdminUnlockAccountBody)
+        result = await services.risk.admin_unlock_account(
+            caller_of(request).user, body.accountId, body.reason
+        )
+        return _status_response(result)
 
     @get("/list", responses=ERROR_RESPONSES)
     async def list_(
@@ -107,6 +137,35 @@ class RiskStatusLogController(Controller):
     path = "/v1/accountRiskStatusLog"
     tags = ["accountRiskStatusLog"]  # noqa: RUF012
 
+    @post("/resetautoliqstatus", status_code=200, responses=ERROR_RESPONSES)
+    async def reset_auto_liq_status(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[ResetAutoLiqStatusBody],
+        services: NamedDependency[Services],
+    ) -> AccountRiskStatusResponse:
+        """Clear the auto-liq layer a post-trade rule set (organization admins); the admin action stays."""
+        del data
+        body = decode_strict(await request.body(), ResetAutoLiqStatusBody)
+        result = await services.risk.reset_auto_liq_status(caller_of(request).user, body.accountId)
+        return _status_response(result)
+
+    @post("/organizationadminunlockaccount", status_code=200, responses=ERROR_RESPONSES)
+    async def organization_admin_unlock_account(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[OrganizationAdminUnlockAccountBody],
+        services: NamedDependency[Services],
+    ) -> AccountRiskStatusResponse:
+        """Unlock an account (organization admins): the auto-liq layer cleared, and an admin lock,
+        liquidation or liquidate-only mode returned to `Normal`."""
+        del data
+        body = decode_strict(await request.body(), OrganizationAdminUnlockAccountBody)
+        result = await services.risk.admin_unlock_account(
+            caller_of(request).user, body.accountId, body.reason
+        )
+        return _status_response(result)
+
     @get("/list", responses=ERROR_RESPONSES)
     async def list_(
         self, request: Request[Any, Any, Any], services: NamedDependency[Services]
@@ -146,3 +205,9 @@ class RiskStatusLogController(Controller):
             caller_of(request).user, account_ids=parse_ids("masterids", masterids)
         )
         return [log_entry_out(e) for e in found]
+
+
+def _status_response(result: RiskStatus | Rejection) -> AccountRiskStatusResponse:
+    if isinstance(result, Rejection):
+        return AccountRiskStatusResponse(errorText=result.error_text)
+    return AccountRiskStatusResponse(accountRiskStatus=risk_status_out(result))

@@ -1,0 +1,248 @@
+"""The post-trade rule engine: transaction bodies that evaluate an account's rules and act on them.
+
+`evaluate_account` runs inside the transaction that moved the account's numbers: the fill's (from
+the order path) or the price change's (for each account holding the contract), so a breach is
+detected on the fill or price that causes it and its liquidation commits with it. Timers end the
+locks (`unlock`) and flatten at `flattenTimestamp` (`flatten`); the session job (`close_sessions`)
+moves `EOD` trailing marks and expires Day orders at each trade date's end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+
+from autoliq.domain.accounting import open_points
+from autoliq.domain.auto_liq import (
+    FLATTEN_RULE,
+    MARGIN_PER_CONTRACT,
+    AutoLiqLayer,
+    Breach,
+    LayerState,
+    Level,
+    Mark,
+    breaches,
+    figures_of,
+    next_mark,
+    stricter,
+    suppressed,
+    trailing_mode,
+    unlock_time,
+)
+from autoliq.domain.events import AlertRaised, RiskStatusChanged, TradingEntityChanged
+from autoliq.domain.instruments import ContractSpec, contract_of_id
+from autoliq.domain.model import Account, RiskStatus
+from autoliq.domain.orders import OrdStatus
+from autoliq.domain.post_trade import AutoLiqSettings, TrailingMode
+from autoliq.domain.session import next_trade_date, previous_trade_date, session_begin, trade_date
+from autoliq.domain.states import Actor, AdminAction
+from autoliq.domain.timers import Timer, TimerKind
+from autoliq.service import trading
+from autoliq.service.ports import Store
+
+CENTS = Decimal(100)
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """What one evaluation found and did."""
+
+    breaches: tuple[Breach, ...]
+    acted: Breach | None
+    """The breach that changed the auto-liq layer (liquidated, or went liquidate-only), if any."""
+
+
+def _account_numbers(
+    store: Store, account_id: int, now: datetime
+) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, dict[int, ContractSpec]]:
+    """Cash, start-of-day cash, day and week realized P&L, open P&L and margin (dollars), and the
+    contracts of the open positions."""
+    cash = store.cash(account_id, trade_date(now))
+    open_pnl = margin = Decimal(0)
+    contracts: dict[int, ContractSpec] = {}
+    for contract_id, _ in store.open_positions(account_id):
+        contract = contract_of_id(contract_id)
+        if contract is None:
+            continue
+        contracts[contract_id] = contract
+        state = store.position(account_id, contract)
+        open_pnl += open_points(state, store.last_price(contract)) * contract.product.value_per_point
+        margin += abs(state.net_pos) * MARGIN_PER_CONTRACT.get(contract.product.name, Decimal(0))
+    return (
+        Decimal(cash.amount) / CENTS,
+        Decimal(cash.amount_sod) / CENTS,
+        Decimal(cash.realized) / CENTS,
+        Decimal(cash.week_realized) / CENTS,
+        open_pnl,
+        margin,
+        contracts,
+    )
+
+
+def evaluate_account(
+    store: Store, account_id: int, now: datetime, *, end_of_day: bool = False
+) -> Evaluation | None:
+    """Evaluate the account's post-trade rules on its numbers now and act: alerts once per rule and
+    trade date; a liquidate-only trigger puts the auto-liq layer in liquidate-only mode; an auto-liq
+    trigger cancels the working orders, flattens through the gate and locks the layer until the
+    rule's unlock time. None when the account has no post-trade settings."""
+    settings = store.auto_liq_settings_of(account_id)
+    if settings is None:
+        return None
+    amount, sod, realized, week, open_pnl, margin, contracts = _account_numbers(store, account_id, now)
+    figures = figures_of(amount, sod, realized, week, open_pnl, margin)
+    status = store.risk_status(account_id) or RiskStatus(id=account_id)
+    mark = next_mark(
+        settings, Mark(status.max_net_liq, status.min_net_liq), figures.net_liq, end_of_day=end_of_day
+    )
+    if (mark.max_net_liq, mark.min_net_liq) != (status.max_net_liq, status.min_net_liq):
+        # The high-water mark follows the account without a log row of its own (it is derived from
+        # fills and prices); a breach's or an admin's row records it.
+        status = replace(status, max_net_liq=mark.max_net_liq, min_net_liq=mark.min_net_liq)
+        store.save_risk_status(status)
+    found = tuple(breaches(settings, figures, mark))
+    if not found:
+        return Evaluation((), None)
+    account = store.account(account_id)
+    assert account is not None, "settings exist only for existing accounts"
+    day = trade_date(now)
+    layer = store.auto_liq_layer(account_id)
+    acted: Breach | None = None
+    for breach in found:
+        level = breach.rule.level
+        if level is Level.ALERT:
+            if not store.alerted(account_id, breach.rule.name, day):
+                _alert(store, account, now, breach.rule.name, level, breach.message)
+            continue
+        if suppressed(status.admin_action, level) or not stricter(layer, level):
+            continue
+        layer = _lock(store, account, settings, status, breach, contracts, now)
+        status = store.risk_status(account_id) or status
+        acted = acted or breach
+    return Evaluation(found, acted)
+
+
+def _alert(store: Store, account: Account, now: datetime, rule: str, level: Level, message: str) -> None:
+    alert = store.add_alert(account.id, now, trade_date(now), rule, level, message)
+    store.emit(AlertRaised(account.organization_id, account.user_id, alert))
+
+
+def _log(store: Store, account: Account, status: RiskStatus, now: datetime, reason: str) -> None:
+    entry = store.append_log(account.id, now, status, Actor.SYSTEM, None, None, reason)
+    store.emit(RiskStatusChanged(account.organization_id, account.id, account.user_id, status, entry))
+
+
+def _lock(
+    store: Store,
+    account: Account,
+    settings: AutoLiqSettings,
+    status: RiskStatus,
+    breach: Breach,
+    contracts: dict[int, ContractSpec],
+    now: datetime,
+) -> AutoLiqLayer:
+    """Act on a liquidate-only or auto-liq breach: set the layer (and its unlock timer), flatten for
+    an auto-liq, mark `liquidateOnly` for a liquidate-only trigger, log and alert."""
+    rule = breach.rule
+    until = unlock_time(rule, settings, now)
+    liquidate = rule.level is Level.AUTO_LIQ
+    layer = AutoLiqLayer(
+        account.id, LayerState.LOCKED if liquidate else LayerState.LIQUIDATE_ONLY, rule.name, now, until
+    )
+    store.save_auto_liq_layer(layer)
+    store.delete_timers(account.id, TimerKind.AUTO_LIQ_UNLOCK)
+    if until is not None:
+        store.add_timer(account.id, TimerKind.AUTO_LIQ_UNLOCK, until, set_at=now)
+    if liquidate:
+        trading.liquidate_account(store, account.id, contracts, now)
+    elif status.liquidate_only is None:
+        status = replace(status, liquidate_only=now)
+        store.save_risk_status(status)
+    when = "until changed (doNotUnlock)" if until is None else f"until {until.isoformat()}"
+    action = "liquidated and locked" if liquidate else "liquidate-only"
+    reason = f"{breach.message}; {action} {when}"
+    _log(store, account, store.risk_status(account.id) or status, now, reason)
+    _alert(store, account, now, rule.name, rule.level, reason)
+    return layer
+
+
+def unlock(store: Store, timer: Timer) -> bool:
+    """An unlock timer fires: clear the layer it was set for (a newer lock has its own timer), give
+    back `liquidateOnly` where the auto-liq layer had set it, log, then evaluate again (a rule
+    still breached locks again)."""
+    layer = store.auto_liq_layer(timer.account_id)
+    account = store.account(timer.account_id)
+    if layer is None or account is None or layer.until != timer.due_at or layer.since != timer.set_at:
+        return False
+    store.clear_auto_liq_layer(account.id)
+    status = store.risk_status(account.id) or RiskStatus(id=account.id)
+    if (
+        layer.state is LayerState.LIQUIDATE_ONLY
+        and status.liquidate_only is not None
+        and status.admin_action is not AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY
+    ):
+        status = replace(status, liquidate_only=None)
+        store.save_risk_status(status)
+    _log(
+        store, account, status, timer.due_at, f"{layer.rule}: auto-liquidation lock ended at the market open"
+    )
+    evaluate_account(store, account.id, timer.due_at)
+    return True
+
+
+def flatten(store: Store, timer: Timer) -> bool:
+    """`flattenTimestamp` came: cancel the working orders and flatten, once (no lock)."""
+    settings = store.auto_liq_settings_of(timer.account_id)
+    account = store.account(timer.account_id)
+    if settings is None or account is None or settings.flatten_timestamp != timer.due_at:
+        return False
+    contracts = {
+        cid: c for cid, _ in store.open_positions(account.id) if (c := contract_of_id(cid)) is not None
+    }
+    trading.liquidate_account(store, account.id, contracts, timer.due_at)
+    reason = f"{FLATTEN_RULE}: working orders cancelled and positions flattened at {timer.due_at.isoformat()}"
+    _log(store, account, store.risk_status(account.id) or RiskStatus(id=account.id), timer.due_at, reason)
+    _alert(store, account, timer.due_at, FLATTEN_RULE, Level.FLATTEN, reason)
+    return True
+
+
+def settings_changed(store: Store, settings: AutoLiqSettings, now: datetime) -> None:
+    """After an account's settings were saved: move the flatten timer, recompute the trailing floor
+    from the mark, and evaluate the new rules at once."""
+    store.delete_timers(settings.id, TimerKind.FLATTEN)
+    if settings.flatten_timestamp is not None and settings.flatten_timestamp > now:
+        store.add_timer(settings.id, TimerKind.FLATTEN, settings.flatten_timestamp)
+    status = store.risk_status(settings.id)
+    if status is not None and status.max_net_liq is not None:
+        floor = next_mark(settings, Mark(status.max_net_liq, None), status.max_net_liq).min_net_liq
+        if floor != status.min_net_liq:
+            store.save_risk_status(replace(status, min_net_liq=floor))
+    evaluate_account(store, settings.id, now)
+
+
+def close_sessions(store: Store, now: datetime) -> int:
+    """The session job: once per trade date's end, raise the `EOD` trailing marks to the net
+    liquidation value and expire the Day orders of the ended trade date. The first run on a new
+    database only records where it stands. How many accounts' marks it visited."""
+    today = trade_date(now)
+    closed = store.session_closed_date()
+    if closed is not None and next_trade_date(closed) >= today:
+        return 0
+    store.save_session_closed_date(previous_trade_date(today))
+    if closed is None:
+        return 0
+    # Day orders entered before today's session began belong to an ended trade date.
+    start = session_begin(today)
+    for order_id, account_id in store.working_day_orders(created_before=start):
+        store.set_order_status(order_id, OrdStatus.EXPIRED, now)
+        store.emit(TradingEntityChanged("order", "Updated", account_id, order_id))
+    visited = 0
+    for account_id in store.accounts_with_settings():
+        settings = store.auto_liq_settings_of(account_id)
+        if settings is None or settings.trailing_max_drawdown is None:
+            continue
+        if trailing_mode(settings) is TrailingMode.EOD:
+            evaluate_account(store, account_id, now, end_of_day=True)
+            visited += 1
+    return visited
