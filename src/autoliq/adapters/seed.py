@@ -8,7 +8,15 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, insert, select
 
-from autoliq.adapters.tables import account, account_risk_status, app_user, organization, risk_category
+from autoliq.adapters.tables import (
+    account,
+    account_risk_status,
+    app_user,
+    organization,
+    risk_category,
+    risk_session,
+)
+from autoliq.domain.session import previous_trade_date, trade_date
 from autoliq.domain.states import AdminAction, Role
 
 _BATCH = 10_000
@@ -32,6 +40,11 @@ def ensure_organization(conn: Connection, name: str, now: datetime) -> tuple[int
     org_id = conn.execute(select(organization.c.id).where(organization.c.name == name)).scalar()
     if org_id is not None:
         return int(org_id), False
+    if conn.execute(select(risk_session.c.id)).first() is None:
+        # The session job starts from the trade date the first organization is created in.
+        conn.execute(
+            insert(risk_session).values(id=1, closed_trade_date=previous_trade_date(trade_date(now)))
+        )
     org_id = conn.execute(
         insert(organization).values(name=name, created=now).returning(organization.c.id)
     ).scalar_one()
