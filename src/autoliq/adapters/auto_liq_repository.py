@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Connection, and_, delete, exists, insert, select, update
+from sqlalchemy import Connection, and_, delete, insert, select, union_all, update
 from sqlalchemy.sql import ColumnElement
 
 from autoliq.adapters.tables import (
@@ -20,6 +20,7 @@ from autoliq.adapters.tables import (
 )
 from autoliq.domain.auto_liq import Alert, AutoLiqLayer, LayerState, Level
 from autoliq.domain.orders import OrdStatus, TimeInForce
+from autoliq.domain.post_trade import TrailingMode
 from autoliq.domain.timers import TimerKind
 
 FLAT_LOTS = "[]"
@@ -67,13 +68,6 @@ class AutoLiqRepository:
         ).scalar_one()
         return Alert(int(alert_id), account_id, now, day, rule, level, message)
 
-    def alerted(self, account_id: int, rule: str, day: date) -> bool:
-        t = auto_liq_alert
-        found = self.conn.execute(
-            select(exists().where(t.c.account_id == account_id, t.c.rule == rule, t.c.trade_date == day))
-        ).scalar()
-        return bool(found)
-
     def alerts(
         self,
         organization_id: int,
@@ -101,21 +95,52 @@ class AutoLiqRepository:
             for r in rows
         ]
 
-    def holders(self, contract_id: int) -> list[int]:
-        """Accounts with post-trade settings and an open position in the contract."""
+    def save_triggers(self, account_id: int, triggers: dict[int, tuple[int | None, int | None]]) -> None:
+        p = position
+        self.conn.execute(
+            update(p)
+            .where(
+                p.c.account_id == account_id,
+                p.c.trigger_low_ticks.is_not(None) | p.c.trigger_high_ticks.is_not(None),
+            )
+            .values(trigger_low_ticks=None, trigger_high_ticks=None)
+        )
+        for contract_id, (low, high) in triggers.items():
+            if low is None and high is None:
+                continue
+            self.conn.execute(
+                update(p)
+                .where(p.c.account_id == account_id, p.c.contract_id == contract_id)
+                .values(trigger_low_ticks=low, trigger_high_ticks=high)
+            )
+
+    def candidates(self, contract_id: int, price_ticks: int) -> list[int]:
+        p = position
+        low = select(p.c.account_id).where(
+            p.c.contract_id == contract_id, p.c.trigger_low_ticks >= price_ticks
+        )
+        high = select(p.c.account_id).where(
+            p.c.contract_id == contract_id, p.c.trigger_high_ticks <= price_ticks
+        )
+        rows = self.conn.execute(union_all(low, high))
+        return sorted({int(r[0]) for r in rows})
+
+    def alerted_rules(self, account_id: int, day: date) -> frozenset[str]:
+        t = auto_liq_alert
+        rows = self.conn.execute(select(t.c.rule).where(t.c.account_id == account_id, t.c.trade_date == day))
+        return frozenset(r[0] for r in rows)
+
+    def session_end_accounts(self) -> list[int]:
         p, s = position, user_account_auto_liq
-        rows = self.conn.execute(
+        holding = (
             select(p.c.account_id)
             .select_from(p.join(s, s.c.id == p.c.account_id))
-            .where(p.c.contract_id == contract_id, p.c.lots != FLAT_LOTS)
-            .order_by(p.c.account_id)
+            .where(p.c.lots != FLAT_LOTS)
         )
-        return [int(r[0]) for r in rows]
-
-    def accounts_with_settings(self) -> list[int]:
-        """Every account with post-trade settings."""
-        rows = self.conn.execute(select(user_account_auto_liq.c.id).order_by(user_account_auto_liq.c.id))
-        return [int(r[0]) for r in rows]
+        eod = select(s.c.id).where(
+            s.c.trailing_max_drawdown.is_not(None), s.c.trailing_max_drawdown_mode == TrailingMode.EOD.value
+        )
+        return sorted({int(r[0]) for r in self.conn.execute(union_all(holding, eod))})
 
     def delete_timers(self, account_id: int, kind: TimerKind) -> int:
         t = risk_timer

@@ -194,8 +194,12 @@ position = Table(
     Column("realized_ticks", BigInteger, nullable=False),
     Column("timestamp", UTCDateTime(), nullable=False),
     Column("trade_date", Date, nullable=False),
+    Column("trigger_low_ticks", BigInteger, nullable=True),
+    Column("trigger_high_ticks", BigInteger, nullable=True),
     UniqueConstraint("account_id", "contract_id", name="uq_position_account_contract"),
     Index("ix_position_contract_id", "contract_id"),
+    Index("ix_position_contract_trigger_low", "contract_id", "trigger_low_ticks"),
+    Index("ix_position_contract_trigger_high", "contract_id", "trigger_high_ticks"),
 )
 
 cash_balance = Table(

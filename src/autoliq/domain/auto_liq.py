@@ -287,3 +287,121 @@ class Alert:
     rule: str
     level: Level
     message: str
+
+
+# -- price triggers: which price of a contract makes an account worth evaluating --
+ALWAYS_LOW = 2**62
+"""A low trigger every price reaches: the account is evaluated on every price change (it holds
+more than one contract, so one contract's price alone does not decide)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """An account holding one contract, as a function of that contract's price `p` (dollars):
+    net liq = cash - basis + slope·p, day P&L = realized - basis + slope·p, and so on."""
+
+    cash: float
+    realized: float
+    week_realized: float
+    sod_balance: float
+    margin: float
+    slope: float
+    """Net position × value per point: dollars per point of price."""
+    basis: float
+    """Value per point × Σ lot quantity × lot price: what slope·p is measured against."""
+
+    def figures(self, p: float) -> Figures:
+        """The rules' figures at price `p`."""
+        moved = self.slope * p - self.basis
+        return Figures(
+            self.cash + moved,
+            self.sod_balance,
+            self.realized + moved,
+            self.week_realized + moved,
+            self.margin,
+        )
+
+
+def _limit_on(rule: Rule, limit: float, exposure: Exposure, mark: Mark) -> tuple[float, float, bool] | None:
+    """A rule as `g(p) ≤ T` (falling, third item True) or `g(p) ≥ T` (rising): the constant part of
+    g and T. None when the rule cannot be reached by a price move."""
+    e = exposure
+    net_c, day_c, week_c = e.cash - e.basis, e.realized - e.basis, e.week_realized - e.basis
+    m = rule.measure
+    if m is M.DAILY_LOSS:
+        return day_c, -limit, True
+    if m is M.DAILY_LOSS_PERCENTAGE:
+        return (day_c, -limit * e.sod_balance / 100, True) if e.sod_balance > 0 else None
+    if m is M.WEEKLY_LOSS:
+        return week_c, -limit, True
+    if m is M.DAILY_PROFIT:
+        return day_c, limit, False
+    if m is M.WEEKLY_PROFIT:
+        return week_c, limit, False
+    if m is M.MARGIN_PERCENTAGE:
+        if e.margin <= 0:
+            return None
+        return net_c, (math.inf if limit <= 0 else e.margin * 100 / limit), True
+    if mark.min_net_liq is None:
+        return None
+    return net_c, mark.min_net_liq, True  # TRAILING_DRAWDOWN
+
+
+def price_triggers(
+    settings: AutoLiqSettings, exposure: Exposure, mark: Mark, active: frozenset[str], tick: Decimal
+) -> tuple[int | None, int | None]:
+    """The prices, in ticks, at or beyond which the account must be evaluated again: (low, high),
+    None where nothing triggers on that side. Every breach of an `active` rule, and every move of a
+    `RealTime` trailing mark, happens at a price ≤ low or ≥ high; between them nothing can change,
+    so a price change there need not look at the account. Widened by a tick each way against
+    rounding: a spare evaluation is harmless, a missed one is not."""
+    slope = exposure.slope
+    if slope == 0:
+        return None, None
+    lows: list[float] = []
+    highs: list[float] = []
+
+    def add(constant: float, threshold: float, falling: bool) -> None:
+        if math.isinf(threshold):  # a margin rule with a zero limit: reached at every price
+            lows.append(math.inf)
+            return
+        x = (threshold - constant) / slope
+        # g = constant + slope·p: with a negative slope the inequality turns over.
+        (lows if falling == (slope > 0) else highs).append(x)
+
+    for rule in RULES:
+        limit: float | None = getattr(settings, rule.field)
+        if limit is None or rule.name not in active:
+            continue
+        shape = _limit_on(rule, limit, exposure, mark)
+        if shape is not None:
+            add(*shape)
+    if (
+        settings.trailing_max_drawdown is not None
+        and mark.max_net_liq is not None
+        and trailing_mode(settings) is TrailingMode.REAL_TIME
+    ):
+        add(exposure.cash - exposure.basis, mark.max_net_liq, False)  # a new high moves the mark
+    size = float(tick)
+    low = None if not lows else (ALWAYS_LOW if math.isinf(max(lows)) else math.floor(max(lows) / size) + 1)
+    high = None if not highs else math.ceil(min(highs) / size) - 1
+    return low, high
+
+
+def active_rules(
+    settings: AutoLiqSettings, layer: AutoLiqLayer | None, alerted: frozenset[str]
+) -> frozenset[str]:
+    """The rules of `settings` that can still do something today: alerts not yet raised, liquidate-only
+    triggers while the layer is clear, auto-liq triggers while it is not locked."""
+    names = set()
+    for rule in RULES:
+        if getattr(settings, rule.field) is None:
+            continue
+        if rule.level is Level.ALERT and rule.name in alerted:
+            continue
+        if rule.level is Level.LIQUIDATE_ONLY and layer is not None:
+            continue
+        if rule.level is Level.AUTO_LIQ and layer is not None and layer.state is LayerState.LOCKED:
+            continue
+        names.add(rule.name)
+    return frozenset(names)

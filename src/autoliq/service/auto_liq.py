@@ -13,28 +13,31 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
-from autoliq.domain.accounting import open_points
+from autoliq.domain.accounting import PositionState, open_points
 from autoliq.domain.auto_liq import (
+    ALWAYS_LOW,
     FLATTEN_RULE,
     MARGIN_PER_CONTRACT,
     AutoLiqLayer,
     Breach,
+    Exposure,
     LayerState,
     Level,
     Mark,
+    active_rules,
     breaches,
     figures_of,
     next_mark,
+    price_triggers,
     stricter,
     suppressed,
-    trailing_mode,
     unlock_time,
 )
 from autoliq.domain.events import AlertRaised, RiskStatusChanged, TradingEntityChanged
 from autoliq.domain.instruments import ContractSpec, contract_of_id
 from autoliq.domain.model import Account, RiskStatus
 from autoliq.domain.orders import OrdStatus
-from autoliq.domain.post_trade import AutoLiqSettings, TrailingMode
+from autoliq.domain.post_trade import AutoLiqSettings
 from autoliq.domain.session import next_trade_date, previous_trade_date, session_begin, trade_date
 from autoliq.domain.states import Actor, AdminAction
 from autoliq.domain.timers import Timer, TimerKind
@@ -53,31 +56,48 @@ class Evaluation:
     """The breach that changed the auto-liq layer (liquidated, or went liquidate-only), if any."""
 
 
-def _account_numbers(
-    store: Store, account_id: int, now: datetime
-) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, dict[int, ContractSpec]]:
-    """Cash, start-of-day cash, day and week realized P&L, open P&L and margin (dollars), and the
-    contracts of the open positions."""
+@dataclass(frozen=True, slots=True)
+class _Numbers:
+    """An account's cash (dollars) and open positions now."""
+
+    amount: Decimal
+    sod: Decimal
+    realized: Decimal
+    week: Decimal
+    open_pnl: Decimal
+    margin: Decimal
+    positions: list[tuple[ContractSpec, PositionState]]
+
+    @property
+    def contracts(self) -> dict[int, ContractSpec]:
+        return {c.id: c for c, _ in self.positions}
+
+
+def _numbers(store: Store, account_id: int, now: datetime) -> _Numbers:
     cash = store.cash(account_id, trade_date(now))
     open_pnl = margin = Decimal(0)
-    contracts: dict[int, ContractSpec] = {}
+    positions: list[tuple[ContractSpec, PositionState]] = []
     for contract_id, _ in store.open_positions(account_id):
         contract = contract_of_id(contract_id)
         if contract is None:
             continue
-        contracts[contract_id] = contract
         state = store.position(account_id, contract)
+        positions.append((contract, state))
         open_pnl += open_points(state, store.last_price(contract)) * contract.product.value_per_point
-        margin += abs(state.net_pos) * MARGIN_PER_CONTRACT.get(contract.product.name, Decimal(0))
-    return (
+        margin += abs(state.net_pos) * _margin(contract)
+    return _Numbers(
         Decimal(cash.amount) / CENTS,
         Decimal(cash.amount_sod) / CENTS,
         Decimal(cash.realized) / CENTS,
         Decimal(cash.week_realized) / CENTS,
         open_pnl,
         margin,
-        contracts,
+        positions,
     )
+
+
+def _margin(contract: ContractSpec) -> Decimal:
+    return MARGIN_PER_CONTRACT.get(contract.product.name, Decimal(0))
 
 
 def evaluate_account(
@@ -86,12 +106,14 @@ def evaluate_account(
     """Evaluate the account's post-trade rules on its numbers now and act: alerts once per rule and
     trade date; a liquidate-only trigger puts the auto-liq layer in liquidate-only mode; an auto-liq
     trigger cancels the working orders, flattens through the gate and locks the layer until the
-    rule's unlock time. None when the account has no post-trade settings."""
+    rule's unlock time. Then store the price triggers of what it holds. None when the account has
+    no post-trade settings."""
     settings = store.auto_liq_settings_of(account_id)
     if settings is None:
         return None
-    amount, sod, realized, week, open_pnl, margin, contracts = _account_numbers(store, account_id, now)
-    figures = figures_of(amount, sod, realized, week, open_pnl, margin)
+    numbers = _numbers(store, account_id, now)
+    n = numbers
+    figures = figures_of(n.amount, n.sod, n.realized, n.week, n.open_pnl, n.margin)
     status = store.risk_status(account_id) or RiskStatus(id=account_id)
     mark = next_mark(
         settings, Mark(status.max_net_liq, status.min_net_liq), figures.net_liq, end_of_day=end_of_day
@@ -102,25 +124,64 @@ def evaluate_account(
         status = replace(status, max_net_liq=mark.max_net_liq, min_net_liq=mark.min_net_liq)
         store.save_risk_status(status)
     found = tuple(breaches(settings, figures, mark))
-    if not found:
-        return Evaluation((), None)
-    account = store.account(account_id)
-    assert account is not None, "settings exist only for existing accounts"
     day = trade_date(now)
     layer = store.auto_liq_layer(account_id)
+    alerted = store.alerted_rules(account_id, day) if found or numbers.positions else frozenset()
     acted: Breach | None = None
-    for breach in found:
-        level = breach.rule.level
-        if level is Level.ALERT:
-            if not store.alerted(account_id, breach.rule.name, day):
-                _alert(store, account, now, breach.rule.name, level, breach.message)
-            continue
-        if suppressed(status.admin_action, level) or not stricter(layer, level):
-            continue
-        layer = _lock(store, account, settings, status, breach, contracts, now)
+    if found:
+        account = store.account(account_id)
+        assert account is not None, "settings exist only for existing accounts"
+        for breach in found:
+            level = breach.rule.level
+            if level is Level.ALERT:
+                if breach.rule.name not in alerted:
+                    _alert(store, account, now, breach.rule.name, level, breach.message)
+                    alerted = alerted | {breach.rule.name}
+                continue
+            if suppressed(status.admin_action, level) or not stricter(layer, level):
+                continue
+            layer = _lock(store, account, settings, status, breach, numbers.contracts, now)
+            status = store.risk_status(account_id) or status
+            acted = acted or breach
+    if acted is not None:
+        numbers = _numbers(store, account_id, now)
         status = store.risk_status(account_id) or status
-        acted = acted or breach
+    _save_triggers(store, settings, account_id, numbers, status, layer, alerted)
     return Evaluation(found, acted)
+
+
+def _save_triggers(
+    store: Store,
+    settings: AutoLiqSettings,
+    account_id: int,
+    numbers: _Numbers,
+    status: RiskStatus,
+    layer: AutoLiqLayer | None,
+    alerted: frozenset[str],
+) -> None:
+    """Store the prices at which the account must be evaluated again. One contract held: its exact
+    triggers; several: every price change of any of them (one price alone does not decide)."""
+    if not numbers.positions:
+        store.save_triggers(account_id, {})
+        return
+    if len(numbers.positions) > 1:
+        store.save_triggers(account_id, {c.id: (ALWAYS_LOW, None) for c, _ in numbers.positions})
+        return
+    contract, state = numbers.positions[0]
+    value = contract.product.value_per_point
+    exposure = Exposure(
+        cash=float(numbers.amount),
+        realized=float(numbers.realized),
+        week_realized=float(numbers.week),
+        sod_balance=float(numbers.sod),
+        margin=float(abs(state.net_pos) * _margin(contract)),
+        slope=float(state.net_pos * value),
+        basis=float(value * sum((lot.qty * lot.price for lot in state.lots), Decimal(0))),
+    )
+    active = active_rules(settings, layer, alerted)
+    mark = Mark(status.max_net_liq, status.min_net_liq)
+    triggers = price_triggers(settings, exposure, mark, active, contract.product.tick_size)
+    store.save_triggers(account_id, {contract.id: triggers})
 
 
 def _alert(store: Store, account: Account, now: datetime, rule: str, level: Level, message: str) -> None:
@@ -222,9 +283,10 @@ def settings_changed(store: Store, settings: AutoLiqSettings, now: datetime) -> 
 
 
 def close_sessions(store: Store, now: datetime) -> int:
-    """The session job: once per trade date's end, raise the `EOD` trailing marks to the net
-    liquidation value and expire the Day orders of the ended trade date. The first run on a new
-    database only records where it stands. How many accounts' marks it visited."""
+    """The session job: once per trade date's end, expire the Day orders of the ended trade date,
+    raise the `EOD` trailing marks to the net liquidation value and evaluate every account holding
+    a position again (its daily figures, and so its price triggers, start again). The first run on a new
+    database only records where it stands. How many accounts it evaluated."""
     today = trade_date(now)
     closed = store.session_closed_date()
     if closed is not None and next_trade_date(closed) >= today:
@@ -237,12 +299,9 @@ def close_sessions(store: Store, now: datetime) -> int:
     for order_id, account_id in store.working_day_orders(created_before=start):
         store.set_order_status(order_id, OrdStatus.EXPIRED, now)
         store.emit(TradingEntityChanged("order", "Updated", account_id, order_id))
+    # Daily figures start again (the stored price triggers with them); EOD marks move.
     visited = 0
-    for account_id in store.accounts_with_settings():
-        settings = store.auto_liq_settings_of(account_id)
-        if settings is None or settings.trailing_max_drawdown is None:
-            continue
-        if trailing_mode(settings) is TrailingMode.EOD:
-            evaluate_account(store, account_id, now, end_of_day=True)
-            visited += 1
+    for account_id in store.session_end_accounts():
+        evaluate_account(store, account_id, now, end_of_day=True)
+        visited += 1
     return visited

@@ -158,12 +158,13 @@ class MarketData:
             for contract, price in updates:
                 store.set_contract_price(contract.id, int(price / contract.product.tick_size), now)
             # In the same transaction: the working orders the new prices reach fill at them, then
-            # the post-trade rules of the accounts holding the contracts (and only theirs).
+            # the post-trade rules of the accounts whose price triggers the new prices reach (and
+            # only theirs: the others' rules cannot be reached between their triggers).
             for contract, price in updates:
                 fill_resting_orders(store, contract, price, now)
             evaluated: set[int] = set()
-            for contract, _ in updates:
-                for account_id in store.holders(contract.id):
+            for contract, price in updates:
+                for account_id in store.candidates(contract.id, int(price / contract.product.tick_size)):
                     if account_id not in evaluated:
                         evaluated.add(account_id)
                         evaluate_account(store, account_id, now)

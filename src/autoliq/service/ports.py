@@ -205,10 +205,6 @@ class Store(TradingStore, AdminStore, Protocol):
     def add_alert(
         self, account_id: int, now: datetime, day: date, rule: str, level: Level, message: str
     ) -> Alert: ...
-    def alerted(self, account_id: int, rule: str, day: date) -> bool:
-        """Whether `rule` raised an alert for the account on trade date `day` already."""
-        ...
-
     def alerts(
         self,
         organization_id: int,
@@ -221,11 +217,23 @@ class Store(TradingStore, AdminStore, Protocol):
         """The organization's alerts (one owner's, one account's) with ids above `after_id`, oldest first."""
         ...
 
-    def holders(self, contract_id: int) -> list[int]:
-        """Accounts with post-trade settings and an open position in the contract, by id."""
+    def save_triggers(self, account_id: int, triggers: dict[int, tuple[int | None, int | None]]) -> None:
+        """Replace the account's price triggers: (low, high) ticks by contract id; others cleared."""
         ...
 
-    def accounts_with_settings(self) -> list[int]: ...
+    def candidates(self, contract_id: int, price_ticks: int) -> list[int]:
+        """Accounts whose trigger on the contract the price reaches (≤ low or ≥ high), by id."""
+        ...
+
+    def alerted_rules(self, account_id: int, day: date) -> frozenset[str]:
+        """The rules that raised an alert for the account on trade date `day`."""
+        ...
+
+    def session_end_accounts(self) -> list[int]:
+        """Accounts the end of a trade date must evaluate: those with settings holding a position
+        (their daily figures start again), and those with an `EOD` trailing drawdown (their mark)."""
+        ...
+
     def working_day_orders(self, *, created_before: datetime) -> list[tuple[int, int]]:
         """(order id, account id) of the working Day orders entered before `created_before`."""
         ...
