@@ -463,3 +463,38 @@ def test_day_orders_when_the_trade_date_ends_then_expired_and_gtc_stays(
     assert [o["id"] for o in working(client, trader_headers, a)] == [ids["GTC"]]
     r = client.get("/v1/order/deps", params={"masterid": a}, headers=trader_headers)
     assert {o["id"]: o["ordStatus"] for o in r.json()} == {ids["Day"]: "Expired", ids["GTC"]: "Working"}
+
+
+def test_updatemaxnetliq_when_the_floor_rises_above_net_liq_then_the_breach_is_found_on_that_change(
+    client: TestClient[Any], admin_headers: H, trader_headers: H, world: World
+) -> None:
+    a = world.demo_account_ids[5]
+    settings(client, admin_headers, a, trailingMaxDrawdown=1000)
+    price(client, admin_headers, 5000)
+    order(client, trader_headers, a, "Buy", 1)
+    r = client.post(
+        "/v1/accountRiskStatus/updatemaxnetliq",
+        json={"accountId": a, "maxNetLiq": 51_500},
+        headers=admin_headers,
+    )
+    assert r.json()["accountRiskStatus"]["minNetLiq"] == 50_500  # above the net liq of 50,000
+    assert (
+        net(client, trader_headers, a) == 0
+        and layer(client, trader_headers, a)["rule"] == "trailingMaxDrawdown"
+    )
+
+
+def test_reset_when_the_rule_is_still_breached_then_the_next_price_change_acts_again(
+    client: TestClient[Any], admin_headers: H, trader_headers: H, world: World
+) -> None:
+    """A reset clears the lock, not the loss: the rule watches prices again at once."""
+    a = world.demo_account_ids[6]
+    settings(client, admin_headers, a, dailyLossAutoLiq=1000)
+    price(client, admin_headers, 5000)
+    order(client, trader_headers, a, "Buy", 2)
+    price(client, admin_headers, 4990)  # -$1,000 realized by the liquidation
+    r = client.post("/v1/accountRiskStatus/resetautoliqstatus", json={"accountId": a}, headers=admin_headers)
+    assert r.status_code == 200 and layer(client, trader_headers, a)["state"] == "Normal"
+    # A new position: its fill finds the day's loss at the limit already.
+    order(client, trader_headers, a, "Buy", 1)
+    assert net(client, trader_headers, a) == 0 and layer(client, trader_headers, a)["state"] == "Locked"

@@ -26,7 +26,7 @@ def test_update_max_net_liq_when_trailing_drawdown_set_then_floor_follows_and_st
     client: TestClient[Any], admin_headers: H, world: World
 ) -> None:
     a = world.demo_account_ids[0]
-    settings = {"id": a, "trailingMaxDrawdown": 2000, "trailingMaxDrawdownLimit": 50_000}
+    settings = {"id": a, "trailingMaxDrawdown": 2000, "trailingMaxDrawdownLimit": 49_500}
     assert (
         client.post("/v1/userAccountAutoLiq/create", json=settings, headers=admin_headers).status_code == 200
     )
@@ -34,11 +34,11 @@ def test_update_max_net_liq_when_trailing_drawdown_set_then_floor_follows_and_st
     assert status == 200 and body["accountRiskStatus"]["maxNetLiq"] == 51_000
     assert body["accountRiskStatus"]["minNetLiq"] == 49_000
     status, body = update(client, admin_headers, {"accountId": a, "maxNetLiq": 53_500.5})
-    assert body["accountRiskStatus"]["minNetLiq"] == 50_000  # never above the limit
+    assert body["accountRiskStatus"]["minNetLiq"] == 49_500  # never above the limit
     read = client.get("/v1/accountRiskStatus/item", params={"id": a}, headers=admin_headers).json()
-    assert (read["maxNetLiq"], read["minNetLiq"]) == (53_500.5, 50_000)
+    assert (read["maxNetLiq"], read["minNetLiq"]) == (53_500.5, 49_500)
     log = client.get("/v1/accountRiskStatusLog/deps", params={"masterid": a}, headers=admin_headers).json()
-    assert [(e["maxNetLiq"], e["minNetLiq"]) for e in log] == [(51_000, 49_000), (53_500.5, 50_000)]
+    assert [(e["maxNetLiq"], e["minNetLiq"]) for e in log] == [(51_000, 49_000), (53_500.5, 49_500)]
     # The admin action is untouched.
     assert read["adminAction"] == "Normal"
 

@@ -101,13 +101,13 @@ def _margin(contract: ContractSpec) -> Decimal:
 
 
 def evaluate_account(
-    store: Store, account_id: int, now: datetime, *, end_of_day: bool = False
+    store: Store, account_id: int, now: datetime, *, end_of_day: bool = False, act: bool = True
 ) -> Evaluation | None:
     """Evaluate the account's post-trade rules on its numbers now and act: alerts once per rule and
     trade date; a liquidate-only trigger puts the auto-liq layer in liquidate-only mode; an auto-liq
     trigger cancels the working orders, flattens through the gate and locks the layer until the
-    rule's unlock time. Then store the price triggers of what it holds. None when the account has
-    no post-trade settings."""
+    rule's unlock time. Then store the price triggers of what it holds. With `act` False only the
+    mark and the triggers are brought up to date. None when the account has no post-trade settings."""
     settings = store.auto_liq_settings_of(account_id)
     if settings is None:
         return None
@@ -123,7 +123,7 @@ def evaluate_account(
         # fills and prices); a breach's or an admin's row records it.
         status = replace(status, max_net_liq=mark.max_net_liq, min_net_liq=mark.min_net_liq)
         store.save_risk_status(status)
-    found = tuple(breaches(settings, figures, mark))
+    found = tuple(breaches(settings, figures, mark)) if act else ()
     day = trade_date(now)
     layer = store.auto_liq_layer(account_id)
     alerted = store.alerted_rules(account_id, day) if found or numbers.positions else frozenset()

@@ -18,6 +18,7 @@ from autoliq.domain.events import TradingEntityChanged
 from autoliq.domain.model import User
 from autoliq.domain.session import trade_date
 from autoliq.domain.states import Environment
+from autoliq.service import auto_liq
 from autoliq.service.clock import Clock
 from autoliq.service.handlers import AccountDirectory
 from autoliq.service.ports import Store, UnitOfWork
@@ -79,6 +80,8 @@ class DemoBalanceService:
             store.adjust_cash(change.account_id, change.cents, now, day)
             store.insert_cash_change(change.account_id, change.cents, change.comment, caller, now)
             store.emit(TradingEntityChanged("cashBalance", "Updated", change.account_id, change.account_id))
+            # The cash moved the account's numbers: its post-trade rules (and price triggers) follow.
+            auto_liq.evaluate_account(store, change.account_id, now)
             return cash_snapshot_of(store, change.account_id, day)
 
         return await self._uow.write(work, accounts=(change.account_id,))

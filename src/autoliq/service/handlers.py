@@ -27,6 +27,7 @@ from autoliq.domain.rules import (
 )
 from autoliq.domain.states import Actor, AdminAction, Environment
 from autoliq.domain.timers import EXPIRING_ACTIONS, HOLD, TimerKind
+from autoliq.service import auto_liq
 from autoliq.service.clock import Clock
 from autoliq.service.credentials import new_token, token_hash, verify_password
 from autoliq.service.ports import AuthSession, Store, UnitOfWork
@@ -248,7 +249,9 @@ class RiskService:
             store.save_risk_status(status)
             entry = store.append_log(account.id, now, status, Actor.USER, caller.id, None, None)
             store.emit(RiskStatusChanged(account.organization_id, account.id, account.user_id, status, entry))
-            return status
+            # The floor moved: the rules (and the price triggers) are evaluated against it now.
+            auto_liq.evaluate_account(store, account.id, now)
+            return store.risk_status(account.id) or status
 
         return await self._uow.write(work, accounts=(account.id,), log_rows=1)
 
@@ -285,6 +288,9 @@ class RiskService:
                 account.id, now, status, Actor.USER, caller.id, None, reason or default_reason
             )
             store.emit(RiskStatusChanged(account.organization_id, account.id, account.user_id, status, entry))
+            # The rules the layer had set aside watch prices again (a rule still breached acts on
+            # the account's next fill or price change, not on the reset itself).
+            auto_liq.evaluate_account(store, account.id, now, act=False)
             return status
 
         return await self._uow.write(work, accounts=(account.id,), log_rows=1)
@@ -320,9 +326,10 @@ def apply_admin_action(
     current = store.risk_status(account.id) or RiskStatus(id=account.id)
     status = current.with_admin_action(command.action, now)
     store.save_risk_status(status)
-    if command.action is AdminAction.NORMAL:
-        # Normal clears both layers: the auto-liq layer's lock goes with the admin's.
-        store.clear_auto_liq_layer(account.id)
+    if command.action is AdminAction.NORMAL and store.clear_auto_liq_layer(account.id) is not None:
+        # Normal clears both layers: the auto-liq layer's lock goes with the admin's, and the rules
+        # it had set aside watch prices again.
+        auto_liq.evaluate_account(store, account.id, now, act=False)
     if command.action is AdminAction.LIQUIDATE_IMMEDIATELY:
         # After the status: the engine's admin orders pass the gate of a liquidating account.
         liquidate_account(store, account.id, contracts or {}, now)

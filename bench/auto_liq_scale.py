@@ -1,0 +1,297 @@
+"""One price tick against many accounts holding the contract: how long post-trade risk takes to find
+every breach, and to commit the liquidations.
+
+For each size N (default 10,000, 100,000 and 1,000,000) and engine (SQLite; PostgreSQL when a
+server answers), a fresh database holds N accounts, each long 1 ES bought at 5000 with $50,000 of
+cash and a `dailyLossAutoLiq` limit: $1,000 for 99 % of them, $300 for every 100th. The state is
+seeded straight into the tables as the service stores it, price triggers included (computed by
+the service's own `price_triggers`; a sample is checked against the service's `evaluate_account`).
+Then, in process, through `MarketData.set_prices` (the path of `POST /_autoliq/prices`):
+
+1. `quiet`: ES to 4998.00 ($100 loss each): no account's trigger is reached;
+2. `breach`: ES to 4993.00 ($350 loss each): exactly the 1 % with the $300 limit breach.
+
+Measured, each in the same run on the same database:
+
+- `detect`: the statement that finds the accounts a price reaches (`Store.candidates`, two index
+  range scans), alone, timed over repeated runs (median);
+- `baseline`: reading every holder of the contract (`SELECT account_id FROM position WHERE
+  contract_id = ?`), what any approach that looks at each holder must at least do; the ratio
+  `detect / baseline` is the figure to compare across machines;
+- `tick`: the whole `set_prices` call: detection, evaluation of each candidate, cancel-and-flatten
+  of the breaching accounts through the gate, their locks, logs and alerts, and the durable commit.
+
+Afterwards the run is checked: every breaching account is flat and locked with its alert, and
+no other account changed (positions, layer). A failed check makes the run invalid (exit code 1).
+
+    .venv/bin/python bench/auto_liq_scale.py                    # 10k, 100k, 1M; SQLite and PostgreSQL
+    .venv/bin/python bench/auto_liq_scale.py --sizes 10000 100000 --no-postgres
+
+Results: a table on stdout, JSON under bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+
+from _common import code_version, environment_info, postgres_reachable, throwaway_postgres, write_results
+from autoliq.adapters.db import create_db_engine, migrate
+from autoliq.adapters.seed import add_accounts, ensure_organization, ensure_user
+from autoliq.adapters.tables import (
+    auto_liq_alert,
+    auto_liq_layer,
+    cash_balance,
+    position,
+    user_account_auto_liq,
+)
+from autoliq.bootstrap import bootstrap
+from autoliq.config import Settings
+from autoliq.domain.auto_liq import Exposure, Mark, active_rules, price_triggers
+from autoliq.domain.post_trade import AutoLiqSettings
+from autoliq.domain.session import trade_date
+from autoliq.domain.states import Role
+from autoliq.service.auto_liq import evaluate_account
+from autoliq.service.clock import ManualClock
+
+NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # a Tuesday, 09:00 in Chicago: the market is open
+ENTRY = Decimal(5000)
+QUIET, BREACH = 4998.0, 4993.0
+WIDE, TIGHT = 1000.0, 300.0
+CASH_CENTS = 5_000_000
+BATCH = 20_000
+
+
+def _batches(n: int) -> list[range]:
+    return [range(i, min(i + BATCH, n)) for i in range(0, n, BATCH)]
+
+
+def seed(database_url: str, n: int, contract_id: int, tick: Decimal) -> list[int]:
+    """N accounts long 1 ES at 5000 with their settings, cash and price triggers; the tight ones."""
+    migrate(database_url)
+    engine = create_db_engine(database_url, writer=True, pool_size=1)
+    day = trade_date(NOW)
+    value = Decimal(50)
+    ticks = int(ENTRY / tick)
+    lots = f"[[1,{ticks}]]"
+    triggers = {}
+    for limit in (WIDE, TIGHT):
+        rules = AutoLiqSettings(id=0, daily_loss_auto_liq=limit)
+        exposure = Exposure(CASH_CENTS / 100, 0, 0, CASH_CENTS / 100, 0, float(value), float(value * ENTRY))
+        active = active_rules(rules, None, frozenset())
+        triggers[limit] = price_triggers(rules, exposure, Mark(None, None), active, tick)
+    with engine.begin() as conn:
+        org, _ = ensure_organization(conn, "Scale Firm", NOW)
+        owner = ensure_user(conn, org, "scale-trader", Role.TRADER, lambda: "x", NOW)
+        ensure_user(conn, org, "scale-admin", Role.ADMIN, lambda: "x", NOW)
+        first, _ = add_accounts(conn, org, owner, n, "SCALE", NOW)
+    assert first is not None
+    ids = list(range(first, first + n))
+    tight: list[int] = []
+    for chunk in _batches(n):
+        rows = [(ids[i], TIGHT if i % 100 == 0 else WIDE) for i in chunk]
+        tight.extend(a for a, limit in rows if limit == TIGHT)
+        with engine.begin() as conn:
+            conn.execute(
+                insert(user_account_auto_liq),
+                [
+                    {"id": a, "changes_locked": False, "do_not_unlock": False, "daily_loss_auto_liq": limit,
+                     "updated": NOW}
+                    for a, limit in rows
+                ],
+            )  # fmt: skip
+            conn.execute(
+                insert(cash_balance),
+                [
+                    {"account_id": a, "amount_cents": CASH_CENTS, "realized_cents": 0,
+                     "week_realized_cents": 0, "amount_sod_cents": CASH_CENTS, "timestamp": NOW,
+                     "trade_date": day}
+                    for a, _ in rows
+                ],
+            )  # fmt: skip
+            conn.execute(
+                insert(position),
+                [
+                    {"account_id": a, "contract_id": contract_id, "lots": lots, "bought": 1,
+                     "bought_ticks": ticks, "sold": 0, "sold_ticks": 0, "realized_ticks": 0, "timestamp": NOW,
+                     "trade_date": day, "trigger_low_ticks": triggers[limit][0],
+                     "trigger_high_ticks": triggers[limit][1]}
+                    for a, limit in rows
+                ],
+            )  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
+    return tight
+
+
+def timed_reads(services: Any, contract_id: int, price_ticks: int, repeat: int) -> dict[str, Any]:
+    """Median of `repeat` runs of the detection statement and of the every-holder baseline."""
+
+    async def one(work: Any) -> tuple[float, Any]:
+        start = time.perf_counter()
+        result = await services.uow.read(work)
+        return time.perf_counter() - start, result
+
+    async def run() -> dict[str, Any]:
+        detect, base = [], []
+        found: Any = None
+        holders = 0
+        for _ in range(repeat):
+            seconds, found = await one(lambda s: s.candidates(contract_id, price_ticks))
+            detect.append(seconds)
+            seconds, holders = await one(
+                lambda s: len(
+                    s.conn.execute(
+                        select(position.c.account_id).where(position.c.contract_id == contract_id)
+                    ).all()
+                )
+            )
+            base.append(seconds)
+        return {
+            "detect_ms": statistics.median(detect) * 1000,
+            "baseline_ms": statistics.median(base) * 1000,
+            "candidates": len(found),
+            "holders": holders,
+        }
+
+    return asyncio.run(run())
+
+
+def check(database_url: str, tight: set[int], n: int) -> list[str]:
+    """After the breach tick: the tight accounts flat, locked and alerted; nobody else touched."""
+    engine = create_db_engine(database_url, writer=False, pool_size=1)
+    problems = []
+    with engine.connect() as conn:
+        locked = {r[0] for r in conn.execute(select(auto_liq_layer.c.account_id))}
+        alerted = {r[0] for r in conn.execute(select(auto_liq_alert.c.account_id))}
+        flat = {r[0] for r in conn.execute(select(position.c.account_id).where(position.c.lots == "[]"))}
+        open_count = conn.execute(
+            select(func.count()).select_from(position).where(position.c.lots != "[]")
+        ).scalar_one()
+    engine.dispose()
+    for name, found in (("locked", locked), ("alerted", alerted), ("flat", flat)):
+        if found != tight:
+            problems.append(f"{name}: {len(found)} accounts, expected the {len(tight)} tight ones")
+    if open_count != n - len(tight):
+        problems.append(f"{open_count} positions open, expected {n - len(tight)}")
+    return problems
+
+
+def sample_check(services: Any, ids: list[int]) -> list[str]:
+    """The seeded triggers are what the service itself stores: evaluate a sample, compare."""
+
+    async def run() -> list[str]:
+        def read(store: Any) -> dict[int, tuple[Any, Any]]:
+            rows = store.conn.execute(
+                select(
+                    position.c.account_id, position.c.trigger_low_ticks, position.c.trigger_high_ticks
+                ).where(position.c.account_id.in_(ids))
+            )
+            return {r[0]: (r[1], r[2]) for r in rows}
+
+        before = await services.uow.read(read)
+        await services.uow.write(lambda s: [evaluate_account(s, a, NOW) for a in ids])
+        after = await services.uow.read(read)
+        return [f"account {a}: seeded {before[a]}, service {after[a]}" for a in ids if before[a] != after[a]]
+
+    return asyncio.run(run())
+
+
+def run_case(database_url: str, n: int, repeat: int) -> dict[str, Any]:
+    settings = Settings(database_url=database_url)
+    probe = bootstrap(settings, clock=ManualClock(NOW))
+    contract = probe.market.contract_by_name("ESZ6")
+    tick = contract.product.tick_size
+    probe.stop()
+    started = time.perf_counter()
+    tight = seed(database_url, n, contract.id, tick)
+    seed_s = time.perf_counter() - started
+    services = bootstrap(settings, clock=ManualClock(NOW), run_migrations=False)
+    services.start()
+    try:
+        problems = sample_check(services, [tight[0], tight[0] + 1, tight[-1]])
+        out: dict[str, Any] = {"accounts": n, "breaching": len(tight), "seed_s": seed_s}
+        for name, price in (("quiet", QUIET), ("breach", BREACH)):
+            reads = timed_reads(services, contract.id, int(Decimal(str(price)) / tick), repeat)
+            start = time.perf_counter()
+            asyncio.run(services.market.set_prices([(contract.name, price)]))
+            tick_s = time.perf_counter() - start
+            out[name] = {
+                **reads,
+                "tick_ms": tick_s * 1000,
+                "detect_over_baseline": reads["detect_ms"] / reads["baseline_ms"],
+            }
+        expected = {"quiet": 0, "breach": len(tight)}
+        for name, count in expected.items():
+            if out[name]["candidates"] != count:
+                problems.append(f"{name}: {out[name]['candidates']} candidates, expected {count}")
+    finally:
+        services.stop()
+    problems += check(database_url, set(tight), n)
+    out["problems"] = problems
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--repeat", type=int, default=7, help="runs of each timed read (median)")
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--no-postgres", action="store_true")
+    args = parser.parse_args()
+    engines = ["sqlite"]
+    if not args.no_postgres:
+        reason = postgres_reachable(args.postgres)
+        if reason is None:
+            engines.append("postgres")
+        else:
+            print(f"PostgreSQL skipped: {reason}", file=sys.stderr)
+    results: list[dict[str, Any]] = []
+    for engine in engines:
+        for n in args.sizes:
+            print(f"{engine} {n:,} accounts ...", file=sys.stderr, flush=True)
+            if engine == "sqlite":
+                with tempfile.TemporaryDirectory() as tmp:
+                    result = run_case(f"sqlite:///{Path(tmp) / 'scale.db'}", n, args.repeat)
+            else:
+                with throwaway_postgres(args.postgres, f"autoliq_scale_{n}") as url:
+                    result = run_case(url, n, args.repeat)
+            results.append({"engine": engine, **result})
+    header = (
+        f"{'engine':8} {'accounts':>9} {'breach':>6} | {'detect ms':>9} {'all-holders ms':>14} {'ratio':>6} "
+        f"| {'quiet tick ms':>13} {'breach tick ms':>14} {'per liquidation ms':>18}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        b, q = r["breach"], r["quiet"]
+        per = b["tick_ms"] / max(1, r["breaching"])
+        print(
+            f"{r['engine']:8} {r['accounts']:>9,} {r['breaching']:>6,} | {b['detect_ms']:>9.2f} "
+            f"{b['baseline_ms']:>14.1f} {b['detect_over_baseline']:>6.3f} | {q['tick_ms']:>13.1f} "
+            f"{b['tick_ms']:>14.0f} {per:>18.2f}"
+        )
+        for problem in r["problems"]:
+            print(f"  INVALID: {problem}")
+    path = write_results(
+        "auto_liq_scale", {"code": code_version(), "environment": environment_info(), "results": results}
+    )
+    print(f"results: {path}")
+    return 1 if any(r["problems"] for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
