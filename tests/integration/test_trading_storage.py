@@ -20,6 +20,8 @@ from autoliq.adapters.db import create_admin_engine
 from autoliq.adapters.repositories import SqlStore
 from autoliq.adapters.tables import account_risk_status, cash_balance, fill, position, trade_order
 from autoliq.domain.accounting import Lot, PositionState
+from autoliq.domain.auto_liq import AutoLiqLayer, LayerState
+from autoliq.domain.gate import Permission
 from autoliq.domain.instruments import PRODUCTS_BY_NAME, ContractSpec
 from autoliq.domain.model import RiskStatus
 from autoliq.domain.money import INITIAL_BALANCE_CENTS, CashState
@@ -232,11 +234,13 @@ def test_trading_repository_when_raw_cursor_writes_then_core_and_store_read_the_
             gc_row = _core_row(conn, position, "id", _position_id(conn, acc, GC))
             assert {k: v for k, v in es_row.items() if k not in ("id", "lots")} == dict(
                 account_id=acc, contract_id=ES.id, bought=6, bought_ticks=108039, sold=0, sold_ticks=0,
-                realized_ticks=0, timestamp=T_MICRO, trade_date=WEDNESDAY,
+                realized_ticks=0, timestamp=T_MICRO, trade_date=WEDNESDAY, trigger_low_ticks=None,
+                trigger_high_ticks=None,
             )  # fmt: skip
             assert {k: v for k, v in gc_row.items() if k not in ("id", "lots")} == dict(
                 account_id=acc, contract_id=GC.id, bought=1, bought_ticks=26507, sold=6, sold_ticks=159050,
-                realized_ticks=-4, timestamp=T_OFFSET, trade_date=TUESDAY,
+                realized_ticks=-4, timestamp=T_OFFSET, trade_date=TUESDAY, trigger_low_ticks=None,
+                trigger_high_ticks=None,
             )  # fmt: skip
             # The lots text is JSON the views' json.loads reads: [quantity, price in ticks].
             assert json.loads(es_row["lots"]) == [[2, 18001], [1, 18004], [3, 18011]]
@@ -538,5 +542,30 @@ def test_admin_action_when_batch_prepared_then_answers_from_the_batch_with_and_w
             assert store.trading_state(unprepared).admin_action is AdminAction.PLACE_AUTO_LIQ_ON_HOLD
             [row] = conn.execute(select(account_risk_status).where(account_risk_status.c.id == without_row))
             assert (row.admin_timestamp, row.liquidate_only) == (T_MICRO, T_MICRO)
+    finally:
+        engine.dispose()
+
+
+def test_trading_state_when_layer_changes_within_a_prepared_batch_then_the_gate_sees_it(world: World) -> None:
+    """A prepared batch reads the layers with the statuses; a write of the batch that sets or clears
+    the auto-liq layer is what the next gate read of the batch sees (not the prepared value)."""
+    a, b = world.demo_account_ids[5:7]
+    engine = create_admin_engine(world.database_url)
+    try:
+        with engine.begin() as conn:
+            store = SqlStore(conn)
+            store.save_auto_liq_layer(
+                AutoLiqLayer(b, LayerState.LIQUIDATE_ONLY, "dailyLossLiqOnly", T_WHOLE, None)
+            )
+        with engine.begin() as conn:
+            store = SqlStore(conn)
+            store.hot.prepare_batch([a, b], 0)
+            assert store.trading_state(a).auto_liq is None
+            assert store.trading_state(b).auto_liq is LayerState.LIQUIDATE_ONLY
+            store.save_auto_liq_layer(AutoLiqLayer(a, LayerState.LOCKED, "dailyLossAutoLiq", T_WHOLE, None))
+            assert store.clear_auto_liq_layer(b) is not None
+            assert store.trading_state(a).auto_liq is LayerState.LOCKED
+            assert store.trading_state(b).auto_liq is None
+            assert store.trading_state(a).permission is Permission.NONE
     finally:
         engine.dispose()

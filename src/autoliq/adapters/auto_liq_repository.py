@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Connection, and_, delete, insert, select, union_all, update
+from sqlalchemy import and_, delete, insert, select, union_all, update
 from sqlalchemy.sql import ColumnElement
 
 from autoliq.adapters.tables import (
@@ -18,6 +18,7 @@ from autoliq.adapters.tables import (
     trade_order,
     user_account_auto_liq,
 )
+from autoliq.adapters.trading_repository import ConnectionOwner
 from autoliq.domain.auto_liq import Alert, AutoLiqLayer, LayerState, Level
 from autoliq.domain.orders import OrdStatus, TimeInForce
 from autoliq.domain.post_trade import TrailingMode
@@ -26,10 +27,8 @@ from autoliq.domain.timers import TimerKind
 FLAT_LOTS = "[]"
 
 
-class AutoLiqRepository:
-    """See `autoliq.service.ports.AutoLiqStore`."""
-
-    conn: Connection
+class AutoLiqRepository(ConnectionOwner):
+    """The auto-liq layer, alerts, price triggers and the session job's storage of the Store port."""
 
     def auto_liq_layer(self, account_id: int) -> AutoLiqLayer | None:
         t = auto_liq_layer
@@ -44,11 +43,13 @@ class AutoLiqRepository:
         result = self.conn.execute(update(t).where(t.c.account_id == layer.account_id).values(**values))
         if result.rowcount == 0:
             self.conn.execute(insert(t).values(account_id=layer.account_id, **values))
+        self.hot.forget_trading_state(layer.account_id)
 
     def clear_auto_liq_layer(self, account_id: int) -> AutoLiqLayer | None:
         layer = self.auto_liq_layer(account_id)
         if layer is not None:
             self.conn.execute(delete(auto_liq_layer).where(auto_liq_layer.c.account_id == account_id))
+            self.hot.forget_trading_state(account_id)
             self.delete_timers(account_id, TimerKind.AUTO_LIQ_UNLOCK)
         return layer
 

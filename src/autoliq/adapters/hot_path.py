@@ -62,7 +62,13 @@ def _sql(paramstyle_mark: str) -> dict[str, str]:
 _PLAIN_STATES = {a.value: TradingState(a) for a in AdminAction}
 _SQLITE_SQL = _sql("?")
 _PG_SQL = _sql("%s")
-_PG_SELECT_STATUSES = f"SELECT {_STATUS_COLUMNS} FROM account_risk_status WHERE id = ANY(%s)"
+_PG_SELECT_STATUSES = (
+    "SELECT s.id, s.admin_action, s.admin_timestamp, s.liquidate_only, s.user_triggered_liq_only, "
+    "s.max_net_liq, s.min_net_liq, l.state, c.halted FROM account_risk_status s "
+    "JOIN account a ON a.id = s.id "
+    "LEFT JOIN auto_liq_layer l ON l.account_id = s.id "
+    "LEFT JOIN risk_category c ON c.id = a.risk_category_id WHERE s.id = ANY(%s)"
+)
 _PG_RESERVE_LOG_IDS = (
     "SELECT nextval(pg_get_serial_sequence('account_risk_status_log', 'id')) FROM generate_series(1, %s)"
 )
@@ -132,6 +138,8 @@ class HotPath:
         self._cursor = dbapi.cursor()
         # account id -> status as this batch has it (None: no row); only for prepared accounts.
         self._statuses: dict[int, RiskStatus | None] = {}
+        # account id -> (auto-liq layer state, category halted) as prepared; dropped when changed.
+        self._layers: dict[int, tuple[str | None, bool]] = {}
         self._log_ids: list[int] = []
         # Prepared batches: statement -> parameter rows, sent by flush() in this order.
         self._buffer: dict[str, list[tuple[Any, ...]]] = {}
@@ -158,8 +166,12 @@ class HotPath:
         if account_ids:
             wanted = list(dict.fromkeys(account_ids))
             self._cursor.execute(_PG_SELECT_STATUSES, (wanted,))
-            found = {row[0]: _status_from_row(row) for row in self._cursor.fetchall()}
+            rows = self._cursor.fetchall()
+            found = {row[0]: _status_from_row(row) for row in rows}
             self._statuses = {a: found.get(a) for a in wanted}
+            # The other two layers of the gate, until a write of this batch changes them.
+            self._layers = {row[0]: (row[7], bool(row[8])) for row in rows}
+            self._layers.update((a, (None, False)) for a in wanted if a not in found)
         if log_rows:
             self._cursor.execute(_PG_RESERVE_LOG_IDS, (log_rows,))
             self._log_ids = [int(row[0]) for row in self._cursor.fetchall()]
@@ -203,11 +215,17 @@ class HotPath:
 
     def trading_state(self, account_id: int) -> TradingState:
         """What the order gate reads first, in one statement: the admin action, the auto-liq layer and
-        the risk category's halt (Normal and clear without a status row). The layer and the halt
-        are never cached: they change outside the hot path, within the same batch."""
-        self._cursor.execute(self._sql["select_trading_state"], (account_id,))
-        row = self._cursor.fetchone()
-        action, layer, halted = (AdminAction.NORMAL.value, None, False) if row is None else row
+        the risk category's halt (Normal and clear without a status row). A prepared batch has
+        them already: from its statuses, and the layer and halt read with them, which the writes
+        that change those drop (`forget_trading_state`)."""
+        prepared = self._layers.get(account_id)
+        if prepared is not None:
+            action = AdminAction.NORMAL.value
+            layer, halted = prepared
+        else:
+            self._cursor.execute(self._sql["select_trading_state"], (account_id,))
+            row = self._cursor.fetchone()
+            action, layer, halted = (AdminAction.NORMAL.value, None, False) if row is None else row
         if account_id in self._statuses:
             # A prepared batch's status may have changed in this batch, its write still buffered.
             status = self._statuses[account_id]
@@ -215,6 +233,14 @@ class HotPath:
         if layer is None and not halted:
             return _PLAIN_STATES[action]
         return TradingState(AdminAction(action), None if layer is None else LayerState(layer), bool(halted))
+
+    def forget_trading_state(self, account_id: int | None = None) -> None:
+        """The auto-liq layer of `account_id` (of every account: None, after a category halt)
+        changed in this batch: read it again from the database next time."""
+        if account_id is None:
+            self._layers.clear()
+        else:
+            self._layers.pop(account_id, None)
 
     def save_risk_status(self, status: RiskStatus) -> None:
         """Update the row, inserting it when missing."""

@@ -48,6 +48,7 @@ _CASH_COLUMNS = "amount_cents, realized_cents, week_realized_cents, amount_sod_c
 # with `?` marks, and with `%s` for PostgreSQL.
 _TRADING_SQL = {
     "last_price": "SELECT price_ticks FROM contract_price WHERE contract_id = ?",
+    "has_settings": "SELECT 1 FROM user_account_auto_liq WHERE id = ?",
     "working": (
         f"SELECT {_ORDER_COLUMNS} FROM trade_order WHERE contract_id = ? AND status = 'Working' ORDER BY id"
     ),
@@ -85,8 +86,8 @@ _SQLITE_TRADING_SQL = _TRADING_SQL
 _PG_TRADING_SQL = {k: v.replace("?", "%s") for k, v in _TRADING_SQL.items()}
 
 
-class TradingRepository:
-    """The trading tables of the Store port."""
+class ConnectionOwner:
+    """A repository mixin's view of SqlStore: its connection and the raw-cursor hot path on it."""
 
     conn: Connection
     _hot: HotPath | None
@@ -98,12 +99,19 @@ class TradingRepository:
             self._hot = HotPath(self.conn)
         return self._hot
 
+
+class TradingRepository(ConnectionOwner):
+    """The trading tables of the Store port."""
+
     def _execute(self, name: str, params: tuple[Any, ...]) -> Any:
         """Run one of the order path's statements on the raw cursor; the cursor."""
         hot = self.hot
         cursor = hot.cursor
         cursor.execute((_SQLITE_TRADING_SQL if hot.is_sqlite else _PG_TRADING_SQL)[name], params)
         return cursor
+
+    def has_auto_liq_settings(self, account_id: int) -> bool:
+        return self._execute("has_settings", (account_id,)).fetchone() is not None
 
     # -- prices --
     def last_price(self, contract: ContractSpec) -> Decimal | None:

@@ -108,6 +108,8 @@ def evaluate_account(
     trigger cancels the working orders, flattens through the gate and locks the layer until the
     rule's unlock time. Then store the price triggers of what it holds. With `act` False only the
     mark and the triggers are brought up to date. None when the account has no post-trade settings."""
+    if not store.has_auto_liq_settings(account_id):
+        return None  # most accounts: one cheap statement on every fill
     settings = store.auto_liq_settings_of(account_id)
     if settings is None:
         return None
