@@ -7,9 +7,11 @@
 2. no field that the official schema does not declare, at any depth: Tradovate's schemas allow additional
    properties, but autoliq must never add fields to Tradovate's entities.
 
-A path or method the document does not declare is an error, so a typo cannot pass silently. The one
-exception is `/v1/accountRiskStatusLog/*`, which Tradovate documents but its OpenAPI snapshot lacks: those
-are checked against `ACCOUNT_RISK_STATUS_LOG`, written here from Tradovate's fact sheet.
+A path or method the document does not declare is an error, so a typo cannot pass silently. The
+exceptions are paths Tradovate documents but its OpenAPI snapshot lacks, checked against schemas written
+here from Tradovate's fact sheet: `/v1/accountRiskStatusLog/*` (`ACCOUNT_RISK_STATUS_LOG`),
+`/v1/riskCategory/*` (`RISK_CATEGORY`: only `id` and `name` are published) and
+`/v1/accountRiskStatus/setDemoHalt` (Tradovate's `SimpleResponse`, the answer of its sibling actions).
 """
 
 from __future__ import annotations
@@ -61,6 +63,16 @@ ACCOUNT_RISK_STATUS_LOG: dict[str, Any] = {
 }
 _LOG_LIST: dict[str, Any] = {"type": "array", "items": ACCOUNT_RISK_STATUS_LOG}
 
+RISK_CATEGORY: dict[str, Any] = {
+    "title": "RiskCategory",
+    "type": "object",
+    "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
+    "required": ["id", "name"],
+    "additionalProperties": False,
+}
+_RISK_CATEGORY_LIST: dict[str, Any] = {"type": "array", "items": RISK_CATEGORY}
+_SIMPLE_RESPONSE = f"{DOCUMENT_URI}#/components/schemas/SimpleResponse"
+
 # Response schemas of Tradovate paths missing from the OpenAPI snapshot, keyed (METHOD, path without /v1).
 UNDOCUMENTED_RESPONSES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/accountRiskStatusLog/list"): _LOG_LIST,
@@ -68,6 +80,14 @@ UNDOCUMENTED_RESPONSES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/accountRiskStatusLog/items"): _LOG_LIST,
     ("GET", "/accountRiskStatusLog/deps"): _LOG_LIST,
     ("GET", "/accountRiskStatusLog/ldeps"): _LOG_LIST,
+    ("GET", "/riskCategory/list"): _RISK_CATEGORY_LIST,
+    ("GET", "/riskCategory/item"): RISK_CATEGORY,
+    ("GET", "/riskCategory/items"): _RISK_CATEGORY_LIST,
+    ("POST", "/accountRiskStatus/setDemoHalt"): {"$ref": _SIMPLE_RESPONSE},
+    # FACTS.md 4b (OAUA): the same answer as the other accountRiskStatus actions.
+    ("POST", "/accountRiskStatus/organizationadminunlockaccount"): {
+        "$ref": f"{DOCUMENT_URI}#/components/schemas/AccountRiskStatusResponse"
+    },
 }
 
 # RFC 3339 `date-time` (what JSON Schema's format means); jsonschema checks it only when the optional

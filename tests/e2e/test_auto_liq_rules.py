@@ -16,6 +16,7 @@ import pytest
 from litestar.testing import TestClient
 
 from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login
+from tests.contract import validate_response
 from tests.helpers import action_body
 
 H = dict[str, str]
@@ -307,6 +308,7 @@ def test_reset_auto_liq_status_when_locked_then_clear_and_logged(
     assert client.post(path, json={"accountId": a}, headers=trader_headers).status_code == 401
     r = client.post(path, json={"accountId": a}, headers=admin_headers)
     assert r.status_code == 200 and r.json()["accountRiskStatus"]["adminAction"] == "Normal"
+    validate_response("POST", "/v1/accountRiskStatus/resetautoliqstatus", r.json())
     assert layer(client, trader_headers, a)["state"] == "Normal"
     last = audit(client, admin_headers, a)[-1]
     assert (last["actor"], last["reason"]) == ("user", "Auto-liq status reset")
@@ -329,8 +331,10 @@ def test_organization_admin_unlock_when_admin_lock_and_auto_liq_lock_then_both_c
     path = "/v1/accountRiskStatus/organizationadminunlockaccount"
     r = client.post(path, json={"accountId": a, "reason": "x" * 8193}, headers=admin_headers)
     assert r.json() == {"errorText": "Admin Action Reason should be no longer than 8192"}
+    validate_response("POST", "/v1/accountRiskStatus/organizationadminunlockaccount", r.json())
     r = client.post(path, json={"accountId": a, "reason": "cleared by risk desk"}, headers=admin_headers)
     assert r.status_code == 200 and r.json()["accountRiskStatus"]["adminAction"] == "Normal"
+    validate_response("POST", "/v1/accountRiskStatus/organizationadminunlockaccount", r.json())
     assert layer(client, trader_headers, a)["state"] == "Normal"
     assert audit(client, admin_headers, a)[-1]["reason"] == "cleared by risk desk"
     assert order(client, trader_headers, a, "Buy", 1).get("orderId")

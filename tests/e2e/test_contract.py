@@ -452,6 +452,13 @@ EXERCISED_V1_ROUTES = {
     *(f"{AUTO_LIQ}/{route}" for route in (*AUTO_LIQ_WRITES, "list", *LOG_READS)),
     "/v1/cashBalance/changedemobalance",  # every answer validated in test_change_demo_balance.py
     "/v1/accountRiskStatus/updatemaxnetliq",  # every answer validated in test_update_max_net_liq.py
+    "/v1/accountRiskStatus/resetautoliqstatus",  # validated in test_auto_liq_rules.py
+    "/v1/accountRiskStatus/organizationadminunlockaccount",  # validated in test_auto_liq_rules.py
+    "/v1/accountRiskStatus/setaccountnotes",  # every answer validated in test_account_notes.py
+    "/v1/accountRiskStatus/switchriskcategory",  # in test_risk_categories.py
+    "/v1/accountRiskStatus/setDemoHalt",  # in test_risk_categories.py
+    *(f"/v1/riskCategory/{route}" for route in ("list", "item", "items")),  # in test_risk_categories.py
+    "/v1/account/resetdemoaccountstate",  # in test_reset_demo_account_state.py
 }
 
 

@@ -3,18 +3,30 @@ into SqlStore)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import ColumnElement
 
-from autoliq.adapters.tables import account, cash_balance, cash_change, fill, position, risk_category
+from autoliq.adapters.tables import (
+    account,
+    auto_liq_layer,
+    cash_balance,
+    cash_change,
+    fill,
+    position,
+    risk_category,
+    trade_order,
+    user_account_auto_liq,
+)
+from autoliq.adapters.trading_repository import ConnectionOwner
 from autoliq.domain.instruments import product_of_contract
 from autoliq.domain.money import CashState
+from autoliq.domain.orders import OrdStatus
 from autoliq.domain.risk_admin import PastFill, RiskCategory
 from autoliq.domain.states import Side
 
@@ -32,10 +44,8 @@ def _category(row: Any) -> RiskCategory:
     return RiskCategory(row.id, row.organization_id, row.name, bool(row.halted))
 
 
-class AdminRepository:
+class AdminRepository(ConnectionOwner):
     """The administrative siblings' storage (see `autoliq.service.admin_ports.AdminStore`)."""
-
-    conn: Connection
 
     # -- account notes --
     def account_notes(self, account_id: int) -> str | None:
@@ -75,6 +85,8 @@ class AdminRepository:
         self.conn.execute(
             update(risk_category).where(risk_category.c.id == category_id).values(halted=halted, updated=now)
         )
+        # Every account of the category may be in this batch's prepared trading states.
+        self.hot.forget_trading_state()
 
     def switch_risk_category(self, account_ids: Sequence[int], category_id: int) -> int:
         moved = 0
@@ -88,6 +100,8 @@ class AdminRepository:
                 .values(risk_category_id=category_id)
             )
             moved += result.rowcount
+        if moved:
+            self.hot.forget_trading_state()  # the moved accounts' halt is their new category's
         return moved
 
     # -- demo-account resets --
@@ -138,19 +152,50 @@ class AdminRepository:
                 out[r.account_id] = int(r.cents)
         return out
 
-    def save_cash_state(self, account_id: int, cash: CashState, now: datetime) -> None:
-        if cash.trade_date is None:
-            raise ValueError("a saved cash balance needs its trade date")
-        values = {
-            "amount_cents": cash.amount,
-            "realized_cents": cash.realized,
-            "week_realized_cents": cash.week_realized,
-            "amount_sod_cents": cash.amount_sod,
-            "timestamp": now,
-            "trade_date": cash.trade_date,
-        }
-        result = self.conn.execute(
-            update(cash_balance).where(cash_balance.c.account_id == account_id).values(**values)
-        )
-        if result.rowcount == 0:
-            self.conn.execute(insert(cash_balance).values(account_id=account_id, **values))
+    def working_orders_of(self, account_ids: Sequence[int]) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = {}
+        for chunk in _chunks(account_ids):
+            rows = self.conn.execute(
+                select(trade_order.c.account_id, trade_order.c.id)
+                .where(trade_order.c.account_id.in_(chunk), trade_order.c.status == OrdStatus.WORKING.value)
+                .order_by(trade_order.c.id)
+            )
+            for r in rows:
+                out.setdefault(r.account_id, []).append(r.id)
+        return out
+
+    def with_auto_liq_layer(self, account_ids: Sequence[int]) -> set[int]:
+        t = auto_liq_layer
+        found: set[int] = set()
+        for chunk in _chunks(account_ids):
+            found.update(self.conn.execute(select(t.c.account_id).where(t.c.account_id.in_(chunk))).scalars())
+        return found
+
+    def with_post_trade_settings(self, account_ids: Sequence[int]) -> set[int]:
+        t = user_account_auto_liq
+        found: set[int] = set()
+        for chunk in _chunks(account_ids):
+            found.update(self.conn.execute(select(t.c.id).where(t.c.id.in_(chunk))).scalars())
+        return found
+
+    def save_cash_states(self, states: Mapping[int, CashState], now: datetime) -> None:
+        rows: list[dict[str, Any]] = []
+        for account_id, cash in states.items():
+            if cash.trade_date is None:
+                raise ValueError("a saved cash balance needs its trade date")
+            rows.append(
+                {
+                    "account_id": account_id,
+                    "amount_cents": cash.amount,
+                    "realized_cents": cash.realized,
+                    "week_realized_cents": cash.week_realized,
+                    "amount_sod_cents": cash.amount_sod,
+                    "timestamp": now,
+                    "trade_date": cash.trade_date,
+                }
+            )
+        # Replaced in bulk: two statements per 5,000 accounts, not two per account.
+        for chunk in _chunks(list(states)):
+            self.conn.execute(delete(cash_balance).where(cash_balance.c.account_id.in_(chunk)))
+        for start in range(0, len(rows), _IN_CHUNK):
+            self.conn.execute(insert(cash_balance), rows[start : start + _IN_CHUNK])

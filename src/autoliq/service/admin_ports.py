@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Protocol
 
@@ -49,6 +49,18 @@ class AdminStore(Protocol):
         """Each account's sum of demo cash changes made before `before`, in cents (absent: none)."""
         ...
 
-    def save_cash_state(self, account_id: int, cash: CashState, now: datetime) -> None:
-        """Replace the account's cash balance with `cash` (whose trade date must be set)."""
+    def working_orders_of(self, account_ids: Sequence[int]) -> dict[int, list[int]]:
+        """The ids of each account's working orders, oldest first (absent: none)."""
+        ...
+
+    def with_auto_liq_layer(self, account_ids: Sequence[int]) -> set[int]:
+        """Those of the accounts whose auto-liq layer is set."""
+        ...
+
+    def with_post_trade_settings(self, account_ids: Sequence[int]) -> set[int]:
+        """Those of the accounts that have post-trade settings (`userAccountAutoLiq`)."""
+        ...
+
+    def save_cash_states(self, states: Mapping[int, CashState], now: datetime) -> None:
+        """Replace the accounts' cash balances (by account id; each state's trade date must be set)."""
         ...

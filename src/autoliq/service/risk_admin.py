@@ -37,8 +37,9 @@ from autoliq.domain.risk_admin import (
 from autoliq.domain.rules import ACCESS_IS_DENIED
 from autoliq.domain.session import session_begin, trade_date
 from autoliq.domain.states import Actor, Environment
+from autoliq.service import auto_liq
 from autoliq.service.clock import Clock
-from autoliq.service.handlers import AccountDirectory
+from autoliq.service.handlers import AccountDirectory, clear_auto_liq_layer
 from autoliq.service.ports import Store, UnitOfWork
 
 
@@ -198,17 +199,22 @@ class RiskAdminService:
 def reset_accounts(store: Store, accounts: Sequence[Account], day: date, caller: User, now: datetime) -> None:
     """The transaction body of resetdemoaccountstate: each account's working orders cancelled, its
     positions and cash rebuilt as they were at `day`'s open (fills and orders stay as history), its
-    auto-liq layer cleared, its trailing high-water mark moved to the reset cash, one log row each."""
+    auto-liq layer cleared, its trailing high-water mark moved to the reset cash, one log row each;
+    then its post-trade rules' price triggers follow the rebuilt positions. History is read, and cash
+    written, in bulk: up to 10,000 accounts go in one transaction."""
     ids = [a.id for a in accounts]
     fills = store.fills_before(ids, day)
     position_rows = store.position_contracts(ids)
     changes = store.cash_changes_before(ids, session_begin(day))
-    reason = reset_reason(day)
+    working = store.working_orders_of(ids)
+    layered = store.with_auto_liq_layer(ids)
+    watched = store.with_post_trade_settings(ids)
+    openings = {a.id: opening_state(fills.get(a.id, ()), day, changes.get(a.id, 0)) for a in accounts}
     for account in accounts:
-        for order_id, _contract_id in store.working_orders_of_account(account.id):
+        for order_id in working.get(account.id, ()):
             store.set_order_status(order_id, OrdStatus.CANCELED, now)
             store.emit(TradingEntityChanged("order", "Updated", account.id, order_id))
-        opening = opening_state(fills.get(account.id, ()), day, changes.get(account.id, 0))
+        opening = openings[account.id]
         # Every position row is rewritten: those opened on `day` or later go back to flat.
         for contract_id in sorted(set(position_rows.get(account.id, ())) | set(opening.positions)):
             contract = contract_of_id(contract_id)
@@ -217,14 +223,23 @@ def reset_accounts(store: Store, accounts: Sequence[Account], day: date, caller:
             state = opening.positions.get(contract_id, PositionState())
             store.save_position(account.id, contract, state, now, day)
             store.emit(TradingEntityChanged("position", "Updated", account.id, contract_id))
-        store.save_cash_state(account.id, opening.cash, now)
+    store.save_cash_states({i: opening.cash for i, opening in openings.items()}, now)
+    reason = reset_reason(day)
+    for account in accounts:
         store.emit(TradingEntityChanged("cashBalance", "Updated", account.id, account.id))
-        store.clear_auto_liq_layer(account.id)
-        status = store.risk_status(account.id) or RiskStatus(id=account.id)
+        # The layer goes, with the `liquidateOnly` it had set; the admin action stays.
+        if account.id in layered:
+            status = clear_auto_liq_layer(store, account.id)
+        else:
+            status = store.risk_status(account.id) or RiskStatus(id=account.id)
         if status.max_net_liq is not None:
-            mark = opening.cash.amount / 100
-            floor = trailing_floor(mark, store.auto_liq_settings_of(account.id))
-            status = replace(status, max_net_liq=mark, min_net_liq=floor)
+            mark = openings[account.id].cash.amount / 100
+            settings = store.auto_liq_settings_of(account.id) if account.id in watched else None
+            status = replace(status, max_net_liq=mark, min_net_liq=trailing_floor(mark, settings))
         store.save_risk_status(status)
         entry = store.append_log(account.id, now, status, Actor.USER, caller.id, None, reason)
         store.emit(RiskStatusChanged(account.organization_id, account.id, account.user_id, status, entry))
+        if account.id in watched:
+            # The post-trade rules watch the rebuilt positions' prices again (their price triggers);
+            # a rule the reset state breaches acts on the next fill or price change, not on the reset.
+            auto_liq.evaluate_account(store, account.id, now, act=False)

@@ -8,7 +8,7 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 
-from autoliq.api.params import ERROR_RESPONSES, MasterIdParam, decode_strict
+from autoliq.api.params import ERROR_RESPONSES, INT64_MAX, MasterIdParam, decode_strict
 from autoliq.api.schemas import (
     AlertOut,
     AuditOut,
@@ -87,8 +87,12 @@ class AutoliqController(Controller):
         self,
         request: Request[Any, Any, Any],
         services: NamedDependency[Services],
-        accountId: Annotated[int | None, Parameter(gt=0, description="Only this account's alerts")] = None,
-        afterId: Annotated[int, Parameter(ge=0, description="Only alerts with a greater id")] = 0,
+        accountId: Annotated[
+            int | None, Parameter(gt=0, le=INT64_MAX, description="Only this account's alerts")
+        ] = None,
+        afterId: Annotated[
+            int, Parameter(ge=0, le=INT64_MAX, description="Only alerts with a greater id")
+        ] = 0,
         limit: Annotated[int, Parameter(ge=1, le=MAX_ALERTS, description="At most this many")] = MAX_ALERTS,
     ) -> list[AlertOut]:
         """Post-trade alerts of the visible accounts, oldest first: every rule that reached its limit

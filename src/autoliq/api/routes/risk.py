@@ -137,35 +137,6 @@ class RiskStatusLogController(Controller):
     path = "/v1/accountRiskStatusLog"
     tags = ["accountRiskStatusLog"]  # noqa: RUF012
 
-    @post("/resetautoliqstatus", status_code=200, responses=ERROR_RESPONSES)
-    async def reset_auto_liq_status(
-        self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[ResetAutoLiqStatusBody],
-        services: NamedDependency[Services],
-    ) -> AccountRiskStatusResponse:
-        """Clear the auto-liq layer a post-trade rule set (organization admins); the admin action stays."""
-        del data
-        body = decode_strict(await request.body(), ResetAutoLiqStatusBody)
-        result = await services.risk.reset_auto_liq_status(caller_of(request).user, body.accountId)
-        return _status_response(result)
-
-    @post("/organizationadminunlockaccount", status_code=200, responses=ERROR_RESPONSES)
-    async def organization_admin_unlock_account(
-        self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[OrganizationAdminUnlockAccountBody],
-        services: NamedDependency[Services],
-    ) -> AccountRiskStatusResponse:
-        """Unlock an account (organization admins): the auto-liq layer cleared, and an admin lock,
-        liquidation or liquidate-only mode returned to `Normal`."""
-        del data
-        body = decode_strict(await request.body(), OrganizationAdminUnlockAccountBody)
-        result = await services.risk.admin_unlock_account(
-            caller_of(request).user, body.accountId, body.reason
-        )
-        return _status_response(result)
-
     @get("/list", responses=ERROR_RESPONSES)
     async def list_(
         self, request: Request[Any, Any, Any], services: NamedDependency[Services]
