@@ -88,6 +88,9 @@ class SqlUnitOfWork:
             self._reader.join()
             self._reader = None
 
+    async def drain(self) -> None:
+        """Wait for the writes in flight (the writer thread finishes them at `stop`)."""
+
     # -- the port --
     async def write(
         self, work: Callable[[Store], T], *, accounts: Sequence[int] = (), log_rows: int = 0
@@ -305,8 +308,15 @@ class InLoopUnitOfWork(SqlUnitOfWork):
         """Accept writes."""
         self._started = True
 
+    async def drain(self) -> None:
+        """Wait until the batch being committed, and those queued behind it, are done: `stop`
+        must not close the connection under a statement running on a worker thread."""
+        while self._flusher is not None and not self._flusher.done():
+            await asyncio.wait({self._flusher})
+
     def stop(self) -> None:
-        """Release the write connection (the server drains requests before it stops)."""
+        """Release the write connection (call `drain` first: the server drains requests before it
+        stops, and the app's lifespan awaits `drain`)."""
         self._started = False
         if self._conn is not None:
             self._conn.close()

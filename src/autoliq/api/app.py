@@ -79,6 +79,8 @@ def create_app(services: Services, *, manage_lifecycle: bool = True) -> Litestar
                 with contextlib.suppress(asyncio.CancelledError):
                     await timers
             if manage_lifecycle:
+                # A write the cancelled scheduler started may still be committing on a thread.
+                await services.uow.drain()
                 services.stop()
 
     async def provide_services() -> Services:

@@ -238,20 +238,28 @@ def unlock(store: Store, timer: Timer) -> bool:
     account = store.account(timer.account_id)
     if layer is None or account is None or layer.until != timer.due_at or layer.since != timer.set_at:
         return False
-    store.clear_auto_liq_layer(account.id)
-    status = store.risk_status(account.id) or RiskStatus(id=account.id)
-    if (
-        layer.state is LayerState.LIQUIDATE_ONLY
-        and status.liquidate_only is not None
-        and status.admin_action is not AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY
-    ):
-        status = replace(status, liquidate_only=None)
-        store.save_risk_status(status)
+    status = clear_layer(store, account.id)
     _log(
         store, account, status, timer.due_at, f"{layer.rule}: auto-liquidation lock ended at the market open"
     )
     evaluate_account(store, account.id, timer.due_at)
     return True
+
+
+def clear_layer(store: Store, account_id: int) -> RiskStatus:
+    """Clear the account's auto-liq layer and give back the `liquidateOnly` it had set (unless the
+    admin layer is in liquidate-only mode itself); the status after."""
+    layer = store.clear_auto_liq_layer(account_id)
+    status = store.risk_status(account_id) or RiskStatus(id=account_id)
+    if (
+        layer is not None
+        and layer.state is LayerState.LIQUIDATE_ONLY
+        and status.liquidate_only is not None
+        and status.admin_action is not AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY
+    ):
+        status = replace(status, liquidate_only=None)
+        store.save_risk_status(status)
+    return status
 
 
 def flatten(store: Store, timer: Timer) -> bool:

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from autoliq.domain.auto_liq import LayerState
 from autoliq.domain.errors import NotFound, Unauthorized
 from autoliq.domain.events import RiskStatusChanged
 from autoliq.domain.gate import ADMIN_PERMISSIONS, Permission, may_trade
@@ -280,7 +279,7 @@ class RiskService:
 
         def work(store: Store) -> RiskStatus:
             now = clock.now()
-            status = clear_auto_liq_layer(store, account.id)
+            status = auto_liq.clear_layer(store, account.id)
             if unlock_admin and ADMIN_PERMISSIONS[status.admin_action] is not Permission.ANY:
                 status = status.with_admin_action(AdminAction.NORMAL, now)
                 store.save_risk_status(status)
@@ -294,22 +293,6 @@ class RiskService:
             return status
 
         return await self._uow.write(work, accounts=(account.id,), log_rows=1)
-
-
-def clear_auto_liq_layer(store: Store, account_id: int) -> RiskStatus:
-    """Clear the account's auto-liq layer and give back the `liquidateOnly` it had set (unless the
-    admin layer is in liquidate-only mode itself); the status after."""
-    layer = store.clear_auto_liq_layer(account_id)
-    status = store.risk_status(account_id) or RiskStatus(id=account_id)
-    if (
-        layer is not None
-        and layer.state is LayerState.LIQUIDATE_ONLY
-        and status.liquidate_only is not None
-        and status.admin_action is not AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY
-    ):
-        status = replace(status, liquidate_only=None)
-        store.save_risk_status(status)
-    return status
 
 
 def apply_admin_action(

@@ -285,6 +285,10 @@ class UnitOfWork(Protocol):
         `accounts` whose status `work` reads, `log_rows` it appends (speed only, never correctness)."""
         ...
 
+    def drain(self) -> Awaitable[None]:
+        """Wait for the writes in flight to finish (before stopping)."""
+        ...
+
     def read(self, work: Callable[[Store], T]) -> Awaitable[T]:
         """Run `work` on a consistent read snapshot."""
         ...

@@ -39,7 +39,7 @@ from autoliq.domain.session import session_begin, trade_date
 from autoliq.domain.states import Actor, Environment
 from autoliq.service import auto_liq
 from autoliq.service.clock import Clock
-from autoliq.service.handlers import AccountDirectory, clear_auto_liq_layer
+from autoliq.service.handlers import AccountDirectory
 from autoliq.service.ports import Store, UnitOfWork
 
 
@@ -229,7 +229,7 @@ def reset_accounts(store: Store, accounts: Sequence[Account], day: date, caller:
         store.emit(TradingEntityChanged("cashBalance", "Updated", account.id, account.id))
         # The layer goes, with the `liquidateOnly` it had set; the admin action stays.
         if account.id in layered:
-            status = clear_auto_liq_layer(store, account.id)
+            status = auto_liq.clear_layer(store, account.id)
         else:
             status = store.risk_status(account.id) or RiskStatus(id=account.id)
         if status.max_net_liq is not None:
