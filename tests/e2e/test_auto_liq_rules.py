@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
+from autoliq.bootstrap import Services
+from autoliq.domain.events import AlertRaised
 from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login
 from tests.contract import validate_response
 from tests.helpers import action_body
@@ -502,3 +504,39 @@ def test_reset_when_the_rule_is_still_breached_then_the_next_price_change_acts_a
     # A new position: its fill finds the day's loss at the limit already.
     order(client, trader_headers, a, "Buy", 1)
     assert net(client, trader_headers, a) == 0 and layer(client, trader_headers, a)["state"] == "Locked"
+
+
+def test_price_change_when_other_contracts_or_far_from_limits_then_only_reached_accounts_evaluated(
+    client: TestClient[Any], admin_headers: H, trader_headers: H, world: World, services: Services
+) -> None:
+    """Scale: a price change re-evaluates only accounts holding that contract whose price triggers it
+    reaches, and the breach's alert is published as an event after commit."""
+    near, far, other = world.demo_account_ids[7:10]
+    settings(client, admin_headers, near, dailyLossAutoLiq=300)
+    settings(client, admin_headers, far, dailyLossAutoLiq=5000)
+    settings(client, admin_headers, other, dailyLossAutoLiq=1)
+    price(client, admin_headers, 5000)
+    price(client, admin_headers, 20_000, "NQZ6")
+    order(client, trader_headers, near, "Buy", 1)
+    order(client, trader_headers, far, "Buy", 1)
+    body = {"accountId": other, "action": "Buy", "symbol": "NQZ6", "orderQty": 1, "orderType": "Market"}
+    assert client.post("/v1/order/placeorder", json=body, headers=trader_headers).json().get("orderId")
+    es = services.market.contract_by_name("ESZ6")
+
+    def reached(ticks: int) -> list[int]:
+        return services.uow.read_sync(lambda s: s.candidates(es.id, ticks))
+
+    assert reached(int(4999 / 0.25)) == []  # -$50: nobody's trigger
+    assert reached(int(4993 / 0.25)) == [near]  # -$350: only the near account; never the NQ holder
+    assert reached(int(4899 / 0.25)) == [near, far]
+    events = services.publisher.subscribe()
+    price(client, admin_headers, 4993)
+    published = []
+    while not events.empty():
+        published.append(events.get_nowait())
+    raised = [e for e in published if isinstance(e, AlertRaised)]
+    assert [(e.alert.account_id, e.alert.rule) for e in raised] == [(near, "dailyLossAutoLiq")]
+    assert layer(client, trader_headers, far)["state"] == "Normal"
+    assert (
+        layer(client, trader_headers, other)["state"] == "Normal" and net(client, trader_headers, other) == 1
+    )
