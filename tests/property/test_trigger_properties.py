@@ -23,6 +23,8 @@ from autoliq.domain.auto_liq import (
 from autoliq.domain.post_trade import AutoLiqSettings, TrailingMode
 
 TICK = Decimal("0.25")
+MAX_PRICE_TICKS = 10**9
+"""Prices the property looks at: up to 250 million points, far beyond any real one."""
 limits = st.one_of(st.none(), st.floats(0, 5000, allow_nan=False), st.integers(0, 5000).map(float))
 percentages = st.one_of(st.none(), st.floats(0, 100), st.sampled_from([0.0, 1.0, 2.5, 50.0]))
 
@@ -123,7 +125,7 @@ def test_triggers_when_the_price_is_just_inside_a_trigger_then_no_active_rule_is
     """The same property where it is tight: prices a few ticks around the triggers themselves."""
     active = active_rules(rules, None, frozenset())
     low, high = price_triggers(rules, exposure, mark, active, TICK)
-    anchors = [t for t in (low, high) if t is not None and t != ALWAYS_LOW]
+    anchors = [t for t in (low, high) if t is not None and 0 < t < MAX_PRICE_TICKS]
     if not anchors:
         return
     price_ticks = data.draw(st.sampled_from(anchors)) + data.draw(st.integers(-4, 4))
@@ -137,3 +139,18 @@ def test_triggers_when_the_price_is_just_inside_a_trigger_then_no_active_rule_is
     )
     if reached or mark_moves:
         assert (low is not None and price_ticks <= low) or (high is not None and price_ticks >= high)
+
+
+def test_triggers_when_thresholds_are_extreme_then_they_fit_the_column_and_keep_their_meaning() -> None:
+    """A tiny margin percentage puts the threshold out of reach of any int64: every price then
+    triggers (the always-low), and a threshold under zero never does."""
+    exposure = Exposure(50_000, 0, 0, 50_000, 13_000, 50.0, 50.0 * 5000)
+    tiny = AutoLiqSettings(id=1, margin_percentage_auto_liq=1e-300)
+    low, high = price_triggers(tiny, exposure, Mark(None, None), active_rules(tiny, None, frozenset()), TICK)
+    assert (low, high) == (ALWAYS_LOW, None)
+    # A profit target the realized P&L has passed already: reached at every price (high 0); a long
+    # loss limit that only a price below zero could reach: never (no low).
+    rich = Exposure(50_000, 1_000_000, 0, 50_000, 0, 50.0, 50.0 * 5000)
+    target = AutoLiqSettings(id=1, daily_profit_auto_liq=1000, daily_loss_auto_liq=10**7)
+    low, high = price_triggers(target, rich, Mark(None, None), active_rules(target, None, frozenset()), TICK)
+    assert (low, high) == (None, 0)

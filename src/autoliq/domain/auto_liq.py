@@ -383,8 +383,16 @@ def price_triggers(
     ):
         add(exposure.cash - exposure.basis, mark.max_net_liq, False)  # a new high moves the mark
     size = float(tick)
-    low = None if not lows else (ALWAYS_LOW if math.isinf(max(lows)) else math.floor(max(lows) / size) + 1)
-    high = None if not highs else math.ceil(min(highs) / size) - 1
+    low = high = None
+    if lows:
+        # Prices are at least one tick: a low trigger under it is never reached; one beyond the
+        # column's range is every price.
+        top = max(lows) / size
+        low = ALWAYS_LOW if top >= ALWAYS_LOW else (None if top < 0 else math.floor(top) + 1)
+    if highs:
+        bottom = min(highs) / size
+        if bottom < ALWAYS_LOW:  # beyond: never reached
+            high = max(0, math.ceil(bottom) - 1)  # 0 and below: every price
     return low, high
 
 
