@@ -9,7 +9,14 @@ from datetime import timedelta
 from sqlalchemy import Engine, func, select
 
 from autoliq.adapters import seed
-from autoliq.adapters.db import create_admin_engine, create_db_engine, is_sqlite, migrate
+from autoliq.adapters.db import (
+    create_admin_engine,
+    create_db_engine,
+    is_sqlite,
+    migrate,
+    startup_lock,
+    upgrade_to_head,
+)
 from autoliq.adapters.publisher import InMemoryPublisher
 from autoliq.adapters.tables import organization, sandbox_clock
 from autoliq.adapters.unit_of_work import InLoopUnitOfWork, SqlUnitOfWork
@@ -136,6 +143,14 @@ class DemoCredentials:
     admin_generated: bool
     trader_generated: bool
     first_account_id: int | None
+
+
+def prepare_database(settings: Settings) -> DemoCredentials | None:
+    """At start: migrate, and seed the demo organization on an empty database, one process at a time
+    (`startup_lock`): workers and machines starting together find the work done by the first."""
+    with startup_lock(settings.database_url):
+        upgrade_to_head(settings.database_url)
+        return seed_demo_if_empty(settings)
 
 
 def seed_demo_if_empty(settings: Settings, clock: Clock | None = None) -> DemoCredentials | None:

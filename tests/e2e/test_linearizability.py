@@ -12,8 +12,9 @@ server's own clock:
 - the account's stored orders are exactly the accepted ones, each with its one fill; the position is
   the sum of them; accepted order ids follow real time (a later request never gets a smaller id);
 - every stored order and fill is timestamped at or before the action's `adminTimestamp` (both taken
-  from the same clock inside the one serial writer, so an order committed after the action would show
-  a later time), and the audit log holds the action exactly once.
+  inside their transactions after the account's lock is held: the one serial writer, or with several
+  workers the account's status row locked at the batch's start, so an order committed after the
+  action would show a later time), and the audit log holds the action exactly once.
 
 Every test runs on SQLite and on PostgreSQL; loopback only; every wait is bounded.
 """
@@ -416,8 +417,9 @@ def run_and_check(
     sides: Sequence[str],
     *,
     long_only: bool,
+    workers: int = 1,
 ) -> None:
-    with ServerProcess(database_url, tmp_path) as server:
+    with ServerProcess(database_url, tmp_path, extra_args=("--workers", str(workers))) as server:
         admin_token = login_token(server, "admin")
         trader_token = login_token(server, "trader")
         account = first_account(server, trader_token)
@@ -434,7 +436,7 @@ def run_and_check(
             expected_net=accepted if long_only else None,
         )
         print(
-            f"\n[{database_url.split(':')[0]}] {admin_action}: "
+            f"\n[{database_url.split(':')[0]}, {workers} worker(s)] {admin_action}: "
             + ", ".join(f"{k}={v}" for k, v in figures.items())
             + f"; action answered {result.action_answered - result.action_sent:.4f} s after sent, "
             f"{result.action_sent - result.started:.2f} s into the run, "
@@ -457,4 +459,37 @@ def test_liquidate_only_when_eight_clients_stream_buys_then_no_buy_is_accepted_a
 ) -> None:
     run_and_check(
         database_url, tmp_path, "LiquidateOnlyModeImmediately", "LiquidationOnly", ("Buy",), long_only=True
+    )
+
+
+@pytest.mark.parametrize("workers", [2, 4])
+def test_lock_when_clients_spread_over_workers_then_no_order_is_accepted_after_it(
+    database_url: str, tmp_path: Path, workers: int
+) -> None:
+    """The same race with the eight connections spread over several worker processes: the account's
+    status row is its lock in the database (PostgreSQL row locks, SQLite's one writer), not a
+    process-local lock."""
+    run_and_check(
+        database_url,
+        tmp_path,
+        "LockTradingImmediately",
+        "TradingLocked",
+        ("Buy", "Sell"),
+        long_only=False,
+        workers=workers,
+    )
+
+
+@pytest.mark.parametrize("workers", [2, 4])
+def test_liquidate_only_when_clients_spread_over_workers_then_no_buy_is_accepted_after_it(
+    database_url: str, tmp_path: Path, workers: int
+) -> None:
+    run_and_check(
+        database_url,
+        tmp_path,
+        "LiquidateOnlyModeImmediately",
+        "LiquidationOnly",
+        ("Buy",),
+        long_only=True,
+        workers=workers,
     )

@@ -150,9 +150,10 @@ class AutoLiqRepository(ConnectionOwner):
         )
 
     def session_closed_date(self) -> date | None:
-        return self.conn.execute(
-            select(risk_session.c.closed_trade_date).where(risk_session.c.id == 1)
-        ).scalar()
+        # Locked (PostgreSQL): workers running the session job at once take turns, and the second
+        # reads what the first wrote.
+        query = select(risk_session.c.closed_trade_date).where(risk_session.c.id == 1).with_for_update()
+        return self.conn.execute(query).scalar()
 
     def save_session_closed_date(self, day: date) -> None:
         t = risk_session

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,8 +82,50 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+STARTUP_LOCK_KEY = zlib.crc32(b"autoliq startup") & 0x7FFF_FFFF
+"""PostgreSQL advisory lock key held while a process migrates and seeds at start."""
+
+
+@contextlib.contextmanager
+def startup_lock(url: str) -> Iterator[None]:
+    """Held while one process migrates (and seeds) the database: processes and machines starting at
+    the same moment take turns, so the migrations run once and the others find them done. On
+    PostgreSQL a session advisory lock; on SQLite an exclusive `flock` on a file beside the database."""
+    url = normalize_url(url)
+    if is_sqlite(url):
+        database = make_url(url).database
+        if not database or database == ":memory:":
+            yield
+            return
+        with open(f"{database}.startup-lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"SELECT pg_advisory_lock({STARTUP_LOCK_KEY})")
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({STARTUP_LOCK_KEY})")
+                conn.commit()
+    finally:
+        engine.dispose()
+
+
 def migrate(url: str) -> None:
-    """Apply every migration up to head (idempotent)."""
+    """Apply every migration up to head (idempotent), one process at a time (`startup_lock`)."""
+    with startup_lock(url):
+        upgrade_to_head(url)
+
+
+def upgrade_to_head(url: str) -> None:
+    """Apply the migrations; call it under `startup_lock` (or use `migrate`)."""
     engine = create_admin_engine(url)
     try:
         command.upgrade(alembic_config(engine), "head")

@@ -62,6 +62,11 @@ def _sql(paramstyle_mark: str) -> dict[str, str]:
 _PLAIN_STATES = {a.value: TradingState(a) for a in AdminAction}
 _SQLITE_SQL = _sql("?")
 _PG_SQL = _sql("%s")
+_PG_LOCKING_SQL = {
+    **_PG_SQL,
+    "select_status": _PG_SQL["select_status"] + " FOR UPDATE",
+    "select_trading_state": _PG_SQL["select_trading_state"] + " FOR UPDATE OF s",
+}
 _PG_SELECT_STATUSES = (
     "SELECT s.id, s.admin_action, s.admin_timestamp, s.liquidate_only, s.user_triggered_liq_only, "
     "s.max_net_liq, s.min_net_liq, l.state, c.halted FROM account_risk_status s "
@@ -129,9 +134,15 @@ class HotPath:
     and far less of psycopg's per-statement Python.
     """
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, *, locking: bool = False) -> None:
         self._sqlite = conn.dialect.name == "sqlite"
         self._sql = _SQLITE_SQL if self._sqlite else _PG_SQL
+        # PostgreSQL write transactions lock the status rows they read (FOR UPDATE): a status row is
+        # the account's lock, so the writes of one account serialize across workers and machines.
+        # (SQLite writers serialize on BEGIN IMMEDIATE; snapshots never lock.)
+        self._locking = locking and not self._sqlite
+        if self._locking:
+            self._sql = _PG_LOCKING_SQL
         dbapi = conn.connection.dbapi_connection
         assert dbapi is not None
         self._dbapi: Any = dbapi
@@ -165,7 +176,9 @@ class HotPath:
             return
         if account_ids:
             wanted = list(dict.fromkeys(account_ids))
-            self._cursor.execute(_PG_SELECT_STATUSES, (wanted,))
+            # In account order, so that two batches locking the same accounts cannot deadlock.
+            locked = " ORDER BY s.id FOR UPDATE OF s" if self._locking else ""
+            self._cursor.execute(_PG_SELECT_STATUSES + locked, (wanted,))
             rows = self._cursor.fetchall()
             found = {row[0]: _status_from_row(row) for row in rows}
             self._statuses = {a: found.get(a) for a in wanted}

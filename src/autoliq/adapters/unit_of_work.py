@@ -39,6 +39,12 @@ class _Job:
     events: list[Event] = field(default_factory=list)
 
 
+def _is_lock_conflict(exc: BaseException) -> bool:
+    """A deadlock or serialization failure (PostgreSQL SQLSTATE 40P01 / 40001)."""
+    original = getattr(exc, "orig", None)
+    return getattr(original, "sqlstate", None) in ("40P01", "40001")
+
+
 def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
     if future.done():  # the caller went away; the write itself stands
         return
@@ -217,7 +223,7 @@ class SqlUnitOfWork:
         results: list[Any] = []
         try:
             with conn.begin():
-                hot = HotPath(conn)
+                hot = HotPath(conn, locking=True)
                 if hot.pipelined:
                     self.prepared_batches += 1
                     hot.prepare_batch(
@@ -247,18 +253,25 @@ class SqlUnitOfWork:
             results.append(job.work(store))
             job.events = store.events
 
-    def _run_alone(self, conn: Connection | None, job: _Job) -> Connection | None:
+    def _run_alone(self, conn: Connection | None, job: _Job, attempts: int = 3) -> Connection | None:
         try:
             if conn is None or conn.closed or conn.invalidated:
                 conn = self._write_engine.connect()
             with conn.begin():
-                store = SqlStore(conn)
+                hot = HotPath(conn, locking=True)
+                hot.prepare_batch(list(job.accounts), 0)  # lock the hinted accounts first
+                store = SqlStore(conn, hot)
                 value = job.work(store)
+                hot.flush()
                 job.events = store.events
         except Exception as exc:
             if isinstance(exc, DBAPIError) and exc.connection_invalidated and conn is not None:
                 conn.close()
                 conn = None
+            if attempts > 1 and _is_lock_conflict(exc):
+                # Two workers took the same accounts' locks in different orders: the database broke
+                # the deadlock by failing this transaction, which did nothing: run it again.
+                return self._run_alone(conn, job, attempts - 1)
             job.loop.call_soon_threadsafe(_settle, job.future, None, exc)
             return conn
         self.batches += 1

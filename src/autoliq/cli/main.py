@@ -45,13 +45,23 @@ def serve(
     log_level: Annotated[
         str, typer.Option(envvar="AUTOLIQ_LOG_LEVEL", help="uvicorn log level.")
     ] = "warning",
+    workers: Annotated[
+        int,
+        typer.Option(
+            envvar="AUTOLIQ_WORKERS",
+            min=1,
+            max=64,
+            help="Worker processes behind the one port (several: PostgreSQL recommended).",
+        ),
+    ] = 1,
 ) -> None:
     """Run the API server; on an empty database, seed the demo organization first."""
+    import os
+
     import uvicorn
 
-    from autoliq.adapters.db import migrate
     from autoliq.api.app import DOCS_PATH, create_app
-    from autoliq.bootstrap import bootstrap, seed_demo_if_empty
+    from autoliq.bootstrap import bootstrap, prepare_database
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings.from_env(
@@ -61,9 +71,7 @@ def serve(
         environment=environment,
         token_minutes=token_minutes,
     )
-    migrate(settings.database_url)
-    demo = seed_demo_if_empty(settings)
-    services = bootstrap(settings, run_migrations=False)
+    demo = prepare_database(settings)
     base = f"http://{settings.host}:{settings.port}"
     console.print(
         f"[bold]autoliq[/bold] ({settings.environment.value}) on {escape(_safe_url(settings.database_url))}"
@@ -85,8 +93,29 @@ def serve(
         )
     else:
         console.print("  credentials: as printed when this database was first seeded")
+    if workers > 1:
+        console.print(f"  workers:    {workers} processes")
+        # The workers build their services from the environment (uvicorn imports the factory).
+        os.environ.update(
+            AUTOLIQ_DATABASE_URL=settings.database_url,
+            AUTOLIQ_ENVIRONMENT=settings.environment.value,
+            AUTOLIQ_TOKEN_MINUTES=str(settings.token_minutes),
+        )
+        uvicorn.run(
+            "autoliq.api.asgi:create",
+            factory=True,
+            workers=workers,
+            host=settings.host,
+            port=settings.port,
+            log_level=log_level,
+            access_log=False,
+            loop="uvloop",
+            http="httptools",
+            timeout_graceful_shutdown=5,
+        )
+        return
     uvicorn.run(
-        create_app(services),
+        create_app(bootstrap(settings, run_migrations=False)),
         host=settings.host,
         port=settings.port,
         log_level=log_level,

@@ -282,6 +282,11 @@ def fill_resting_orders(store: Store, contract: ContractSpec, last: Decimal, now
         intent = OrderIntent(order.side, order.qty, order.admin)
         if not isinstance(gate_decision(store, order.account_id, contract, intent, order.id), Allowed):
             continue
+        summary = store.order_summary(order.id)
+        if summary is None or summary[1] is not OrdStatus.WORKING:
+            # Cancelled or filled by another worker while this one waited for the account's lock
+            # (the gate took it): the order was read before.
+            continue
         store.set_order_status(
             order.id,
             OrdStatus.FILLED,

@@ -225,7 +225,9 @@ class TradingService:
         if summary is None or not await self._tradable(caller, summary[0]):
             return _failure(UNKNOWN_REASON, TEXT_ACCESS_DENIED)
         clock = self._clock
-        done = await self._uow.write(lambda store: cancel_order(store, order_id, clock.now()))
+        done = await self._uow.write(
+            lambda store: cancel_order(store, order_id, clock.now()), accounts=(summary[0],)
+        )
         if not done:
             return _failure(UNKNOWN_REASON, "Order is not working")
         return OrderOutcome(order_id)
