@@ -15,11 +15,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,62 @@ def process_cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     # After the ")" closing comm, field 3 (state) is index 0: utime is field 14, stime field 15.
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+@dataclass(frozen=True)
+class ProcStat:
+    """The fields of /proc/PID/stat the benchmarks use."""
+
+    state: str  # R, S, D, Z (zombie: dead, not yet reaped), ...
+    ppid: int
+    pgrp: int
+    cpu_s: float  # user + system, all threads
+
+
+def process_stat(pid: int) -> ProcStat:
+    """/proc/PID/stat of process `pid` (OSError when it is gone)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return ProcStat(fields[0], int(fields[1]), int(fields[2]), (int(fields[11]) + int(fields[12])) / CLK_TCK)
+
+
+def all_process_stats() -> dict[int, ProcStat]:
+    """`process_stat` of every process on the machine (those that vanish meanwhile left out)."""
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                out[int(entry.name)] = process_stat(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue
+    return out
+
+
+def process_tree(pid: int, stats: dict[int, ProcStat] | None = None) -> set[int]:
+    """`pid` and its descendants alive now (a server and, e.g., uvicorn's worker processes)."""
+    stats = all_process_stats() if stats is None else stats
+    children: dict[int, list[int]] = defaultdict(list)
+    for child, st in stats.items():
+        children[st.ppid].append(child)
+    tree: set[int] = set()
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        if current in tree:
+            continue
+        tree.add(current)
+        todo.extend(children.get(current, ()))
+    return tree
+
+
+def tree_cpu_seconds(pid: int) -> dict[int, float]:
+    """{pid: CPU seconds so far} for `pid` and its live descendants (see `process_tree`)."""
+    stats = all_process_stats()
+    return {p: stats[p].cpu_s for p in process_tree(pid, stats) if p in stats}
+
+
+def process_group_alive(pgid: int) -> list[int]:
+    """The processes of group `pgid` still alive (zombies are dead: they only wait to be reaped)."""
+    return [pid for pid, st in all_process_stats().items() if st.pgrp == pgid and st.state != "Z"]
 
 
 def system_cpu() -> tuple[float, float]:
@@ -83,15 +140,19 @@ def cpu_snapshot() -> dict[int, tuple[str, float]]:
 
 
 def cpu_by_group(
-    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], server_pid: int
+    before: dict[int, tuple[str, float]],
+    after: dict[int, tuple[str, float]],
+    server_pid: int | Collection[int],
 ) -> dict[str, Any]:
-    """CPU seconds between two snapshots: the server, wrk, PostgreSQL's processes, everyone else
-    (processes that started and ended in between are not seen)."""
+    """CPU seconds between two snapshots: the server (one pid, or its process tree), wrk,
+    PostgreSQL's processes, everyone else (processes that started and ended in between are not
+    seen)."""
+    server_pids = {server_pid} if isinstance(server_pid, int) else set(server_pid)
     groups: dict[str, Any] = {"server": 0.0, "wrk": 0.0, "postgres": 0.0, "others": 0.0}
     others: dict[str, float] = {}
     for pid, (comm, cpu) in after.items():
         used = cpu - before[pid][1] if pid in before else cpu
-        if pid == server_pid:
+        if pid in server_pids:
             groups["server"] += used
         elif comm == "wrk":
             groups["wrk"] += used
@@ -128,14 +189,27 @@ def other_processes_cpu(exclude: set[int], top: int = 3) -> list[tuple[str, floa
 
 
 class Server:
-    """A server subprocess on a loopback port, with its output in a log file."""
+    """A server subprocess on a loopback port, with its output in a log file.
 
-    def __init__(self, name: str, argv: list[str], port: int, log_path: Path, env: dict[str, str]) -> None:
+    With `new_session` it leads a process group of its own (`start_new_session`): `stop` signals
+    the whole group (os.killpg), so a SIGKILL reaches a supervisor's worker processes too, and
+    waits until none of them is alive."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        port: int,
+        log_path: Path,
+        env: dict[str, str],
+        new_session: bool = False,
+    ) -> None:
         self.name = name
         self.argv = argv
         self.port = port
         self.log_path = log_path
         self.env = env
+        self.new_session = new_session
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -143,38 +217,95 @@ class Server:
         assert self.proc is not None
         return self.proc.pid
 
-    def start(self, ready_path: str, timeout: float = 60.0) -> None:
-        """Start it and wait (bounded) until `GET ready_path` gets any HTTP answer."""
+    def pids(self) -> set[int]:
+        """The server's process and its descendants alive now (uvicorn's workers, ...)."""
+        return process_tree(self.pid)
+
+    def start(self, ready_path: str, timeout: float = 60.0, ready_log: tuple[str, int] | None = None) -> None:
+        """Start it and wait (bounded) until `GET ready_path` gets any HTTP answer and, with
+        `ready_log` (text, n), until its log holds `text` at least n times (e.g. uvicorn's
+        "Application startup complete" once per worker process)."""
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            self.argv, stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=REPO_DIR
+            self.argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+            cwd=REPO_DIR,
+            start_new_session=self.new_session,
         )
         log.close()
         deadline = time.monotonic() + timeout
         url = f"http://127.0.0.1:{self.port}{ready_path}"
+        answered = False
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(url, timeout=2):
-                    return
-            except urllib.error.HTTPError:
-                return  # any HTTP answer means it is serving
-            except OSError:
-                time.sleep(0.1)
+            if not answered:
+                try:
+                    with urllib.request.urlopen(url, timeout=2):
+                        answered = True
+                except urllib.error.HTTPError:
+                    answered = True  # any HTTP answer means it is serving
+                except OSError:
+                    time.sleep(0.1)
+                    continue
+            if ready_log is None or self._log_count(ready_log[0]) >= ready_log[1]:
+                return
+            time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"{self.name} not ready within {timeout:.0f} s:\n{self.log_tail()}")
 
+    def _log_count(self, text: str) -> int:
+        try:
+            return self.log_path.read_text(errors="replace").count(text)
+        except OSError:
+            return 0
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int | None:
-        """Send `sig`, wait (bounded), then SIGKILL if still alive; the exit code."""
-        if self.proc is None or self.proc.poll() is not None:
-            return None if self.proc is None else self.proc.returncode
+        """Send `sig` (to the whole process group with `new_session`), wait (bounded), then SIGKILL
+        if still alive; the exit code."""
+        if self.proc is None:
+            return None
+        if self.new_session:
+            return self._stop_group(sig, timeout)
+        if self.proc.poll() is not None:
+            return self.proc.returncode
         self.proc.send_signal(sig)
         try:
             return self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             return self.proc.wait(timeout=timeout)
+
+    def _stop_group(self, sig: int, timeout: float) -> int | None:
+        assert self.proc is not None
+        pgid = self.proc.pid  # start_new_session: the leader's pid is the group's id
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, sig)
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGKILL)
+            code = self.proc.wait(timeout=timeout)
+        # The leader is gone; its workers may not be yet (or may outlive it after a SIGTERM).
+        if not self._wait_group(pgid, timeout):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGKILL)
+            if not self._wait_group(pgid, timeout):
+                raise RuntimeError(f"{self.name}: processes of group {pgid} survive SIGKILL")
+        return code
+
+    @staticmethod
+    def _wait_group(pgid: int, timeout: float) -> bool:
+        """Wait (at most `timeout` s) until no process of group `pgid` is alive; whether none is."""
+        deadline = time.monotonic() + timeout
+        while process_group_alive(pgid):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+        return True
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -643,7 +774,12 @@ NOISE_CORES = 0.1  # other processes' CPU during a run above which it is measure
 
 
 class LoadPhases:
-    """Runs load phases against one server; keeps the answers acknowledged and the errors."""
+    """Runs load phases against one server; keeps the answers acknowledged and the errors.
+
+    The server's CPU is that of its whole process tree (the process and its descendants, e.g.
+    uvicorn's worker processes), per process in `server_cpu_by_process_cores`. `mid_run_probe`,
+    when set, is called with the server's pid halfway through each phase (in another thread); what
+    it returns is the phase's `mid_run`."""
 
     def __init__(self, generator: str, load: Load, lua_path: Path) -> None:
         self.generator = generator
@@ -651,34 +787,65 @@ class LoadPhases:
         self.lua = write_checked_lua(load, lua_path) if generator == "wrk" else None
         self.acknowledged = 0
         self.errors = 0
+        self.mid_run_probe: Callable[[int], dict[str, Any]] | None = None
+
+    def _start_probe(self, seconds: int, server_pid: int) -> tuple[threading.Timer, dict[str, Any]] | None:
+        probe = self.mid_run_probe
+        if probe is None:
+            return None
+        found: dict[str, Any] = {}
+
+        def call() -> None:
+            try:
+                found.update(probe(server_pid))
+            except Exception as exc:  # a diagnostic: never the run's failure
+                found["probe_error"] = f"{type(exc).__name__}: {exc}"
+
+        timer = threading.Timer(seconds / 2, call)
+        timer.start()
+        return timer, found
 
     def run(self, seconds: int, server_pid: int) -> dict[str, Any]:
         snap0 = cpu_snapshot()
-        cpu0 = process_cpu_seconds(server_pid)
+        tree0 = tree_cpu_seconds(server_pid)
         busy0, total0 = system_cpu()
-        if self.lua is not None:
-            summary = run_checked_wrk(self.load, self.lua, seconds)
-        else:
-            summary = run_python_checked_load(self.load, seconds)
+        probe = self._start_probe(seconds, server_pid)
+        try:
+            if self.lua is not None:
+                summary = run_checked_wrk(self.load, self.lua, seconds)
+            else:
+                summary = run_python_checked_load(self.load, seconds)
+        finally:
+            if probe is not None:
+                probe[0].cancel()
+                probe[0].join()
         busy1, total1 = system_cpu()
-        cpu1 = process_cpu_seconds(server_pid)
-        groups = cpu_by_group(snap0, cpu_snapshot(), server_pid)
-        summary["postgres_cpu_cores"] = groups["postgres"] / summary["duration_s"]
+        tree1 = tree_cpu_seconds(server_pid)
+        groups = cpu_by_group(snap0, cpu_snapshot(), set(tree0) | set(tree1))
+        duration = summary["duration_s"]
+        summary["postgres_cpu_cores"] = groups["postgres"] / duration
         summary["others_top_cpu_s"] = groups["top_others"]
         # Other people's work on the machine during the run: it skews the figures.
         summary["others_cpu_cores"] = (
-            max(0.0, groups["others"] - (summary["loadgen_cpu_s"] if self.lua is None else 0.0))
-            / summary["duration_s"]
+            max(0.0, groups["others"] - (summary["loadgen_cpu_s"] if self.lua is None else 0.0)) / duration
         )
-        server_cpu = cpu1 - cpu0
+        # A process that started during the phase counts whole; one that ended is not seen.
+        by_process = {pid: cpu - tree0.get(pid, 0.0) for pid, cpu in tree1.items()}
+        server_cpu = sum(by_process.values())
+        summary["server_processes"] = len(tree1)
+        summary["server_cpu_by_process_cores"] = {
+            str(pid): round(cpu / duration, 3) for pid, cpu in sorted(by_process.items())
+        }
         summary["server_cpu_s"] = server_cpu
-        summary["server_cpu_cores"] = server_cpu / summary["duration_s"]
+        summary["server_cpu_cores"] = server_cpu / duration
         summary["server_cpu_us_per_request"] = (
             server_cpu / summary["requests"] * 1e6 if summary["requests"] else None
         )
         ncpu = os.cpu_count() or 1
         summary["machine_busy_cores"] = ncpu * (busy1 - busy0) / max(total1 - total0, 1.0)
-        summary["loadgen_cpu_cores"] = summary["loadgen_cpu_s"] / summary["duration_s"]
+        summary["loadgen_cpu_cores"] = summary["loadgen_cpu_s"] / duration
+        if probe is not None:
+            summary["mid_run"] = probe[1]
         self.acknowledged += summary["ok"]
         self.errors += summary["errors"]
         return summary
@@ -697,7 +864,7 @@ def settle_machine(quiet_wait: int, server: Server) -> dict[str, Any]:
     cores = wait_until_quiet(quiet_wait)
     out: dict[str, Any] = {"machine_cpu_before_cores": round(cores, 2)}
     if cores >= 0.3:
-        busy = other_processes_cpu({os.getpid(), server.pid})
+        busy = other_processes_cpu({os.getpid(), *server.pids()})
         out["busy_processes"] = busy
         print(
             f"  warning: the machine is not idle ({cores:.2f} cores busy before the load): "
@@ -742,29 +909,47 @@ def load_target(phases: LoadPhases, server: Server, args: argparse.Namespace) ->
     }
 
 
+def bare_server(app_script: str, workdir: Path, workers: int = 1, name: str = "bare") -> Server:
+    """`bench/<app_script> --port PORT` (started by the caller); with `workers` > 1, `--workers N`
+    (uvicorn's supervisor and N worker processes, in a process group of their own; `start_ready`
+    waits for every worker)."""
+    port = free_port()
+    argv = [PYTHON, str(BENCH_DIR / app_script), "--port", str(port)]
+    if workers > 1:
+        argv += ["--workers", str(workers), "--log-level", "info"]
+    return Server(name, argv, port, workdir / f"{name}.log", subprocess_env(), new_session=workers > 1)
+
+
+STARTUP_LINE = "Application startup complete"  # uvicorn, at log level info, once per worker process
+
+
+def start_ready(server: Server, ready_path: str, workers: int) -> None:
+    """`server.start`; with several workers, also until each has logged `STARTUP_LINE` (the server
+    must run at log level info)."""
+    server.start(ready_path, ready_log=(STARTUP_LINE, workers) if workers > 1 else None)
+
+
 def run_bare(
     app_script: str,
     make_load: Callable[[int, argparse.Namespace], Load],
     args: argparse.Namespace,
     generator: str,
     workdir: Path,
+    workers: int = 1,
+    name: str = "bare",
+    mid_run_probe: Callable[[int], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The floor: `bench/<app_script> --port PORT` loaded with `make_load(PORT, args)`; its result."""
-    port = free_port()
-    server = Server(
-        "bare",
-        [PYTHON, str(BENCH_DIR / app_script), "--port", str(port)],
-        port,
-        workdir / "bare.log",
-        subprocess_env(),
-    )
-    server.start("/")
+    """The floor: `bench/<app_script> --port PORT` (see `bare_server`) loaded with
+    `make_load(PORT, args)`; its result."""
+    server = bare_server(app_script, workdir, workers, name)
+    start_ready(server, "/", workers)
     try:
-        phases = LoadPhases(generator, make_load(port, args), workdir / "bare.lua")
+        phases = LoadPhases(generator, make_load(server.port, args), workdir / f"{name}.lua")
+        phases.mid_run_probe = mid_run_probe
         loaded = load_target(phases, server, args)
     finally:
         server.stop()
-    return {"target": "bare", **loaded, "errors": phases.errors, "valid": phases.errors == 0}
+    return {"target": name, **loaded, "errors": phases.errors, "valid": phases.errors == 0}
 
 
 def fmt(value: float | None, spec: str) -> str:
@@ -809,10 +994,10 @@ def print_load_table(
         )
     print()
     print(
-        "srv / pg / other = CPU cores used during the measured run by the server process, by PostgreSQL,"
-        "\nby everything else (other people's work: above ~0.1 the figures are skewed); us/req = server"
-        "\nCPU time per request; vs bare = req/s autoliq/bare; p50 x / p99 x = latency relative to bare"
-        + notes_end
+        "srv / pg / other = CPU cores used during the measured run by the server (its process tree), by"
+        "\nPostgreSQL, by everything else (other people's work: above ~0.1 the figures are skewed);"
+        "\nus/req = server CPU time per request; vs bare = req/s autoliq/bare; p50 x / p99 x = latency"
+        "\nrelative to bare" + notes_end
     )
     for name, target in targets.items():
         m = target.get("measured")
@@ -1139,7 +1324,9 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=int, default=10, help="measured seconds per target (10)")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per target (3)")
     parser.add_argument("--connections", type=int, default=64, help="keep-alive connections (64)")
-    parser.add_argument("--threads", type=int, default=1, help="wrk threads (1: the machine has 2 cores)")
+    parser.add_argument(
+        "--threads", "--wrk-threads", type=int, default=1, help="wrk threads (1: the machine has 2 cores)"
+    )
     parser.add_argument("--timeout", type=int, default=10, help="seconds before a request counts as failed")
     parser.add_argument("--accounts", type=int, default=1000, help="accounts the load is spread over (1000)")
 

@@ -3,15 +3,18 @@
 For POST it reads the whole body, decodes it with msgspec into the shape of the real
 `setadminautoliqaction` request and answers a constant JSON body the size of the real answer,
 HTTP 200. It is served by uvicorn with the settings `autoliq serve` uses (uvloop, httptools, no
-access log, one process), so the difference to autoliq is what autoliq itself costs.
+access log, one process; `--workers N`: N uvicorn worker processes on the one port, as `autoliq
+serve --workers N`), so the difference to autoliq is what autoliq itself costs.
 
     .venv/bin/python bench/bare_app.py --port 8099
+    .venv/bin/python bench/bare_app.py --port 8099 --workers 2
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -100,31 +103,43 @@ def make_app(decode: Callable[[bytes], Any], answer: bytes) -> Callable[..., Awa
 app = make_app(_decode, ANSWER)
 
 
-def serve(asgi_app: Callable[..., Awaitable[None]], description: str | None) -> None:
-    """The command line of a bare app (`--host`, `--port`, loopback only): serve `asgi_app`."""
+def serve(asgi_app: Callable[..., Awaitable[None]], description: str | None, import_string: str) -> None:
+    """The command line of a bare app (`--host`, `--port`, loopback only, `--workers`,
+    `--log-level`): serve `asgi_app`; with `--workers N` > 1, uvicorn's supervisor starts N worker
+    processes on the one port, each importing `import_string` ("module:attribute", found in this
+    directory) as `autoliq serve --workers N` does with its app factory."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8099)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (1: this one)")
+    parser.add_argument("--log-level", default="warning", help="uvicorn's (info: a line per worker start)")
     args = parser.parse_args()
     if not (args.host.startswith("127.") or args.host in ("localhost", "::1")):
         parser.error("loopback addresses only")
+    if not 1 <= args.workers <= 64:
+        parser.error("--workers must be between 1 and 64")
     import uvicorn
 
     # The same settings as `autoliq serve` (src/autoliq/cli/main.py).
-    uvicorn.run(
-        asgi_app,
-        host=args.host,
-        port=args.port,
-        log_level="warning",
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-        timeout_graceful_shutdown=5,
-    )
+    settings: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_level": args.log_level,
+        "access_log": False,
+        "loop": "uvloop",
+        "http": "httptools",
+        "timeout_graceful_shutdown": 5,
+    }
+    if args.workers > 1:
+        uvicorn.run(
+            import_string, workers=args.workers, app_dir=str(Path(__file__).resolve().parent), **settings
+        )
+    else:
+        uvicorn.run(asgi_app, **settings)
 
 
 def main() -> None:
-    serve(app, __doc__)
+    serve(app, __doc__, "bare_app:app")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ the request shape of `POST /v1/order/placeorder`.
 For POST it reads the whole body, decodes it with msgspec into the shape of Tradovate's
 `PlaceOrder` and answers HTTP 200 with a constant `PlaceOrderResult` of an accepted order
 (`{"orderId":...}`). Served by uvicorn with the settings `autoliq serve` uses (uvloop, httptools,
-no access log, one process), so the difference to autoliq is what autoliq itself costs.
+no access log, one process; `--workers N`: N uvicorn worker processes on the one port), so the
+difference to autoliq is what autoliq itself costs.
 
     .venv/bin/python bench/bare_order_app.py --port 8099
 """
@@ -38,7 +39,7 @@ app = make_app(_decode, ANSWER)
 
 
 def main() -> None:
-    serve(app, __doc__)
+    serve(app, __doc__, "bare_order_app:app")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ stops the process (SIGTERM, then SIGKILL).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -184,8 +185,15 @@ class ServerProcess:
         out = self.stdout_path.open("wb")
         err = self.stderr_path.open("wb")
         self._files = [out, err]
+        # Its own process group: a crash test kills the server with its worker processes.
         self.process = subprocess.Popen(
-            self.argv(), cwd=self.workdir, env=self._env(), stdin=subprocess.DEVNULL, stdout=out, stderr=err
+            self.argv(),
+            cwd=self.workdir,
+            env=self._env(),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
         )
 
     def _wait_ready(self) -> None:
@@ -214,11 +222,33 @@ class ServerProcess:
                 time.sleep(0.1)
 
     def kill9(self) -> None:
-        """SIGKILL the server (no shutdown code runs at all) and reap it."""
+        """SIGKILL the server and its worker processes (no shutdown code runs at all) and reap it."""
         if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=STOP_TIMEOUT)
         self._close_files()
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes of a `--workers N` server (the supervisor's children), by pid."""
+        assert self.process is not None
+        children = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            # pid (comm) state ppid ...: comm may hold spaces, so split after its closing parenthesis.
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if int(fields[1]) != self.process.pid:
+                continue
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+            # uvicorn spawns its workers with multiprocessing (not its resource tracker).
+            if "spawn_main" in cmdline and "resource_tracker" not in cmdline:
+                children.append(int(entry.name))
+        return sorted(children)
 
     def terminate(self) -> int | None:
         """Stop the server gracefully (SIGTERM), SIGKILL it if it lingers; its exit code (uvicorn
@@ -232,7 +262,8 @@ class ServerProcess:
                 self.process.wait(timeout=STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
                 self.forced_kill = True
-                self.process.send_signal(signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=STOP_TIMEOUT)
         self._close_files()
         return self.process.returncode

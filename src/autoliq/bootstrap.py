@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,7 +18,9 @@ from autoliq.adapters.db import (
     startup_lock,
     upgrade_to_head,
 )
+from autoliq.adapters.event_bus import OutboxRelay, loop_deliverer
 from autoliq.adapters.publisher import InMemoryPublisher
+from autoliq.adapters.readiness import ReadinessProbe
 from autoliq.adapters.tables import organization, sandbox_clock
 from autoliq.adapters.unit_of_work import InLoopUnitOfWork, SqlUnitOfWork
 from autoliq.config import Settings
@@ -61,10 +64,25 @@ class Services:
     cash_views: CashViews
     write_engine: Engine
     read_engine: Engine
+    readiness: ReadinessProbe
+
+    relay: OutboxRelay | None = None
 
     def start(self) -> None:
         """Start background machinery (the writer thread)."""
         self.uow.start()
+
+    def start_relay(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Deliver the events other workers commit to this process's publisher, on `loop`."""
+        if self.relay is None:
+            deliver = loop_deliverer(loop, self.publisher.publish)
+            self.relay = OutboxRelay(self.read_engine, self.uow.origin, deliver)
+            self.relay.start()
+
+    def stop_relay(self) -> None:
+        if self.relay is not None:
+            self.relay.stop()
+            self.relay = None
 
     def stop(self) -> None:
         """Flush queued writes and release connections."""
@@ -101,12 +119,14 @@ def bootstrap(
     scheduler = Scheduler(uow, clock)
     views = Views(uow)
     risk = RiskService(uow, clock, settings.environment, market.listed)
+    auth = AuthService(uow, session_clock, timedelta(minutes=settings.token_minutes))
+    publisher.add_listener(auth.on_events)  # sessions closed by any worker leave the token cache
     return Services(
         settings=settings,
         clock=clock,
         publisher=publisher,
         uow=uow,
-        auth=AuthService(uow, session_clock, timedelta(minutes=settings.token_minutes)),
+        auth=auth,
         sandbox_clock=ClockService(uow, clock, SystemClock(), after_move=scheduler.run_due),
         scheduler=scheduler,
         auto_liq=AutoLiqSettingsService(uow, clock, risk.accounts),
@@ -120,6 +140,7 @@ def bootstrap(
         cash_views=CashViews(uow, views, lambda: trade_date(clock.now())),
         write_engine=write_engine,
         read_engine=read_engine,
+        readiness=ReadinessProbe(read_engine),
     )
 
 

@@ -10,6 +10,7 @@ from autoliq.domain.states import Environment
 
 DEFAULT_DATABASE_FILE = "autoliq.db"
 ONE_MIB = 1024 * 1024
+LOG_FORMATS = ("text", "json")
 
 
 def default_database_url() -> str:
@@ -42,6 +43,8 @@ class Settings:
     fast_path: bool = True
     """Answer setadminautoliqaction and placeorder on a plain-ASGI path, skipping the framework
     (AUTOLIQ_FAST_PATH)."""
+    log_format: str = "text"
+    """Server log lines (AUTOLIQ_LOG_FORMAT): `text`, or `json` (one JSON object per line)."""
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -52,6 +55,8 @@ class Settings:
             raise ValueError("max_body_bytes must be positive")
         if self.write_batch_max <= 0:
             raise ValueError("write_batch_max must be positive")
+        if self.log_format not in LOG_FORMATS:
+            raise ValueError(f"log_format must be text or json, got {self.log_format!r}")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -74,6 +79,8 @@ class Settings:
             values["write_batch_max"] = int(env["AUTOLIQ_WRITE_BATCH_MAX"])
         if "AUTOLIQ_FAST_PATH" in env:
             values["fast_path"] = env["AUTOLIQ_FAST_PATH"].strip().lower() not in ("0", "false", "no", "off")
+        if "AUTOLIQ_LOG_FORMAT" in env:
+            values["log_format"] = env["AUTOLIQ_LOG_FORMAT"].strip().lower()
         values["admin_password"] = env.get("AUTOLIQ_ADMIN_PASSWORD") or None
         values["trader_password"] = env.get("AUTOLIQ_TRADER_PASSWORD") or None
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -13,6 +13,7 @@ from autoliq.service.clock import ManualClock
 from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login
 
 TOKEN_URL = "/v1/auth/accesstokenrequest"
+PROBES = {"/_autoliq/health", "/_autoliq/ready"}  # liveness and readiness: a probe carries no token
 
 
 def test_access_token_request_when_credentials_right_then_token_and_expiry_in_90_minutes(
@@ -60,6 +61,7 @@ PROTECTED = [
     ("GET", "/v1/account/find?name=DEMO000001"),
     ("GET", "/v1/account/deps?masterid=1"),
     ("GET", "/_autoliq/audit?accountId=1"),
+    ("GET", "/_autoliq/metrics"),
 ]
 
 BAD_TOKENS = {
@@ -82,10 +84,10 @@ def test_protected_route_when_token_missing_or_forged_then_401_access_is_denied(
     assert r.json() == {"errorText": "Access is denied"}
 
 
-def test_every_route_when_no_token_then_only_token_request_and_docs_answer_200(
+def test_every_route_when_no_token_then_only_token_request_probes_and_docs_answer_200(
     client: TestClient[Any],
 ) -> None:
-    """No route answers 200 without a valid token except accesstokenrequest and the docs."""
+    """No route answers 200 without a valid token except accesstokenrequest, the two probes and the docs."""
     app = client.app
     open_paths = set()
     for route in app.routes:
@@ -97,8 +99,9 @@ def test_every_route_when_no_token_then_only_token_request_and_docs_answer_200(
             if r.status_code == 200:
                 open_paths.add(route.path)
     assert open_paths
-    assert all(p == TOKEN_URL or p.startswith("/_autoliq/docs") for p in open_paths), open_paths
+    assert all(p in {TOKEN_URL, *PROBES} or p.startswith("/_autoliq/docs") for p in open_paths), open_paths
     assert any(p.startswith("/_autoliq/docs") for p in open_paths)
+    assert open_paths >= PROBES
 
 
 @pytest.mark.parametrize(("method", "path"), PROTECTED[:4])

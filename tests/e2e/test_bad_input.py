@@ -161,3 +161,14 @@ def test_unknown_route_when_called_then_404_with_error_text(
     r = client.get("/v1/nothing/here", headers=admin_headers)
     assert r.status_code == 404
     assert r.json()["errorText"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/account/find?name=DEMO%00", "/v1/product/find?name=E%00S", "/v1/contract/find?name=ESZ6%00"],
+)
+def test_find_when_name_holds_a_nul_byte_then_404_on_every_database(
+    client: TestClient[Any], admin_headers: dict[str, str], path: str
+) -> None:
+    r = client.get(path, headers=admin_headers)
+    assert r.status_code == 404 and r.json() == {"errorText": "Not found"}

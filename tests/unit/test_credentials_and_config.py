@@ -53,3 +53,20 @@ def test_settings_when_invalid_then_refused_at_start() -> None:
         Settings(port=0)
     with pytest.raises(ValueError):
         Settings.from_env(environment="staging")
+
+
+def test_settings_log_format_when_unset_then_text_and_when_env_json_then_json(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AUTOLIQ_LOG_FORMAT", raising=False)
+    assert Settings.from_env().log_format == "text"
+    monkeypatch.setenv("AUTOLIQ_LOG_FORMAT", " JSON ")
+    assert Settings.from_env().log_format == "json"
+
+
+def test_settings_log_format_when_unknown_then_refused_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="log_format must be text or json"):
+        Settings(log_format="xml")
+    monkeypatch.setenv("AUTOLIQ_LOG_FORMAT", "logfmt")
+    with pytest.raises(ValueError, match="log_format"):
+        Settings.from_env()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from autoliq.domain.events import Event
 
@@ -15,6 +15,7 @@ class InMemoryPublisher:
         self._subscribers: set[asyncio.Queue[Event]] = set()
         self._max_queue = max_queue
         self.published = 0
+        self._listeners: list[Callable[[Sequence[Event]], None]] = []
 
     def subscribe(self) -> asyncio.Queue[Event]:
         """A new queue that receives every event published from now on."""
@@ -26,9 +27,16 @@ class InMemoryPublisher:
         """Stop delivering to `q`."""
         self._subscribers.discard(q)
 
+    def add_listener(self, listener: Callable[[Sequence[Event]], None]) -> None:
+        """Call `listener` with every batch of events, on the event loop (for process-local caches
+        that the events invalidate)."""
+        self._listeners.append(listener)
+
     def publish(self, events: Sequence[Event]) -> None:
         """Fan `events` out; a subscriber whose queue is full is dropped, not waited for."""
         self.published += len(events)
+        for listener in self._listeners:
+            listener(events)
         for q in list(self._subscribers):
             for event in events:
                 try:

@@ -301,3 +301,13 @@ risk_category = Table(
     Column("updated", UTCDateTime(), nullable=False),
     UniqueConstraint("organization_id", "name", name="uq_risk_category_org_name"),
 )
+
+event_outbox = Table(
+    "event_outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("origin", String(32), nullable=False),
+    Column("created", UTCDateTime(), nullable=False),
+    Column("payload", Text, nullable=False),
+    Index("ix_event_outbox_created", "created"),
+)

@@ -15,11 +15,13 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from autoliq.adapters.event_bus import new_origin, write_outbox
 from autoliq.adapters.hot_path import HotPath
 from autoliq.adapters.repositories import SqlStore
 from autoliq.domain.events import Event
@@ -71,6 +73,8 @@ class SqlUnitOfWork:
         self.batches = 0
         self.writes = 0
         self.prepared_batches = 0
+        self.origin = new_origin()
+        """This process's tag on the outbox rows it writes (its relay skips them)."""
         """Batches whose reads were prepared in bulk (PostgreSQL)."""
 
     # -- lifecycle --
@@ -96,6 +100,10 @@ class SqlUnitOfWork:
 
     async def drain(self) -> None:
         """Wait for the writes in flight (the writer thread finishes them at `stop`)."""
+
+    def _record_events(self, conn: Connection, events: list[Event]) -> None:
+        """The transaction's events into the outbox, for the other workers' relays."""
+        write_outbox(conn, self.origin, events, datetime.now(UTC))
 
     # -- the port --
     async def write(
@@ -233,6 +241,7 @@ class SqlUnitOfWork:
                     hot.flush()
                 else:
                     self._run_jobs(conn, hot, batch, results)
+                self._record_events(conn, [e for job in batch for e in job.events])
         except Exception:
             if len(batch) == 1:
                 return self._run_alone(conn, batch[0])
@@ -264,6 +273,7 @@ class SqlUnitOfWork:
                 value = job.work(store)
                 hot.flush()
                 job.events = store.events
+                self._record_events(conn, job.events)
         except Exception as exc:
             if isinstance(exc, DBAPIError) and exc.connection_invalidated and conn is not None:
                 conn.close()
@@ -402,6 +412,7 @@ class InLoopUnitOfWork(SqlUnitOfWork):
                 store = SqlStore(conn, hot)
                 results.append(job.work(store))
                 job.events = store.events
+            self._record_events(conn, [e for job in batch for e in job.events])
         except Exception:
             transaction.rollback()
             # One member failed: run each alone so the others still land.
@@ -431,6 +442,7 @@ class InLoopUnitOfWork(SqlUnitOfWork):
             store = SqlStore(conn)
             value = job.work(store)
             job.events = store.events
+            self._record_events(conn, job.events)
             await asyncio.to_thread(transaction.commit)
         except Exception as exc:
             if transaction.is_active:

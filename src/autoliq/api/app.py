@@ -21,6 +21,7 @@ from autoliq.api.routes.account import AccountController
 from autoliq.api.routes.auth import AuthController
 from autoliq.api.routes.autoliq import AutoliqController
 from autoliq.api.routes.market import ContractController, ProductController
+from autoliq.api.routes.operations import OperationsController
 from autoliq.api.routes.orders import (
     CashBalanceController,
     FillController,
@@ -54,6 +55,7 @@ CONTROLLERS = [
     PositionController,
     CashBalanceController,
     AutoliqController,
+    OperationsController,
     RiskAdminController,
     RiskCategoryController,
     DemoAccountController,
@@ -69,6 +71,8 @@ def create_app(services: Services, *, manage_lifecycle: bool = True) -> Litestar
         timers: asyncio.Task[None] | None = None
         if manage_lifecycle:
             services.start()
+            # Events other workers commit reach this process's subscribers.
+            services.start_relay(asyncio.get_running_loop())
             # Due timers fire as time passes (and at start: those that fell due while it was down).
             timers = asyncio.create_task(services.scheduler.run_forever(), name="autoliq-scheduler")
         try:
@@ -81,6 +85,7 @@ def create_app(services: Services, *, manage_lifecycle: bool = True) -> Litestar
             if manage_lifecycle:
                 # A write the cancelled scheduler started may still be committing on a thread.
                 await services.uow.drain()
+                services.stop_relay()
                 services.stop()
 
     async def provide_services() -> Services:

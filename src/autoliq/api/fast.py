@@ -7,17 +7,28 @@ model, response objects) measured at about 200 µs of CPU per request (py-spy, b
 what the whole request costs a bare ASGI app. So `FastEntry` answers these POSTs itself with the
 same steps in the same order: token, body size, strict decoding, then the one shared implementation,
 which the Litestar route (documented in the OpenAPI, and used when `AUTOLIQ_FAST_PATH=0`) calls too.
-Every other request goes to Litestar untouched.
+Every other request goes to Litestar, timed and counted here (service/metrics.py) under the route
+template Litestar matched: one wrapper around the whole framework instead of a middleware per route.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from time import perf_counter
 from typing import Any
 
 import msgspec
-from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import (
+    ASGIApp,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 
 from autoliq.api.params import decode_strict
 from autoliq.api.schemas import AccountRiskStatusResponse, SetAdminAutoLiqActionBody, risk_status_out
@@ -26,6 +37,13 @@ from autoliq.bootstrap import Services
 from autoliq.domain.errors import AutoliqError, BadRequest, NotFound, Unauthorized
 from autoliq.domain.model import User
 from autoliq.domain.rules import EnvironmentDenied, Rejection
+from autoliq.service.metrics import (
+    HTTP_DURATION,
+    HTTP_REQUESTS,
+    UNMATCHED_ROUTE,
+    count_admin_action,
+    count_order,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +51,7 @@ SET_ADMIN_ACTION_PATH = "/v1/accountRiskStatus/setadminautoliqaction"
 PLACE_ORDER_PATH = "/v1/order/placeorder"
 _encode = msgspec.json.Encoder().encode
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 async def set_admin_action(
@@ -48,13 +67,16 @@ async def set_admin_action(
         return 200, AccountRiskStatusResponse(errorText=result.error_text)
     if isinstance(result, EnvironmentDenied):
         return result.http_status, AccountRiskStatusResponse(errorText=result.error_text)
+    count_admin_action(result.admin_action.value)
     return 200, AccountRiskStatusResponse(accountRiskStatus=risk_status_out(result))
 
 
 async def place_order(services: Services, caller: User, raw: bytes) -> tuple[int, PlaceOrderResultOut]:
     """placeorder after authentication: (200, Tradovate's `PlaceOrderResult`); a refusal is a value."""
     body = decode_strict(raw, PlaceOrderBody)
-    return 200, outcome_out(await services.trading.place_order(caller, body))
+    outcome = await services.trading.place_order(caller, body)
+    count_order(outcome.failure_reason or "accepted")
+    return 200, outcome_out(outcome)
 
 
 Handler = Callable[[Services, User, bytes], Awaitable[tuple[int, Any]]]
@@ -78,7 +100,8 @@ class _TooLarge(Exception):
 
 
 class FastEntry:
-    """The app's ASGI entry: Tradovate's case-insensitive paths, and the fast setadminautoliqaction."""
+    """The app's ASGI entry: Tradovate's case-insensitive paths, the fast setadminautoliqaction and
+    placeorder, and the HTTP request metrics of every route (by route template, never the raw path)."""
 
     def __init__(self, app: ASGIApp, services: Services, paths: list[str], *, fast_path: bool) -> None:
         self.app = app
@@ -86,6 +109,7 @@ class FastEntry:
         self.canonical = {p.lower(): p for p in paths}
         self.fast_path = fast_path
         self.max_body = services.settings.max_body_bytes
+        self._durations = {p: HTTP_DURATION.labels((p,)) for p in FAST_ROUTES}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
@@ -102,9 +126,32 @@ class FastEntry:
                 if handler is not None:
                     await self._answer(handler, path, scope, receive, send)
                     return
+            if scope["type"] == ScopeType.HTTP:
+                await self._counted(scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
+    async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A framework request, counted once answered under the route template Litestar matched."""
+        status = 500  # when the app raised before answering
+
+        async def send_counted(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        start = perf_counter()
+        try:
+            await self.app(scope, receive, send_counted)
+        finally:
+            route = scope.get("path_template") or UNMATCHED_ROUTE
+            method = scope.get("method", "")
+            HTTP_REQUESTS.inc((route, method if method in _METHODS else "OTHER", status))
+            HTTP_DURATION.labels((route,)).observe(perf_counter() - start)
+
     async def _answer(self, handler: Handler, path: str, scope: Scope, receive: Receive, send: Send) -> None:
+        began = perf_counter()
         try:
             caller = await self.services.auth.authenticate(_bearer(scope))
             raw = await self._body(scope, receive)
@@ -125,6 +172,8 @@ class FastEntry:
         await send(start)
         end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": payload, "more_body": False}
         await send(end)
+        HTTP_REQUESTS.inc((path, "POST", status))
+        self._durations[path].observe(perf_counter() - began)
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes:
         for name, value in scope["headers"]:

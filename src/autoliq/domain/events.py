@@ -43,4 +43,11 @@ class AlertRaised:
     alert: Alert
 
 
-Event = RiskStatusChanged | TradingEntityChanged | AlertRaised
+@dataclass(frozen=True, slots=True)
+class SessionsClosed:
+    """Login sessions were closed (a third login closes the oldest): every worker forgets their tokens."""
+
+    session_ids: tuple[int, ...]
+
+
+Event = RiskStatusChanged | TradingEntityChanged | AlertRaised | SessionsClosed

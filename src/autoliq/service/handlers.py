@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from autoliq.domain.errors import NotFound, Unauthorized
-from autoliq.domain.events import RiskStatusChanged
+from autoliq.domain.events import Event, RiskStatusChanged, SessionsClosed
 from autoliq.domain.gate import ADMIN_PERMISSIONS, Permission, may_trade
 from autoliq.domain.instruments import ContractSpec
 from autoliq.domain.model import Account, RiskStatus, User
@@ -87,10 +87,12 @@ class AuthService:
             for old in live[: max(0, len(live) - (MAX_LIVE_SESSIONS - 1))]:
                 store.close_session(old.id, now)
                 closed.append(old.id)
+            if closed:
+                store.emit(SessionsClosed(tuple(closed)))
             return store.open_session(user.id, hashed, now, now + self._lifetime), closed
 
         session, closed = await self._uow.write(open_session)
-        self._evict_sessions(set(closed))
+        self._evict_sessions(set(closed))  # here at once; the other workers by the event
         self._cache[hashed] = (session, user)
         return AccessGranted(token, session.expires, user)
 
@@ -108,8 +110,13 @@ class AuthService:
             self._cache[hashed] = cached
         session, user = cached
         if session.expires <= now:
+            # Expired as this process knew it; another worker may have renewed it: ask the database.
             self._cache.pop(hashed, None)
-            raise Unauthorized()
+            fresh = await self._uow.read(lambda store: _load_session(store, hashed, now))
+            if fresh is None:
+                raise Unauthorized()
+            self._cache[hashed] = fresh
+            session, user = fresh
         return Caller(user, session, hashed)
 
     async def renew_access_token(self, token: str | None) -> AccessGranted:
@@ -126,6 +133,12 @@ class AuthService:
         self._cache[caller.token_hash] = (renewed, caller.user)
         assert token is not None
         return AccessGranted(token, expires, caller.user)
+
+    def on_events(self, events: Sequence[Event]) -> None:
+        """Publisher listener: sessions closed by any worker leave this process's token cache."""
+        for event in events:
+            if isinstance(event, SessionsClosed):
+                self._evict_sessions(set(event.session_ids))
 
     def _evict_sessions(self, session_ids: set[int]) -> None:
         if not session_ids:

@@ -44,6 +44,9 @@ class Views:
 
     async def account_by_name(self, caller: User, name: str) -> Account:
         """The visible account named `name`, else NotFound."""
+        if "\x00" in name:
+            # No name holds a NUL (PostgreSQL text cannot; it would refuse the query): none matches.
+            raise NotFound()
         found = await self._uow.read(
             lambda s: s.accounts(caller.organization_id, owner_id=_owner_scope(caller), name=name)
         )

@@ -1,0 +1,69 @@
+"""/_autoliq/health, /_autoliq/ready and /_autoliq/metrics: for probes and scrapers, not traders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+
+from autoliq.api.params import ERROR_RESPONSES
+from autoliq.api.security import PUBLIC, caller_of
+from autoliq.bootstrap import Services
+from autoliq.domain.errors import Unauthorized
+from autoliq.service.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from autoliq.service.metrics import render as render_metrics
+
+
+class HealthOut(msgspec.Struct):
+    """Liveness: the process answers."""
+
+    status: str
+
+
+class ReadyOut(msgspec.Struct):
+    """Readiness: the database answers and is at the code's migration head."""
+
+    status: str
+    """`ready` or `not ready`."""
+    database: str
+    """`ok`, or why the database did not answer."""
+    migrations: str
+    """The migration head when ready, else `<database revision> != <head>`."""
+
+
+NOT_READY = ResponseSpec(
+    data_container=ReadyOut,
+    description="Not ready: the database did not answer within 2 s, or its migrations are not the code's",
+)
+
+
+class OperationsController(Controller):
+    """Probes and metrics."""
+
+    path = "/_autoliq"
+    tags = ["operations"]  # noqa: RUF012
+
+    @get("/health", opt=PUBLIC, security=[{}])
+    async def health(self) -> HealthOut:
+        """Liveness: answers while the process serves requests; no token, no database access."""
+        return HealthOut(status="ok")
+
+    @get("/ready", opt=PUBLIC, security=[{}], responses={503: NOT_READY})
+    async def ready(self, services: NamedDependency[Services]) -> Response[ReadyOut]:
+        """Readiness (no token): 200 when a `SELECT 1` answers within 2 s and the database's migration
+        revision is the code's head; else 503 saying which."""
+        found = await services.readiness.check()
+        if found.ready:
+            return Response(ReadyOut("ready", "ok", found.migrations), status_code=200)
+        return Response(ReadyOut("not ready", found.database, found.migrations), status_code=503)
+
+    @get("/metrics", media_type=METRICS_CONTENT_TYPE, responses=ERROR_RESPONSES)
+    async def metrics(self, request: Request[Any, Any, Any]) -> str:
+        """This worker's metrics in Prometheus' text format 0.0.4 (organization admins); each sample is
+        labelled `worker="<pid>"`."""
+        if not caller_of(request).user.is_admin:
+            raise Unauthorized()
+        return render_metrics()
