@@ -1429,3 +1429,18 @@ def results_header(path: str, generator: str, args: argparse.Namespace) -> dict[
         "passed_through_settings": passed_through_settings(),
         "targets": {},
     }
+
+
+def select_code(args: Any, workdir: Path) -> None:
+    """`--code`: set `args.code_env` / `args.code_label` for a snapshot of HEAD's src/, or warn when
+    the working tree's src/ has uncommitted changes (the figures then measure them)."""
+    args.code_env, args.code_label = {}, None
+    if args.code == "head":
+        src, head = snapshot_head_src(workdir / "snapshot")
+        args.code_env, args.code_label = {"PYTHONPATH": str(src)}, f"{head} (snapshot)"
+        print(f"autoliq code: snapshot of HEAD {head}")
+    elif code_version().endswith("+dirty"):
+        print(
+            "warning: src/ has uncommitted changes; the figures measure them (--code head: the last commit)",
+            flush=True,
+        )

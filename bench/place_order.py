@@ -72,8 +72,8 @@ from _common import (
     profile_phase,
     run_bare,
     seed_organization,
+    select_code,
     set_profile_dir,
-    snapshot_head_src,
     sqlalchemy_url,
     subprocess_env,
     throwaway_postgres,
@@ -438,17 +438,7 @@ def main() -> int:
     set_profile_dir(args)
     with tempfile.TemporaryDirectory(prefix="autoliq-bench-order-") as tmp:
         workdir = Path(tmp)
-        args.code_env, args.code_label = {}, None
-        if args.code == "head":
-            src, head = snapshot_head_src(workdir / "snapshot")
-            args.code_env, args.code_label = {"PYTHONPATH": str(src)}, f"{head} (snapshot)"
-            print(f"autoliq code: snapshot of HEAD {head}")
-        elif code_version().endswith("+dirty"):
-            print(
-                "warning: src/ has uncommitted changes; the figures measure them "
-                "(--code head: the last commit)",
-                flush=True,
-            )
+        select_code(args, workdir)
         results["code"] = args.code_label or code_version()
         print(f"load generator: {results['load_generator']['version']}, {args.connections} connections")
         print(f"bare app: warm-up {args.warmup} s, measuring {args.duration} s ...", flush=True)

@@ -75,7 +75,7 @@ from _common import (
     process_tree,
     run_bare,
     seed_organization,
-    snapshot_head_src,
+    select_code,
     sqlalchemy_url,
     start_ready,
     subprocess_env,
@@ -527,16 +527,7 @@ def main() -> int:
     pg_reason = postgres_reachable(args.postgres) if "postgresql" in engines else None
     with tempfile.TemporaryDirectory(prefix="autoliq-bench-workers-") as tmp:
         workdir = Path(tmp)
-        args.code_env, args.code_label = {}, None
-        if args.code == "head":
-            src, head = snapshot_head_src(workdir / "snapshot")
-            args.code_env, args.code_label = {"PYTHONPATH": str(src)}, f"{head} (snapshot)"
-            print(f"autoliq code: snapshot of HEAD {head}")
-        elif code_version().endswith("+dirty"):
-            print(
-                "warning: src/ has uncommitted changes; the figures measure them "
-                "(--code head: the last commit)"
-            )
+        select_code(args, workdir)
         results["code"] = args.code_label or code_version()
         print(
             f"load generator: {results['load_generator']['version']}, {args.threads} thread(s), "
