@@ -167,7 +167,8 @@ def test_metrics_when_admin_then_every_family_in_text_format_labelled_by_worker(
         "autoliq_auto_liq_breaches_total": "counter",
         "autoliq_event_lag_seconds": "histogram",
     }
-    assert labels() in found.series("autoliq_event_lag_seconds_count")  # shown before any observation
+    lag_series = set(found.series("autoliq_event_lag_seconds_count"))
+    assert lag_series == {labels(path="local"), labels(path="outbox")}  # shown before any observation
     workers = {dict(key)["worker"] for _, key in found.samples}
     assert len(workers) == 1 and workers.pop().isdigit()
 
@@ -235,3 +236,41 @@ def test_metrics_when_query_path_param_odd_case_and_unknown_paths_then_labelled_
     }
     routes = {dict(key)["route"] for _, key in after.samples if "route" in dict(key)}
     assert not any(f"/{account}" in route or "?" in route for route in routes), routes
+
+
+def test_metrics_when_admin_liquidates_and_a_rule_breaches_then_liquidations_breaches_and_lag_count_them(
+    world: World, clock: ManualClock
+) -> None:
+    by_admin, by_rule = world.demo_account_ids[:2]
+    with app_client(world.database_url, clock) as c:
+        admin = bearer(login(c, "admin", ADMIN_PW))
+        trader = bearer(login(c, "trader", TRADER_PW))
+        made = c.post(
+            "/v1/userAccountAutoLiq/create", json={"id": by_rule, "dailyLossAutoLiq": 400}, headers=admin
+        )
+        assert made.status_code == 200, made.text
+        prices = c.post(
+            "/_autoliq/prices", json={"prices": [{"symbol": "ESZ6", "price": 5000}]}, headers=admin
+        )
+        assert prices.status_code == 200, prices.text
+        assert place(c, trader, by_admin).get("orderId")
+        assert place(c, trader, by_rule).get("orderId")
+        before = scrape(c, admin)
+
+        liquidated = c.post(SET_ACTION, json=action_body(by_admin, "LiquidateImmediately"), headers=admin)
+        fell = c.post("/_autoliq/prices", json={"prices": [{"symbol": "ESZ6", "price": 4990}]}, headers=admin)
+        after = scrape(c, admin)
+        layer = c.get("/_autoliq/autoLiqStatus", params={"accountId": by_rule}, headers=admin).json()
+
+    assert liquidated.json()["accountRiskStatus"]["adminAction"] == "LiquidateImmediately", liquidated.text
+    assert fell.status_code == 200, fell.text
+    assert layer["state"] == "Locked" and layer["rule"] == "dailyLossAutoLiq", layer  # -$500 < -$400
+    assert moved(before, after, "autoliq_liquidations_total") == {
+        labels(source="admin"): 1,
+        labels(source="auto_liq"): 1,
+    }
+    assert moved(before, after, "autoliq_auto_liq_breaches_total") == {
+        labels(rule="dailyLossAutoLiq", level="AutoLiq"): 1
+    }
+    # Two writes published events here (the liquidation, the price change's breach), each observed.
+    assert moved(before, after, "autoliq_event_lag_seconds_count") == {labels(path="local"): 2}

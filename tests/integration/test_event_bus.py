@@ -5,10 +5,10 @@ publisher of the other, once; a session closed by one leaves the other's token c
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from autoliq.adapters.db import create_admin_engine
 from autoliq.adapters.event_bus import OutboxRelay, decode_event, encode_event
@@ -19,6 +19,7 @@ from autoliq.domain.events import Event, RiskStatusChanged, SessionsClosed, Trad
 from autoliq.domain.model import RiskStatus, RiskStatusLogEntry
 from autoliq.domain.states import Actor, AdminAction, ReasonCode
 from autoliq.service.clock import ManualClock
+from autoliq.service.ports import Store
 from tests.conftest import ADMIN_PW, World, make_settings
 
 DEADLINE = 10.0
@@ -161,3 +162,79 @@ def test_relay_when_a_lower_id_commits_late_then_it_is_still_delivered(world: Wo
         assert relay.read_new() == 0  # nothing twice
     finally:
         engine.dispose()
+
+
+def test_after_commit_when_the_work_fails_then_its_action_never_runs_and_a_batch_neighbour_runs_once(
+    workers: tuple[Services, Services], world: World
+) -> None:
+    """Metrics count only what landed: an action runs after its own commit, never for a rolled-back
+    attempt, and once for a write that was re-run after its batch rolled back."""
+    first, _ = workers
+    ran: list[str] = []
+    account = world.demo_account_ids[0]
+
+    def landing(store: Store) -> None:
+        store.set_account_notes(account, "noted")
+        store.after_commit(lambda: ran.append("landed"))
+
+    def failing(store: Store) -> None:
+        store.after_commit(lambda: ran.append("failed"))
+        raise RuntimeError("boom")
+
+    async def scenario() -> None:
+        first.start()
+        try:
+            # Queued together: one batch, which rolls back for `failing`; `landing` then runs alone.
+            results = await asyncio.gather(
+                first.uow.write(landing), first.uow.write(failing), return_exceptions=True
+            )
+            assert results[0] is None and isinstance(results[1], RuntimeError)
+            assert ran == ["landed"]
+            await first.uow.write(landing)
+            assert ran == ["landed", "landed"]
+        finally:
+            await first.uow.drain()
+            first.stop()
+
+    asyncio.run(scenario())
+
+
+def test_outbox_when_rows_are_older_than_the_retention_then_pruned_and_newer_kept(
+    workers: tuple[Services, Services], world: World
+) -> None:
+    """SQLite: by a writer, in a write's transaction; PostgreSQL: by a relay, on its own connection."""
+    first, _ = workers
+    engine = create_admin_engine(world.database_url)
+    now = datetime.now(UTC)
+    old, recent = _status_event(1, 1), _status_event(1, 2)
+    with engine.begin() as conn:
+        for when, event in ((now - timedelta(hours=1), old), (now - timedelta(minutes=1), recent)):
+            conn.execute(
+                insert(event_outbox).values(origin="other", created=when, payload=encode_event(event))
+            )
+
+    async def scenario() -> None:
+        first.start()
+        try:
+            first.uow.outbox_prune_interval = 0.0
+            first.uow.outbox_retention = timedelta(minutes=10)
+            granted = await first.auth.request_access_token("admin", ADMIN_PW)
+            status = await first.risk.set_admin_auto_liq_action(
+                granted.user, world.demo_account_ids[0], "LockTradingImmediately", "Other", "prune"
+            )
+            assert isinstance(status, RiskStatus)
+        finally:
+            await first.uow.drain()
+            first.stop()
+
+    try:
+        asyncio.run(scenario())
+        if engine.dialect.name == "postgresql":
+            relay = OutboxRelay(engine, "me", lambda events: None, retention=timedelta(minutes=10))
+            relay.read_new()  # its first read prunes
+        with engine.connect() as conn:
+            kept = [decode_event(p) for p in conn.execute(select(event_outbox.c.payload)).scalars()]
+    finally:
+        engine.dispose()
+    assert old not in kept and recent in kept
+    assert any(isinstance(e, RiskStatusChanged) and e.log_entry.reason == "prune" for e in kept)

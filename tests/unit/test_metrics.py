@@ -168,8 +168,9 @@ def test_autoliq_registry_when_rendered_then_every_family_with_its_type_and_even
     assert {name: found.types[name] for name in AUTOLIQ_FAMILIES} == AUTOLIQ_FAMILIES
     assert all(found.helps[name] for name in AUTOLIQ_FAMILIES)
     lag = found.series("autoliq_event_lag_seconds_bucket")
-    assert frozenset({("le", "+Inf")}) in lag
-    assert frozenset() in found.series("autoliq_event_lag_seconds_count")
+    for path in ("local", "outbox"):
+        assert frozenset({("path", path), ("le", "+Inf")}) in lag
+        assert frozenset({("path", path)}) in found.series("autoliq_event_lag_seconds_count")
 
 
 def test_autoliq_counters_when_called_then_their_series_move_by_one() -> None:
@@ -179,7 +180,7 @@ def test_autoliq_counters_when_called_then_their_series_move_by_one() -> None:
     metrics.count_breach("dailyLossLimit", "AutoLiq")
     metrics.count_admin_action("LockTradingImmediately")
     metrics.count_order("TradingLocked")
-    metrics.observe_event_lag(0.0003)
+    metrics.observe_event_lag(0.0003, "outbox")
 
     after = parse(metrics.render())
     moved = {
@@ -197,9 +198,9 @@ def test_autoliq_counters_when_called_then_their_series_move_by_one() -> None:
         *(
             ("autoliq_event_lag_seconds_bucket", labels)
             for labels in after.series("autoliq_event_lag_seconds_bucket")
-            if float(dict(labels)["le"]) >= 0.0003
+            if float(dict(labels)["le"]) >= 0.0003 and dict(labels)["path"] == "outbox"
         ),
-        ("autoliq_event_lag_seconds_count", frozenset()),
+        ("autoliq_event_lag_seconds_count", frozenset({("path", "outbox")})),
     }
 
 

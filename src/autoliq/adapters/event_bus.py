@@ -9,7 +9,9 @@ process that delivers the other processes' events to its own publisher.
   origins to the publisher on the event loop, in id order. Ids come from a sequence, so a row may
   commit after a higher id was read: the relay keeps the gaps below the highest id it has read open
   for `gap_timeout` (a gap that never fills is a rolled-back transaction's id) and reads them again.
-- Rows older than `retention` are pruned by the relays.
+- Rows older than `OUTBOX_RETENTION` are pruned: on PostgreSQL by the relays (on their own
+  connections), on SQLite by the writers, in a write's transaction (a relay there only reads). A relay
+  that falls further behind than that (a process stalled for minutes) misses those events.
 """
 
 from __future__ import annotations
@@ -28,9 +30,12 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from autoliq.adapters.tables import event_outbox
 from autoliq.domain.events import AlertRaised, Event, RiskStatusChanged, SessionsClosed, TradingEntityChanged
+from autoliq.service.metrics import observe_event_lag
 
 log = logging.getLogger(__name__)
 CHANNEL = "autoliq_events"
+OUTBOX_RETENTION = timedelta(minutes=10)
+"""How long an outbox row is kept for the relays of other processes."""
 _KINDS: dict[str, type[Any]] = {
     cls.__name__: cls for cls in (RiskStatusChanged, TradingEntityChanged, AlertRaised, SessionsClosed)
 }
@@ -66,6 +71,11 @@ def write_outbox(conn: Connection, origin: str, events: Sequence[Event], now: da
         conn.exec_driver_sql(f"SELECT pg_notify('{CHANNEL}', '')")
 
 
+def prune_outbox(conn: Connection, before: datetime) -> int:
+    """Delete the outbox rows created before `before`; how many."""
+    return int(conn.execute(delete(event_outbox).where(event_outbox.c.created < before)).rowcount)
+
+
 class OutboxRelay:
     """Delivers the events other processes committed to this process's publisher."""
 
@@ -77,7 +87,7 @@ class OutboxRelay:
         *,
         poll_interval: float = 0.1,
         gap_timeout: float = 5.0,
-        retention: timedelta = timedelta(minutes=10),
+        retention: timedelta = OUTBOX_RETENTION,
     ) -> None:
         self._engine = engine
         self._origin = origin
@@ -140,19 +150,21 @@ class OutboxRelay:
         now = time.monotonic()
         with self._engine.connect() as conn:
             rows = conn.execute(
-                select(event_outbox.c.id, event_outbox.c.origin, event_outbox.c.payload)
+                select(
+                    event_outbox.c.id, event_outbox.c.origin, event_outbox.c.created, event_outbox.c.payload
+                )
                 .where(event_outbox.c.id > self._horizon)
                 .order_by(event_outbox.c.id)
                 .limit(5000)
             ).all()
-            # Pruning writes: on PostgreSQL only (a SQLite reader upgrading to a writer gets
-            # "database is locked" against the workers' writers; SQLite's outbox is pruned never yet).
+            # Pruning writes: here on PostgreSQL only (a SQLite reader upgrading to a writer gets
+            # "database is locked" against the workers' writers; SQLite's writers prune instead).
             if self._engine.dialect.name == "postgresql" and now - self._pruned > 60:
                 self._pruned = now
-                cutoff = datetime.now(UTC) - self._retention
-                conn.execute(delete(event_outbox).where(event_outbox.c.created < cutoff))
+                prune_outbox(conn, datetime.now(UTC) - self._retention)
             conn.commit()
         events: list[Event] = []
+        read_at = datetime.now(UTC)
         for row in rows:
             if row.id in self._seen:
                 continue
@@ -160,6 +172,9 @@ class OutboxRelay:
             self._gaps.pop(row.id, None)
             if row.origin != self._origin:
                 events.append(decode_event(row.payload))
+                created = row.created if row.created.tzinfo else row.created.replace(tzinfo=UTC)
+                # Wall clocks: across machines, their skew is part of the figure.
+                observe_event_lag(max(0.0, (read_at - created).total_seconds()), "outbox")
         self._advance(now)
         if events:
             self._deliver(events)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -112,6 +112,7 @@ class SqlStore(TradingRepository, AutoLiqRepository, AdminRepository):
     def __init__(self, conn: Connection, hot: HotPath | None = None) -> None:
         self.conn = conn
         self.events: list[Event] = []
+        self.committed_actions: list[Callable[[], None]] = []
         self._hot = hot
 
     # -- organizations and users --
@@ -377,3 +378,6 @@ class SqlStore(TradingRepository, AutoLiqRepository, AdminRepository):
     # -- events --
     def emit(self, event: Event) -> None:
         self.events.append(event)
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        self.committed_actions.append(action)

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,10 +22,11 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from autoliq.adapters.event_bus import new_origin, write_outbox
+from autoliq.adapters.event_bus import OUTBOX_RETENTION, new_origin, prune_outbox, write_outbox
 from autoliq.adapters.hot_path import HotPath
 from autoliq.adapters.repositories import SqlStore
 from autoliq.domain.events import Event
+from autoliq.service.metrics import observe_event_lag
 from autoliq.service.ports import Publisher, Store
 
 T = TypeVar("T")
@@ -39,6 +41,13 @@ class _Job:
     accounts: Sequence[int] = ()
     log_rows: int = 0
     events: list[Event] = field(default_factory=list)
+    actions: list[Callable[[], None]] = field(default_factory=list)
+    """What the work asked to run after its commit (`Store.after_commit`)."""
+
+    def take(self, store: SqlStore) -> None:
+        """Keep what the work's transaction emitted, for after its commit."""
+        self.events = store.events
+        self.actions = store.committed_actions
 
 
 def _is_lock_conflict(exc: BaseException) -> bool:
@@ -73,9 +82,14 @@ class SqlUnitOfWork:
         self.batches = 0
         self.writes = 0
         self.prepared_batches = 0
+        """Batches whose reads were prepared in bulk (PostgreSQL)."""
         self.origin = new_origin()
         """This process's tag on the outbox rows it writes (its relay skips them)."""
-        """Batches whose reads were prepared in bulk (PostgreSQL)."""
+        self.outbox_retention = OUTBOX_RETENTION
+        self.outbox_prune_interval = 60.0
+        """SQLite: how often (seconds) a write's transaction also deletes the outbox rows older than
+        `outbox_retention` (PostgreSQL's relays prune on their own connections)."""
+        self._outbox_pruned = time.monotonic()
 
     # -- lifecycle --
     def start(self) -> None:
@@ -102,8 +116,16 @@ class SqlUnitOfWork:
         """Wait for the writes in flight (the writer thread finishes them at `stop`)."""
 
     def _record_events(self, conn: Connection, events: list[Event]) -> None:
-        """The transaction's events into the outbox, for the other workers' relays."""
-        write_outbox(conn, self.origin, events, datetime.now(UTC))
+        """The transaction's events into the outbox, for the other workers' relays. On SQLite the
+        writer also prunes the outbox now and then: its relays only read (a reader turning writer
+        would wait on the workers' write lock), and the writer holds that lock already."""
+        now = datetime.now(UTC)
+        write_outbox(conn, self.origin, events, now)
+        if conn.dialect.name == "sqlite":
+            tick = time.monotonic()
+            if tick - self._outbox_pruned >= self.outbox_prune_interval:
+                self._outbox_pruned = tick
+                prune_outbox(conn, now - self.outbox_retention)
 
     # -- the port --
     async def write(
@@ -260,7 +282,7 @@ class SqlUnitOfWork:
         for job in batch:
             store = SqlStore(conn, hot)
             results.append(job.work(store))
-            job.events = store.events
+            job.take(store)
 
     def _run_alone(self, conn: Connection | None, job: _Job, attempts: int = 3) -> Connection | None:
         try:
@@ -272,7 +294,7 @@ class SqlUnitOfWork:
                 store = SqlStore(conn, hot)
                 value = job.work(store)
                 hot.flush()
-                job.events = store.events
+                job.take(store)
                 self._record_events(conn, job.events)
         except Exception as exc:
             if isinstance(exc, DBAPIError) and exc.connection_invalidated and conn is not None:
@@ -295,14 +317,23 @@ class SqlUnitOfWork:
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, Any]]] = {}
         for job, value in zip(batch, results, strict=True):
             by_loop.setdefault(job.loop, []).append((job, value))
+        committed = time.perf_counter()
         for loop, items in by_loop.items():
-            loop.call_soon_threadsafe(self._settle_and_publish, items)
+            loop.call_soon_threadsafe(self._settle_and_publish, items, committed)
 
-    def _settle_and_publish(self, items: list[tuple[_Job, Any]]) -> None:
+    def _settle_and_publish(self, items: list[tuple[_Job, Any]], committed: float) -> None:
+        """On the caller's loop after commit: answer, run the after-commit actions, publish (the
+        time since the commit observed as the local event lag)."""
         for job, value in items:
             _settle(job.future, value, None)
         for job, _ in items:
+            for action in job.actions:
+                try:
+                    action()
+                except Exception:
+                    log.exception("an after-commit action failed")
             if job.events:
+                observe_event_lag(time.perf_counter() - committed, "local")
                 self._publisher.publish(job.events)
 
 
@@ -411,7 +442,7 @@ class InLoopUnitOfWork(SqlUnitOfWork):
             for job in batch:
                 store = SqlStore(conn, hot)
                 results.append(job.work(store))
-                job.events = store.events
+                job.take(store)
             self._record_events(conn, [e for job in batch for e in job.events])
         except Exception:
             transaction.rollback()
@@ -430,7 +461,7 @@ class InLoopUnitOfWork(SqlUnitOfWork):
             return
         self.batches += 1
         self.writes += len(batch)
-        self._settle_and_publish(list(zip(batch, results, strict=True)))
+        self._settle_and_publish(list(zip(batch, results, strict=True)), time.perf_counter())
 
     async def _commit_batch_alone(self, conn: Connection, job: _Job) -> None:
         try:
@@ -441,7 +472,7 @@ class InLoopUnitOfWork(SqlUnitOfWork):
         try:
             store = SqlStore(conn)
             value = job.work(store)
-            job.events = store.events
+            job.take(store)
             self._record_events(conn, job.events)
             await asyncio.to_thread(transaction.commit)
         except Exception as exc:
@@ -451,4 +482,4 @@ class InLoopUnitOfWork(SqlUnitOfWork):
             return
         self.batches += 1
         self.writes += 1
-        self._settle_and_publish([(job, value)])
+        self._settle_and_publish([(job, value)], time.perf_counter())

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import time
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -21,6 +21,15 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+class LogFormat(StrEnum):
+    """`--log-format` (config.LOG_FORMATS)."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
 # Soft wrap: a long database path stays on one line when stdout is a file or a pipe.
 console = Console(soft_wrap=True)
 
@@ -45,6 +54,14 @@ def serve(
     log_level: Annotated[
         str, typer.Option(envvar="AUTOLIQ_LOG_LEVEL", help="uvicorn log level.")
     ] = "warning",
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            envvar="AUTOLIQ_LOG_FORMAT",
+            case_sensitive=False,
+            help="text, or json: one JSON object per line (uvicorn's lines included).",
+        ),
+    ] = LogFormat.TEXT,
     workers: Annotated[
         int,
         typer.Option(
@@ -62,14 +79,17 @@ def serve(
 
     from autoliq.api.app import DOCS_PATH, create_app
     from autoliq.bootstrap import bootstrap, prepare_database
+    from autoliq.logging_setup import configure_logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # autoliq's own lines at INFO (start-up, migrations); uvicorn's at --log-level.
+    log_config = configure_logging("info", log_format.value)
     settings = Settings.from_env(
         host=host,
         port=port,
         database_url=database_url or default_database_url(),
         environment=environment,
         token_minutes=token_minutes,
+        log_format=log_format.value,
     )
     demo = prepare_database(settings)
     base = f"http://{settings.host}:{settings.port}"
@@ -100,6 +120,7 @@ def serve(
             AUTOLIQ_DATABASE_URL=settings.database_url,
             AUTOLIQ_ENVIRONMENT=settings.environment.value,
             AUTOLIQ_TOKEN_MINUTES=str(settings.token_minutes),
+            AUTOLIQ_LOG_FORMAT=settings.log_format,
         )
         uvicorn.run(
             "autoliq.api.asgi:create",
@@ -108,6 +129,7 @@ def serve(
             host=settings.host,
             port=settings.port,
             log_level=log_level,
+            log_config=log_config or uvicorn.config.LOGGING_CONFIG,
             access_log=False,
             loop="uvloop",
             http="httptools",
@@ -119,6 +141,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level=log_level,
+        log_config=log_config or uvicorn.config.LOGGING_CONFIG,
         access_log=False,
         loop="uvloop",
         http="httptools",

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 
 from autoliq.domain.accounting import PositionState, open_points
 from autoliq.domain.auto_liq import (
@@ -42,6 +43,7 @@ from autoliq.domain.session import next_trade_date, previous_trade_date, session
 from autoliq.domain.states import Actor, AdminAction
 from autoliq.domain.timers import Timer, TimerKind
 from autoliq.service import trading
+from autoliq.service.metrics import count_breach, count_liquidation
 from autoliq.service.ports import Store
 
 CENTS = Decimal(100)
@@ -187,8 +189,12 @@ def _save_triggers(
 
 
 def _alert(store: Store, account: Account, now: datetime, rule: str, level: Level, message: str) -> None:
+    """Store and publish an alert; a rule's alert is also the breach metric (once per rule and
+    trade date for an alert-level rule, once per lock for the others)."""
     alert = store.add_alert(account.id, now, trade_date(now), rule, level, message)
     store.emit(AlertRaised(account.organization_id, account.user_id, alert))
+    if level is not Level.FLATTEN:
+        store.after_commit(partial(count_breach, rule, level.value))
 
 
 def _log(store: Store, account: Account, status: RiskStatus, now: datetime, reason: str) -> None:
@@ -219,6 +225,7 @@ def _lock(
         store.add_timer(account.id, TimerKind.AUTO_LIQ_UNLOCK, until, set_at=now)
     if liquidate:
         trading.liquidate_account(store, account.id, contracts, now)
+        store.after_commit(partial(count_liquidation, "auto_liq"))
     elif status.liquidate_only is None:
         status = replace(status, liquidate_only=now)
         store.save_risk_status(status)
@@ -272,6 +279,7 @@ def flatten(store: Store, timer: Timer) -> bool:
         cid: c for cid, _ in store.open_positions(account.id) if (c := contract_of_id(cid)) is not None
     }
     trading.liquidate_account(store, account.id, contracts, timer.due_at)
+    store.after_commit(partial(count_liquidation, "flatten"))
     reason = f"{FLATTEN_RULE}: working orders cancelled and positions flattened at {timer.due_at.isoformat()}"
     _log(store, account, store.risk_status(account.id) or RiskStatus(id=account.id), timer.due_at, reason)
     _alert(store, account, timer.due_at, FLATTEN_RULE, Level.FLATTEN, reason)

@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 
 from autoliq.domain.errors import NotFound, Unauthorized
 from autoliq.domain.events import Event, RiskStatusChanged, SessionsClosed
@@ -29,6 +30,7 @@ from autoliq.domain.timers import EXPIRING_ACTIONS, HOLD, TimerKind
 from autoliq.service import auto_liq
 from autoliq.service.clock import Clock
 from autoliq.service.credentials import new_token, token_hash, verify_password
+from autoliq.service.metrics import count_liquidation
 from autoliq.service.ports import AuthSession, Store, UnitOfWork
 from autoliq.service.trading import liquidate_account
 
@@ -329,6 +331,7 @@ def apply_admin_action(
     if command.action is AdminAction.LIQUIDATE_IMMEDIATELY:
         # After the status: the engine's admin orders pass the gate of a liquidating account.
         liquidate_account(store, account.id, contracts or {}, now)
+        store.after_commit(partial(count_liquidation, "admin"))
     if command.action in EXPIRING_ACTIONS:
         # Back to Normal 60 s later, by the scheduler (the timer is stored with the change).
         store.add_timer(

@@ -251,9 +251,15 @@ BREACHES = REGISTRY.counter(
 )
 EVENT_LAG = REGISTRY.histogram(
     "autoliq_event_lag_seconds",
-    "Time from a write's commit to its events being handed to the publisher.",
+    "Time from a write's commit to its events reaching a publisher, by path: local (the writing "
+    "worker's own publisher) or outbox (another worker's relay read them; wall clocks, so across "
+    "machines their skew is included).",
+    ("path",),
     buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
 )
+
+for _path in ("local", "outbox"):
+    EVENT_LAG.labels((_path,))  # both series shown from the first scrape
 
 UNMATCHED_ROUTE = "unmatched"
 """The `route` label of a request no route matched (never the raw path: ids would explode the series)."""
@@ -281,9 +287,12 @@ def count_breach(rule: str, level: str) -> None:
     BREACHES.inc((rule, level))
 
 
-def observe_event_lag(seconds: float) -> None:
-    """The time from a write's commit to its events being handed to the publisher."""
-    EVENT_LAG.observe(seconds)
+EventPath = Literal["local", "outbox"]
+
+
+def observe_event_lag(seconds: float, path: EventPath) -> None:
+    """The time from a write's commit to its events reaching a publisher by `path`."""
+    EVENT_LAG.observe(seconds, (path,))
 
 
 def render() -> str:

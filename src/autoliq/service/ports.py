@@ -274,6 +274,11 @@ class Store(TradingStore, AdminStore, Protocol):
     # -- events --
     def emit(self, event: Event) -> None: ...
 
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run `action` once the transaction has committed (never if it rolls back or is retried):
+        for what must count only what landed, such as the metrics of liquidations and breaches."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """Runs work atomically: a write commits durably (fsync) before it returns, or not at all."""
