@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
@@ -19,6 +21,7 @@ from autoliq.adapters.db import (
     upgrade_to_head,
 )
 from autoliq.adapters.event_bus import OutboxRelay, loop_deliverer
+from autoliq.adapters.metrics_share import SharedMetrics
 from autoliq.adapters.publisher import InMemoryPublisher
 from autoliq.adapters.readiness import ReadinessProbe
 from autoliq.adapters.tables import organization, sandbox_clock
@@ -67,6 +70,9 @@ class Services:
     readiness: ReadinessProbe
 
     relay: OutboxRelay | None = None
+    shared_metrics: SharedMetrics | None = None
+    """With several workers (settings.metrics_dir): this worker's metrics published for the others,
+    and theirs read for a scrape; None in a single process."""
 
     def start(self) -> None:
         """Start background machinery (the writer thread)."""
@@ -141,6 +147,9 @@ def bootstrap(
         write_engine=write_engine,
         read_engine=read_engine,
         readiness=ReadinessProbe(read_engine),
+        shared_metrics=(
+            SharedMetrics(Path(settings.metrics_dir), os.getpid()) if settings.metrics_dir else None
+        ),
     )
 
 

@@ -45,6 +45,9 @@ class Settings:
     (AUTOLIQ_FAST_PATH)."""
     log_format: str = "text"
     """Server log lines (AUTOLIQ_LOG_FORMAT): `text`, or `json` (one JSON object per line)."""
+    metrics_dir: str | None = None
+    """Directory where the workers of one server share their metrics (AUTOLIQ_METRICS_DIR): set by
+    `autoliq serve --workers N` for its workers, not by hand; None: each process answers its own."""
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -83,6 +86,7 @@ class Settings:
             values["log_format"] = env["AUTOLIQ_LOG_FORMAT"].strip().lower()
         values["admin_password"] = env.get("AUTOLIQ_ADMIN_PASSWORD") or None
         values["trader_password"] = env.get("AUTOLIQ_TRADER_PASSWORD") or None
+        values["metrics_dir"] = env.get("AUTOLIQ_METRICS_DIR") or None
         values.update({k: v for k, v in overrides.items() if v is not None})
         env_value = values.get("environment")
         if isinstance(env_value, str) and not isinstance(env_value, Environment):

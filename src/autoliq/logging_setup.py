@@ -7,6 +7,7 @@ same JSON lines, in every worker process (uvicorn applies the dict in each one).
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import logging.config
@@ -15,7 +16,7 @@ from typing import Any
 
 from autoliq.config import LOG_FORMATS
 
-__all__ = ["LOG_FORMATS", "JsonFormatter", "configure_logging", "uvicorn_log_config"]
+__all__ = ["LOG_FORMATS", "JsonFormatter", "configure_logging", "server_log_config", "uvicorn_log_config"]
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 TRACE = 5  # uvicorn's `trace` level
@@ -98,3 +99,23 @@ def configure_logging(level: str, fmt: str) -> dict[str, Any] | None:
         return config
     logging.basicConfig(level=_level_number(level), format=TEXT_FORMAT, force=True)
     return None
+
+
+def server_log_config(fmt: str, uvicorn_level: str) -> dict[str, Any]:
+    """The `log_config` for `uvicorn.run` (with `log_level=None`, so that uvicorn keeps these levels):
+    `fmt`'s formatters, uvicorn's error lines at `uvicorn_level`, and its access lines always at
+    `info`, so that `--access-log` shows them whatever `--log-level` says."""
+    if fmt not in LOG_FORMATS:
+        raise ValueError(f"log format must be one of {', '.join(LOG_FORMATS)}, got {fmt!r}")
+    if fmt == "json":
+        config = uvicorn_log_config("info")
+    else:
+        from uvicorn.config import LOGGING_CONFIG
+
+        config = copy.deepcopy(LOGGING_CONFIG)
+    number = _level_number(uvicorn_level)
+    loggers = config["loggers"]
+    loggers["uvicorn"]["level"] = number
+    loggers["uvicorn.error"]["level"] = number
+    loggers["uvicorn.access"]["level"] = logging.INFO
+    return dict(config)

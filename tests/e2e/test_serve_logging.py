@@ -65,3 +65,80 @@ def test_serve_when_log_format_text_then_plain_lines(tmp_path: Path) -> None:
     assert STARTED in stderr
     for line in stderr.splitlines():
         assert not line.lstrip().startswith("{"), stderr
+
+
+PROBE = "/_autoliq/health?probe=access-log"
+MISSING = "/_autoliq/no-such-route"
+
+
+def _served_with_access(tmp_path: Path, **options: Any) -> ServerProcess:
+    """Start a server, answer a probe and a 404, stop it; the stopped server (its output files)."""
+    server = ServerProcess(f"sqlite:///{tmp_path / 'access.db'}", tmp_path, **options)
+    with server, server.client() as client:
+        assert client.get(PROBE).status_code == 200
+        assert client.get(MISSING).status_code == 404
+    return server
+
+
+def _access_lines(text: str) -> list[dict[str, Any]]:
+    """The JSON lines of uvicorn's access logger in `text` (other lines, such as the banner, skipped)."""
+    lines = []
+    for line in text.splitlines():
+        if line.startswith("{"):
+            obj = json.loads(line)
+            if obj["logger"] == "uvicorn.access":
+                lines.append(obj)
+    return lines
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        pytest.param(["--access-log", "--log-level", "info"], {}, id="flag"),
+        pytest.param(["--access-log"], {}, id="flag-at-the-default-log-level"),
+        pytest.param(["--access-log", "--workers", "2"], {}, id="flag-two-workers"),
+        pytest.param(["--log-level", "error"], {"AUTOLIQ_ACCESS_LOG": "1"}, id="environment"),
+    ],
+)
+def test_serve_when_access_log_with_json_then_one_json_line_per_request_on_stdout(
+    tmp_path: Path, args: list[str], env: dict[str, str]
+) -> None:
+    server = _served_with_access(tmp_path, extra_env=env, extra_args=["--log-format", "json", *args])
+
+    stdout, stderr = server.stdout_text(), server.stderr_text()
+    mine = [line for line in _access_lines(stdout) if line["path"] in (PROBE, MISSING)]
+    assert [(line["method"], line["path"], line["status"]) for line in mine] == [
+        ("GET", PROBE, 200),
+        ("GET", MISSING, 404),
+    ], stdout
+    assert all(line["level"] == "INFO" and line["client"] and line["http_version"] for line in mine)
+    assert not any(PROBE in line for line in stdout.splitlines() if not line.startswith("{")), stdout
+    assert _access_lines(stderr) == [] and PROBE not in stderr, stderr  # access lines go to stdout only
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        pytest.param([], {}, id="default"),
+        pytest.param(["--no-access-log", "--workers", "2"], {"AUTOLIQ_ACCESS_LOG": "1"}, id="flag-over-env"),
+    ],
+)
+def test_serve_when_access_log_off_then_no_access_line(
+    tmp_path: Path, args: list[str], env: dict[str, str]
+) -> None:
+    server = _served_with_access(
+        tmp_path, extra_env=env, extra_args=["--log-format", "json", "--log-level", "info", *args]
+    )
+
+    stdout, stderr = server.stdout_text(), server.stderr_text()
+    assert STARTED in stderr  # the server did log at info
+    assert _access_lines(stdout) == [] and _access_lines(stderr) == []
+    assert PROBE not in stdout + stderr and MISSING not in stdout + stderr
+
+
+def test_serve_when_access_log_with_text_then_uvicorns_plain_access_line_on_stdout(tmp_path: Path) -> None:
+    server = _served_with_access(tmp_path, extra_args=["--access-log"])
+
+    stdout = server.stdout_text()
+    assert any(f'"GET {PROBE} HTTP/1.1" 200' in line for line in stdout.splitlines()), stdout
+    assert any(f'"GET {MISSING} HTTP/1.1" 404' in line for line in stdout.splitlines()), stdout

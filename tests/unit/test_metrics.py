@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import threading
 
 import pytest
 
 from autoliq.service import metrics
-from autoliq.service.metrics import Registry
+from autoliq.service.metrics import Registry, Snapshot
 from tests.prometheus_text import ExpositionError, parse
 
 AUTOLIQ_FAMILIES = {
@@ -202,6 +203,157 @@ def test_autoliq_counters_when_called_then_their_series_move_by_one() -> None:
         ),
         ("autoliq_event_lag_seconds_count", frozenset({("path", "outbox")})),
     }
+
+
+SAMPLE_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+
+
+def family_runs(text: str) -> list[str]:
+    """The family of each run of consecutive lines (HELP, TYPE and samples), in order."""
+    kinds: dict[str, str] = {}
+    runs: list[str] = []
+    for line in text.splitlines():
+        if line.startswith(("# HELP ", "# TYPE ")):
+            _, keyword, family, *rest = line.split(" ", 3)
+            if keyword == "TYPE":
+                kinds[family] = rest[0]
+        else:
+            match = SAMPLE_NAME.match(line)
+            assert match is not None, line
+            family = match.group(0)
+            for suffix in ("_bucket", "_sum", "_count"):
+                if kinds.get(family.removesuffix(suffix)) == "histogram":
+                    family = family.removesuffix(suffix)
+        if not runs or runs[-1] != family:
+            runs.append(family)
+    return runs
+
+
+def assert_families_together(text: str) -> None:
+    """Each family's HELP, TYPE and samples form one run of lines (the text format requires it)."""
+    runs = family_runs(text)
+    assert len(runs) == len(set(runs)), runs
+
+
+def two_processes() -> tuple[Registry, Registry]:
+    """Two registries with the same metrics, as two workers running the same code have."""
+    registries = (Registry(), Registry())
+    for registry in registries:
+        registry.counter("x_requests_total", "Requests.", ("route", "status"))
+        registry.histogram("x_seconds", "Latency.", ("route",), buckets=(0.1,))
+        registry.counter("x_idle_total", "Never counted.", ("kind",))
+    return registries
+
+
+def test_render_when_other_snapshots_given_then_each_family_once_with_all_samples_together() -> None:
+    this, other = two_processes()
+    this.metrics["x_requests_total"].inc(("/a", 200), 2)  # type: ignore[union-attr]
+    this.metrics["x_seconds"].observe(0.05, ("/a",))  # type: ignore[union-attr]
+    other.metrics["x_requests_total"].inc(("/a", 200), 5)  # type: ignore[union-attr]
+    other.metrics["x_requests_total"].inc(("/b", 404))  # type: ignore[union-attr]
+    other.metrics["x_seconds"].observe(0.5, ("/b",))  # type: ignore[union-attr]
+
+    text = this.render(worker="1", others=[other.snapshot(worker="2")])
+
+    assert text.splitlines() == [
+        "# HELP x_requests_total Requests.",
+        "# TYPE x_requests_total counter",
+        'x_requests_total{worker="1",route="/a",status="200"} 2',
+        'x_requests_total{worker="2",route="/a",status="200"} 5',
+        'x_requests_total{worker="2",route="/b",status="404"} 1',
+        "# HELP x_seconds Latency.",
+        "# TYPE x_seconds histogram",
+        'x_seconds_bucket{worker="1",route="/a",le="0.1"} 1',
+        'x_seconds_bucket{worker="1",route="/a",le="+Inf"} 1',
+        'x_seconds_sum{worker="1",route="/a"} 0.05',
+        'x_seconds_count{worker="1",route="/a"} 1',
+        'x_seconds_bucket{worker="2",route="/b",le="0.1"} 0',
+        'x_seconds_bucket{worker="2",route="/b",le="+Inf"} 1',
+        'x_seconds_sum{worker="2",route="/b"} 0.5',
+        'x_seconds_count{worker="2",route="/b"} 1',
+        "# HELP x_idle_total Never counted.",
+        "# TYPE x_idle_total counter",
+    ]
+    assert_families_together(text)
+    found = parse(text)
+    assert found.series("x_requests_total", without=()) == {
+        frozenset({("worker", "1"), ("route", "/a"), ("status", "200")}): 2,
+        frozenset({("worker", "2"), ("route", "/a"), ("status", "200")}): 5,
+        frozenset({("worker", "2"), ("route", "/b"), ("status", "404")}): 1,
+    }
+    assert sum(found.series("x_seconds_count", without=()).values()) == 2
+
+
+def test_render_when_three_processes_then_same_families_as_alone_and_each_family_together() -> None:
+    registries = [two_processes()[0] for _ in range(3)]
+    for n, registry in enumerate(registries, start=1):
+        registry.metrics["x_requests_total"].inc(("/a", 200), n)  # type: ignore[union-attr]
+        registry.metrics["x_seconds"].observe(0.01 * n, ("/a",))  # type: ignore[union-attr]
+    others = [registries[1].snapshot(worker="2"), registries[2].snapshot(worker="3")]
+
+    text = registries[0].render(worker="1", others=others)
+
+    alone = registries[0].render(worker="1")
+    assert family_runs(text) == family_runs(alone) == ["x_requests_total", "x_seconds", "x_idle_total"]
+    found = parse(text)
+    assert found.types == parse(alone).types
+    assert {dict(k)["worker"]: v for k, v in found.series("x_requests_total", without=()).items()} == {
+        "1": 1,
+        "2": 2,
+        "3": 3,
+    }
+    counts = found.series("x_seconds_count", without=())
+    assert {dict(k)["worker"]: v for k, v in counts.items()} == {"1": 1, "2": 1, "3": 1}
+
+
+def test_snapshot_when_taken_then_a_copy_that_later_counts_do_not_change() -> None:
+    this, other = two_processes()
+    other.metrics["x_requests_total"].inc(("/a", 200))  # type: ignore[union-attr]
+    other.metrics["x_seconds"].observe(0.05, ("/a",))  # type: ignore[union-attr]
+    taken = other.snapshot(worker="2")
+
+    other.metrics["x_requests_total"].inc(("/a", 200), 10)  # type: ignore[union-attr]
+    other.metrics["x_seconds"].observe(0.05, ("/a",))  # type: ignore[union-attr]
+
+    found = parse(this.render(worker="1", others=[taken]))
+    assert found.value("x_requests_total", route="/a", status="200") == 1
+    assert found.value("x_seconds_count", route="/a") == 1
+    assert taken.worker == "2"
+
+
+def test_render_when_snapshot_holds_non_finite_values_then_spelled_as_the_format_wants() -> None:
+    this, other = two_processes()
+    other.metrics["x_requests_total"].inc(("/inf", 200), math.inf)  # type: ignore[union-attr]
+    other.metrics["x_seconds"].observe(math.inf, ("/a",))  # type: ignore[union-attr]
+    taken = other.snapshot(worker="2")
+
+    text = this.render(worker="1", others=[taken])
+
+    assert 'x_requests_total{worker="2",route="/inf",status="200"} +Inf' in text
+    assert 'x_seconds_sum{worker="2",route="/a"} +Inf' in text
+    assert taken.counters["x_requests_total"] == [(("/inf", 200), "+Inf")]  # JSON has no Inf
+    assert parse(text).value("x_requests_total", route="/inf", status="200") == math.inf
+
+
+def test_render_when_snapshot_has_unknown_family_or_misfit_series_then_they_are_left_out() -> None:
+    this, _ = two_processes()
+    odd = Snapshot(
+        worker="2",
+        counters={
+            "x_requests_total": [(("/a",), 1), (("/a", 200), 4)],  # one label short, then a fit
+            "y_unknown_total": [((), 9)],
+        },
+        histograms={"x_seconds": [(("/a",), [1, 2, 3], 0.5), (("/b",), [1, 1], 0.5)]},  # 3 buckets of 2
+    )
+
+    text = this.render(worker="1", others=[odd])
+
+    found = parse(text)
+    assert "y_unknown_total" not in text
+    assert found.series("x_requests_total", without=()) == {
+        frozenset({("worker", "2"), ("route", "/a"), ("status", "200")}): 4
+    }
+    assert found.series("x_seconds_count") == {frozenset({("route", "/b")}): 2}
 
 
 @pytest.mark.parametrize(

@@ -69,15 +69,25 @@ def create_app(services: Services, *, manage_lifecycle: bool = True) -> Litestar
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         timers: asyncio.Task[None] | None = None
+        publishing: asyncio.Task[None] | None = None
+        shared = services.shared_metrics
         if manage_lifecycle:
             services.start()
             # Events other workers commit reach this process's subscribers.
             services.start_relay(asyncio.get_running_loop())
             # Due timers fire as time passes (and at start: those that fell due while it was down).
             timers = asyncio.create_task(services.scheduler.run_forever(), name="autoliq-scheduler")
+            if shared is not None:
+                # This worker's metrics reach the other workers' scrapes, every second.
+                publishing = asyncio.create_task(shared.publish_forever(), name="autoliq-metrics")
         try:
             yield
         finally:
+            if publishing is not None and shared is not None:
+                publishing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await publishing
+                shared.close()
             if timers is not None:
                 timers.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

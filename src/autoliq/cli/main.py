@@ -62,6 +62,14 @@ def serve(
             help="text, or json: one JSON object per line (uvicorn's lines included).",
         ),
     ] = LogFormat.TEXT,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log",
+            envvar="AUTOLIQ_ACCESS_LOG",
+            help="One uvicorn line per request, on stdout (whatever --log-level says).",
+        ),
+    ] = False,
     workers: Annotated[
         int,
         typer.Option(
@@ -74,15 +82,18 @@ def serve(
 ) -> None:
     """Run the API server; on an empty database, seed the demo organization first."""
     import os
+    import shutil
+    import tempfile
 
     import uvicorn
 
     from autoliq.api.app import DOCS_PATH, create_app
     from autoliq.bootstrap import bootstrap, prepare_database
-    from autoliq.logging_setup import configure_logging
+    from autoliq.logging_setup import configure_logging, server_log_config
 
     # autoliq's own lines at INFO (start-up, migrations); uvicorn's at --log-level.
-    log_config = configure_logging("info", log_format.value)
+    configure_logging("info", log_format.value)
+    log_config = server_log_config(log_format.value, log_level)
     settings = Settings.from_env(
         host=host,
         port=port,
@@ -115,34 +126,41 @@ def serve(
         console.print("  credentials: as printed when this database was first seeded")
     if workers > 1:
         console.print(f"  workers:    {workers} processes")
+        # Each worker publishes its metrics here every second; a scrape of any worker answers all
+        # of them (adapters/metrics_share.py). Private to this user (mkdtemp: mode 0700).
+        metrics_dir = tempfile.mkdtemp(prefix="autoliq-metrics-")
         # The workers build their services from the environment (uvicorn imports the factory).
         os.environ.update(
             AUTOLIQ_DATABASE_URL=settings.database_url,
             AUTOLIQ_ENVIRONMENT=settings.environment.value,
             AUTOLIQ_TOKEN_MINUTES=str(settings.token_minutes),
             AUTOLIQ_LOG_FORMAT=settings.log_format,
+            AUTOLIQ_METRICS_DIR=metrics_dir,
         )
-        uvicorn.run(
-            "autoliq.api.asgi:create",
-            factory=True,
-            workers=workers,
-            host=settings.host,
-            port=settings.port,
-            log_level=log_level,
-            log_config=log_config or uvicorn.config.LOGGING_CONFIG,
-            access_log=False,
-            loop="uvloop",
-            http="httptools",
-            timeout_graceful_shutdown=5,
-        )
+        try:
+            uvicorn.run(
+                "autoliq.api.asgi:create",
+                factory=True,
+                workers=workers,
+                host=settings.host,
+                port=settings.port,
+                log_level=None,  # the levels are in log_config
+                log_config=log_config,
+                access_log=access_log,
+                loop="uvloop",
+                http="httptools",
+                timeout_graceful_shutdown=5,
+            )
+        finally:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
         return
     uvicorn.run(
         create_app(bootstrap(settings, run_migrations=False)),
         host=settings.host,
         port=settings.port,
-        log_level=log_level,
-        log_config=log_config or uvicorn.config.LOGGING_CONFIG,
-        access_log=False,
+        log_level=None,  # the levels are in log_config
+        log_config=log_config,
+        access_log=access_log,
         loop="uvloop",
         http="httptools",
         timeout_graceful_shutdown=5,

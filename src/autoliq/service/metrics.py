@@ -3,14 +3,17 @@
 A tiny registry instead of prometheus_client: counters and fixed-bucket histograms whose hot-path
 cost is one dict increment (a counter) or one `bisect` and two additions (a histogram).
 
-One registry per process. With several workers each worker counts only the requests it served and
-answers a scrape with its own numbers, every sample labelled `worker="<pid>"`; sum over `worker` in
-the query (`sum without (worker) (...)`). Counters start at zero when a process starts.
+One registry per process, every sample labelled `worker="<pid>"`; sum over `worker` in the query
+(`sum without (worker) (...)`). Counters start at zero when a process starts. With several workers
+each worker counts only the requests it served: `snapshot()` copies its numbers as plain data (no
+text formatted: cheap enough to take every second), `autoliq serve --workers N` has each worker
+publish it for the others (adapters/metrics_share.py), and `render(others)` answers a scrape with
+this process's live numbers followed, family by family, by the other processes' snapshots.
 
 Thread safety: counts change under the GIL (the PostgreSQL writer thread may count too). An increment
 is a read-modify-write of one dict entry, so two threads counting the *same* series at the same
-instant could lose one count; different series never interfere, and a scrape copies each dict before
-reading it, so it never fails on a concurrent insert.
+instant could lose one count; different series never interfere, and a scrape or a snapshot copies
+each dict before reading it, so it never fails on a concurrent insert.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import math
 import os
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
@@ -27,12 +31,14 @@ __all__ = [
     "Histogram",
     "HistogramSeries",
     "Registry",
+    "Snapshot",
     "count_admin_action",
     "count_breach",
     "count_liquidation",
     "count_order",
     "observe_event_lag",
     "render",
+    "snapshot",
 ]
 
 CONTENT_TYPE = "text/plain; version=0.0.4"
@@ -40,10 +46,32 @@ CONTENT_TYPE = "text/plain; version=0.0.4"
 LabelValue = str | int
 Labels = tuple[LabelValue, ...]
 
+NonFinite = Literal["+Inf", "-Inf", "NaN"]
+SnapshotValue = int | float | NonFinite
+"""A count or sum in a snapshot; a non-finite float as its exposition spelling (JSON has none)."""
+CounterData = list[tuple[Labels, SnapshotValue]]
+"""A counter's series: (label values, count)."""
+HistogramData = list[tuple[Labels, list[int], SnapshotValue]]
+"""A histogram's series: (label values, per-bucket counts (not cumulative, the last is +Inf), sum)."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One process's numbers as data, by family name (series unsorted), for another process to render
+    with its own (`Registry.render(others=...)`)."""
+
+    worker: str
+    """The `worker` label of its samples (the process id)."""
+    counters: dict[str, CounterData]
+    histograms: dict[str, HistogramData]
+
+
 # -- THE REGISTRY --
 
 
-def _format_value(value: float) -> str:
+def _format_value(value: float | str) -> str:
+    if isinstance(value, str):  # a snapshot's non-finite value, already spelled
+        return value
     if isinstance(value, int):
         return str(value)
     if math.isnan(value):
@@ -51,6 +79,12 @@ def _format_value(value: float) -> str:
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
     return repr(value)
+
+
+def _snapshot_value(value: float) -> SnapshotValue:
+    if isinstance(value, int) or math.isfinite(value):
+        return value
+    return "NaN" if math.isnan(value) else "+Inf" if value > 0 else "-Inf"
 
 
 def _escape_label(value: LabelValue) -> str:
@@ -92,12 +126,20 @@ class Counter:
         """The current count of `labels` (0 when never counted)."""
         return self.values.get(labels, 0)
 
-    def samples(self, worker: str) -> list[str]:
-        """The exposition lines of every series."""
+    def data(self) -> CounterData:
+        """A copy of every series, for a snapshot."""
+        return [(labels, _snapshot_value(value)) for labels, value in list(self.values.items())]
+
+    def samples(self, worker: str, data: CounterData | None = None) -> list[str]:
+        """The exposition lines of every series (of `data`, another process's, when given)."""
         names = ("worker", *self.label_names)
+        arity = len(self.label_names)
+        series: Iterable[tuple[Labels, float | str]] = (
+            list(self.values.items()) if data is None else [s for s in data if len(s[0]) == arity]
+        )
         return [
             f"{self.name}{_label_text(names, (worker, *labels))} {_format_value(value)}"
-            for labels, value in sorted(list(self.values.items()), key=lambda kv: _sort_key(kv[0]))
+            for labels, value in sorted(series, key=lambda kv: _sort_key(kv[0]))
         ]
 
 
@@ -154,21 +196,35 @@ class Histogram:
         """Count `value` in the series of `labels`."""
         self.labels(labels).observe(value)
 
-    def samples(self, worker: str) -> list[str]:
-        """The exposition lines: cumulative `_bucket`s ending with `le="+Inf"`, `_sum`, `_count`."""
+    def data(self) -> HistogramData:
+        """A copy of every series, for a snapshot (each series' counts copied at once: its +Inf
+        bucket equals its `_count`)."""
+        return [
+            (labels, list(series.counts), _snapshot_value(series.sum))
+            for labels, series in list(self.series.items())
+        ]
+
+    def samples(self, worker: str, data: HistogramData | None = None) -> list[str]:
+        """The exposition lines (of `data`, another process's, when given): cumulative `_bucket`s
+        ending with `le="+Inf"`, `_sum`, `_count`."""
+        if data is None:
+            data = self.data()
+        else:
+            # Another process's series fit when they have this histogram's labels and buckets.
+            arity, buckets = len(self.label_names), len(self.bounds) + 1
+            data = [s for s in data if len(s[0]) == arity and len(s[1]) == buckets]
         names = ("worker", *self.label_names)
-        bucket_names = (*names, "le")
-        bounds = [*(_format_value(b) for b in self.bounds), "+Inf"]
+        le_texts = [f',le="{_format_value(b)}"}} ' for b in self.bounds] + [',le="+Inf"} ']
         lines: list[str] = []
-        for labels, series in sorted(list(self.series.items()), key=lambda kv: _sort_key(kv[0])):
-            values = (worker, *labels)
-            counts = list(series.counts)  # one consistent copy: the +Inf bucket equals _count
+        for labels, counts, total in sorted(data, key=lambda s: _sort_key(s[0])):
+            label_text = _label_text(names, (worker, *labels))  # escaped once per series
+            pairs = label_text[1:-1]
             running = 0
-            for le, n in zip(bounds, counts, strict=True):
+            for le_text, n in zip(le_texts, counts, strict=True):
                 running += n
-                lines.append(f"{self.name}_bucket{_label_text(bucket_names, (*values, le))} {running}")
-            lines.append(f"{self.name}_sum{_label_text(names, values)} {_format_value(series.sum)}")
-            lines.append(f"{self.name}_count{_label_text(names, values)} {running}")
+                lines.append(f"{self.name}_bucket{{{pairs}{le_text}{running}")
+            lines.append(f"{self.name}_sum{label_text} {_format_value(total)}")
+            lines.append(f"{self.name}_count{label_text} {running}")
         return lines
 
 
@@ -199,14 +255,40 @@ class Registry:
         self._add(metric)
         return metric
 
-    def render(self, worker: str | None = None) -> str:
-        """Every metric in text format 0.0.4, each sample labelled `worker` (default: this pid)."""
+    def snapshot(self, worker: str | None = None) -> Snapshot:
+        """Every metric's series as data, labelled `worker` (default: this pid)."""
+        counters: dict[str, CounterData] = {}
+        histograms: dict[str, HistogramData] = {}
+        for metric in list(self.metrics.values()):
+            if isinstance(metric, Counter):
+                counters[metric.name] = metric.data()
+            else:
+                histograms[metric.name] = metric.data()
+        return Snapshot(str(os.getpid()) if worker is None else worker, counters, histograms)
+
+    def render(self, worker: str | None = None, others: Iterable[Snapshot] = ()) -> str:
+        """Every metric in text format 0.0.4, each sample labelled `worker` (default: this pid).
+
+        With `others` (other processes' snapshots), each family's HELP and TYPE come once, followed by
+        this process's samples and then theirs, each labelled with its own worker: the format wants
+        one family's samples together. What this registry does not know (a family, a series with
+        another number of labels or buckets) is left out."""
         worker = str(os.getpid()) if worker is None else worker
+        others = list(others)
         lines: list[str] = []
         for metric in list(self.metrics.values()):
             lines.append(f"# HELP {metric.name} {_escape_help(metric.help)}")
             lines.append(f"# TYPE {metric.name} {metric.kind}")
             lines.extend(metric.samples(worker))
+            for other in others:
+                if isinstance(metric, Counter):
+                    counted = other.counters.get(metric.name)
+                    if counted is not None:
+                        lines.extend(metric.samples(other.worker, counted))
+                else:
+                    observed = other.histograms.get(metric.name)
+                    if observed is not None:
+                        lines.extend(metric.samples(other.worker, observed))
         return "\n".join(lines) + "\n"
 
 
@@ -295,6 +377,11 @@ def observe_event_lag(seconds: float, path: EventPath) -> None:
     EVENT_LAG.observe(seconds, (path,))
 
 
-def render() -> str:
-    """This process's metrics in text format 0.0.4."""
-    return REGISTRY.render()
+def snapshot() -> Snapshot:
+    """This process's samples as data (for the other workers: `render(others)`)."""
+    return REGISTRY.snapshot()
+
+
+def render(others: Iterable[Snapshot] = ()) -> str:
+    """This process's metrics in text format 0.0.4, with other processes' `snapshot()`s merged in."""
+    return REGISTRY.render(others=others)

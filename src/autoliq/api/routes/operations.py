@@ -61,9 +61,15 @@ class OperationsController(Controller):
         return Response(ReadyOut("not ready", found.database, found.migrations), status_code=503)
 
     @get("/metrics", media_type=METRICS_CONTENT_TYPE, responses=ERROR_RESPONSES)
-    async def metrics(self, request: Request[Any, Any, Any]) -> str:
-        """This worker's metrics in Prometheus' text format 0.0.4 (organization admins); each sample is
-        labelled `worker="<pid>"`."""
+    async def metrics(self, request: Request[Any, Any, Any], services: NamedDependency[Services]) -> str:
+        """The metrics of every worker of this server in Prometheus' text format 0.0.4 (organization
+        admins); each sample is labelled `worker="<pid>"`, so `sum without (worker)` adds them up.
+
+        The answering worker's numbers are live; the other workers' are their latest snapshot, which
+        each publishes every second, so they lag by up to about a second. A worker that stopped
+        leaves the answer."""
         if not caller_of(request).user.is_admin:
             raise Unauthorized()
+        if services.shared_metrics is not None:
+            return services.shared_metrics.render()
         return render_metrics()
