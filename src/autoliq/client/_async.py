@@ -1,0 +1,355 @@
+"""`AsyncClient`: the asynchronous SDK, a thin driver over the sans-IO core (twin of `Client`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, TypeVar, cast
+
+import httpx
+
+from autoliq.client._core import (
+    Core,
+    Exclusive,
+    Operation,
+    Outcome,
+    Sleep,
+    make_credentials,
+    order_body,
+    utc_now,
+)
+from autoliq.client.config import ClientSettings, resolve_base_url
+from autoliq.client.config import websocket_url as _websocket_url
+from autoliq.client.models import (
+    Account,
+    AccountRiskStatus,
+    AccountRiskStatusLog,
+    ActionResult,
+    AdminAction,
+    AuditLog,
+    OAuthMeResponse,
+    OrderType,
+    PlaceOrderResult,
+    ReasonCode,
+    Token,
+)
+from autoliq.client.stream import HEARTBEAT_INTERVAL, Subscription
+
+T = TypeVar("T")
+
+
+class AsyncClient:
+    """Tradovate's partner risk API, asynchronously, against autoliq or Tradovate's hosts.
+
+    `base_url` is a preset (`"local"`, `"demo"`, `"live"`) or a URL; with `name` and `password` the
+    client logs in by itself on first use and again when renewal fails. `clock` and `sleep` are the
+    seams for tests; `transport` is handed to httpx (e.g. `httpx.MockTransport`). `websocket_url`
+    overrides the stream's URL, derived from `base_url` (`ws(s)://host/v1/websocket`).
+    """
+
+    def __init__(
+        self,
+        base_url: str = "local",
+        *,
+        name: str | None = None,
+        password: str | None = None,
+        app_id: str | None = None,
+        app_version: str | None = None,
+        device_id: str | None = None,
+        cid: str | int | None = None,
+        sec: str | None = None,
+        token: Token | None = None,
+        settings: ClientSettings | None = None,
+        clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        trust_env: bool = True,
+        websocket_url: str | None = None,
+    ) -> None:
+        settings = settings or ClientSettings()
+        credentials = make_credentials(
+            name, password, app_id=app_id, app_version=app_version, device_id=device_id, cid=cid, sec=sec
+        )
+        self._core = Core(
+            resolve_base_url(base_url),
+            credentials=credentials,
+            settings=settings,
+            clock=clock or utc_now,
+            token=token,
+        )
+        self._sleep = sleep or asyncio.sleep
+        self._auth_lock = asyncio.Lock()
+        self._http = httpx.AsyncClient(transport=transport, timeout=settings.timeout, trust_env=trust_env)
+        self._trust_env = trust_env
+        self._websocket_url = websocket_url or _websocket_url(self._core.base_url)
+
+    # -- driver --
+
+    async def _run(self, op: Operation[T]) -> T:
+        outcome: Outcome = None
+        error: Exception | None = None
+        try:
+            while True:
+                effect = op.throw(error) if error is not None else op.send(outcome)
+                outcome, error = None, None
+                if isinstance(effect, Sleep):
+                    await self._sleep(effect.seconds)
+                elif isinstance(effect, Exclusive):
+                    async with self._auth_lock:
+                        try:
+                            outcome = await self._run(effect.operation)
+                        except Exception as exc:  # handed to the operation, which may handle it
+                            error = exc
+                else:
+                    try:
+                        outcome = await self._http.send(effect.request)
+                    except httpx.TransportError as exc:
+                        outcome = exc
+        except StopIteration as stop:
+            return cast(T, stop.value)
+        finally:
+            op.close()
+
+    # -- lifecycle --
+
+    @property
+    def base_url(self) -> str:
+        """Scheme and host; the SDK appends `/v1/...`."""
+        return self._core.base_url
+
+    @property
+    def token(self) -> Token | None:
+        """The current access token, None before the first login."""
+        return self._core.token
+
+    @property
+    def websocket_url(self) -> str:
+        """Where `subscribe` connects."""
+        return self._websocket_url
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    # -- auth --
+
+    async def login(self, name: str | None = None, password: str | None = None) -> Token:
+        """Log in (with these credentials, kept for later, or the client's own)."""
+        credentials = make_credentials(name, password, base=self._core.credentials)
+        return await self._run(self._core.login(credentials))
+
+    async def renew(self) -> Token:
+        """Renew the access token now (the client also does it by itself before it expires)."""
+        return await self._run(self._core.renew())
+
+    async def me(self) -> OAuthMeResponse:
+        """`GET /v1/auth/me`: who the token belongs to."""
+        return await self._run(self._core.me())
+
+    # -- reads --
+
+    async def accounts(self) -> list[Account]:
+        """`GET /v1/account/list`: every account the caller sees."""
+        return await self._run(self._core.accounts())
+
+    async def account(self, account_id: int) -> Account:
+        """`GET /v1/account/item?id=`."""
+        return await self._run(self._core.account(account_id))
+
+    async def risk_statuses(self) -> list[AccountRiskStatus]:
+        """`GET /v1/accountRiskStatus/list`."""
+        return await self._run(self._core.risk_statuses())
+
+    async def risk_status(self, account_id: int) -> AccountRiskStatus:
+        """`GET /v1/accountRiskStatus/item?id=` (the status's id is the account's)."""
+        return await self._run(self._core.risk_status(account_id))
+
+    async def risk_status_deps(self, account_id: int) -> list[AccountRiskStatus]:
+        """`GET /v1/accountRiskStatus/deps?masterid=`: Tradovate's way to read an account's status."""
+        return await self._run(self._core.risk_status_deps(account_id))
+
+    async def risk_status_log(self, account_id: int) -> list[AccountRiskStatusLog]:
+        """`GET /v1/accountRiskStatusLog/deps?masterid=`: the account's status changes, oldest first."""
+        return await self._run(self._core.risk_status_log(account_id))
+
+    async def audit(self, account_id: int) -> AuditLog:
+        """autoliq's `GET /_autoliq/audit?accountId=`: the changes with actor, reason code and reason."""
+        return await self._run(self._core.audit(account_id))
+
+    # -- admin actions --
+
+    async def set_admin_auto_liq_action(
+        self,
+        account_id: int,
+        admin_action: AdminAction | str,
+        *,
+        reason_code: ReasonCode | str = ReasonCode.OTHER,
+        reason: str | None = None,
+        verify: bool = False,
+    ) -> ActionResult:
+        """Set an account's adminAction; with `verify`, read it back (`ActionNotAppliedError` if absent)."""
+        return await self._run(
+            self._core.set_admin_auto_liq_action(account_id, admin_action, reason_code, reason, verify)
+        )
+
+    async def lock(
+        self,
+        account_id: int,
+        reason: str | None = None,
+        *,
+        reason_code: ReasonCode | str = ReasonCode.OTHER,
+        verify: bool = False,
+    ) -> ActionResult:
+        """`LockTradingImmediately`: every new order rejected, positions kept."""
+        return await self.set_admin_auto_liq_action(
+            account_id,
+            AdminAction.LOCK_TRADING_IMMEDIATELY,
+            reason_code=reason_code,
+            reason=reason,
+            verify=verify,
+        )
+
+    async def unlock(
+        self,
+        account_id: int,
+        reason: str | None = None,
+        *,
+        reason_code: ReasonCode | str = ReasonCode.OTHER,
+        verify: bool = False,
+    ) -> ActionResult:
+        """`Normal`: the admin restriction cleared."""
+        return await self.set_admin_auto_liq_action(
+            account_id, AdminAction.NORMAL, reason_code=reason_code, reason=reason, verify=verify
+        )
+
+    async def liquidate(
+        self,
+        account_id: int,
+        reason: str | None = None,
+        *,
+        reason_code: ReasonCode | str = ReasonCode.OTHER,
+        verify: bool = False,
+    ) -> ActionResult:
+        """`LiquidateImmediately`: positions closed at the market, new orders rejected."""
+        return await self.set_admin_auto_liq_action(
+            account_id,
+            AdminAction.LIQUIDATE_IMMEDIATELY,
+            reason_code=reason_code,
+            reason=reason,
+            verify=verify,
+        )
+
+    async def liquidate_only(
+        self,
+        account_id: int,
+        reason: str | None = None,
+        *,
+        reason_code: ReasonCode | str = ReasonCode.OTHER,
+        verify: bool = False,
+    ) -> ActionResult:
+        """`LiquidateOnlyModeImmediately`: only orders that reduce a position."""
+        return await self.set_admin_auto_liq_action(
+            account_id,
+            AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY,
+            reason_code=reason_code,
+            reason=reason,
+            verify=verify,
+        )
+
+    # -- orders --
+
+    async def place_order(
+        self,
+        account_id: int,
+        action: str,
+        symbol: str,
+        order_qty: int,
+        order_type: OrderType | str = OrderType.MARKET,
+        *,
+        price: float | None = None,
+        stop_price: float | None = None,
+        time_in_force: str | None = None,
+        cl_ord_id: str | None = None,
+        text: str | None = None,
+        is_automated: bool | None = None,
+        account_spec: str | None = None,
+    ) -> PlaceOrderResult:
+        """`POST /v1/order/placeorder`; a refusal is returned (`failureReason`), never raised. Not retried."""
+        body = order_body(
+            account_id,
+            action,
+            symbol,
+            order_qty,
+            order_type,
+            price=price,
+            stop_price=stop_price,
+            time_in_force=time_in_force,
+            cl_ord_id=cl_ord_id,
+            text=text,
+            is_automated=is_automated,
+            account_spec=account_spec,
+        )
+        return await self._run(self._core.place_order(body))
+
+    # -- anything else --
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+        authenticated: bool = True,
+    ) -> Any:
+        """Any route (`/v1/...`, `/_autoliq/...`, or a path relative to `/v1/`), with the same auth,
+        penalty-ticket, 429 and retry handling; the decoded JSON (`ApiError` on an `errorText`)."""
+        return await self._run(
+            self._core.call(
+                method, path, params=params, json=json, idempotent=idempotent, authenticated=authenticated
+            )
+        )
+
+    # -- real-time stream --
+
+    def subscribe(
+        self,
+        entity_types: Sequence[str],
+        *,
+        accounts: Sequence[int] | None = None,
+        users: Sequence[int] | None = None,
+        heartbeat_interval: float = HEARTBEAT_INTERVAL,
+        heartbeat_sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> Subscription:
+        """A `user/syncrequest` stream: a `SyncSnapshot`, then `PropsEvent`s (see `autoliq.client.stream`).
+
+        `entity_types` is required: Tradovate sends almost nothing without it. `users` defaults to the
+        logged-in user. Use it as `async with client.subscribe(...) as stream: async for item in stream`.
+        """
+        if not entity_types:
+            raise ValueError("entity_types must name at least one entity type (e.g. 'accountRiskStatus')")
+        return Subscription(
+            self._websocket_url,
+            self._stream_token,
+            entity_types=entity_types,
+            accounts=accounts,
+            users=users,
+            heartbeat_interval=heartbeat_interval,
+            heartbeat_sleep=heartbeat_sleep or asyncio.sleep,
+            open_timeout=self._core.settings.timeout,
+            trust_env=self._trust_env,
+        )
+
+    async def _stream_token(self) -> Token:
+        return await self._run(self._core.ensure_token())

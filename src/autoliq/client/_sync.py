@@ -1,0 +1,312 @@
+"""`Client`: the synchronous SDK, a thin driver over the sans-IO core (twin of `AsyncClient`)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import Any, TypeVar, cast
+
+import httpx
+
+from autoliq.client._core import (
+    Core,
+    Exclusive,
+    Operation,
+    Outcome,
+    Sleep,
+    make_credentials,
+    order_body,
+    utc_now,
+)
+from autoliq.client.config import ClientSettings, resolve_base_url
+from autoliq.client.models import (
+    Account,
+    AccountRiskStatus,
+    AccountRiskStatusLog,
+    ActionResult,
+    AdminAction,
+    AuditLog,
+    OAuthMeResponse,
+    OrderType,
+    PlaceOrderResult,
+    ReasonCode,
+    Token,
+)
+
+T = TypeVar("T")
+
+
+class Client:
+    """Tradovate's partner risk API, synchronously, against autoliq or Tradovate's hosts.
+
+    `base_url` is a preset (`"local"`, `"demo"`, `"live"`) or a URL; with `name` and `password` the
+    client logs in by itself on first use and again when renewal fails. `clock` and `sleep` are the
+    seams for tests; `transport` is handed to httpx (e.g. `httpx.MockTransport`).
+    """
+
+    def __init__(
+        self,
+        base_url: str = "local",
+        *,
+        name: str | None = None,
+        password: str | None = None,
+        app_id: str | None = None,
+        app_version: str | None = None,
+        device_id: str | None = None,
+        cid: str | int | None = None,
+        sec: str | None = None,
+        token: Token | None = None,
+        settings: ClientSettings | None = None,
+        clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], None] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        trust_env: bool = True,
+    ) -> None:
+        settings = settings or ClientSettings()
+        credentials = make_credentials(
+            name, password, app_id=app_id, app_version=app_version, device_id=device_id, cid=cid, sec=sec
+        )
+        self._core = Core(
+            resolve_base_url(base_url),
+            credentials=credentials,
+            settings=settings,
+            clock=clock or utc_now,
+            token=token,
+        )
+        self._sleep = sleep or time.sleep
+        self._auth_lock = threading.Lock()
+        self._http = httpx.Client(transport=transport, timeout=settings.timeout, trust_env=trust_env)
+
+    # -- driver --
+
+    def _run(self, op: Operation[T]) -> T:
+        outcome: Outcome = None
+        error: Exception | None = None
+        try:
+            while True:
+                effect = op.throw(error) if error is not None else op.send(outcome)
+                outcome, error = None, None
+                if isinstance(effect, Sleep):
+                    self._sleep(effect.seconds)
+                elif isinstance(effect, Exclusive):
+                    with self._auth_lock:
+                        try:
+                            outcome = self._run(effect.operation)
+                        except Exception as exc:  # handed to the operation, which may handle it
+                            error = exc
+                else:
+                    try:
+                        outcome = self._http.send(effect.request)
+                    except httpx.TransportError as exc:
+                        outcome = exc
+        except StopIteration as stop:
+            return cast(T, stop.value)
+        finally:
+            op.close()
+
+    # -- lifecycle --
+
+    @property
+    def base_url(self) -> str:
+        """Scheme and host; the SDK appends `/v1/...`."""
+        return self._core.base_url
+
+    @property
+    def token(self) -> Token | None:
+        """The current access token, None before the first login."""
+        return self._core.token
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- auth --
+
+    def login(self, name: str | None = None, password: str | None = None) -> Token:
+        """Log in (with these credentials, kept for later, or the client's own)."""
+        credentials = make_credentials(name, password, base=self._core.credentials)
+        return self._run(self._core.login(credentials))
+
+    def renew(self) -> Token:
+        """Renew the access token now (the client also does it by itself before it expires)."""
+        return self._run(self._core.renew())
+
+    def me(self) -> OAuthMeResponse:
+        """`GET /v1/auth/me`: who the token belongs to."""
+        return self._run(self._core.me())
+
+    # -- reads --
+
+    def accounts(self) -> list[Account]:
+        """`GET /v1/account/list`: every account the caller sees."""
+        return self._run(self._core.accounts())
+
+    def account(self, account_id: int) -> Account:
+        """`GET /v1/account/item?id=`."""
+        return self._run(self._core.account(account_id))
+
+    def risk_statuses(self) -> list[AccountRiskStatus]:
+        """`GET /v1/accountRiskStatus/list`."""
+        return self._run(self._core.risk_statuses())
+
+    def risk_status(self, account_id: int) -> AccountRiskStatus:
+        """`GET /v1/accountRiskStatus/item?id=` (the status's id is the account's)."""
+        return self._run(self._core.risk_status(account_id))
+
+    def risk_status_deps(self, account_id: int) -> list[AccountRiskStatus]:
+        """`GET /v1/accountRiskStatus/deps?masterid=`: Tradovate's way to read an account's status."""
+        return self._run(self._core.risk_status_deps(account_id))
+
+    def risk_status_log(self, account_id: int) -> list[AccountRiskStatusLog]:
+        """`GET /v1/accountRiskStatusLog/deps?masterid=`: the account's status changes, oldest first."""
+        return self._run(self._core.risk_status_log(account_id))
+
+    def audit(self, account_id: int) -> AuditLog:
+        """autoliq's `GET /_autoliq/audit?accountId=`: the changes with actor, reason code and reason."""
+        return self._run(self._core.audit(account_id))
+
+    # -- admin actions --
+
+    def set_admin_auto_liq_action(
+        self,
+        account_id: int,
+        admin_action: AdminAction | str,
+        *,
+        reason_code: ReasonCode | str = ReasonCode.OTHER,
+        reason: str | None = None,
+        verify: bool = False,
+    ) -> ActionResult:
+        """Set an account's adminAction; with `verify`, read it back (`ActionNotAppliedError` if absent)."""
+        return self._run(
+            self._core.set_admin_auto_liq_action(account_id, admin_action, reason_code, reason, verify)
+        )
+
+    def lock(
+        self,
+        account_id: int,
+        reason: str | None = None,
+        *,
+        reason_code: ReasonCode | str = ReasonCode.OTHER,
+        verify: bool = False,
+    ) -> ActionResult:
+        """`LockTradingImmediately`: every new order rejected, positions kept."""
+        return self.set_admin_auto_liq_action(
+            account_id,
+            AdminAction.LOCK_TRADING_IMMEDIATELY,
+            reason_code=reason_code,
+            reason=reason,
+            verify=verify,
+        )
+
+    def unlock(
+        self,
+        account_id: int,
+        reason: str | None = None,
+        *,
+        reason_code: ReasonCode | str = ReasonCode.OTHER,
+        verify: bool = False,
+    ) -> ActionResult:
+        """`Normal`: the admin restriction cleared."""
+        return self.set_admin_auto_liq_action(
+            account_id, AdminAction.NORMAL, reason_code=reason_code, reason=reason, verify=verify
+        )
+
+    def liquidate(
+        self,
+        account_id: int,
+        reason: str | None = None,
+        *,
+        reason_code: ReasonCode | str = ReasonCode.OTHER,
+        verify: bool = False,
+    ) -> ActionResult:
+        """`LiquidateImmediately`: positions closed at the market, new orders rejected."""
+        return self.set_admin_auto_liq_action(
+            account_id,
+            AdminAction.LIQUIDATE_IMMEDIATELY,
+            reason_code=reason_code,
+            reason=reason,
+            verify=verify,
+        )
+
+    def liquidate_only(
+        self,
+        account_id: int,
+        reason: str | None = None,
+        *,
+        reason_code: ReasonCode | str = ReasonCode.OTHER,
+        verify: bool = False,
+    ) -> ActionResult:
+        """`LiquidateOnlyModeImmediately`: only orders that reduce a position."""
+        return self.set_admin_auto_liq_action(
+            account_id,
+            AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY,
+            reason_code=reason_code,
+            reason=reason,
+            verify=verify,
+        )
+
+    # -- orders --
+
+    def place_order(
+        self,
+        account_id: int,
+        action: str,
+        symbol: str,
+        order_qty: int,
+        order_type: OrderType | str = OrderType.MARKET,
+        *,
+        price: float | None = None,
+        stop_price: float | None = None,
+        time_in_force: str | None = None,
+        cl_ord_id: str | None = None,
+        text: str | None = None,
+        is_automated: bool | None = None,
+        account_spec: str | None = None,
+    ) -> PlaceOrderResult:
+        """`POST /v1/order/placeorder`; a refusal is returned (`failureReason`), never raised. Not retried."""
+        body = order_body(
+            account_id,
+            action,
+            symbol,
+            order_qty,
+            order_type,
+            price=price,
+            stop_price=stop_price,
+            time_in_force=time_in_force,
+            cl_ord_id=cl_ord_id,
+            text=text,
+            is_automated=is_automated,
+            account_spec=account_spec,
+        )
+        return self._run(self._core.place_order(body))
+
+    # -- anything else --
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+        authenticated: bool = True,
+    ) -> Any:
+        """Any route (`/v1/...`, `/_autoliq/...`, or a path relative to `/v1/`), with the same auth,
+        penalty-ticket, 429 and retry handling; the decoded JSON (`ApiError` on an `errorText`)."""
+        return self._run(
+            self._core.call(
+                method, path, params=params, json=json, idempotent=idempotent, authenticated=authenticated
+            )
+        )

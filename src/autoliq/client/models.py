@@ -1,0 +1,303 @@
+"""Typed shapes of what the SDK sends and receives.
+
+Tradovate's entities are `TypedDict`s with Tradovate's own field names (the JSON as received, unknown
+fields kept, nothing converted); enum strings are `StrEnum`s whose values are Tradovate's spelling, so
+a member and its string are interchangeable. What the SDK itself produces (a token, the outcome of an
+admin action, stream items) are frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, TypedDict
+
+if TYPE_CHECKING:
+    from autoliq.client.errors import AutoliqClientError
+
+__all__ = [
+    "AccessTokenResponse",
+    "Account",
+    "AccountRiskStatus",
+    "AccountRiskStatusLog",
+    "ActionResult",
+    "AdminAction",
+    "AuditEntry",
+    "AuditLog",
+    "Credentials",
+    "OAuthMeResponse",
+    "OrderAction",
+    "OrderType",
+    "PlaceOrderResult",
+    "PropsEvent",
+    "ReasonCode",
+    "SyncSnapshot",
+    "TimeInForce",
+    "Token",
+]
+
+# -- enums (values exactly Tradovate's) --
+
+
+class AdminAction(StrEnum):
+    """`adminAction` of setadminautoliqaction and AccountRiskStatus."""
+
+    NORMAL = "Normal"
+    """No admin restriction (the unlock)."""
+    LOCK_TRADING_IMMEDIATELY = "LockTradingImmediately"
+    """Every new order rejected; positions kept."""
+    LIQUIDATE_IMMEDIATELY = "LiquidateImmediately"
+    """Positions closed at the market, then locked."""
+    LIQUIDATE_ONLY_MODE_IMMEDIATELY = "LiquidateOnlyModeImmediately"
+    """Only orders that reduce a position."""
+    PLACE_AUTO_LIQ_ON_HOLD = "PlaceAutoLiqOnHold"
+    """Internal: auto-liquidation paused for a minute."""
+    DISABLE_AUTO_LIQ = "DisableAutoLiq"
+    """Internal: auto-liquidation disabled until changed."""
+    AGREED_ON_LIQ_ONLY_MODE_BY_AUTO_LIQ = "AgreedOnLiqOnlyModeByAutoLiq"
+    """Internal: auto-liquidation suppressed for a minute."""
+    AGREED_ON_LIQUIDATION_BY_AUTO_LIQ = "AgreedOnLiquidationByAutoLiq"
+    """Internal, reserved."""
+
+
+class ReasonCode(StrEnum):
+    """`adminActionReasonCode` of setadminautoliqaction (most partners use `Other` with a reason)."""
+
+    CLOSE_AML_DECISION = "CloseAMLDecision"
+    CLOSE_COMPLIANCE_DECISION = "CloseComplianceDecision"
+    CLOSE_CUSTOMER_REQUEST = "CloseCustomerRequest"
+    CLOSE_DECEASED = "CloseDeceased"
+    CLOSE_ESCHEATMENT = "CloseEscheatment"
+    CLOSE_FRAUD = "CloseFraud"
+    CLOSE_INACTIVE_UNFUNDED_ACCOUNT = "CloseInactiveUnfundedAccount"
+    FULL_BALANCE_WITHDRAWAL = "FullBalanceWithdrawal"
+    OTHER = "Other"
+    RESTRICTED_AML_REQUEST = "RestrictedAMLRequest"
+    RESTRICTED_ACCOUNTS_REQUEST = "RestrictedAccountsRequest"
+    RESTRICTED_COMPLIANCE_REQUEST = "RestrictedComplianceRequest"
+    RESTRICTED_RISK_RESTRICTION = "RestrictedRiskRestriction"
+    RESTRICTED_TREASURY_REQUEST = "RestrictedTreasuryRequest"
+    RESTRICTED_W8_EXPIRED = "RestrictedW8Expired"
+
+
+class OrderAction(StrEnum):
+    """`action` of placeorder."""
+
+    BUY = "Buy"
+    SELL = "Sell"
+
+
+class OrderType(StrEnum):
+    """`orderType` of placeorder (autoliq fills Market, Limit, Stop and StopLimit)."""
+
+    LIMIT = "Limit"
+    LIMIT_IF_TOUCHED = "LimitIfTouched"
+    MIT = "MIT"
+    MARKET = "Market"
+    QTS = "QTS"
+    STOP = "Stop"
+    STOP_LIMIT = "StopLimit"
+    TRAILING_STOP = "TrailingStop"
+    TRAILING_STOP_LIMIT = "TrailingStopLimit"
+
+
+class TimeInForce(StrEnum):
+    """`timeInForce` of placeorder."""
+
+    DAY = "Day"
+    FOK = "FOK"
+    GTC = "GTC"
+    GTD = "GTD"
+    IOC = "IOC"
+
+
+# -- Tradovate's entities and answers, as received --
+
+
+class AccessTokenResponse(TypedDict, total=False):
+    """`POST /v1/auth/accesstokenrequest` and `GET /v1/auth/renewaccesstoken`."""
+
+    errorText: str
+    hibpHint: str
+    accessToken: str
+    expirationTime: str
+    passwordExpirationTime: str
+    userStatus: str
+    userId: int
+    name: str
+    hasLive: bool
+    hasSimPlus: bool
+    showKIDs: bool
+
+
+class OAuthMeResponse(TypedDict, total=False):
+    """`GET /v1/auth/me`."""
+
+    errorText: str
+    userId: int
+    name: str
+    fullName: str
+    email: str
+    emailVerified: bool
+    isTrial: bool
+    organizationName: str
+    currentAccountPlan: str
+    currentMDSubs: list[str]
+    currentBalance: float
+    activePlugins: list[str]
+
+
+class Account(TypedDict, total=False):
+    """`Account` (`/v1/account/...`)."""
+
+    id: int
+    name: str
+    userId: int
+    accountType: str
+    restricted: bool
+    closed: bool
+    clearingHouseId: int
+    riskCategoryId: int
+    autoLiqProfileId: int
+    marginAccountType: str
+    legalStatus: str
+    timestamp: str
+    evaluationSize: float
+    readonly: bool
+    ccEmail: str
+    futuresDisabled: bool
+    swapEnabled: bool
+    ssfRiskDisclosureAcknowledgment: str
+    spotMarginEnabled: bool
+
+
+class AccountRiskStatus(TypedDict, total=False):
+    """`AccountRiskStatus`: its `id` is the account's (there is no `accountId` field)."""
+
+    id: int
+    adminAction: str
+    adminTimestamp: str
+    liquidateOnly: str
+    userTriggeredLiqOnly: bool
+    maxNetLiq: float
+    minNetLiq: float
+
+
+class AccountRiskStatusLog(TypedDict, total=False):
+    """`AccountRiskStatusLog`: one row per change of an account's risk status."""
+
+    id: int
+    accountId: int
+    timestamp: str
+    adminAction: str
+    adminTimestamp: str
+    liquidateOnly: str
+    userTriggeredLiqOnly: bool
+    maxNetLiq: float
+    minNetLiq: float
+
+
+class AuditEntry(TypedDict, total=False):
+    """One entry of autoliq's `GET /_autoliq/audit` (who changed what, and why)."""
+
+    id: int
+    accountId: int
+    timestamp: str
+    adminAction: str
+    actor: str
+    actorUserId: int | None
+    reasonCode: str | None
+    reason: str | None
+
+
+class AuditLog(TypedDict):
+    """autoliq's `GET /_autoliq/audit?accountId=`: oldest entry first."""
+
+    accountId: int
+    entries: list[AuditEntry]
+
+
+class PlaceOrderResult(TypedDict, total=False):
+    """`POST /v1/order/placeorder`: `orderId`, or a refusal as `failureReason` + `failureText`."""
+
+    failureReason: str
+    failureText: str
+    orderId: int
+
+
+# -- what the SDK produces --
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What `accesstokenrequest` needs; kept by a client to log in again when renewal fails."""
+
+    name: str
+    password: str = field(repr=False)
+    app_id: str | None = None
+    app_version: str | None = None
+    device_id: str | None = None
+    cid: str | int | None = None
+    """A string in Tradovate's schema; its examples send a number: sent as given."""
+    sec: str | None = field(default=None, repr=False)
+
+    def body(self) -> dict[str, Any]:
+        """The `AccessTokenRequest` JSON (unset options left out)."""
+        optional = {
+            "appId": self.app_id,
+            "appVersion": self.app_version,
+            "deviceId": self.device_id,
+            "cid": self.cid,
+            "sec": self.sec,
+        }
+        return {
+            "name": self.name,
+            "password": self.password,
+            **{k: v for k, v in optional.items() if v is not None},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """An access token and when it expires (None when the server did not say)."""
+
+    access_token: str = field(repr=False)
+    expiration_time: datetime | None
+    user_id: int | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """What setadminautoliqaction did to one account."""
+
+    account_id: int
+    admin_action: str
+    """The adminAction asked for."""
+    applied: bool
+    """True when the read-back (`verified`) or else the answer shows `admin_action`."""
+    verified: bool
+    """True when the status was read back with `accountRiskStatus/deps` after the write."""
+    status: AccountRiskStatus | None
+    """The write's answer; None when it was lost (see `write_error`)."""
+    read_back: AccountRiskStatus | None = None
+    """The status read back (`verified` only); None when the account has none visible."""
+    write_error: AutoliqClientError | None = None
+    """The ambiguous failure of the write (5xx, no answer) that the read-back settled."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncSnapshot:
+    """The answer to `user/syncrequest`: entity arrays (`accounts`, `accountRiskStatuses`, ...)."""
+
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PropsEvent:
+    """A `props` event: an entity `Created`, `Updated` or `Deleted`."""
+
+    entity_type: str
+    event_type: str
+    entity: dict[str, Any]

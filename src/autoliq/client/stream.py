@@ -1,0 +1,343 @@
+"""Tradovate's WebSocket protocol: `StreamProtocol` (frames in, items out; no I/O) and
+`Subscription` (its driver over the `websockets` package, imported only when a stream opens).
+
+Frames from the server: `o` (open), `h` (heartbeat), `a[...]` (a JSON array of messages),
+`c[code,"reason"]` (close). The client sends `[]` as its heartbeat (every 2.5 s by default) and
+requests as `endpoint\\nid\\nquery\\nbody`: `authorize\\n0\\n\\n<token>` right after `o`, then
+`user/syncrequest\\n1\\n\\n{"users": [...], "accounts": [...], "splitResponses": true, "entityTypes":
+[...]}`. A response is `{"i": id, "s": status, "d": body}`; an event `{"e": "props", "d":
+{"entityType", "eventType", "entity"}}`.
+
+A subscription yields a `SyncSnapshot` first (the syncrequest's answer; Tradovate may split it in
+several answers with `splitResponses`, each yielded as a `SyncSnapshot`), then one `PropsEvent` per
+entity (an `entity` that arrives as an array is split). Events that arrive before the snapshot are
+held and yielded after it. Other events (`md`, `clock`) are skipped. The stream ends with
+`StreamClosedError` (a close frame, a `shutdown` event, a dropped connection): it does not reconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from autoliq.client.errors import AuthError, RateLimitedError, StreamClosedError, StreamError
+from autoliq.client.models import PropsEvent, SyncSnapshot, Token
+
+if TYPE_CHECKING:
+    from websockets.asyncio.client import ClientConnection
+
+__all__ = [
+    "HEARTBEAT",
+    "CloseFrame",
+    "HeartbeatFrame",
+    "MessagesFrame",
+    "OpenFrame",
+    "StreamItem",
+    "StreamProtocol",
+    "Subscription",
+    "parse_frame",
+    "request_frame",
+]
+
+HEARTBEAT = "[]"
+"""What the client sends to stay connected."""
+HEARTBEAT_INTERVAL = 2.5
+"""Seconds between the client's heartbeats (Tradovate drops a silent client)."""
+AUTHORIZE_ID = 0
+SYNC_ID = 1
+
+StreamItem: TypeAlias = SyncSnapshot | PropsEvent
+
+# -- frames --
+
+
+@dataclass(frozen=True, slots=True)
+class OpenFrame:
+    """`o`: the server accepted the connection."""
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatFrame:
+    """`h`: the server's heartbeat."""
+
+
+@dataclass(frozen=True, slots=True)
+class MessagesFrame:
+    """`a[...]`: responses and events."""
+
+    messages: list[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CloseFrame:
+    """`c[code,"reason"]`: the server closes the stream."""
+
+    code: int | None
+    reason: str
+
+
+Frame: TypeAlias = OpenFrame | HeartbeatFrame | MessagesFrame | CloseFrame
+
+
+def parse_frame(text: str) -> Frame:
+    """One server frame; `StreamError` for anything else."""
+    kind, rest = text[:1], text[1:]
+    if kind == "o":
+        return OpenFrame()
+    if kind == "h":
+        return HeartbeatFrame()
+    if kind not in ("a", "c"):
+        raise StreamError(f"unknown WebSocket frame {text[:60]!r}")
+    try:
+        payload = json.loads(rest) if rest else []
+    except ValueError as exc:
+        raise StreamError(f"unreadable WebSocket frame {text[:60]!r}") from exc
+    if not isinstance(payload, list):
+        raise StreamError(f"WebSocket frame {text[:60]!r} does not carry a JSON array")
+    if kind == "a":
+        return MessagesFrame(payload)
+    code = payload[0] if payload and isinstance(payload[0], int) else None
+    reason = str(payload[1]) if len(payload) > 1 else ""
+    return CloseFrame(code, reason)
+
+
+def request_frame(endpoint: str, request_id: int, query: str = "", body: str = "") -> str:
+    """A request: `endpoint\\nid\\nquery\\nbody`."""
+    return f"{endpoint}\n{request_id}\n{query}\n{body}"
+
+
+def sync_request_body(
+    token: Token, entity_types: Sequence[str], accounts: Sequence[int] | None, users: Sequence[int] | None
+) -> dict[str, Any]:
+    """The `user/syncrequest` body: the token's user unless `users` is given; `splitResponses` true
+    (Tradovate: mandatory for B2B vendors)."""
+    body: dict[str, Any] = {}
+    chosen = list(users) if users is not None else ([token.user_id] if token.user_id is not None else None)
+    if chosen is not None:
+        body["users"] = chosen
+    if accounts is not None:
+        body["accounts"] = list(accounts)
+    body["splitResponses"] = True
+    body["entityTypes"] = list(entity_types)
+    return body
+
+
+# -- the protocol, without I/O --
+
+
+class StreamProtocol:
+    """Reads server frames, says what to send, and turns messages into stream items."""
+
+    def __init__(self, access_token: str, sync_body: dict[str, Any]) -> None:
+        self._access_token = access_token
+        self._sync_body = sync_body
+        self.opened = False
+        self.authorized = False
+        self.synced = False
+        self._early: list[StreamItem] = []
+
+    def authorize_frame(self) -> str:
+        """`authorize\\n0\\n\\n<token>`."""
+        return request_frame("authorize", AUTHORIZE_ID, "", self._access_token)
+
+    def sync_frame(self) -> str:
+        """`user/syncrequest\\n1\\n\\n<body>`."""
+        return request_frame("user/syncrequest", SYNC_ID, "", json.dumps(self._sync_body))
+
+    def receive(self, text: str) -> list[StreamItem]:
+        """The items a frame gives, in order (none before the snapshot: those are held)."""
+        frame = parse_frame(text)
+        if isinstance(frame, OpenFrame):
+            self.opened = True
+            return []
+        if isinstance(frame, HeartbeatFrame):
+            return []
+        if isinstance(frame, CloseFrame):
+            raise StreamClosedError(
+                f"the server closed the stream: {frame.code} {frame.reason}".rstrip(),
+                code=frame.code,
+                reason=frame.reason,
+            )
+        items: list[StreamItem] = []
+        for message in frame.messages:
+            if not isinstance(message, dict):
+                raise StreamError(f"WebSocket message is not a JSON object: {message!r}")
+            if "e" in message:
+                events = self._event(message)
+                if self.synced:
+                    items.extend(events)
+                else:
+                    self._early.extend(events)
+            elif "i" in message:
+                items.extend(self._response(message))
+        return items
+
+    def _response(self, message: dict[str, Any]) -> list[StreamItem]:
+        request_id, status, body = message.get("i"), message.get("s"), message.get("d")
+        if status == 429:
+            raise RateLimitedError(
+                f"WebSocket request {request_id}: 429 Too Many Requests", retry_after=None, waited=0.0
+            )
+        if request_id == AUTHORIZE_ID:
+            if status == 200:
+                self.authorized = True
+                return []
+            raise AuthError(f"the WebSocket refused the token: {status} {body}", error_text=str(body))
+        if request_id == SYNC_ID:
+            if status != 200 or not isinstance(body, dict):
+                raise StreamError(f"user/syncrequest answered {status}: {body}")
+            self.synced = True
+            items: list[StreamItem] = [SyncSnapshot(body), *self._early]
+            self._early.clear()
+            return items
+        return []  # the answer to a request this helper did not send
+
+    @staticmethod
+    def _event(message: dict[str, Any]) -> list[StreamItem]:
+        kind, data = message.get("e"), message.get("d")
+        if kind == "shutdown":
+            data = data if isinstance(data, dict) else {}
+            reason = f"{data.get('reasonCode', '')}: {data.get('reason', '')}".strip(": ")
+            raise StreamClosedError(f"the server shut the stream down: {reason}", code=None, reason=reason)
+        if kind != "props" or not isinstance(data, dict):
+            return []
+        entity = data.get("entity")
+        entities = entity if isinstance(entity, list) else [entity]
+        return [
+            PropsEvent(str(data.get("entityType")), str(data.get("eventType")), e)
+            for e in entities
+            if isinstance(e, dict)
+        ]
+
+
+# -- the driver --
+
+
+class Subscription:
+    """An open (or lazily opened) real-time stream: `async with` it, and `async for` its items."""
+
+    def __init__(
+        self,
+        url: str,
+        token_source: Callable[[], Awaitable[Token]],
+        *,
+        entity_types: Sequence[str],
+        accounts: Sequence[int] | None,
+        users: Sequence[int] | None,
+        heartbeat_interval: float,
+        heartbeat_sleep: Callable[[float], Awaitable[None]],
+        open_timeout: float,
+        trust_env: bool,
+    ) -> None:
+        self.url = url
+        self._token_source = token_source
+        self._entity_types = list(entity_types)
+        self._accounts = accounts
+        self._users = users
+        self._interval = heartbeat_interval
+        self._sleep = heartbeat_sleep
+        self._open_timeout = open_timeout
+        self._trust_env = trust_env
+        self._ws: ClientConnection | None = None
+        self._protocol: StreamProtocol | None = None
+        self._ready: deque[StreamItem] = deque()
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._closed = False
+
+    async def open(self) -> None:
+        """Connect, authorize, start the heartbeat and send the syncrequest."""
+        if self._ws is not None:
+            return
+        try:
+            from websockets.asyncio.client import connect
+        except ImportError as exc:  # pragma: no cover - depends on the installation
+            raise ImportError("AsyncClient.subscribe needs the websockets package (>= 15)") from exc
+        token = await self._token_source()
+        protocol = StreamProtocol(
+            token.access_token, sync_request_body(token, self._entity_types, self._accounts, self._users)
+        )
+        self._protocol = protocol
+        try:
+            async with asyncio.timeout(self._open_timeout):
+                self._ws = await connect(
+                    self.url,
+                    open_timeout=self._open_timeout,
+                    proxy=True if self._trust_env else None,
+                    max_size=2**26,  # a whole organization's snapshot can be large
+                )
+                while not protocol.opened:
+                    await self._receive()
+                await self._ws.send(protocol.authorize_frame())
+                while not protocol.authorized:
+                    await self._receive()
+            self._heartbeat = asyncio.create_task(self._beat(self._ws))
+            await self._ws.send(protocol.sync_frame())
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def _receive(self) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        ws, protocol = self._ws, self._protocol
+        if ws is None or protocol is None:
+            raise StreamError("the stream is not open")
+        try:
+            message = await ws.recv()
+        except ConnectionClosed as exc:
+            code = exc.rcvd.code if exc.rcvd is not None else None
+            reason = exc.rcvd.reason if exc.rcvd is not None else ""
+            raise StreamClosedError(
+                f"the WebSocket connection closed: {code} {reason}".rstrip(), code=code, reason=reason
+            ) from exc
+        text = message.decode() if isinstance(message, bytes) else message
+        self._ready.extend(protocol.receive(text))
+
+    async def _beat(self, ws: ClientConnection) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await self._sleep(self._interval)
+                await ws.send(HEARTBEAT)
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> StreamItem:
+        if self._closed:
+            raise StopAsyncIteration
+        try:
+            await self.open()
+            while not self._ready:
+                await self._receive()
+        except BaseException:
+            await self.aclose()
+            raise
+        return self._ready.popleft()
+
+    async def aclose(self) -> None:
+        """Stop the heartbeat and close the connection (idempotent)."""
+        self._closed = True
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+            self._heartbeat = None
+        if self._ws is not None:
+            await self._ws.close()
+
+    async def __aenter__(self) -> Subscription:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
