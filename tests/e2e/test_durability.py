@@ -169,10 +169,13 @@ def check_account_after_crash(
     return problems
 
 
+@pytest.mark.parametrize("workers", [1, 2, 4])
 def test_every_acknowledged_action_survives_kill_9_exactly_once_and_status_matches_the_last_entry(
-    database_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path, workers: int
 ) -> None:
-    with ServerProcess(database_url, tmp_path) as server:
+    """Each writer keeps its own connection, so with several workers the writers are spread over
+    them; the kill takes the supervisor and every worker at once (a process group)."""
+    with ServerProcess(database_url, tmp_path, extra_args=("--workers", str(workers))) as server:
         login = server.login()  # one session shared by every writer (at most 2 live per user)
         token, admin_id = login["accessToken"], login["userId"]
         accounts = account_ids(server, token)
@@ -232,7 +235,8 @@ def test_every_acknowledged_action_survives_kill_9_exactly_once_and_status_match
                 landed += sum(e["reason"] in maybe for e in audit)
     total_acks = sum(len(w.acked) for w in writers)
     print(
-        f"\n[{database_url.split(':')[0]}] {acks_before_kill} acks in {elapsed_at_kill:.2f} s before kill -9 "
+        f"\n[{database_url.split(':')[0]}, {workers} worker(s)] {acks_before_kill} acks in "
+        f"{elapsed_at_kill:.2f} s before kill -9 "
         f"({total_acks} in all); {len(in_flight)} requests in flight, {landed} of them landed"
     )
     assert problems == [], "\n".join(problems)
@@ -268,10 +272,13 @@ def assert_reads_show(c: httpx.Client, account: int, status: dict[str, Any], log
     assert rows[-1]["adminTimestamp"] == status["adminTimestamp"]
 
 
+@pytest.mark.parametrize("workers", [1, 2, 4])
 def test_an_action_is_visible_in_every_read_at_once_and_after_a_graceful_restart(
-    database_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path, workers: int
 ) -> None:
-    with ServerProcess(database_url, tmp_path) as server:
+    """With several workers the reads come on new connections, each answered by whichever worker
+    accepts it: a change answered by one is visible in every worker's reads at once."""
+    with ServerProcess(database_url, tmp_path, extra_args=("--workers", str(workers))) as server:
         token = server.login()["accessToken"]
         account = account_ids(server, token)[3]
         with server.client(token) as c:
@@ -290,6 +297,9 @@ def test_an_action_is_visible_in_every_read_at_once_and_after_a_graceful_restart
             assert status["adminAction"] == "LiquidateOnlyModeImmediately"
             assert "adminTimestamp" in status
             assert_reads_show(c, account, status, log_rows=1)
+        for _ in range(4 * workers):
+            with server.client(token) as fresh:
+                assert_reads_show(fresh, account, status, log_rows=1)
         # uvicorn re-raises the SIGTERM it caught once its graceful shutdown is done
         assert server.terminate() in (0, -signal.SIGTERM), server.stderr_text()
         assert not server.forced_kill, "the server ignored SIGTERM and had to be killed"
