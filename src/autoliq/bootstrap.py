@@ -6,7 +6,7 @@ import asyncio
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
@@ -27,6 +27,7 @@ from autoliq.adapters.readiness import ReadinessProbe
 from autoliq.adapters.tables import organization, sandbox_clock
 from autoliq.adapters.unit_of_work import InLoopUnitOfWork, SqlUnitOfWork
 from autoliq.config import Settings
+from autoliq.domain.rate_limits import PROFILES, RateLimitProfile
 from autoliq.domain.session import trade_date
 from autoliq.domain.states import Role
 from autoliq.service.clock import AdjustableClock, Clock, SandboxClock, SystemClock
@@ -36,6 +37,7 @@ from autoliq.service.handlers import AuthService, RiskService
 from autoliq.service.market import MarketData
 from autoliq.service.post_trade import AutoLiqSettingsService
 from autoliq.service.risk_admin import RiskAdminService
+from autoliq.service.sandbox import SandboxService
 from autoliq.service.sandbox_clock import ClockService
 from autoliq.service.scheduler import Scheduler
 from autoliq.service.trading_service import TradingService
@@ -68,7 +70,10 @@ class Services:
     write_engine: Engine
     read_engine: Engine
     readiness: ReadinessProbe
+    sandbox: SandboxService
 
+    rate_limits: RateLimitProfile | None = None
+    """The rate-limit profile the app enforces (settings.rate_limits), None when off."""
     relay: OutboxRelay | None = None
     shared_metrics: SharedMetrics | None = None
     """With several workers (settings.metrics_dir): this worker's metrics published for the others,
@@ -127,6 +132,9 @@ def bootstrap(
     risk = RiskService(uow, clock, settings.environment, market.listed)
     auth = AuthService(uow, session_clock, timedelta(minutes=settings.token_minutes))
     publisher.add_listener(auth.on_events)  # sessions closed by any worker leave the token cache
+    sandbox = SandboxService(uow, clock, SystemClock(), settings.environment, risk.accounts)
+    publisher.add_listener(sandbox.on_events)  # resets and fault changes of any worker
+    sandbox.restore(uow.read_sync(lambda store: store.faults_state(datetime.now(UTC))))
     return Services(
         settings=settings,
         clock=clock,
@@ -147,6 +155,8 @@ def bootstrap(
         write_engine=write_engine,
         read_engine=read_engine,
         readiness=ReadinessProbe(read_engine),
+        sandbox=sandbox,
+        rate_limits=PROFILES[settings.rate_limits],
         shared_metrics=(
             SharedMetrics(Path(settings.metrics_dir), os.getpid()) if settings.metrics_dir else None
         ),

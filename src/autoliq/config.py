@@ -11,6 +11,7 @@ from autoliq.domain.states import Environment
 DEFAULT_DATABASE_FILE = "autoliq.db"
 ONE_MIB = 1024 * 1024
 LOG_FORMATS = ("text", "json")
+RATE_LIMIT_PROFILES = ("off", "tradovate")
 
 
 def default_database_url() -> str:
@@ -45,6 +46,9 @@ class Settings:
     (AUTOLIQ_FAST_PATH)."""
     log_format: str = "text"
     """Server log lines (AUTOLIQ_LOG_FORMAT): `text`, or `json` (one JSON object per line)."""
+    rate_limits: str = "off"
+    """Rate limits the server enforces (AUTOLIQ_RATE_LIMITS): `off`, or `tradovate`: Tradovate's
+    published user-level (429) and endpoint-level (penalty ticket) limits, counted by each process."""
     metrics_dir: str | None = None
     """Directory where the workers of one server share their metrics (AUTOLIQ_METRICS_DIR): set by
     `autoliq serve --workers N` for its workers, not by hand; None: each process answers its own."""
@@ -60,6 +64,8 @@ class Settings:
             raise ValueError("write_batch_max must be positive")
         if self.log_format not in LOG_FORMATS:
             raise ValueError(f"log_format must be text or json, got {self.log_format!r}")
+        if self.rate_limits not in RATE_LIMIT_PROFILES:
+            raise ValueError(f"rate_limits must be off or tradovate, got {self.rate_limits!r}")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -84,6 +90,8 @@ class Settings:
             values["fast_path"] = env["AUTOLIQ_FAST_PATH"].strip().lower() not in ("0", "false", "no", "off")
         if "AUTOLIQ_LOG_FORMAT" in env:
             values["log_format"] = env["AUTOLIQ_LOG_FORMAT"].strip().lower()
+        if "AUTOLIQ_RATE_LIMITS" in env:
+            values["rate_limits"] = env["AUTOLIQ_RATE_LIMITS"].strip().lower()
         values["admin_password"] = env.get("AUTOLIQ_ADMIN_PASSWORD") or None
         values["trader_password"] = env.get("AUTOLIQ_TRADER_PASSWORD") or None
         values["metrics_dir"] = env.get("AUTOLIQ_METRICS_DIR") or None

@@ -26,8 +26,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from autoliq.api.app import OPENAPI_JSON_PATH, create_app
-from autoliq.bootstrap import Services
-from tests.conftest import ADMIN_PW, World, bearer, login
+from autoliq.bootstrap import Services, bootstrap
+from tests.conftest import ADMIN_PW, World, bearer, login, make_settings
 
 
 def authenticated_valid_request_is_not_refused(
@@ -48,6 +48,15 @@ CHECKS = [
     negative_data_rejection,
     authenticated_valid_request_is_not_refused,
 ]
+
+
+@pytest.fixture
+def services(world: World) -> Services:
+    """Services as `autoliq serve` wires them: the sandbox clock is the machine's plus a stored offset,
+    and tokens expire by the machine's clock. (With the shared fixture's manual clock timing the tokens
+    too, a fuzzed `POST /_autoliq/clock` to a far-off `now`, or `POST /_autoliq/reset`, which sets the
+    clock back to the machine's, would log the admin out for every operation after it.)"""
+    return bootstrap(make_settings(world.database_url), run_migrations=False)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 from typer.main import get_command
 
@@ -55,3 +56,35 @@ def test_readme_when_read_then_documents_every_cli_command() -> None:
     readme = (ROOT / "README.md").read_text()
     for name in get_command(cli_app).commands:  # type: ignore[attr-defined]
         assert f"autoliq {name}" in readme, name
+
+
+def _operator_commands() -> dict[str, Any]:
+    """`autoliq accounts <name>`, `autoliq log`, `autoliq watch` with their click commands."""
+    root = get_command(cli_app).commands  # type: ignore[attr-defined]
+    commands = {f"autoliq accounts {name}": c for name, c in root["accounts"].commands.items()}
+    commands.update({"autoliq log": root["log"], "autoliq watch": root["watch"]})
+    return commands
+
+
+def test_cli_doc_when_read_then_names_every_operator_command_and_each_of_its_options() -> None:
+    doc = (ROOT / "docs" / "cli.md").read_text()
+    commands = _operator_commands()
+    assert {"autoliq accounts lock", "autoliq accounts unlock", "autoliq accounts status"} <= set(commands)
+    missing = []
+    for name, command in commands.items():
+        if name not in doc:
+            missing.append(name)
+        for param in command.params:
+            for opt in [*getattr(param, "opts", []), *getattr(param, "secondary_opts", [])]:
+                if opt.startswith("--") and opt != "--help" and f"`{opt}" not in doc:
+                    missing.append(f"{name} {opt}")
+            envvar = getattr(param, "envvar", None)
+            if isinstance(envvar, str) and envvar not in doc:
+                missing.append(f"{name} {envvar}")
+    assert missing == []
+
+
+def test_readme_when_read_then_has_an_operator_cli_section_linking_docs_cli() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "## Operator CLI" in readme
+    assert "(docs/cli.md)" in readme

@@ -29,7 +29,15 @@ import msgspec
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from autoliq.adapters.tables import event_outbox
-from autoliq.domain.events import AlertRaised, Event, RiskStatusChanged, SessionsClosed, TradingEntityChanged
+from autoliq.domain.events import (
+    AlertRaised,
+    Event,
+    RiskStatusChanged,
+    SandboxFaultsChanged,
+    SandboxReset,
+    SessionsClosed,
+    TradingEntityChanged,
+)
 from autoliq.service.metrics import observe_event_lag
 
 log = logging.getLogger(__name__)
@@ -37,7 +45,15 @@ CHANNEL = "autoliq_events"
 OUTBOX_RETENTION = timedelta(minutes=10)
 """How long an outbox row is kept for the relays of other processes."""
 _KINDS: dict[str, type[Any]] = {
-    cls.__name__: cls for cls in (RiskStatusChanged, TradingEntityChanged, AlertRaised, SessionsClosed)
+    cls.__name__: cls
+    for cls in (
+        RiskStatusChanged,
+        TradingEntityChanged,
+        AlertRaised,
+        SessionsClosed,
+        SandboxReset,
+        SandboxFaultsChanged,
+    )
 }
 _encode = msgspec.json.Encoder().encode
 _decode_envelope = msgspec.json.Decoder(dict[str, Any]).decode

@@ -247,6 +247,14 @@ class HotPath:
             return _PLAIN_STATES[action]
         return TradingState(AdminAction(action), None if layer is None else LayerState(layer), bool(halted))
 
+    def forget_prepared(self) -> None:
+        """Send the writes buffered so far and drop what the batch prepared (statuses, layers): a
+        write that rewrites many accounts at once (the sandbox reset) then runs after everything
+        before it in the batch, and what follows it reads its result from the database."""
+        self.flush()
+        self._statuses = {}
+        self._layers = {}
+
     def forget_trading_state(self, account_id: int | None = None) -> None:
         """The auto-liq layer of `account_id` (of every account: None, after a category halt)
         changed in this batch: read it again from the database next time."""

@@ -12,6 +12,7 @@ from sqlalchemy.sql import ColumnElement
 from autoliq.adapters.admin_repository import AdminRepository
 from autoliq.adapters.auto_liq_repository import AutoLiqRepository
 from autoliq.adapters.hot_path import HotPath
+from autoliq.adapters.sandbox_repository import SandboxRepository
 from autoliq.adapters.tables import (
     account,
     account_risk_status,
@@ -106,7 +107,7 @@ def _auto_liq_settings(row: Row[Any]) -> AutoLiqSettings:
     return AutoLiqSettings(id=row.id, **values)
 
 
-class SqlStore(TradingRepository, AutoLiqRepository, AdminRepository):
+class SqlStore(TradingRepository, AutoLiqRepository, AdminRepository, SandboxRepository):
     """Repositories over one connection; events buffered until the transaction commits."""
 
     def __init__(self, conn: Connection, hot: HotPath | None = None) -> None:
@@ -131,6 +132,17 @@ class SqlStore(TradingRepository, AutoLiqRepository, AdminRepository):
     def user_by_name(self, name: str) -> tuple[User, str] | None:
         row = self.conn.execute(select(app_user).where(app_user.c.name == name)).first()
         return (_user(row), row.password_hash) if row else None
+
+    def users_created(self, organization_id: int, ids: Sequence[int]) -> list[tuple[User, datetime]]:
+        out: list[tuple[User, datetime]] = []
+        for chunk in _chunks(ids):
+            rows = self.conn.execute(
+                select(app_user)
+                .where(app_user.c.organization_id == organization_id, app_user.c.id.in_(chunk))
+                .order_by(app_user.c.id)
+            )
+            out.extend((_user(r), r.created) for r in rows)
+        return out
 
     # -- accounts --
     def account(self, account_id: int) -> Account | None:

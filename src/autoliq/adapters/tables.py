@@ -311,3 +311,29 @@ event_outbox = Table(
     Column("payload", Text, nullable=False),
     Index("ix_event_outbox_created", "created"),
 )
+
+sandbox_fault = Table(
+    "sandbox_fault",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("path", String(200), nullable=False),
+    Column("path_key", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("remaining", Integer, nullable=False),
+    Column("delay_ms", Integer, nullable=True),
+    Column("p_time", Integer, nullable=True),
+    Column("p_captcha", Boolean, nullable=False),
+    Column("created", UTCDateTime(), nullable=False),
+    Index("ix_sandbox_fault_path_key_id", "path_key", "id"),
+)
+
+sandbox_ticket = Table(
+    "sandbox_ticket",
+    metadata,
+    Column("ticket", String(64), primary_key=True),
+    Column("path_key", String(200), nullable=False),
+    Column("p_time", Integer, nullable=False),
+    Column("valid_after", UTCDateTime(), nullable=False),
+    Column("expires", UTCDateTime(), nullable=False),
+    Index("ix_sandbox_ticket_expires", "expires"),
+)

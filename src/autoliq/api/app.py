@@ -17,6 +17,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from autoliq import __version__
 from autoliq.api.errors import EXCEPTION_HANDLERS
 from autoliq.api.fast import FastEntry
+from autoliq.api.faults import SandboxEntry
 from autoliq.api.routes.account import AccountController
 from autoliq.api.routes.auth import AuthController
 from autoliq.api.routes.autoliq import AutoliqController
@@ -36,7 +37,9 @@ from autoliq.api.routes.risk_admin import (
     RiskAdminExtensionsController,
     RiskCategoryController,
 )
+from autoliq.api.routes.sandbox import SandboxController
 from autoliq.api.security import require_token
+from autoliq.api.websocket import WebSocketController
 from autoliq.bootstrap import Services
 
 DOCS_PATH = "/_autoliq/docs"
@@ -60,6 +63,8 @@ CONTROLLERS = [
     RiskCategoryController,
     DemoAccountController,
     RiskAdminExtensionsController,
+    WebSocketController,
+    SandboxController,
 ]
 
 
@@ -93,6 +98,7 @@ def create_app(services: Services, *, manage_lifecycle: bool = True) -> Litestar
                 with contextlib.suppress(asyncio.CancelledError):
                     await timers
             if manage_lifecycle:
+                await services.sandbox.drain()  # writes that events of a reset asked for
                 # A write the cancelled scheduler started may still be committing on a thread.
                 await services.uow.drain()
                 services.stop_relay()
@@ -128,6 +134,8 @@ def create_app(services: Services, *, manage_lifecycle: bool = True) -> Litestar
     app.state.services = services
     paths = [route.path for route in app.routes]
     app.asgi_handler = FastEntry(app.asgi_handler, services, paths, fast_path=services.settings.fast_path)
+    # Outside FastEntry: injected faults and rate limits reach the fast path's routes too.
+    app.asgi_handler = SandboxEntry(app.asgi_handler, services, paths)
     return app
 
 

@@ -32,6 +32,7 @@ from litestar.types import (
 
 from autoliq.api.params import decode_strict
 from autoliq.api.schemas import AccountRiskStatusResponse, SetAdminAutoLiqActionBody, risk_status_out
+from autoliq.api.security import dispatched_caller
 from autoliq.api.trading_schemas import PlaceOrderBody, PlaceOrderResultOut, outcome_out
 from autoliq.bootstrap import Services
 from autoliq.domain.errors import AutoliqError, BadRequest, NotFound, Unauthorized
@@ -153,7 +154,7 @@ class FastEntry:
     async def _answer(self, handler: Handler, path: str, scope: Scope, receive: Receive, send: Send) -> None:
         began = perf_counter()
         try:
-            caller = await self.services.auth.authenticate(_bearer(scope))
+            caller = dispatched_caller(scope) or await self.services.auth.authenticate(_bearer(scope))
             raw = await self._body(scope, receive)
             status, answer = await handler(self.services, caller.user, raw)
             payload = _encode(answer)

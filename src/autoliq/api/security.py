@@ -13,6 +13,16 @@ from autoliq.service.handlers import Caller
 
 PUBLIC = {"public": True}
 DOCS_PREFIX = "/_autoliq/docs"
+DISPATCHED_CALLER = "autoliq.dispatched_caller"
+"""Scope key under which the WebSocket endpoint hands an in-process request the socket's
+authenticated caller (a socket is authorized once and keeps acting after its token's expiry, as
+Tradovate's do). Only code in this process builds scopes: no client can set it."""
+
+
+def dispatched_caller(scope: Any) -> Caller | None:
+    """The caller a WebSocket request was dispatched with, if the request came that way."""
+    caller = scope.get(DISPATCHED_CALLER)
+    return caller if isinstance(caller, Caller) else None
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -29,6 +39,10 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 async def require_token(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """Guard: authenticate the caller (401 otherwise) and keep it on the connection's state."""
     if handler.opt.get("public") or connection.scope["path"].startswith(DOCS_PREFIX):
+        return
+    dispatched = dispatched_caller(connection.scope)
+    if dispatched is not None:
+        connection.state.caller = dispatched
         return
     services: Services = connection.app.state.services
     connection.state.caller = await services.auth.authenticate(bearer_token(connection))

@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from autoliq.cli.observe import log_command, watch_command
+from autoliq.cli.operator import accounts_app
 from autoliq.cli.sandbox import sandbox_app
 from autoliq.config import Settings, default_database_url
 from autoliq.domain.states import Environment
@@ -28,6 +30,13 @@ class LogFormat(StrEnum):
 
     TEXT = "text"
     JSON = "json"
+
+
+class RateLimits(StrEnum):
+    """`--rate-limits` (config.RATE_LIMIT_PROFILES)."""
+
+    OFF = "off"
+    TRADOVATE = "tradovate"
 
 
 # Soft wrap: a long database path stays on one line when stdout is a file or a pipe.
@@ -79,6 +88,14 @@ def serve(
             help="Worker processes behind the one port (several: PostgreSQL recommended).",
         ),
     ] = 1,
+    rate_limits: Annotated[
+        RateLimits,
+        typer.Option(
+            envvar="AUTOLIQ_RATE_LIMITS",
+            case_sensitive=False,
+            help="off, or tradovate: Tradovate's user-level (429) and endpoint-level (p-ticket) limits.",
+        ),
+    ] = RateLimits.OFF,
 ) -> None:
     """Run the API server; on an empty database, seed the demo organization first."""
     import os
@@ -101,6 +118,7 @@ def serve(
         environment=environment,
         token_minutes=token_minutes,
         log_format=log_format.value,
+        rate_limits=rate_limits.value,
     )
     demo = prepare_database(settings)
     base = f"http://{settings.host}:{settings.port}"
@@ -135,6 +153,7 @@ def serve(
             AUTOLIQ_ENVIRONMENT=settings.environment.value,
             AUTOLIQ_TOKEN_MINUTES=str(settings.token_minutes),
             AUTOLIQ_LOG_FORMAT=settings.log_format,
+            AUTOLIQ_RATE_LIMITS=settings.rate_limits,
             AUTOLIQ_METRICS_DIR=metrics_dir,
         )
         try:
@@ -228,6 +247,9 @@ def seed(
 
 
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(accounts_app, name="accounts")
+app.command("log")(log_command)
+app.command("watch")(watch_command)
 
 
 def _safe_url(url: str) -> str:

@@ -15,7 +15,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-sandbox_app = typer.Typer(help="Sandbox controls of a running autoliq (prices, clock).", no_args_is_help=True)
+sandbox_app = typer.Typer(
+    help="Sandbox controls of a running autoliq (prices, clock, reset, faults).", no_args_is_help=True
+)
 console = Console(soft_wrap=True)
 
 UrlOption = Annotated[str, typer.Option("--url", envvar="AUTOLIQ_URL", help="autoliq's base URL.")]
@@ -149,3 +151,115 @@ def clock(
     console.print(f"sandbox time  {answer['now']}  (trade date {answer['tradeDate']}, market {state})")
     console.print(f"next open     {answer['nextMarketOpen']}   weekly open {answer['nextWeeklyOpen']}")
     console.print(f"ahead of the machine's clock by {answer['offsetSeconds']:g} s")
+
+
+# -- reset and fault injection --
+
+fault_app = typer.Typer(
+    help="Inject faults into the next calls of a /v1 route (organization admins).", no_args_is_help=True
+)
+sandbox_app.add_typer(fault_app, name="fault")
+
+
+def _call(
+    url: str, user: str, password: str, method: str, path: str, body: dict[str, object] | None = None
+) -> dict[str, object]:
+    """Log in as `user`, send one request, and its JSON answer; exit 1 with the errorText when refused."""
+    with httpx.Client(base_url=url, timeout=60, trust_env=False) as client:
+        client.headers["Authorization"] = f"Bearer {login(client, user, password)}"
+        r = client.request(method, path, json=body)
+    answer = r.json() if r.content else {}
+    if r.status_code != 200:
+        text = answer.get("errorText", r.reason_phrase) if isinstance(answer, dict) else r.reason_phrase
+        console.print(f"[red]refused:[/red] {escape(str(text))}")
+        raise typer.Exit(1)
+    assert isinstance(answer, dict)
+    return answer
+
+
+@sandbox_app.command()
+def reset(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    url: UrlOption = "http://127.0.0.1:8080",
+    user: UserOption = "admin",
+    password: PasswordOption = "",
+) -> None:
+    """Reset the whole sandbox to its seeded state (organization admins, demo servers): every
+    organization's orders, fills, positions, cash, settings, prices, faults and the clock."""
+    if not yes and not typer.confirm(f"Reset every organization's sandbox state at {url}?"):
+        raise typer.Exit(1)
+    answer = _call(url, user, password, "POST", "/_autoliq/reset")
+    removed = answer.get("removed", {})
+    assert isinstance(removed, dict)
+    parts = ", ".join(f"{n} {kind}" for kind, n in removed.items() if n) or "nothing else"
+    console.print(f"sandbox reset at {answer['resetAt']}: {answer['statusesReset']} statuses back to Normal")
+    console.print(f"removed: {escape(parts)}")
+
+
+def _fault_line(fault: dict[str, object]) -> str:
+    extra = ""
+    if "delayMs" in fault:
+        extra = f"  delay {fault['delayMs']} ms"
+    if "pTime" in fault:
+        extra = f"  p-time {fault['pTime']} s" + ("  p-captcha" if fault.get("pCaptcha") else "")
+    return f"#{fault['id']}  {fault['path']}  {fault['kind']}  x{fault['remaining']}{extra}"
+
+
+@fault_app.command("add")
+def fault_add(
+    path: Annotated[str, typer.Argument(help="A /v1 route, any case: /v1/order/placeorder.")],
+    kind: Annotated[
+        str,
+        typer.Argument(help="penaltyTicket, tooManyRequests, serverError, serverErrorAfterCommit or delay."),
+    ],
+    count: Annotated[int, typer.Option(min=1, help="How many of the next calls take it.")] = 1,
+    delay_ms: Annotated[
+        int | None, typer.Option("--delay-ms", help="kind delay: milliseconds before processing.")
+    ] = None,
+    p_time: Annotated[
+        int | None, typer.Option("--p-time", help="kind penaltyTicket: the ticket's p-time (seconds).")
+    ] = None,
+    p_captcha: Annotated[
+        bool, typer.Option("--p-captcha", help="kind penaltyTicket: the ticket asks for a captcha.")
+    ] = False,
+    url: UrlOption = "http://127.0.0.1:8080",
+    user: UserOption = "admin",
+    password: PasswordOption = "",
+) -> None:
+    """Make the next --count calls of PATH answer as KIND says."""
+    body: dict[str, object] = {"path": path, "kind": kind, "count": count}
+    if delay_ms is not None:
+        body["delayMs"] = delay_ms
+    if p_time is not None:
+        body["pTime"] = p_time
+    if p_captcha:
+        body["pCaptcha"] = True
+    console.print(
+        "added " + escape(_fault_line(_call(url, user, password, "POST", "/_autoliq/faults", body)))
+    )
+
+
+@fault_app.command("list")
+def fault_list(
+    url: UrlOption = "http://127.0.0.1:8080",
+    user: UserOption = "admin",
+    password: PasswordOption = "",
+) -> None:
+    """The pending faults, in the order they are taken."""
+    faults = _call(url, user, password, "GET", "/_autoliq/faults")["faults"]
+    assert isinstance(faults, list)
+    if not faults:
+        console.print("no pending faults")
+    for fault in faults:
+        console.print(escape(_fault_line(fault)))
+
+
+@fault_app.command("clear")
+def fault_clear(
+    url: UrlOption = "http://127.0.0.1:8080",
+    user: UserOption = "admin",
+    password: PasswordOption = "",
+) -> None:
+    """Drop every pending fault (and the penalty tickets handed out)."""
+    answer = _call(url, user, password, "DELETE", "/_autoliq/faults")
+    console.print(f"cleared {answer['cleared']} faults")

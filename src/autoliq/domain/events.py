@@ -50,4 +50,24 @@ class SessionsClosed:
     session_ids: tuple[int, ...]
 
 
-Event = RiskStatusChanged | TradingEntityChanged | AlertRaised | SessionsClosed
+@dataclass(frozen=True, slots=True)
+class SandboxReset:
+    """The sandbox went back to its seeded state: every worker sets its clock back to the machine's
+    and forgets what it cached of the old state."""
+
+    by_user_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxFaultsChanged:
+    """Injected faults or penalty tickets were added, used up or cleared: every worker reads them again."""
+
+
+Event = (
+    RiskStatusChanged
+    | TradingEntityChanged
+    | AlertRaised
+    | SessionsClosed
+    | SandboxReset
+    | SandboxFaultsChanged
+)

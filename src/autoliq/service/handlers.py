@@ -181,6 +181,10 @@ class AccountDirectory:
                 self._cache[account_id] = account
         return account
 
+    def forget(self) -> None:
+        """Drop every cached account (after a sandbox reset: their risk categories went back)."""
+        self._cache.clear()
+
     async def visible(self, caller: User, account_id: int | None) -> Account | None:
         """The account when `caller` may see and trade it (its organization's admin, or its owner),
         else None."""

@@ -20,6 +20,7 @@ from autoliq.domain.post_trade import AutoLiqSettings
 from autoliq.domain.states import Actor, AdminAction, ReasonCode, Side
 from autoliq.domain.timers import Timer, TimerKind
 from autoliq.service.admin_ports import AdminStore
+from autoliq.service.sandbox_ports import SandboxStore
 
 T = TypeVar("T")
 
@@ -119,7 +120,7 @@ class TradingStore(Protocol):
         ...
 
 
-class Store(TradingStore, AdminStore, Protocol):
+class Store(TradingStore, AdminStore, SandboxStore, Protocol):
     """The repositories of one transaction, and the events it will publish after commit."""
 
     # -- organizations and users --
@@ -128,6 +129,10 @@ class Store(TradingStore, AdminStore, Protocol):
     def user(self, user_id: int) -> User | None: ...
     def user_by_name(self, name: str) -> tuple[User, str] | None:
         """The user and its password hash."""
+        ...
+
+    def users_created(self, organization_id: int, ids: Sequence[int]) -> list[tuple[User, datetime]]:
+        """The organization's users among `ids`, by id, each with the time it was created."""
         ...
 
     # -- accounts --

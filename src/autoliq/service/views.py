@@ -118,6 +118,15 @@ class Views:
         account = await self.account(caller, account_id)
         return await self._uow.read(lambda s: s.auto_liq_layer(account.id))
 
+    # -- users --
+    async def users(self, caller: User, ids: Sequence[int]) -> list[tuple[User, datetime]]:
+        """The users among `ids` the caller may see, with their creation times, by id: an admin its
+        organization's, anyone else only itself."""
+        wanted = sorted({i for i in ids if caller.is_admin or i == caller.id})
+        if not wanted:
+            return []
+        return await self._uow.read(lambda s: s.users_created(caller.organization_id, wanted))
+
     async def organization_name(self, caller: User) -> str:
         """The caller's organization's name."""
         org = await self._uow.read(lambda s: s.organization(caller.organization_id))

@@ -1,0 +1,287 @@
+"""The sandbox controls' storage over one SQLAlchemy connection (mixed into SqlStore): the reset,
+injected faults and penalty tickets (see `autoliq.service.sandbox_ports.SandboxStore`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, delete, func, insert, or_, select, true, update
+
+from autoliq.adapters.tables import (
+    account,
+    account_risk_status,
+    account_risk_status_log,
+    auto_liq_alert,
+    auto_liq_layer,
+    cash_balance,
+    cash_change,
+    contract_price,
+    fill,
+    position,
+    risk_category,
+    risk_session,
+    risk_timer,
+    sandbox_clock,
+    sandbox_fault,
+    sandbox_ticket,
+    trade_order,
+    user_account_auto_liq,
+)
+from autoliq.adapters.trading_repository import ConnectionOwner
+from autoliq.domain.model import Account, RiskStatus, RiskStatusLogEntry
+from autoliq.domain.sandbox import TICKET_LIFETIME_SECONDS, Fault, FaultKind, FaultSpec, FaultsState
+from autoliq.domain.states import Actor, AdminAction
+
+_SEEDED_STATUS: dict[str, Any] = {
+    "admin_action": AdminAction.NORMAL.value,
+    "admin_timestamp": None,
+    "liquidate_only": None,
+    "user_triggered_liq_only": False,
+    "max_net_liq": None,
+    "min_net_liq": None,
+}
+
+# What the API and the sandbox controls create, deleted by a reset; children before their parents.
+_WIPED: tuple[tuple[str, Table], ...] = (
+    ("fills", fill),
+    ("orders", trade_order),
+    ("positions", position),
+    ("cashBalances", cash_balance),
+    ("cashChanges", cash_change),
+    ("userAccountAutoLiqs", user_account_auto_liq),
+    ("timers", risk_timer),
+    ("alerts", auto_liq_alert),
+    ("autoLiqLayers", auto_liq_layer),
+    ("prices", contract_price),
+    ("faults", sandbox_fault),
+    ("tickets", sandbox_ticket),
+)
+
+
+def _off_seed() -> ColumnElement[bool]:
+    """A status row that is not as the seed wrote it."""
+    s = account_risk_status.c
+    return or_(
+        s.admin_action != AdminAction.NORMAL.value,
+        s.admin_timestamp.is_not(None),
+        s.liquidate_only.is_not(None),
+        s.user_triggered_liq_only == true(),
+        s.max_net_liq.is_not(None),
+        s.min_net_liq.is_not(None),
+    )
+
+
+def _fault(row: Any) -> Fault:
+    return Fault(
+        id=int(row.id),
+        path=row.path,
+        kind=FaultKind(row.kind),
+        remaining=int(row.remaining),
+        delay_ms=row.delay_ms,
+        p_time=row.p_time,
+        p_captcha=bool(row.p_captcha),
+        created=row.created,
+    )
+
+
+def _epoch(value: datetime) -> float:
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+
+
+class SandboxRepository(ConnectionOwner):
+    """Reset, faults and tickets of the Store port."""
+
+    # -- reset --
+    def prepare_sandbox_reset(self) -> list[Account]:
+        # Earlier writes of this batch land first; later ones read the reset state, not the batch's.
+        self.hot.forget_prepared()
+        conn = self.conn
+        if conn.dialect.name == "postgresql":
+            # Every account's lock (its status row, in id order as every batch takes them), so no
+            # other worker's write of an account is in flight while the reset rewrites it; then the
+            # session job's row. (SQLite: BEGIN IMMEDIATE has serialized every writer already.)
+            conn.exec_driver_sql("SELECT id FROM account_risk_status ORDER BY id FOR UPDATE")
+            conn.exec_driver_sql("SELECT id FROM risk_session FOR UPDATE")
+        changed = (
+            select(account_risk_status.c.id)
+            .where(_off_seed())
+            .union(select(auto_liq_layer.c.account_id))
+            .scalar_subquery()
+        )
+        rows = conn.execute(select(account).where(account.c.id.in_(changed)).order_by(account.c.id))
+        return [
+            Account(
+                id=r.id,
+                organization_id=r.organization_id,
+                user_id=r.user_id,
+                name=r.name,
+                created=r.created,
+                archived=bool(r.archived),
+                risk_category_id=r.risk_category_id,
+            )
+            for r in rows
+        ]
+
+    def wipe_sandbox(self, now: datetime, closed_trade_date: date) -> dict[str, int]:
+        conn = self.conn
+        counts: dict[str, int] = {}
+        for name, table in _WIPED:
+            counts[name] = int(conn.execute(delete(table)).rowcount)
+        # Accounts as seeded: no notes, in their organization's default (first) risk category.
+        default_category = (
+            select(func.min(risk_category.c.id))
+            .where(risk_category.c.organization_id == account.c.organization_id)
+            .scalar_subquery()
+        )
+        conn.execute(
+            update(account)
+            .where(
+                or_(
+                    account.c.notes.is_not(None),
+                    account.c.risk_category_id.is_(None),
+                    account.c.risk_category_id != default_category,
+                )
+            )
+            .values(notes=None, risk_category_id=default_category)
+        )
+        firsts = select(func.min(risk_category.c.id)).group_by(risk_category.c.organization_id)
+        counts["riskCategories"] = int(
+            conn.execute(delete(risk_category).where(risk_category.c.id.not_in(firsts))).rowcount
+        )
+        conn.execute(
+            update(risk_category).where(risk_category.c.halted == true()).values(halted=False, updated=now)
+        )
+        conn.execute(update(account_risk_status).where(_off_seed()).values(**_SEEDED_STATUS))
+        # No stored offset: the sandbox clock is the machine's, as on a new database.
+        conn.execute(delete(sandbox_clock))
+        result = conn.execute(update(risk_session).values(closed_trade_date=closed_trade_date))
+        if result.rowcount == 0:
+            conn.execute(insert(risk_session).values(id=1, closed_trade_date=closed_trade_date))
+        return counts
+
+    def log_sandbox_reset(
+        self, account_ids: Sequence[int], now: datetime, actor_user_id: int, reason: str
+    ) -> list[RiskStatusLogEntry]:
+        if not account_ids:
+            return []
+        rows = [
+            {
+                "account_id": account_id,
+                "timestamp": now,
+                **_SEEDED_STATUS,
+                "actor": Actor.USER.value,
+                "actor_user_id": actor_user_id,
+                "reason_code": None,
+                "reason": reason,
+            }
+            for account_id in account_ids
+        ]
+        t = account_risk_status_log
+        ids = self.conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), rows).scalars()
+        return [
+            RiskStatusLogEntry(
+                int(entry_id),
+                account_id,
+                now,
+                RiskStatus(account_id),
+                Actor.USER,
+                actor_user_id,
+                None,
+                reason,
+            )
+            for entry_id, account_id in zip(ids, account_ids, strict=True)
+        ]
+
+    def rewind_session_closed_date(self, day: date) -> bool:
+        r = risk_session.c
+        result = self.conn.execute(
+            update(risk_session).where(r.id == 1, r.closed_trade_date > day).values(closed_trade_date=day)
+        )
+        return bool(result.rowcount)
+
+    # -- faults --
+    def add_fault(self, spec: FaultSpec, now: datetime) -> Fault:
+        values: dict[str, Any] = {
+            "path": spec.path,
+            "path_key": spec.path.lower(),
+            "kind": spec.kind.value,
+            "remaining": spec.count,
+            "delay_ms": spec.delay_ms,
+            "p_time": spec.p_time,
+            "p_captcha": spec.p_captcha,
+            "created": now,
+        }
+        fault_id = self.conn.execute(insert(sandbox_fault).values(**values).returning(sandbox_fault.c.id))
+        return Fault(
+            int(fault_id.scalar_one()),
+            spec.path,
+            spec.kind,
+            spec.count,
+            spec.delay_ms,
+            spec.p_time,
+            spec.p_captcha,
+            now,
+        )
+
+    def faults(self) -> list[Fault]:
+        f = sandbox_fault.c
+        rows = self.conn.execute(select(sandbox_fault).where(f.remaining > 0).order_by(f.id))
+        return [_fault(row) for row in rows]
+
+    def clear_faults(self) -> int:
+        cleared = int(self.conn.execute(delete(sandbox_fault)).rowcount)
+        self.conn.execute(delete(sandbox_ticket))
+        return cleared
+
+    def take_fault(self, path_key: str) -> Fault | None:
+        f = sandbox_fault.c
+        query = select(sandbox_fault).where(f.path_key == path_key, f.remaining > 0).order_by(f.id).limit(1)
+        if self.conn.dialect.name == "postgresql":
+            # Two workers taking from one fault at once: the second waits, then sees what is left.
+            query = query.with_for_update()
+        row = self.conn.execute(query).first()
+        if row is None:
+            return None
+        if row.remaining <= 1:
+            self.conn.execute(delete(sandbox_fault).where(f.id == row.id))
+        else:
+            self.conn.execute(update(sandbox_fault).where(f.id == row.id).values(remaining=f.remaining - 1))
+        return _fault(row)
+
+    # -- penalty tickets --
+    def add_ticket(self, ticket: str, path_key: str, p_time: int, valid_after: datetime) -> None:
+        t = sandbox_ticket.c
+        self.conn.execute(delete(sandbox_ticket).where(t.expires <= valid_after - timedelta(seconds=p_time)))
+        self.conn.execute(
+            insert(sandbox_ticket).values(
+                ticket=ticket,
+                path_key=path_key,
+                p_time=p_time,
+                valid_after=valid_after,
+                expires=valid_after + timedelta(seconds=TICKET_LIFETIME_SECONDS),
+            )
+        )
+
+    def pop_ticket(self, ticket: str, path_key: str, now: datetime) -> tuple[int, datetime] | None:
+        t = sandbox_ticket.c
+        query = select(t.p_time, t.valid_after).where(
+            t.ticket == ticket, t.path_key == path_key, t.expires > now
+        )
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self.conn.execute(query).first()
+        if row is None:
+            return None
+        deleted = self.conn.execute(delete(sandbox_ticket).where(t.ticket == ticket)).rowcount
+        return (int(row.p_time), row.valid_after) if deleted else None
+
+    def faults_state(self, now: datetime) -> FaultsState:
+        f = sandbox_fault.c
+        paths = self.conn.execute(select(f.path_key).where(f.remaining > 0).distinct()).scalars()
+        t = sandbox_ticket.c
+        until = self.conn.execute(
+            select(func.max(t.valid_after)).where(t.expires > now, t.valid_after > now)
+        ).scalar()
+        return FaultsState(frozenset(paths), _epoch(until) if until is not None else 0.0)

@@ -1,0 +1,260 @@
+"""The sandbox's ASGI entry, around `FastEntry`: injected faults, penalty tickets and the rate-limit
+profile, for every `/v1` route (the fast setadminautoliqaction and placeorder included) and for the
+WebSocket's requests, which are dispatched through the app's entry too.
+
+While no fault is pending, no ticket is early and the profile is off, a request costs one attribute
+lookup here. Otherwise, for a `/v1` path:
+
+1. the profile's user-level windows (per user id, per client IP without a valid token): a call past
+   them is answered 429 with an empty body;
+2. a penalty ticket carried by the call (JSON body field or query parameter `p-ticket`) is looked at
+   where it matters: a valid one lets the call through, past any fault or endpoint limit; an early
+   one is answered with a new ticket;
+3. a pending fault of the path is taken: answered in its stead (penalty ticket, 429, 500), or the
+   call is processed late (delay), or processed and then answered 500 (after commit);
+4. the profile's endpoint-level limit of the path, per client IP: past it, a penalty ticket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from time import monotonic, perf_counter, time
+from typing import Any
+from urllib.parse import parse_qsl
+
+import msgspec
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from autoliq.api.security import dispatched_caller
+from autoliq.bootstrap import Services
+from autoliq.domain.errors import Unauthorized
+from autoliq.domain.rate_limits import EndpointLimit, RateLimiter
+from autoliq.domain.sandbox import INTERNAL_ERROR_TEXT, FaultKind, PenaltyTicket, TicketVerdict
+from autoliq.service.metrics import HTTP_DURATION, HTTP_REQUESTS, UNMATCHED_ROUTE
+
+TICKET_FIELD = "p-ticket"
+_TICKET_BYTES = TICKET_FIELD.encode()
+_MAX_TICKET = 64
+_encode = msgspec.json.Encoder().encode
+_SERVER_ERROR_BODY = _encode({"errorText": INTERNAL_ERROR_TEXT})
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def penalty_body(ticket: PenaltyTicket) -> bytes:
+    """Tradovate's penalty answer (HTTP 200): the request was not processed."""
+    return _encode({"p-ticket": ticket.ticket, "p-time": ticket.p_time, "p-captcha": ticket.p_captcha})
+
+
+class SandboxEntry:
+    """Faults, tickets and rate limits in front of the app's entry (see the module's docstring)."""
+
+    def __init__(self, app: ASGIApp, services: Services, paths: Iterable[str]) -> None:
+        self.app = app
+        self.sandbox = services.sandbox
+        self.auth = services.auth
+        self.max_body = services.settings.max_body_bytes
+        self.canonical = {p.lower(): p for p in paths}
+        self.limiter = None if services.rate_limits is None else RateLimiter(services.rate_limits)
+        self.limited = self.limiter is not None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (self.limited or self.sandbox.armed) and scope["type"] == ScopeType.HTTP:
+            path = scope["path"].lower()
+            # Tradovate's API only: autoliq's own /_autoliq controls are never faulted nor limited.
+            if path.startswith("/v1/"):
+                await self._sandboxed(path, scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def _sandboxed(self, path: str, scope: Scope, receive: Receive, send: Send) -> None:
+        began = perf_counter()
+        limiter = self.limiter
+        sandbox = self.sandbox
+        ip = _client_ip(scope)
+        if limiter is not None:
+            key, authenticated = await self._user_key(scope, ip)
+            if not limiter.admit(key, authenticated=authenticated, now=monotonic()):
+                await self._answer(path, scope, send, 429, b"", began, json=False)
+                return
+        endpoint = None if limiter is None else limiter.endpoint(path)
+        faulted = path in sandbox.state.paths
+        admitted = False
+        if faulted or endpoint is not None or sandbox.tickets_early(time()):
+            receive, body = await _buffered(receive, self.max_body)
+            ticket = _ticket_of(scope, body)
+            if ticket is not None:
+                verdict, fresh = await sandbox.redeem(ticket, path)
+                if fresh is not None:
+                    await self._answer(path, scope, send, 200, penalty_body(fresh), began)
+                    return
+                admitted = verdict is TicketVerdict.VALID
+        if faulted and not admitted:
+            taken = await sandbox.take(path)
+            if taken is not None:
+                if taken.kind is FaultKind.PENALTY_TICKET and taken.ticket is not None:
+                    await self._answer(path, scope, send, 200, penalty_body(taken.ticket), began)
+                    return
+                if taken.kind is FaultKind.TOO_MANY_REQUESTS:
+                    await self._answer(path, scope, send, 429, b"", began, json=False)
+                    return
+                if taken.kind is FaultKind.SERVER_ERROR:
+                    await self._answer(path, scope, send, 500, _SERVER_ERROR_BODY, began)
+                    return
+                if taken.kind is FaultKind.SERVER_ERROR_AFTER_COMMIT:
+                    await self._process_then_fail(scope, receive, send)
+                    return
+                if taken.kind is FaultKind.DELAY and taken.delay_ms:
+                    await asyncio.sleep(taken.delay_ms / 1000)
+        if endpoint is not None and limiter is not None:
+            if not admitted:
+                p_time = limiter.penalty(ip, endpoint, monotonic())
+                if p_time is not None:
+                    issued = await sandbox.issue_ticket(path, math.ceil(p_time))
+                    await self._answer(path, scope, send, 200, penalty_body(issued), began)
+                    return
+            await self._counted(limiter, endpoint, ip, scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    async def _user_key(self, scope: Scope, ip: str) -> tuple[object, bool]:
+        """(the user id, True) for a WebSocket's request or a valid token; else (the IP, False)."""
+        caller = dispatched_caller(scope)
+        if caller is None:
+            token = _bearer(scope)
+            if token is not None:
+                try:
+                    caller = await self.auth.authenticate(token)
+                except Unauthorized:
+                    caller = None
+        if caller is not None:
+            return ("user", caller.user.id), True
+        return ("ip", ip), False
+
+    async def _process_then_fail(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The call is processed (a write is committed before the app answers); its answer is
+        dropped and the client gets a 500: it cannot tell whether the change was made."""
+
+        async def dropped(_: Message) -> None:
+            return None
+
+        await self.app(scope, receive, dropped)
+        await _send(send, 500, _SERVER_ERROR_BODY, json=True)
+
+    async def _counted(
+        self,
+        limiter: RateLimiter,
+        endpoint: EndpointLimit,
+        ip: str,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        """The call, counted against its endpoint's hour once answered (a failure: not 2xx, or a
+        200 with `errorText`)."""
+        status = 0
+        error_text = False
+
+        async def watched(message: Message) -> None:
+            nonlocal status, error_text
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and b'"errorText"' in message.get("body", b""):
+                error_text = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        finally:
+            failed = not 200 <= status < 300 or error_text
+            limiter.count(ip, endpoint, monotonic(), failed=failed)
+
+    async def _answer(
+        self,
+        path: str,
+        scope: Scope,
+        send: Send,
+        status: int,
+        payload: bytes,
+        began: float,
+        *,
+        json: bool = True,
+    ) -> None:
+        """Answer in the app's stead, counted in the HTTP metrics under the route's template."""
+        await _send(send, status, payload, json=json)
+        route = self.canonical.get(path, UNMATCHED_ROUTE)
+        method = scope.get("method", "")
+        HTTP_REQUESTS.inc((route, method if method in _METHODS else "OTHER", status))
+        HTTP_DURATION.labels((route,)).observe(perf_counter() - began)
+
+
+async def _send(send: Send, status: int, payload: bytes, *, json: bool) -> None:
+    headers = [(b"content-length", str(len(payload)).encode())]
+    if json:
+        headers.insert(0, (b"content-type", b"application/json"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload, "more_body": False})
+
+
+async def _buffered(receive: Receive, limit: int) -> tuple[Receive, bytes | None]:
+    """Read the request body (None when it is over `limit` or the client left); a `receive` that
+    hands the app the same messages again, then the rest."""
+    messages: deque[Any] = deque()
+    parts: list[bytes] = []
+    size = 0
+    body: bytes | None = None
+    while True:
+        message: Any = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            break  # the app answers 413
+        parts.append(chunk)
+        if not message.get("more_body", False):
+            body = b"".join(parts)
+            break
+
+    async def replay() -> Any:
+        if messages:
+            return messages.popleft()
+        return await receive()
+
+    replayed: Callable[[], Awaitable[Any]] = replay
+    return replayed, body
+
+
+def _ticket_of(scope: Scope, body: bytes | None) -> str | None:
+    """The `p-ticket` a call carries: query parameter, or field of a JSON object body."""
+    query: bytes = scope.get("query_string", b"")
+    if _TICKET_BYTES in query:
+        for name, value in parse_qsl(query.decode("latin-1")):
+            if name == TICKET_FIELD and 0 < len(value) <= _MAX_TICKET:
+                return value
+    if body and _TICKET_BYTES in body:
+        try:
+            document = msgspec.json.decode(body)
+        except msgspec.DecodeError:
+            return None
+        found = document.get(TICKET_FIELD) if isinstance(document, dict) else None
+        if isinstance(found, str) and 0 < len(found) <= _MAX_TICKET:
+            return found
+    return None
+
+
+def _client_ip(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() or None if scheme.lower() == "bearer" else None
+    return None

@@ -1,0 +1,76 @@
+"""/_autoliq/reset and /_autoliq/faults: the sandbox's reset and fault injection (organization
+admins; the reset on demo servers only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, delete, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+from litestar.routes import HTTPRoute
+
+from autoliq.api.params import ERROR_RESPONSES, decode_strict
+from autoliq.api.sandbox_schemas import (
+    FaultIn,
+    FaultOut,
+    FaultsClearedOut,
+    FaultsOut,
+    ResetOut,
+    fault_out,
+    reset_out,
+)
+from autoliq.api.security import caller_of
+from autoliq.bootstrap import Services
+from autoliq.domain.errors import BadRequest, Unauthorized
+
+Req = Request[Any, Any, Any]
+
+
+def faultable_paths(request: Req) -> dict[str, str]:
+    """Every `/v1` HTTP route of the app: lowercased path -> the route's own spelling."""
+    return {
+        route.path.lower(): route.path
+        for route in request.app.routes
+        if isinstance(route, HTTPRoute) and route.path.startswith("/v1/")
+    }
+
+
+class SandboxController(Controller):
+    """Reset the sandbox; inject faults into the next calls of a route."""
+
+    path = "/_autoliq"
+    tags = ["autoliq"]  # noqa: RUF012
+
+    @post("/reset", status_code=200, responses=ERROR_RESPONSES)
+    async def reset(self, request: Req, services: NamedDependency[Services]) -> ResetOut:
+        """Back to the seeded state, every organization's, in one transaction (organization admins, demo
+        servers): users, their passwords and sessions, organizations and accounts are kept."""
+        return reset_out(await services.sandbox.reset(caller_of(request).user))
+
+    @get("/faults", responses=ERROR_RESPONSES)
+    async def faults(self, request: Req, services: NamedDependency[Services]) -> FaultsOut:
+        """The pending faults, in the order they are taken (organization admins)."""
+        found = await services.sandbox.faults(caller_of(request).user)
+        return FaultsOut(faults=[fault_out(f) for f in found])
+
+    @post("/faults", status_code=200, responses=ERROR_RESPONSES)
+    async def add_fault(
+        self, request: Req, data: JSONBody[FaultIn], services: NamedDependency[Services]
+    ) -> FaultOut:
+        """Make the next `count` calls of a `/v1` path (any case) answer a penalty ticket, 429, 500,
+        or late (organization admins): `{"path": "/v1/order/placeorder", "kind": "penaltyTicket"}`."""
+        del data  # declared for the OpenAPI description; decoded strictly below
+        caller = caller_of(request).user
+        if not caller.is_admin:
+            raise Unauthorized()
+        body = decode_strict(await request.body(), FaultIn)
+        path = faultable_paths(request).get(body.path.lower())
+        if path is None:
+            raise BadRequest(f"path: no /v1 route {body.path!r} (for example /v1/order/placeorder)")
+        return fault_out(await services.sandbox.add_fault(caller, body.spec(path)))
+
+    @delete("/faults", status_code=200, responses=ERROR_RESPONSES)
+    async def clear_faults(self, request: Req, services: NamedDependency[Services]) -> FaultsClearedOut:
+        """Drop every pending fault and penalty ticket (organization admins)."""
+        return FaultsClearedOut(cleared=await services.sandbox.clear_faults(caller_of(request).user))

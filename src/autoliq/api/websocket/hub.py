@@ -1,0 +1,312 @@
+"""The process's WebSocket hub: every open socket's bounded send queue, the heartbeats and the
+liveness check, and the fan-out of committed events as `props` messages.
+
+One listener on the publisher per process (not one subscription per socket): each event's entity is
+read and JSON-encoded once, then the same message string is queued on every socket that follows its
+account. A socket's queue is drained by that socket's own sender task; a socket whose queue is full
+(a client that does not read) is cut off with `c[4002,"Send queue full"]`, so it never slows the
+others, the hub or the publisher. Events of other workers reach this publisher through the outbox
+relay, so with several workers every socket hears every worker's events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+
+from litestar import Litestar
+
+from autoliq.api.websocket.protocol import (
+    EVENT_BACKLOG_FULL,
+    HEARTBEAT_FRAME,
+    HEARTBEAT_TIMEOUT,
+    OPEN_FRAME,
+    SEND_QUEUE_FULL,
+    CloseReason,
+    WebSocketSettings,
+    array_frame,
+    props_message,
+)
+from autoliq.api.websocket.sync import Change, Subscription, interesting, read_entities, risk_status_changes
+from autoliq.bootstrap import Services
+from autoliq.domain.events import Event, RiskStatusChanged, TradingEntityChanged
+from autoliq.service.handlers import Caller
+
+log = logging.getLogger(__name__)
+
+EVENT_BACKLOG_MAX = 200_000
+"""Events waiting for the fan-out at most; beyond, the following sockets are closed."""
+MAX_JOINED_FRAMES = 512
+"""`a[...]` frames waiting together are sent as one, of at most this many (a backlog goes out in a
+few frames, not one)."""
+
+
+class Connection:
+    """One socket: its caller and subscription, and the bounded queue its sender task drains."""
+
+    def __init__(self, send_text: Callable[[str], Awaitable[None]], settings: WebSocketSettings) -> None:
+        self._send_text = send_text
+        self._max_items = settings.send_queue_max
+        self._max_chars = settings.send_queue_bytes
+        self._queue: deque[str] = deque()
+        self._queued_chars = 0
+        self._wake = asyncio.Event()
+        self._held: list[str] | None = None
+        self.caller: Caller | None = None
+        self.subscription: Subscription | None = None
+        self.last_heard = asyncio.get_running_loop().time()
+        self.waiting_for_client = False
+        """True while the reader waits for the client's next frame (liveness applies only then)."""
+        self.close_reason: CloseReason | None = None
+        self.done = asyncio.Event()
+        """Set once the socket is to close: the client left, or the server cuts it off."""
+
+    # -- queueing --
+    def push(self, frame: str) -> None:
+        """Queue a frame (`o`, `h`, `a[...]`) for the sender; cut the socket off when full. The same
+        string object may be queued on many sockets: it is never copied here."""
+        if self.done.is_set():
+            return
+        size = len(frame)
+        if self._queue and (
+            len(self._queue) >= self._max_items or self._queued_chars + size > self._max_chars
+        ):
+            self.finish(SEND_QUEUE_FULL)
+            return
+        self._queue.append(frame)
+        self._queued_chars += size
+        self._wake.set()
+
+    def push_message(self, message: str) -> None:
+        """Queue one message (an answer) in a frame of its own."""
+        self.push(array_frame([message]))
+
+    def push_event(self, frame: str) -> None:
+        """Queue a `props` frame; while a syncrequest's snapshot is being read it is held back, to
+        follow the snapshot's answer."""
+        if self._held is None:
+            self.push(frame)
+        elif len(self._held) >= self._max_items:
+            self.finish(SEND_QUEUE_FULL)
+        else:
+            self._held.append(frame)
+
+    def hold_events(self) -> None:
+        """Hold `props` frames back until `release_events`."""
+        if self._held is None:
+            self._held = []
+
+    def release_events(self, first: str | None = None) -> None:
+        """Queue message `first` (the snapshot's answer), then the held frames, and stop holding."""
+        held, self._held = self._held or [], None
+        if first is not None:
+            self.push_message(first)
+        for frame in held:
+            self.push(frame)
+
+    def finish(self, reason: CloseReason | None = None) -> None:
+        """Mark the socket for closing (with `reason`'s `c[...]` frame when the server closes it)."""
+        if self.done.is_set():
+            return
+        self.close_reason = reason
+        self._queue.clear()
+        self._queued_chars = 0
+        self._held = None
+        self.done.set()
+
+    # -- sending --
+    async def send_loop(self) -> None:
+        """Drain the queue until cancelled: frames one by one, consecutive `a[...]` ones joined."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue:
+                await self._send_text(self._next_frame())
+
+    def _next_frame(self) -> str:
+        queue = self._queue
+        first = queue.popleft()
+        self._queued_chars -= len(first)
+        if first[0] != "a" or not queue or queue[0][0] != "a":
+            return first  # the usual case: the frame as queued, shared with other sockets
+        parts = [first[2:-1]]
+        while queue and len(parts) < MAX_JOINED_FRAMES and queue[0][0] == "a":
+            frame = queue.popleft()
+            self._queued_chars -= len(frame)
+            parts.append(frame[2:-1])
+        return "a[" + ",".join(parts) + "]"
+
+
+class Hub:
+    """Every socket of this process; the heartbeat ticker and the event fan-out run while any is open."""
+
+    def __init__(self, services: Services, settings: WebSocketSettings) -> None:
+        self.services = services
+        self.settings = settings
+        self._connections: set[Connection] = set()
+        self._following: dict[int, set[Connection]] = {}  # organization id -> synced sockets
+        self._events: deque[Event] = deque()
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        services.publisher.add_listener(self._on_events)
+
+    # -- sockets --
+    def open(self, send_text: Callable[[str], Awaitable[None]]) -> Connection:
+        """A new socket, its `o` frame queued."""
+        connection = Connection(send_text, self.settings)
+        connection.push(OPEN_FRAME)
+        self._connections.add(connection)
+        if not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self._tick(), name="autoliq-ws-heartbeat"),
+                asyncio.create_task(self._fan_out(), name="autoliq-ws-fan-out"),
+            ]
+        return connection
+
+    def close(self, connection: Connection) -> None:
+        """Forget a socket; the hub's tasks stop with the last one."""
+        self.follow(connection, None)
+        self._connections.discard(connection)
+        if not self._connections:
+            for task in self._tasks:
+                task.cancel()
+            self._tasks = []
+            self._events.clear()
+
+    def follow(self, connection: Connection, subscription: Subscription | None) -> None:
+        """Replace what a socket follows (None: nothing)."""
+        old = connection.subscription
+        if old is not None:
+            following = self._following.get(old.user.organization_id)
+            if following is not None:
+                following.discard(connection)
+                if not following:
+                    del self._following[old.user.organization_id]
+        connection.subscription = subscription
+        if subscription is not None and not connection.done.is_set():
+            self._following.setdefault(subscription.user.organization_id, set()).add(connection)
+
+    # -- heartbeats and liveness --
+    async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        interval, timeout = self.settings.heartbeat_seconds, self.settings.timeout_seconds
+        while True:
+            await asyncio.sleep(interval)
+            now = loop.time()
+            for connection in list(self._connections):
+                if connection.waiting_for_client and now - connection.last_heard > timeout:
+                    connection.finish(HEARTBEAT_TIMEOUT)
+                else:
+                    connection.push(HEARTBEAT_FRAME)
+
+    # -- events --
+    def _on_events(self, events: Sequence[Event]) -> None:
+        """Publisher listener (on the event loop, after commit): keep what a followed socket may want."""
+        if not self._following:
+            return
+        self._events.extend(e for e in events if interesting(e))
+        if len(self._events) > EVENT_BACKLOG_MAX:
+            # The fan-out fell far behind: rather than grow without bound or skip events silently,
+            # the following sockets are closed (their clients reconnect and sync again).
+            self._events.clear()
+            for following in list(self._following.values()):
+                for connection in list(following):
+                    connection.finish(EVENT_BACKLOG_FULL)
+            return
+        self._wake.set()
+
+    async def _fan_out(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._events:
+                batch = list(self._events)
+                self._events.clear()
+                try:
+                    await self._deliver(batch)
+                except Exception:
+                    log.exception("WebSocket fan-out of %d events failed", len(batch))
+
+    async def _deliver(self, batch: list[Event]) -> None:
+        """Fan a batch out in commit order; trading entities are read first, in bulk, and only those
+        some socket follows."""
+        wanted: dict[tuple[int, str], set[tuple[int, int]]] = {}  # (org, kind) -> (account, entity id)
+        accounts: dict[int, tuple[int, int]] = {}  # account id -> (org, owner)
+        for event in batch:
+            if isinstance(event, TradingEntityChanged):
+                account = await self.services.risk.accounts.get(event.account_id)
+                if account is None:
+                    continue
+                org, owner = account.organization_id, account.user_id
+                accounts[account.id] = (org, owner)
+                kind = event.entity_type
+                if any(self._wants(c, org, account.id, owner, kind) for c in self._followers(org)):
+                    wanted.setdefault((org, kind), set()).add((account.id, event.entity_id))
+        entities: dict[tuple[str, int, int], str] = {}
+        for (org, kind), keys in wanted.items():
+            found = await read_entities(self.services, org, kind, keys)
+            for (account_id, entity_id), encoded in found.items():
+                entities[(kind, account_id, entity_id)] = encoded
+        for event in batch:
+            if isinstance(event, RiskStatusChanged):
+                self._send(risk_status_changes(event))
+            elif isinstance(event, TradingEntityChanged):
+                entity = entities.get((event.entity_type, event.account_id, event.entity_id))
+                if entity is not None:
+                    org, owner = accounts[event.account_id]
+                    change = Change(org, event.account_id, owner, event.entity_type, event.event_type, entity)
+                    self._send([change])
+
+    def _followers(self, organization_id: int) -> list[Connection]:
+        return list(self._following.get(organization_id, ()))
+
+    @staticmethod
+    def _wants(connection: Connection, org: int, account_id: int, owner: int, entity_type: str) -> bool:
+        sub = connection.subscription
+        return sub is not None and entity_type in sub.entity_types and sub.covers(org, account_id, owner)
+
+    def _send(self, changes: list[Change]) -> None:
+        if not changes:
+            return
+        first = changes[0]
+        followers = self._followers(first.organization_id)
+        if not followers:
+            return
+        messages = [props_message(c.entity_type, c.event_type, c.entity_json) for c in changes]
+        # One frame string per combination of entity types the sockets want, built once.
+        frames: dict[tuple[int, ...], str] = {}
+        for connection in followers:
+            sub = connection.subscription
+            if sub is None or not sub.covers(first.organization_id, first.account_id, first.owner_id):
+                continue
+            wanted = tuple(i for i, c in enumerate(changes) if c.entity_type in sub.entity_types)
+            if not wanted:
+                continue
+            frame = frames.get(wanted)
+            if frame is None:
+                frame = frames[wanted] = array_frame([messages[i] for i in wanted])
+            connection.push_event(frame)
+
+
+def hub_of(app: Litestar) -> Hub:
+    """The app's hub, made on first use (settings: `app.state.websocket_settings`, else AUTOLIQ_WS_*)."""
+    hub = app.state.get("websocket_hub")
+    if not isinstance(hub, Hub):
+        settings = app.state.get("websocket_settings")
+        if not isinstance(settings, WebSocketSettings):
+            settings = WebSocketSettings.from_env()
+        hub = Hub(app.state.services, settings)
+        app.state.websocket_hub = hub
+    return hub
+
+
+async def cancel_quietly(tasks: Sequence[asyncio.Task[None]]) -> None:
+    """Cancel `tasks` and wait for them to end."""
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task

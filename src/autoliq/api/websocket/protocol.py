@@ -1,0 +1,155 @@
+"""Tradovate's WebSocket frames, as text: what the server sends and how a client's request reads.
+
+Server to client: `o` (open, right after accept), `h` (heartbeat), `a[...]` (a JSON array of
+messages: answers `{"s": status, "i": id, "d": ...}` and events `{"e": "props", "d": {...}}`),
+`c[code,"reason"]` (sent before the server closes). Client to server: `[]` (heartbeat) and request
+frames `endpoint\\nid\\nquery\\nbody`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+import msgspec
+
+OPEN_FRAME = "o"
+HEARTBEAT_FRAME = "h"
+CLIENT_HEARTBEAT = "[]"
+AUTHORIZE = "authorize"
+SYNC_REQUEST = "user/syncrequest"
+
+INVALID_TOKEN = "Invalid access token"  # noqa: S105 (an error text, not a secret)
+ACCESS_DENIED = "Access is denied"
+NOT_FOUND = "Not Found"  # what the REST app answers for a path it has no route for
+MALFORMED_FRAME = "Request frame should be endpoint\\nid\\nquery\\nbody with an integer id"
+
+_INT64_MAX = 2**63 - 1
+_ENDPOINT = re.compile(r"[A-Za-z0-9_]+(?:/[A-Za-z0-9_]+)*")
+_MAX_ENDPOINT = 200
+_encode = msgspec.json.Encoder().encode
+
+
+@dataclass(frozen=True, slots=True)
+class CloseReason:
+    """Why the server closes a socket: the code and reason of its `c[...]` frame and close frame."""
+
+    code: int
+    reason: str
+
+
+HEARTBEAT_TIMEOUT = CloseReason(4001, "Heartbeat timeout")
+SEND_QUEUE_FULL = CloseReason(4002, "Send queue full")
+EVENT_BACKLOG_FULL = CloseReason(4003, "Event backlog full")
+FRAME_TOO_LARGE = CloseReason(1009, "Frame too large")
+UNREADABLE_FRAME = CloseReason(1003, "Frames should be UTF-8 text")
+
+
+@dataclass(frozen=True, slots=True)
+class WebSocketSettings:
+    """The socket's timing and bounds. Each is read from an AUTOLIQ_WS_* variable (`from_env`)."""
+
+    heartbeat_seconds: float = 2.5
+    """Interval of the server's `h` frames (AUTOLIQ_WS_HEARTBEAT_SECONDS); Tradovate's is ~2.5 s."""
+    timeout_seconds: float = 10.0
+    """A client that sends no frame for this long is closed with `c[4001,"Heartbeat timeout"]`
+    (AUTOLIQ_WS_TIMEOUT_SECONDS): four of Tradovate's 2.5-second heartbeat periods."""
+    send_queue_max: int = 1000
+    """Messages waiting for a slow client before it is cut off with `c[4002,"Send queue full"]`
+    (AUTOLIQ_WS_SEND_QUEUE)."""
+    send_queue_bytes: int = 16 * 1024 * 1024
+    """Characters waiting for a slow client before it is cut off (AUTOLIQ_WS_SEND_QUEUE_BYTES); a
+    single larger answer (a big snapshot) is still sent when nothing else waits."""
+    max_in_flight: int = 64
+    """Requests of one socket running at once; the socket's next frames are read when one ends."""
+
+    def __post_init__(self) -> None:
+        if self.heartbeat_seconds <= 0 or self.timeout_seconds <= 0:
+            raise ValueError("WebSocket intervals must be positive")
+        if self.send_queue_max <= 0 or self.send_queue_bytes <= 0 or self.max_in_flight <= 0:
+            raise ValueError("WebSocket bounds must be positive")
+
+    @classmethod
+    def from_env(cls) -> WebSocketSettings:
+        """The defaults, overridden by AUTOLIQ_WS_HEARTBEAT_SECONDS, AUTOLIQ_WS_TIMEOUT_SECONDS,
+        AUTOLIQ_WS_SEND_QUEUE and AUTOLIQ_WS_SEND_QUEUE_BYTES."""
+        env = os.environ
+        values: dict[str, float | int] = {}
+        if "AUTOLIQ_WS_HEARTBEAT_SECONDS" in env:
+            values["heartbeat_seconds"] = float(env["AUTOLIQ_WS_HEARTBEAT_SECONDS"])
+        if "AUTOLIQ_WS_TIMEOUT_SECONDS" in env:
+            values["timeout_seconds"] = float(env["AUTOLIQ_WS_TIMEOUT_SECONDS"])
+        if "AUTOLIQ_WS_SEND_QUEUE" in env:
+            values["send_queue_max"] = int(env["AUTOLIQ_WS_SEND_QUEUE"])
+        if "AUTOLIQ_WS_SEND_QUEUE_BYTES" in env:
+            values["send_queue_bytes"] = int(env["AUTOLIQ_WS_SEND_QUEUE_BYTES"])
+        return cls(**values)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFrame:
+    """A client's `endpoint\\nid\\nquery\\nbody`."""
+
+    endpoint: str
+    id: int
+    query: str
+    body: str
+
+
+class MalformedFrame(Exception):
+    """A frame that is neither a heartbeat nor a request with an integer id."""
+
+
+def parse_request(text: str) -> RequestFrame:
+    """The request in `text`; the query and body may be missing (empty). The body keeps any newlines."""
+    parts = text.split("\n", 3)
+    if len(parts) < 2:
+        raise MalformedFrame
+    raw_id = parts[1].strip()
+    if not raw_id or not (raw_id.isascii() and raw_id.lstrip("-").isdigit()):
+        raise MalformedFrame
+    request_id = int(raw_id)
+    if abs(request_id) > _INT64_MAX:
+        raise MalformedFrame
+    query = parts[2].strip() if len(parts) > 2 else ""
+    body = parts[3] if len(parts) > 3 else ""
+    return RequestFrame(parts[0].strip(), request_id, query, body)
+
+
+def valid_endpoint(endpoint: str) -> bool:
+    """Whether `endpoint` can name a route: path segments of letters, digits and underscores."""
+    return len(endpoint) <= _MAX_ENDPOINT and _ENDPOINT.fullmatch(endpoint) is not None
+
+
+def answer(status: int, request_id: int, data_json: str | None = None) -> str:
+    """An answer message; `data_json` is already-encoded JSON (the REST body), spliced in as is."""
+    if data_json is None:
+        return f'{{"s":{status},"i":{request_id}}}'
+    return f'{{"s":{status},"i":{request_id},"d":{data_json}}}'
+
+
+def error_answer(status: int, request_id: int | None, text: str | None) -> str:
+    """An answer whose `d` is the error text (a JSON string), as Tradovate's non-2xx answers."""
+    head = f'{{"s":{status}' if request_id is None else f'{{"s":{status},"i":{request_id}'
+    if text is None:
+        return head + "}"
+    return f'{head},"d":{_encode(text).decode()}}}'
+
+
+def props_message(entity_type: str, event_type: str, entity_json: str) -> str:
+    """A `props` event message carrying an already-encoded entity."""
+    return (
+        f'{{"e":"props","d":{{"entityType":"{entity_type}","eventType":"{event_type}",'
+        f'"entity":{entity_json}}}}}'
+    )
+
+
+def array_frame(messages: list[str]) -> str:
+    """`a[...]` of already-encoded messages."""
+    return "a[" + ",".join(messages) + "]"
+
+
+def close_frame(reason: CloseReason) -> str:
+    """`c[code,"reason"]`."""
+    return "c" + _encode([reason.code, reason.reason]).decode()

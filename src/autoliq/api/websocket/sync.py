@@ -1,0 +1,294 @@
+"""`user/syncrequest`: which accounts a socket follows, the `SyncMessage` snapshot of them, and the
+entities its `props` events carry.
+
+Scope: the accounts the caller may see (its organization's for an admin, its own for a trader: the
+REST reads' rule, `domain.gate.may_trade`), narrowed by the request's `accounts`, `users` and
+`shardingExpression`. Every entity is built by the REST answers' own functions, so a snapshot's
+and an event's JSON is byte for byte what the REST `item`/`list` routes answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from autoliq.api.post_trade_schemas import UserAccountAutoLiqIO, settings_out
+from autoliq.api.schemas import (
+    AccountOut,
+    AccountRiskStatusOut,
+    account_out,
+    log_entry_out,
+    risk_status_out,
+)
+from autoliq.api.trading_schemas import (
+    CashBalanceOut,
+    FillOut,
+    OrderOut,
+    PositionOut,
+    cash_balance_out,
+    fill_out,
+    order_out,
+    position_out,
+)
+from autoliq.bootstrap import Services
+from autoliq.domain.errors import BadRequest
+from autoliq.domain.events import Event, RiskStatusChanged, TradingEntityChanged
+from autoliq.domain.gate import may_trade
+from autoliq.domain.model import User
+from autoliq.domain.states import Role
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+MAX_IDS = 10_000
+Int64 = Annotated[int, msgspec.Meta(ge=INT64_MIN, le=INT64_MAX)]
+
+RISK_STATUS = "accountRiskStatus"
+RISK_STATUS_LOG = "accountRiskStatusLog"
+ENTITY_TYPES = frozenset(
+    {RISK_STATUS, RISK_STATUS_LOG, "order", "fill", "position", "cashBalance", "userAccountAutoLiq"}
+)
+"""The entity types autoliq publishes `props` events for."""
+
+# -- WIRE SHAPES --
+
+
+class ShardingExpressionIn(msgspec.Struct, forbid_unknown_fields=False):
+    """Tradovate's `ShardingExpression`."""
+
+    expressionType: Literal["modAccountId", "modUserId"]
+    divisor: Annotated[int, msgspec.Meta(ge=1, le=INT64_MAX)]
+    remainder: Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
+
+
+class SyncRequestBody(msgspec.Struct, forbid_unknown_fields=False):
+    """Tradovate's `SyncRequest`."""
+
+    users: list[Int64] | None = None
+    accounts: list[Int64] | None = None
+    splitResponses: bool | None = None
+    cutoffTimestamp: str | None = None
+    entityTypes: list[str] | None = None
+    shardingExpression: ShardingExpressionIn | None = None
+    fullOrgSnapshot: bool | None = None
+
+
+class UserOut(msgspec.Struct):
+    """Tradovate's `User` (autoliq's users are all `Active`, non-professional)."""
+
+    id: int
+    name: str
+    timestamp: datetime
+    email: str
+    status: str
+    professional: bool
+    organizationId: int
+
+
+class ContractGroupOut(msgspec.Struct):
+    """Tradovate's `ContractGroup` (autoliq has none; the array is required)."""
+
+    id: int
+    name: str
+
+
+class SyncMessageOut(msgspec.Struct):
+    """Tradovate's `SyncMessage`: the entity arrays autoliq has (`users` and `contractGroups` are
+    required by the schema and always present)."""
+
+    users: list[UserOut]
+    accounts: list[AccountOut]
+    accountRiskStatuses: list[AccountRiskStatusOut]
+    userAccountAutoLiqs: list[UserAccountAutoLiqIO]
+    cashBalances: list[CashBalanceOut]
+    positions: list[PositionOut]
+    orders: list[OrderOut]
+    fills: list[FillOut]
+    contractGroups: list[ContractGroupOut]
+
+
+# -- THE SUBSCRIPTION --
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """What one socket follows after its syncrequest."""
+
+    user: User
+    entity_types: frozenset[str]
+    accounts: frozenset[int] | None
+    """The request's `accounts`, when given."""
+    owners: frozenset[int] | None
+    """The request's `users` (accounts owned by them), unless it named the caller itself."""
+    sharding: tuple[bool, int, int] | None
+    """(by user id, divisor, remainder) of the request's `shardingExpression`."""
+
+    def covers(self, organization_id: int, account_id: int, owner_id: int) -> bool:
+        """Whether events of this account reach the socket (before the entity-type filter)."""
+        user = self.user
+        if not may_trade(user.is_admin, user.id, user.organization_id, owner_id, organization_id):
+            return False
+        if self.accounts is not None and account_id not in self.accounts:
+            return False
+        if self.owners is not None and owner_id not in self.owners:
+            return False
+        if self.sharding is not None:
+            by_user, divisor, remainder = self.sharding
+            return (owner_id if by_user else account_id) % divisor == remainder
+        return True
+
+
+def subscription_of(user: User, body: SyncRequestBody) -> Subscription:
+    """The subscription a request asks for; BadRequest (400) for a shape the schema allows but
+    autoliq cannot serve."""
+    for name, ids in (("users", body.users), ("accounts", body.accounts)):
+        if ids is not None and len(ids) > MAX_IDS:
+            raise BadRequest(f"{name}: at most {MAX_IDS} ids per request")
+    sharding = body.shardingExpression
+    if sharding is not None and sharding.remainder >= sharding.divisor:
+        raise BadRequest("shardingExpression.remainder: should be less than divisor")
+    owners = frozenset(body.users) if body.users and user.id not in body.users else None
+    return Subscription(
+        user=user,
+        entity_types=frozenset(body.entityTypes or ()) & ENTITY_TYPES,
+        accounts=frozenset(body.accounts) if body.accounts else None,
+        owners=owners,
+        sharding=(
+            None
+            if sharding is None
+            else (sharding.expressionType == "modUserId", sharding.divisor, sharding.remainder)
+        ),
+    )
+
+
+# -- THE SNAPSHOT --
+
+
+async def snapshot(services: Services, subscription: Subscription) -> SyncMessageOut:
+    """The `SyncMessage` of the subscription's accounts, read with the REST reads' functions."""
+    user = subscription.user
+    visible = await services.views.accounts(user)
+    accounts = [a for a in visible if subscription.covers(a.organization_id, a.id, a.user_id)]
+    # Every visible account followed: read "all" (no id list); else the followed ids.
+    ids: list[int] | None = None if len(accounts) == len(visible) else [a.id for a in accounts]
+    if ids == []:
+        statuses, settings, balances, positions, orders, fills = [], [], [], [], [], []
+    else:
+        statuses = [risk_status_out(s) for s in await services.views.risk_statuses(user, ids)]
+        settings = [settings_out(s) for s in await services.auto_liq.visible(user, ids)]
+        balances = [cash_balance_out(b) for b in await services.cash_views.balances(user, ids)]
+        positions = [position_out(v) for v in await _trading_rows(services, "position", user, ids)]
+        orders = [order_out(v) for v in await _trading_rows(services, "order", user, ids)]
+        fills = [fill_out(v) for v in await _trading_rows(services, "fill", user, ids)]
+    owners = {user.id} | {a.user_id for a in accounts}
+    users = [
+        UserOut(u.id, u.name, created, u.email, "Active", False, u.organization_id)
+        for u, created in await services.views.users(user, sorted(owners))
+    ]
+    return SyncMessageOut(
+        users=users,
+        accounts=[account_out(a) for a in accounts],
+        accountRiskStatuses=statuses,
+        userAccountAutoLiqs=settings,
+        cashBalances=balances,
+        positions=positions,
+        orders=orders,
+        fills=fills,
+        contractGroups=[],
+    )
+
+
+async def _trading_rows(services: Services, kind: str, user: User, ids: list[int] | None) -> list[Any]:
+    """The REST list's rows of `kind` for accounts `ids` (all visible: None), read in chunks of ids,
+    by id as the list answers them."""
+    if ids is None:
+        return await services.trading_views.rows(kind, user)
+    rows: list[Any] = []
+    for chunk in _chunks(ids):
+        rows.extend(await services.trading_views.rows(kind, user, account_ids=chunk))
+    return sorted(rows, key=lambda v: v.id)
+
+
+# -- EVENTS' ENTITIES --
+
+_encode = msgspec.json.Encoder().encode
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One `props` event to fan out: its account, and the entity already encoded as JSON."""
+
+    organization_id: int
+    account_id: int
+    owner_id: int
+    entity_type: str
+    event_type: str
+    entity_json: str
+
+
+def _reader(organization_id: int) -> User:
+    """Who reads an event's entity: the organization's administrator's view (every account of it),
+    so one read serves every socket that may see the account."""
+    return User(id=0, organization_id=organization_id, name="", role=Role.ADMIN, full_name="", email="")
+
+
+def risk_status_changes(event: RiskStatusChanged) -> list[Change]:
+    """accountRiskStatus `Updated` and accountRiskStatusLog `Created`, from the event itself."""
+    org, account_id, owner = event.organization_id, event.account_id, event.owner_user_id
+    return [
+        Change(
+            org, account_id, owner, RISK_STATUS, "Updated", _encode(risk_status_out(event.status)).decode()
+        ),
+        Change(
+            org,
+            account_id,
+            owner,
+            RISK_STATUS_LOG,
+            "Created",
+            _encode(log_entry_out(event.log_entry)).decode(),
+        ),
+    ]
+
+
+_CHUNK = 5000  # ids per read: well below both engines' limits on bound parameters
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
+
+
+async def read_entities(
+    services: Services, organization_id: int, kind: str, keys: set[tuple[int, int]]
+) -> dict[tuple[int, int], str]:
+    """The current entities of one organization's trading events, as their REST `item` answers
+    them, encoded; keyed (account id, event's entity id). One read per kind and chunk of ids, however
+    many events name them; an entity gone is left out."""
+    reader = _reader(organization_id)
+    found: dict[tuple[int, int], str] = {}
+    if kind in ("order", "fill"):
+        by_id = {entity_id: account_id for account_id, entity_id in keys}
+        for chunk in _chunks(sorted(by_id)):
+            for v in await services.trading_views.rows(kind, reader, ids=chunk):
+                wire = order_out(v) if kind == "order" else fill_out(v)
+                found[(by_id[v.id], v.id)] = _encode(wire).decode()
+        return found
+    accounts = sorted({account_id for account_id, _ in keys})
+    for chunk in _chunks(accounts):
+        if kind == "position":
+            # The event names a position by its contract (one position per account and contract).
+            for p in await services.trading_views.rows("position", reader, account_ids=chunk):
+                if (p.account_id, p.contract_id) in keys:
+                    found[(p.account_id, p.contract_id)] = _encode(position_out(p)).decode()
+        elif kind == "cashBalance":
+            for b in await services.cash_views.balances(reader, chunk):
+                found[(b.account_id, b.account_id)] = _encode(cash_balance_out(b)).decode()
+        elif kind == "userAccountAutoLiq":
+            for settings in await services.auto_liq.visible(reader, chunk):
+                found[(settings.id, settings.id)] = _encode(settings_out(settings)).decode()
+    return found
+
+
+def interesting(event: Event) -> bool:
+    """Whether an event can become `props` (alerts and closed sessions do not)."""
+    return isinstance(event, RiskStatusChanged | TradingEntityChanged)

@@ -1,0 +1,121 @@
+"""The sandbox's storage on both engines: a reset inside a group-commit batch, faults taken once.
+
+The batch is driven directly (the writer's own batch runner, given the jobs at once), so that a lock
+before the reset, the reset and a lock after it are one transaction: on PostgreSQL the batch's
+status and log writes are buffered and its statuses read ahead (`HotPath.prepare_batch`); the reset
+must send what came before it first and make what follows read its result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from autoliq.adapters.db import create_admin_engine
+from autoliq.adapters.tables import account_risk_status, account_risk_status_log
+from autoliq.adapters.unit_of_work import InLoopUnitOfWork, _Job
+from autoliq.bootstrap import Services, bootstrap
+from autoliq.domain.model import RiskStatus, User
+from autoliq.domain.sandbox import FaultKind, FaultSpec
+from autoliq.domain.states import Actor, AdminAction, ReasonCode, Role
+from autoliq.service.ports import Store
+from autoliq.service.sandbox import reset_sandbox
+from tests.conftest import World, make_settings
+
+NOW = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
+
+
+def lock(store: Store, account_id: int) -> AdminAction:
+    """What setadminautoliqaction does: read the status (prepared in a batch), save it, log it."""
+    status = (store.risk_status(account_id) or RiskStatus(account_id)).with_admin_action(
+        AdminAction.LOCK_TRADING_IMMEDIATELY, NOW
+    )
+    store.save_risk_status(status)
+    store.append_log(account_id, NOW, status, Actor.USER, None, ReasonCode.OTHER, "risk review")
+    return status.admin_action
+
+
+def status_of(store: Store, account_id: int) -> AdminAction:
+    found = store.risk_status(account_id)
+    assert found is not None
+    return found.admin_action
+
+
+def run_one_batch(services: Services, jobs: list[tuple[Any, tuple[int, ...], int]]) -> list[Any]:
+    """Run the works as one batch of the writer, in this order; their results."""
+    uow = services.uow
+
+    async def run() -> list[Any]:
+        loop = asyncio.get_running_loop()
+        batch = [_Job(work, loop.create_future(), loop, accounts, rows) for work, accounts, rows in jobs]
+        if isinstance(uow, InLoopUnitOfWork):
+            await uow._commit_batch(batch)
+        else:
+            conn = uow._write_engine.connect()
+            try:
+                uow._execute(conn, batch)
+            finally:
+                conn.close()
+        results = [await job.future for job in batch]
+        await services.sandbox.drain()  # the reset's follow-ups (this worker hears its own events)
+        return results
+
+    uow.start()
+    try:
+        return asyncio.run(run())
+    finally:
+        asyncio.run(uow.drain())
+        uow.stop()
+
+
+def test_reset_when_in_one_batch_between_two_locks_then_first_undone_second_stands_and_log_matches(
+    world: World,
+) -> None:
+    services = bootstrap(make_settings(world.database_url), run_migrations=False)
+    first, second = world.demo_account_ids[0], world.demo_account_ids[1]
+    admin = User(1, 1, "admin", Role.ADMIN, "admin", "admin@example.invalid")
+
+    results = run_one_batch(
+        services,
+        [
+            (lambda s: lock(s, first), (first,), 1),
+            (lambda s: reset_sandbox(s, admin, NOW), (), 0),
+            (lambda s: status_of(s, first), (first,), 0),
+            (lambda s: lock(s, second), (second,), 1),
+        ],
+    )
+
+    assert results[1].statuses_reset == 1
+    assert results[2] is AdminAction.NORMAL  # read after the reset, not the batch's prepared status
+    engine = create_admin_engine(world.database_url)
+    try:
+        with engine.connect() as conn:
+            statuses = select(account_risk_status.c.id, account_risk_status.c.admin_action)
+            stored = {row.id: row.admin_action for row in conn.execute(statuses)}
+            log = account_risk_status_log.c
+            rows = conn.execute(select(log.account_id, log.admin_action, log.reason).order_by(log.id)).all()
+    finally:
+        engine.dispose()
+    assert stored[first] == "Normal" and stored[second] == "LockTradingImmediately"
+    last = {row.account_id: (row.admin_action, row.reason) for row in rows}
+    assert last == {first: ("Normal", "Sandbox reset"), second: ("LockTradingImmediately", "risk review")}
+    assert all(stored[account] == action for account, (action, _) in last.items())
+
+
+def test_fault_when_taken_by_concurrent_calls_then_each_call_of_its_count_takes_it_once(world: World) -> None:
+    services = bootstrap(make_settings(world.database_url), run_migrations=False)
+    spec = FaultSpec("/v1/order/placeorder", FaultKind.SERVER_ERROR, count=3)
+
+    def add(store: Store) -> int:
+        return store.add_fault(spec, NOW).id
+
+    def take(store: Store) -> bool:
+        return store.take_fault("/v1/order/placeorder") is not None
+
+    results = run_one_batch(services, [(add, (), 0)] + [(take, (), 0)] * 5)
+
+    assert results[1:] == [True, True, True, False, False]
+    assert services.uow.read_sync(lambda s: s.faults()) == []
