@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -142,6 +142,17 @@ def serve(
         )
     else:
         console.print("  credentials: as printed when this database was first seeded")
+    # The same server options for one process and for N workers.
+    server_options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": None,  # the levels are in log_config
+        "log_config": log_config,
+        "access_log": access_log,
+        "loop": "uvloop",
+        "http": "httptools",
+        "timeout_graceful_shutdown": 5,
+    }
     if workers > 1:
         console.print(f"  workers:    {workers} processes")
         # Each worker publishes its metrics here every second; a scrape of any worker answers all
@@ -157,33 +168,11 @@ def serve(
             AUTOLIQ_METRICS_DIR=metrics_dir,
         )
         try:
-            uvicorn.run(
-                "autoliq.api.asgi:create",
-                factory=True,
-                workers=workers,
-                host=settings.host,
-                port=settings.port,
-                log_level=None,  # the levels are in log_config
-                log_config=log_config,
-                access_log=access_log,
-                loop="uvloop",
-                http="httptools",
-                timeout_graceful_shutdown=5,
-            )
+            uvicorn.run("autoliq.api.asgi:create", factory=True, workers=workers, **server_options)
         finally:
             shutil.rmtree(metrics_dir, ignore_errors=True)
         return
-    uvicorn.run(
-        create_app(bootstrap(settings, run_migrations=False)),
-        host=settings.host,
-        port=settings.port,
-        log_level=None,  # the levels are in log_config
-        log_config=log_config,
-        access_log=access_log,
-        loop="uvloop",
-        http="httptools",
-        timeout_graceful_shutdown=5,
-    )
+    uvicorn.run(create_app(bootstrap(settings, run_migrations=False)), **server_options)
 
 
 @app.command()
