@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -518,7 +519,10 @@ def _stop_on_signals(stop: asyncio.Event, received: list[int]) -> Iterator[None]
     for sig in signals:
         try:
             loop.add_signal_handler(sig, handle, sig)
-        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals
+        except (NotImplementedError, RuntimeError, ValueError) as exc:
+            # Not the main thread, or a platform without signals: Ctrl-C then stops the run the
+            # default way (KeyboardInterrupt), without the clean report; say so when debugging.
+            logging.getLogger(__name__).debug("no %s handler for the bulk run: %s", sig.name, exc)
             continue
         installed.append(sig)
     try:
