@@ -775,3 +775,44 @@ def test_websocket_when_client_does_not_read_then_cut_off_while_another_keeps_re
     assert received == 2 * len(accounts)
     assert last == ['c[4002,"Send queue full"]']
     assert code == 4002
+
+
+SHUTDOWN_FRAME = 'a[{"e":"shutdown","d":{"reasonCode":"Maintenance","reason":"The server is shutting down"}}]'
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
+def test_websocket_when_server_stops_gracefully_then_each_socket_gets_shutdown_event_then_close_frame(
+    database_url: str, tmp_path: Any, workers: int
+) -> None:
+    import websockets.asyncio.client as ws_client
+    from websockets.exceptions import ConnectionClosed
+
+    args = ["--workers", str(workers)] if workers > 1 else []
+    server = ServerProcess(database_url, tmp_path, extra_args=args)
+    with server:
+        token = server.login()["accessToken"]
+
+        async def scenario() -> list[tuple[list[str], int | None]]:
+            url = f"ws://127.0.0.1:{server.port}/v1/websocket"
+            sockets = [await ws_client.connect(url, max_size=None) for _ in range(4 * workers)]
+            for ws in sockets:
+                assert await _recv(ws) == "o"
+                await ws.send(f"authorize\n0\n\n{token}")
+                assert await _frame(ws) == 'a[{"s":200,"i":0}]'
+            # Act: SIGTERM, as a service manager stops the server
+            stopping = asyncio.create_task(asyncio.to_thread(server.terminate))
+            seen: list[tuple[list[str], int | None]] = []
+            for ws in sockets:
+                frames: list[str] = []
+                with contextlib.suppress(ConnectionClosed):
+                    while True:
+                        frames.append(await _frame(ws))
+                seen.append((frames, ws.close_code))
+            await stopping
+            return seen
+
+        seen = asyncio.run(scenario())
+    # Assert: every socket, whichever worker held it, was told before it was closed
+    assert server.forced_kill is False
+    assert seen == [([SHUTDOWN_FRAME, 'c[1001,"Server shutting down"]'], 1001)] * (4 * workers)

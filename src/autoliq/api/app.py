@@ -40,6 +40,7 @@ from autoliq.api.routes.risk_admin import (
 from autoliq.api.routes.sandbox import SandboxController
 from autoliq.api.security import require_token
 from autoliq.api.websocket import WebSocketController
+from autoliq.api.websocket.shutdown import announce_on_exit_signals
 from autoliq.bootstrap import Services
 
 DOCS_PATH = "/_autoliq/docs"
@@ -68,11 +69,16 @@ CONTROLLERS = [
 ]
 
 
-def create_app(services: Services, *, manage_lifecycle: bool = True) -> Litestar:
-    """The ASGI app over `services`; it starts and stops them with its lifespan unless told not to."""
+def create_app(
+    services: Services, *, manage_lifecycle: bool = True, announce_shutdown: bool = False
+) -> Litestar:
+    """The ASGI app over `services`; it starts and stops them with its lifespan unless told not to.
+    With `announce_shutdown` (the server's own processes), SIGINT/SIGTERM first tell the WebSocket
+    clients (Tradovate's `shutdown` event) before uvicorn closes their sockets."""
 
     @asynccontextmanager
-    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        restore_signals = announce_on_exit_signals(app) if announce_shutdown else None
         timers: asyncio.Task[None] | None = None
         publishing: asyncio.Task[None] | None = None
         shared = services.shared_metrics
@@ -88,6 +94,8 @@ def create_app(services: Services, *, manage_lifecycle: bool = True) -> Litestar
         try:
             yield
         finally:
+            if restore_signals is not None:
+                restore_signals()
             if publishing is not None and shared is not None:
                 publishing.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

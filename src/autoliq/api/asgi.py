@@ -17,4 +17,4 @@ from autoliq.config import Settings
 def create() -> Litestar:
     """One worker's app: services over the database named by AUTOLIQ_DATABASE_URL (already migrated)."""
     settings = Settings.from_env()
-    return create_app(bootstrap(settings, run_migrations=False))
+    return create_app(bootstrap(settings, run_migrations=False), announce_shutdown=True)

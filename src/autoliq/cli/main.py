@@ -172,7 +172,8 @@ def serve(
         finally:
             shutil.rmtree(metrics_dir, ignore_errors=True)
         return
-    uvicorn.run(create_app(bootstrap(settings, run_migrations=False)), **server_options)
+    asgi_app = create_app(bootstrap(settings, run_migrations=False), announce_shutdown=True)
+    uvicorn.run(asgi_app, **server_options)
 
 
 @app.command()

@@ -25,10 +25,12 @@ from autoliq.api.websocket.protocol import (
     HEARTBEAT_TIMEOUT,
     OPEN_FRAME,
     SEND_QUEUE_FULL,
+    SERVER_SHUTDOWN,
     CloseReason,
     WebSocketSettings,
     array_frame,
     props_message,
+    shutdown_message,
 )
 from autoliq.api.websocket.sync import Change, Subscription, interesting, read_entities, risk_status_changes
 from autoliq.bootstrap import Services
@@ -61,6 +63,7 @@ class Connection:
         self.waiting_for_client = False
         """True while the reader waits for the client's next frame (liveness applies only then)."""
         self.close_reason: CloseReason | None = None
+        self._finish_when_sent: CloseReason | None = None
         self.done = asyncio.Event()
         """Set once the socket is to close: the client left, or the server cuts it off."""
 
@@ -68,7 +71,7 @@ class Connection:
     def push(self, frame: str) -> None:
         """Queue a frame (`o`, `h`, `a[...]`) for the sender; cut the socket off when full. The same
         string object may be queued on many sockets: it is never copied here."""
-        if self.done.is_set():
+        if self.done.is_set() or self._finish_when_sent is not None:
             return
         size = len(frame)
         if self._queue and (
@@ -117,6 +120,14 @@ class Connection:
         self._held = None
         self.done.set()
 
+    def finish_when_sent(self, reason: CloseReason) -> None:
+        """Close with `reason` once what is queued now has been sent (nothing more is queued)."""
+        if self.done.is_set():
+            return
+        self._held = None
+        self._finish_when_sent = reason
+        self._wake.set()
+
     # -- sending --
     async def send_loop(self) -> None:
         """Drain the queue until cancelled: frames one by one, consecutive `a[...]` ones joined."""
@@ -125,6 +136,8 @@ class Connection:
             self._wake.clear()
             while self._queue:
                 await self._send_text(self._next_frame())
+            if self._finish_when_sent is not None:
+                self.finish(self._finish_when_sent)
 
     def _next_frame(self) -> str:
         queue = self._queue
@@ -151,6 +164,7 @@ class Hub:
         self._events: deque[Event] = deque()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._shutdown: str | None = None  # the `shutdown` message once the server is going away
         services.publisher.add_listener(self._on_events)
 
     # -- sockets --
@@ -159,12 +173,29 @@ class Hub:
         connection = Connection(send_text, self.settings)
         connection.push(OPEN_FRAME)
         self._connections.add(connection)
+        if self._shutdown is not None:
+            self._tell_shutdown(connection)
         if not self._tasks:
             self._tasks = [
                 asyncio.create_task(self._tick(), name="autoliq-ws-heartbeat"),
                 asyncio.create_task(self._fan_out(), name="autoliq-ws-fan-out"),
             ]
         return connection
+
+    def shut_down(
+        self, reason_code: str = "Maintenance", reason: str = "The server is shutting down"
+    ) -> None:
+        """Tell every socket the server is going away (Tradovate's `shutdown` event, after what is
+        already queued for it), then close it with `c[1001,"Server shutting down"]`. New sockets
+        opened after this are told at once."""
+        self._shutdown = shutdown_message(reason_code, reason)
+        for connection in list(self._connections):
+            self._tell_shutdown(connection)
+
+    def _tell_shutdown(self, connection: Connection) -> None:
+        assert self._shutdown is not None
+        connection.push_message(self._shutdown)
+        connection.finish_when_sent(SERVER_SHUTDOWN)
 
     def close(self, connection: Connection) -> None:
         """Forget a socket; the hub's tasks stop with the last one."""

@@ -42,6 +42,7 @@ class CloseReason:
 HEARTBEAT_TIMEOUT = CloseReason(4001, "Heartbeat timeout")
 SEND_QUEUE_FULL = CloseReason(4002, "Send queue full")
 EVENT_BACKLOG_FULL = CloseReason(4003, "Event backlog full")
+SERVER_SHUTDOWN = CloseReason(1001, "Server shutting down")
 FRAME_TOO_LARGE = CloseReason(1009, "Frame too large")
 UNREADABLE_FRAME = CloseReason(1003, "Frames should be UTF-8 text")
 
@@ -143,6 +144,12 @@ def props_message(entity_type: str, event_type: str, entity_json: str) -> str:
         f'{{"e":"props","d":{{"entityType":"{entity_type}","eventType":"{event_type}",'
         f'"entity":{entity_json}}}}}'
     )
+
+
+def shutdown_message(reason_code: str, reason: str) -> str:
+    """Tradovate's `shutdown` event: `{"e":"shutdown","d":{"reasonCode": ..., "reason": ...}}`
+    (reason codes `Maintenance`, `ConnectionQuotaReached`, `IPQuotaReached`)."""
+    return _encode({"e": "shutdown", "d": {"reasonCode": reason_code, "reason": reason}}).decode()
 
 
 def array_frame(messages: list[str]) -> str:
