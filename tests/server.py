@@ -174,11 +174,20 @@ class ServerProcess:
             argv += ["--host", self.host]
         return argv + self.extra_args
 
-    def _spawn(self) -> None:
+    def restart_on_same_port(self) -> None:
+        """Start the stopped server again on the port it had (clients reconnect to the same URL)."""
+        self._spawn(port=self.port)
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.kill9()
+            raise
+
+    def _spawn(self, port: int | None = None) -> None:
         if self.process is not None and self.process.poll() is None:
             raise RuntimeError("the server is already running")
         self._close_files()
-        self.port = free_port()
+        self.port = port or free_port()
         stem = f"server-{os.getpid()}-{time.monotonic_ns()}-{self.port}"
         self.stdout_path = self.workdir / f"{stem}.stdout"
         self.stderr_path = self.workdir / f"{stem}.stderr"

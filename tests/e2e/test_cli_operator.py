@@ -6,7 +6,6 @@ share out in disjoint slices. Every wait is bounded.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import select
@@ -272,10 +271,6 @@ def read_until(stream: Any, text: str, deadline: float) -> str:
     return seen.decode(errors="replace")
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("autoliq.api.websocket") is None,
-    reason="autoliq's /v1/websocket is not in the tree",
-)
 def test_cli_watch_when_an_account_is_locked_then_one_json_line_for_its_status(
     server: ServerProcess, tmp_path: Path
 ) -> None:

@@ -389,7 +389,7 @@ def watch(base_url: str, *args: str) -> Result:
 def test_cli_watch_when_events_arrive_then_one_line_each_and_exit_1_when_the_server_closes(
     stream_server: str,
 ) -> None:
-    result = watch(stream_server)
+    result = watch(stream_server, "--no-reconnect")
 
     lines = result.stdout.splitlines()
     assert result.exit_code == 1
@@ -400,6 +400,25 @@ def test_cli_watch_when_events_arrive_then_one_line_each_and_exit_1_when_the_ser
     ]
     assert "watching accountRiskStatus" in result.stderr
     assert "3000 Go away!" in result.stderr
+    assert "reconnecting" not in result.stderr
+
+
+def test_cli_watch_when_the_server_closes_then_it_reconnects_syncs_again_and_goes_on(
+    stream_server: str,
+) -> None:
+    # The fake sends three events, then closes; each new connection starts over.
+    result = watch(stream_server, "--max-events", "5")
+
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 0, result.stderr
+    assert [line.split(" ")[3] for line in lines] == [
+        "account=42", "account=42", "account=43", "account=42", "account=42",
+    ]  # fmt: skip
+    assert (
+        "warning: the stream ended: the server closed the stream: 3000 Go away!; reconnecting in 0.5 s"
+        in result.stderr
+    )
+    assert result.stderr.count("reconnected: watching accountRiskStatus") == 1
 
 
 def test_cli_watch_when_json_account_filter_and_max_events_then_json_lines_of_that_account_and_exit_0(
@@ -417,7 +436,7 @@ def test_cli_watch_when_json_account_filter_and_max_events_then_json_lines_of_th
 
 
 def test_cli_watch_when_entity_type_not_followed_then_its_events_are_not_printed(stream_server: str) -> None:
-    result = watch(stream_server, "--entity", "order")
+    result = watch(stream_server, "--entity", "order", "--no-reconnect")
 
     assert result.exit_code == 1  # the fake closes the stream
     assert result.stdout == ""

@@ -3,6 +3,7 @@ the WebSocket), built on the SDK; the same against autoliq and Tradovate (docs/c
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from datetime import UTC, datetime
@@ -25,7 +26,15 @@ from autoliq.cli.connection import (
     make_stream_client,
     run_command,
 )
-from autoliq.client import AsyncClient, NotFoundError, PropsEvent, StreamClosedError, StreamError
+from autoliq.client import (
+    AsyncClient,
+    AuthError,
+    NotFoundError,
+    PropsEvent,
+    StreamClosedError,
+    StreamError,
+    TransportError,
+)
 
 __all__ = ["log_command", "watch_command"]
 
@@ -95,6 +104,11 @@ async def _history(client: AsyncClient, account: int, source: LogSource) -> tupl
 
 # -- watch --
 
+RECONNECT_FIRST = 0.5
+"""Seconds before `watch`'s first reconnection attempt; doubled after each failed one."""
+RECONNECT_MAX = 10.0
+"""Seconds between `watch`'s reconnection attempts at most."""
+
 
 def watch_command(
     entity: Annotated[
@@ -114,6 +128,14 @@ def watch_command(
     json_output: Annotated[
         bool, typer.Option("--json", help="One JSON object per event: time, entityType, eventType, entity.")
     ] = False,
+    reconnect: Annotated[
+        bool,
+        typer.Option(
+            "--reconnect/--no-reconnect",
+            help="When the stream ends (server stopped, connection lost), reconnect and sync again "
+            f"(waiting {RECONNECT_FIRST:g} s, doubling up to {RECONNECT_MAX:g} s), or exit 1.",
+        ),
+    ] = True,
     url: UrlOption = DEFAULT_URL,
     user: UserOption = None,
     password: PasswordOption = None,
@@ -130,34 +152,58 @@ def watch_command(
         async with client:
             await login(client, connection)
             seen = 0
-            try:
-                async with client.subscribe(entity_types, accounts=accounts) as stream:
-                    async for item in stream:
-                        if not isinstance(item, PropsEvent):
-                            _snapshot_line(item.data, entity_types)
-                            continue
-                        if not _wanted(item, entity_types, accounts):
-                            continue
-                        _event_line(item, json_output)
-                        seen += 1
-                        if max_events is not None and seen >= max_events:
-                            return 0
-            except StreamClosedError as exc:
-                render.error_line(f"the stream ended: {exc}")
-                return 1
-            except StreamError as exc:
-                raise CliError(f"{connection.url}: {exc}", 1) from None
-            except (OSError, TimeoutError, InvalidHandshake) as exc:
-                raise CliError(f"cannot open the WebSocket {client.websocket_url} ({exc})") from None
-        return 0
+            synced_once = False
+            delay = RECONNECT_FIRST
+            relogged = False
+            while True:
+                try:
+                    async with client.subscribe(entity_types, accounts=accounts) as stream:
+                        async for item in stream:
+                            if not isinstance(item, PropsEvent):
+                                _snapshot_line(item.data, entity_types, again=synced_once)
+                                synced_once, delay, relogged = True, RECONNECT_FIRST, False
+                                continue
+                            if not _wanted(item, entity_types, accounts):
+                                continue
+                            _event_line(item, json_output)
+                            seen += 1
+                            if max_events is not None and seen >= max_events:
+                                return 0
+                    if not reconnect:
+                        render.error_line("the stream ended")
+                        return 1
+                    why = "the stream ended"
+                except StreamClosedError as exc:
+                    if not reconnect:
+                        render.error_line(f"the stream ended: {exc}")
+                        return 1
+                    why = f"the stream ended: {exc}"
+                except AuthError as exc:
+                    # After a server restart the token may be gone: log in again, once per outage.
+                    if not reconnect or relogged:
+                        raise
+                    why, relogged = f"the token was refused ({exc}); logging in again", True
+                    await login(client, connection)
+                except StreamError as exc:
+                    raise CliError(f"{connection.url}: {exc}", 1) from None
+                except (OSError, TimeoutError, InvalidHandshake, TransportError) as exc:
+                    # TransportError: the token's renewal could not reach the server.
+                    if not (reconnect and synced_once):
+                        raise CliError(f"cannot open the WebSocket {client.websocket_url} ({exc})") from None
+                    why = f"cannot reconnect to {client.websocket_url} ({exc})"
+                render.warning_line(f"{why}; reconnecting in {delay:g} s (events meanwhile are not replayed)")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX)
 
     raise typer.Exit(run_command(main, interrupted=0))
 
 
-def _snapshot_line(data: dict[str, Any], entity_types: list[str]) -> None:
+def _snapshot_line(data: dict[str, Any], entity_types: list[str], *, again: bool) -> None:
     sizes = ", ".join(f"{len(v)} {k}" for k, v in data.items() if isinstance(v, list) and v)
     render.err.print(
-        f"watching {', '.join(entity_types)} (snapshot: {sizes or 'empty'}); Ctrl-C to stop", highlight=False
+        f"{'reconnected: ' if again else ''}watching {', '.join(entity_types)} "
+        f"(snapshot: {sizes or 'empty'}); Ctrl-C to stop",
+        highlight=False,
     )
 
 

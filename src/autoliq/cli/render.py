@@ -46,6 +46,11 @@ def error_line(message: str) -> None:
     err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
 
 
+def warning_line(message: str) -> None:
+    """`warning: ...` on standard error, one line: something went wrong and the command goes on."""
+    err.print(f"[yellow]warning:[/yellow] {escape(message)}", highlight=False)
+
+
 def print_json(value: Any) -> None:
     """One JSON document on standard output (plain: no colour, no wrapping)."""
     sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
