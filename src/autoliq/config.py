@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from autoliq.domain.states import Environment
 
@@ -17,6 +19,62 @@ RATE_LIMIT_PROFILES = ("off", "tradovate")
 def default_database_url() -> str:
     """A SQLite file in the working directory."""
     return f"sqlite:///{Path.cwd() / DEFAULT_DATABASE_FILE}"
+
+
+_T = TypeVar("_T")
+
+
+def _env_value(name: str, parse: Callable[[str], _T], expected: str) -> _T:
+    """Variable `name` parsed; a `ValueError` naming the variable, its value and what was `expected`."""
+    raw = os.environ[name]
+    try:
+        return parse(raw.strip())
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not {expected}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class WebSocketSettings:
+    """The socket's timing and bounds. Each is read from an AUTOLIQ_WS_* variable (`from_env`)."""
+
+    heartbeat_seconds: float = 2.5
+    """Interval of the server's `h` frames (AUTOLIQ_WS_HEARTBEAT_SECONDS); Tradovate's is ~2.5 s."""
+    timeout_seconds: float = 10.0
+    """A client that sends no frame for this long is closed with `c[4001,"Heartbeat timeout"]`
+    (AUTOLIQ_WS_TIMEOUT_SECONDS): four of Tradovate's 2.5-second heartbeat periods."""
+    send_queue_max: int = 1000
+    """Messages waiting for a slow client before it is cut off with `c[4002,"Send queue full"]`
+    (AUTOLIQ_WS_SEND_QUEUE)."""
+    send_queue_bytes: int = 16 * 1024 * 1024
+    """Characters waiting for a slow client before it is cut off (AUTOLIQ_WS_SEND_QUEUE_BYTES); a
+    single larger answer (a big snapshot) is still sent when nothing else waits."""
+    max_in_flight: int = 64
+    """Requests of one socket running at once; the socket's next frames are read when one ends."""
+
+    def __post_init__(self) -> None:
+        if self.heartbeat_seconds <= 0 or self.timeout_seconds <= 0:
+            raise ValueError("WebSocket intervals must be positive")
+        if self.send_queue_max <= 0 or self.send_queue_bytes <= 0 or self.max_in_flight <= 0:
+            raise ValueError("WebSocket bounds must be positive")
+
+    @classmethod
+    def from_env(cls) -> WebSocketSettings:
+        """The defaults, overridden by AUTOLIQ_WS_HEARTBEAT_SECONDS, AUTOLIQ_WS_TIMEOUT_SECONDS,
+        AUTOLIQ_WS_SEND_QUEUE and AUTOLIQ_WS_SEND_QUEUE_BYTES; a bad value is a `ValueError` naming
+        its variable."""
+        values: dict[str, float | int] = {}
+        for name, key, parse in (
+            ("AUTOLIQ_WS_HEARTBEAT_SECONDS", "heartbeat_seconds", float),
+            ("AUTOLIQ_WS_TIMEOUT_SECONDS", "timeout_seconds", float),
+            ("AUTOLIQ_WS_SEND_QUEUE", "send_queue_max", int),
+            ("AUTOLIQ_WS_SEND_QUEUE_BYTES", "send_queue_bytes", int),
+        ):
+            if name in os.environ:
+                values[key] = _env_value(name, parse, "an integer" if parse is int else "a number")
+        try:
+            return cls(**values)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise ValueError(f"AUTOLIQ_WS_*: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +107,8 @@ class Settings:
     rate_limits: str = "off"
     """Rate limits the server enforces (AUTOLIQ_RATE_LIMITS): `off`, or `tradovate`: Tradovate's
     published user-level (429) and endpoint-level (penalty ticket) limits, counted by each process."""
+    websocket: WebSocketSettings = field(default_factory=WebSocketSettings)
+    """The WebSocket's timing and bounds (AUTOLIQ_WS_*)."""
     metrics_dir: str | None = None
     """Directory where the workers of one server share their metrics (AUTOLIQ_METRICS_DIR): set by
     `autoliq serve --workers N` for its workers, not by hand; None: each process answers its own."""
@@ -75,17 +135,17 @@ class Settings:
         if "AUTOLIQ_HOST" in env:
             values["host"] = env["AUTOLIQ_HOST"]
         if "AUTOLIQ_PORT" in env:
-            values["port"] = int(env["AUTOLIQ_PORT"])
+            values["port"] = _env_value("AUTOLIQ_PORT", int, "an integer")
         if "AUTOLIQ_DATABASE_URL" in env:
             values["database_url"] = env["AUTOLIQ_DATABASE_URL"]
         if "AUTOLIQ_ENVIRONMENT" in env:
-            values["environment"] = Environment(env["AUTOLIQ_ENVIRONMENT"])
+            values["environment"] = _env_value("AUTOLIQ_ENVIRONMENT", Environment, "demo, live or replay")
         if "AUTOLIQ_TOKEN_MINUTES" in env:
-            values["token_minutes"] = float(env["AUTOLIQ_TOKEN_MINUTES"])
+            values["token_minutes"] = _env_value("AUTOLIQ_TOKEN_MINUTES", float, "a number")
         if "AUTOLIQ_MAX_BODY_BYTES" in env:
-            values["max_body_bytes"] = int(env["AUTOLIQ_MAX_BODY_BYTES"])
+            values["max_body_bytes"] = _env_value("AUTOLIQ_MAX_BODY_BYTES", int, "an integer")
         if "AUTOLIQ_WRITE_BATCH_MAX" in env:
-            values["write_batch_max"] = int(env["AUTOLIQ_WRITE_BATCH_MAX"])
+            values["write_batch_max"] = _env_value("AUTOLIQ_WRITE_BATCH_MAX", int, "an integer")
         if "AUTOLIQ_FAST_PATH" in env:
             values["fast_path"] = env["AUTOLIQ_FAST_PATH"].strip().lower() not in ("0", "false", "no", "off")
         if "AUTOLIQ_LOG_FORMAT" in env:
@@ -95,6 +155,7 @@ class Settings:
         values["admin_password"] = env.get("AUTOLIQ_ADMIN_PASSWORD") or None
         values["trader_password"] = env.get("AUTOLIQ_TRADER_PASSWORD") or None
         values["metrics_dir"] = env.get("AUTOLIQ_METRICS_DIR") or None
+        values["websocket"] = WebSocketSettings.from_env()
         values.update({k: v for k, v in overrides.items() if v is not None})
         env_value = values.get("environment")
         if isinstance(env_value, str) and not isinstance(env_value, Environment):

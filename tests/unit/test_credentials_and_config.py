@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-from autoliq.config import Settings
+import pytest
+from typer.testing import CliRunner
+
+from autoliq.cli.main import app as cli
+from autoliq.config import Settings, WebSocketSettings
 from autoliq.domain.states import Environment
 from autoliq.service.credentials import hash_password, new_token, token_hash, verify_password
 
@@ -70,3 +74,57 @@ def test_settings_log_format_when_unknown_then_refused_at_start(monkeypatch: pyt
     monkeypatch.setenv("AUTOLIQ_LOG_FORMAT", "logfmt")
     with pytest.raises(ValueError, match="log_format"):
         Settings.from_env()
+
+
+def test_settings_websocket_when_ws_env_vars_set_then_read_into_the_servers_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AUTOLIQ_WS_HEARTBEAT_SECONDS", "0.5")
+    monkeypatch.setenv("AUTOLIQ_WS_TIMEOUT_SECONDS", "3")
+    monkeypatch.setenv("AUTOLIQ_WS_SEND_QUEUE", "16")
+    monkeypatch.setenv("AUTOLIQ_WS_SEND_QUEUE_BYTES", "4096")
+
+    ws = Settings.from_env().websocket
+
+    assert (ws.heartbeat_seconds, ws.timeout_seconds, ws.send_queue_max, ws.send_queue_bytes) == (
+        0.5,
+        3.0,
+        16,
+        4096,
+    )
+    assert Settings().websocket == WebSocketSettings()  # defaults without the variables
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("AUTOLIQ_WS_HEARTBEAT_SECONDS", "soon", "AUTOLIQ_WS_HEARTBEAT_SECONDS='soon' is not a number"),
+        ("AUTOLIQ_WS_SEND_QUEUE", "1.5", "AUTOLIQ_WS_SEND_QUEUE='1.5' is not an integer"),
+        ("AUTOLIQ_WS_TIMEOUT_SECONDS", "0", "AUTOLIQ_WS_*: WebSocket intervals must be positive"),
+        ("AUTOLIQ_WRITE_BATCH_MAX", "many", "AUTOLIQ_WRITE_BATCH_MAX='many' is not an integer"),
+        ("AUTOLIQ_PORT", "http", "AUTOLIQ_PORT='http' is not an integer"),
+        ("AUTOLIQ_ENVIRONMENT", "prod", "AUTOLIQ_ENVIRONMENT='prod' is not demo, live or replay"),
+    ],
+)
+def test_settings_when_a_variable_cannot_be_read_then_the_error_names_it(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+
+    with pytest.raises(ValueError) as error:
+        Settings.from_env()
+
+    assert str(error.value) == message
+
+
+def test_serve_when_a_variable_cannot_be_read_then_one_line_and_exit_2_before_touching_the_database(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("AUTOLIQ_WS_SEND_QUEUE", "lots")
+    database = tmp_path / "never.db"
+
+    result = CliRunner().invoke(cli, ["serve", "--database-url", f"sqlite:///{database}"])
+
+    assert result.exit_code == 2
+    assert "AUTOLIQ_WS_SEND_QUEUE='lots' is not an integer" in result.output
+    assert not database.exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +36,13 @@ def test_api_doc_when_read_then_names_every_route() -> None:
 def test_readme_when_read_then_names_every_setting_and_serve_option() -> None:
     readme = (ROOT / "README.md").read_text()
     for field in dataclasses.fields(Settings):
-        if field.name in ("admin_password", "trader_password"):
+        if field.name in ("admin_password", "trader_password", "websocket"):
             continue
         assert f"AUTOLIQ_{field.name.upper()}" in readme, field.name
+    # Every variable the settings read (the WebSocket's AUTOLIQ_WS_* included)
+    read = set(re.findall(r'"(AUTOLIQ_[A-Z_]+)"', (ROOT / "src" / "autoliq" / "config.py").read_text()))
+    assert {"AUTOLIQ_WS_HEARTBEAT_SECONDS", "AUTOLIQ_WS_SEND_QUEUE_BYTES", "AUTOLIQ_PORT"} <= read
+    assert sorted(name for name in read if name not in readme) == []
     serve = get_command(cli_app).commands["serve"]  # type: ignore[attr-defined]
     for param in serve.params:
         assert f"--{param.name.replace('_', '-')}" in readme, param.name

@@ -111,15 +111,19 @@ def serve(
     # autoliq's own lines at INFO (start-up, migrations); uvicorn's at --log-level.
     configure_logging("info", log_format.value)
     log_config = server_log_config(log_format.value, log_level)
-    settings = Settings.from_env(
-        host=host,
-        port=port,
-        database_url=database_url or default_database_url(),
-        environment=environment,
-        token_minutes=token_minutes,
-        log_format=log_format.value,
-        rate_limits=rate_limits.value,
-    )
+    try:
+        settings = Settings.from_env(
+            host=host,
+            port=port,
+            database_url=database_url or default_database_url(),
+            environment=environment,
+            token_minutes=token_minutes,
+            log_format=log_format.value,
+            rate_limits=rate_limits.value,
+        )
+    except ValueError as exc:  # an AUTOLIQ_* variable that has no option of its own, or a bad value
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
     demo = prepare_database(settings)
     base = f"http://{settings.host}:{settings.port}"
     console.print(

@@ -323,13 +323,15 @@ class Hub:
 
 
 def hub_of(app: Litestar) -> Hub:
-    """The app's hub, made on first use (settings: `app.state.websocket_settings`, else AUTOLIQ_WS_*)."""
+    """The app's hub, made on first use (settings: `app.state.websocket_settings` when a test sets
+    them, else the server's, read from AUTOLIQ_WS_* at start)."""
     hub = app.state.get("websocket_hub")
     if not isinstance(hub, Hub):
+        services: Services = app.state.services
         settings = app.state.get("websocket_settings")
         if not isinstance(settings, WebSocketSettings):
-            settings = WebSocketSettings.from_env()
-        hub = Hub(app.state.services, settings)
+            settings = services.settings.websocket
+        hub = Hub(services, settings)
         app.state.websocket_hub = hub
     return hub
 

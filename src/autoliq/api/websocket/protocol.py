@@ -8,11 +8,12 @@ frames `endpoint\\nid\\nquery\\nbody`.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 
 import msgspec
+
+from autoliq.config import WebSocketSettings
 
 OPEN_FRAME = "o"
 HEARTBEAT_FRAME = "h"
@@ -30,6 +31,8 @@ _ENDPOINT = re.compile(r"[A-Za-z0-9_]+(?:/[A-Za-z0-9_]+)*")
 _MAX_ENDPOINT = 200
 _encode = msgspec.json.Encoder().encode
 
+__all__ = ["WebSocketSettings"]  # re-exported: the socket's settings live with the server's (config.py)
+
 
 @dataclass(frozen=True, slots=True)
 class CloseReason:
@@ -45,47 +48,6 @@ EVENT_BACKLOG_FULL = CloseReason(4003, "Event backlog full")
 SERVER_SHUTDOWN = CloseReason(1001, "Server shutting down")
 FRAME_TOO_LARGE = CloseReason(1009, "Frame too large")
 UNREADABLE_FRAME = CloseReason(1003, "Frames should be UTF-8 text")
-
-
-@dataclass(frozen=True, slots=True)
-class WebSocketSettings:
-    """The socket's timing and bounds. Each is read from an AUTOLIQ_WS_* variable (`from_env`)."""
-
-    heartbeat_seconds: float = 2.5
-    """Interval of the server's `h` frames (AUTOLIQ_WS_HEARTBEAT_SECONDS); Tradovate's is ~2.5 s."""
-    timeout_seconds: float = 10.0
-    """A client that sends no frame for this long is closed with `c[4001,"Heartbeat timeout"]`
-    (AUTOLIQ_WS_TIMEOUT_SECONDS): four of Tradovate's 2.5-second heartbeat periods."""
-    send_queue_max: int = 1000
-    """Messages waiting for a slow client before it is cut off with `c[4002,"Send queue full"]`
-    (AUTOLIQ_WS_SEND_QUEUE)."""
-    send_queue_bytes: int = 16 * 1024 * 1024
-    """Characters waiting for a slow client before it is cut off (AUTOLIQ_WS_SEND_QUEUE_BYTES); a
-    single larger answer (a big snapshot) is still sent when nothing else waits."""
-    max_in_flight: int = 64
-    """Requests of one socket running at once; the socket's next frames are read when one ends."""
-
-    def __post_init__(self) -> None:
-        if self.heartbeat_seconds <= 0 or self.timeout_seconds <= 0:
-            raise ValueError("WebSocket intervals must be positive")
-        if self.send_queue_max <= 0 or self.send_queue_bytes <= 0 or self.max_in_flight <= 0:
-            raise ValueError("WebSocket bounds must be positive")
-
-    @classmethod
-    def from_env(cls) -> WebSocketSettings:
-        """The defaults, overridden by AUTOLIQ_WS_HEARTBEAT_SECONDS, AUTOLIQ_WS_TIMEOUT_SECONDS,
-        AUTOLIQ_WS_SEND_QUEUE and AUTOLIQ_WS_SEND_QUEUE_BYTES."""
-        env = os.environ
-        values: dict[str, float | int] = {}
-        if "AUTOLIQ_WS_HEARTBEAT_SECONDS" in env:
-            values["heartbeat_seconds"] = float(env["AUTOLIQ_WS_HEARTBEAT_SECONDS"])
-        if "AUTOLIQ_WS_TIMEOUT_SECONDS" in env:
-            values["timeout_seconds"] = float(env["AUTOLIQ_WS_TIMEOUT_SECONDS"])
-        if "AUTOLIQ_WS_SEND_QUEUE" in env:
-            values["send_queue_max"] = int(env["AUTOLIQ_WS_SEND_QUEUE"])
-        if "AUTOLIQ_WS_SEND_QUEUE_BYTES" in env:
-            values["send_queue_bytes"] = int(env["AUTOLIQ_WS_SEND_QUEUE_BYTES"])
-        return cls(**values)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
