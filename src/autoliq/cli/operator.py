@@ -135,11 +135,7 @@ def list_accounts(
     connection = connection_or_exit(url, user, password)
 
     async def main() -> int:
-        client, _pace = make_client(connection)
-        async with client:
-            await login(client, connection)
-            accounts = await client.accounts()
-            statuses = await _statuses(client) if selection.status is not None else {}
+        accounts, statuses = await _read(connection, with_statuses=selection.status is not None)
         wanted = {t.account_id for t in selection.resolve(accounts, statuses)}
         shown = [a for a in accounts if a.get("id") in wanted]
         if json_output:
@@ -168,11 +164,7 @@ def account_status(
     connection = connection_or_exit(url, user, password)
 
     async def main() -> int:
-        client, _pace = make_client(connection)
-        async with client:
-            await login(client, connection)
-            accounts = await client.accounts()
-            statuses = await _statuses(client)
+        accounts, statuses = await _read(connection, with_statuses=True)
         targets = selection.resolve(accounts, statuses)
         shown = [statuses[t.account_id] for t in targets if t.account_id in statuses]
         if json_output:
@@ -182,6 +174,16 @@ def account_status(
         return _missing(selection, {t.account_id for t in targets}, set(statuses))
 
     raise typer.Exit(run_command(main))
+
+
+async def _read(connection: Connection, *, with_statuses: bool) -> tuple[list[Any], dict[int, Any]]:
+    """The accounts the user sees, and their risk statuses by id when asked for (else empty)."""
+    client, _pace = make_client(connection)
+    async with client:
+        await login(client, connection)
+        accounts = await client.accounts()
+        statuses = await _statuses(client) if with_statuses else {}
+    return accounts, statuses
 
 
 async def _statuses(client: AsyncClient) -> dict[int, Any]:
