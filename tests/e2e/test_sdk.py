@@ -5,18 +5,21 @@ only HTTP, so the database engine does not matter here).
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
-from autoliq.client import AccessDeniedError, AsyncClient, Client, NotFoundError
+from autoliq.client import AccessDeniedError, AsyncClient, Client, NotFoundError, PropsEvent, SyncSnapshot
 from tests.server import ADMIN_PASSWORD, TRADER_PASSWORD, ServerProcess
 
 pytestmark = pytest.mark.slow
 
 REASON = "sdk e2e: risk review"
+GUARD = 15.0  # seconds; a bound on a wait (a failure past it), not a measured duration
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +88,38 @@ def test_sdk_when_async_client_liquidate_only_with_verify_then_same_as_sync(serv
             return result.read_back["adminAction"], after["adminAction"]
 
     assert asyncio.run(run()) == ("LiquidateOnlyModeImmediately", "Normal")
+
+
+def test_sdk_when_sync_client_subscribes_and_locks_from_another_thread_then_status_updated_event_arrives(
+    server: ServerProcess,
+) -> None:
+    with admin(server) as client, ThreadPoolExecutor(max_workers=1) as pool:
+        account_id = client.accounts()[2]["id"]
+        try:
+            with client.subscribe(["accountRiskStatus"], accounts=[account_id]) as stream:
+                snapshot = next(stream)
+                # a missing event ends the stream (StreamClosedError) instead of blocking forever
+                watchdog = threading.Timer(GUARD, stream.close)
+                watchdog.start()
+                try:
+                    locking = pool.submit(client.lock, account_id, REASON)
+                    event = next(
+                        item
+                        for item in stream
+                        if isinstance(item, PropsEvent) and item.entity.get("id") == account_id
+                    )
+                finally:
+                    watchdog.cancel()
+                locked = locking.result(timeout=GUARD)
+        finally:
+            client.unlock(account_id, "sdk e2e: stream seen", verify=True)
+
+    assert isinstance(snapshot, SyncSnapshot)
+    assert [s["id"] for s in snapshot.data["accountRiskStatuses"]] == [account_id]
+    assert snapshot.data["accountRiskStatuses"][0]["adminAction"] == "Normal"
+    assert locked.applied
+    assert (event.entity_type, event.event_type) == ("accountRiskStatus", "Updated")
+    assert event.entity["adminAction"] == "LockTradingImmediately"
 
 
 def test_sdk_when_trader_locks_or_reads_unknown_account_then_access_denied_or_not_found(

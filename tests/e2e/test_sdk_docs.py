@@ -1,7 +1,7 @@
 """docs/sdk.md's examples, run so they cannot rot: every ```python block against a real `autoliq
-serve`, each in a fresh namespace holding only `BASE_URL` and `PASSWORD`; the stream example against
-the fake Tradovate WebSocket server of the SDK's unit tests (autoliq's own `/v1/websocket` is not
-used yet).
+serve`, each in a fresh namespace holding only `BASE_URL` and `PASSWORD`; the stream examples (async
+and sync) against the fake Tradovate WebSocket server of the SDK's unit tests (autoliq's own
+`/v1/websocket` is not used yet).
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "sdk.md"
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 
 
-def examples() -> tuple[list[str], str]:
-    """The runnable blocks against a server, and the stream block (the conventions block left out)."""
+def examples() -> tuple[list[str], list[str]]:
+    """The runnable blocks against a server, and the stream blocks (the conventions block left out)."""
     blocks = PYTHON_BLOCK.findall(DOC.read_text(encoding="utf-8"))
     conventions = [b for b in blocks if b.startswith("BASE_URL =")]
     streams = [b for b in blocks if ".subscribe(" in b]
     assert len(conventions) == 1
-    assert len(streams) == 1
-    return [b for b in blocks if b not in conventions + streams], streams[0]
+    assert len(streams) == 2  # AsyncClient's, Client's
+    return [b for b in blocks if b not in conventions + streams], streams
 
 
 def run(block: str, base_url: str, password: str) -> str:
@@ -52,13 +52,15 @@ def test_sdk_docs_when_examples_run_against_a_real_server_then_each_succeeds(tmp
     assert "LockTradingImmediately" in printed[0]
 
 
-def test_sdk_docs_when_stream_example_runs_against_a_fake_tradovate_then_snapshot_then_event() -> None:
-    _blocks, stream = examples()
+def test_sdk_docs_when_stream_examples_run_against_a_fake_tradovate_then_snapshot_then_event() -> None:
+    _blocks, streams = examples()
 
     with serving(FakeStreamServer()) as base_url:
-        printed = run(stream, base_url, FAKE_PASSWORD)
+        printed = [run(stream, base_url, FAKE_PASSWORD).splitlines() for stream in streams]
 
-    assert printed.splitlines() == [
-        "snapshot: 1 risk statuses",
-        "accountRiskStatus Updated {'id': 42, 'adminAction': 'LockTradingImmediately'}",
+    assert printed == 2 * [
+        [
+            "snapshot: 1 risk statuses",
+            "accountRiskStatus Updated {'id': 42, 'adminAction': 'LockTradingImmediately'}",
+        ]
     ]

@@ -1,7 +1,7 @@
 """autoliq's Python SDK for Tradovate's partner risk API: `Client` (sync) and `AsyncClient` (async).
 
 Works against a local autoliq or Tradovate's demo and live hosts; needs only httpx (and `websockets`
-for `AsyncClient.subscribe`, imported when a stream opens). See docs/sdk.md.
+for `subscribe`, imported when a stream opens). See docs/sdk.md.
 
     from autoliq.client import Client
 
@@ -56,7 +56,7 @@ from autoliq.client.models import (
     TimeInForce,
     Token,
 )
-from autoliq.client.stream import StreamItem, Subscription
+from autoliq.client.stream import StreamItem, Subscription, SyncSubscription
 
 __all__ = [
     "DEMO_URL",
@@ -96,6 +96,7 @@ __all__ = [
     "StreamItem",
     "Subscription",
     "SyncSnapshot",
+    "SyncSubscription",
     "TimeInForce",
     "Token",
     "TransportError",

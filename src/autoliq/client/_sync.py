@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar, cast
@@ -22,6 +22,7 @@ from autoliq.client._core import (
     utc_now,
 )
 from autoliq.client.config import ClientSettings, resolve_base_url
+from autoliq.client.config import websocket_url as _websocket_url
 from autoliq.client.models import (
     Account,
     AccountRiskStatus,
@@ -35,6 +36,7 @@ from autoliq.client.models import (
     ReasonCode,
     Token,
 )
+from autoliq.client.stream import HEARTBEAT_INTERVAL, SyncSubscription
 
 T = TypeVar("T")
 
@@ -44,7 +46,8 @@ class Client:
 
     `base_url` is a preset (`"local"`, `"demo"`, `"live"`) or a URL; with `name` and `password` the
     client logs in by itself on first use and again when renewal fails. `clock` and `sleep` are the
-    seams for tests; `transport` is handed to httpx (e.g. `httpx.MockTransport`).
+    seams for tests; `transport` is handed to httpx (e.g. `httpx.MockTransport`). `websocket_url`
+    overrides the stream's URL, derived from `base_url` (`ws(s)://host/v1/websocket`).
     """
 
     def __init__(
@@ -64,6 +67,7 @@ class Client:
         sleep: Callable[[float], None] | None = None,
         transport: httpx.BaseTransport | None = None,
         trust_env: bool = True,
+        websocket_url: str | None = None,
     ) -> None:
         settings = settings or ClientSettings()
         credentials = make_credentials(
@@ -79,6 +83,8 @@ class Client:
         self._sleep = sleep or time.sleep
         self._auth_lock = threading.Lock()
         self._http = httpx.Client(transport=transport, timeout=settings.timeout, trust_env=trust_env)
+        self._trust_env = trust_env
+        self._websocket_url = websocket_url or _websocket_url(self._core.base_url)
 
     # -- driver --
 
@@ -118,6 +124,11 @@ class Client:
     def token(self) -> Token | None:
         """The current access token, None before the first login."""
         return self._core.token
+
+    @property
+    def websocket_url(self) -> str:
+        """Where `subscribe` connects."""
+        return self._websocket_url
 
     def close(self) -> None:
         """Close the HTTP connections."""
@@ -310,3 +321,34 @@ class Client:
                 method, path, params=params, json=json, idempotent=idempotent, authenticated=authenticated
             )
         )
+
+    # -- real-time stream --
+
+    def subscribe(
+        self,
+        entity_types: Sequence[str],
+        *,
+        accounts: Sequence[int] | None = None,
+        users: Sequence[int] | None = None,
+        heartbeat_interval: float = HEARTBEAT_INTERVAL,
+    ) -> SyncSubscription:
+        """A `user/syncrequest` stream: a `SyncSnapshot`, then `PropsEvent`s (see `autoliq.client.stream`).
+
+        `entity_types` is required: Tradovate sends almost nothing without it. `users` defaults to the
+        logged-in user. Use it as `with client.subscribe(...) as stream: for item in stream`.
+        """
+        if not entity_types:
+            raise ValueError("entity_types must name at least one entity type (e.g. 'accountRiskStatus')")
+        return SyncSubscription(
+            self._websocket_url,
+            self._stream_token,
+            entity_types=entity_types,
+            accounts=accounts,
+            users=users,
+            heartbeat_interval=heartbeat_interval,
+            open_timeout=self._core.settings.timeout,
+            trust_env=self._trust_env,
+        )
+
+    def _stream_token(self) -> Token:
+        return self._run(self._core.ensure_token())

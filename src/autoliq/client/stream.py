@@ -1,5 +1,6 @@
-"""Tradovate's WebSocket protocol: `StreamProtocol` (frames in, items out; no I/O) and
-`Subscription` (its driver over the `websockets` package, imported only when a stream opens).
+"""Tradovate's WebSocket protocol: `StreamProtocol` (frames in, items out; no I/O) and its two drivers
+over the `websockets` package (imported only when a stream opens): `Subscription` (asyncio, for
+`AsyncClient`) and `SyncSubscription` (threads, for `Client`). The drivers do only the I/O.
 
 Frames from the server: `o` (open), `h` (heartbeat), `a[...]` (a JSON array of messages),
 `c[code,"reason"]` (close). The client sends `[]` as its heartbeat (every 2.5 s by default) and
@@ -20,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import threading
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -31,6 +34,8 @@ from autoliq.client.models import PropsEvent, SyncSnapshot, Token
 
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import ClientConnection as SyncClientConnection
 
 __all__ = [
     "HEARTBEAT",
@@ -41,6 +46,7 @@ __all__ = [
     "StreamItem",
     "StreamProtocol",
     "Subscription",
+    "SyncSubscription",
     "parse_frame",
     "request_frame",
 ]
@@ -216,7 +222,20 @@ class StreamProtocol:
         ]
 
 
-# -- the driver --
+# -- the drivers --
+
+
+def _closed_error(exc: ConnectionClosed) -> StreamClosedError:
+    """A connection the `websockets` package saw close, as the SDK's error (the close frame's code)."""
+    code = exc.rcvd.code if exc.rcvd is not None else None
+    reason = exc.rcvd.reason if exc.rcvd is not None else ""
+    return StreamClosedError(
+        f"the WebSocket connection closed: {code} {reason}".rstrip(), code=code, reason=reason
+    )
+
+
+def _text(message: str | bytes) -> str:
+    return message.decode() if isinstance(message, bytes) else message
 
 
 class Subscription:
@@ -291,13 +310,8 @@ class Subscription:
         try:
             message = await ws.recv()
         except ConnectionClosed as exc:
-            code = exc.rcvd.code if exc.rcvd is not None else None
-            reason = exc.rcvd.reason if exc.rcvd is not None else ""
-            raise StreamClosedError(
-                f"the WebSocket connection closed: {code} {reason}".rstrip(), code=code, reason=reason
-            ) from exc
-        text = message.decode() if isinstance(message, bytes) else message
-        self._ready.extend(protocol.receive(text))
+            raise _closed_error(exc) from exc
+        self._ready.extend(protocol.receive(_text(message)))
 
     async def _beat(self, ws: ClientConnection) -> None:
         from websockets.exceptions import ConnectionClosed
@@ -341,3 +355,130 @@ class Subscription:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+class SyncSubscription:
+    """`Subscription`'s blocking twin, for `Client`: `with` it, and `for` its items.
+
+    The heartbeat is a daemon thread that sends `[]` every `heartbeat_interval` seconds until
+    `close()` (the `websockets` sync connection lets it send while the caller's thread receives).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token_source: Callable[[], Token],
+        *,
+        entity_types: Sequence[str],
+        accounts: Sequence[int] | None,
+        users: Sequence[int] | None,
+        heartbeat_interval: float,
+        open_timeout: float,
+        trust_env: bool,
+    ) -> None:
+        self.url = url
+        self.heartbeat_interval = heartbeat_interval
+        self._token_source = token_source
+        self._entity_types = list(entity_types)
+        self._accounts = accounts
+        self._users = users
+        self._open_timeout = open_timeout
+        self._trust_env = trust_env
+        self._ws: SyncClientConnection | None = None
+        self._protocol: StreamProtocol | None = None
+        self._ready: deque[StreamItem] = deque()
+        self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+        self._closed = False
+
+    def open(self) -> None:
+        """Connect, authorize, start the heartbeat and send the syncrequest."""
+        if self._ws is not None:
+            return
+        try:
+            from websockets.sync.client import connect
+        except ImportError as exc:  # pragma: no cover - depends on the installation
+            raise ImportError("Client.subscribe needs the websockets package (>= 15)") from exc
+        token = self._token_source()
+        protocol = StreamProtocol(
+            token.access_token, sync_request_body(token, self._entity_types, self._accounts, self._users)
+        )
+        self._protocol = protocol
+        try:
+            deadline = time.monotonic() + self._open_timeout
+            connection = connect(
+                self.url,
+                open_timeout=self._open_timeout,
+                proxy=True if self._trust_env else None,
+                max_size=2**26,  # a whole organization's snapshot can be large
+            )
+            # entered as a context manager (closed by close()): websockets >= 17.1 warns otherwise
+            self._ws = connection.__enter__()
+            while not protocol.opened:
+                self._receive(deadline)
+            self._ws.send(protocol.authorize_frame())
+            while not protocol.authorized:
+                self._receive(deadline)
+            self._heartbeat = threading.Thread(
+                target=self._beat, args=(self._ws,), name="autoliq-stream-heartbeat", daemon=True
+            )
+            self._heartbeat.start()
+            self._ws.send(protocol.sync_frame())
+        except BaseException:
+            self.close()
+            raise
+
+    def _receive(self, deadline: float | None = None) -> None:
+        """One frame into the protocol; by `deadline` (`time.monotonic()`) or `TimeoutError`."""
+        from websockets.exceptions import ConnectionClosed
+
+        ws, protocol = self._ws, self._protocol
+        if ws is None or protocol is None:
+            raise StreamError("the stream is not open")
+        try:
+            message = ws.recv(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        except ConnectionClosed as exc:
+            raise _closed_error(exc) from exc
+        self._ready.extend(protocol.receive(_text(message)))
+
+    def _beat(self, ws: SyncClientConnection) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        with contextlib.suppress(ConnectionClosed):
+            while not self._stop.wait(self.heartbeat_interval):
+                ws.send(HEARTBEAT)
+
+    def __iter__(self) -> SyncSubscription:
+        return self
+
+    def __next__(self) -> StreamItem:
+        if self._closed:
+            raise StopIteration
+        try:
+            self.open()
+            while not self._ready:
+                self._receive()
+        except BaseException:
+            self.close()
+            raise
+        return self._ready.popleft()
+
+    def close(self) -> None:
+        """Stop the heartbeat and close the connection (idempotent). Another thread may call it: a
+        `next` waiting there for an item then raises `StreamClosedError`, as any closed connection."""
+        self._closed = True
+        self._stop.set()
+        heartbeat, self._heartbeat = self._heartbeat, None
+        if heartbeat is not None:
+            heartbeat.join()
+        if self._ws is not None:
+            self._ws.close()
+
+    def __enter__(self) -> SyncSubscription:
+        self.open()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
