@@ -89,11 +89,14 @@ class Services:
             deliver = loop_deliverer(loop, self.publisher.publish)
             self.relay = OutboxRelay(self.read_engine, self.uow.origin, deliver)
             self.relay.start()
+            # A clock move committed after start-up read the offset, and before the relay listened.
+            self.sandbox_clock.follow_stored()
 
     def stop_relay(self) -> None:
         if self.relay is not None:
             self.relay.stop()
             self.relay = None
+            self.sandbox_clock.stop_following()
 
     def stop(self) -> None:
         """Flush queued writes and release connections."""
@@ -108,8 +111,9 @@ def bootstrap(
     """Wire the services for `settings`; applies migrations first unless told not to.
 
     Without `clock`, the services read the sandbox clock (the machine's, moved by the offset last
-    stored with `POST /_autoliq/clock`) and access tokens expire by the machine's clock, so moving
-    the sandbox a day ahead does not log everyone out. A given `clock` (tests) serves both."""
+    stored with `POST /_autoliq/clock`, read again whenever any worker moves it) and access tokens
+    expire by the machine's clock, so moving the sandbox a day ahead does not log everyone out. A
+    given `clock` (tests) serves both."""
     if run_migrations:
         migrate(settings.database_url)
     session_clock: Clock
@@ -135,13 +139,15 @@ def bootstrap(
     sandbox = SandboxService(uow, clock, SystemClock(), settings.environment, risk.accounts)
     publisher.add_listener(sandbox.on_events)  # resets and fault changes of any worker
     sandbox.restore(uow.read_sync(lambda store: store.faults_state(datetime.now(UTC))))
+    sandbox_clock = ClockService(uow, clock, SystemClock(), after_move=scheduler.run_due)
+    publisher.add_listener(sandbox_clock.on_events)  # clock moves (and resets) of any worker
     return Services(
         settings=settings,
         clock=clock,
         publisher=publisher,
         uow=uow,
         auth=auth,
-        sandbox_clock=ClockService(uow, clock, SystemClock(), after_move=scheduler.run_due),
+        sandbox_clock=sandbox_clock,
         scheduler=scheduler,
         auto_liq=AutoLiqSettingsService(uow, clock, risk.accounts),
         demo_balance=DemoBalanceService(uow, clock, settings.environment, risk.accounts),

@@ -15,7 +15,15 @@ from autoliq.adapters.event_bus import OutboxRelay, decode_event, encode_event
 from autoliq.adapters.tables import event_outbox
 from autoliq.bootstrap import Services, bootstrap
 from autoliq.domain.errors import Unauthorized
-from autoliq.domain.events import Event, RiskStatusChanged, SessionsClosed, TradingEntityChanged
+from autoliq.domain.events import (
+    Event,
+    RiskStatusChanged,
+    SandboxClockMoved,
+    SandboxFaultsChanged,
+    SandboxReset,
+    SessionsClosed,
+    TradingEntityChanged,
+)
 from autoliq.domain.model import RiskStatus, RiskStatusLogEntry
 from autoliq.domain.states import Actor, AdminAction, ReasonCode
 from autoliq.service.clock import ManualClock
@@ -134,6 +142,9 @@ def test_encoding_when_any_event_then_round_trips_exactly() -> None:
         _status_event(3, 11),
         TradingEntityChanged("position", "Updated", 3, 1202612),
         SessionsClosed((4, 5)),
+        SandboxReset(7),
+        SandboxClockMoved(),
+        SandboxFaultsChanged(),
     ):
         assert decode_event(encode_event(event)) == event
 

@@ -9,12 +9,17 @@ must send what came before it first and make what follows read its result.
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from autoliq.adapters.db import create_admin_engine
+from autoliq.adapters.repositories import SqlStore
 from autoliq.adapters.tables import account_risk_status, account_risk_status_log
 from autoliq.adapters.unit_of_work import InLoopUnitOfWork, _Job
 from autoliq.bootstrap import Services, bootstrap
@@ -23,7 +28,7 @@ from autoliq.domain.sandbox import FaultKind, FaultSpec
 from autoliq.domain.states import Actor, AdminAction, ReasonCode, Role
 from autoliq.service.ports import Store
 from autoliq.service.sandbox import reset_sandbox
-from tests.conftest import World, make_settings
+from tests.conftest import World, fresh_database, make_settings
 
 NOW = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
 
@@ -119,3 +124,41 @@ def test_fault_when_taken_by_concurrent_calls_then_each_call_of_its_count_takes_
 
     assert results[1:] == [True, True, True, False, False]
     assert services.uow.read_sync(lambda s: s.faults()) == []
+
+
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from fresh_database("postgres", request, tmp_path)
+
+
+@pytest.mark.postgres
+def test_clock_offset_when_never_stored_and_read_to_move_then_a_second_mover_waits_and_reads_the_first(
+    postgres_url: str,
+) -> None:
+    """A move reads the offset with its row locked; with no row yet (never moved, or reset) there is
+    nothing to lock, so the read makes the row first: a second move at the same time waits for the
+    first one's commit and starts from its offset, instead of both starting from "never moved"."""
+    engine = create_admin_engine(postgres_url)
+    first_read = threading.Event()
+    second: dict[str, int | None] = {}
+
+    def second_mover() -> None:
+        first_read.wait(timeout=30)
+        with engine.begin() as conn:
+            second["offset"] = SqlStore(conn).clock_offset(lock=True)
+
+    try:
+        with engine.connect() as conn, conn.begin():
+            store = SqlStore(conn)
+            assert store.clock_offset(lock=True) in (None, 0)
+            mover = threading.Thread(target=second_mover)
+            mover.start()
+            first_read.set()
+            mover.join(timeout=1.0)  # it reads now, while the first move is uncommitted
+            assert mover.is_alive(), f"the second move read {second} without waiting for the first"
+            store.save_clock_offset(3_600_000_000, NOW)
+        mover.join(timeout=30)
+        assert not mover.is_alive()
+    finally:
+        engine.dispose()
+    assert second == {"offset": 3_600_000_000}

@@ -33,6 +33,7 @@ from autoliq.domain.events import (
     AlertRaised,
     Event,
     RiskStatusChanged,
+    SandboxClockMoved,
     SandboxFaultsChanged,
     SandboxReset,
     SessionsClosed,
@@ -52,6 +53,7 @@ _KINDS: dict[str, type[Any]] = {
         AlertRaised,
         SessionsClosed,
         SandboxReset,
+        SandboxClockMoved,
         SandboxFaultsChanged,
     )
 }

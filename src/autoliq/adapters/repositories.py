@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql import ColumnElement
 
 from autoliq.adapters.admin_repository import AdminRepository
@@ -376,9 +377,20 @@ class SqlStore(TradingRepository, AutoLiqRepository, AdminRepository, SandboxRep
         return bool(self.conn.execute(delete(risk_timer).where(risk_timer.c.id == timer_id)).rowcount)
 
     # -- the sandbox clock --
-    def clock_offset(self) -> int | None:
-        """The sandbox clock's stored offset from the machine's clock, in microseconds, or None."""
-        value = self.conn.execute(select(sandbox_clock.c.offset_us).where(sandbox_clock.c.id == 1)).scalar()
+    def clock_offset(self, *, lock: bool = False) -> int | None:
+        """The sandbox clock's stored offset from the machine's clock, in microseconds, or None;
+        `lock` (in a write): its row stays locked until the commit (PostgreSQL)."""
+        query = select(sandbox_clock.c.offset_us).where(sandbox_clock.c.id == 1)
+        if lock and self.conn.dialect.name == "postgresql":
+            # The row must exist to be locked: two first moves at once would otherwise both read
+            # "never moved" and both insert (one failing on the key, the other's advance lost).
+            self.conn.execute(
+                pg_insert(sandbox_clock)
+                .values(id=1, offset_us=0, updated=datetime.now(UTC))
+                .on_conflict_do_nothing(index_elements=[sandbox_clock.c.id])
+            )
+            query = query.with_for_update()
+        value = self.conn.execute(query).scalar()
         return None if value is None else int(value)
 
     def save_clock_offset(self, offset_us: int, when: datetime) -> None:

@@ -59,6 +59,12 @@ class SandboxReset:
 
 
 @dataclass(frozen=True, slots=True)
+class SandboxClockMoved:
+    """The sandbox clock was moved and its new offset stored: every worker reads the stored offset
+    again (the stored one, not a value carried here: events may be heard out of commit order)."""
+
+
+@dataclass(frozen=True, slots=True)
 class SandboxFaultsChanged:
     """Injected faults or penalty tickets were added, used up or cleared: every worker reads them again."""
 
@@ -69,5 +75,6 @@ Event = (
     | AlertRaised
     | SessionsClosed
     | SandboxReset
+    | SandboxClockMoved
     | SandboxFaultsChanged
 )

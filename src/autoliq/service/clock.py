@@ -58,7 +58,8 @@ class AdjustableClock(Clock, Protocol):
 
 class SandboxClock:
     """The machine's clock plus an offset: it runs at the machine's pace, and the sandbox moves it
-    (`POST /_autoliq/clock`); the offset is stored, so a moved clock stays moved across restarts."""
+    (`POST /_autoliq/clock`); the offset is stored, so a moved clock stays moved across restarts, and
+    every worker takes the stored offset again when one of them moves it (`SandboxClockMoved`)."""
 
     def __init__(self, offset: timedelta = timedelta(0)) -> None:
         self._offset = offset
@@ -77,3 +78,8 @@ class SandboxClock:
         """Jump to `when` (and run on from there)."""
         with self._lock:
             self._offset = when - datetime.now(UTC)
+
+    def set_offset(self, offset: timedelta) -> None:
+        """Run `offset` ahead of the machine's clock (the stored offset, exactly)."""
+        with self._lock:
+            self._offset = offset

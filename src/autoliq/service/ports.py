@@ -270,8 +270,10 @@ class Store(TradingStore, AdminStore, SandboxStore, Protocol):
         ...
 
     # -- the sandbox clock --
-    def clock_offset(self) -> int | None:
-        """The sandbox clock's stored offset from the machine's clock, in microseconds, or None."""
+    def clock_offset(self, *, lock: bool = False) -> int | None:
+        """The sandbox clock's stored offset from the machine's clock, in microseconds, or None;
+        `lock` (in a write): its row stays locked until the commit (two moves at once: the second
+        waits, then reads the first's offset)."""
         ...
 
     def save_clock_offset(self, offset_us: int, when: datetime) -> None: ...

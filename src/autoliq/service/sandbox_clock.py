@@ -1,17 +1,33 @@
-"""The sandbox clock's controls: read it, set it, advance it (organization admins), durably."""
+"""The sandbox clock's controls: read it, set it, advance it (organization admins), durably.
+
+With the sandbox clock (`SandboxClock`, as `autoliq serve` runs it), the stored offset is the clock
+of every worker. A move starts from the stored offset (locked in its transaction), not from this
+worker's copy, which may not have heard of another worker's move yet; it stores the new offset and
+emits `SandboxClockMoved`. The worker that moved it takes the new offset before its answer; every
+worker that hears the event (through the outbox relay: milliseconds on PostgreSQL, at most one poll,
+0.1 s, on SQLite) reads the stored offset again and takes it. A read is taken only if nothing was
+heard or moved since it started; otherwise it is read again, so events heard out of commit order
+still leave every worker on the stored offset. A reset (`SandboxReset`, which deletes the offset and
+which `SandboxService` acts on) is followed the same way. A test's clock (`ManualClock`) is moved in
+memory only: the stored offset does not count from its time.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from autoliq.domain.errors import BadRequest, Unauthorized
+from autoliq.domain.events import Event, SandboxClockMoved, SandboxReset
 from autoliq.domain.model import User
 from autoliq.domain.session import is_market_open, next_market_open, next_weekly_open, trade_date
-from autoliq.service.clock import AdjustableClock, Clock
-from autoliq.service.ports import UnitOfWork
+from autoliq.service.clock import AdjustableClock, Clock, SandboxClock
+from autoliq.service.ports import Store, UnitOfWork
+
+log = logging.getLogger(__name__)
 
 MAX_ADVANCE_SECONDS = 366 * 24 * 3600
 TEXT_ONE_OF = "Give either now or advanceSeconds"
@@ -47,6 +63,11 @@ class ClockService:
         self._after_move = after_move
         """Run once the clock has moved (the scheduler: timers the move reached fire before the answer)."""
         self._moving = asyncio.Lock()
+        self._stored: SandboxClock | None = clock if isinstance(clock, SandboxClock) else None
+        """The clock again when it follows the stored offset (the sandbox clock); None for a test's."""
+        self._stale = False
+        """Something was heard or moved since the last read of the stored offset started."""
+        self._follower: asyncio.Task[None] | None = None
 
     def view(self) -> ClockView:
         """The clock now."""
@@ -62,8 +83,8 @@ class ClockService:
 
     async def move(self, caller: User, now: datetime | None, advance_seconds: float | None) -> ClockView:
         """Set the clock to `now`, or advance it by `advance_seconds`; the new offset is committed
-        before the clock moves, and the timers it reached have fired before this
-        returns. Raises Unauthorized for non-admins and BadRequest for bad values."""
+        (and `SandboxClockMoved` emitted) before the clock moves, and the timers it reached have
+        fired before this returns. Raises Unauthorized for non-admins and BadRequest for bad values."""
         if not caller.is_admin:
             raise Unauthorized()
         if (now is None) == (advance_seconds is None):
@@ -72,17 +93,70 @@ class ClockService:
             raise BadRequest(TEXT_NAIVE)
         if advance_seconds is not None and not 0 < advance_seconds <= MAX_ADVANCE_SECONDS:
             raise BadRequest(TEXT_ADVANCE_RANGE)
-        async with self._moving:
+
+        def work(store: Store) -> tuple[datetime, datetime, int | None]:
+            """(the clock before, the target, the stored offset or None when the target is behind)."""
+            system_now = self._system.now()
             current = self._clock.now()
+            if self._stored is not None:  # the stored clock: another worker may have moved it
+                current = system_now + timedelta(microseconds=store.clock_offset(lock=True) or 0)
             target = (
                 now.astimezone(UTC) if now is not None else current + timedelta(seconds=advance_seconds or 0)
             )
             if target < current:
-                raise BadRequest(f"The sandbox clock only moves forward: it is already {current.isoformat()}")
-            system_now = self._system.now()
+                return current, target, None
             offset_us = (target - system_now) // timedelta(microseconds=1)
-            await self._uow.write(lambda store: store.save_clock_offset(offset_us, system_now))
-            self._clock.set(target)
+            store.save_clock_offset(offset_us, system_now)
+            store.emit(SandboxClockMoved())
+            return current, target, offset_us
+
+        async with self._moving:
+            current, target, offset_us = await self._uow.write(work)
+            if offset_us is None:
+                raise BadRequest(f"The sandbox clock only moves forward: it is already {current.isoformat()}")
+            if self._stored is not None:
+                self._stored.set_offset(timedelta(microseconds=offset_us))
+                self.follow_stored()  # a read started after this has the last word (a later move?)
+            else:
+                self._clock.set(target)
         if self._after_move is not None:
             await self._after_move()
         return self.view()
+
+    # -- following the stored offset --
+    def on_events(self, events: Sequence[Event]) -> None:
+        """Publisher listener (any worker's events, this one's too): the clock was moved, or the
+        sandbox reset (which deleted the offset): read the stored offset again."""
+        if any(isinstance(event, SandboxClockMoved | SandboxReset) for event in events):
+            self.follow_stored()
+
+    def follow_stored(self) -> None:
+        """Take the stored offset as it is after what was heard so far (one read at a time); also
+        once the relay listens, for a move committed between start-up's read and then."""
+        if self._stored is None:
+            return
+        self._stale = True
+        if self._follower is None or self._follower.done():
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop (a synchronous caller): nothing runs here to follow it
+                return
+            self._follower = loop.create_task(self._read_stored())
+
+    async def _read_stored(self) -> None:
+        while self._stale and self._stored is not None:
+            self._stale = False
+            try:
+                offset_us = await self._uow.read(lambda store: store.clock_offset())
+            except Exception:
+                log.exception("sandbox clock: could not read the stored offset (read at the next move)")
+                return
+            if not self._stale:  # else something came after this read started: read again
+                self._stored.set_offset(timedelta(microseconds=offset_us or 0))
+
+    def stop_following(self) -> None:
+        """At shutdown, with the relay stopped: drop a read in progress (nothing is left to act on it)."""
+        self._stale = False
+        if self._follower is not None:
+            self._follower.cancel()
+            self._follower = None
