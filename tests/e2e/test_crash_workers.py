@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import fresh_database
 from tests.server import ServerProcess, http_client
 
 pytestmark = pytest.mark.slow
@@ -251,11 +252,17 @@ def _restart_postgres() -> None:
     pytest.fail("no way to restart PostgreSQL here")
 
 
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh PostgreSQL database (a restart test has no SQLite case: there is no server to restart)."""
+    yield from fresh_database("postgres", request, tmp_path)
+
+
+@pytest.mark.postgres
 def test_postgres_restart_when_streaming_then_every_acknowledged_change_once_and_service_recovers(
-    database_url: str, tmp_path: Path
+    postgres_url: str, tmp_path: Path
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("a PostgreSQL restart: the SQLite case has no server to restart")
+    database_url = postgres_url
     if os.geteuid() != 0:
         pytest.skip("restarting PostgreSQL needs root")
     with ServerProcess(database_url, tmp_path, extra_args=("--workers", str(WORKERS))) as server:

@@ -108,9 +108,6 @@ def serve(
     from autoliq.bootstrap import bootstrap, prepare_database
     from autoliq.logging_setup import configure_logging, server_log_config
 
-    # autoliq's own lines at INFO (start-up, migrations); uvicorn's at --log-level.
-    configure_logging("info", log_format.value)
-    log_config = server_log_config(log_format.value, log_level)
     try:
         settings = Settings.from_env(
             host=host,
@@ -124,6 +121,9 @@ def serve(
     except ValueError as exc:  # an AUTOLIQ_* variable that has no option of its own, or a bad value
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
+    # autoliq's own lines at INFO (start-up, migrations); uvicorn's at --log-level.
+    configure_logging("info", log_format.value)
+    log_config = server_log_config(log_format.value, log_level)
     demo = prepare_database(settings)
     base = f"http://{settings.host}:{settings.port}"
     console.print(
