@@ -172,3 +172,95 @@ def test_find_when_name_holds_a_nul_byte_then_404_on_every_database(
 ) -> None:
     r = client.get(path, headers=admin_headers)
     assert r.status_code == 404 and r.json() == {"errorText": "Not found"}
+
+
+# -- text holding a NUL: PostgreSQL's text cannot store one (it refused the statement: a 500), SQLite
+# can; every body's text is refused at decoding, 400 naming the field, on both engines --
+
+NUL = "Evalu\x00ation"
+NUL_IN_TEXT = [
+    # (route, caller, body (`{a}`: a demo account id), field named, a read that must not change)
+    pytest.param(
+        "/_autoliq/riskCategories", "admin", {"name": NUL}, "name", "/_autoliq/riskCategories",
+        id="autoliq-risk-categories",
+    ),
+    pytest.param(
+        "/v1/accountRiskStatus/setaccountnotes", "admin", {"accountId": "{a}", "notes": NUL}, "notes",
+        "/_autoliq/accountNotes/{a}", id="set-account-notes",
+    ),
+    pytest.param(
+        SET_ACTION, "admin", action_body("{a}", reason=NUL), "adminActionReason",
+        "/v1/accountRiskStatus/item?id={a}", id="set-admin-action",
+    ),
+    pytest.param(
+        "/v1/accountRiskStatus/organizationadminunlockaccount", "admin", {"accountId": "{a}", "reason": NUL},
+        "reason", "/v1/accountRiskStatus/item?id={a}", id="organization-admin-unlock",
+    ),
+    pytest.param(
+        "/v1/auth/accesstokenrequest", "nobody", {"name": NUL, "password": "x"}, "name", None,
+        id="access-token-request",
+    ),
+    pytest.param(
+        "/v1/order/placeorder", "trader",
+        {"accountId": "{a}", "action": "Buy", "symbol": "ESZ6", "orderQty": 1, "orderType": "Limit",
+         "price": 1000, "clOrdId": NUL},
+        "clOrdId", "/v1/order/list", id="place-order",
+    ),
+    pytest.param(
+        "/v1/cashBalance/changedemobalance", "admin", {"accountId": "{a}", "cashChange": 10, "comment": NUL},
+        "comment", "/v1/cashBalance/list", id="change-demo-balance",
+    ),
+    pytest.param(
+        "/_autoliq/prices", "admin",
+        {"prices": [{"symbol": "ESZ6", "price": 5000}, {"symbol": NUL, "price": 1}]},
+        "prices[1].symbol", "/_autoliq/prices", id="autoliq-prices-nested",
+    ),
+]  # fmt: skip
+
+
+def _with_account(value: Any, account_id: int) -> Any:
+    """`value` with every `"{a}"` replaced by `account_id` (the id itself where it is the whole value)."""
+    if value == "{a}":
+        return account_id
+    if isinstance(value, str):
+        return value.replace("{a}", str(account_id))
+    if isinstance(value, dict):
+        return {k: _with_account(v, account_id) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_with_account(v, account_id) for v in value]
+    return value
+
+
+@pytest.mark.parametrize(("path", "caller", "body", "field", "read"), NUL_IN_TEXT)
+def test_body_when_text_holds_a_nul_then_400_naming_the_field_and_nothing_changes(
+    client: TestClient[Any],
+    admin_headers: dict[str, str],
+    trader_headers: dict[str, str],
+    world: World,
+    path: str,
+    caller: str,
+    body: dict[str, Any],
+    field: str,
+    read: str | None,
+) -> None:
+    a = world.demo_account_ids[0]
+    headers = {"admin": admin_headers, "trader": trader_headers, "nobody": {}}[caller]
+    read_path = None if read is None else _with_account(read, a)
+    seen = None if read_path is None else client.get(read_path, headers=admin_headers).json()
+    before = db_snapshot(world.database_url)
+    r = client.post(path, json=_with_account(body, a), headers=headers)
+    assert (r.status_code, r.json()) == (400, {"errorText": f"{field}: NUL (U+0000) is not allowed in text"})
+    assert db_snapshot(world.database_url) == before
+    if read_path is not None:
+        assert client.get(read_path, headers=admin_headers).json() == seen
+
+
+def test_body_when_text_holds_an_escaped_backslash_before_u0000_then_stored_as_written(
+    client: TestClient[Any], admin_headers: dict[str, str]
+) -> None:
+    # `"\\u0000"` in JSON is a backslash and the letters `u0000`, no NUL: taken as it is.
+    raw = b'{"name": "Evalu\\\\u0000ation"}'
+    r = client.post(
+        "/_autoliq/riskCategories", content=raw, headers={**admin_headers, "content-type": "application/json"}
+    )
+    assert r.status_code == 200 and r.json()["name"] == "Evalu\\u0000ation", r.text

@@ -48,7 +48,10 @@ def _spec(description: str) -> ResponseSpec:
 
 
 ERROR_RESPONSES: dict[int, ResponseSpec] = {
-    400: _spec("Malformed JSON, wrong JSON types or bad query parameters: errorText names the field"),
+    400: _spec(
+        "Malformed JSON, wrong JSON types, text holding NUL (U+0000) or bad query parameters: "
+        "errorText names the field"
+    ),
     401: _spec("Missing, forged or expired token, or not allowed: errorText `Access is denied`"),
     404: _spec("Unknown entity, or one of another organization"),
     413: _spec("Request body over the size limit (1 MiB)"),
@@ -62,15 +65,43 @@ PUBLIC_ERROR_RESPONSES: dict[int, ResponseSpec] = {
 
 S = TypeVar("S", bound=msgspec.Struct)
 
+TEXT_NUL = "NUL (U+0000) is not allowed in text"
+_NUL_ESCAPE = b"\\u0000"  # the only way a JSON text can hold a NUL (a raw one is malformed JSON)
+
+
+def _nul_at(value: Any, where: str) -> str | None:
+    """Where (msgspec's spelling: `$.items[0].name`) the first text in `value` holding a NUL is."""
+    if isinstance(value, str):
+        return where if "\x00" in value else None
+    if isinstance(value, msgspec.Struct):
+        for field in msgspec.structs.fields(value):
+            found = _nul_at(getattr(value, field.name), f"{where}.{field.encode_name}")
+            if found is not None:
+                return found
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = _nul_at(item, f"{where}[{index}]")
+            if found is not None:
+                return found
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found = _nul_at(key, f"{where}[...]") or _nul_at(item, f"{where}[...]")
+            if found is not None:
+                return found
+    return None
+
 
 def decode_strict(raw: bytes, model: type[S]) -> S:
-    """`raw` decoded strictly: a string is never taken for a number (BadRequest naming the field).
+    """`raw` decoded strictly: a string is never taken for a number, and no text holds a NUL
+    (BadRequest naming the field).
 
     Litestar's own decoding (kept for the OpenAPI description) coerces `"1"` to `1`; Tradovate's
-    contract says a wrong JSON type is a 400, so bodies are decoded here, strictly.
+    contract says a wrong JSON type is a 400, so bodies are decoded here, strictly. PostgreSQL's text
+    cannot hold a NUL (it refuses the statement, where SQLite stores it), so every body's text is
+    refused here, on both engines, before any of it reaches a query.
     """
     try:
-        return msgspec.json.decode(raw, type=model, strict=True)
+        decoded = msgspec.json.decode(raw, type=model, strict=True)
     except msgspec.ValidationError as exc:
         message = str(exc)
         if " - at `$." in message:
@@ -79,6 +110,11 @@ def decode_strict(raw: bytes, model: type[S]) -> S:
         raise BadRequest(message) from None
     except msgspec.DecodeError as exc:
         raise BadRequest(f"Malformed JSON body: {exc}") from None
+    if _NUL_ESCAPE in raw:  # rare: only then walk what was decoded (`"\\u0000"` is no NUL)
+        found = _nul_at(decoded, "$")
+        if found is not None:
+            raise BadRequest(TEXT_NUL if found == "$" else f"{found.removeprefix('$.')}: {TEXT_NUL}")
+    return decoded
 
 
 async def strict_body(request: Request[Any, Any, Any], model: type[S]) -> S:
