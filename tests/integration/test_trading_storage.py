@@ -569,3 +569,30 @@ def test_trading_state_when_layer_changes_within_a_prepared_batch_then_the_gate_
             assert store.trading_state(a).permission is Permission.NONE
     finally:
         engine.dispose()
+
+
+def test_clear_auto_liq_layer_when_prepared_or_not_then_clears_exactly_the_layers_that_exist(
+    world: World,
+) -> None:
+    """`Normal` asks every time: the answer comes from the prepared batch when there is one (a layer
+    set in the batch included), else from one raw query; a layer is returned once, then gone."""
+    a, b, c = world.demo_account_ids[5:8]
+    engine = create_admin_engine(world.database_url)
+    layer = AutoLiqLayer(b, LayerState.LIQUIDATE_ONLY, "dailyLossLiqOnly", T_WHOLE, None)
+    try:
+        with engine.begin() as conn:
+            SqlStore(conn).save_auto_liq_layer(layer)
+        with engine.begin() as conn:  # prepared (PostgreSQL) or not (SQLite: prepare does nothing)
+            store = SqlStore(conn)
+            store.hot.prepare_batch([a, b], 0)
+            assert store.clear_auto_liq_layer(a) is None
+            assert store.clear_auto_liq_layer(b) == layer
+            assert store.clear_auto_liq_layer(b) is None
+            store.save_auto_liq_layer(AutoLiqLayer(a, LayerState.LOCKED, "dailyLossAutoLiq", T_WHOLE, None))
+            assert store.clear_auto_liq_layer(a) is not None
+            assert store.clear_auto_liq_layer(c) is None  # not prepared: the raw query
+        with engine.connect() as conn:
+            store = SqlStore(conn)
+            assert [store.auto_liq_layer(x) for x in (a, b, c)] == [None, None, None]
+    finally:
+        engine.dispose()

@@ -46,6 +46,8 @@ class AutoLiqRepository(ConnectionOwner):
         self.hot.forget_trading_state(layer.account_id)
 
     def clear_auto_liq_layer(self, account_id: int) -> AutoLiqLayer | None:
+        if not self.hot.has_auto_liq_layer(account_id):
+            return None  # the usual case: one raw statement (SQLAlchemy building its own cost more)
         layer = self.auto_liq_layer(account_id)
         if layer is not None:
             self.conn.execute(delete(auto_liq_layer).where(auto_liq_layer.c.account_id == account_id))

@@ -41,6 +41,7 @@ def _sql(paramstyle_mark: str) -> dict[str, str]:
             "LEFT JOIN auto_liq_layer l ON l.account_id = s.id "
             f"LEFT JOIN risk_category c ON c.id = a.risk_category_id WHERE s.id = {m}"
         ),
+        "select_layer_exists": f"SELECT 1 FROM auto_liq_layer WHERE account_id = {m}",
         "update_status": (
             f"UPDATE account_risk_status SET admin_action = {m}, admin_timestamp = {m}, "
             f"liquidate_only = {m}, user_triggered_liq_only = {m}, max_net_liq = {m}, min_net_liq = {m} "
@@ -246,6 +247,15 @@ class HotPath:
         if layer is None and not halted:
             return _PLAIN_STATES[action]
         return TradingState(AdminAction(action), None if layer is None else LayerState(layer), bool(halted))
+
+    def has_auto_liq_layer(self, account_id: int) -> bool:
+        """Whether the account has an auto-liq layer row: as a prepared batch read it, else one raw
+        query (every `Normal` asks, and almost every account has none)."""
+        prepared = self._layers.get(account_id)
+        if prepared is not None:
+            return prepared[0] is not None
+        self._cursor.execute(self._sql["select_layer_exists"], (account_id,))
+        return self._cursor.fetchone() is not None
 
     def forget_prepared(self) -> None:
         """Send the writes buffered so far and drop what the batch prepared (statuses, layers): a
