@@ -192,6 +192,17 @@ class Hub:
         for connection in list(self._connections):
             self._tell_shutdown(connection)
 
+    @property
+    def open_sockets(self) -> int:
+        """How many sockets are open."""
+        return len(self._connections)
+
+    async def wait_closed(self, timeout: float) -> None:
+        """Until every socket is closed, or `timeout` seconds."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self._connections and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
+
     def _tell_shutdown(self, connection: Connection) -> None:
         assert self._shutdown is not None
         connection.push_message(self._shutdown)
