@@ -59,7 +59,7 @@ class WebSocketSettings:
         if self.heartbeat_seconds <= 0 or self.timeout_seconds <= 0:
             raise ValueError("WebSocket intervals must be positive")
         if not 0 < self.authorize_seconds < math.inf:
-            raise ValueError("authorize_seconds must be a positive number")
+            raise ValueError(f"authorize_seconds must be a positive number, got {self.authorize_seconds}")
         if self.send_queue_max <= 0 or self.send_queue_bytes <= 0 or self.max_in_flight <= 0:
             raise ValueError("WebSocket bounds must be positive")
 
@@ -143,10 +143,16 @@ class Settings:
             raise ValueError(f"log_format must be text or json, got {self.log_format!r}")
         if self.rate_limits not in RATE_LIMIT_PROFILES:
             raise ValueError(f"rate_limits must be off or tradovate, got {self.rate_limits!r}")
-        if not (0 < self.keep_alive_seconds < math.inf and 0 < self.header_timeout_seconds < math.inf):
-            raise ValueError("keep_alive_seconds and header_timeout_seconds must be positive numbers")
+        if not 0 < self.keep_alive_seconds < math.inf:
+            raise ValueError(
+                f"AUTOLIQ_KEEP_ALIVE_SECONDS must be a positive number, got {self.keep_alive_seconds}"
+            )
+        if not 0 < self.header_timeout_seconds < math.inf:
+            raise ValueError(
+                f"AUTOLIQ_HEADER_TIMEOUT_SECONDS must be a positive number, got {self.header_timeout_seconds}"
+            )
         if self.max_connections is not None and self.max_connections <= 0:
-            raise ValueError("max_connections must be positive")
+            raise ValueError(f"AUTOLIQ_MAX_CONNECTIONS must be positive, got {self.max_connections}")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
