@@ -209,3 +209,22 @@ def test_server_when_started_then_open_file_soft_limit_raised_to_hard_limit(
     soft_now, hard_now = line.split()[3:5]
     assert soft_now == hard_now, line
     assert f"raised from {LOWERED_SOFT_LIMIT} to" in limited_server.stderr_text()
+
+
+# -- worker processes --
+
+
+def test_connection_when_workers_then_each_applies_the_header_deadline(tmp_path: Path) -> None:
+    # Arrange: the protocol and its settings reach spawned workers through uvicorn's pickled config
+    env = {"AUTOLIQ_HEADER_TIMEOUT_SECONDS": "1", "AUTOLIQ_KEEP_ALIVE_SECONDS": "1"}
+    args = ["--workers", "2"]
+    with ServerProcess(f"sqlite:///{tmp_path / 'a.db'}", tmp_path, extra_env=env, extra_args=args) as server:
+        assert len(server.worker_pids()) == 2
+        received = []
+        for _ in range(2):
+            with _connect(server) as sock:
+                # Act: a request line, never the end of the headers
+                sock.sendall(b"GET /_autoliq/health HTTP/1.1\r\nHost: autoliq\r\n")
+                received.append(_read_until_closed(sock))
+    # Assert
+    assert all(r.startswith(b"HTTP/1.1 408 Request Timeout") for r in received), received

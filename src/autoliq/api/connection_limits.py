@@ -1,7 +1,7 @@
 """Connection limits of `autoliq serve`: the open-file limit, idle and slow connections, and the
 concurrency limit, as uvicorn options (`connection_options`, merged into `serve`'s).
 
-What uvicorn (0.3x-0.5x, httptools) does not do by itself, and `LimitedHttpProtocol` adds:
+What uvicorn (0.55, httptools) does not do by itself, and `LimitedHttpProtocol` adds:
 - its keep-alive timer starts only after a response, so a connection that never sends a byte stays
   open forever: here it also starts when the connection opens;
 - it has no deadline for request headers (a slowloris client sending a byte now and then is kept
@@ -10,6 +10,10 @@ What uvicorn (0.3x-0.5x, httptools) does not do by itself, and `LimitedHttpProto
 - `limit_concurrency` answers HTTP requests over the limit with 503 but upgrades WebSockets whatever
   the count, and logs one warning per refused request: here an upgrade over the limit is refused with
   503 too, and the refusals are logged at most once per `REFUSAL_LOG_SECONDS` with their count.
+
+The subclass uses uvicorn's protocol internals (`app`, `pipeline`, `timeout_keep_alive_task`,
+`on_response_complete`, `handle_websocket_upgrade`); tests/unit/test_connection_limits.py drives them,
+so an uvicorn upgrade that changes them fails there.
 """
 
 from __future__ import annotations
