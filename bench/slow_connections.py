@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/slow_connections.py                  # this worktree's src/
     .venv/bin/python bench/slow_connections.py --code 62575c4   # another commit's src/ (git archive)
+    .venv/bin/python bench/slow_connections.py --idle --slow 2000 --nofile 20000   # idle ones
 
 Starts `autoliq serve` (SQLite, loopback, one process) with its open-file limit set to `--nofile`
 for soft and hard alike (so the server cannot raise it), then opens `--slow` connections that send a
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import io
 import resource
 import statistics
@@ -59,8 +61,9 @@ class Figures:
     """(seconds since start, outcome, latency) of each probe."""
 
 
-async def slow_client(port: int, trickle: float, until: float, figures: Figures) -> None:
-    """One connection sending a header line every `trickle` seconds until the server closes it."""
+async def slow_client(port: int, trickle: float, until: float, idle: bool, figures: Figures) -> None:
+    """One connection sending a header line every `trickle` seconds (`idle`: nothing at all) until
+    the server closes it."""
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(LOOPBACK, port), 10)
     except (OSError, TimeoutError) as exc:
@@ -68,13 +71,16 @@ async def slow_client(port: int, trickle: float, until: float, figures: Figures)
         return
     figures.connected += 1
     opened = time.monotonic()
-    writer.write(b"GET /_autoliq/health HTTP/1.1\r\nHost: bench\r\n")
+    if not idle:
+        writer.write(b"GET /_autoliq/health HTTP/1.1\r\nHost: bench\r\n")
     line = 0
     try:
         while time.monotonic() < until:
             try:
                 data = await asyncio.wait_for(reader.read(64), trickle)
             except TimeoutError:
+                if idle:
+                    continue
                 writer.write(b"X-Slow-%d: 1\r\n" % line)
                 line += 1
                 await writer.drain()
@@ -113,7 +119,8 @@ async def run_load(port: int, args: argparse.Namespace) -> Figures:
     figures = Figures()
     started = time.monotonic()
     until = started + args.seconds
-    slow = [asyncio.create_task(slow_client(port, args.trickle, until, figures)) for _ in range(args.slow)]
+    client = functools.partial(slow_client, port, args.trickle, until, args.idle, figures)
+    slow = [asyncio.create_task(client()) for _ in range(args.slow)]
     probes = []
     while time.monotonic() < until:
         probes.append(asyncio.create_task(probe(port, args.probe_timeout, started, figures)))
@@ -187,6 +194,7 @@ def main() -> int:
     parser.add_argument("--trickle", type=float, default=2.0, help="seconds between a slow client's lines")
     parser.add_argument("--probe-interval", type=float, default=0.25)
     parser.add_argument("--probe-timeout", type=float, default=5.0)
+    parser.add_argument("--idle", action="store_true", help="the slow connections send nothing at all")
     parser.add_argument("--code", default=None, help="a commit whose src/ to run (default: this worktree's)")
     args = parser.parse_args()
     if not 0 < args.slow <= MAX_SLOW:
