@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,24 +51,30 @@ class WebSocketSettings:
     single larger answer (a big snapshot) is still sent when nothing else waits."""
     max_in_flight: int = 64
     """Requests of one socket running at once; the socket's next frames are read when one ends."""
+    authorize_seconds: float = 10.0
+    """A socket not authorized this long after it opened is closed with
+    `c[4004,"Authorization timeout"]`, whatever it sent (AUTOLIQ_WS_AUTHORIZE_SECONDS)."""
 
     def __post_init__(self) -> None:
         if self.heartbeat_seconds <= 0 or self.timeout_seconds <= 0:
             raise ValueError("WebSocket intervals must be positive")
+        if not 0 < self.authorize_seconds < math.inf:
+            raise ValueError(f"authorize_seconds must be a positive number, got {self.authorize_seconds}")
         if self.send_queue_max <= 0 or self.send_queue_bytes <= 0 or self.max_in_flight <= 0:
             raise ValueError("WebSocket bounds must be positive")
 
     @classmethod
     def from_env(cls) -> WebSocketSettings:
         """The defaults, overridden by AUTOLIQ_WS_HEARTBEAT_SECONDS, AUTOLIQ_WS_TIMEOUT_SECONDS,
-        AUTOLIQ_WS_SEND_QUEUE and AUTOLIQ_WS_SEND_QUEUE_BYTES; a bad value is a `ValueError` naming
-        its variable."""
+        AUTOLIQ_WS_SEND_QUEUE, AUTOLIQ_WS_SEND_QUEUE_BYTES and AUTOLIQ_WS_AUTHORIZE_SECONDS; a bad
+        value is a `ValueError` naming its variable."""
         values: dict[str, float | int] = {}
         for name, key, parse in (
             ("AUTOLIQ_WS_HEARTBEAT_SECONDS", "heartbeat_seconds", float),
             ("AUTOLIQ_WS_TIMEOUT_SECONDS", "timeout_seconds", float),
             ("AUTOLIQ_WS_SEND_QUEUE", "send_queue_max", int),
             ("AUTOLIQ_WS_SEND_QUEUE_BYTES", "send_queue_bytes", int),
+            ("AUTOLIQ_WS_AUTHORIZE_SECONDS", "authorize_seconds", float),
         ):
             if name in os.environ:
                 values[key] = _env_value(name, parse, "an integer" if parse is int else "a number")
@@ -112,6 +119,16 @@ class Settings:
     metrics_dir: str | None = None
     """Directory where the workers of one server share their metrics (AUTOLIQ_METRICS_DIR): set by
     `autoliq serve --workers N` for its workers, not by hand; None: each process answers its own."""
+    keep_alive_seconds: float = 5.0
+    """A connection with no request under way is closed after this long idle, from when it opened or
+    its last answer was sent (AUTOLIQ_KEEP_ALIVE_SECONDS; uvicorn's `timeout_keep_alive`)."""
+    header_timeout_seconds: float = 10.0
+    """A request's headers must be complete this long after the connection opened or its previous
+    answer was sent, else 408 and the connection is closed (AUTOLIQ_HEADER_TIMEOUT_SECONDS)."""
+    max_connections: int | None = None
+    """Connections open (and requests in flight) per process beyond which requests and WebSocket
+    upgrades get 503 (AUTOLIQ_MAX_CONNECTIONS); None: derived from the open-file limit
+    (`api/connection_limits.py`)."""
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -126,6 +143,16 @@ class Settings:
             raise ValueError(f"log_format must be text or json, got {self.log_format!r}")
         if self.rate_limits not in RATE_LIMIT_PROFILES:
             raise ValueError(f"rate_limits must be off or tradovate, got {self.rate_limits!r}")
+        if not 0 < self.keep_alive_seconds < math.inf:
+            raise ValueError(
+                f"AUTOLIQ_KEEP_ALIVE_SECONDS must be a positive number, got {self.keep_alive_seconds}"
+            )
+        if not 0 < self.header_timeout_seconds < math.inf:
+            raise ValueError(
+                f"AUTOLIQ_HEADER_TIMEOUT_SECONDS must be a positive number, got {self.header_timeout_seconds}"
+            )
+        if self.max_connections is not None and self.max_connections <= 0:
+            raise ValueError(f"AUTOLIQ_MAX_CONNECTIONS must be positive, got {self.max_connections}")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -152,6 +179,12 @@ class Settings:
             values["log_format"] = env["AUTOLIQ_LOG_FORMAT"].strip().lower()
         if "AUTOLIQ_RATE_LIMITS" in env:
             values["rate_limits"] = env["AUTOLIQ_RATE_LIMITS"].strip().lower()
+        if "AUTOLIQ_KEEP_ALIVE_SECONDS" in env:
+            values["keep_alive_seconds"] = _env_value("AUTOLIQ_KEEP_ALIVE_SECONDS", float, "a number")
+        if "AUTOLIQ_HEADER_TIMEOUT_SECONDS" in env:
+            values["header_timeout_seconds"] = _env_value("AUTOLIQ_HEADER_TIMEOUT_SECONDS", float, "a number")
+        if "AUTOLIQ_MAX_CONNECTIONS" in env:
+            values["max_connections"] = _env_value("AUTOLIQ_MAX_CONNECTIONS", int, "an integer")
         values["admin_password"] = env.get("AUTOLIQ_ADMIN_PASSWORD") or None
         values["trader_password"] = env.get("AUTOLIQ_TRADER_PASSWORD") or None
         values["metrics_dir"] = env.get("AUTOLIQ_METRICS_DIR") or None

@@ -658,6 +658,45 @@ def test_websocket_when_client_stops_sending_then_closed_with_heartbeat_timeout(
         assert closed.value.code == 4001
 
 
+def test_websocket_when_not_authorized_in_time_then_closed_authorization_timeout_whatever_it_sends(
+    client: TestClient[Any],
+) -> None:
+    # Arrange
+    with_settings(client, heartbeat_seconds=0.05, timeout_seconds=30, authorize_seconds=0.3)
+    with client.websocket_connect("/v1/websocket") as session:
+        ws = Socket(session)
+        assert ws.raw() == "o"
+        # Act: a refused request, a bad token, then heartbeats (bounded in frames, not in time)
+        assert ws.ask("account/list", 1) == 'a[{"s":401,"i":1,"d":"Access is denied"}]'
+        assert ws.ask("authorize", 2, body="not-a-token") == 'a[{"s":401,"i":2,"d":"Invalid access token"}]'
+        text = ws.raw()
+        for _ in range(1000):
+            if text != "h":
+                break
+            ws.send("[]")
+            text = ws.raw()
+        # Assert
+        assert text == 'c[4004,"Authorization timeout"]'
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.raw()
+        assert closed.value.code == 4004
+
+
+def test_websocket_when_authorized_in_time_then_not_closed_at_the_authorize_deadline(
+    client: TestClient[Any], admin_headers: dict[str, str]
+) -> None:
+    # Arrange: 50 heartbeat periods are five times the deadline
+    with_settings(client, heartbeat_seconds=0.02, timeout_seconds=30, authorize_seconds=0.2)
+    with open_socket(client, token_of(admin_headers)) as ws:
+        # Act
+        for _ in range(50):
+            assert ws.raw() == "h"
+            ws.send("[]")
+        ws.request("account/list", 1)
+        # Assert
+        assert ws.answer(1)["s"] == 200
+
+
 # -- a real server --
 
 REAL_TYPES = ["accountRiskStatus", "accountRiskStatusLog"]

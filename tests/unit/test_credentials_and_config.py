@@ -95,6 +95,25 @@ def test_settings_websocket_when_ws_env_vars_set_then_read_into_the_servers_sett
     assert Settings().websocket == WebSocketSettings()  # defaults without the variables
 
 
+def test_settings_connection_limits_when_env_vars_set_then_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTOLIQ_KEEP_ALIVE_SECONDS", "1.5")
+    monkeypatch.setenv("AUTOLIQ_HEADER_TIMEOUT_SECONDS", "4")
+    monkeypatch.setenv("AUTOLIQ_MAX_CONNECTIONS", "300")
+    monkeypatch.setenv("AUTOLIQ_WS_AUTHORIZE_SECONDS", "2")
+
+    s = Settings.from_env()
+
+    assert (s.keep_alive_seconds, s.header_timeout_seconds, s.max_connections) == (1.5, 4.0, 300)
+    assert s.websocket.authorize_seconds == 2.0
+    defaults = Settings()
+    assert (defaults.keep_alive_seconds, defaults.header_timeout_seconds, defaults.max_connections) == (
+        5.0,
+        10.0,
+        None,
+    )
+    assert defaults.websocket.authorize_seconds == 10.0
+
+
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
@@ -104,6 +123,20 @@ def test_settings_websocket_when_ws_env_vars_set_then_read_into_the_servers_sett
         ("AUTOLIQ_WRITE_BATCH_MAX", "many", "AUTOLIQ_WRITE_BATCH_MAX='many' is not an integer"),
         ("AUTOLIQ_PORT", "http", "AUTOLIQ_PORT='http' is not an integer"),
         ("AUTOLIQ_ENVIRONMENT", "prod", "AUTOLIQ_ENVIRONMENT='prod' is not demo, live or replay"),
+        ("AUTOLIQ_KEEP_ALIVE_SECONDS", "0", "AUTOLIQ_KEEP_ALIVE_SECONDS must be a positive number, got 0.0"),
+        (
+            "AUTOLIQ_HEADER_TIMEOUT_SECONDS",
+            "inf",
+            "AUTOLIQ_HEADER_TIMEOUT_SECONDS must be a positive number, got inf",
+        ),
+        ("AUTOLIQ_HEADER_TIMEOUT_SECONDS", "soon", "AUTOLIQ_HEADER_TIMEOUT_SECONDS='soon' is not a number"),
+        ("AUTOLIQ_MAX_CONNECTIONS", "0", "AUTOLIQ_MAX_CONNECTIONS must be positive, got 0"),
+        ("AUTOLIQ_MAX_CONNECTIONS", "1e4", "AUTOLIQ_MAX_CONNECTIONS='1e4' is not an integer"),
+        (
+            "AUTOLIQ_WS_AUTHORIZE_SECONDS",
+            "nan",
+            "AUTOLIQ_WS_*: authorize_seconds must be a positive number, got nan",
+        ),
     ],
 )
 def test_settings_when_a_variable_cannot_be_read_then_the_error_names_it(

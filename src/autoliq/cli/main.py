@@ -157,6 +157,9 @@ def serve(
         "http": "httptools",
         "timeout_graceful_shutdown": 5,
     }
+    from autoliq.api.connection_limits import connection_options  # uvicorn: imported only to serve
+
+    server_options.update(connection_options(settings))  # open files, timeouts, concurrency limit
     if workers > 1:
         console.print(f"  workers:    {workers} processes")
         # Each worker publishes its metrics here every second; a scrape of any worker answers all

@@ -1,6 +1,7 @@
 """`/v1/websocket`: one socket's life. Accept, `o`; read frames (any frame keeps it alive; `[]` is
-only that); `authorize` once; other requests answered by the REST app in process (`dispatch`), a
-syncrequest by a snapshot and a subscription (`sync`); close with `c[...]` when the server ends it.
+only that); `authorize` once, within `authorize_seconds`; other requests answered by the REST app
+in process (`dispatch`), a syncrequest by a snapshot and a subscription (`sync`); close with
+`c[...]` when the server ends it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from autoliq.api.websocket.dispatch import RestDispatcher
 from autoliq.api.websocket.hub import Connection, Hub, cancel_quietly, hub_of
 from autoliq.api.websocket.protocol import (
     ACCESS_DENIED,
+    AUTHORIZATION_TIMEOUT,
     AUTHORIZE,
     CLIENT_HEARTBEAT,
     FRAME_TOO_LARGE,
@@ -64,6 +66,11 @@ def _dispatcher(socket: WebSocket[Any, Any, Any]) -> RestDispatcher:
     return dispatcher
 
 
+def _close_unless_authorized(connection: Connection) -> None:
+    if connection.caller is None:
+        connection.finish(AUTHORIZATION_TIMEOUT)
+
+
 class SocketSession:
     """The reader, the sender and the requests of one socket."""
 
@@ -87,9 +94,15 @@ class SocketSession:
         reader = asyncio.create_task(self._read_loop(connection))
         for task in (sender, reader):
             task.add_done_callback(lambda _t: connection.finish(connection.close_reason))
+        # Heartbeats keep a socket alive, not authorized: an anonymous one may hold a connection
+        # only this long.
+        authorize_deadline = asyncio.get_running_loop().call_later(
+            self.settings.authorize_seconds, _close_unless_authorized, connection
+        )
         try:
             await connection.done.wait()
         finally:
+            authorize_deadline.cancel()
             await cancel_quietly([reader, sender])
             self.hub.close(connection)
             reason = connection.close_reason

@@ -45,6 +45,7 @@ class CloseReason:
 HEARTBEAT_TIMEOUT = CloseReason(4001, "Heartbeat timeout")
 SEND_QUEUE_FULL = CloseReason(4002, "Send queue full")
 EVENT_BACKLOG_FULL = CloseReason(4003, "Event backlog full")
+AUTHORIZATION_TIMEOUT = CloseReason(4004, "Authorization timeout")
 SERVER_SHUTDOWN = CloseReason(1001, "Server shutting down")
 FRAME_TOO_LARGE = CloseReason(1009, "Frame too large")
 UNREADABLE_FRAME = CloseReason(1003, "Frames should be UTF-8 text")
