@@ -2,8 +2,9 @@
 
 Tradovate's document lives beside the repository (`../shared/tradovate/openapi-<date>.json`), not in
 it. The tests read `tests/data/tradovate_schemas.json` instead, written by this script: the paths
-autoliq serves under `/v1` that Tradovate documents (every method Tradovate declares for them), their
-parameters, request bodies and responses, and every schema of `components/schemas` they reach. Only
+autoliq serves under `/v1` (REST routes and the WebSocket's `user/syncrequest`) that Tradovate
+documents (every method Tradovate declares for them), their parameters, request bodies and
+responses, and every schema of `components/schemas` they reach. Only
 facts are kept (names, types, formats, enums, required lists, `$ref`s, items, properties, bounds);
 every description, summary, title, example and tag is dropped. The result is still an OpenAPI 3.1
 document, whose response objects carry the empty `description` that the format requires. A keyword
@@ -207,12 +208,14 @@ def render(derived: Mapping[str, Any]) -> str:
 
 
 def served_v1_paths() -> list[str]:
-    """The `/v1` paths autoliq's app routes (read from its controllers, without a database)."""
+    """The `/v1` paths autoliq serves: its app's routes (read from its controllers, without a
+    database) and `user/syncrequest`, which its WebSocket answers itself."""
     sys.path.insert(0, str(REPO_ROOT / "src"))  # run from a checkout whose package is not installed
     from litestar import Litestar
     from litestar.di import Provide
 
     from autoliq.api.app import CONTROLLERS
+    from autoliq.api.websocket.protocol import SYNC_REQUEST
 
     def no_services() -> None:
         return None
@@ -223,7 +226,8 @@ def served_v1_paths() -> list[str]:
         dependencies={"services": Provide(no_services, sync_to_thread=False)},
         openapi_config=None,
     )
-    return sorted({route.path for route in app.routes if route.path.startswith(API_PREFIX + "/")})
+    routes = {route.path for route in app.routes if route.path.startswith(API_PREFIX + "/")}
+    return sorted(routes | {f"{API_PREFIX}/{SYNC_REQUEST}"})
 
 
 def default_source(folder: Path = SHARED_TRADOVATE) -> Path:
