@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from autoliq.domain.passwords import password_problem
 from autoliq.domain.states import Environment
 
 DEFAULT_DATABASE_FILE = "autoliq.db"
@@ -126,6 +127,13 @@ class Settings:
             raise ValueError(f"log_format must be text or json, got {self.log_format!r}")
         if self.rate_limits not in RATE_LIMIT_PROFILES:
             raise ValueError(f"rate_limits must be off or tradovate, got {self.rate_limits!r}")
+        for variable, password in (
+            ("AUTOLIQ_ADMIN_PASSWORD", self.admin_password),
+            ("AUTOLIQ_TRADER_PASSWORD", self.trader_password),
+        ):
+            problem = None if password is None else password_problem(password)
+            if problem is not None:
+                raise ValueError(f"{variable} {problem}")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

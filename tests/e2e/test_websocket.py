@@ -42,6 +42,8 @@ ALL_TYPES = [
 
 # -- helpers --
 
+TRADER2_PW = "trader2-password"
+
 
 class Socket:
     """A test-client socket read frame by frame (`h` heartbeats skipped unless asked for)."""
@@ -402,10 +404,16 @@ def test_websocket_when_trader_syncs_then_snapshot_holds_only_accounts_it_owns(
 ) -> None:
     # Arrange: a second trader of the same organization owns two accounts
     seed_organization(
-        world.database_url, "Demo Prop Firm", "admin", "unused", 2, owner_name="trader2", owner_password="pw2"
+        world.database_url,
+        "Demo Prop Firm",
+        "admin",
+        ADMIN_PW,
+        2,
+        owner_name="trader2",
+        owner_password=TRADER2_PW,
     )
     trader = login(client, "trader", TRADER_PW)
-    trader2 = login(client, "trader2", "pw2")
+    trader2 = login(client, "trader2", TRADER2_PW)
     trader2_id = client.get("/v1/auth/me", headers=bearer(trader2)).json()["userId"]
     with open_socket(client, trader) as ws1, open_socket(client, trader2) as ws2:
         # Act
@@ -582,9 +590,16 @@ def test_websocket_when_trader_follows_then_props_only_of_accounts_it_owns(
 ) -> None:
     # Arrange
     seed_organization(
-        world.database_url, "Demo Prop Firm", "admin", "unused", 1, owner_name="trader2", owner_password="pw2"
+        world.database_url,
+        "Demo Prop Firm",
+        "admin",
+        ADMIN_PW,
+        1,
+        owner_name="trader2",
+        owner_password=TRADER2_PW,
     )
-    theirs = client.get("/v1/account/list", headers=bearer(login(client, "trader2", "pw2"))).json()[0]["id"]
+    trader2 = bearer(login(client, "trader2", TRADER2_PW))
+    theirs = client.get("/v1/account/list", headers=trader2).json()[0]["id"]
     mine = world.demo_account_ids[0]
     with open_socket(client, login(client, "trader", TRADER_PW)) as ws:
         ws.sync(1, entityTypes=ALL_TYPES)

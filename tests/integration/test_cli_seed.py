@@ -11,6 +11,7 @@ from autoliq.cli.main import app
 from autoliq.service.credentials import verify_password
 
 runner = CliRunner()
+ACME_PW = "acme-admin-pw1"
 
 
 def _count(url: str, table: object) -> int:
@@ -22,7 +23,7 @@ def _count(url: str, table: object) -> int:
 
 
 def test_seed_command_when_new_organization_then_admin_and_accounts_created(database_url: str) -> None:
-    args = ["seed", "--organization", "Acme", "--admin-name", "acme", "--admin-password", "pw1"]
+    args = ["seed", "--organization", "Acme", "--admin-name", "acme", "--admin-password", ACME_PW]
     result = runner.invoke(app, [*args, "--accounts", "2500", "--database-url", database_url])
     assert result.exit_code == 0, result.output
     assert "2500 accounts added" in result.output and "created" in result.output
@@ -33,11 +34,11 @@ def test_seed_command_when_new_organization_then_admin_and_accounts_created(data
         row = conn.execute(select(app_user).where(app_user.c.name == "acme")).one()
     engine.dispose()
     assert row.role == "admin"
-    assert verify_password("pw1", row.password_hash)
+    assert verify_password(ACME_PW, row.password_hash)
 
 
 def test_seed_command_when_organization_exists_then_accounts_added_to_it(database_url: str) -> None:
-    base = ["seed", "--organization", "Acme", "--admin-name", "acme", "--admin-password", "pw1"]
+    base = ["seed", "--organization", "Acme", "--admin-name", "acme", "--admin-password", ACME_PW]
     assert runner.invoke(app, [*base, "--accounts", "10", "--database-url", database_url]).exit_code == 0
     result = runner.invoke(
         app,
@@ -48,7 +49,7 @@ def test_seed_command_when_organization_exists_then_accounts_added_to_it(databas
             "--owner",
             "acme-trader",
             "--owner-password",
-            "t",
+            "acme-trader-pw",
             "--database-url",
             database_url,
         ],
@@ -60,7 +61,7 @@ def test_seed_command_when_organization_exists_then_accounts_added_to_it(databas
 
 
 def test_seed_command_when_admin_belongs_to_other_org_then_clear_error_and_exit_2(database_url: str) -> None:
-    base = ["--admin-name", "shared", "--admin-password", "pw", "--database-url", database_url]
+    base = ["--admin-name", "shared", "--admin-password", "shared-admin-pw", "--database-url", database_url]
     assert runner.invoke(app, ["seed", "--organization", "One", *base]).exit_code == 0
     result = runner.invoke(app, ["seed", "--organization", "Two", *base, "--accounts", "3"])
     assert result.exit_code == 2
