@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from autoliq.adapters.db import create_admin_engine
 from autoliq.adapters.tables import account, account_risk_status, app_user, organization
+from autoliq.bootstrap import stored_password_matches
 from autoliq.cli.main import app
 from autoliq.service.credentials import verify_password
 
@@ -67,3 +71,36 @@ def test_seed_command_when_admin_belongs_to_other_org_then_clear_error_and_exit_
     assert result.exit_code == 2
     assert "another organization" in result.output
     assert _count(database_url, organization) == 1
+
+
+@pytest.mark.parametrize("option", ["--admin-password", "--owner-password"])
+def test_seed_command_when_a_password_is_shorter_than_12_then_one_line_exit_2_and_no_database(
+    tmp_path: Path, option: str
+) -> None:
+    database = tmp_path / "never.db"
+    args = ["seed", "--organization", "Acme", "--admin-name", "acme", "--admin-password", ACME_PW]
+    args += ["--owner", "acme-trader", option, "eleven-char", "--database-url", f"sqlite:///{database}"]
+
+    result = runner.invoke(app, args)
+
+    assert result.exit_code == 2
+    assert result.output == f"error: {option} must be at least 12 characters (has 11)\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_seed_command_when_owner_created_without_password_then_its_generated_one_printed_once(
+    database_url: str,
+) -> None:
+    base = ["seed", "--organization", "Acme", "--admin-name", "acme", "--admin-password", ACME_PW]
+    base += ["--owner", "acme-trader", "--accounts", "1", "--database-url", database_url]
+
+    first = runner.invoke(app, base)
+    again = runner.invoke(app, base)
+
+    assert first.exit_code == 0 and again.exit_code == 0, first.output + again.output
+    (line,) = [line for line in first.output.splitlines() if "generated, shown once" in line]
+    password = line.split(" / ")[1].split()[0]
+    assert len(password) >= 12
+    assert stored_password_matches(database_url, "acme-trader", password) is True
+    assert ACME_PW not in first.output
+    assert "generated" not in again.output  # the owner exists: nothing generated, nothing shown
