@@ -104,3 +104,14 @@ def test_seed_command_when_owner_created_without_password_then_its_generated_one
     assert stored_password_matches(database_url, "acme-trader", password) is True
     assert ACME_PW not in first.output
     assert "generated" not in again.output  # the owner exists: nothing generated, nothing shown
+
+
+def test_seed_command_when_database_url_unreadable_then_one_line_exit_2() -> None:
+    args = ["seed", "--organization", "Acme", "--admin-name", "acme", "--admin-password", ACME_PW]
+
+    result = runner.invoke(app, [*args, "--database-url", "foo"])
+
+    assert result.exit_code == 2
+    assert result.output == (
+        "error: database URL 'foo' cannot be read: give sqlite:///FILE or postgresql://USER@HOST:PORT/DB\n"
+    )
