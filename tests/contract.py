@@ -1,4 +1,9 @@
-"""Response validation against Tradovate's official OpenAPI document (never copied into this repo).
+"""Response validation against Tradovate's official OpenAPI document, as derived into the tests' data.
+
+The schemas come from `tests/data/tradovate_schemas.json`, which `scripts/derive_tradovate_schemas.py`
+writes from Tradovate's document (beside the repository, never copied into it): the paths autoliq
+serves with every schema they reach, facts only (names, types, formats, enums, required lists); a test
+(tests/unit/test_tradovate_schemas.py) fails when it is stale.
 
 `validate_response(method, path, body)` checks a 200 answer of one of our `/v1/...` routes two ways:
 
@@ -28,9 +33,8 @@ from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-TRADOVATE_OPENAPI = REPO_ROOT.parent / "shared" / "tradovate" / "openapi-risk-subset.json"
-DOCUMENT_URI = "urn:tradovate:openapi-risk-subset"
+TRADOVATE_SCHEMAS = Path(__file__).resolve().parent / "data" / "tradovate_schemas.json"
+DOCUMENT_URI = "urn:tradovate:openapi-derived"
 API_PREFIX = "/v1"
 
 ADMIN_ACTIONS = [
@@ -119,10 +123,8 @@ def format_checker() -> jsonschema.FormatChecker:
 
 @cache
 def tradovate_document() -> dict[str, Any]:
-    """Tradovate's official OpenAPI subset, read from the shared folder next to the repository."""
-    if not TRADOVATE_OPENAPI.is_file():
-        raise ContractError(f"Tradovate's OpenAPI document is missing: {TRADOVATE_OPENAPI}")
-    document: dict[str, Any] = json.loads(TRADOVATE_OPENAPI.read_text(encoding="utf-8"))
+    """Tradovate's OpenAPI document for the paths autoliq serves (tests/data/tradovate_schemas.json)."""
+    document: dict[str, Any] = json.loads(TRADOVATE_SCHEMAS.read_text(encoding="utf-8"))
     return document
 
 
@@ -156,7 +158,10 @@ def response_schema(method: str, path: str) -> dict[str, Any]:
         return undocumented
     operations = tradovate_document()["paths"].get(tradovate_path)
     if operations is None:
-        raise ContractError(f"Tradovate's OpenAPI document has no path {tradovate_path!r} (from {path!r})")
+        raise ContractError(
+            f"Tradovate's OpenAPI document has no path {tradovate_path!r} (from {path!r}); if autoliq "
+            "now serves it, rerun scripts/derive_tradovate_schemas.py"
+        )
     operation = operations.get(method.lower())
     if operation is None:
         raise ContractError(

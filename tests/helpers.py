@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from autoliq.adapters.db import create_admin_engine
 from autoliq.adapters.tables import account_risk_status, account_risk_status_log
 from autoliq.api.app import create_app
-from autoliq.bootstrap import bootstrap
+from autoliq.bootstrap import bootstrap, seed_organization
 from autoliq.service.clock import Clock
-from tests.conftest import make_settings
+from tests.conftest import ADMIN_PW, make_settings
 
 SET_ACTION = "/v1/accountRiskStatus/setadminautoliqaction"
 
@@ -62,3 +62,20 @@ def full_auto_liq(**overrides: Any) -> dict[str, Any]:
         "dailyProfitAutoLiq": 3000, "weeklyProfitAutoLiq": 6000, "doNotUnlock": True,
     }  # fmt: skip
     return {**body, **overrides}
+
+
+TRADER2_PW = "trader2-password"
+
+
+def add_second_demo_trader(database_url: str, accounts: int) -> None:
+    """`trader2` (password TRADER2_PW), a second trader of the demo organization, owning `accounts` new
+    accounts."""
+    seed_organization(
+        database_url,
+        "Demo Prop Firm",
+        "admin",
+        ADMIN_PW,
+        accounts,
+        owner_name="trader2",
+        owner_password=TRADER2_PW,
+    )

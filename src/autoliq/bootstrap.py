@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
 from autoliq.adapters import seed
 from autoliq.adapters.db import (
@@ -24,14 +24,15 @@ from autoliq.adapters.event_bus import OutboxRelay, loop_deliverer
 from autoliq.adapters.metrics_share import SharedMetrics
 from autoliq.adapters.publisher import InMemoryPublisher
 from autoliq.adapters.readiness import ReadinessProbe
-from autoliq.adapters.tables import organization, sandbox_clock
+from autoliq.adapters.tables import app_user, organization, sandbox_clock
 from autoliq.adapters.unit_of_work import InLoopUnitOfWork, SqlUnitOfWork
 from autoliq.config import Settings
+from autoliq.domain.passwords import password_problem
 from autoliq.domain.rate_limits import PROFILES, RateLimitProfile
 from autoliq.domain.session import trade_date
 from autoliq.domain.states import Role
 from autoliq.service.clock import AdjustableClock, Clock, SandboxClock, SystemClock
-from autoliq.service.credentials import generate_password, hash_password
+from autoliq.service.credentials import generate_password, hash_password, verify_password
 from autoliq.service.demo_balance import DemoBalanceService
 from autoliq.service.handlers import AuthService, RiskService
 from autoliq.service.market import MarketData
@@ -240,8 +241,22 @@ def seed_organization(
     progress: Callable[[int], None] | None = None,
     clock: Clock | None = None,
 ) -> seed.SeedResult:
-    """Add an organization with its admin (or reuse them) and `accounts` new accounts, in one transaction."""
+    """Add an organization with its admin (or reuse them) and `accounts` new accounts, in one transaction.
+    A supplied password too weak to set (`password_problem`) is a `ValueError` before anything is written;
+    an owner created without a password gets a generated one, returned to be shown once."""
+    for who, password in (("the admin's password", admin_password), ("the owner's password", owner_password)):
+        problem = None if password is None else password_problem(password)
+        if problem is not None:
+            raise ValueError(f"{who} {problem}")
     now = (clock or SystemClock()).now()
+    generated: list[str] = []
+
+    def owner_hash() -> str:  # called only when the owner is created
+        if owner_password is not None:
+            return hash_password(owner_password)
+        generated.append(generate_password())
+        return hash_password(generated[0])
+
     engine = create_admin_engine(database_url)
     try:
         with engine.begin() as conn:
@@ -251,13 +266,41 @@ def seed_organization(
             )
             owner_id = admin_id
             if owner_name is not None:
-                pw = owner_password or generate_password()
-                owner_id = seed.ensure_user(
-                    conn, org_id, owner_name, Role.TRADER, lambda: hash_password(pw), now
-                )
+                owner_id = seed.ensure_user(conn, org_id, owner_name, Role.TRADER, owner_hash, now)
             prefix = "".join(ch for ch in organization_name.upper() if ch.isalnum())[:8] or "ACC"
             first, n = seed.add_accounts(conn, org_id, owner_id, accounts, prefix, now, progress)
             seed.fix_sequences(conn)
-        return seed.SeedResult(org_id, created, admin_id, owner_id, first, n)
+        return seed.SeedResult(org_id, created, admin_id, owner_id, first, n, next(iter(generated), None))
     finally:
         engine.dispose()
+
+
+def stored_password_matches(database_url: str, user_name: str, password: str) -> bool | None:
+    """Whether `password` is the one stored for `user_name`; None when there is no such user."""
+    engine = create_admin_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            stored = conn.execute(
+                select(app_user.c.password_hash).where(app_user.c.name == user_name)
+            ).scalar_one_or_none()
+    finally:
+        engine.dispose()
+    return None if stored is None else verify_password(password, stored)
+
+
+def set_user_password(database_url: str, user_name: str, password: str) -> bool:
+    """Store `password` (hashed) for `user_name`; False when there is no such user. A password too
+    weak to set (`password_problem`) is a `ValueError`."""
+    problem = password_problem(password)
+    if problem is not None:
+        raise ValueError(f"the password {problem}")
+    password_hash = hash_password(password)
+    engine = create_admin_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(
+                update(app_user).where(app_user.c.name == user_name).values(password_hash=password_hash)
+            )
+    finally:
+        engine.dispose()
+    return bool(result.rowcount)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from autoliq.domain.passwords import password_problem
 from autoliq.domain.states import Environment
 
 DEFAULT_DATABASE_FILE = "autoliq.db"
@@ -153,6 +154,13 @@ class Settings:
             )
         if self.max_connections is not None and self.max_connections <= 0:
             raise ValueError(f"AUTOLIQ_MAX_CONNECTIONS must be positive, got {self.max_connections}")
+        for variable, password in (
+            ("AUTOLIQ_ADMIN_PASSWORD", self.admin_password),
+            ("AUTOLIQ_TRADER_PASSWORD", self.trader_password),
+        ):
+            problem = None if password is None else password_problem(password)
+            if problem is not None:
+                raise ValueError(f"{variable} {problem}")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

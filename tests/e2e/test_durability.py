@@ -363,17 +363,28 @@ def test_first_start_prints_urls_and_working_generated_passwords_and_a_restart_n
         assert len(account_ids(second, token)) == 10
 
 
-def test_first_start_prints_passwords_given_in_the_environment_verbatim(
+def test_first_start_when_passwords_supplied_then_never_printed_and_a_restart_with_others_warns(
     database_url: str, tmp_path: Path
 ) -> None:
-    admin_pw, trader_pw = "adm[/]in[bold]pw", "tra[red]der"
+    admin_pw, trader_pw = "adm[/]in[bold]pw", "tra[red]der-pw"  # rich markup: shown as text if ever
     with ServerProcess(database_url, tmp_path, admin_password=admin_pw, trader_password=trader_pw) as server:
-        out = server.stdout_text()
-        assert f"admin / {admin_pw}" in out
-        assert f"trader / {trader_pw}" in out
+        out = server.stdout_text() + server.stderr_text()
+        assert "admin / (as supplied)" in out and "trader / (as supplied)" in out
+        assert admin_pw not in out and trader_pw not in out
         assert "generated" not in out
         assert login_works(server, "admin", admin_pw)
         assert login_works(server, "trader", trader_pw)
+
+    other = "another-trader-pw"
+    with ServerProcess(database_url, tmp_path, admin_password=admin_pw, trader_password=other) as again:
+        warnings = [line for line in again.stderr_text().splitlines() if line.startswith("warning:")]
+        assert warnings == [
+            "warning: AUTOLIQ_TRADER_PASSWORD is not the password of 'trader' in this database (seeded "
+            "before, its own is kept; change it with: autoliq users set-password trader)"
+        ]
+        assert other not in again.stdout_text() + again.stderr_text()
+        assert login_works(again, "trader", trader_pw)
+        assert not login_works(again, "trader", other)
 
 
 def organizations_in(database_url: str) -> int:

@@ -7,9 +7,8 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from autoliq.bootstrap import seed_organization
 from tests.conftest import TRADER_PW, World, bearer, login
-from tests.helpers import SET_ACTION, action_body
+from tests.helpers import SET_ACTION, TRADER2_PW, action_body, add_second_demo_trader
 
 
 def _lock(
@@ -84,11 +83,9 @@ def test_account_reads_when_admin_then_whole_organization_and_find_by_name(
 
 def test_trader_when_reading_then_sees_only_accounts_it_owns(client: TestClient[Any], world: World) -> None:
     # A second trader in the same organization owns two accounts of its own.
-    seed_organization(
-        world.database_url, "Demo Prop Firm", "admin", "unused", 2, owner_name="trader2", owner_password="pw2"
-    )
+    add_second_demo_trader(world.database_url, 2)
     t1 = bearer(login(client, "trader", TRADER_PW))
-    t2 = bearer(login(client, "trader2", "pw2"))
+    t2 = bearer(login(client, "trader2", TRADER2_PW))
     mine = [a["id"] for a in client.get("/v1/account/list", headers=t1).json()]
     theirs = [a["id"] for a in client.get("/v1/account/list", headers=t2).json()]
     assert mine == world.demo_account_ids

@@ -21,11 +21,10 @@ from litestar.testing import TestClient
 from litestar.testing.websocket_test_session import WebSocketTestSession
 
 from autoliq.api.websocket import WebSocketSettings
-from autoliq.bootstrap import seed_organization
 from autoliq.service.clock import ManualClock
 from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login
 from tests.contract import validate_response
-from tests.helpers import SET_ACTION, action_body
+from tests.helpers import SET_ACTION, TRADER2_PW, action_body, add_second_demo_trader
 from tests.server import ServerProcess
 
 GUARD = 15.0
@@ -401,11 +400,9 @@ def test_websocket_when_trader_syncs_then_snapshot_holds_only_accounts_it_owns(
     client: TestClient[Any], world: World
 ) -> None:
     # Arrange: a second trader of the same organization owns two accounts
-    seed_organization(
-        world.database_url, "Demo Prop Firm", "admin", "unused", 2, owner_name="trader2", owner_password="pw2"
-    )
+    add_second_demo_trader(world.database_url, 2)
     trader = login(client, "trader", TRADER_PW)
-    trader2 = login(client, "trader2", "pw2")
+    trader2 = login(client, "trader2", TRADER2_PW)
     trader2_id = client.get("/v1/auth/me", headers=bearer(trader2)).json()["userId"]
     with open_socket(client, trader) as ws1, open_socket(client, trader2) as ws2:
         # Act
@@ -581,10 +578,9 @@ def test_websocket_when_trader_follows_then_props_only_of_accounts_it_owns(
     client: TestClient[Any], admin_headers: dict[str, str], world: World
 ) -> None:
     # Arrange
-    seed_organization(
-        world.database_url, "Demo Prop Firm", "admin", "unused", 1, owner_name="trader2", owner_password="pw2"
-    )
-    theirs = client.get("/v1/account/list", headers=bearer(login(client, "trader2", "pw2"))).json()[0]["id"]
+    add_second_demo_trader(world.database_url, 1)
+    trader2 = bearer(login(client, "trader2", TRADER2_PW))
+    theirs = client.get("/v1/account/list", headers=trader2).json()[0]["id"]
     mine = world.demo_account_ids[0]
     with open_socket(client, login(client, "trader", TRADER_PW)) as ws:
         ws.sync(1, entityTypes=ALL_TYPES)

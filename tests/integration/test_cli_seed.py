@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from autoliq.adapters.db import create_admin_engine
 from autoliq.adapters.tables import account, account_risk_status, app_user, organization
+from autoliq.bootstrap import stored_password_matches
 from autoliq.cli.main import app
 from autoliq.service.credentials import verify_password
 
 runner = CliRunner()
+ACME_PW = "acme-admin-pw1"
 
 
 def _count(url: str, table: object) -> int:
@@ -22,7 +27,7 @@ def _count(url: str, table: object) -> int:
 
 
 def test_seed_command_when_new_organization_then_admin_and_accounts_created(database_url: str) -> None:
-    args = ["seed", "--organization", "Acme", "--admin-name", "acme", "--admin-password", "pw1"]
+    args = ["seed", "--organization", "Acme", "--admin-name", "acme", "--admin-password", ACME_PW]
     result = runner.invoke(app, [*args, "--accounts", "2500", "--database-url", database_url])
     assert result.exit_code == 0, result.output
     assert "2500 accounts added" in result.output and "created" in result.output
@@ -33,11 +38,11 @@ def test_seed_command_when_new_organization_then_admin_and_accounts_created(data
         row = conn.execute(select(app_user).where(app_user.c.name == "acme")).one()
     engine.dispose()
     assert row.role == "admin"
-    assert verify_password("pw1", row.password_hash)
+    assert verify_password(ACME_PW, row.password_hash)
 
 
 def test_seed_command_when_organization_exists_then_accounts_added_to_it(database_url: str) -> None:
-    base = ["seed", "--organization", "Acme", "--admin-name", "acme", "--admin-password", "pw1"]
+    base = ["seed", "--organization", "Acme", "--admin-name", "acme", "--admin-password", ACME_PW]
     assert runner.invoke(app, [*base, "--accounts", "10", "--database-url", database_url]).exit_code == 0
     result = runner.invoke(
         app,
@@ -48,7 +53,7 @@ def test_seed_command_when_organization_exists_then_accounts_added_to_it(databas
             "--owner",
             "acme-trader",
             "--owner-password",
-            "t",
+            "acme-trader-pw",
             "--database-url",
             database_url,
         ],
@@ -60,9 +65,53 @@ def test_seed_command_when_organization_exists_then_accounts_added_to_it(databas
 
 
 def test_seed_command_when_admin_belongs_to_other_org_then_clear_error_and_exit_2(database_url: str) -> None:
-    base = ["--admin-name", "shared", "--admin-password", "pw", "--database-url", database_url]
+    base = ["--admin-name", "shared", "--admin-password", "shared-admin-pw", "--database-url", database_url]
     assert runner.invoke(app, ["seed", "--organization", "One", *base]).exit_code == 0
     result = runner.invoke(app, ["seed", "--organization", "Two", *base, "--accounts", "3"])
     assert result.exit_code == 2
     assert "another organization" in result.output
     assert _count(database_url, organization) == 1
+
+
+@pytest.mark.parametrize("option", ["--admin-password", "--owner-password"])
+def test_seed_command_when_a_password_is_shorter_than_12_then_one_line_exit_2_and_no_database(
+    tmp_path: Path, option: str
+) -> None:
+    database = tmp_path / "never.db"
+    args = ["seed", "--organization", "Acme", "--admin-name", "acme", "--admin-password", ACME_PW]
+    args += ["--owner", "acme-trader", option, "eleven-char", "--database-url", f"sqlite:///{database}"]
+
+    result = runner.invoke(app, args)
+
+    assert result.exit_code == 2
+    assert result.output == f"error: {option} must be at least 12 characters (has 11)\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_seed_command_when_owner_created_without_password_then_its_generated_one_printed_once(
+    database_url: str,
+) -> None:
+    base = ["seed", "--organization", "Acme", "--admin-name", "acme", "--admin-password", ACME_PW]
+    base += ["--owner", "acme-trader", "--accounts", "1", "--database-url", database_url]
+
+    first = runner.invoke(app, base)
+    again = runner.invoke(app, base)
+
+    assert first.exit_code == 0 and again.exit_code == 0, first.output + again.output
+    (line,) = [line for line in first.output.splitlines() if "generated, shown once" in line]
+    password = line.split(" / ")[1].split()[0]
+    assert len(password) >= 12
+    assert stored_password_matches(database_url, "acme-trader", password) is True
+    assert ACME_PW not in first.output
+    assert "generated" not in again.output  # the owner exists: nothing generated, nothing shown
+
+
+def test_seed_command_when_database_url_unreadable_then_one_line_exit_2() -> None:
+    args = ["seed", "--organization", "Acme", "--admin-name", "acme", "--admin-password", ACME_PW]
+
+    result = runner.invoke(app, [*args, "--database-url", "foo"])
+
+    assert result.exit_code == 2
+    assert result.output == (
+        "error: database URL 'foo' cannot be read: give sqlite:///FILE or postgresql://USER@HOST:PORT/DB\n"
+    )

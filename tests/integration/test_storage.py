@@ -194,8 +194,8 @@ def test_seed_when_passwords_not_given_then_generated_and_flagged(database_url: 
 
 
 def test_seed_organization_when_run_twice_then_adds_accounts_to_the_same_org(database_url: str) -> None:
-    first = seed_organization(database_url, "Acme Futures", "acme-admin", "pw", 1500)
-    second = seed_organization(database_url, "Acme Futures", "acme-admin", "pw", 500)
+    first = seed_organization(database_url, "Acme Futures", "acme-admin", "acme-admin-pw", 1500)
+    second = seed_organization(database_url, "Acme Futures", "acme-admin", "acme-admin-pw", 500)
     assert first.organization_created and not second.organization_created
     assert first.organization_id == second.organization_id
     assert (first.accounts_created, second.accounts_created) == (1500, 500)
@@ -216,9 +216,9 @@ def test_seed_organization_when_run_twice_then_adds_accounts_to_the_same_org(dat
 
 
 def test_seed_organization_when_admin_name_taken_by_other_org_then_refused(database_url: str) -> None:
-    seed_organization(database_url, "One", "shared-name", "pw", 1)
+    seed_organization(database_url, "One", "shared-name", "shared-name-pw", 1)
     with pytest.raises(ValueError, match="another organization"):
-        seed_organization(database_url, "Two", "shared-name", "pw", 1)
+        seed_organization(database_url, "Two", "shared-name", "shared-name-pw", 1)
 
 
 def test_prepared_batches_when_many_writes_hit_the_same_accounts_then_each_sees_the_one_before(

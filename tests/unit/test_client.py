@@ -49,8 +49,8 @@ from autoliq.client import (
     websocket_url,
 )
 from autoliq.client import errors as client_errors
+from tests.contract import tradovate_document
 
-OPENAPI = Path(__file__).resolve().parents[3] / "shared" / "tradovate" / "openapi-2026-08-21.json"
 BASE = "http://autoliq.test"
 START = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 LOGIN = "/v1/auth/accesstokenrequest"
@@ -729,8 +729,7 @@ def test_client_when_presets_given_then_tradovate_hosts_and_websocket_urls() -> 
 
 
 def _openapi() -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(OPENAPI.read_text(encoding="utf-8"))
-    return document
+    return tradovate_document()
 
 
 @pytest.mark.parametrize(

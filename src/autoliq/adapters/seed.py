@@ -33,6 +33,8 @@ class SeedResult:
     owner_user_id: int
     first_account_id: int | None
     accounts_created: int
+    generated_owner_password: str | None = None
+    """The password generated for an owner created without one (to be shown once), else None."""
 
 
 def ensure_organization(conn: Connection, name: str, now: datetime) -> tuple[int, bool]:

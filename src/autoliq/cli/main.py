@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from autoliq.cli.observe import log_command, watch_command
 from autoliq.cli.operator import accounts_app
 from autoliq.cli.sandbox import sandbox_app
+from autoliq.cli.users import users_app
 from autoliq.config import Settings, default_database_url
 from autoliq.domain.states import Environment
 
@@ -102,12 +103,22 @@ def serve(
     import shutil
     import tempfile
 
-    import uvicorn
+    from alembic.util.exc import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
 
     from autoliq.api.app import DOCS_PATH, create_app
     from autoliq.bootstrap import bootstrap, prepare_database
+    from autoliq.cli.startup import (
+        StartupError,
+        bind_listening_socket,
+        check_database_or_fail,
+        check_database_url,
+        run_server,
+    )
     from autoliq.logging_setup import configure_logging, server_log_config
 
+    # Everything that can stop the start is settled first, each failure one line and exit 2: the
+    # settings, the URL, the port (bound now, served later), the database.
     try:
         settings = Settings.from_env(
             host=host,
@@ -119,12 +130,24 @@ def serve(
             rate_limits=rate_limits.value,
         )
     except ValueError as exc:  # an AUTOLIQ_* variable that has no option of its own, or a bad value
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from None
-    # autoliq's own lines at INFO (start-up, migrations); uvicorn's at --log-level.
-    configure_logging("info", log_format.value)
-    log_config = server_log_config(log_format.value, log_level)
-    demo = prepare_database(settings)
+        raise _startup_failure(str(exc)) from None
+    try:
+        check_database_url(settings.database_url)
+        listener = bind_listening_socket(settings.host, settings.port)
+    except StartupError as exc:
+        raise _startup_failure(str(exc)) from None
+    try:
+        check_database_or_fail(settings.database_url)
+        # autoliq's own lines at INFO (start-up, migrations); uvicorn's at --log-level.
+        configure_logging("info", log_format.value)
+        log_config = server_log_config(log_format.value, log_level)
+        demo = prepare_database(settings)
+    except StartupError as exc:
+        listener.close()
+        raise _startup_failure(str(exc)) from None
+    except (SQLAlchemyError, CommandError, OSError) as exc:  # found while migrating or seeding
+        listener.close()
+        raise _startup_failure(_database_failure(exc)) from None
     base = f"http://{settings.host}:{settings.port}"
     console.print(
         f"[bold]autoliq[/bold] ({settings.environment.value}) on {escape(_safe_url(settings.database_url))}"
@@ -132,23 +155,22 @@ def serve(
     console.print(f"  base URL:   {base}/v1")
     console.print(f"  API docs:   {base}{DOCS_PATH}")
     if demo is not None:
-        # User-supplied values are escaped: a password like "a[/]b" is text, not rich markup.
+        # Generated passwords are shown this once; supplied ones never (the operator has them).
         console.print(
             f"  seeded organization {escape(repr(demo.organization))} with 10 accounts owned by 'trader':"
         )
-        console.print(
-            f"    admin / {escape(demo.admin_password)}"
-            + ("  (generated, shown once)" if demo.admin_generated else "")
-        )
-        console.print(
-            f"    trader / {escape(demo.trader_password)}"
-            + ("  (generated, shown once)" if demo.trader_generated else "")
-        )
+        for user, password, generated in (
+            ("admin", demo.admin_password, demo.admin_generated),
+            ("trader", demo.trader_password, demo.trader_generated),
+        ):
+            shown = f"{escape(password)}  (generated, shown once)" if generated else "(as supplied)"
+            console.print(f"    {user} / {shown}")
     else:
         console.print("  credentials: as printed when this database was first seeded")
+        _warn_unmatched_passwords(settings)
     # The same server options for one process and for N workers.
     server_options: dict[str, Any] = {
-        "host": settings.host,
+        "host": settings.host,  # (the socket is bound already: for uvicorn's messages)
         "port": settings.port,
         "log_level": None,  # the levels are in log_config
         "log_config": log_config,
@@ -175,12 +197,50 @@ def serve(
             AUTOLIQ_METRICS_DIR=metrics_dir,
         )
         try:
-            uvicorn.run("autoliq.api.asgi:create", factory=True, workers=workers, **server_options)
+            code = run_server("autoliq.api.asgi:create", listener, workers, server_options)
         finally:
             shutil.rmtree(metrics_dir, ignore_errors=True)
-        return
-    asgi_app = create_app(bootstrap(settings, run_migrations=False), announce_shutdown=True)
-    uvicorn.run(asgi_app, **server_options)
+    else:
+        asgi_app = create_app(bootstrap(settings, run_migrations=False), announce_shutdown=True)
+        code = run_server(asgi_app, listener, 1, server_options)
+    if code:
+        raise typer.Exit(code)
+
+
+def _startup_failure(message: str) -> typer.Exit:
+    """Print `error: message` (one line, on standard error); the exit (2) to raise."""
+    from autoliq.cli.render import error_line
+
+    error_line(message)
+    return typer.Exit(2)
+
+
+def _database_failure(exc: BaseException) -> str:
+    """One line for a failure while migrating or seeding (the driver's message, not a traceback)."""
+    cause = getattr(exc, "orig", None) or exc
+    return f"database: {' '.join(str(cause).split())}"
+
+
+def _warn_unmatched_passwords(settings: Settings) -> None:
+    """On a database seeded before, a warning for each password supplied that is not the stored one
+    (the stored one stays: the variables seed an empty database only)."""
+    from autoliq.bootstrap import stored_password_matches
+    from autoliq.cli.render import warning_line
+
+    for user, variable, password in (
+        ("admin", "AUTOLIQ_ADMIN_PASSWORD", settings.admin_password),
+        ("trader", "AUTOLIQ_TRADER_PASSWORD", settings.trader_password),
+    ):
+        if password is None:
+            continue
+        matches = stored_password_matches(settings.database_url, user, password)
+        if matches is None:
+            warning_line(f"{variable} is set but this database has no user {user!r}")
+        elif not matches:
+            warning_line(
+                f"{variable} is not the password of {user!r} in this database (seeded before, its own is "
+                f"kept; change it with: autoliq users set-password {user})"
+            )
 
 
 @app.command()
@@ -201,9 +261,19 @@ def seed(
 ) -> None:
     """Add an organization, or accounts to an existing one, directly in the database."""
     from autoliq.adapters.db import migrate
+    from autoliq.adapters.db_probe import DatabaseUnavailable, check_database
     from autoliq.bootstrap import seed_organization
+    from autoliq.domain.passwords import password_problem
 
+    for option, password in (("--admin-password", admin_password), ("--owner-password", owner_password)):
+        problem = None if password is None else password_problem(password)
+        if problem is not None:  # refused before the database is touched
+            raise _startup_failure(f"{option} {problem}")
     url = database_url or default_database_url()
+    try:
+        check_database(url)
+    except DatabaseUnavailable as exc:
+        raise _startup_failure(str(exc)) from None
     migrate(url)
     started = time.perf_counter()
     with Progress(
@@ -241,10 +311,15 @@ def seed(
         f"organization {escape(repr(organization))} (id {result.organization_id}) {verb}: "
         f"{result.accounts_created} accounts added ({span}) in {elapsed:.1f} s"
     )
+    if result.generated_owner_password is not None:
+        console.print(
+            f"  {escape(repr(owner))} / {escape(result.generated_owner_password)}  (generated, shown once)"
+        )
 
 
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(accounts_app, name="accounts")
+app.add_typer(users_app, name="users")
 app.command("log")(log_command)
 app.command("watch")(watch_command)
 

@@ -1,30 +1,83 @@
-"""`autoliq sandbox ...`: drive a running autoliq's sandbox controls over HTTP (the CLI as a client)."""
+"""`autoliq sandbox ...`: drive a running autoliq's sandbox controls over HTTP (the CLI as a client).
+
+They connect as the operator commands do (autoliq/cli/connection.py): `--url` a preset (`local`,
+`demo`, `live`) or a base URL (a `/v1` suffix accepted), the password asked for on a terminal, a
+server that cannot be reached or a login refused one line `error: ...` and exit 2. A request the
+server refuses prints `refused: <errorText>` and exits 1.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from autoliq.cli.connection import (
+    DEFAULT_URL,
+    PasswordOption,
+    UrlOption,
+    connection_or_exit,
+    login,
+    make_client,
+    pacing_defaults,
+    run_command,
+)
+from autoliq.client import ApiError, AsyncClient, ClientSettings, HTTPStatusError
+from autoliq.domain.sandbox import FaultKind
 
 sandbox_app = typer.Typer(
     help="Sandbox controls of a running autoliq (prices, clock, reset, faults).", no_args_is_help=True
 )
 console = Console(soft_wrap=True)
 
-UrlOption = Annotated[str, typer.Option("--url", envvar="AUTOLIQ_URL", help="autoliq's base URL.")]
 UserOption = Annotated[
     str, typer.Option("--user", envvar="AUTOLIQ_USER", help="An organization admin's login.")
 ]
-PasswordOption = Annotated[str, typer.Option("--password", envvar="AUTOLIQ_PASSWORD", help="Its password.")]
+"""As the operator commands' `--user`, with the demo organization's admin by default."""
+
+SANDBOX_SETTINGS = ClientSettings(timeout=60.0, read_retries=0)
+"""A reset of a large sandbox takes longer than the SDK's default 10 s; a control typed by hand is
+tried once (a server that is down is said at once, in one line)."""
+
+
+class Refused(Exception):
+    """The server refused a request: the command ends with this line and exit 1."""
+
+
+def run_sandbox(
+    url: str, user: str, password: str | None, work: Callable[[AsyncClient], Awaitable[None]]
+) -> None:
+    """Log in as the operator commands do, then run `work` with the client; its refusals exit 1."""
+    connection = connection_or_exit(url, user, password)
+
+    async def main() -> int:
+        rate, _ = pacing_defaults(connection.loopback)
+        client, _pace = make_client(connection, rate=rate, connections=2, settings=SANDBOX_SETTINGS)
+        async with client:
+            await login(client, connection)
+            try:
+                await work(client)
+            except (ApiError, HTTPStatusError) as exc:
+                console.print(f"[red]refused:[/red] {escape(exc.error_text or str(exc))}")
+                return 1
+            except Refused as exc:
+                console.print(f"[red]rejected {escape(str(exc))}[/red]")
+                return 1
+        return 0
+
+    code = run_command(main)
+    if code:
+        raise typer.Exit(code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,22 +121,13 @@ def read_ticks(path: Path) -> list[Tick]:
     return ticks
 
 
-def login(client: httpx.Client, user: str, password: str) -> str:
-    """An access token, or exit with Tradovate's error text."""
-    answer = client.post("/v1/auth/accesstokenrequest", json={"name": user, "password": password}).json()
-    if "accessToken" not in answer:
-        console.print(f"[red]login failed:[/red] {escape(str(answer.get('errorText', answer)))}")
-        raise typer.Exit(1)
-    return str(answer["accessToken"])
-
-
 @sandbox_app.command()
 def replay(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV of time,symbol,price.")],
     speed: Annotated[float, typer.Option(min=0, help="Time multiplier; 0 sends every row at once.")] = 1.0,
-    url: UrlOption = "http://127.0.0.1:8080",
+    url: UrlOption = DEFAULT_URL,
     user: UserOption = "admin",
-    password: PasswordOption = "",
+    password: PasswordOption = None,
 ) -> None:
     """Replay a CSV of prices into autoliq at `--speed` times real time (rows of one instant go together)."""
     try:
@@ -98,8 +142,8 @@ def replay(
             groups[-1].append(tick)
         else:
             groups.append([tick])
-    with httpx.Client(base_url=url, timeout=30, trust_env=False) as client:
-        client.headers["Authorization"] = f"Bearer {login(client, user, password)}"
+
+    async def send(client: AsyncClient) -> None:
         started = time.monotonic()
         with Progress(
             TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
@@ -109,14 +153,15 @@ def replay(
                 if speed > 0:
                     wait = group[0].offset / speed - (time.monotonic() - started)
                     if wait > 0:
-                        time.sleep(wait)
+                        await asyncio.sleep(wait)
                 body = {"prices": [{"symbol": t.symbol, "price": t.price} for t in group]}
-                r = client.post("/_autoliq/prices", json=body)
-                if r.status_code != 200:
-                    text = r.json().get("errorText", r.text) if r.content else r.reason_phrase
-                    console.print(f"[red]rejected at offset {group[0].offset:g} s:[/red] {escape(str(text))}")
-                    raise typer.Exit(1)
+                try:
+                    await client.request("POST", "/_autoliq/prices", json=body)
+                except (ApiError, HTTPStatusError) as exc:
+                    raise Refused(f"at offset {group[0].offset:g} s: {exc.error_text or exc}") from None
                 progress.advance(task, len(group))
+
+    run_sandbox(url, user, password, send)
     console.print(f"replayed {len(ticks)} prices in {len(groups)} steps")
 
 
@@ -128,29 +173,27 @@ def clock(
     advance: Annotated[
         float | None, typer.Option("--advance", min=0, help="Move the clock this many seconds ahead.")
     ] = None,
-    url: UrlOption = "http://127.0.0.1:8080",
+    url: UrlOption = DEFAULT_URL,
     user: UserOption = "admin",
-    password: PasswordOption = "",
+    password: PasswordOption = None,
 ) -> None:
     """Show the sandbox clock, or move it forward with --now or --advance (organization admins)."""
     if now is not None and advance is not None:
         console.print("[red]error:[/red] give --now or --advance, not both")
         raise typer.Exit(2)
-    with httpx.Client(base_url=url, timeout=30, trust_env=False) as client:
-        client.headers["Authorization"] = f"Bearer {login(client, user, password)}"
+
+    async def show(client: AsyncClient) -> None:
         if now is None and advance is None:
-            r = client.get("/_autoliq/clock")
+            answer = await client.request("GET", "/_autoliq/clock")
         else:
             body: dict[str, object] = {"now": now} if now is not None else {"advanceSeconds": advance}
-            r = client.post("/_autoliq/clock", json=body)
-    answer = r.json() if r.content else {}
-    if r.status_code != 200:
-        console.print(f"[red]refused:[/red] {escape(str(answer.get('errorText', r.reason_phrase)))}")
-        raise typer.Exit(1)
-    state = "open" if answer["marketOpen"] else "closed"
-    console.print(f"sandbox time  {answer['now']}  (trade date {answer['tradeDate']}, market {state})")
-    console.print(f"next open     {answer['nextMarketOpen']}   weekly open {answer['nextWeeklyOpen']}")
-    console.print(f"ahead of the machine's clock by {answer['offsetSeconds']:g} s")
+            answer = await client.request("POST", "/_autoliq/clock", json=body)
+        state = "open" if answer["marketOpen"] else "closed"
+        console.print(f"sandbox time  {answer['now']}  (trade date {answer['tradeDate']}, market {state})")
+        console.print(f"next open     {answer['nextMarketOpen']}   weekly open {answer['nextWeeklyOpen']}")
+        console.print(f"ahead of the machine's clock by {answer['offsetSeconds']:g} s")
+
+    run_sandbox(url, user, password, show)
 
 
 # -- reset and fault injection --
@@ -162,27 +205,25 @@ sandbox_app.add_typer(fault_app, name="fault")
 
 
 def _call(
-    url: str, user: str, password: str, method: str, path: str, body: dict[str, object] | None = None
-) -> dict[str, object]:
+    url: str, user: str, password: str | None, method: str, path: str, body: dict[str, object] | None = None
+) -> dict[str, Any]:
     """Log in as `user`, send one request, and its JSON answer; exit 1 with the errorText when refused."""
-    with httpx.Client(base_url=url, timeout=60, trust_env=False) as client:
-        client.headers["Authorization"] = f"Bearer {login(client, user, password)}"
-        r = client.request(method, path, json=body)
-    answer = r.json() if r.content else {}
-    if r.status_code != 200:
-        text = answer.get("errorText", r.reason_phrase) if isinstance(answer, dict) else r.reason_phrase
-        console.print(f"[red]refused:[/red] {escape(str(text))}")
-        raise typer.Exit(1)
-    assert isinstance(answer, dict)
-    return answer
+    answers: list[dict[str, Any]] = []
+
+    async def send(client: AsyncClient) -> None:
+        answer = await client.request(method, path, json=body)
+        answers.append(answer if isinstance(answer, dict) else {})
+
+    run_sandbox(url, user, password, send)
+    return answers[0]
 
 
 @sandbox_app.command()
 def reset(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    url: UrlOption = "http://127.0.0.1:8080",
+    url: UrlOption = DEFAULT_URL,
     user: UserOption = "admin",
-    password: PasswordOption = "",
+    password: PasswordOption = None,
 ) -> None:
     """Reset the whole sandbox to its seeded state (organization admins, demo servers): every
     organization's orders, fills, positions, cash, settings, prices, faults and the clock."""
@@ -208,10 +249,7 @@ def _fault_line(fault: dict[str, object]) -> str:
 @fault_app.command("add")
 def fault_add(
     path: Annotated[str, typer.Argument(help="A /v1 route, any case: /v1/order/placeorder.")],
-    kind: Annotated[
-        str,
-        typer.Argument(help="penaltyTicket, tooManyRequests, serverError, serverErrorAfterCommit or delay."),
-    ],
+    kind: Annotated[FaultKind, typer.Argument(help="How the calls are answered.", case_sensitive=True)],
     count: Annotated[int, typer.Option(min=1, help="How many of the next calls take it.")] = 1,
     delay_ms: Annotated[
         int | None, typer.Option("--delay-ms", help="kind delay: milliseconds before processing.")
@@ -222,12 +260,12 @@ def fault_add(
     p_captcha: Annotated[
         bool, typer.Option("--p-captcha", help="kind penaltyTicket: the ticket asks for a captcha.")
     ] = False,
-    url: UrlOption = "http://127.0.0.1:8080",
+    url: UrlOption = DEFAULT_URL,
     user: UserOption = "admin",
-    password: PasswordOption = "",
+    password: PasswordOption = None,
 ) -> None:
     """Make the next --count calls of PATH answer as KIND says."""
-    body: dict[str, object] = {"path": path, "kind": kind, "count": count}
+    body: dict[str, object] = {"path": path, "kind": kind.value, "count": count}
     if delay_ms is not None:
         body["delayMs"] = delay_ms
     if p_time is not None:
@@ -241,9 +279,9 @@ def fault_add(
 
 @fault_app.command("list")
 def fault_list(
-    url: UrlOption = "http://127.0.0.1:8080",
+    url: UrlOption = DEFAULT_URL,
     user: UserOption = "admin",
-    password: PasswordOption = "",
+    password: PasswordOption = None,
 ) -> None:
     """The pending faults, in the order they are taken."""
     faults = _call(url, user, password, "GET", "/_autoliq/faults")["faults"]
@@ -256,9 +294,9 @@ def fault_list(
 
 @fault_app.command("clear")
 def fault_clear(
-    url: UrlOption = "http://127.0.0.1:8080",
+    url: UrlOption = DEFAULT_URL,
     user: UserOption = "admin",
-    password: PasswordOption = "",
+    password: PasswordOption = None,
 ) -> None:
     """Drop every pending fault (and the penalty tickets handed out)."""
     answer = _call(url, user, password, "DELETE", "/_autoliq/faults")

@@ -1,0 +1,78 @@
+"""`autoliq users ...`: the users of a database, changed on the server's machine (no server needed)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from autoliq.cli.render import error_line, out
+from autoliq.config import default_database_url
+
+users_app = typer.Typer(help="Users of the database (run where the database is).", no_args_is_help=True)
+
+NEW_PASSWORD_VARIABLE = "AUTOLIQ_NEW_PASSWORD"  # noqa: S105 (a variable's name, not a password)
+
+
+def _fail(message: str) -> typer.Exit:
+    error_line(message)
+    return typer.Exit(2)
+
+
+def _new_password(user: str) -> str:
+    """The new password: AUTOLIQ_NEW_PASSWORD, else asked twice on a terminal (not echoed), else
+    standard input's first line."""
+    given = os.environ.get(NEW_PASSWORD_VARIABLE)
+    if given:
+        return given
+    if sys.stdin.isatty():
+        password: str = typer.prompt(
+            f"new password for {user}", hide_input=True, confirmation_prompt=True, err=True
+        )
+        return password
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@users_app.command("set-password")
+def set_password(
+    user: Annotated[str, typer.Argument(help="The user's login name.")],
+    database_url: Annotated[
+        str | None,
+        typer.Option(envvar="AUTOLIQ_DATABASE_URL", help="Database URL (default autoliq.db here)."),
+    ] = None,
+) -> None:
+    """Set USER's password, from AUTOLIQ_NEW_PASSWORD, the terminal (asked twice) or standard input."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from autoliq.adapters.db import is_sqlite, normalize_url
+    from autoliq.adapters.db_probe import DatabaseUnavailable, check_database, safe_url
+    from autoliq.bootstrap import set_user_password
+    from autoliq.domain.passwords import password_problem
+
+    url = database_url or default_database_url()
+    try:
+        check_database(url)
+    except DatabaseUnavailable as exc:
+        raise _fail(str(exc)) from None
+    if is_sqlite(url):
+        file = make_url(normalize_url(url)).database
+        if file and file != ":memory:" and not Path(file).is_file():
+            raise _fail(f"no database at {safe_url(url)} (autoliq serve or autoliq seed creates it)")
+    password = _new_password(user)
+    if not password:
+        raise _fail(f"no password given (set {NEW_PASSWORD_VARIABLE}, type it on a terminal or pipe it in)")
+    problem = password_problem(password)
+    if problem is not None:
+        raise _fail(f"the password {problem}")
+    try:
+        found = set_user_password(url, user, password)
+    except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
+        raise _fail(f"database: {' '.join(str(cause).split())}") from None
+    if not found:
+        raise _fail(f"no user {user!r} in {safe_url(url)}")
+    out.print(f"password of {user!r} changed in {safe_url(url)}", highlight=False, markup=False)
