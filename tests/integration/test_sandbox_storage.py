@@ -87,7 +87,7 @@ def test_reset_when_in_one_batch_between_two_locks_then_first_undone_second_stan
         services,
         [
             (lambda s: lock(s, first), (first,), 1),
-            (lambda s: reset_sandbox(s, admin, NOW), (), 0),
+            (lambda s: reset_sandbox(s, admin, NOW, None), (), 0),
             (lambda s: status_of(s, first), (first,), 0),
             (lambda s: lock(s, second), (second,), 1),
         ],
@@ -115,15 +115,15 @@ def test_fault_when_taken_by_concurrent_calls_then_each_call_of_its_count_takes_
     spec = FaultSpec("/v1/order/placeorder", FaultKind.SERVER_ERROR, count=3)
 
     def add(store: Store) -> int:
-        return store.add_fault(spec, NOW).id
+        return store.add_fault(spec, 1, NOW).id
 
     def take(store: Store) -> bool:
-        return store.take_fault("/v1/order/placeorder") is not None
+        return store.take_fault("/v1/order/placeorder", 1) is not None
 
     results = run_one_batch(services, [(add, (), 0)] + [(take, (), 0)] * 5)
 
     assert results[1:] == [True, True, True, False, False]
-    assert services.uow.read_sync(lambda s: s.faults()) == []
+    assert services.uow.read_sync(lambda s: s.faults(1)) == []
 
 
 @pytest.fixture
