@@ -74,7 +74,7 @@ def new_ticket() -> str:
 
 def reset_sandbox(store: Store, caller: User, now: datetime, organization_id: int | None) -> ResetOutcome:
     """Inside a write: the organization (None: the whole server) back to the seeded state at `now`
-    (the machine's time), the statuses that were not as seeded logged as the caller's,
+    (for the whole server: the machine's time), the statuses that were not as seeded logged as the caller's,
     `SandboxReset` emitted."""
     changed = store.prepare_sandbox_reset(organization_id)
     removed = store.wipe_sandbox(now, previous_trade_date(trade_date(now)), organization_id)
@@ -247,7 +247,10 @@ class SandboxService:
             raise Unauthorized(TEXT_RESET_NOT_DEMO.format(environment=self._environment.value))
         scope = None if await self.operator.operates(caller) else caller.organization_id
 
-        outcome = await self._uow.write(lambda store: reset_sandbox(store, caller, self._system.now(), scope))
+        # The whole server's clock goes back to the machine's; an organization's reset leaves the
+        # one clock as it is, and its log rows are stamped by it like every other change.
+        now = self._system.now if scope is None else self._clock.now
+        outcome = await self._uow.write(lambda store: reset_sandbox(store, caller, now(), scope))
         if scope is not None:
             # The faults left (the other organizations') as this worker's view before the answer.
             await self.refresh()
