@@ -8,6 +8,7 @@ organization's sandbox) or the operator's side of it.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from typer.testing import CliRunner
 
 from autoliq.adapters.db import create_admin_engine, migrate
 from autoliq.adapters.tables import organization
+from autoliq.api.app import create_app
 from autoliq.bootstrap import bootstrap, check_sandbox_operator
 from autoliq.cli.main import app as cli_app
 from autoliq.config import Settings
@@ -332,3 +334,28 @@ def test_serve_when_operator_unknown_then_one_line_exit_2_and_nothing_seeded(
             assert conn.execute(select(func.count()).select_from(organization)).scalar_one() == 0
     finally:
         engine.dispose()
+
+
+def test_reset_of_an_organization_when_made_through_one_worker_then_the_other_drops_only_its_faults(
+    world: World, clock: ManualClock
+) -> None:
+    """Two apps over one database, as two workers: an organization's reset reaches the other through
+    the event outbox, which reads its faults again (the operator's stay) and keeps its clock."""
+    one = bootstrap(make_settings(world.database_url), clock=clock, run_migrations=False)
+    two = bootstrap(make_settings(world.database_url), clock=clock, run_migrations=False)
+    with TestClient(app=create_app(one)) as first, TestClient(app=create_app(two)) as second:
+        admin = bearer(login(first, "admin", ADMIN_PW))
+        other = bearer(login(first, "other-admin", OTHER_ADMIN_PW))
+        ok(second.post(FAULTS, json={"path": "/v1/account/list", "kind": "serverError"}, headers=admin))
+        ok(second.post(FAULTS, json={"path": "/v1/order/list", "kind": "serverError"}, headers=other))
+        assert set(two.sandbox.state.paths) == {"/v1/account/list", "/v1/order/list"}
+
+        ok(first.post("/_autoliq/reset", headers=other))
+
+        assert set(one.sandbox.state.paths) == {"/v1/account/list"}
+        deadline = time.monotonic() + 15
+        while set(two.sandbox.state.paths) != {"/v1/account/list"}:
+            assert time.monotonic() < deadline, "the other worker did not hear of the reset"
+            time.sleep(0.02)
+        assert second.get("/v1/order/list", headers=other).status_code == 200
+        assert second.get("/v1/account/list", headers=admin).status_code == 500
