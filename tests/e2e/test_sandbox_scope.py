@@ -8,6 +8,7 @@ organization's sandbox) or the operator's side of it.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from autoliq.domain.session import CHICAGO
 from autoliq.service.clock import ManualClock
 from autoliq.service.sandbox import UnknownOperator
 from tests.conftest import ADMIN_PW, OTHER_ADMIN_PW, World, bearer, login, make_settings
+from tests.e2e.test_sandbox_faults import socket_frames
 from tests.helpers import SET_ACTION, action_body, app_client
 
 H = dict[str, str]
@@ -216,6 +218,26 @@ def test_fault_when_other_firms_admin_injects_it_then_demo_lock_passes_and_other
     assert (theirs.status_code, theirs.json()) == (500, {"errorText": "Internal server error"})
     assert admin_action(client, other_admin_headers, firm) == "Normal"
     assert ok(client.get(FAULTS, headers=other_admin_headers)) == {"faults": []}
+
+
+def test_fault_when_other_firms_admin_injects_it_then_a_demo_request_over_the_websocket_passes(
+    client: TestClient[Any], world: World, admin_headers: H, other_admin_headers: H
+) -> None:
+    ok(client.post(FAULTS, json={"path": SET_ACTION, "kind": "tooManyRequests"}, headers=other_admin_headers))
+    token = admin_headers["Authorization"].removeprefix("Bearer ")
+    body = json.dumps(action_body(world.demo_account_ids[0]))
+
+    with client.websocket_connect("/v1/websocket") as session:
+        frames = iter(socket_frames(session))
+        assert next(frames) == "o"
+        session.send_text(f"authorize\n0\n\n{token}")
+        assert next(frames) == 'a[{"s":200,"i":0}]'
+        session.send_text(f"accountRiskStatus/setadminautoliqaction\n1\n\n{body}")
+        answer = json.loads(next(frames)[1:])[0]
+
+    assert (answer["s"], answer["i"]) == (200, 1)
+    assert answer["d"]["accountRiskStatus"]["adminAction"] == "LockTradingImmediately"
+    assert [f["remaining"] for f in ok(client.get(FAULTS, headers=other_admin_headers))["faults"]] == [1]
 
 
 def test_faults_when_cleared_by_other_firms_admin_then_only_its_own_go(
