@@ -13,7 +13,6 @@ from sqlalchemy import (
     Select,
     Table,
     delete,
-    false,
     func,
     insert,
     or_,
@@ -81,12 +80,8 @@ def _accounts_of(organization_id: int) -> Select[tuple[int]]:
     return select(account.c.id).where(account.c.organization_id == organization_id)
 
 
-def _scoped(table: Table, column: str | None, organization_id: int | None) -> ColumnElement[bool] | None:
-    """The rows of `table` a reset of `organization_id` (None: the whole server) deletes; None: all."""
-    if organization_id is None:
-        return None
-    if column is None:
-        return false()
+def _owned_by(table: Table, column: str, organization_id: int) -> ColumnElement[bool]:
+    """The rows of `table` that belong to the organization, by `column` (an account's or its own id)."""
     owner: Column[Any] = table.c[column]
     if column == "organization_id":
         return owner == organization_id
@@ -175,13 +170,13 @@ class SandboxRepository(ConnectionOwner):
         conn = self.conn
         counts: dict[str, int] = {}
         for name, table, column in _WIPED:
-            where = _scoped(table, column, organization_id)
-            if where is None:
+            if organization_id is None:
                 counts[name] = int(conn.execute(delete(table)).rowcount)
             elif column is None:
                 counts[name] = 0  # the shared market: only a reset of the whole server clears it
             else:
-                counts[name] = int(conn.execute(delete(table).where(where)).rowcount)
+                owned = _owned_by(table, column, organization_id)
+                counts[name] = int(conn.execute(delete(table).where(owned)).rowcount)
         everyone = organization_id is None
         accounts = true() if everyone else account.c.organization_id == organization_id
         categories = true() if everyone else risk_category.c.organization_id == organization_id
