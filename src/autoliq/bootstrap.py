@@ -29,6 +29,7 @@ from autoliq.adapters.unit_of_work import InLoopUnitOfWork, SqlUnitOfWork
 from autoliq.config import Settings
 from autoliq.domain.passwords import password_problem
 from autoliq.domain.rate_limits import PROFILES, RateLimitProfile
+from autoliq.domain.sandbox import TEXT_UNKNOWN_OPERATOR
 from autoliq.domain.session import trade_date
 from autoliq.domain.states import Role
 from autoliq.service.clock import AdjustableClock, Clock, SandboxClock, SystemClock
@@ -38,7 +39,7 @@ from autoliq.service.handlers import AuthService, RiskService
 from autoliq.service.market import MarketData
 from autoliq.service.post_trade import AutoLiqSettingsService
 from autoliq.service.risk_admin import RiskAdminService
-from autoliq.service.sandbox import SandboxService
+from autoliq.service.sandbox import SandboxOperator, SandboxService, UnknownOperator, resolve_operator
 from autoliq.service.sandbox_clock import ClockService
 from autoliq.service.scheduler import Scheduler
 from autoliq.service.trading_service import TradingService
@@ -137,10 +138,16 @@ def bootstrap(
     risk = RiskService(uow, clock, settings.environment, market.listed)
     auth = AuthService(uow, session_clock, timedelta(minutes=settings.token_minutes))
     publisher.add_listener(auth.on_events)  # sessions closed by any worker leave the token cache
-    sandbox = SandboxService(uow, clock, SystemClock(), settings.environment, risk.accounts)
+    operator_name = settings.sandbox_operator
+    operator = SandboxOperator(
+        uow, operator_name, uow.read_sync(lambda store: resolve_operator(store, operator_name))
+    )
+    sandbox = SandboxService(uow, clock, SystemClock(), settings.environment, risk.accounts, operator)
     publisher.add_listener(sandbox.on_events)  # resets and fault changes of any worker
     sandbox.restore(uow.read_sync(lambda store: store.faults_state(datetime.now(UTC))))
-    sandbox_clock = ClockService(uow, clock, SystemClock(), after_move=scheduler.run_due)
+    sandbox_clock = ClockService(
+        uow, clock, SystemClock(), after_move=scheduler.run_due, operates=operator.operates
+    )
     publisher.add_listener(sandbox_clock.on_events)  # clock moves (and resets) of any worker
     return Services(
         settings=settings,
@@ -194,10 +201,28 @@ class DemoCredentials:
 
 def prepare_database(settings: Settings) -> DemoCredentials | None:
     """At start: migrate, and seed the demo organization on an empty database, one process at a time
-    (`startup_lock`): workers and machines starting together find the work done by the first."""
+    (`startup_lock`): workers and machines starting together find the work done by the first. An
+    unknown sandbox operator is an UnknownOperator, raised before anything is seeded."""
     with startup_lock(settings.database_url):
         upgrade_to_head(settings.database_url)
+        check_sandbox_operator(settings)
         return seed_demo_if_empty(settings)
+
+
+def check_sandbox_operator(settings: Settings) -> None:
+    """UnknownOperator when the settings name a sandbox operator that is no organization of the
+    database (on an empty one: other than the demo organization, which is about to be seeded)."""
+    name = settings.sandbox_operator
+    if name is None:
+        return
+    engine = create_admin_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            names = set(conn.execute(select(organization.c.name)).scalars())
+    finally:
+        engine.dispose()
+    if name not in names and (names or name != DEMO_ORGANIZATION):
+        raise UnknownOperator(TEXT_UNKNOWN_OPERATOR.format(name=name))
 
 
 def seed_demo_if_empty(settings: Settings, clock: Clock | None = None) -> DemoCredentials | None:

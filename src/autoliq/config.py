@@ -117,6 +117,10 @@ class Settings:
     published user-level (429) and endpoint-level (penalty ticket) limits, counted by each process."""
     websocket: WebSocketSettings = field(default_factory=WebSocketSettings)
     """The WebSocket's timing and bounds (AUTOLIQ_WS_*)."""
+    sandbox_operator: str | None = None
+    """The organization whose admins operate the sandbox (AUTOLIQ_SANDBOX_OPERATOR, its name): they
+    alone move prices and the clock and reset the whole server. Default: the organization seeded
+    first (the demo organization); a name no organization has is an error at start."""
     metrics_dir: str | None = None
     """Directory where the workers of one server share their metrics (AUTOLIQ_METRICS_DIR): set by
     `autoliq serve --workers N` for its workers, not by hand; None: each process answers its own."""
@@ -196,6 +200,7 @@ class Settings:
         values["admin_password"] = env.get("AUTOLIQ_ADMIN_PASSWORD") or None
         values["trader_password"] = env.get("AUTOLIQ_TRADER_PASSWORD") or None
         values["metrics_dir"] = env.get("AUTOLIQ_METRICS_DIR") or None
+        values["sandbox_operator"] = env.get("AUTOLIQ_SANDBOX_OPERATOR", "").strip() or None
         values["websocket"] = WebSocketSettings.from_env()
         values.update({k: v for k, v in overrides.items() if v is not None})
         env_value = values.get("environment")

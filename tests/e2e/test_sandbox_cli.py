@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from typer.testing import CliRunner
 
+from autoliq.bootstrap import seed_organization
 from autoliq.cli.main import app
 from tests.server import ADMIN_PASSWORD, TRADER_PASSWORD, ServerProcess
 
@@ -82,6 +83,7 @@ def test_sandbox_reset_when_confirmed_then_seeded_state_and_when_declined_then_n
     assert declined[0] == 1 and "Reset every organization's sandbox state" in declined[1]
     assert still == "LockTradingImmediately"
     assert done[0] == 0 and "1 statuses back to Normal" in done[1] and "removed:" in done[1]
+    assert "sandbox reset (every organization)" in done[1]
     assert after == "Normal"
 
 
@@ -90,6 +92,28 @@ def test_sandbox_reset_when_trader_then_refused_access_is_denied(server: ServerP
         1,
         "refused: Access is denied\n",
     )
+
+
+def test_sandbox_when_another_organizations_admin_then_clock_and_prices_refused_and_reset_its_own(
+    server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    seed_organization(server.database_url, "Other Firm", "other-admin", "other-admin-password", 1)
+    prices = tmp_path_factory.mktemp("replay") / "prices.csv"
+    prices.write_text("time,symbol,price\n0,ESZ6,5000\n")
+    with server.client(server.login()["accessToken"]) as http:
+        assert http.post(SET_ACTION, json=LOCK).status_code == 200
+        other = {"user": "other-admin", "password": "other-admin-password"}
+
+        clock = cli(server, "clock", "--advance", "60", **other)
+        replay = cli(server, "replay", str(prices), "--speed", "0", **other)
+        reset = cli(server, "reset", "--yes", **other)
+        still = http.get("/v1/accountRiskStatus/item", params={"id": 1}).json()["adminAction"]
+        http.post(SET_ACTION, json={**LOCK, "adminAction": "Normal"})
+
+    assert clock == (1, "refused: Access is denied\n")
+    assert replay[0] == 1 and "rejected at offset 0 s: Access is denied" in replay[1]
+    assert reset[0] == 0 and "sandbox reset (your organization)" in reset[1]
+    assert still == "LockTradingImmediately"
 
 
 def test_sandbox_when_help_then_reset_and_fault_listed() -> None:

@@ -203,7 +203,7 @@ def test_fault_when_count_given_then_exactly_the_next_calls_take_it_in_any_case_
         statuses.append(client.get("/v1/Account/List", headers=headers).status_code)
         remaining.append([f["remaining"] for f in pending(client, admin_headers)])
 
-    # Whoever calls (faults are server-wide), the oldest fault of the path first.
+    # Whoever of the organization calls (admin or trader), the oldest fault of the path first.
     assert statuses == [429, 429, 429, 500, 200]
     assert remaining == [[2, 1], [1, 1], [1], [], []]
     assert second["kind"] == "serverError" and "pTime" not in second and "delayMs" not in second

@@ -87,7 +87,7 @@ def test_reset_when_in_one_batch_between_two_locks_then_first_undone_second_stan
         services,
         [
             (lambda s: lock(s, first), (first,), 1),
-            (lambda s: reset_sandbox(s, admin, NOW), (), 0),
+            (lambda s: reset_sandbox(s, admin, NOW, None), (), 0),
             (lambda s: status_of(s, first), (first,), 0),
             (lambda s: lock(s, second), (second,), 1),
         ],
@@ -115,15 +115,15 @@ def test_fault_when_taken_by_concurrent_calls_then_each_call_of_its_count_takes_
     spec = FaultSpec("/v1/order/placeorder", FaultKind.SERVER_ERROR, count=3)
 
     def add(store: Store) -> int:
-        return store.add_fault(spec, NOW).id
+        return store.add_fault(spec, 1, NOW).id
 
     def take(store: Store) -> bool:
-        return store.take_fault("/v1/order/placeorder") is not None
+        return store.take_fault("/v1/order/placeorder", 1) is not None
 
     results = run_one_batch(services, [(add, (), 0)] + [(take, (), 0)] * 5)
 
     assert results[1:] == [True, True, True, False, False]
-    assert services.uow.read_sync(lambda s: s.faults()) == []
+    assert services.uow.read_sync(lambda s: s.faults(1)) == []
 
 
 @pytest.fixture
@@ -162,3 +162,48 @@ def test_clock_offset_when_never_stored_and_read_to_move_then_a_second_mover_wai
     finally:
         engine.dispose()
     assert second == {"offset": 3_600_000_000}
+
+
+def test_migration_0012_when_faults_and_tickets_pending_then_they_go_to_the_first_organization_and_back(
+    world: World,
+) -> None:
+    """Faults and tickets stored before faults had an organization were server-wide: the upgrade gives
+    them to the organization seeded first (the default sandbox operator); the downgrade drops the column."""
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from autoliq.adapters.db import alembic_config, current_revision
+
+    engine = create_admin_engine(world.database_url)
+    try:
+        command.downgrade(alembic_config(engine), "0011")
+        assert current_revision(world.database_url) == "0011"
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO sandbox_fault (path, path_key, kind, remaining, p_captcha, created)"
+                    " VALUES ('/v1/account/list', '/v1/account/list', 'serverError', 2, false, :now)"
+                ),
+                {"now": NOW},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO sandbox_ticket (ticket, path_key, p_time, valid_after, expires)"
+                    " VALUES ('t1', '/v1/account/list', 1, :now, :now)"
+                ),
+                {"now": NOW},
+            )
+
+        command.upgrade(alembic_config(engine), "head")
+
+        with engine.connect() as conn:
+            faults = conn.execute(text("SELECT organization_id, remaining FROM sandbox_fault")).all()
+            tickets = conn.execute(text("SELECT organization_id FROM sandbox_ticket")).scalars().all()
+            first = conn.execute(text("SELECT MIN(id) FROM organization")).scalar_one()
+        assert [tuple(row) for row in faults] == [(first, 2)] and tickets == [first]
+        command.downgrade(alembic_config(engine), "0011")
+        columns = {c["name"] for c in inspect(engine).get_columns("sandbox_fault")}
+        assert "organization_id" not in columns
+        command.upgrade(alembic_config(engine), "head")
+    finally:
+        engine.dispose()

@@ -324,6 +324,8 @@ sandbox_fault = Table(
     Column("p_time", Integer, nullable=True),
     Column("p_captcha", Boolean, nullable=False),
     Column("created", UTCDateTime(), nullable=False),
+    # Whose users' calls take it: the organization of the admin who injected it.
+    Column("organization_id", BigInteger, ForeignKey("organization.id"), nullable=False),
     Index("ix_sandbox_fault_path_key_id", "path_key", "id"),
 )
 
@@ -335,5 +337,8 @@ sandbox_ticket = Table(
     Column("p_time", Integer, nullable=False),
     Column("valid_after", UTCDateTime(), nullable=False),
     Column("expires", UTCDateTime(), nullable=False),
+    # The organization of the call it was handed to (None: a call without a known organization,
+    # turned away by the rate-limit profile); a scoped clear or reset voids its organization's only.
+    Column("organization_id", BigInteger, ForeignKey("organization.id"), nullable=True),
     Index("ix_sandbox_ticket_expires", "expires"),
 )

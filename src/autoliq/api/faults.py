@@ -10,9 +10,14 @@ lookup here. Otherwise, for a `/v1` path:
 2. a penalty ticket carried by the call (JSON body field or query parameter `p-ticket`) is looked at
    where it matters: a valid one lets the call through, past any fault or endpoint limit; an early
    one is answered with a new ticket;
-3. a pending fault of the path is taken: answered in its stead (penalty ticket, 429, 500), or the
-   call is processed late (delay), or processed and then answered 500 (after commit);
+3. a pending fault of the path is taken, if one belongs to the call's organization: answered in its
+   stead (penalty ticket, 429, 500), or the call is processed late (delay), or processed and then
+   answered 500 (after commit);
 4. the profile's endpoint-level limit of the path, per client IP: past it, a penalty ticket.
+
+The call's organization is its user's: the WebSocket's user, or the bearer token's. A login
+(accesstokenrequest) has no token: it is the organization of the user name it logs in as. Any other
+call without a valid token, and a login as an unknown name, is the sandbox operator's.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from autoliq.api.security import dispatched_caller
 from autoliq.bootstrap import Services
 from autoliq.domain.errors import Unauthorized
+from autoliq.domain.model import User
 from autoliq.domain.rate_limits import EndpointLimit, RateLimiter
 from autoliq.domain.sandbox import INTERNAL_ERROR_TEXT, FaultKind, PenaltyTicket, TicketVerdict
 from autoliq.service.metrics import HTTP_DURATION, HTTP_REQUESTS, UNMATCHED_ROUTE
@@ -42,6 +48,8 @@ _MAX_TICKET = 64
 _encode = msgspec.json.Encoder().encode
 _SERVER_ERROR_BODY = _encode({"errorText": INTERNAL_ERROR_TEXT})
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+LOGIN_PATH_KEY = "/v1/auth/accesstokenrequest"
+_MAX_NAME = 200
 
 
 def penalty_body(ticket: PenaltyTicket) -> bytes:
@@ -75,15 +83,17 @@ class SandboxEntry:
         limiter = self.limiter
         sandbox = self.sandbox
         ip = _client_ip(scope)
+        caller = await self._caller(scope) if limiter is not None or path in sandbox.state.paths else None
         if limiter is not None:
-            key, authenticated = await self._user_key(scope, ip)
-            if not limiter.admit(key, authenticated=authenticated, now=monotonic()):
+            key = ("ip", ip) if caller is None else ("user", caller.id)
+            if not limiter.admit(key, authenticated=caller is not None, now=monotonic()):
                 await self._answer(path, scope, send, 429, b"", began, json=False)
                 return
         endpoint = None if limiter is None else limiter.endpoint(path)
-        faulted = path in sandbox.state.paths
+        faulted_for = sandbox.state.paths.get(path)
         admitted = False
-        if faulted or endpoint is not None or sandbox.tickets_early(time()):
+        body: bytes | None = None
+        if faulted_for or endpoint is not None or sandbox.tickets_early(time()):
             receive, body = await _buffered(receive, self.max_body)
             ticket = _ticket_of(scope, body)
             if ticket is not None:
@@ -92,8 +102,11 @@ class SandboxEntry:
                     await self._answer(path, scope, send, 200, penalty_body(fresh), began)
                     return
                 admitted = verdict is TicketVerdict.VALID
-        if faulted and not admitted:
-            taken = await sandbox.take(path)
+        organization_id = None
+        if faulted_for and not admitted:
+            organization_id = await self._organization_of(path, caller, body)
+        if organization_id is not None and faulted_for and organization_id in faulted_for:
+            taken = await sandbox.take(path, organization_id)
             if taken is not None:
                 if taken.kind is FaultKind.PENALTY_TICKET and taken.ticket is not None:
                     await self._answer(path, scope, send, 200, penalty_body(taken.ticket), began)
@@ -113,15 +126,16 @@ class SandboxEntry:
             if not admitted:
                 p_time = limiter.penalty(ip, endpoint, monotonic())
                 if p_time is not None:
-                    issued = await sandbox.issue_ticket(path, math.ceil(p_time))
+                    owner = None if caller is None else caller.organization_id
+                    issued = await sandbox.issue_ticket(path, math.ceil(p_time), owner)
                     await self._answer(path, scope, send, 200, penalty_body(issued), began)
                     return
             await self._counted(limiter, endpoint, ip, scope, receive, send)
             return
         await self.app(scope, receive, send)
 
-    async def _user_key(self, scope: Scope, ip: str) -> tuple[object, bool]:
-        """(the user id, True) for a WebSocket's request or a valid token; else (the IP, False)."""
+    async def _caller(self, scope: Scope) -> User | None:
+        """The user of a WebSocket's request or of a valid bearer token; None otherwise."""
         caller = dispatched_caller(scope)
         if caller is None:
             token = _bearer(scope)
@@ -130,9 +144,20 @@ class SandboxEntry:
                     caller = await self.auth.authenticate(token)
                 except Unauthorized:
                     caller = None
+        return None if caller is None else caller.user
+
+    async def _organization_of(self, path: str, caller: User | None, body: bytes | None) -> int | None:
+        """The organization whose faults the call takes (see the module's docstring); None while no
+        organization exists."""
         if caller is not None:
-            return ("user", caller.user.id), True
-        return ("ip", ip), False
+            return caller.organization_id
+        if path == LOGIN_PATH_KEY:
+            name = _login_name(body)
+            if name is not None:
+                found = await self.sandbox.organization_of_user_name(name)
+                if found is not None:
+                    return found
+        return await self.sandbox.operator.organization_id()
 
     async def _process_then_fail(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The call is processed (a write is committed before the app answers); its answer is
@@ -245,6 +270,18 @@ def _ticket_of(scope: Scope, body: bytes | None) -> str | None:
         if isinstance(found, str) and 0 < len(found) <= _MAX_TICKET:
             return found
     return None
+
+
+def _login_name(body: bytes | None) -> str | None:
+    """The `name` of a login's JSON object body, or None."""
+    if not body:
+        return None
+    try:
+        document = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return None
+    found = document.get("name") if isinstance(document, dict) else None
+    return found if isinstance(found, str) and 0 < len(found) <= _MAX_NAME else None
 
 
 def _client_ip(scope: Scope) -> str:

@@ -60,6 +60,8 @@ class ResetOut(msgspec.Struct):
     resetAt: datetime
     statusesReset: int
     removed: dict[str, int]
+    scope: str = "server"
+    """`server` (the sandbox operator's reset) or `organization` (another organization's admin's)."""
 
 
 def fault_out(fault: Fault) -> FaultOut:
@@ -79,4 +81,9 @@ def fault_out(fault: Fault) -> FaultOut:
 
 def reset_out(outcome: ResetOutcome) -> ResetOut:
     """The wire shape of a reset's outcome."""
-    return ResetOut(resetAt=outcome.at, statusesReset=outcome.statuses_reset, removed=outcome.removed)
+    return ResetOut(
+        resetAt=outcome.at,
+        statusesReset=outcome.statuses_reset,
+        removed=outcome.removed,
+        scope="server" if outcome.organization_id is None else "organization",
+    )

@@ -116,6 +116,7 @@ def serve(
         run_server,
     )
     from autoliq.logging_setup import configure_logging, server_log_config
+    from autoliq.service.sandbox import UnknownOperator
 
     # Everything that can stop the start is settled first, each failure one line and exit 2: the
     # settings, the URL, the port (bound now, served later), the database.
@@ -142,7 +143,7 @@ def serve(
         configure_logging("info", log_format.value)
         log_config = server_log_config(log_format.value, log_level)
         demo = prepare_database(settings)
-    except StartupError as exc:
+    except (StartupError, UnknownOperator) as exc:  # UnknownOperator: AUTOLIQ_SANDBOX_OPERATOR
         listener.close()
         raise _startup_failure(str(exc)) from None
     except (SQLAlchemyError, CommandError, OSError) as exc:  # found while migrating or seeding

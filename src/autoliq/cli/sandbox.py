@@ -129,7 +129,8 @@ def replay(
     user: UserOption = "admin",
     password: PasswordOption = None,
 ) -> None:
-    """Replay a CSV of prices into autoliq at `--speed` times real time (rows of one instant go together)."""
+    """Replay a CSV of prices into autoliq at `--speed` times real time (rows of one instant go together;
+    the sandbox operator's admins)."""
     try:
         ticks = read_ticks(file)
     except ValueError as exc:
@@ -177,7 +178,7 @@ def clock(
     user: UserOption = "admin",
     password: PasswordOption = None,
 ) -> None:
-    """Show the sandbox clock, or move it forward with --now or --advance (organization admins)."""
+    """Show the sandbox clock, or move it forward with --now or --advance (the sandbox operator's admins)."""
     if now is not None and advance is not None:
         console.print("[red]error:[/red] give --now or --advance, not both")
         raise typer.Exit(2)
@@ -199,7 +200,8 @@ def clock(
 # -- reset and fault injection --
 
 fault_app = typer.Typer(
-    help="Inject faults into the next calls of a /v1 route (organization admins).", no_args_is_help=True
+    help="Inject faults into the next calls of a /v1 route by your organization's users (its admins).",
+    no_args_is_help=True,
 )
 sandbox_app.add_typer(fault_app, name="fault")
 
@@ -225,15 +227,23 @@ def reset(
     user: UserOption = "admin",
     password: PasswordOption = None,
 ) -> None:
-    """Reset the whole sandbox to its seeded state (organization admins, demo servers): every
-    organization's orders, fills, positions, cash, settings, prices, faults and the clock."""
-    if not yes and not typer.confirm(f"Reset every organization's sandbox state at {url}?"):
+    """Reset the sandbox to its seeded state (organization admins, demo servers): for the sandbox
+    operator's admins every organization's orders, fills, positions, cash, settings, prices, faults
+    and the clock; for another organization's admin that organization's only."""
+    question = (
+        f"Reset every organization's sandbox state at {url} (only your organization's unless"
+        " you operate the sandbox)?"
+    )
+    if not yes and not typer.confirm(question):
         raise typer.Exit(1)
     answer = _call(url, user, password, "POST", "/_autoliq/reset")
     removed = answer.get("removed", {})
     assert isinstance(removed, dict)
     parts = ", ".join(f"{n} {kind}" for kind, n in removed.items() if n) or "nothing else"
-    console.print(f"sandbox reset at {answer['resetAt']}: {answer['statusesReset']} statuses back to Normal")
+    scope = "your organization" if answer.get("scope") == "organization" else "every organization"
+    console.print(
+        f"sandbox reset ({scope}) at {answer['resetAt']}: {answer['statusesReset']} statuses back to Normal"
+    )
     console.print(f"removed: {escape(parts)}")
 
 
@@ -283,7 +293,7 @@ def fault_list(
     user: UserOption = "admin",
     password: PasswordOption = None,
 ) -> None:
-    """The pending faults, in the order they are taken."""
+    """Your organization's pending faults, in the order they are taken."""
     faults = _call(url, user, password, "GET", "/_autoliq/faults")["faults"]
     assert isinstance(faults, list)
     if not faults:
@@ -298,6 +308,6 @@ def fault_clear(
     user: UserOption = "admin",
     password: PasswordOption = None,
 ) -> None:
-    """Drop every pending fault (and the penalty tickets handed out)."""
+    """Drop your organization's pending faults (and the penalty tickets handed out to its calls)."""
     answer = _call(url, user, password, "DELETE", "/_autoliq/faults")
     console.print(f"cleared {answer['cleared']} faults")

@@ -52,10 +52,12 @@ class SessionsClosed:
 
 @dataclass(frozen=True, slots=True)
 class SandboxReset:
-    """The sandbox went back to its seeded state: every worker sets its clock back to the machine's
-    and forgets what it cached of the old state."""
+    """The sandbox went back to its seeded state: every worker forgets what it cached of the old
+    state and, for a reset of the whole server, sets its clock back to the machine's."""
 
     by_user_id: int
+    organization_id: int | None = None
+    """The one organization reset (its admin's reset); None: the whole server (the operator's)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,10 @@
 """Sandbox controls: injected faults, penalty tickets, and what a reset leaves behind.
 
+The sandbox has one market (prices) and one clock, and one operator: the admins of one organization
+(the one seeded first, or the one AUTOLIQ_SANDBOX_OPERATOR names). Only they move prices or the
+clock, or reset the whole server; another organization's admin resets its own organization only, and
+a fault belongs to the organization of the admin who injected it: only its users' calls take it.
+
 A fault makes the next `count` calls of one `/v1` path answer the way Tradovate's servers do when
 something goes wrong (a penalty ticket, a 429, a 500) or late (a delay). A penalty ticket lets one
 resend through once its `p-time` has passed; a resend sooner gets a new ticket.
@@ -7,7 +12,8 @@ resend through once its `p-time` has passed; a resend sooner gets a new ticket.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -19,6 +25,7 @@ TICKET_LIFETIME_SECONDS = 3600
 """How long an unused penalty ticket is kept (Tradovate's lockouts last an hour)."""
 
 RESET_REASON = "Sandbox reset"
+TEXT_UNKNOWN_OPERATOR = "AUTOLIQ_SANDBOX_OPERATOR={name!r}: no organization has that name"
 TEXT_RESET_NOT_DEMO = "The sandbox reset is only available on a demo server (this one plays {environment})"
 INTERNAL_ERROR_TEXT = "Internal server error"
 
@@ -62,6 +69,8 @@ class Fault:
     p_time: int | None
     p_captcha: bool
     created: datetime
+    organization_id: int
+    """The organization of the admin who injected it: only its users' calls take it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +106,8 @@ class TicketVerdict(StrEnum):
 class FaultsState:
     """What a worker needs to know to decide, in one lookup, whether a request needs a closer look."""
 
-    paths: frozenset[str] = frozenset()
-    """Lowercased paths with pending faults."""
+    paths: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    """Lowercased paths with pending faults -> the organizations whose users' calls take them."""
     tickets_until: float = 0.0
     """Unix time until which some issued ticket is still early (0: none)."""
 
@@ -121,3 +130,8 @@ def fault_error(spec: FaultSpec) -> str | None:
     elif spec.p_captcha:
         return "pCaptcha: only for kind penaltyTicket"
     return None
+
+
+def operates_sandbox(is_admin: bool, organization_id: int, operator_id: int | None) -> bool:
+    """True for an admin of the operator organization (None: no organization exists yet)."""
+    return is_admin and operator_id is not None and organization_id == operator_id

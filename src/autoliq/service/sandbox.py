@@ -8,9 +8,15 @@ early. A change publishes `SandboxFaultsChanged`, which makes every worker read 
 the outbox relay: milliseconds on PostgreSQL, at most one poll, 0.1 s, on SQLite); the worker that
 made the change knows at once, from its own transaction.
 
-A reset publishes `SandboxReset`: every worker (this one included, before the answer) sets its
-sandbox clock back to the machine's, forgets its cached accounts and its fault state, and moves the
-session job back if a timer run on its old clock got in between.
+The sandbox has one operator (`SandboxOperator`): the admins of the organization seeded first, or of
+the one the settings name. Their reset is the whole server's; another organization's admin resets
+that organization only (one code path, `reset_sandbox`, scoped by organization). Every fault belongs
+to the organization of the admin who injected it, and only its users' calls take it.
+
+A reset publishes `SandboxReset`: every worker (this one included, before the answer) forgets its
+cached accounts and reads its fault state again; for a reset of the whole server it also sets its
+sandbox clock back to the machine's and moves the session job back if a timer run on its old clock
+got in between.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from autoliq.domain.sandbox import (
     DEFAULT_P_TIME,
     RESET_REASON,
     TEXT_RESET_NOT_DEMO,
+    TEXT_UNKNOWN_OPERATOR,
     Fault,
     FaultKind,
     FaultSpec,
@@ -38,6 +45,7 @@ from autoliq.domain.sandbox import (
     TakenFault,
     TicketVerdict,
     fault_error,
+    operates_sandbox,
 )
 from autoliq.domain.session import previous_trade_date, trade_date
 from autoliq.domain.states import Environment
@@ -55,6 +63,8 @@ class ResetOutcome:
     at: datetime
     statuses_reset: int
     removed: dict[str, int]
+    organization_id: int | None = None
+    """The one organization reset; None: the whole server."""
 
 
 def new_ticket() -> str:
@@ -62,18 +72,61 @@ def new_ticket() -> str:
     return secrets.token_urlsafe(24)
 
 
-def reset_sandbox(store: Store, caller: User, now: datetime) -> ResetOutcome:
-    """Inside a write: everything back to the seeded state at `now` (the machine's time), the
-    statuses that were not as seeded logged as the caller's, `SandboxReset` emitted."""
-    changed = store.prepare_sandbox_reset()
-    removed = store.wipe_sandbox(now, previous_trade_date(trade_date(now)))
+def reset_sandbox(store: Store, caller: User, now: datetime, organization_id: int | None) -> ResetOutcome:
+    """Inside a write: the organization (None: the whole server) back to the seeded state at `now`
+    (for the whole server: the machine's time), the statuses that were not as seeded logged as the caller's,
+    `SandboxReset` emitted."""
+    changed = store.prepare_sandbox_reset(organization_id)
+    removed = store.wipe_sandbox(now, previous_trade_date(trade_date(now)), organization_id)
     entries = store.log_sandbox_reset([a.id for a in changed], now, caller.id, RESET_REASON)
     for account, entry in zip(changed, entries, strict=True):
         store.emit(
             RiskStatusChanged(account.organization_id, account.id, account.user_id, entry.status, entry)
         )
-    store.emit(SandboxReset(caller.id))
-    return ResetOutcome(now, len(changed), removed)
+    store.emit(SandboxReset(caller.id, organization_id))
+    return ResetOutcome(now, len(changed), removed, organization_id)
+
+
+class UnknownOperator(ValueError):
+    """The settings name a sandbox operator organization that does not exist."""
+
+
+class SandboxOperator:
+    """Which organization operates the sandbox: the one `name` names, else the one seeded first.
+    Organizations are never deleted, so the answer, once found, is kept."""
+
+    def __init__(self, uow: UnitOfWork, name: str | None, organization_id: int | None) -> None:
+        self._uow = uow
+        self._name = name
+        self._id = organization_id
+        """None until an organization exists (a server started on an empty database)."""
+
+    async def organization_id(self) -> int | None:
+        """The operator organization's id; None while there is none."""
+        if self._id is None:
+            name = self._name
+            self._id = await self._uow.read(lambda store: store.sandbox_operator(name))
+        return self._id
+
+    async def operates(self, user: User) -> bool:
+        """True for an admin of the operator organization."""
+        if not user.is_admin:
+            return False
+        return operates_sandbox(user.is_admin, user.organization_id, await self.organization_id())
+
+    async def require(self, user: User) -> None:
+        """Unauthorized (`Access is denied`) unless `user` operates the sandbox."""
+        if not await self.operates(user):
+            raise Unauthorized()
+
+
+def resolve_operator(store: Store, name: str | None) -> int | None:
+    """The operator organization's id (None: no organization yet, and none named); UnknownOperator
+    when `name` names none."""
+    found = store.sandbox_operator(name)
+    if found is None and name is not None:
+        raise UnknownOperator(TEXT_UNKNOWN_OPERATOR.format(name=name))
+    return found
 
 
 class SandboxService:
@@ -86,8 +139,10 @@ class SandboxService:
         system: Clock,
         environment: Environment,
         accounts: AccountDirectory,
+        operator: SandboxOperator,
     ) -> None:
         self._uow = uow
+        self.operator = operator
         self._clock = clock
         self._system = system
         """The machine's clock: what a reset sets the sandbox clock back to, and what p-times count in."""
@@ -137,15 +192,19 @@ class SandboxService:
         """Publisher listener (any worker's events): a reset, or a change of the faults."""
         changed = False
         for event in events:
-            if isinstance(event, SandboxReset):
+            if isinstance(event, SandboxReset) and event.organization_id is None:
                 self._after_reset()
                 changed = False  # the reset left none; a change after it in the batch reads again
+            elif isinstance(event, SandboxReset):
+                self._accounts.forget()  # the organization's accounts went back to its default category
+                changed = True  # its faults are gone, the others' stay
             elif isinstance(event, SandboxFaultsChanged):
                 changed = True
         if changed:
             self._spawn(self.refresh())  # one read for the whole batch of events
 
     def _after_reset(self) -> None:
+        """A reset of the whole server: the machine's clock, no faults, nothing cached."""
         self._clock.set(self._system.now())
         self._accounts.forget()
         self._observe(FaultsState())
@@ -179,16 +238,25 @@ class SandboxService:
 
     # -- reset --
     async def reset(self, caller: User) -> ResetOutcome:
-        """Everything back to the seeded state, in one transaction (see docs/api.md); Unauthorized for
-        a non-admin, and off demo."""
+        """Back to the seeded state, in one transaction (see docs/api.md): the whole server for the
+        operator, the caller's organization for another organization's admin; Unauthorized for a
+        non-admin, and off demo."""
         if not caller.is_admin:
             raise Unauthorized()
         if self._environment is not Environment.DEMO:
             raise Unauthorized(TEXT_RESET_NOT_DEMO.format(environment=self._environment.value))
+        scope = None if await self.operator.operates(caller) else caller.organization_id
 
-        outcome = await self._uow.write(lambda store: reset_sandbox(store, caller, self._system.now()))
+        # The whole server's clock goes back to the machine's; an organization's reset leaves the
+        # one clock as it is, and its log rows are stamped by it like every other change.
+        now = self._system.now if scope is None else self._clock.now
+        outcome = await self._uow.write(lambda store: reset_sandbox(store, caller, now(), scope))
+        if scope is not None:
+            # The faults left (the other organizations') as this worker's view before the answer.
+            await self.refresh()
         log.warning(
-            "sandbox reset by %s (user %d): %d statuses back to Normal; removed %s",
+            "sandbox reset of %s by %s (user %d): %d statuses back to Normal; removed %s",
+            "the whole server" if scope is None else f"organization {scope}",
             caller.name,
             caller.id,
             outcome.statuses_reset,
@@ -198,7 +266,8 @@ class SandboxService:
 
     # -- faults --
     async def add_fault(self, caller: User, spec: FaultSpec) -> Fault:
-        """Store a fault for the next `spec.count` calls of `spec.path` (a route's own spelling)."""
+        """Store a fault of the caller's organization for the next `spec.count` calls of `spec.path`
+        (a route's own spelling) by its users."""
         if not caller.is_admin:
             raise Unauthorized()
         error = fault_error(spec)
@@ -209,28 +278,37 @@ class SandboxService:
 
         def work(store: Store) -> tuple[Fault, FaultsState]:
             now = self._system.now()
-            fault = store.add_fault(spec, now)
+            fault = store.add_fault(spec, caller.organization_id, now)
             store.emit(SandboxFaultsChanged())
             return fault, store.faults_state(now)
 
         fault, state = await self._uow.write(work)
         self._observe(state)
-        log.warning("sandbox fault added by %s: %s x%d on %s", caller.name, spec.kind, spec.count, spec.path)
+        log.warning(
+            "sandbox fault added by %s (organization %d): %s x%d on %s",
+            caller.name,
+            caller.organization_id,
+            spec.kind,
+            spec.count,
+            spec.path,
+        )
         return fault
 
     async def faults(self, caller: User) -> list[Fault]:
-        """The pending faults, in the order they are taken."""
+        """The caller's organization's pending faults, in the order they are taken."""
         if not caller.is_admin:
             raise Unauthorized()
-        return await self._uow.read(lambda store: store.faults())
+        return await self._uow.read(lambda store: store.faults(caller.organization_id))
 
     async def clear_faults(self, caller: User) -> int:
-        """Delete every pending fault and penalty ticket; how many faults there were."""
+        """Delete the caller's organization's pending faults and penalty tickets (the operator's
+        also those of calls of no organization); how many faults there were."""
         if not caller.is_admin:
             raise Unauthorized()
+        unowned = await self.operator.operates(caller)
 
         def work(store: Store) -> tuple[int, FaultsState]:
-            cleared = store.clear_faults()
+            cleared = store.clear_faults(caller.organization_id, unowned_tickets=unowned)
             store.emit(SandboxFaultsChanged())
             return cleared, store.faults_state(self._system.now())
 
@@ -238,20 +316,22 @@ class SandboxService:
         self._observe(state)
         return cleared
 
-    async def take(self, path_key: str) -> TakenFault | None:
-        """One call of a lowercased path takes its oldest pending fault (a penalty comes with its
-        ticket, stored); None when there is none left."""
+    async def take(self, path_key: str, organization_id: int) -> TakenFault | None:
+        """A call of a lowercased path by a user of the organization takes the organization's
+        oldest pending fault of the path (a penalty comes with its ticket, stored); None when
+        there is none left."""
 
         def work(store: Store) -> tuple[TakenFault | None, FaultsState]:
             now = self._system.now()
-            fault = store.take_fault(path_key)
+            fault = store.take_fault(path_key, organization_id)
             if fault is None:
                 return None, store.faults_state(now)
             ticket = None
             if fault.kind is FaultKind.PENALTY_TICKET:
                 p_time = DEFAULT_P_TIME if fault.p_time is None else fault.p_time
                 ticket = PenaltyTicket(new_ticket(), p_time, fault.p_captcha)
-                store.add_ticket(ticket.ticket, path_key, p_time, now + timedelta(seconds=p_time))
+                valid_after = now + timedelta(seconds=p_time)
+                store.add_ticket(ticket.ticket, path_key, p_time, valid_after, organization_id)
             if fault.remaining <= 1 or ticket is not None:
                 store.emit(SandboxFaultsChanged())
             return TakenFault(fault.kind, fault.delay_ms, ticket), store.faults_state(now)
@@ -259,6 +339,10 @@ class SandboxService:
         taken, state = await self._uow.write(work)
         self._observe(state)
         return taken
+
+    async def organization_of_user_name(self, name: str) -> int | None:
+        """The organization of the user who logs in as `name` (a login's faults are its)."""
+        return await self._uow.read(lambda store: store.organization_of_user_name(name))
 
     # -- penalty tickets --
     async def redeem(self, ticket: str, path_key: str) -> tuple[TicketVerdict, PenaltyTicket | None]:
@@ -270,11 +354,12 @@ class SandboxService:
             found = store.pop_ticket(ticket, path_key, now)
             if found is None:
                 return TicketVerdict.UNKNOWN, None, None
-            p_time, valid_after = found
+            p_time, valid_after, organization_id = found
             if now >= valid_after:
                 return TicketVerdict.VALID, None, None
             fresh = PenaltyTicket(new_ticket(), p_time)
-            store.add_ticket(fresh.ticket, path_key, p_time, now + timedelta(seconds=p_time))
+            valid_after = now + timedelta(seconds=p_time)
+            store.add_ticket(fresh.ticket, path_key, p_time, valid_after, organization_id)
             store.emit(SandboxFaultsChanged())
             return TicketVerdict.EARLY, fresh, store.faults_state(now)
 
@@ -283,13 +368,15 @@ class SandboxService:
             self._observe(state)
         return verdict, fresh
 
-    async def issue_ticket(self, path_key: str, p_time: int) -> PenaltyTicket:
-        """A ticket for a call the rate-limit profile turned away."""
+    async def issue_ticket(self, path_key: str, p_time: int, organization_id: int | None) -> PenaltyTicket:
+        """A ticket for a call the rate-limit profile turned away (by a user of the organization;
+        None: a call without a known organization)."""
         ticket = PenaltyTicket(new_ticket(), p_time)
 
         def work(store: Store) -> FaultsState:
             now = self._system.now()
-            store.add_ticket(ticket.ticket, path_key, p_time, now + timedelta(seconds=p_time))
+            valid_after = now + timedelta(seconds=p_time)
+            store.add_ticket(ticket.ticket, path_key, p_time, valid_after, organization_id)
             store.emit(SandboxFaultsChanged())
             return store.faults_state(now)
 

@@ -1,4 +1,4 @@
-"""The sandbox clock's controls: read it, set it, advance it (organization admins), durably.
+"""The sandbox clock's controls: read it, set it, advance it (the sandbox operator's admins), durably.
 
 With the sandbox clock (`SandboxClock`, as `autoliq serve` runs it), the stored offset is the clock
 of every worker. A move starts from the stored offset (locked in its transaction), not from this
@@ -56,8 +56,11 @@ class ClockService:
         clock: AdjustableClock,
         system: Clock,
         after_move: Callable[[], Awaitable[object]] | None = None,
+        operates: Callable[[User], Awaitable[bool]] | None = None,
     ) -> None:
         self._uow = uow
+        self._operates = operates
+        """Whether a user may move the clock (the sandbox operator's admins); None: any admin."""
         self._clock = clock
         self._system = system
         self._after_move = after_move
@@ -84,8 +87,9 @@ class ClockService:
     async def move(self, caller: User, now: datetime | None, advance_seconds: float | None) -> ClockView:
         """Set the clock to `now`, or advance it by `advance_seconds`; the new offset is committed
         (and `SandboxClockMoved` emitted) before the clock moves, and the timers it reached have
-        fired before this returns. Raises Unauthorized for non-admins and BadRequest for bad values."""
-        if not caller.is_admin:
+        fired before this returns. Raises Unauthorized but for the sandbox operator's admins, and
+        BadRequest for bad values."""
+        if not caller.is_admin or (self._operates is not None and not await self._operates(caller)):
             raise Unauthorized()
         if (now is None) == (advance_seconds is None):
             raise BadRequest(TEXT_ONE_OF)

@@ -25,7 +25,6 @@ from autoliq.api.schemas import (
 )
 from autoliq.api.security import caller_of
 from autoliq.bootstrap import Services
-from autoliq.domain.errors import Unauthorized
 
 MAX_ALERTS = 1000
 
@@ -45,10 +44,10 @@ class AutoliqController(Controller):
     async def set_prices(
         self, request: Request[Any, Any, Any], data: JSONBody[PricesIn], services: NamedDependency[Services]
     ) -> PricesOut:
-        """Set last prices (organization admins): `{"prices": [{"symbol": "ESZ6", "price": 5012.25}]}`.
-        All or nothing; a price must be positive and on the contract's tick."""
-        if not caller_of(request).user.is_admin:
-            raise Unauthorized()
+        """Set last prices (the sandbox operator's admins: one market for every organization):
+        `{"prices": [{"symbol": "ESZ6", "price": 5012.25}]}`. All or nothing; a price must be
+        positive and on the contract's tick."""
+        await services.sandbox.operator.require(caller_of(request).user)
         body = decode_strict(await request.body(), PricesIn)
         del data  # declared for the OpenAPI description; decoded strictly above
         done = await services.market.set_prices([(p.symbol, p.price) for p in body.prices])
@@ -63,11 +62,11 @@ class AutoliqController(Controller):
     async def move_clock(
         self, request: Request[Any, Any, Any], data: JSONBody[ClockIn], services: NamedDependency[Services]
     ) -> ClockOut:
-        """Move the sandbox clock forward (organization admins): `{"now": "2026-12-04T22:00:00Z"}` or
-        `{"advanceSeconds": 3600}`. Never backward; the new time is stored before the answer."""
+        """Move the sandbox clock forward (the sandbox operator's admins: one clock for every
+        organization): `{"now": "2026-12-04T22:00:00Z"}` or `{"advanceSeconds": 3600}`. Never
+        backward; the new time is stored before the answer."""
         caller = caller_of(request).user
-        if not caller.is_admin:
-            raise Unauthorized()
+        await services.sandbox.operator.require(caller)
         body = decode_strict(await request.body(), ClockIn)
         del data  # declared for the OpenAPI description; decoded strictly above
         return clock_out(await services.sandbox_clock.move(caller, body.now, body.advanceSeconds))

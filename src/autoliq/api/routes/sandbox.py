@@ -1,5 +1,6 @@
 """/_autoliq/reset and /_autoliq/faults: the sandbox's reset and fault injection (organization
-admins; the reset on demo servers only)."""
+admins, each within its organization; the sandbox operator's reset is the whole server's; the reset
+on demo servers only)."""
 
 from __future__ import annotations
 
@@ -44,13 +45,14 @@ class SandboxController(Controller):
 
     @post("/reset", status_code=200, responses=ERROR_RESPONSES)
     async def reset(self, request: Req, services: NamedDependency[Services]) -> ResetOut:
-        """Back to the seeded state, every organization's, in one transaction (organization admins, demo
-        servers): users, their passwords and sessions, organizations and accounts are kept."""
+        """Back to the seeded state in one transaction (organization admins, demo servers): the whole
+        server for the sandbox operator's admins, the caller's organization for another's; users,
+        their passwords and sessions, organizations and accounts are kept."""
         return reset_out(await services.sandbox.reset(caller_of(request).user))
 
     @get("/faults", responses=ERROR_RESPONSES)
     async def faults(self, request: Req, services: NamedDependency[Services]) -> FaultsOut:
-        """The pending faults, in the order they are taken (organization admins)."""
+        """The caller's organization's pending faults, in the order they are taken (organization admins)."""
         found = await services.sandbox.faults(caller_of(request).user)
         return FaultsOut(faults=[fault_out(f) for f in found])
 
@@ -58,8 +60,9 @@ class SandboxController(Controller):
     async def add_fault(
         self, request: Req, data: JSONBody[FaultIn], services: NamedDependency[Services]
     ) -> FaultOut:
-        """Make the next `count` calls of a `/v1` path (any case) answer a penalty ticket, 429, 500,
-        or late (organization admins): `{"path": "/v1/order/placeorder", "kind": "penaltyTicket"}`."""
+        """Make the next `count` calls of a `/v1` path (any case) by users of the caller's organization
+        answer a penalty ticket, 429, 500, or late (organization admins):
+        `{"path": "/v1/order/placeorder", "kind": "penaltyTicket"}`."""
         del data  # declared for the OpenAPI description; decoded strictly below
         caller = caller_of(request).user
         if not caller.is_admin:
@@ -72,5 +75,5 @@ class SandboxController(Controller):
 
     @delete("/faults", status_code=200, responses=ERROR_RESPONSES)
     async def clear_faults(self, request: Req, services: NamedDependency[Services]) -> FaultsClearedOut:
-        """Drop every pending fault and penalty ticket (organization admins)."""
+        """Drop the caller's organization's pending faults and penalty tickets (organization admins)."""
         return FaultsClearedOut(cleared=await services.sandbox.clear_faults(caller_of(request).user))
