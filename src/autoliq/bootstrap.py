@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -101,6 +102,7 @@ class Services:
     def stop(self) -> None:
         """Flush queued writes and release connections."""
         self.uow.stop()
+        self.auth.hashing.shutdown()
         self.write_engine.dispose()
         self.read_engine.dispose()
 
@@ -117,11 +119,14 @@ def bootstrap(
     if run_migrations:
         migrate(settings.database_url)
     session_clock: Clock
+    login_time: Callable[[], float] = time.monotonic
     if clock is None:
         clock = SandboxClock(_stored_clock_offset(settings.database_url))
         session_clock = SystemClock()
     else:
-        session_clock = clock
+        session_clock = given = clock
+        # A given clock (tests) also times the login penalties: a test moves it past a p-time.
+        login_time = lambda: given.now().timestamp()  # noqa: E731
     write_engine = create_db_engine(settings.database_url, writer=True, pool_size=1)
     read_engine = create_db_engine(
         settings.database_url, writer=False, pool_size=8 if is_sqlite(settings.database_url) else 10
@@ -134,7 +139,12 @@ def bootstrap(
     scheduler = Scheduler(uow, clock)
     views = Views(uow)
     risk = RiskService(uow, clock, settings.environment, market.listed)
-    auth = AuthService(uow, session_clock, timedelta(minutes=settings.token_minutes))
+    auth = AuthService(
+        uow,
+        session_clock,
+        timedelta(minutes=settings.token_minutes),
+        monotonic=login_time,
+    )
     publisher.add_listener(auth.on_events)  # sessions closed by any worker leave the token cache
     sandbox = SandboxService(uow, clock, SystemClock(), settings.environment, risk.accounts)
     publisher.add_listener(sandbox.on_events)  # resets and fault changes of any worker

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +15,19 @@ DEFAULT_DATABASE_FILE = "autoliq.db"
 ONE_MIB = 1024 * 1024
 LOG_FORMATS = ("text", "json")
 RATE_LIMIT_PROFILES = ("off", "tradovate")
+
+
+def parse_trusted_proxies(text: str) -> tuple[str, ...]:
+    """Comma-separated addresses or CIDR networks, normalized; a `ValueError` names a bad one."""
+    out: list[str] = []
+    for part in text.split(","):
+        item = part.strip()
+        if item:
+            try:
+                out.append(str(ipaddress.ip_network(item, strict=False)))
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR network") from None
+    return tuple(out)
 
 
 def default_database_url() -> str:
@@ -109,6 +123,10 @@ class Settings:
     published user-level (429) and endpoint-level (penalty ticket) limits, counted by each process."""
     websocket: WebSocketSettings = field(default_factory=WebSocketSettings)
     """The WebSocket's timing and bounds (AUTOLIQ_WS_*)."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers name the client
+    (AUTOLIQ_TRUSTED_PROXIES: comma-separated addresses or CIDR networks). Default none: the headers
+    are ignored and the TCP peer is the client (rate limits, login penalties, logs)."""
     metrics_dir: str | None = None
     """Directory where the workers of one server share their metrics (AUTOLIQ_METRICS_DIR): set by
     `autoliq serve --workers N` for its workers, not by hand; None: each process answers its own."""
@@ -126,6 +144,8 @@ class Settings:
             raise ValueError(f"log_format must be text or json, got {self.log_format!r}")
         if self.rate_limits not in RATE_LIMIT_PROFILES:
             raise ValueError(f"rate_limits must be off or tradovate, got {self.rate_limits!r}")
+        for proxy in self.trusted_proxies:
+            ipaddress.ip_network(proxy, strict=False)  # a ValueError names it
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -155,6 +175,12 @@ class Settings:
         values["admin_password"] = env.get("AUTOLIQ_ADMIN_PASSWORD") or None
         values["trader_password"] = env.get("AUTOLIQ_TRADER_PASSWORD") or None
         values["metrics_dir"] = env.get("AUTOLIQ_METRICS_DIR") or None
+        if "AUTOLIQ_TRUSTED_PROXIES" in env:
+            values["trusted_proxies"] = _env_value(
+                "AUTOLIQ_TRUSTED_PROXIES",
+                parse_trusted_proxies,
+                "comma-separated IP addresses or CIDR networks",
+            )
         values["websocket"] = WebSocketSettings.from_env()
         values.update({k: v for k, v in overrides.items() if v is not None})
         env_value = values.get("environment")

@@ -15,7 +15,7 @@ from autoliq.service.credentials import hash_password, new_token, token_hash, ve
 
 def test_password_hash_when_verified_then_only_the_right_password_matches() -> None:
     stored = hash_password("s3cret")
-    assert stored.startswith("scrypt$")
+    assert stored.startswith("$argon2id$")
     assert "s3cret" not in stored
     assert verify_password("s3cret", stored)
     assert not verify_password("s3cret!", stored)

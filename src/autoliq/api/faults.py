@@ -29,6 +29,7 @@ import msgspec
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from autoliq.api.client_address import client_address
 from autoliq.api.security import dispatched_caller
 from autoliq.bootstrap import Services
 from autoliq.domain.errors import Unauthorized
@@ -74,7 +75,7 @@ class SandboxEntry:
         began = perf_counter()
         limiter = self.limiter
         sandbox = self.sandbox
-        ip = _client_ip(scope)
+        ip = client_address(scope)
         if limiter is not None:
             key, authenticated = await self._user_key(scope, ip)
             if not limiter.admit(key, authenticated=authenticated, now=monotonic()):
@@ -245,11 +246,6 @@ def _ticket_of(scope: Scope, body: bytes | None) -> str | None:
         if isinstance(found, str) and 0 < len(found) <= _MAX_TICKET:
             return found
     return None
-
-
-def _client_ip(scope: Scope) -> str:
-    client = scope.get("client")
-    return str(client[0]) if client else "unknown"
 
 
 def _bearer(scope: Scope) -> str | None:

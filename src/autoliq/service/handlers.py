@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -13,6 +13,7 @@ from autoliq.domain.errors import NotFound, Unauthorized
 from autoliq.domain.events import Event, RiskStatusChanged, SessionsClosed
 from autoliq.domain.gate import ADMIN_PERMISSIONS, Permission, may_trade
 from autoliq.domain.instruments import ContractSpec
+from autoliq.domain.login_throttle import LoginThrottle
 from autoliq.domain.model import Account, RiskStatus, User
 from autoliq.domain.post_trade import TEXT_MAX_NET_LIQ, trailing_floor
 from autoliq.domain.rules import (
@@ -25,11 +26,20 @@ from autoliq.domain.rules import (
     check_environment,
     validate_set_admin_action,
 )
+from autoliq.domain.sandbox import PenaltyTicket
 from autoliq.domain.states import Actor, AdminAction, Environment
 from autoliq.domain.timers import EXPIRING_ACTIONS, HOLD, TimerKind
 from autoliq.service import auto_liq
 from autoliq.service.clock import Clock
-from autoliq.service.credentials import new_token, token_hash, verify_password
+from autoliq.service.credentials import (
+    dummy_hash,
+    hash_password,
+    needs_rehash,
+    new_token,
+    token_hash,
+    verify_password,
+)
+from autoliq.service.hashing import HashingPool
 from autoliq.service.metrics import count_liquidation
 from autoliq.service.ports import AuthSession, Store, UnitOfWork
 from autoliq.service.trading import liquidate_account
@@ -60,29 +70,59 @@ class Caller:
 
 
 class AuthService:
-    """Issues, renews and checks access tokens; at most two live sessions per user."""
+    """Issues, renews and checks access tokens; at most two live sessions per user. Failed logins
+    earn penalty tickets (domain/login_throttle.py); passwords are hashed on their own pool."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock, token_lifetime: timedelta) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        token_lifetime: timedelta,
+        *,
+        throttle: LoginThrottle | None = None,
+        hashing: HashingPool | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._lifetime = token_lifetime
+        self.throttle = throttle or LoginThrottle()
+        self.hashing = hashing or HashingPool()
+        self._monotonic = monotonic
         # token hash -> (session, user); a session closed here is evicted at once.
         self._cache: dict[str, tuple[AuthSession, User]] = {}
 
-    async def request_access_token(self, name: str, password: str) -> AccessGranted | Rejection:
-        """Check the credentials and open a session (closing the oldest beyond two)."""
+    async def request_access_token(
+        self, name: str, password: str, *, address: str = "unknown", ticket: str | None = None
+    ) -> AccessGranted | Rejection | PenaltyTicket:
+        """Check the credentials and open a session (closing the oldest beyond two); a penalty
+        ticket, unchecked, when the name or the client `address` has failed too often and `ticket`
+        is not a valid one, or when the hashing pool is full."""
+        throttle = self.throttle
+        penalty = throttle.admit(name, address, ticket, self._monotonic())
+        if penalty is not None:
+            return penalty
         found = await self._uow.read(lambda store: store.user_by_name(name))
-        # The slow hash runs off the event loop, and for unknown users too (no timing oracle).
-        stored_hash = found[1] if found else _DUMMY_HASH
-        ok = await asyncio.to_thread(verify_password, password, stored_hash)
+        # The slow hash runs on its own pool, and for unknown users too (no timing oracle).
+        stored_hash = found[1] if found else dummy_hash()
+        ok = await self.hashing.run(verify_password, password, stored_hash)
+        if ok is None:
+            return throttle.busy(name, address, self._monotonic())
         if found is None or not ok:
+            throttle.failed(name, address, self._monotonic())
             return Rejection(INCORRECT_CREDENTIALS)
+        throttle.succeeded(name)
         user = found[0]
         token = new_token()
         hashed = token_hash(token)
+        # A legacy (scrypt) or weaker hash is replaced now that the password is known; when the
+        # pool is full it waits for the next login.
+        rehashed = await self.hashing.run(hash_password, password) if needs_rehash(stored_hash) else None
 
         def open_session(store: Store) -> tuple[AuthSession, list[int]]:
             now = self._clock.now()
+            if rehashed is not None:
+                store.replace_password_hash(user.id, stored_hash, rehashed)
             live = store.live_sessions(user.id, now)
             closed: list[int] = []
             # Oldest first: keep at most MAX_LIVE_SESSIONS including the new one.
@@ -156,10 +196,6 @@ def _load_session(store: Store, hashed: str, now: datetime) -> tuple[AuthSession
         return None
     user = store.user(session.user_id)
     return (session, user) if user is not None else None
-
-
-# A hash that never matches, so that an unknown user costs the same scrypt work as a known one.
-_DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 
 
 # -- RISK STATUS --
