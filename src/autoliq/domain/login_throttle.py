@@ -2,7 +2,7 @@
 times are seconds of a monotonic clock, given by the caller).
 
 After `free_failures` failed logins of one name, or from one address, without a pause of `window`
-seconds, every further login of that name (or from that address) is answered with a penalty ticket
+seconds (after the last `p-time`), every further login of that name (or from that address) is answered with a penalty ticket
 (Tradovate's `p-ticket`, `p-time`) instead of being checked: no password is hashed for it. The
 request sent again with the ticket once `p-time` has passed is checked (once per ticket). Each
 further failure doubles `p-time`, from `base_backoff` up to `max_backoff`; a refused attempt (no
@@ -34,7 +34,8 @@ class LoginPolicy:
     free_failures: int = 5
     """Failures of one name, or from one address, answered normally before tickets are needed."""
     window: float = 3600.0
-    """Seconds without a failure after which a name's or address's failures are forgotten."""
+    """Seconds without a failure, after the last one's `p-time`, after which a name's or address's
+    failures are forgotten."""
     base_backoff: float = 15.0
     """First `p-time`: Tradovate's back-off for accesstokenrequest."""
     max_backoff: float = 3600.0
@@ -118,9 +119,8 @@ class LoginThrottle:
     def sweep(self, now: float) -> None:
         """Drop the counters idle for longer than the window and the tickets past their use."""
         self._since_sweep = 0
-        horizon = now - self.policy.window
         for key, found in list(self._failures.items()):
-            if found.last <= horizon:
+            if self._forgotten(found, now):
                 del self._failures[key]
         for ticket, held in list(self._tickets.items()):
             if held.expires <= now:
@@ -139,10 +139,16 @@ class LoginThrottle:
 
     def _current(self, key: tuple[str, object], now: float) -> _Failures | None:
         found = self._failures.get(key)
-        if found is not None and now - found.last >= self.policy.window:
+        if found is not None and self._forgotten(found, now):
             del self._failures[key]
             return None
         return found
+
+    def _forgotten(self, found: _Failures, now: float) -> bool:
+        """Quiet for the window, counted from when the last failure's penalty allowed a new try."""
+        level = found.count - self.policy.free_failures
+        wait = self._backoff(level) if level >= 0 else 0.0
+        return now - found.last >= self.policy.window + wait
 
     def _level(self, key: tuple[str, object], now: float) -> int:
         """How many failures past the free ones (-1: still free)."""
