@@ -1,15 +1,15 @@
 """Failed logins per user name and per client address, and the penalty tickets they earn (no I/O;
 times are seconds of a monotonic clock, given by the caller).
 
-After `free_failures` failed logins of one name, or from one address, without a pause of `window`
-seconds (after the last `p-time`), every further login of that name (or from that address) is answered with a penalty ticket
-(Tradovate's `p-ticket`, `p-time`) instead of being checked: no password is hashed for it. The
-request sent again with the ticket once `p-time` has passed is checked (once per ticket). Each
-further failure doubles `p-time`, from `base_backoff` up to `max_backoff`; a refused attempt (no
-ticket, an early or unknown one) gets a new ticket at the current `p-time` without raising it, so a
-flood of ticketless guesses costs no hashing and does not lock the name's owner out for longer. A
-success clears its name's failures, not its address's (an attacker holding one account must not
-clear the address it guesses from).
+After `free_failures` failed logins of one name (`free_failures_per_address` from one address)
+without a pause of `window` seconds (after the last `p-time`), every further login of that name (or
+from that address) is answered with a penalty ticket (Tradovate's `p-ticket`, `p-time`) instead of
+being checked: no password is hashed for it. The request sent again with the ticket once `p-time`
+has passed is checked (once per ticket). Each further failure doubles `p-time`, from `base_backoff`
+up to `max_backoff`; a refused attempt (no ticket, an early or unknown one) gets a new ticket at the
+current `p-time` without raising it, so a flood of ticketless guesses costs no hashing and does not
+lock the name's owner out for longer. A success clears its name's failures, not its address's (an
+attacker holding one account must not clear the address it guesses from).
 
 State is bounded: names are kept as 16-byte digests; at most `max_keys` names and addresses and
 `max_tickets` tickets, the least recently used dropped first, and idle ones swept. It is one
@@ -32,7 +32,10 @@ class LoginPolicy:
     """When failed logins start earning penalty tickets, and how long they make a client wait."""
 
     free_failures: int = 5
-    """Failures of one name, or from one address, answered normally before tickets are needed."""
+    """Failures of one name answered normally before tickets are needed."""
+    free_failures_per_address: int = 10
+    """Failures from one address answered normally before tickets are needed (more than a name's:
+    several people may share an address behind a NAT)."""
     window: float = 3600.0
     """Seconds without a failure, after the last one's `p-time`, after which a name's or address's
     failures are forgotten."""
@@ -50,8 +53,10 @@ class LoginPolicy:
     """Outstanding tickets at most (oldest dropped beyond)."""
 
     def __post_init__(self) -> None:
-        if self.free_failures < 1 or self.window <= 0 or self.base_backoff < 0:
-            raise ValueError("login policy: free_failures >= 1, window > 0, base_backoff >= 0")
+        if min(self.free_failures, self.free_failures_per_address) < 1:
+            raise ValueError("login policy: free failures must be at least 1")
+        if self.window <= 0 or self.base_backoff < 0:
+            raise ValueError("login policy: window > 0 and base_backoff >= 0")
         if self.max_keys < 1 or self.max_tickets < 1 or self.max_backoff < self.base_backoff:
             raise ValueError("login policy: bounds must be positive")
 
@@ -120,7 +125,7 @@ class LoginThrottle:
         """Drop the counters idle for longer than the window and the tickets past their use."""
         self._since_sweep = 0
         for key, found in list(self._failures.items()):
-            if self._forgotten(found, now):
+            if self._forgotten(key, found, now):
                 del self._failures[key]
         for ticket, held in list(self._tickets.items()):
             if held.expires <= now:
@@ -139,14 +144,18 @@ class LoginThrottle:
 
     def _current(self, key: tuple[str, object], now: float) -> _Failures | None:
         found = self._failures.get(key)
-        if found is not None and self._forgotten(found, now):
+        if found is not None and self._forgotten(key, found, now):
             del self._failures[key]
             return None
         return found
 
-    def _forgotten(self, found: _Failures, now: float) -> bool:
+    def _free(self, key: tuple[str, object]) -> int:
+        p = self.policy
+        return p.free_failures if key[0] == "name" else p.free_failures_per_address
+
+    def _forgotten(self, key: tuple[str, object], found: _Failures, now: float) -> bool:
         """Quiet for the window, counted from when the last failure's penalty allowed a new try."""
-        level = found.count - self.policy.free_failures
+        level = found.count - self._free(key)
         wait = self._backoff(level) if level >= 0 else 0.0
         return now - found.last >= self.policy.window + wait
 
@@ -155,7 +164,7 @@ class LoginThrottle:
         found = self._current(key, now)
         if found is None:
             return -1
-        return found.count - self.policy.free_failures
+        return found.count - self._free(key)
 
     def _backoff(self, level: int) -> float:
         p = self.policy
