@@ -34,7 +34,7 @@ from autoliq.domain.states import Role
 from autoliq.service.clock import AdjustableClock, Clock, SandboxClock, SystemClock
 from autoliq.service.credentials import generate_password, hash_password
 from autoliq.service.demo_balance import DemoBalanceService
-from autoliq.service.handlers import AuthService, RiskService
+from autoliq.service.handlers import REFUSAL_DELAY, AuthService, RiskService
 from autoliq.service.market import MarketData
 from autoliq.service.post_trade import AutoLiqSettingsService
 from autoliq.service.risk_admin import RiskAdminService
@@ -120,6 +120,7 @@ def bootstrap(
         migrate(settings.database_url)
     session_clock: Clock
     login_time: Callable[[], float] = time.monotonic
+    refusal_delay = REFUSAL_DELAY
     if clock is None:
         clock = SandboxClock(_stored_clock_offset(settings.database_url))
         session_clock = SystemClock()
@@ -127,6 +128,7 @@ def bootstrap(
         session_clock = given = clock
         # A given clock (tests) also times the login penalties: a test moves it past a p-time.
         login_time = lambda: given.now().timestamp()  # noqa: E731
+        refusal_delay = 0.0  # in a test's time, a pause on the machine's clock only slows the suite
     write_engine = create_db_engine(settings.database_url, writer=True, pool_size=1)
     read_engine = create_db_engine(
         settings.database_url, writer=False, pool_size=8 if is_sqlite(settings.database_url) else 10
@@ -144,6 +146,7 @@ def bootstrap(
         session_clock,
         timedelta(minutes=settings.token_minutes),
         monotonic=login_time,
+        refusal_delay=refusal_delay,
     )
     publisher.add_listener(auth.on_events)  # sessions closed by any worker leave the token cache
     sandbox = SandboxService(uow, clock, SystemClock(), settings.environment, risk.accounts)

@@ -5,6 +5,7 @@ proxy. Legacy scrypt hashes are replaced by argon2id at the next login."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import secrets
@@ -281,3 +282,28 @@ def test_serve_when_a_new_x_forwarded_for_per_request_from_loopback_then_tickets
     # The address's first failure was ServerProcess's readiness probe (a wrong login).
     assert answers[:9] == [INCORRECT] * 9
     assert all(is_ticket(a) for a in answers[9:])
+
+
+def test_login_when_refused_with_a_ticket_then_answered_after_a_pause_of_at_most_its_p_time(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A script that does not wait gets its refusals at the pause's pace, not the event loop's
+    (bench/login_flood.py shows what that does for the lock path). A timer: no thread, no hash."""
+    services = bootstrap(make_settings(world.database_url), run_migrations=False)  # the real pause
+    pauses: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def recorded(delay: float, *args: Any) -> Any:
+        if delay >= 0.5:  # the pause (the framework's own short sleeps pass through)
+            pauses.append(delay)
+            return None
+        return await real_sleep(delay, *args)
+
+    with TestClient(app=create_app(services)) as client:
+        answers = [wrong(client) for _ in range(5)]
+        monkeypatch.setattr(asyncio, "sleep", recorded)
+        ticket = wrong(client)
+        monkeypatch.setattr(asyncio, "sleep", real_sleep)
+
+    assert answers == [INCORRECT] * 5 and is_ticket(ticket)
+    assert pauses == [1.0]  # REFUSAL_DELAY, below the ticket's 15 s

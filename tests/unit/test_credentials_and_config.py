@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import os
 import secrets
+import sys
 import threading
 from pathlib import Path
 
@@ -208,3 +210,17 @@ def test_hashing_pool_when_running_then_on_its_own_thread_not_the_default_execut
         assert (asyncio.run(scenario()) or "").startswith("autoliq-hash")
     finally:
         pool.shutdown()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice values are Linux's")
+def test_hashing_pool_when_running_then_its_thread_yields_the_cpu_to_the_event_loop() -> None:
+    pool = HashingPool()
+
+    async def scenario() -> int | None:
+        return await pool.run(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    try:
+        nice = asyncio.run(scenario())
+    finally:
+        pool.shutdown()
+    assert nice == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)

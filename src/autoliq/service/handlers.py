@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -46,6 +47,8 @@ from autoliq.service.trading import liquidate_account
 
 INCORRECT_CREDENTIALS = "Incorrect username or password. Please try again."
 MAX_LIVE_SESSIONS = 2
+REFUSAL_DELAY = 1.0
+"""Seconds a login refused with a penalty ticket waits before its answer (see `_refused`)."""
 
 
 # -- AUTHENTICATION --
@@ -82,6 +85,7 @@ class AuthService:
         throttle: LoginThrottle | None = None,
         hashing: HashingPool | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        refusal_delay: float = REFUSAL_DELAY,
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -89,6 +93,7 @@ class AuthService:
         self.throttle = throttle or LoginThrottle()
         self.hashing = hashing or HashingPool()
         self._monotonic = monotonic
+        self._refusal_delay = refusal_delay
         # token hash -> (session, user); a session closed here is evicted at once.
         self._cache: dict[str, tuple[AuthSession, User]] = {}
 
@@ -101,13 +106,13 @@ class AuthService:
         throttle = self.throttle
         penalty = throttle.admit(name, address, ticket, self._monotonic())
         if penalty is not None:
-            return penalty
+            return await self._refused(penalty)
         found = await self._uow.read(lambda store: store.user_by_name(name))
         # The slow hash runs on its own pool, and for unknown users too (no timing oracle).
         stored_hash = found[1] if found else dummy_hash()
         ok = await self.hashing.run(verify_password, password, stored_hash)
         if ok is None:
-            return throttle.busy(name, address, self._monotonic())
+            return await self._refused(throttle.busy(name, address, self._monotonic()))
         if found is None or not ok:
             throttle.failed(name, address, self._monotonic())
             return Rejection(INCORRECT_CREDENTIALS)
@@ -137,6 +142,16 @@ class AuthService:
         self._evict_sessions(set(closed))  # here at once; the other workers by the event
         self._cache[hashed] = (session, user)
         return AccessGranted(token, session.expires, user)
+
+    async def _refused(self, ticket: PenaltyTicket) -> PenaltyTicket:
+        """The ticket, answered after a pause (at most its p-time, which the client must wait anyway):
+        a script that does not wait gets its refusals at that pace instead of as fast as the event
+        loop can answer them, which would starve every other request. The pause is a timer: it
+        holds no thread and no hash."""
+        delay = min(self._refusal_delay, float(ticket.p_time))
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return ticket
 
     async def authenticate(self, token: str | None) -> Caller:
         """The caller behind a bearer token; raises Unauthorized for missing, unknown or expired ones."""
