@@ -103,7 +103,8 @@ def test_throttle_when_success_then_name_forgiven_but_not_address() -> None:
     for i in range(6):
         fail(throttle, 1, name=f"other{i}", address="10.0.0.1")  # the address has its ten
 
-    throttle.succeeded("admin")
+    assert throttle.admit("admin", "10.0.0.3", None, T0) is None
+    throttle.succeeded("admin", "10.0.0.3")
 
     assert throttle.admit("admin", "10.0.0.2", None, T0) is None
     assert isinstance(throttle.admit("admin", "10.0.0.1", None, T0), PenaltyTicket)
@@ -121,9 +122,11 @@ def test_throttle_when_20000_names_and_addresses_tried_then_state_stays_within_i
     throttle = LoginThrottle(LoginPolicy(max_keys=1000, max_tickets=500))
     for i in range(20_000):
         name, address = f"user{i}", f"10.{i % 250}.{i // 250 % 250}.1"
-        throttle.admit(name, address, None, T0 + i)
-        throttle.failed(name, address, T0 + i)
-        throttle.busy(name, address, T0 + i)
+        assert throttle.admit(name, address, None, T0 + i) is None
+        if i % 2:
+            throttle.failed(name, address, T0 + i)
+        else:
+            throttle.busy(name, address, T0 + i)
 
     keys, tickets = throttle.size
     assert keys <= 1000 and tickets <= 500
@@ -143,3 +146,26 @@ def test_throttle_when_swept_after_the_window_then_empty() -> None:
     throttle.sweep(T0 + 15 + 60)
 
     assert throttle.size == (0, 0)
+
+
+def test_throttle_when_a_burst_of_guesses_is_admitted_at_once_then_only_the_free_ones_pass() -> None:
+    """Attempts still being hashed count as failures: a burst cannot all pass before the first
+    failure is recorded."""
+    throttle = LoginThrottle()
+
+    verdicts = [throttle.admit("admin", f"10.0.0.{i}", None, T0) for i in range(8)]
+
+    assert verdicts[:5] == [None] * 5 and all(isinstance(v, PenaltyTicket) for v in verdicts[5:])
+
+
+def test_throttle_when_admitted_attempts_succeed_or_find_the_pool_busy_then_not_counted() -> None:
+    throttle = LoginThrottle()
+    for i in range(20):
+        assert throttle.admit(f"user{i}", "10.0.0.1", None, T0) is None
+        if i % 2:
+            throttle.succeeded(f"user{i}", "10.0.0.1")
+        else:
+            throttle.busy(f"user{i}", "10.0.0.1", T0)
+
+    assert throttle.admit("admin", "10.0.0.1", None, T0) is None
+    assert throttle.size[0] == 2  # only the last attempt's entries, still pending

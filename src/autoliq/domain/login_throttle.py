@@ -65,6 +65,9 @@ class LoginPolicy:
 class _Failures:
     count: int
     last: float
+    pending: int = 0
+    """Attempts admitted and not yet decided: they count as failures until they are not, so that a
+    burst of concurrent guesses cannot all pass before the first one is counted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,34 +95,37 @@ class LoginThrottle:
         self._tick(now)
         pair = (_digest(name), address)
         level = max(self._level(("name", pair[0]), now), self._level(("address", address), now))
-        if level < 0:
-            return None
-        if ticket is not None:
+        admitted = level < 0
+        if not admitted and ticket is not None:
             held = self._tickets.pop(ticket, None)
-            if held is not None and held.pair == pair and held.valid_after <= now < held.expires:
-                return None
-        return self._issue(pair, self._backoff(level), now)
+            admitted = held is not None and held.pair == pair and held.valid_after <= now < held.expires
+        if not admitted:
+            return self._issue(pair, self._backoff(level), now)
+        for key in (("name", pair[0]), ("address", address)):
+            self._entry(key, now).pending += 1
+        self._bound()
+        return None
 
     def busy(self, name: str, address: str, now: float) -> PenaltyTicket:
-        """The ticket for a login turned away because the hashing queue is full (not a failure)."""
+        """An admitted login that could not be checked (the hashing queue is full): not a failure;
+        the ticket to answer with."""
+        self._settle(("name", _digest(name)))
+        self._settle(("address", address))
         return self._issue((_digest(name), address), float(self.policy.busy_p_time), now)
 
     def failed(self, name: str, address: str, now: float) -> None:
         """Count a wrong password against the name and the address."""
         for key in (("name", _digest(name)), ("address", address)):
-            found = self._current(key, now)
-            if found is None:
-                self._failures[key] = _Failures(1, now)
-            else:
-                found.count += 1
-                found.last = now
-                self._failures.move_to_end(key)
-        while len(self._failures) > self.policy.max_keys:
-            self._failures.popitem(last=False)
+            found = self._entry(key, now)
+            found.pending = max(0, found.pending - 1)
+            found.count += 1
+            found.last = now
+        self._bound()
 
-    def succeeded(self, name: str) -> None:
+    def succeeded(self, name: str, address: str) -> None:
         """A right password: the name's failures are forgotten (the address's are kept)."""
         self._failures.pop(("name", _digest(name)), None)
+        self._settle(("address", address))
 
     def sweep(self, now: float) -> None:
         """Drop the counters idle for longer than the window and the tickets past their use."""
@@ -137,6 +143,27 @@ class LoginThrottle:
         return len(self._failures), len(self._tickets)
 
     # -- internals --
+    def _entry(self, key: tuple[str, object], now: float) -> _Failures:
+        """The key's counters (new ones when none are current), as the most recently used."""
+        found = self._current(key, now)
+        if found is None:
+            found = self._failures[key] = _Failures(0, now)
+        else:
+            self._failures.move_to_end(key)
+        return found
+
+    def _settle(self, key: tuple[str, object]) -> None:
+        """An admitted attempt decided without a failure: no longer pending (dropped when empty)."""
+        found = self._failures.get(key)
+        if found is not None:
+            found.pending = max(0, found.pending - 1)
+            if found.count == 0 and found.pending == 0:
+                del self._failures[key]
+
+    def _bound(self) -> None:
+        while len(self._failures) > self.policy.max_keys:
+            self._failures.popitem(last=False)
+
     def _tick(self, now: float) -> None:
         self._since_sweep += 1
         if self._since_sweep >= _SWEEP_EVERY:
@@ -164,7 +191,7 @@ class LoginThrottle:
         found = self._current(key, now)
         if found is None:
             return -1
-        return found.count - self._free(key)
+        return found.count + found.pending - self._free(key)
 
     def _backoff(self, level: int) -> float:
         p = self.policy

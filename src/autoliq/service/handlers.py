@@ -116,7 +116,7 @@ class AuthService:
         if found is None or not ok:
             throttle.failed(name, address, self._monotonic())
             return Rejection(INCORRECT_CREDENTIALS)
-        throttle.succeeded(name)
+        throttle.succeeded(name, address)
         user = found[0]
         token = new_token()
         hashed = token_hash(token)
