@@ -16,15 +16,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
+from litestar.testing import transport as litestar_transport
 from sqlalchemy import select, update
 
 from autoliq.adapters.db import create_admin_engine
 from autoliq.adapters.tables import app_user
 from autoliq.api.app import create_app
 from autoliq.bootstrap import Services, bootstrap
+from autoliq.client import Client
 from autoliq.service import credentials
 from autoliq.service.clock import ManualClock
 from autoliq.service.hashing import HashingPool
@@ -307,3 +310,39 @@ def test_login_when_refused_with_a_ticket_then_answered_after_a_pause_of_at_most
 
     assert answers == [INCORRECT] * 5 and is_ticket(ticket)
     assert pauses == [1.0]  # REFUSAL_DELAY, below the ticket's 15 s
+
+
+class InProcess(httpx.BaseTransport):
+    """The SDK's requests handed to the app in process (through Litestar's test transport)."""
+
+    def __init__(self, client: TestClient[Any]) -> None:
+        self.inner = litestar_transport.TestClientTransport(client)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.inner.handle_request(request)
+
+
+def test_sdk_when_its_login_gets_a_penalty_ticket_then_it_waits_and_logs_in_with_the_ticket(
+    client: TestClient[Any], clock: ManualClock
+) -> None:
+    """The SDK's existing penalty handling is enough: it waits `p-time` and resends the login with
+    the ticket in the body (in process: the SDK's sleep moves the test's clock)."""
+    for _ in range(5):
+        wrong(client)
+    waited: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waited.append(seconds)
+        clock.advance(seconds)
+
+    transport = InProcess(client)
+    with Client(
+        "http://testserver.local",
+        name="admin",
+        password=ADMIN_PW,
+        transport=transport,
+        sleep=sleep,  # type: ignore[arg-type]
+    ) as sdk:
+        token = sdk.login()
+
+    assert token.access_token and waited == [15.0]
