@@ -169,3 +169,12 @@ def test_throttle_when_admitted_attempts_succeed_or_find_the_pool_busy_then_not_
 
     assert throttle.admit("admin", "10.0.0.1", None, T0) is None
     assert throttle.size[0] == 2  # only the last attempt's entries, still pending
+
+
+def test_throttle_when_admitted_attempts_end_in_an_error_then_they_do_not_count() -> None:
+    throttle = LoginThrottle()
+    for _ in range(8):
+        assert throttle.admit("admin", "10.0.0.1", None, T0) is None
+        throttle.abandoned("admin", "10.0.0.1")
+
+    assert throttle.admit("admin", "10.0.0.1", None, T0) is None

@@ -122,6 +122,11 @@ class LoginThrottle:
             found.last = now
         self._bound()
 
+    def abandoned(self, name: str, address: str) -> None:
+        """An admitted login that ended without an answer (an error, the client gone): not counted."""
+        self._settle(("name", _digest(name)))
+        self._settle(("address", address))
+
     def succeeded(self, name: str, address: str) -> None:
         """A right password: the name's failures are forgotten (the address's are kept)."""
         self._failures.pop(("name", _digest(name)), None)

@@ -93,7 +93,8 @@ class AuthService:
         self.throttle = throttle or LoginThrottle()
         self.hashing = hashing or HashingPool()
         self._monotonic = monotonic
-        self._refusal_delay = refusal_delay
+        self.refusal_delay = refusal_delay
+        """Seconds a refused login waits before its answer (see `_refused`)."""
         # token hash -> (session, user); a session closed here is evicted at once.
         self._cache: dict[str, tuple[AuthSession, User]] = {}
 
@@ -107,17 +108,20 @@ class AuthService:
         penalty = throttle.admit(name, address, ticket, self._monotonic())
         if penalty is not None:
             return await self._refused(penalty)
-        found = await self._uow.read(lambda store: store.user_by_name(name))
-        # The slow hash runs on its own pool, and for unknown users too (no timing oracle).
-        stored_hash = found[1] if found else dummy_hash()
-        ok = await self.hashing.run(verify_password, password, stored_hash)
+        try:
+            found = await self._uow.read(lambda store: store.user_by_name(name))
+            # The slow hash runs on its own pool, and for unknown users too (no timing oracle).
+            ok = await self.hashing.run(_check_password, password, found[1] if found else None)
+        except BaseException:
+            throttle.abandoned(name, address)  # not decided: no longer counted as in flight
+            raise
         if ok is None:
             return await self._refused(throttle.busy(name, address, self._monotonic()))
         if found is None or not ok:
             throttle.failed(name, address, self._monotonic())
             return Rejection(INCORRECT_CREDENTIALS)
         throttle.succeeded(name, address)
-        user = found[0]
+        user, stored_hash = found
         token = new_token()
         hashed = token_hash(token)
         # A legacy (scrypt) or weaker hash is replaced now that the password is known; when the
@@ -148,7 +152,7 @@ class AuthService:
         a script that does not wait gets its refusals at that pace instead of as fast as the event
         loop can answer them, which would starve every other request. The pause is a timer: it
         holds no thread and no hash."""
-        delay = min(self._refusal_delay, float(ticket.p_time))
+        delay = min(self.refusal_delay, float(ticket.p_time))
         if delay > 0:
             await asyncio.sleep(delay)
         return ticket
@@ -203,6 +207,12 @@ class AuthService:
         for key, (session, _user) in list(self._cache.items()):
             if session.id in session_ids:
                 del self._cache[key]
+
+
+def _check_password(password: str, stored_hash: str | None) -> bool:
+    """On the hashing pool: the password against the stored hash, or against a dummy hash of the
+    same cost when the user does not exist (its first computation also happens off the loop)."""
+    return verify_password(password, stored_hash if stored_hash is not None else dummy_hash())
 
 
 def _load_session(store: Store, hashed: str, now: datetime) -> tuple[AuthSession, User] | None:
