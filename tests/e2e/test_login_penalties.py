@@ -10,6 +10,7 @@ import base64
 import hashlib
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -346,3 +347,35 @@ def test_sdk_when_its_login_gets_a_penalty_ticket_then_it_waits_and_logs_in_with
         token = sdk.login()
 
     assert token.access_token and waited == [15.0]
+
+
+@pytest.mark.slow
+def test_serve_when_peer_is_a_trusted_proxy_then_the_forwarded_address_is_counted_and_logged(
+    tmp_path: Path,
+) -> None:
+    """AUTOLIQ_TRUSTED_PROXIES reaches the server: each forwarded client is counted apart, and
+    uvicorn's access line names the forwarded address, not the proxy's."""
+    with (
+        ServerProcess(
+            f"sqlite:///{tmp_path / 'proxy.db'}",
+            tmp_path,
+            extra_args=["--access-log"],
+            extra_env={"AUTOLIQ_TRUSTED_PROXIES": "127.0.0.1"},
+        ) as server,
+        server.client() as client,
+    ):
+        answers = [
+            client.post(
+                LOGIN,
+                json={"name": f"guess{i}", "password": "x"},
+                headers={"X-Forwarded-For": f"198.51.100.{i}"},
+            ).json()
+            for i in range(12)
+        ]
+        deadline = time.monotonic() + 10  # the access line is written just after the answer
+        while "198.51.100.11:0" not in server.stdout_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        log = server.stdout_text()
+
+    assert answers == [INCORRECT] * 12  # twelve clients, one failure each
+    assert "198.51.100.11:0" in log and "198.51.100.0:0" in log
