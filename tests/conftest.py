@@ -25,6 +25,7 @@ from autoliq.api.app import create_app
 from autoliq.bootstrap import DemoCredentials, Services, bootstrap, seed_demo_if_empty, seed_organization
 from autoliq.config import Settings
 from autoliq.domain.states import Environment
+from autoliq.service import credentials
 from autoliq.service.clock import ManualClock
 
 PG_URL = os.environ.get("AUTOLIQ_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -32,6 +33,18 @@ REQUIRE_PG = os.environ.get("AUTOLIQ_REQUIRE_POSTGRES") == "1"
 ADMIN_PW = "admin-pw-for-tests"
 TRADER_PW = "trader-pw-for-tests"
 OTHER_ADMIN_PW = "other-admin-pw"
+
+# -- password hashing --
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hash() -> Iterator[None]:
+    """argon2id at a test-only cost (8 KiB, one pass): seeding and logging in stay fast. Servers
+    started as processes, and tests that swap `credentials.HASHER` back, use the real cost."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(credentials, "HASHER", credentials.password_hasher(credentials.HashCost(1, 8, 1)))
+        yield
+
 
 # -- databases --
 

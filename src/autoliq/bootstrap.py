@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,7 +36,7 @@ from autoliq.domain.states import Role
 from autoliq.service.clock import AdjustableClock, Clock, SandboxClock, SystemClock
 from autoliq.service.credentials import generate_password, hash_password, verify_password
 from autoliq.service.demo_balance import DemoBalanceService
-from autoliq.service.handlers import AuthService, RiskService
+from autoliq.service.handlers import REFUSAL_DELAY, AuthService, RiskService
 from autoliq.service.market import MarketData
 from autoliq.service.post_trade import AutoLiqSettingsService
 from autoliq.service.risk_admin import RiskAdminService
@@ -103,6 +104,7 @@ class Services:
     def stop(self) -> None:
         """Flush queued writes and release connections."""
         self.uow.stop()
+        self.auth.hashing.shutdown()
         self.write_engine.dispose()
         self.read_engine.dispose()
 
@@ -119,11 +121,16 @@ def bootstrap(
     if run_migrations:
         migrate(settings.database_url)
     session_clock: Clock
+    login_time: Callable[[], float] = time.monotonic
+    refusal_delay = REFUSAL_DELAY
     if clock is None:
         clock = SandboxClock(_stored_clock_offset(settings.database_url))
         session_clock = SystemClock()
     else:
-        session_clock = clock
+        session_clock = given = clock
+        # A given clock (tests) also times the login penalties: a test moves it past a p-time.
+        login_time = lambda: given.now().timestamp()  # noqa: E731
+        refusal_delay = 0.0  # in a test's time, a pause on the machine's clock only slows the suite
     write_engine = create_db_engine(settings.database_url, writer=True, pool_size=1)
     read_engine = create_db_engine(
         settings.database_url, writer=False, pool_size=8 if is_sqlite(settings.database_url) else 10
@@ -136,7 +143,13 @@ def bootstrap(
     scheduler = Scheduler(uow, clock)
     views = Views(uow)
     risk = RiskService(uow, clock, settings.environment, market.listed)
-    auth = AuthService(uow, session_clock, timedelta(minutes=settings.token_minutes))
+    auth = AuthService(
+        uow,
+        session_clock,
+        timedelta(minutes=settings.token_minutes),
+        monotonic=login_time,
+        refusal_delay=refusal_delay,
+    )
     publisher.add_listener(auth.on_events)  # sessions closed by any worker leave the token cache
     operator_name = settings.sandbox_operator
     operator = SandboxOperator(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 from collections.abc import Callable
@@ -16,6 +17,19 @@ DEFAULT_DATABASE_FILE = "autoliq.db"
 ONE_MIB = 1024 * 1024
 LOG_FORMATS = ("text", "json")
 RATE_LIMIT_PROFILES = ("off", "tradovate")
+
+
+def parse_trusted_proxies(text: str) -> tuple[str, ...]:
+    """Comma-separated addresses or CIDR networks, normalized; a `ValueError` names a bad one."""
+    out: list[str] = []
+    for part in text.split(","):
+        item = part.strip()
+        if item:
+            try:
+                out.append(str(ipaddress.ip_network(item, strict=False)))
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR network") from None
+    return tuple(out)
 
 
 def default_database_url() -> str:
@@ -121,6 +135,10 @@ class Settings:
     """The organization whose admins operate the sandbox (AUTOLIQ_SANDBOX_OPERATOR, its name): they
     alone move prices and the clock and reset the whole server. Default: the organization seeded
     first (the demo organization); a name no organization has is an error at start."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers name the client
+    (AUTOLIQ_TRUSTED_PROXIES: comma-separated addresses or CIDR networks). Default none: the headers
+    are ignored and the TCP peer is the client (rate limits, login penalties, logs)."""
     metrics_dir: str | None = None
     """Directory where the workers of one server share their metrics (AUTOLIQ_METRICS_DIR): set by
     `autoliq serve --workers N` for its workers, not by hand; None: each process answers its own."""
@@ -165,6 +183,8 @@ class Settings:
             problem = None if password is None else password_problem(password)
             if problem is not None:
                 raise ValueError(f"{variable} {problem}")
+        for proxy in self.trusted_proxies:
+            ipaddress.ip_network(proxy, strict=False)  # a ValueError names it
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -201,6 +221,12 @@ class Settings:
         values["trader_password"] = env.get("AUTOLIQ_TRADER_PASSWORD") or None
         values["metrics_dir"] = env.get("AUTOLIQ_METRICS_DIR") or None
         values["sandbox_operator"] = env.get("AUTOLIQ_SANDBOX_OPERATOR", "").strip() or None
+        if "AUTOLIQ_TRUSTED_PROXIES" in env:
+            values["trusted_proxies"] = _env_value(
+                "AUTOLIQ_TRUSTED_PROXIES",
+                parse_trusted_proxies,
+                "comma-separated IP addresses or CIDR networks",
+            )
         values["websocket"] = WebSocketSettings.from_env()
         values.update({k: v for k, v in overrides.items() if v is not None})
         env_value = values.get("environment")

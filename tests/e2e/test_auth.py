@@ -180,6 +180,6 @@ def test_passwords_when_stored_then_hashed_not_plain(world: World) -> None:
         tokens = [row.token_hash for row in conn.execute(select(auth_session))]
     engine.dispose()
     assert hashes and all(
-        h.startswith("scrypt$") and ADMIN_PW not in h and TRADER_PW not in h for h in hashes
+        h.startswith("$argon2id$") and ADMIN_PW not in h and TRADER_PW not in h for h in hashes
     )
     assert all(len(t) == 64 for t in tokens)

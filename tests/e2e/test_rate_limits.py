@@ -15,6 +15,7 @@ from litestar.testing import TestClient
 
 from autoliq.api.app import create_app
 from autoliq.bootstrap import bootstrap
+from autoliq.domain.login_throttle import LoginPolicy, LoginThrottle
 from autoliq.domain.rate_limits import TRADOVATE, EndpointLimit, RateLimitProfile, WindowLimit
 from autoliq.service.clock import ManualClock
 from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login, make_settings
@@ -27,11 +28,16 @@ RIGHT = {"name": "admin", "password": ADMIN_PW}
 
 @contextmanager
 def limited(
-    world: World, clock: ManualClock, profile: RateLimitProfile | None = TRADOVATE
+    world: World,
+    clock: ManualClock,
+    profile: RateLimitProfile | None = TRADOVATE,
+    login_policy: LoginPolicy | None = None,
 ) -> Iterator[TestClient[Any]]:
-    """A client of an app enforcing `profile`."""
+    """A client of an app enforcing `profile` (and `login_policy`'s login penalties, when given)."""
     services = bootstrap(make_settings(world.database_url), clock=clock, run_migrations=False)
     services.rate_limits = profile
+    if login_policy is not None:
+        services.auth.throttle = LoginThrottle(login_policy)
     with TestClient(app=create_app(services)) as client:
         yield client
 
@@ -121,7 +127,9 @@ def test_rate_limits_when_anonymous_calls_pass_the_ip_limit_then_429(
 
 
 def test_rate_limits_when_off_then_nothing_is_counted(world: World, clock: ManualClock) -> None:
-    with limited(world, clock, None) as client:
+    # The login penalties (always on, tests/e2e/test_login_penalties.py) are set past 8 failures
+    # here: this test is about the profile's endpoint-level counting.
+    with limited(world, clock, None, LoginPolicy(free_failures=100)) as client:
         answers = [client.post(LOGIN, json=WRONG).json() for _ in range(8)]
 
     assert all("errorText" in a for a in answers)

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
+import os
+import secrets
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -10,12 +17,14 @@ from typer.testing import CliRunner
 from autoliq.cli.main import app as cli
 from autoliq.config import Settings, WebSocketSettings
 from autoliq.domain.states import Environment
+from autoliq.service import credentials
 from autoliq.service.credentials import hash_password, new_token, token_hash, verify_password
+from autoliq.service.hashing import HashingPool
 
 
 def test_password_hash_when_verified_then_only_the_right_password_matches() -> None:
     stored = hash_password("s3cret")
-    assert stored.startswith("scrypt$")
+    assert stored.startswith("$argon2id$")
     assert "s3cret" not in stored
     assert verify_password("s3cret", stored)
     assert not verify_password("s3cret!", stored)
@@ -161,3 +170,90 @@ def test_serve_when_a_variable_cannot_be_read_then_one_line_and_exit_2_before_to
     assert result.exit_code == 2
     assert "AUTOLIQ_WS_SEND_QUEUE='lots' is not an integer" in result.output
     assert not database.exists()
+
+
+# -- argon2id, legacy scrypt, the hashing pool --
+
+
+def _scrypt_hash(password: str) -> str:
+    """A hash in the format autoliq wrote before argon2id (scrypt N=2^14, r=8, p=1)."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
+    return f"scrypt$16384$8$1${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def test_password_hash_when_real_parameters_then_argon2id_at_owasp_cost(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The production cost (the suite runs on a cheap one: tests/conftest.py)."""
+    monkeypatch.setattr(credentials, "HASHER", credentials.password_hasher(credentials.OWASP_ARGON2ID))
+    cheap = credentials.password_hasher(credentials.HashCost(1, 8, 1)).hash("s3cret")
+
+    stored = hash_password("s3cret")
+
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert verify_password("s3cret", stored) and not verify_password("s3cret!", stored)
+    assert not credentials.needs_rehash(stored)
+    assert credentials.needs_rehash(cheap) and verify_password("s3cret", cheap)  # verified, then upgraded
+    assert verify_password("x", credentials.dummy_hash()) is False
+    assert credentials.dummy_hash().startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+
+
+def test_password_hash_when_legacy_scrypt_then_verified_and_marked_for_rehash() -> None:
+    stored = _scrypt_hash("old-pw")
+
+    assert verify_password("old-pw", stored) and not verify_password("old-pw!", stored)
+    assert credentials.needs_rehash(stored)
+    assert not verify_password("old-pw", "scrypt$16384$8$1$%%%$AAAA")  # damaged: no match, no error
+
+
+def test_hashing_pool_when_full_then_turned_away_at_once_without_running() -> None:
+    pool = HashingPool(threads=1, max_pending=2)
+    release = threading.Event()
+    ran: list[int] = []
+
+    def slow(n: int) -> int:
+        release.wait(10)
+        ran.append(n)
+        return n
+
+    async def scenario() -> list[int | None]:
+        first = asyncio.ensure_future(pool.run(slow, 1))
+        second = asyncio.ensure_future(pool.run(slow, 2))
+        await asyncio.sleep(0)  # both admitted: one running, one queued
+        third = await pool.run(slow, 3)
+        assert pool.pending == 2
+        release.set()
+        return [await first, await second, third]
+
+    try:
+        assert asyncio.run(scenario()) == [1, 2, None]
+    finally:
+        pool.shutdown()
+    assert ran == [1, 2] and pool.pending == 0
+
+
+def test_hashing_pool_when_running_then_on_its_own_thread_not_the_default_executor() -> None:
+    pool = HashingPool()
+
+    async def scenario() -> str | None:
+        return await pool.run(lambda: threading.current_thread().name)
+
+    try:
+        assert (asyncio.run(scenario()) or "").startswith("autoliq-hash")
+    finally:
+        pool.shutdown()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice values are Linux's")
+def test_hashing_pool_when_running_then_its_thread_yields_the_cpu_to_the_event_loop() -> None:
+    pool = HashingPool()
+
+    async def scenario() -> int | None:
+        return await pool.run(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    try:
+        nice = asyncio.run(scenario())
+    finally:
+        pool.shutdown()
+    assert nice == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)

@@ -134,6 +134,13 @@ class SqlStore(TradingRepository, AutoLiqRepository, AdminRepository, SandboxRep
         row = self.conn.execute(select(app_user).where(app_user.c.name == name)).first()
         return (_user(row), row.password_hash) if row else None
 
+    def replace_password_hash(self, user_id: int, old: str, new: str) -> None:
+        self.conn.execute(
+            update(app_user)
+            .where(app_user.c.id == user_id, app_user.c.password_hash == old)
+            .values(password_hash=new)
+        )
+
     def users_created(self, organization_id: int, ids: Sequence[int]) -> list[tuple[User, datetime]]:
         out: list[tuple[User, datetime]] = []
         for chunk in _chunks(ids):

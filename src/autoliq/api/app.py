@@ -15,6 +15,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from autoliq import __version__
+from autoliq.api.client_address import ClientAddressEntry
 from autoliq.api.errors import EXCEPTION_HANDLERS
 from autoliq.api.fast import FastEntry
 from autoliq.api.faults import SandboxEntry
@@ -144,6 +145,8 @@ def create_app(
     app.asgi_handler = FastEntry(app.asgi_handler, services, paths, fast_path=services.settings.fast_path)
     # Outside FastEntry: injected faults and rate limits reach the fast path's routes too.
     app.asgi_handler = SandboxEntry(app.asgi_handler, services, paths)
+    # Outermost: every layer inside, and uvicorn's access log, see the same client address.
+    app.asgi_handler = ClientAddressEntry(app.asgi_handler, services.settings.trusted_proxies)
     return app
 
 

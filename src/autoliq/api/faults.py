@@ -34,6 +34,7 @@ import msgspec
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from autoliq.api.client_address import client_address
 from autoliq.api.security import dispatched_caller
 from autoliq.bootstrap import Services
 from autoliq.domain.errors import Unauthorized
@@ -82,7 +83,7 @@ class SandboxEntry:
         began = perf_counter()
         limiter = self.limiter
         sandbox = self.sandbox
-        ip = _client_ip(scope)
+        ip = client_address(scope)
         caller = await self._caller(scope) if limiter is not None or path in sandbox.state.paths else None
         if limiter is not None:
             key = ("ip", ip) if caller is None else ("user", caller.id)
@@ -282,11 +283,6 @@ def _login_name(body: bytes | None) -> str | None:
         return None
     found = document.get("name") if isinstance(document, dict) else None
     return found if isinstance(found, str) and 0 < len(found) <= _MAX_NAME else None
-
-
-def _client_ip(scope: Scope) -> str:
-    client = scope.get("client")
-    return str(client[0]) if client else "unknown"
 
 
 def _bearer(scope: Scope) -> str | None:

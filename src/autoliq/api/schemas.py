@@ -39,6 +39,8 @@ class AccessTokenRequest(msgspec.Struct, forbid_unknown_fields=False):
     cid: str | int | None = None
     sec: str | None = None
     hibpCheck: bool | None = None
+    pTicket: str | None = msgspec.field(default=None, name="p-ticket")
+    """The penalty ticket of an earlier answer, sent back once its `p-time` has passed."""
 
 
 class ResetAutoLiqStatusBody(msgspec.Struct, forbid_unknown_fields=False):
@@ -84,6 +86,11 @@ class AccessTokenResponse(msgspec.Struct, omit_defaults=True):
     userId: int | None = None
     name: str | None = None
     hasLive: bool | None = None
+    pTicket: str | None = msgspec.field(default=None, name="p-ticket")
+    """Instead of a token: too many failed logins of this name or from this address (or too many
+    logins at once); not checked. Send the request again with this ticket after `p-time` seconds."""
+    pTime: int | None = msgspec.field(default=None, name="p-time")
+    pCaptcha: bool | None = msgspec.field(default=None, name="p-captcha")
 
 
 class OAuthMeResponse(msgspec.Struct, omit_defaults=True):

@@ -179,6 +179,9 @@ def serve(
         "loop": "uvloop",
         "http": "httptools",
         "timeout_graceful_shutdown": 5,
+        # uvicorn would believe X-Forwarded-For from loopback (its default FORWARDED_ALLOW_IPS):
+        # the app decides instead, from AUTOLIQ_TRUSTED_PROXIES only (api/client_address.py).
+        "proxy_headers": False,
     }
     from autoliq.api.connection_limits import connection_options  # uvicorn: imported only to serve
 
@@ -195,6 +198,7 @@ def serve(
             AUTOLIQ_TOKEN_MINUTES=str(settings.token_minutes),
             AUTOLIQ_LOG_FORMAT=settings.log_format,
             AUTOLIQ_RATE_LIMITS=settings.rate_limits,
+            AUTOLIQ_TRUSTED_PROXIES=",".join(settings.trusted_proxies),
             AUTOLIQ_METRICS_DIR=metrics_dir,
         )
         try:

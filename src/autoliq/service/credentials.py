@@ -1,34 +1,99 @@
-"""Passwords (scrypt, a slow hash) and access tokens (random, stored as SHA-256)."""
+"""Passwords (argon2id, a slow memory-hard hash; older scrypt hashes still verify) and access tokens
+(random, stored as SHA-256)."""
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 
-_N, _R, _P = 2**14, 8, 1
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+
+
+@dataclass(frozen=True, slots=True)
+class HashCost:
+    """argon2id's cost parameters."""
+
+    time_cost: int
+    memory_kib: int
+    parallelism: int
+
+
+# OWASP Password Storage Cheat Sheet, "Argon2id": minimum m=19456 KiB (19 MiB), t=2, p=1.
+OWASP_ARGON2ID = HashCost(time_cost=2, memory_kib=19456, parallelism=1)
+
+
+def password_hasher(cost: HashCost) -> PasswordHasher:
+    """An argon2id hasher at `cost` (16-byte salt, 32-byte digest)."""
+    return PasswordHasher(
+        time_cost=cost.time_cost,
+        memory_cost=cost.memory_kib,
+        parallelism=cost.parallelism,
+        hash_len=32,
+        salt_len=16,
+        type=Type.ID,
+    )
+
+
+HASHER = password_hasher(OWASP_ARGON2ID)
+"""The hasher every process uses. Nothing in the settings changes it: only the test suite swaps it
+for a cheap one (tests/conftest.py), so production cannot reach a weak cost by accident."""
+
+_dummy: dict[int, str] = {}
 
 
 def hash_password(password: str) -> str:
-    """A salted scrypt hash of `password`, self-describing."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
-    return f"scrypt${_N}${_R}${_P}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    """A salted argon2id hash of `password`, self-describing (PHC string)."""
+    return HASHER.hash(password)
 
 
 def verify_password(password: str, stored: str) -> bool:
-    """True when `password` matches the stored hash (constant-time comparison)."""
+    """True when `password` matches the stored hash (argon2id, or a legacy scrypt one)."""
+    if stored.startswith("scrypt$"):
+        return _verify_scrypt(password, stored)
+    try:
+        return HASHER.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored: str) -> bool:
+    """True when `stored` is not argon2id at the current cost (a legacy scrypt hash, or weaker
+    parameters): rehash it once the password is known to be right."""
+    if not stored.startswith("$argon2id$"):
+        return True
+    try:
+        return HASHER.check_needs_rehash(stored)
+    except InvalidHashError:
+        return True
+
+
+def dummy_hash() -> str:
+    """A hash at the current cost that no password matches: an unknown user costs the same work as
+    a known one (no timing oracle)."""
+    key = id(HASHER)
+    found = _dummy.get(key)
+    if found is None:
+        found = _dummy[key] = HASHER.hash(secrets.token_urlsafe(32))
+    return found
+
+
+def _verify_scrypt(password: str, stored: str) -> bool:
+    """The scrypt format of autoliq before argon2id: `scrypt$N$r$p$salt_b64$digest_b64`."""
     try:
         scheme, n, r, p, salt_b64, digest_b64 = stored.split("$")
-    except ValueError:
+        salt = base64.b64decode(salt_b64)
+        expected = base64.b64decode(digest_b64)
+        digest = hashlib.scrypt(
+            password.encode(), salt=salt, n=int(n), r=int(r), p=int(p), dklen=len(expected)
+        )
+    except (ValueError, binascii.Error):
         return False
-    if scheme != "scrypt":
-        return False
-    salt = base64.b64decode(salt_b64)
-    expected = base64.b64decode(digest_b64)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=int(n), r=int(r), p=int(p), dklen=len(expected))
-    return hmac.compare_digest(digest, expected)
+    return scheme == "scrypt" and hmac.compare_digest(digest, expected)
 
 
 def new_token() -> str:

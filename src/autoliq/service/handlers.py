@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -13,6 +14,7 @@ from autoliq.domain.errors import NotFound, Unauthorized
 from autoliq.domain.events import Event, RiskStatusChanged, SessionsClosed
 from autoliq.domain.gate import ADMIN_PERMISSIONS, Permission, may_trade
 from autoliq.domain.instruments import ContractSpec
+from autoliq.domain.login_throttle import LoginThrottle
 from autoliq.domain.model import Account, RiskStatus, User
 from autoliq.domain.post_trade import TEXT_MAX_NET_LIQ, trailing_floor
 from autoliq.domain.rules import (
@@ -25,17 +27,28 @@ from autoliq.domain.rules import (
     check_environment,
     validate_set_admin_action,
 )
+from autoliq.domain.sandbox import PenaltyTicket
 from autoliq.domain.states import Actor, AdminAction, Environment
 from autoliq.domain.timers import EXPIRING_ACTIONS, HOLD, TimerKind
 from autoliq.service import auto_liq
 from autoliq.service.clock import Clock
-from autoliq.service.credentials import new_token, token_hash, verify_password
+from autoliq.service.credentials import (
+    dummy_hash,
+    hash_password,
+    needs_rehash,
+    new_token,
+    token_hash,
+    verify_password,
+)
+from autoliq.service.hashing import HashingPool
 from autoliq.service.metrics import count_liquidation
 from autoliq.service.ports import AuthSession, Store, UnitOfWork
 from autoliq.service.trading import liquidate_account
 
 INCORRECT_CREDENTIALS = "Incorrect username or password. Please try again."
 MAX_LIVE_SESSIONS = 2
+REFUSAL_DELAY = 1.0
+"""Seconds a login refused with a penalty ticket waits before its answer (see `_refused`)."""
 
 
 # -- AUTHENTICATION --
@@ -60,29 +73,65 @@ class Caller:
 
 
 class AuthService:
-    """Issues, renews and checks access tokens; at most two live sessions per user."""
+    """Issues, renews and checks access tokens; at most two live sessions per user. Failed logins
+    earn penalty tickets (domain/login_throttle.py); passwords are hashed on their own pool."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock, token_lifetime: timedelta) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        token_lifetime: timedelta,
+        *,
+        throttle: LoginThrottle | None = None,
+        hashing: HashingPool | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        refusal_delay: float = REFUSAL_DELAY,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._lifetime = token_lifetime
+        self.throttle = throttle or LoginThrottle()
+        self.hashing = hashing or HashingPool()
+        self._monotonic = monotonic
+        self.refusal_delay = refusal_delay
+        """Seconds a refused login waits before its answer (see `_refused`)."""
         # token hash -> (session, user); a session closed here is evicted at once.
         self._cache: dict[str, tuple[AuthSession, User]] = {}
 
-    async def request_access_token(self, name: str, password: str) -> AccessGranted | Rejection:
-        """Check the credentials and open a session (closing the oldest beyond two)."""
-        found = await self._uow.read(lambda store: store.user_by_name(name))
-        # The slow hash runs off the event loop, and for unknown users too (no timing oracle).
-        stored_hash = found[1] if found else _DUMMY_HASH
-        ok = await asyncio.to_thread(verify_password, password, stored_hash)
+    async def request_access_token(
+        self, name: str, password: str, *, address: str = "unknown", ticket: str | None = None
+    ) -> AccessGranted | Rejection | PenaltyTicket:
+        """Check the credentials and open a session (closing the oldest beyond two); a penalty
+        ticket, unchecked, when the name or the client `address` has failed too often and `ticket`
+        is not a valid one, or when the hashing pool is full."""
+        throttle = self.throttle
+        penalty = throttle.admit(name, address, ticket, self._monotonic())
+        if penalty is not None:
+            return await self._refused(penalty)
+        try:
+            found = await self._uow.read(lambda store: store.user_by_name(name))
+            # The slow hash runs on its own pool, and for unknown users too (no timing oracle).
+            ok = await self.hashing.run(_check_password, password, found[1] if found else None)
+        except BaseException:
+            throttle.abandoned(name, address)  # not decided: no longer counted as in flight
+            raise
+        if ok is None:
+            return await self._refused(throttle.busy(name, address, self._monotonic()))
         if found is None or not ok:
+            throttle.failed(name, address, self._monotonic())
             return Rejection(INCORRECT_CREDENTIALS)
-        user = found[0]
+        throttle.succeeded(name, address)
+        user, stored_hash = found
         token = new_token()
         hashed = token_hash(token)
+        # A legacy (scrypt) or weaker hash is replaced now that the password is known; when the
+        # pool is full it waits for the next login.
+        rehashed = await self.hashing.run(hash_password, password) if needs_rehash(stored_hash) else None
 
         def open_session(store: Store) -> tuple[AuthSession, list[int]]:
             now = self._clock.now()
+            if rehashed is not None:
+                store.replace_password_hash(user.id, stored_hash, rehashed)
             live = store.live_sessions(user.id, now)
             closed: list[int] = []
             # Oldest first: keep at most MAX_LIVE_SESSIONS including the new one.
@@ -97,6 +146,16 @@ class AuthService:
         self._evict_sessions(set(closed))  # here at once; the other workers by the event
         self._cache[hashed] = (session, user)
         return AccessGranted(token, session.expires, user)
+
+    async def _refused(self, ticket: PenaltyTicket) -> PenaltyTicket:
+        """The ticket, answered after a pause (at most its p-time, which the client must wait anyway):
+        a script that does not wait gets its refusals at that pace instead of as fast as the event
+        loop can answer them, which would starve every other request. The pause is a timer: it
+        holds no thread and no hash."""
+        delay = min(self.refusal_delay, float(ticket.p_time))
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return ticket
 
     async def authenticate(self, token: str | None) -> Caller:
         """The caller behind a bearer token; raises Unauthorized for missing, unknown or expired ones."""
@@ -150,16 +209,18 @@ class AuthService:
                 del self._cache[key]
 
 
+def _check_password(password: str, stored_hash: str | None) -> bool:
+    """On the hashing pool: the password against the stored hash, or against a dummy hash of the
+    same cost when the user does not exist (its first computation also happens off the loop)."""
+    return verify_password(password, stored_hash if stored_hash is not None else dummy_hash())
+
+
 def _load_session(store: Store, hashed: str, now: datetime) -> tuple[AuthSession, User] | None:
     session = store.session_by_token_hash(hashed, now)
     if session is None:
         return None
     user = store.user(session.user_id)
     return (session, user) if user is not None else None
-
-
-# A hash that never matches, so that an unknown user costs the same scrypt work as a known one.
-_DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 
 
 # -- RISK STATUS --

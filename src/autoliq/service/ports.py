@@ -135,6 +135,11 @@ class Store(TradingStore, AdminStore, SandboxStore, Protocol):
         """The organization's users among `ids`, by id, each with the time it was created."""
         ...
 
+    def replace_password_hash(self, user_id: int, old: str, new: str) -> None:
+        """Store `new` as the user's password hash if it is still `old` (a rehash never overwrites
+        a password changed meanwhile)."""
+        ...
+
     # -- accounts --
     def account(self, account_id: int) -> Account | None: ...
     def accounts(

@@ -8,11 +8,13 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from autoliq.api.client_address import client_address
 from autoliq.api.params import ERROR_RESPONSES, PUBLIC_ERROR_RESPONSES, strict_body
 from autoliq.api.schemas import AccessTokenRequest, AccessTokenResponse, OAuthMeResponse
 from autoliq.api.security import PUBLIC, bearer_token, caller_of
 from autoliq.bootstrap import Services
 from autoliq.domain.rules import Rejection
+from autoliq.domain.sandbox import PenaltyTicket
 from autoliq.service.handlers import AccessGranted
 
 
@@ -46,11 +48,17 @@ class AuthController(Controller):
         data: JSONBody[AccessTokenRequest],
         services: NamedDependency[Services],
     ) -> AccessTokenResponse:
-        """Log in; a wrong name or password answers HTTP 200 with `errorText`, as Tradovate does."""
+        """Log in; a wrong name or password answers HTTP 200 with `errorText`, as Tradovate does; after
+        repeated failures, a penalty ticket (`p-ticket`, `p-time`) instead (docs/api.md)."""
         data = await strict_body(request, AccessTokenRequest)
-        result = await services.auth.request_access_token(data.name, data.password)
+        result = await services.auth.request_access_token(
+            data.name, data.password, address=client_address(request.scope), ticket=data.pTicket
+        )
         if isinstance(result, Rejection):
             return AccessTokenResponse(errorText=result.error_text)
+        if isinstance(result, PenaltyTicket):
+            # Tradovate's penalty answer: HTTP 200, the three fields, the request not processed.
+            return AccessTokenResponse(pTicket=result.ticket, pTime=result.p_time, pCaptcha=result.p_captcha)
         return _granted(result)
 
     @get("/renewaccesstoken", responses=ERROR_RESPONSES)
