@@ -24,13 +24,14 @@ from autoliq.adapters.event_bus import OutboxRelay, loop_deliverer
 from autoliq.adapters.metrics_share import SharedMetrics
 from autoliq.adapters.publisher import InMemoryPublisher
 from autoliq.adapters.readiness import ReadinessProbe
+from autoliq.adapters.repositories import clock_offset_us
 from autoliq.adapters.tables import organization, sandbox_clock
 from autoliq.adapters.unit_of_work import InLoopUnitOfWork, SqlUnitOfWork
 from autoliq.config import Settings
 from autoliq.domain.rate_limits import PROFILES, RateLimitProfile
 from autoliq.domain.session import trade_date
 from autoliq.domain.states import Role
-from autoliq.service.clock import AdjustableClock, Clock, SandboxClock, SystemClock
+from autoliq.service.clock import AdjustableClock, Clock, SandboxClock, StoredOffsets, SystemClock
 from autoliq.service.credentials import generate_password, hash_password
 from autoliq.service.demo_balance import DemoBalanceService
 from autoliq.service.handlers import AuthService, RiskService
@@ -117,8 +118,9 @@ def bootstrap(
     if run_migrations:
         migrate(settings.database_url)
     session_clock: Clock
+    offsets = StoredOffsets()  # one per process: a bad stored offset is logged once
     if clock is None:
-        clock = SandboxClock(_stored_clock_offset(settings.database_url))
+        clock = SandboxClock(_stored_clock_offset(settings.database_url, offsets))
         session_clock = SystemClock()
     else:
         session_clock = clock
@@ -139,7 +141,7 @@ def bootstrap(
     sandbox = SandboxService(uow, clock, SystemClock(), settings.environment, risk.accounts)
     publisher.add_listener(sandbox.on_events)  # resets and fault changes of any worker
     sandbox.restore(uow.read_sync(lambda store: store.faults_state(datetime.now(UTC))))
-    sandbox_clock = ClockService(uow, clock, SystemClock(), after_move=scheduler.run_due)
+    sandbox_clock = ClockService(uow, clock, SystemClock(), after_move=scheduler.run_due, offsets=offsets)
     publisher.add_listener(sandbox_clock.on_events)  # clock moves (and resets) of any worker
     return Services(
         settings=settings,
@@ -169,14 +171,14 @@ def bootstrap(
     )
 
 
-def _stored_clock_offset(database_url: str) -> timedelta:
+def _stored_clock_offset(database_url: str, offsets: StoredOffsets) -> timedelta:
     engine = create_admin_engine(database_url)
     try:
         with engine.connect() as conn:
             value = conn.execute(select(sandbox_clock.c.offset_us).where(sandbox_clock.c.id == 1)).scalar()
     finally:
         engine.dispose()
-    return timedelta(microseconds=int(value or 0))
+    return timedelta(microseconds=offsets.take(clock_offset_us(value), datetime.now(UTC)))
 
 
 @dataclass(frozen=True)
