@@ -26,7 +26,15 @@ def date_within(day: date) -> bool:
     return EARLIEST.date() <= day <= LATEST.date()
 
 
-def offset_within(offset_us: int, base: datetime) -> bool:
-    """Whether `base` moved by `offset_us` microseconds lies within the bounds (integer arithmetic:
-    any int64, however far off, is judged without an OverflowError)."""
-    return (EARLIEST - base) // _MICROSECOND <= offset_us <= (LATEST - base) // _MICROSECOND
+STORED_CLOCK_SLACK = timedelta(days=366)
+"""How far past LATEST a stored clock may have run: a clock moved to the last moment allowed runs on
+at the machine's pace, and stays taken for a year (dates overflow only at 9999)."""
+
+
+def offset_within(offset_us: int, base: datetime, *, slack: timedelta = timedelta(0)) -> bool:
+    """Whether `base` moved by `offset_us` microseconds lies within the bounds, `slack` past the
+    latest allowed (integer arithmetic: any int64, however far off, is judged without an
+    OverflowError)."""
+    low = (EARLIEST - base) // _MICROSECOND
+    high = (LATEST + slack - base) // _MICROSECOND
+    return low <= offset_us <= high

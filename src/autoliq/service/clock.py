@@ -8,7 +8,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from autoliq.domain.bounds import offset_within
+from autoliq.domain.bounds import STORED_CLOCK_SLACK, offset_within
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,8 @@ class SandboxClock:
 class StoredOffsets:
     """Judges the sandbox clock's stored offset before any clock takes it: one that would put the
     clock outside the time bounds (a database written before they existed, or by hand) is ignored,
-    read as no offset, so that every date computation keeps working; it is logged once per value."""
+    read as no offset, so that every date computation keeps working; it is logged once per value.
+    A clock moved to the latest moment allowed runs on past it: it stays taken for a year more."""
 
     def __init__(self) -> None:
         self._reported: set[int] = set()
@@ -101,7 +102,7 @@ class StoredOffsets:
 
     def take(self, offset_us: int | None, system_now: datetime) -> int:
         """The offset to run with, in microseconds: `offset_us`, or 0 when it is absent or out of bounds."""
-        if offset_us is None or offset_within(offset_us, system_now):
+        if offset_us is None or offset_within(offset_us, system_now, slack=STORED_CLOCK_SLACK):
             return offset_us or 0
         with self._lock:
             first = offset_us not in self._reported
