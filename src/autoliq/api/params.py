@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
 from typing import Annotated, Any, TypeVar
@@ -83,7 +84,7 @@ def _out_of_bounds(value: object) -> bool:
     return isinstance(value, date) and not date_within(value)
 
 
-def _first(value: Any, where: str, bad: Any) -> str | None:
+def _first(value: Any, where: str, bad: Callable[[object], bool]) -> str | None:
     """Where (msgspec's spelling: `$.items[0].name`) the first value for which `bad` holds is."""
     if bad(value):
         return where
@@ -154,14 +155,17 @@ def decode_strict(raw: bytes, model: type[S]) -> S:
         raise BadRequest(f"Malformed JSON body: {exc}") from None
     except RecursionError:
         raise BadRequest(TEXT_TOO_DEEP) from None
-    if _NUL_ESCAPE in raw:  # rare: only then walk what was decoded (`"\\u0000"` is no NUL)
-        found = _first(decoded, "$", _has_nul)
-        if found is not None:
-            raise BadRequest(TEXT_NUL if found == "$" else f"{_where(found)}: {TEXT_NUL}")
-    if _bounds_times(model):
-        found = _first(decoded, "$", _out_of_bounds)
-        if found is not None:
-            raise BadRequest(f"{_where(found)}: {TEXT_TIME_RANGE}")
+    try:
+        if _NUL_ESCAPE in raw:  # rare: only then walk what was decoded (`"\\u0000"` is no NUL)
+            found = _first(decoded, "$", _has_nul)
+            if found is not None:
+                raise BadRequest(TEXT_NUL if found == "$" else f"{_where(found)}: {TEXT_NUL}")
+        if _bounds_times(model):
+            found = _first(decoded, "$", _out_of_bounds)
+            if found is not None:
+                raise BadRequest(f"{_where(found)}: {TEXT_TIME_RANGE}")
+    except RecursionError:  # a free-form field decoded nearly as deep as the decoder allows
+        raise BadRequest(TEXT_TOO_DEEP) from None
     return decoded
 
 
