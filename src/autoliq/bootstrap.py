@@ -25,6 +25,7 @@ from autoliq.adapters.event_bus import OutboxRelay, loop_deliverer
 from autoliq.adapters.metrics_share import SharedMetrics
 from autoliq.adapters.publisher import InMemoryPublisher
 from autoliq.adapters.readiness import ReadinessProbe
+from autoliq.adapters.repositories import clock_offset_us
 from autoliq.adapters.tables import app_user, organization, sandbox_clock
 from autoliq.adapters.unit_of_work import InLoopUnitOfWork, SqlUnitOfWork
 from autoliq.config import Settings
@@ -33,7 +34,7 @@ from autoliq.domain.rate_limits import PROFILES, RateLimitProfile
 from autoliq.domain.sandbox import TEXT_UNKNOWN_OPERATOR
 from autoliq.domain.session import trade_date
 from autoliq.domain.states import Role
-from autoliq.service.clock import AdjustableClock, Clock, SandboxClock, SystemClock
+from autoliq.service.clock import AdjustableClock, Clock, SandboxClock, StoredOffsets, SystemClock
 from autoliq.service.credentials import generate_password, hash_password, verify_password
 from autoliq.service.demo_balance import DemoBalanceService
 from autoliq.service.handlers import REFUSAL_DELAY, AuthService, RiskService
@@ -123,8 +124,9 @@ def bootstrap(
     session_clock: Clock
     login_time: Callable[[], float] = time.monotonic
     refusal_delay = REFUSAL_DELAY
+    offsets = StoredOffsets()  # one per process: a bad stored offset is logged once
     if clock is None:
-        clock = SandboxClock(_stored_clock_offset(settings.database_url))
+        clock = SandboxClock(_stored_clock_offset(settings.database_url, offsets))
         session_clock = SystemClock()
     else:
         session_clock = given = clock
@@ -159,7 +161,12 @@ def bootstrap(
     publisher.add_listener(sandbox.on_events)  # resets and fault changes of any worker
     sandbox.restore(uow.read_sync(lambda store: store.faults_state(datetime.now(UTC))))
     sandbox_clock = ClockService(
-        uow, clock, SystemClock(), after_move=scheduler.run_due, operates=operator.operates
+        uow,
+        clock,
+        SystemClock(),
+        after_move=scheduler.run_due,
+        operates=operator.operates,
+        offsets=offsets,
     )
     publisher.add_listener(sandbox_clock.on_events)  # clock moves (and resets) of any worker
     return Services(
@@ -190,14 +197,14 @@ def bootstrap(
     )
 
 
-def _stored_clock_offset(database_url: str) -> timedelta:
+def _stored_clock_offset(database_url: str, offsets: StoredOffsets) -> timedelta:
     engine = create_admin_engine(database_url)
     try:
         with engine.connect() as conn:
             value = conn.execute(select(sandbox_clock.c.offset_us).where(sandbox_clock.c.id == 1)).scalar()
     finally:
         engine.dispose()
-    return timedelta(microseconds=int(value or 0))
+    return timedelta(microseconds=offsets.take(clock_offset_us(value), datetime.now(UTC)))
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from autoliq.adapters.tables import (
     user_account_auto_liq,
 )
 from autoliq.adapters.trading_repository import TradingRepository
+from autoliq.domain.bounds import INT64_MAX
 from autoliq.domain.events import Event
 from autoliq.domain.gate import TradingState
 from autoliq.domain.model import Account, Organization, RiskStatus, RiskStatusLogEntry, User
@@ -397,8 +398,7 @@ class SqlStore(TradingRepository, AutoLiqRepository, AdminRepository, SandboxRep
                 .on_conflict_do_nothing(index_elements=[sandbox_clock.c.id])
             )
             query = query.with_for_update()
-        value = self.conn.execute(query).scalar()
-        return None if value is None else int(value)
+        return clock_offset_us(self.conn.execute(query).scalar())
 
     def save_clock_offset(self, offset_us: int, when: datetime) -> None:
         values = {"offset_us": offset_us, "updated": when}
@@ -412,3 +412,20 @@ class SqlStore(TradingRepository, AutoLiqRepository, AdminRepository, SandboxRep
 
     def after_commit(self, action: Callable[[], None]) -> None:
         self.committed_actions.append(action)
+
+
+UNREADABLE_CLOCK_OFFSET = INT64_MAX + 1
+"""What a stored clock offset that is no integer (text or a non-finite number, which SQLite's
+dynamic typing lets a hand-edited row hold) reads as: beyond every bound, so the clock ignores it."""
+
+
+def clock_offset_us(value: object) -> int | None:
+    """The stored clock offset column's value as microseconds (None: no offset stored)."""
+    if value is None:
+        return None
+    if not isinstance(value, int | float | str):
+        return UNREADABLE_CLOCK_OFFSET
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return UNREADABLE_CLOCK_OFFSET

@@ -19,6 +19,7 @@ from autoliq.api.client_address import ClientAddressEntry
 from autoliq.api.errors import EXCEPTION_HANDLERS
 from autoliq.api.fast import FastEntry
 from autoliq.api.faults import SandboxEntry
+from autoliq.api.params import StrictRequest
 from autoliq.api.routes.account import AccountController
 from autoliq.api.routes.auth import AuthController
 from autoliq.api.routes.autoliq import AutoliqController
@@ -121,6 +122,7 @@ def create_app(
         dependencies={"services": Provide(provide_services, use_cache=True)},
         guards=[require_token],
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=StrictRequest,
         request_max_body_size=services.settings.max_body_bytes,
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(

@@ -265,7 +265,7 @@ def _ticket_of(scope: Scope, body: bytes | None) -> str | None:
     if body and _TICKET_BYTES in body:
         try:
             document = msgspec.json.decode(body)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):  # the app answers it 400
             return None
         found = document.get(TICKET_FIELD) if isinstance(document, dict) else None
         if isinstance(found, str) and 0 < len(found) <= _MAX_TICKET:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date, datetime
+from functools import cache
 from typing import Annotated, Any, TypeVar
 
 import msgspec
@@ -10,9 +13,10 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
 from autoliq.api.schemas import ErrorBody
+from autoliq.domain.bounds import INT64_MAX, INT64_MIN, TEXT_TIME_RANGE, date_within, time_within
 from autoliq.domain.errors import BadRequest
 
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+__all__ = ["INT64_MAX", "INT64_MIN"]  # re-exported: the routes' query parameters are bounded by them
 MAX_IDS = 10_000
 
 IdParam = Annotated[int, Parameter(ge=INT64_MIN, le=INT64_MAX, description="Entity id (int64)")]
@@ -66,39 +70,78 @@ PUBLIC_ERROR_RESPONSES: dict[int, ResponseSpec] = {
 S = TypeVar("S", bound=msgspec.Struct)
 
 TEXT_NUL = "NUL (U+0000) is not allowed in text"
+TEXT_TOO_DEEP = "Malformed JSON body: nested too deeply"
 _NUL_ESCAPE = b"\\u0000"  # the only way a JSON text can hold a NUL (a raw one is malformed JSON)
 
 
-def _nul_at(value: Any, where: str) -> str | None:
-    """Where (msgspec's spelling: `$.items[0].name`) the first text in `value` holding a NUL is."""
-    if isinstance(value, str):
-        return where if "\x00" in value else None
+def _has_nul(value: object) -> bool:
+    return isinstance(value, str) and "\x00" in value
+
+
+def _out_of_bounds(value: object) -> bool:
+    if isinstance(value, datetime):
+        return not time_within(value)
+    return isinstance(value, date) and not date_within(value)
+
+
+def _first(value: Any, where: str, bad: Callable[[object], bool]) -> str | None:
+    """Where (msgspec's spelling: `$.items[0].name`) the first value for which `bad` holds is."""
+    if bad(value):
+        return where
     if isinstance(value, msgspec.Struct):
         for field in msgspec.structs.fields(value):
-            found = _nul_at(getattr(value, field.name), f"{where}.{field.encode_name}")
+            found = _first(getattr(value, field.name), f"{where}.{field.encode_name}", bad)
             if found is not None:
                 return found
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            found = _nul_at(item, f"{where}[{index}]")
+            found = _first(item, f"{where}[{index}]", bad)
             if found is not None:
                 return found
     elif isinstance(value, dict):
         for key, item in value.items():
-            found = _nul_at(key, f"{where}[...]") or _nul_at(item, f"{where}[...]")
+            found = _first(key, f"{where}[...]", bad) or _first(item, f"{where}[...]", bad)
             if found is not None:
                 return found
     return None
 
 
+def _holds_time(info: msgspec.inspect.Type, seen: set[int]) -> bool:
+    if id(info) in seen:
+        return False
+    seen.add(id(info))
+    if isinstance(info, msgspec.inspect.DateTimeType | msgspec.inspect.DateType):
+        return True
+    if isinstance(info, msgspec.inspect.StructType | msgspec.inspect.DataclassType):
+        return any(_holds_time(field.type, seen) for field in info.fields)
+    if isinstance(info, msgspec.inspect.UnionType):
+        return any(_holds_time(member, seen) for member in info.types)
+    if isinstance(info, msgspec.inspect.ListType | msgspec.inspect.SetType | msgspec.inspect.VarTupleType):
+        return _holds_time(info.item_type, seen)
+    if isinstance(info, msgspec.inspect.DictType):
+        return _holds_time(info.value_type, seen)
+    return isinstance(info, msgspec.inspect.AnyType)
+
+
+@cache
+def _bounds_times(model: type[msgspec.Struct]) -> bool:
+    """Whether bodies of `model` can hold a date or a time (only those are walked for the bounds)."""
+    return _holds_time(msgspec.inspect.type_info(model), set())
+
+
+def _where(found: str) -> str:
+    return found.removeprefix("$.")
+
+
 def decode_strict(raw: bytes, model: type[S]) -> S:
-    """`raw` decoded strictly: a string is never taken for a number, and no text holds a NUL
-    (BadRequest naming the field).
+    """`raw` decoded strictly: a string is never taken for a number, no text holds a NUL, every id is
+    an int64 and every date lies within 2000-01-01..2100-01-01 (BadRequest naming the field).
 
     Litestar's own decoding (kept for the OpenAPI description) coerces `"1"` to `1`; Tradovate's
     contract says a wrong JSON type is a 400, so bodies are decoded here, strictly. PostgreSQL's text
     cannot hold a NUL (it refuses the statement, where SQLite stores it), so every body's text is
-    refused here, on both engines, before any of it reaches a query.
+    refused here, on both engines, before any of it reaches a query. JSON nested deeper than the
+    decoder's recursion allows (a 2 KB body can nest 1,000 deep) is malformed, not a server error.
     """
     try:
         decoded = msgspec.json.decode(raw, type=model, strict=True)
@@ -110,11 +153,32 @@ def decode_strict(raw: bytes, model: type[S]) -> S:
         raise BadRequest(message) from None
     except msgspec.DecodeError as exc:
         raise BadRequest(f"Malformed JSON body: {exc}") from None
-    if _NUL_ESCAPE in raw:  # rare: only then walk what was decoded (`"\\u0000"` is no NUL)
-        found = _nul_at(decoded, "$")
-        if found is not None:
-            raise BadRequest(TEXT_NUL if found == "$" else f"{found.removeprefix('$.')}: {TEXT_NUL}")
+    except RecursionError:
+        raise BadRequest(TEXT_TOO_DEEP) from None
+    try:
+        if _NUL_ESCAPE in raw:  # rare: only then walk what was decoded (`"\\u0000"` is no NUL)
+            found = _first(decoded, "$", _has_nul)
+            if found is not None:
+                raise BadRequest(TEXT_NUL if found == "$" else f"{_where(found)}: {TEXT_NUL}")
+        if _bounds_times(model):
+            found = _first(decoded, "$", _out_of_bounds)
+            if found is not None:
+                raise BadRequest(f"{_where(found)}: {TEXT_TIME_RANGE}")
+    except RecursionError:  # a free-form field decoded nearly as deep as the decoder allows
+        raise BadRequest(TEXT_TOO_DEEP) from None
     return decoded
+
+
+class StrictRequest(Request[Any, Any, Any]):
+    """The app's request: Litestar's decoding of a route's `data` (for its signature) answers JSON
+    nested too deeply as malformed, a 400, where it would raise a RecursionError (a 500)."""
+
+    async def json(self) -> Any:
+        """The body as any JSON document (Litestar's), or BadRequest when nested too deeply."""
+        try:
+            return await super().json()
+        except RecursionError:
+            raise BadRequest(TEXT_TOO_DEEP) from None
 
 
 async def strict_body(request: Request[Any, Any, Any], model: type[S]) -> S:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from autoliq.api.bounds import Int64
 from autoliq.domain.post_trade import (
     PERMISSIONED_FIELDS,
     SETTING_FIELDS,
@@ -43,13 +44,13 @@ class AutoLiqFields(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=Fa
 class UserAccountAutoLiqIO(AutoLiqFields):
     """Tradovate's `UserAccountAutoLiq` (create/update body and every answer); `id` = account id."""
 
-    id: int | None = None
+    id: Int64 | None = None
 
 
 class UpdateUserAutoLiqBody(AutoLiqFields):
     """Tradovate's `UpdateUserAutoLiq` / `UpdateUserAutoLiqItem`."""
 
-    accountId: int | None = None
+    accountId: Int64 | None = None
     asOwner: bool | None = None
 
 

@@ -4,13 +4,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import msgspec
 
+from autoliq.api.bounds import BoundedYear, Int64
 from autoliq.domain.risk_admin import RiskCategory
-
-Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 
 # -- requests (every field optional here: a missing one gets its documented errorText, HTTP 200) --
 
@@ -39,9 +36,9 @@ class SetDemoHaltBody(msgspec.Struct, forbid_unknown_fields=False):
 class TradeDateIn(msgspec.Struct, forbid_unknown_fields=False):
     """Tradovate's `TradeDate`."""
 
-    year: int | None = None
-    month: int | None = None
-    day: int | None = None
+    year: BoundedYear | None = None
+    month: Int64 | None = None
+    day: Int64 | None = None
 
 
 class ResetDemoAccountStateBody(msgspec.Struct, forbid_unknown_fields=False):

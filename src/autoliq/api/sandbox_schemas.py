@@ -6,6 +6,7 @@ from datetime import datetime
 
 import msgspec
 
+from autoliq.api.bounds import Int64
 from autoliq.domain.sandbox import Fault, FaultKind, FaultSpec
 from autoliq.service.sandbox import ResetOutcome
 
@@ -15,10 +16,10 @@ class FaultIn(msgspec.Struct, forbid_unknown_fields=True):
 
     path: str
     kind: FaultKind
-    count: int = 1
-    delayMs: int | None = None
+    count: Int64 = 1
+    delayMs: Int64 | None = None
     """kind `delay` only: milliseconds before the call is processed (1 to 60,000)."""
-    pTime: int | None = None
+    pTime: Int64 | None = None
     """kind `penaltyTicket` only: the ticket's `p-time` in seconds (0 to 3,600; default 1)."""
     pCaptcha: bool = False
     """kind `penaltyTicket` only: the ticket's `p-captcha`."""

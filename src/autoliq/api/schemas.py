@@ -6,17 +6,15 @@ Field names are camelCase because they are Tradovate's JSON names, to the letter
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated
 
 import msgspec
 
+from autoliq.api.bounds import Int64
 from autoliq.domain.auto_liq import Alert, AutoLiqLayer
 from autoliq.domain.instruments import ContractSpec, ProductSpec
 from autoliq.domain.model import Account, RiskStatus, RiskStatusLogEntry
 from autoliq.service.market import LastPrice
 from autoliq.service.sandbox_clock import ClockView
-
-Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 
 
 class ErrorBody(msgspec.Struct):
@@ -36,7 +34,7 @@ class AccessTokenRequest(msgspec.Struct, forbid_unknown_fields=False):
     appId: str | None = None
     appVersion: str | None = None
     deviceId: str | None = None
-    cid: str | int | None = None
+    cid: str | Int64 | None = None
     sec: str | None = None
     hibpCheck: bool | None = None
     pTicket: str | None = msgspec.field(default=None, name="p-ticket")

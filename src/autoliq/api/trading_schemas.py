@@ -8,11 +8,10 @@ from typing import Annotated
 
 import msgspec
 
+from autoliq.api.bounds import Int64
 from autoliq.service.trading import OrderOutcome
 from autoliq.service.trading_service import CashSnapshot
 from autoliq.service.views import CashBalanceView, FillView, OrderView, PositionView
-
-Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 
 
 class PlaceOrderBody(msgspec.Struct, forbid_unknown_fields=False):

@@ -9,6 +9,7 @@ moves `EOD` trailing marks and expires Day orders at each trade date's end.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -34,6 +35,7 @@ from autoliq.domain.auto_liq import (
     suppressed,
     unlock_time,
 )
+from autoliq.domain.bounds import date_within
 from autoliq.domain.events import AlertRaised, RiskStatusChanged, TradingEntityChanged
 from autoliq.domain.instruments import ContractSpec, contract_of_id
 from autoliq.domain.model import Account, RiskStatus
@@ -47,6 +49,8 @@ from autoliq.service.metrics import count_breach, count_liquidation
 from autoliq.service.ports import Store
 
 CENTS = Decimal(100)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +311,11 @@ def close_sessions(store: Store, now: datetime) -> int:
     database only records where it stands. How many accounts it evaluated."""
     today = trade_date(now)
     closed = store.session_closed_date()
+    if closed is not None and not date_within(closed):
+        # Written by a clock poisoned before the time bounds existed (9999-12-31 has no next trade
+        # date): start again from today, as on a new database; the row is overwritten, so once.
+        log.warning("session job: the stored trade date %s is out of bounds; ignored", closed)
+        closed = None
     if closed is not None and next_trade_date(closed) >= today:
         return 0
     store.save_session_closed_date(previous_trade_date(today))

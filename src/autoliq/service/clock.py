@@ -3,9 +3,14 @@ for tests."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+
+from autoliq.domain.bounds import STORED_CLOCK_SLACK, offset_within
+
+log = logging.getLogger(__name__)
 
 
 class Clock(Protocol):
@@ -83,3 +88,30 @@ class SandboxClock:
         """Run `offset` ahead of the machine's clock (the stored offset, exactly)."""
         with self._lock:
             self._offset = offset
+
+
+class StoredOffsets:
+    """Judges the sandbox clock's stored offset before any clock takes it: one that would put the
+    clock outside the time bounds (a database written before they existed, or by hand) is ignored,
+    read as no offset, so that every date computation keeps working; it is logged once per value.
+    A clock moved to the latest moment allowed runs on past it: it stays taken for a year more."""
+
+    def __init__(self) -> None:
+        self._reported: set[int] = set()
+        self._lock = threading.Lock()
+
+    def take(self, offset_us: int | None, system_now: datetime) -> int:
+        """The offset to run with, in microseconds: `offset_us`, or 0 when it is absent or out of bounds."""
+        if offset_us is None or offset_within(offset_us, system_now, slack=STORED_CLOCK_SLACK):
+            return offset_us or 0
+        with self._lock:
+            first = offset_us not in self._reported
+            self._reported.add(offset_us)
+        if first:
+            log.warning(
+                "sandbox clock: the stored offset of %d microseconds puts the clock outside "
+                "2000-01-01..2100-01-01 (or the row holds no integer); ignored, the clock is the "
+                "machine's until the next move or reset",
+                offset_us,
+            )
+        return 0

@@ -20,11 +20,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from autoliq.domain.bounds import LATEST, TEXT_TIME_RANGE, time_within
 from autoliq.domain.errors import BadRequest, Unauthorized
 from autoliq.domain.events import Event, SandboxClockMoved, SandboxReset
 from autoliq.domain.model import User
 from autoliq.domain.session import is_market_open, next_market_open, next_weekly_open, trade_date
-from autoliq.service.clock import AdjustableClock, Clock, SandboxClock
+from autoliq.service.clock import AdjustableClock, Clock, SandboxClock, StoredOffsets
 from autoliq.service.ports import Store, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ MAX_ADVANCE_SECONDS = 366 * 24 * 3600
 TEXT_ONE_OF = "Give either now or advanceSeconds"
 TEXT_NAIVE = "now must include a time zone offset, for example 2026-12-02T17:00:00Z"
 TEXT_ADVANCE_RANGE = f"advanceSeconds must be greater than 0 and at most {MAX_ADVANCE_SECONDS}"
+TEXT_NOW_RANGE = f"now: {TEXT_TIME_RANGE}"
+TEXT_ADVANCE_BEYOND = f"advanceSeconds: the clock would pass {LATEST.isoformat().replace('+00:00', 'Z')}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +60,13 @@ class ClockService:
         system: Clock,
         after_move: Callable[[], Awaitable[object]] | None = None,
         operates: Callable[[User], Awaitable[bool]] | None = None,
+        offsets: StoredOffsets | None = None,
     ) -> None:
         self._uow = uow
         self._operates = operates
         """Whether a user may move the clock (the sandbox operator's admins); None: any admin."""
+        self._offsets = offsets or StoredOffsets()
+        """Judges every stored offset read (out of bounds: ignored, logged once)."""
         self._clock = clock
         self._system = system
         self._after_move = after_move
@@ -95,19 +101,23 @@ class ClockService:
             raise BadRequest(TEXT_ONE_OF)
         if now is not None and now.tzinfo is None:
             raise BadRequest(TEXT_NAIVE)
+        if now is not None and not time_within(now):
+            raise BadRequest(TEXT_NOW_RANGE)
         if advance_seconds is not None and not 0 < advance_seconds <= MAX_ADVANCE_SECONDS:
             raise BadRequest(TEXT_ADVANCE_RANGE)
 
         def work(store: Store) -> tuple[datetime, datetime, int | None]:
-            """(the clock before, the target, the stored offset or None when the target is behind)."""
+            """(the clock before, the target, the stored offset or None when the target is refused:
+            behind the clock or beyond the bounds). Validated before anything is stored."""
             system_now = self._system.now()
             current = self._clock.now()
             if self._stored is not None:  # the stored clock: another worker may have moved it
-                current = system_now + timedelta(microseconds=store.clock_offset(lock=True) or 0)
+                stored = self._offsets.take(store.clock_offset(lock=True), system_now)
+                current = system_now + timedelta(microseconds=stored)
             target = (
                 now.astimezone(UTC) if now is not None else current + timedelta(seconds=advance_seconds or 0)
             )
-            if target < current:
+            if target < current or not time_within(target):
                 return current, target, None
             offset_us = (target - system_now) // timedelta(microseconds=1)
             store.save_clock_offset(offset_us, system_now)
@@ -117,6 +127,8 @@ class ClockService:
         async with self._moving:
             current, target, offset_us = await self._uow.write(work)
             if offset_us is None:
+                if not time_within(target):  # an advance past the bound: nothing was stored
+                    raise BadRequest(f"{TEXT_ADVANCE_BEYOND} (it is {current.isoformat()})")
                 raise BadRequest(f"The sandbox clock only moves forward: it is already {current.isoformat()}")
             if self._stored is not None:
                 self._stored.set_offset(timedelta(microseconds=offset_us))
@@ -156,7 +168,8 @@ class ClockService:
                 log.exception("sandbox clock: could not read the stored offset (read at the next move)")
                 return
             if not self._stale:  # else something came after this read started: read again
-                self._stored.set_offset(timedelta(microseconds=offset_us or 0))
+                taken = self._offsets.take(offset_us, self._system.now())
+                self._stored.set_offset(timedelta(microseconds=taken))
 
     def stop_following(self) -> None:
         """At shutdown, with the relay stopped: drop a read in progress (nothing is left to act on it)."""

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from autoliq.api.bounds import Int64
 from autoliq.api.post_trade_schemas import UserAccountAutoLiqIO, settings_out
 from autoliq.api.schemas import (
     AccountOut,
@@ -42,7 +43,6 @@ from autoliq.domain.states import Role
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_IDS = 10_000
-Int64 = Annotated[int, msgspec.Meta(ge=INT64_MIN, le=INT64_MAX)]
 
 RISK_STATUS = "accountRiskStatus"
 RISK_STATUS_LOG = "accountRiskStatusLog"
