@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -218,7 +219,8 @@ def requests(ops: list[Operation], ids: list[int], *, order_numbers: bool) -> st
         for name, where in op.query:
             value = draw(query_values)
             if where == "path":
-                path = path.replace("{" + name + "}", value.replace("/", "%2F") or "0")
+                # Percent-encoded as a client must send it (a raw NUL is not a URL at all).
+                path = path.replace("{" + name + "}", quote(value, safe="") or "0")
             elif draw(st.booleans()):
                 query[name] = value
         body = None
