@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from autoliq.domain.limits import DEFAULT_MAX_ORDER_QTY, DEFAULT_MAX_POSITION, OrderLimits
 from autoliq.domain.states import Environment
 
 DEFAULT_DATABASE_FILE = "autoliq.db"
@@ -112,6 +113,12 @@ class Settings:
     metrics_dir: str | None = None
     """Directory where the workers of one server share their metrics (AUTOLIQ_METRICS_DIR): set by
     `autoliq serve --workers N` for its workers, not by hand; None: each process answers its own."""
+    max_order_qty: int = DEFAULT_MAX_ORDER_QTY
+    """Largest `orderQty` of a placeorder or modifyorder (AUTOLIQ_MAX_ORDER_QTY, 1 to 1,000,000);
+    larger ones are refused `MaxOrderQtyLimitReached`."""
+    max_position: int = DEFAULT_MAX_POSITION
+    """Largest net position per account and contract, working orders on the order's side included
+    (AUTOLIQ_MAX_POSITION, 1 to 1,000,000); an order past it is refused `MaxPosLimitReached`."""
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -126,6 +133,12 @@ class Settings:
             raise ValueError(f"log_format must be text or json, got {self.log_format!r}")
         if self.rate_limits not in RATE_LIMIT_PROFILES:
             raise ValueError(f"rate_limits must be off or tradovate, got {self.rate_limits!r}")
+        self.order_limits  # noqa: B018 - validates max_order_qty and max_position
+
+    @property
+    def order_limits(self) -> OrderLimits:
+        """The order path's limits (`domain/limits.py`)."""
+        return OrderLimits(self.max_order_qty, self.max_position)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -152,6 +165,10 @@ class Settings:
             values["log_format"] = env["AUTOLIQ_LOG_FORMAT"].strip().lower()
         if "AUTOLIQ_RATE_LIMITS" in env:
             values["rate_limits"] = env["AUTOLIQ_RATE_LIMITS"].strip().lower()
+        if "AUTOLIQ_MAX_ORDER_QTY" in env:
+            values["max_order_qty"] = _env_value("AUTOLIQ_MAX_ORDER_QTY", int, "an integer")
+        if "AUTOLIQ_MAX_POSITION" in env:
+            values["max_position"] = _env_value("AUTOLIQ_MAX_POSITION", int, "an integer")
         values["admin_password"] = env.get("AUTOLIQ_ADMIN_PASSWORD") or None
         values["trader_password"] = env.get("AUTOLIQ_TRADER_PASSWORD") or None
         values["metrics_dir"] = env.get("AUTOLIQ_METRICS_DIR") or None
