@@ -7,16 +7,21 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from litestar.testing import TestClient
 from sqlalchemy import select, update
+from typer.testing import CliRunner
 
 from autoliq.adapters.db import create_admin_engine
 from autoliq.adapters.tables import cash_balance, trade_order
 from autoliq.api.app import create_app
 from autoliq.bootstrap import bootstrap
+from autoliq.cli import sandbox as sandbox_cli
+from autoliq.cli.main import app as cli_app
 from autoliq.domain.instruments import PRODUCTS_BY_NAME, ContractSpec
 from autoliq.domain.limits import INT64_MAX, OPEN_BOUND
 from autoliq.service.clock import ManualClock
@@ -306,3 +311,30 @@ def test_account_at_the_storage_bound_when_order_opens_then_refused_and_reducing
             assert OPEN_BOUND < amount.scalar_one() < INT64_MAX
     finally:
         engine.dispose()
+
+
+def test_sandbox_replay_when_a_price_is_beyond_the_bound_then_rejected_naming_the_field(
+    client: TestClient[Any], admin_headers: H, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`autoliq sandbox replay` posts to /_autoliq/prices: the 400 names the entry, the CLI says so
+    (run in process: the CLI's HTTP client is pointed at the test app)."""
+    csv_file = tmp_path / "prices.csv"
+    csv_file.write_text("time,symbol,price\n0,ESZ6,5000\n1,ESZ6,1e20\n")
+
+    real_client = httpx.Client
+
+    def in_process(**kwargs: Any) -> httpx.Client:
+        return real_client(
+            transport=httpx.MockTransport(client._transport.handle_request),
+            base_url=client.base_url,
+            timeout=kwargs.get("timeout"),
+        )
+
+    monkeypatch.setattr(sandbox_cli.httpx, "Client", in_process)
+    result = CliRunner().invoke(
+        cli_app, ["sandbox", "replay", str(csv_file), "--speed", "0", "--password", ADMIN_PW]
+    )
+    assert result.exit_code == 1, result.output
+    assert "prices[0].price: must be below 2500000 for ES" in result.output
+    prices = client.get(PRICES, headers=admin_headers).json()["prices"]
+    assert [p["price"] for p in prices] == [5000.0]
