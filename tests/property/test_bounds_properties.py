@@ -19,7 +19,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autoliq.domain.accounting import Lot, PositionState
-from autoliq.domain.gate import AccountPosition, Allowed, OrderIntent, TradingState, check_order
+from autoliq.domain.auto_liq import LayerState
+from autoliq.domain.gate import (
+    AccountPosition,
+    Allowed,
+    OrderIntent,
+    TradingState,
+    check_order,
+    needs_position,
+)
 from autoliq.domain.instruments import PRODUCTS, ContractSpec, listed_contracts
 from autoliq.domain.limits import (
     CEILING_LIMITS,
@@ -291,3 +299,33 @@ def test_order_path_when_any_orders_and_prices_near_the_bound_then_every_stored_
     assert all(p.net_pos == 0 for c, p in store.positions.items() if c in store.prices)
     assert store.largest <= storage_bound(limits) <= INT64_MAX - STORAGE_MARGIN
     # The refusals are values: the script above ran without an exception whatever it asked.
+
+
+@given(
+    order=st.builds(
+        OrderIntent,
+        side=st.sampled_from(list(Side)),
+        qty=st.integers(1, 80),
+        admin_liquidation=st.booleans(),
+        max_position=st.one_of(st.none(), st.integers(1, 60)),
+    ),
+    action=st.sampled_from(list(AdminAction)),
+    layer=st.sampled_from([None, *LayerState]),
+    halted=st.booleans(),
+    one=st.tuples(st.integers(-50, 50), st.integers(0, 60), st.integers(0, 60), st.booleans()),
+    other=st.tuples(st.integers(-50, 50), st.integers(0, 60), st.integers(0, 60), st.booleans()),
+)
+def test_gate_when_capped_and_position_not_needed_then_any_position_gives_the_same_decision(
+    order: OrderIntent,
+    action: AdminAction,
+    layer: LayerState | None,
+    halted: bool,
+    one: tuple[int, int, int, bool],
+    other: tuple[int, int, int, bool],
+) -> None:
+    """With the cap, `needs_position` still only lets the order path skip reading the position,
+    the working orders and the cash where they cannot change the decision."""
+    first = AccountPosition(action, *one[:3], auto_liq=layer, halted=halted, at_storage_bound=one[3])
+    second = AccountPosition(action, *other[:3], auto_liq=layer, halted=halted, at_storage_bound=other[3])
+    if not needs_position(order, first.state):
+        assert check_order(order, first) == check_order(order, second)
