@@ -108,8 +108,11 @@ def _judge(store: Store, order: NewOrder) -> tuple[OrderOutcome | None, Decimal 
 def order_refusal(store: Store, order: NewOrder) -> OrderOutcome | None:
     """The refusal a new order would get on the state `store` shows, or None. Read-only: on a
     snapshot taken during the request, a refusal is a valid answer (the state it saw was committed
-    at that instant); an order it lets through is judged again by `place_order` in the write order."""
-    return _judge(store, order)[0]
+    at that instant); an order it lets through is judged again by `place_order` in the write order.
+    The limits (position cap, storage bound) are left to that second judgement: they need the
+    position, the working orders and the cash, which the write reads anyway, and an order they
+    refuse is rare; reading them here too would cost every accepted order three more reads."""
+    return _judge(store, replace(order, max_position=None))[0]
 
 
 def place_order(store: Store, order: NewOrder, now: datetime) -> OrderOutcome:
