@@ -141,7 +141,7 @@ def bootstrap(
     # SQLite runs its statements on the event loop (see InLoopUnitOfWork); PostgreSQL on a writer thread.
     uow_class = InLoopUnitOfWork if is_sqlite(settings.database_url) else SqlUnitOfWork
     uow = uow_class(write_engine, read_engine, publisher, max_batch=settings.write_batch_max)
-    market = MarketData(uow, clock)
+    market = MarketData(uow, clock, settings.order_limits)
     scheduler = Scheduler(uow, clock)
     views = Views(uow)
     risk = RiskService(uow, clock, settings.environment, market.listed)
@@ -183,7 +183,7 @@ def bootstrap(
         risk=risk,
         views=views,
         market=market,
-        trading=TradingService(uow, clock, market, risk.accounts),
+        trading=TradingService(uow, clock, market, risk.accounts, settings.order_limits),
         trading_views=TradingViews(uow),
         cash_views=CashViews(uow, views, lambda: trade_date(clock.now())),
         write_engine=write_engine,

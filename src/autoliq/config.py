@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from autoliq.domain.limits import DEFAULT_MAX_ORDER_QTY, DEFAULT_MAX_POSITION, OrderLimits
 from autoliq.domain.passwords import password_problem
 from autoliq.domain.states import Environment
 
@@ -152,6 +153,12 @@ class Settings:
     """Connections open (and requests in flight) per process beyond which requests and WebSocket
     upgrades get 503 (AUTOLIQ_MAX_CONNECTIONS); None: derived from the open-file limit
     (`api/connection_limits.py`)."""
+    max_order_qty: int = DEFAULT_MAX_ORDER_QTY
+    """Largest `orderQty` of a placeorder or modifyorder (AUTOLIQ_MAX_ORDER_QTY, 1 to 1,000,000);
+    larger ones are refused `MaxOrderQtyLimitReached`."""
+    max_position: int = DEFAULT_MAX_POSITION
+    """Largest net position per account and contract, working orders on the order's side included
+    (AUTOLIQ_MAX_POSITION, 1 to 1,000,000); an order past it is refused `MaxPosLimitReached`."""
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -185,6 +192,12 @@ class Settings:
                 raise ValueError(f"{variable} {problem}")
         for proxy in self.trusted_proxies:
             ipaddress.ip_network(proxy, strict=False)  # a ValueError names it
+        self.order_limits  # noqa: B018 - validates max_order_qty and max_position
+
+    @property
+    def order_limits(self) -> OrderLimits:
+        """The order path's limits (`domain/limits.py`)."""
+        return OrderLimits(self.max_order_qty, self.max_position)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -217,6 +230,10 @@ class Settings:
             values["header_timeout_seconds"] = _env_value("AUTOLIQ_HEADER_TIMEOUT_SECONDS", float, "a number")
         if "AUTOLIQ_MAX_CONNECTIONS" in env:
             values["max_connections"] = _env_value("AUTOLIQ_MAX_CONNECTIONS", int, "an integer")
+        if "AUTOLIQ_MAX_ORDER_QTY" in env:
+            values["max_order_qty"] = _env_value("AUTOLIQ_MAX_ORDER_QTY", int, "an integer")
+        if "AUTOLIQ_MAX_POSITION" in env:
+            values["max_position"] = _env_value("AUTOLIQ_MAX_POSITION", int, "an integer")
         values["admin_password"] = env.get("AUTOLIQ_ADMIN_PASSWORD") or None
         values["trader_password"] = env.get("AUTOLIQ_TRADER_PASSWORD") or None
         values["metrics_dir"] = env.get("AUTOLIQ_METRICS_DIR") or None

@@ -29,6 +29,8 @@ from autoliq.domain.post_trade import AMOUNT_FIELDS
 
 # BigInteger ids that are still SQLite's INTEGER PRIMARY KEY (its rowid alias) there.
 Id = BigInteger().with_variant(Integer(), "sqlite")
+# Contract quantities: BIGINT on PostgreSQL (INTEGER is 32-bit there); SQLite's INTEGER is 64-bit.
+Quantity = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -149,7 +151,7 @@ trade_order = Table(
     Column("contract_id", BigInteger, nullable=False),
     Column("action", String(4), nullable=False),
     Column("order_type", String(16), nullable=False),
-    Column("qty", Integer, nullable=False),
+    Column("qty", Quantity, nullable=False),
     Column("time_in_force", String(4), nullable=False),
     Column("status", String(16), nullable=False),
     Column("admin", Boolean, nullable=False),
@@ -172,7 +174,7 @@ fill = Table(
     Column("account_id", BigInteger, ForeignKey("account.id"), nullable=False),
     Column("contract_id", BigInteger, nullable=False),
     Column("action", String(4), nullable=False),
-    Column("qty", Integer, nullable=False),
+    Column("qty", Quantity, nullable=False),
     Column("price_ticks", BigInteger, nullable=False),
     Column("timestamp", UTCDateTime(), nullable=False),
     Column("trade_date", Date, nullable=False),
@@ -187,9 +189,9 @@ position = Table(
     Column("account_id", BigInteger, ForeignKey("account.id"), nullable=False),
     Column("contract_id", BigInteger, nullable=False),
     Column("lots", Text, nullable=False),
-    Column("bought", Integer, nullable=False),
+    Column("bought", Quantity, nullable=False),
     Column("bought_ticks", BigInteger, nullable=False),
-    Column("sold", Integer, nullable=False),
+    Column("sold", Quantity, nullable=False),
     Column("sold_ticks", BigInteger, nullable=False),
     Column("realized_ticks", BigInteger, nullable=False),
     Column("timestamp", UTCDateTime(), nullable=False),

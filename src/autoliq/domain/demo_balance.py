@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from autoliq.domain.limits import OPEN_BOUND
+
 MAX_CHANGE = 1_000_000
 COMMENT_MAX = 64
 DEFAULT_COMMENT = "Demo Change"
@@ -25,6 +27,7 @@ TEXT_ONCE_PER_HOUR = (
     "One change to the simulation cash balance is permitted per hour. Please try again later."
 )
 TEXT_NOT_DEMO = "This endpoint should be called on demo.tradovateapi.com"
+TEXT_CASH_BOUND = "The cash amount would pass the sandbox's bound"
 
 
 def request_error(account_id: int | None, cash_change: float | None, comment: str | None) -> str | None:
@@ -47,7 +50,10 @@ def change_in_cents(cash_change: float) -> int:
 
 
 def balance_error(*, is_admin: bool, balance_after_cents: int, recent_changes: int) -> str | None:
-    """A non-admin's limits: at most $50,000 after the change, one change per account per hour."""
+    """A non-admin's limits: at most $50,000 after the change, one change per account per hour;
+    everyone's: the storage bound (`limits.OPEN_BOUND`), which repeated changes could otherwise pass."""
+    if abs(balance_after_cents) >= OPEN_BOUND:
+        return TEXT_CASH_BOUND
     if is_admin:
         return None
     if balance_after_cents > MAX_BALANCE_CENTS:

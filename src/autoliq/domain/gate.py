@@ -8,6 +8,12 @@ from dataclasses import dataclass
 from enum import Enum
 
 from autoliq.domain.auto_liq import LayerState
+from autoliq.domain.limits import (
+    MAX_POS_LIMIT_REACHED,
+    TEXT_AT_STORAGE_BOUND,
+    passes_position_cap,
+    text_max_position,
+)
 from autoliq.domain.states import AdminAction, Side
 
 
@@ -99,6 +105,9 @@ class OrderIntent:
     qty: int
     admin_liquidation: bool = False
     """An order of the liquidation engine (`admin: true`) closing a position."""
+    max_position: int | None = None
+    """The net position cap per contract (`domain/limits.py`); None: not capped (the liquidation
+    engine's orders, which only reduce)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +124,8 @@ class AccountPosition:
     """The auto-liq layer's state (None: clear)."""
     halted: bool = False
     """The account's risk category is halted."""
+    at_storage_bound: bool = False
+    """The account's cash figures or this position's running totals reached `limits.OPEN_BOUND`."""
 
     @property
     def state(self) -> TradingState:
@@ -161,13 +172,23 @@ def check_order(order: OrderIntent, account: AccountPosition) -> Decision:
         return Denied(TRADING_LOCKED, state.refusal_texts()[0])
     if permission is Permission.REDUCE_ONLY and not reduces:
         return Denied(LIQUIDATION_ONLY, state.refusal_texts()[1])
+    if order.max_position is not None and not reduces:
+        # The limits come after the state: a locked account hears that it is locked.
+        if account.at_storage_bound:
+            return Denied(MAX_POS_LIMIT_REACHED, TEXT_AT_STORAGE_BOUND)
+        working = account.working_buy_qty if order.side is Side.BUY else account.working_sell_qty
+        if not passes_position_cap(order.side.sign, order.qty, account.net_pos, working, order.max_position):
+            return Denied(MAX_POS_LIMIT_REACHED, text_max_position(order.max_position))
     return ALLOWED
 
 
 def needs_position(order: OrderIntent, state: TradingState) -> bool:
     """Whether `check_order`'s decision on `order` depends on the position and the working orders
     (it does not when the state alone allows or refuses it), so a caller may skip reading them."""
-    return order.admin_liquidation or state.permission is Permission.REDUCE_ONLY
+    permission = state.permission
+    if order.max_position is not None and permission is not Permission.NONE:
+        return True  # the position cap and the storage bound depend on them
+    return order.admin_liquidation or permission is Permission.REDUCE_ONLY
 
 
 def may_trade(is_admin: bool, caller_id: int, caller_org: int, owner_id: int, account_org: int) -> bool:

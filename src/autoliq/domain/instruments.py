@@ -26,6 +26,14 @@ class ProductSpec:
     expiry_rule: str
     """`third_friday` (equity index), `energy` (CL: 3 business days before the 25th of the prior
     month), `third_last_business_day` (metals)."""
+    max_price_ticks: int = 10**7
+    """Prices are below this many ticks (limit and stop prices, last prices): far above any real
+    price, and the bound the storage proof (`domain/limits.py`) counts on."""
+
+    @property
+    def max_price(self) -> Decimal:
+        """The bound itself: prices are strictly below it."""
+        return self.tick_size * self.max_price_ticks
 
     @property
     def tick_value(self) -> Decimal:
@@ -146,8 +154,22 @@ def parse_symbol(symbol: str) -> tuple[ProductSpec, int, int] | None:
 
 
 def is_on_tick(price: Decimal, product: ProductSpec) -> bool:
-    """True when `price` is a whole number of ticks."""
+    """True when `price` is a whole number of ticks (of a price within the bound: a huge one
+    would overflow Decimal's precision here; see `price_problem`)."""
     return (price / product.tick_size) % 1 == 0
+
+
+def price_problem(price: Decimal, product: ProductSpec) -> str | None:
+    """What is wrong with a limit, stop or last price, or None: it must be finite, positive, below
+    the product's bound and a whole number of ticks (checked in that order, the bound before the
+    tick so that no arithmetic meets a huge number)."""
+    if not price.is_finite() or price <= 0:
+        return "must be a positive number"
+    if price >= product.max_price:
+        return f"must be below {product.max_price.normalize():f} for {product.name}"
+    if not is_on_tick(price, product):
+        return f"{price} is not a multiple of the tick size {product.tick_size}"
+    return None
 
 
 def product_of_contract(contract_id: int) -> ProductSpec | None:

@@ -14,9 +14,10 @@ from autoliq.domain.instruments import (
     PRODUCTS_BY_NAME,
     ContractSpec,
     ProductSpec,
-    is_on_tick,
     listed_contracts,
+    price_problem,
 )
+from autoliq.domain.limits import LISTED_PER_PRODUCT, OrderLimits
 from autoliq.service.auto_liq import evaluate_account
 from autoliq.service.clock import Clock
 from autoliq.service.ports import Store, UnitOfWork
@@ -24,8 +25,8 @@ from autoliq.service.trading import fill_resting_orders
 
 CHICAGO = ZoneInfo("America/Chicago")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-LISTED_AHEAD = 4
-"""Contracts listed per product: the front month and the next three."""
+LISTED_AHEAD = LISTED_PER_PRODUCT
+"""Contracts listed per product: the front month and the next three (the storage bound counts them)."""
 MAX_PRICES_PER_CALL = 1000
 
 
@@ -41,9 +42,10 @@ class LastPrice:
 class MarketData:
     """Products, contracts (listed as of the clock's day in Chicago) and their last prices."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWork, clock: Clock, limits: OrderLimits | None = None) -> None:
         self._uow = uow
         self._clock = clock
+        self._limits = limits or OrderLimits()
         self._listed: dict[int, ContractSpec] = {}
         self._listed_by_name: dict[str, ContractSpec] = {}
         self._listed_day: date | None = None
@@ -145,13 +147,12 @@ class MarketData:
                 price = Decimal(str(raw))
             except InvalidOperation:
                 raise BadRequest(f"prices[{index}].price: not a number") from None
-            if not price.is_finite() or price <= 0:
-                raise BadRequest(f"prices[{index}].price: must be a positive number")
-            if not is_on_tick(price, contract.product):
-                tick = contract.product.tick_size
-                raise BadRequest(f"prices[{index}].price: {price} is not a multiple of the tick size {tick}")
+            problem = price_problem(price, contract.product)
+            if problem is not None:
+                raise BadRequest(f"prices[{index}].price: {problem}")
             updates.append((contract, price))
         clock = self._clock
+        max_position = self._limits.max_position
 
         def write(store: Store) -> datetime:
             now = clock.now()
@@ -161,7 +162,7 @@ class MarketData:
             # the post-trade rules of the accounts whose price triggers the new prices reach (and
             # only theirs: the others' rules cannot be reached between their triggers).
             for contract, price in updates:
-                fill_resting_orders(store, contract, price, now)
+                fill_resting_orders(store, contract, price, now, max_position)
             evaluated: set[int] = set()
             for contract, price in updates:
                 for account_id in store.candidates(contract.id, int(price / contract.product.tick_size)):

@@ -7,14 +7,23 @@ order the unit of work gives every write (no order is accepted after the lock th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from decimal import Decimal
 
 from autoliq.domain.accounting import apply_fill
 from autoliq.domain.events import TradingEntityChanged
-from autoliq.domain.gate import AccountPosition, Allowed, Decision, OrderIntent, check_order, needs_position
+from autoliq.domain.gate import (
+    AccountPosition,
+    Allowed,
+    Decision,
+    OrderIntent,
+    check_order,
+    needs_position,
+    reducible_qty,
+)
 from autoliq.domain.instruments import ContractSpec
+from autoliq.domain.limits import at_storage_bound
 from autoliq.domain.orders import OrderType, OrdStatus, TimeInForce, marketable_price, stop_triggered
 from autoliq.domain.session import trade_date
 from autoliq.domain.states import Side
@@ -39,6 +48,8 @@ class NewOrder:
     stop_price: Decimal | None = None
     admin: bool = False
     cl_ord_id: str | None = None
+    max_position: int | None = None
+    """The net position cap it is judged against (None: the liquidation engine's, which only reduce)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,20 +75,27 @@ def gate_decision(
     if not needs_position(intent, state):
         return check_order(intent, AccountPosition(state.admin_action, 0, 0, 0, state.auto_liq, state.halted))
     working = [o for o in store.working_orders(contract, account_id) if o.id != excluding_order]
+    held = store.position(account_id, contract)
     view = AccountPosition(
         state.admin_action,
-        store.position(account_id, contract).net_pos,
+        held.net_pos,
         working_buy_qty=sum(o.qty for o in working if o.side is Side.BUY),
         working_sell_qty=sum(o.qty for o in working if o.side is Side.SELL),
         auto_liq=state.auto_liq,
         halted=state.halted,
     )
+    if intent.max_position is not None and not 0 < intent.qty <= reducible_qty(intent.side, view):
+        # Only an order that does not reduce can be held back by the storage bound: read the cash
+        # for it alone. `date.min`: the stored figures as they are, not rolled to a trade date.
+        cash = store.cash(account_id, date.min)
+        if at_storage_bound(held, contract.product.tick_size, cash):
+            view = replace(view, at_storage_bound=True)
     return check_order(intent, view)
 
 
 def _judge(store: Store, order: NewOrder) -> tuple[OrderOutcome | None, Decimal | None]:
     """The gate's and the quote's verdict on a new order (a refusal or None), and the last price."""
-    intent = OrderIntent(order.side, order.qty, admin_liquidation=order.admin)
+    intent = OrderIntent(order.side, order.qty, order.admin, order.max_position)
     decision = gate_decision(store, order.account_id, order.contract, intent)
     if not isinstance(decision, Allowed):
         return OrderOutcome(None, decision.failure_reason, decision.failure_text), None
@@ -90,8 +108,11 @@ def _judge(store: Store, order: NewOrder) -> tuple[OrderOutcome | None, Decimal 
 def order_refusal(store: Store, order: NewOrder) -> OrderOutcome | None:
     """The refusal a new order would get on the state `store` shows, or None. Read-only: on a
     snapshot taken during the request, a refusal is a valid answer (the state it saw was committed
-    at that instant); an order it lets through is judged again by `place_order` in the write order."""
-    return _judge(store, order)[0]
+    at that instant); an order it lets through is judged again by `place_order` in the write order.
+    The limits (position cap, storage bound) are left to that second judgement: they need the
+    position, the working orders and the cash, which the write reads anyway, and an order they
+    refuse is rare; reading them here too would cost every accepted order three more reads."""
+    return _judge(store, replace(order, max_position=None))[0]
 
 
 def place_order(store: Store, order: NewOrder, now: datetime) -> OrderOutcome:
@@ -192,6 +213,8 @@ class OrderChange:
     """None keeps the order's own."""
     limit_price: Decimal | None
     stop_price: Decimal | None
+    max_position: int | None = None
+    """The net position cap the new terms are judged against."""
 
 
 def modify_order(store: Store, change: OrderChange, now: datetime) -> OrderOutcome:
@@ -200,7 +223,7 @@ def modify_order(store: Store, change: OrderChange, now: datetime) -> OrderOutco
     found = next((o for o in store.working_orders(change.contract) if o.id == change.order_id), None)
     if found is None:
         return OrderOutcome(None, "UnknownReason", "Order is not working")
-    intent = OrderIntent(found.side, change.qty, found.admin)
+    intent = OrderIntent(found.side, change.qty, found.admin, None if found.admin else change.max_position)
     decision = gate_decision(store, found.account_id, change.contract, intent, excluding_order=found.id)
     if not isinstance(decision, Allowed):
         return OrderOutcome(None, decision.failure_reason, decision.failure_text)
@@ -265,10 +288,12 @@ def liquidate_account(
         liquidate_position(store, account_id, contract, True, now)
 
 
-def fill_resting_orders(store: Store, contract: ContractSpec, last: Decimal, now: datetime) -> int:
+def fill_resting_orders(
+    store: Store, contract: ContractSpec, last: Decimal, now: datetime, max_position: int | None = None
+) -> int:
     """After a price change: fill the working orders the new price reaches; how many filled.
-    Orders of an account that may not trade now (locked, or liquidate-only and not reducing) stay
-    working: a fill is a trade, and the gate decides trades."""
+    Orders of an account that may not trade now (locked, liquidate-only and not reducing, or past
+    `max_position` or the storage bound) stay working: a fill is a trade, and the gate decides trades."""
     filled = 0
     for order in store.working_orders(contract):
         triggered = stop_triggered(order, last)
@@ -279,7 +304,7 @@ def fill_resting_orders(store: Store, contract: ContractSpec, last: Decimal, now
             if triggered and not order.triggered:
                 store.set_order_status(order.id, OrdStatus.WORKING, now, triggered=True)
             continue
-        intent = OrderIntent(order.side, order.qty, order.admin)
+        intent = OrderIntent(order.side, order.qty, order.admin, None if order.admin else max_position)
         if not isinstance(gate_decision(store, order.account_id, contract, intent, order.id), Allowed):
             continue
         summary = store.order_summary(order.id)

@@ -10,7 +10,13 @@ from typing import Any
 from autoliq.domain.accounting import PositionState, open_points
 from autoliq.domain.errors import NotFound
 from autoliq.domain.gate import TEXT_ACCESS_DENIED, UNKNOWN_REASON
-from autoliq.domain.instruments import ContractSpec, contract_of_id, is_on_tick
+from autoliq.domain.instruments import ContractSpec, contract_of_id, price_problem
+from autoliq.domain.limits import (
+    MAX_ORDER_QTY_LIMIT_REACHED,
+    OrderLimits,
+    order_qty_exceeds,
+    text_max_order_qty,
+)
 from autoliq.domain.model import User
 from autoliq.domain.orders import OrderType, TimeInForce
 from autoliq.domain.session import trade_date
@@ -52,11 +58,24 @@ def _price(raw: float | int | None, contract: ContractSpec, field: str) -> Decim
         price = Decimal(str(raw))
     except InvalidOperation:
         return _failure(INVALID_PRICE, f"{field} is not a number")
-    if not price.is_finite() or price <= 0 or not is_on_tick(price, contract.product):
+    product = contract.product
+    if price_problem(price, product) is not None:
         return _failure(
-            INVALID_PRICE, f"{field} must be positive and a multiple of {contract.product.tick_size}"
+            INVALID_PRICE,
+            f"{field} must be positive, below {product.max_price.normalize():f} and a multiple of "
+            f"{product.tick_size}",
         )
     return price
+
+
+def _quantity_failure(qty: int | None, limits: OrderLimits) -> OrderOutcome | None:
+    """The failure of a requested quantity: not positive, or over the per-order cap (any JSON
+    integer gets here, however large: only its comparison with the cap is computed)."""
+    if qty is None or qty <= 0:
+        return _failure(UNKNOWN_REASON, "Order quantity should be greater than 0")
+    if order_qty_exceeds(qty, limits):
+        return _failure(MAX_ORDER_QTY_LIMIT_REACHED, text_max_order_qty(limits.max_order_qty))
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +93,19 @@ class CashSnapshot:
 class TradingService:
     """placeorder, cancelorder and the cash snapshot."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock, market: MarketData, accounts: AccountDirectory) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        market: MarketData,
+        accounts: AccountDirectory,
+        limits: OrderLimits | None = None,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._market = market
         self._accounts = accounts
+        self._limits = limits or OrderLimits()
 
     async def _tradable(self, caller: User, account_id: int | None) -> bool:
         return await self._accounts.visible(caller, account_id) is not None
@@ -93,8 +120,9 @@ class TradingService:
             return _failure(INVALID_CONTRACT, f"Unknown contract symbol {body.symbol!r}")
         if body.action not in ("Buy", "Sell"):
             return _failure(UNKNOWN_REASON, "Action should be Buy or Sell")
-        if body.orderQty is None or body.orderQty <= 0:
-            return _failure(UNKNOWN_REASON, "Order quantity should be greater than 0")
+        qty_failure = _quantity_failure(body.orderQty, self._limits)
+        if qty_failure is not None:
+            return qty_failure
         terms = self._terms(body, contract)
         if isinstance(terms, OrderOutcome):
             return terms
@@ -112,6 +140,7 @@ class TradingService:
             limit_price=limit,
             stop_price=stop,
             cl_ord_id=body.clOrdId,
+            max_position=self._limits.max_position,
         )
         # Refusals are decided on a snapshot, without entering the serial write order (a refusal
         # changes nothing); what passes is judged again inside its transaction.
@@ -158,8 +187,9 @@ class TradingService:
             contract = self._market.contract(summary[2])
         except NotFound:
             return _failure(INVALID_CONTRACT, "The order's contract is no longer listed")
-        if body.orderQty is None or body.orderQty <= 0:
-            return _failure(UNKNOWN_REASON, "Order quantity should be greater than 0")
+        qty_failure = _quantity_failure(body.orderQty, self._limits)
+        if qty_failure is not None:
+            return qty_failure
         terms = self._terms(body, contract)
         if isinstance(terms, OrderOutcome):
             return terms
@@ -170,7 +200,9 @@ class TradingService:
                     UNSUPPORTED, f"Time in force {body.timeInForce} is not supported by the sandbox"
                 )
             tif = TimeInForce(body.timeInForce)
-        change = OrderChange(body.orderId, contract, terms[0], body.orderQty, tif, terms[1], terms[2])
+        order_type, limit, stop = terms
+        cap = self._limits.max_position
+        change = OrderChange(body.orderId, contract, order_type, body.orderQty, tif, limit, stop, cap)
         clock = self._clock
         return await self._uow.write(
             lambda store: modify_order(store, change, clock.now()), accounts=(summary[0],)
