@@ -24,6 +24,7 @@ from autoliq.adapters.event_bus import OutboxRelay, loop_deliverer
 from autoliq.adapters.metrics_share import SharedMetrics
 from autoliq.adapters.publisher import InMemoryPublisher
 from autoliq.adapters.readiness import ReadinessProbe
+from autoliq.adapters.storage_faults import DatabaseFile, StorageHealth
 from autoliq.adapters.tables import organization, sandbox_clock
 from autoliq.adapters.unit_of_work import InLoopUnitOfWork, SqlUnitOfWork
 from autoliq.config import Settings
@@ -129,7 +130,9 @@ def bootstrap(
     publisher = InMemoryPublisher()
     # SQLite runs its statements on the event loop (see InLoopUnitOfWork); PostgreSQL on a writer thread.
     uow_class = InLoopUnitOfWork if is_sqlite(settings.database_url) else SqlUnitOfWork
-    uow = uow_class(write_engine, read_engine, publisher, max_batch=settings.write_batch_max)
+    # The SQLite file's identity is taken now: a path that later leads elsewhere refuses writes.
+    health = StorageHealth(DatabaseFile.of_url(settings.database_url))
+    uow = uow_class(write_engine, read_engine, publisher, max_batch=settings.write_batch_max, health=health)
     market = MarketData(uow, clock)
     scheduler = Scheduler(uow, clock)
     views = Views(uow)
@@ -160,7 +163,7 @@ def bootstrap(
         cash_views=CashViews(uow, views, lambda: trade_date(clock.now())),
         write_engine=write_engine,
         read_engine=read_engine,
-        readiness=ReadinessProbe(read_engine),
+        readiness=ReadinessProbe(read_engine, storage=health, probe_write=uow.probe_write),
         sandbox=sandbox,
         rate_limits=PROFILES[settings.rate_limits],
         shared_metrics=(

@@ -1,0 +1,205 @@
+"""Storage faults on the unit of work (both engines): a failed BEGIN, statement or COMMIT answers
+`StorageUnavailable`, resets the writer's connection and never wedges it; a write's own failure
+still lets its neighbours land; a SQLite file deleted or replaced under the writer is refused."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import event, func, select
+
+from autoliq.adapters.db import create_admin_engine
+from autoliq.adapters.storage_faults import is_storage_fault
+from autoliq.adapters.tables import account_risk_status_log
+from autoliq.bootstrap import Services, bootstrap
+from autoliq.domain.errors import StorageUnavailable
+from autoliq.domain.states import AdminAction
+from autoliq.service.clock import ManualClock
+from autoliq.service.ports import Store
+from tests.conftest import World, make_settings
+from tests.integration.test_storage import _append
+
+LOCK = AdminAction.LOCK_TRADING_IMMEDIATELY
+
+
+@pytest.fixture
+def started(world: World, clock: ManualClock) -> Iterator[Services]:
+    """Services over the seeded world with the unit of work started (SQLite: the in-loop one)."""
+    services = bootstrap(make_settings(world.database_url), clock=clock, run_migrations=False)
+    services.start()
+    try:
+        yield services
+    finally:
+        services.stop()
+
+
+def _log_rows(database_url: str) -> int:
+    engine = create_admin_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(account_risk_status_log)).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def _appends(world: World, n: int) -> list[Callable[[Store], int]]:
+    return [lambda s, i=i: _append(s, world.demo_account_ids[i % 10], LOCK) for i in range(n)]  # type: ignore[misc]
+
+
+async def _together(services: Services, works: list[Callable[[Store], Any]]) -> list[Any]:
+    """Writes submitted together (one batch, as concurrent requests make), outcomes or exceptions."""
+    return await asyncio.gather(*(services.uow.write(w) for w in works), return_exceptions=True)
+
+
+def test_write_when_commit_fails_then_the_whole_batch_is_storage_unavailable_and_the_next_write_commits(
+    world: World, started: Services
+) -> None:
+    """Regression (62575c4, SQLite): a failed COMMIT left the transaction on the writer's connection,
+    and every later write failed with "already initialized a SQLAlchemy Transaction" until a restart."""
+    failing = [True]
+
+    def disk_full(_conn: Any) -> None:
+        if failing[0]:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    event.listen(started.write_engine, "commit", disk_full)
+    before = _log_rows(world.database_url)
+
+    async def run() -> tuple[list[Any], list[Any]]:
+        failed = await _together(started, _appends(world, 3))
+        failing[0] = False
+        return failed, await _together(started, _appends(world, 3))
+
+    failed, landed = asyncio.run(run())
+    assert [type(e) for e in failed] == [StorageUnavailable] * 3
+    assert all(e.message == "Storage unavailable" for e in failed)
+    assert all(isinstance(i, int) for i in landed), landed
+    assert _log_rows(world.database_url) == before + 3  # the refused ones did not land
+    assert started.uow.health.fault is None  # the commit that wrote cleared it
+
+
+def test_batch_when_one_write_raises_then_its_neighbours_land_and_the_storage_stays_healthy(
+    world: World, started: Services
+) -> None:
+    def broken(_store: Store) -> int:
+        raise ValueError("the work's own bug")
+
+    before = _log_rows(world.database_url)
+    works: list[Callable[[Store], Any]] = [*_appends(world, 2), broken, *_appends(world, 2)]
+    outcomes = asyncio.run(_together(started, works))
+    assert isinstance(outcomes[2], ValueError)
+    assert all(isinstance(outcomes[i], int) for i in (0, 1, 3, 4)), outcomes
+    assert _log_rows(world.database_url) == before + 4
+    assert started.uow.health.fault is None and started.uow.health.faults == 0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_sqlite_write_when_database_full_then_storage_unavailable_until_space_is_freed(
+    world: World, started: Services
+) -> None:
+    """A real SQLITE_FULL ("database or disk is full"): `max_page_count` pinned at the file's size
+    on every transaction of the writer (so a reconnect finds the disk still full), then lifted."""
+    full = [True]
+
+    def limit_pages(conn: Any) -> None:
+        conn.exec_driver_sql(f"PRAGMA max_page_count = {1 if full[0] else 1_073_741_823}")
+
+    event.listen(started.write_engine, "begin", limit_pages)
+
+    async def run() -> tuple[list[Any], Any, list[Any]]:
+        outcomes: list[Any] = []
+        # The file's last pages have room for a few rows: write until it is full (bounded).
+        for _ in range(400):
+            outcomes += await _together(started, _appends(world, 8))
+            if isinstance(outcomes[-1], BaseException):
+                break
+        still_full = await _together(started, _appends(world, 8))  # as much as failed: fails again
+        fault = started.uow.health.fault
+        full[0] = False
+        return outcomes + still_full, fault, await _together(started, _appends(world, 3))
+
+    before = _log_rows(world.database_url)
+    outcomes, fault, after = asyncio.run(run())
+    refused = [o for o in outcomes if isinstance(o, BaseException)]
+    acknowledged = [o for o in outcomes if not isinstance(o, BaseException)]
+    assert refused and all(isinstance(e, StorageUnavailable) for e in refused), refused[:3]
+    assert all(isinstance(o, BaseException) for o in outcomes[-8:])  # still full: still refused
+    assert fault is not None and "database or disk is full" in fault
+    assert all(isinstance(i, int) for i in after), after
+    assert started.uow.health.fault is None
+    # Every acknowledged write is there; none of the refused ones.
+    assert _log_rows(world.database_url) == before + len(acknowledged) + 3
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_postgres_write_when_writer_backend_terminated_then_storage_unavailable_and_next_write_commits(
+    world: World, started: Services
+) -> None:
+    async def run() -> tuple[list[Any], list[Any], list[Any]]:
+        first = await _together(started, _appends(world, 2))
+        # Every other session on this test's database: the writer's among them.
+        with psycopg.connect(world.database_url, autocommit=True) as admin:
+            killed = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchall()
+        assert killed
+        lost = await _together(started, _appends(world, 2))
+        return first, lost, await _together(started, _appends(world, 2))
+
+    before = _log_rows(world.database_url)
+    first, lost, after = asyncio.run(run())
+    assert all(isinstance(i, int) for i in first + after), (first, after)
+    assert [type(e) for e in lost] == [StorageUnavailable] * 2
+    assert started.uow.health.fault is None
+    assert _log_rows(world.database_url) == before + 4
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+def test_sqlite_write_when_database_file_deleted_or_replaced_then_refused_and_never_acknowledged(
+    world: World, started: Services, how: str
+) -> None:
+    path = Path(world.database_url.removeprefix("sqlite:///"))
+
+    async def run() -> tuple[Any, list[Any]]:
+        first = await started.uow.write(_appends(world, 1)[0])
+        moved = path.with_suffix(".moved")
+        os.rename(path, moved)  # the open connections keep the file; its path leads nowhere
+        if how == "replaced":
+            path.write_bytes(b"")  # another file at the path
+        return first, await _together(started, _appends(world, 3))
+
+    first, refused = asyncio.run(run())
+    assert isinstance(first, int)
+    assert [type(e) for e in refused] == [StorageUnavailable] * 3
+    fault = started.uow.health.fault
+    assert fault is not None and f"was {how} under the running server" in fault
+
+
+def test_is_storage_fault_when_the_storage_fails_then_true_and_when_the_write_is_wrong_then_false(
+    world: World,
+) -> None:
+    engine = create_admin_engine(world.database_url)
+    try:
+        with engine.connect() as conn:
+            with pytest.raises(Exception) as wrong:
+                conn.exec_driver_sql("SELECT * FROM no_such_table")
+            assert not is_storage_fault(wrong.value)
+            conn.rollback()
+            if engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA query_only = ON")
+                with pytest.raises(Exception) as readonly:
+                    conn.exec_driver_sql("UPDATE alembic_version SET version_num = version_num")
+                assert is_storage_fault(readonly.value)
+                conn.exec_driver_sql("PRAGMA query_only = OFF")
+    finally:
+        engine.dispose()
+    assert not is_storage_fault(ValueError("not a database error"))
