@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,13 @@ from typing import Any
 import psycopg
 import pytest
 from sqlalchemy import event, func, select
+from typer.testing import CliRunner
 
-from autoliq.adapters.db import create_admin_engine
+from autoliq.adapters.db import DatabaseVanished, create_admin_engine, create_db_engine, migrate
 from autoliq.adapters.storage_faults import is_storage_fault
 from autoliq.adapters.tables import account_risk_status_log
 from autoliq.bootstrap import Services, bootstrap
+from autoliq.cli.main import app
 from autoliq.domain.errors import StorageUnavailable
 from autoliq.domain.states import AdminAction
 from autoliq.service.clock import ManualClock
@@ -203,3 +206,58 @@ def test_is_storage_fault_when_the_storage_fails_then_true_and_when_the_write_is
     finally:
         engine.dispose()
     assert not is_storage_fault(ValueError("not a database error"))
+
+
+# -- the SQLite file at start: never seeded over a vanished database, created 0600 --
+
+
+def test_sqlite_migrate_when_new_then_database_wal_shm_marker_and_lock_are_private(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/new.db"
+    old = os.umask(0o022)  # the usual umask: without care, files come out 0644
+    try:
+        migrate(url)
+        engine = create_db_engine(url, writer=True, pool_size=1)
+        with engine.connect() as conn:  # opens the -wal and -shm
+            conn.exec_driver_sql("SELECT 1")
+            modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
+        engine.dispose()
+    finally:
+        os.umask(old)
+    assert set(modes) == {"new.db", "new.db-wal", "new.db-shm", "new.db.created", "new.db.startup-lock"}
+    assert modes == dict.fromkeys(modes, 0o600)
+
+
+def test_sqlite_start_when_the_database_vanished_then_refused_in_one_line_exit_2_and_nothing_created(
+    tmp_path: Path,
+) -> None:
+    """Regression (62575c4): a restart after the file was deleted silently seeded a fresh database."""
+    db = tmp_path / "autoliq.db"
+    url = f"sqlite:///{db}"
+    migrate(url)
+    db.unlink()
+    with pytest.raises(DatabaseVanished, match=r"autoliq\.db\.created"):
+        migrate(url)
+    result = CliRunner().invoke(app, ["serve", "--database-url", url, "--port", "1"])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: database ") and "restore" in lines[0]
+    assert not db.exists()
+    # The operator's choice: without the marker, a new database is created.
+    (tmp_path / "autoliq.db.created").unlink()
+    migrate(url)
+    assert db.stat().st_size > 0
+
+
+def test_sqlite_running_when_the_file_is_deleted_then_a_new_connection_does_not_recreate_it(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path}/d.db"
+    migrate(url)
+    (tmp_path / "d.db").unlink()
+    engine = create_db_engine(url, writer=False, pool_size=1)
+    try:
+        with pytest.raises(Exception, match="unable to open database file"), engine.connect():
+            pass
+    finally:
+        engine.dispose()
+    assert not (tmp_path / "d.db").exists()

@@ -13,10 +13,9 @@ import logging
 import os
 from dataclasses import dataclass
 
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from autoliq.adapters.db import is_sqlite, normalize_url
+from autoliq.adapters.db import sqlite_file
 
 log = logging.getLogger(__name__)
 
@@ -85,12 +84,8 @@ class DatabaseFile:
     @classmethod
     def of_url(cls, url: str) -> DatabaseFile | None:
         """The file of a SQLite URL; None for PostgreSQL and in-memory databases."""
-        if not is_sqlite(url):
-            return None
-        database = make_url(normalize_url(url)).database
-        if not database or database == ":memory:" or database.startswith("file:"):
-            return None
-        return cls(database)
+        database = sqlite_file(url)
+        return None if database is None else cls(database)
 
     def _identity(self) -> FileIdentity | None:
         try:

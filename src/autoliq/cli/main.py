@@ -104,6 +104,7 @@ def serve(
 
     import uvicorn
 
+    from autoliq.adapters.db import DatabaseVanished
     from autoliq.api.app import DOCS_PATH, create_app
     from autoliq.bootstrap import bootstrap, prepare_database
     from autoliq.logging_setup import configure_logging, server_log_config
@@ -124,7 +125,11 @@ def serve(
     # autoliq's own lines at INFO (start-up, migrations); uvicorn's at --log-level.
     configure_logging("info", log_format.value)
     log_config = server_log_config(log_format.value, log_level)
-    demo = prepare_database(settings)
+    try:
+        demo = prepare_database(settings)
+    except DatabaseVanished as exc:  # never seed an empty database over one that vanished
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
     base = f"http://{settings.host}:{settings.port}"
     console.print(
         f"[bold]autoliq[/bold] ({settings.environment.value}) on {escape(_safe_url(settings.database_url))}"
