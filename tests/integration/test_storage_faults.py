@@ -5,6 +5,7 @@ still lets its neighbours land; a SQLite file deleted or replaced under the writ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import stat
@@ -26,6 +27,7 @@ from autoliq.domain.errors import StorageUnavailable
 from autoliq.domain.states import AdminAction
 from autoliq.service.clock import ManualClock
 from autoliq.service.ports import Store
+from autoliq.service.scheduler import Scheduler
 from tests.conftest import World, make_settings
 from tests.integration.test_storage import _append
 
@@ -261,3 +263,54 @@ def test_sqlite_running_when_the_file_is_deleted_then_a_new_connection_does_not_
     finally:
         engine.dispose()
     assert not (tmp_path / "d.db").exists()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_sqlite_write_when_the_file_is_deleted_during_its_transaction_then_committed_but_not_acknowledged(
+    world: World, started: Services
+) -> None:
+    """The check after COMMIT: the write committed to a file no path leads to any more (lost at the
+    next start), so it answers 503 and publishes nothing."""
+    path = Path(world.database_url.removeprefix("sqlite:///"))
+    heard: list[object] = []
+    started.publisher.add_listener(heard.extend)
+
+    def append_then_lose_the_file(store: Store) -> int:
+        entry = _append(store, world.demo_account_ids[0], LOCK)
+        os.rename(path, path.with_suffix(".moved"))
+        return entry
+
+    with pytest.raises(StorageUnavailable):
+        asyncio.run(started.uow.write(append_then_lose_the_file))
+    assert heard == []
+    fault = started.uow.health.fault
+    assert fault is not None and "was deleted under the running server" in fault
+
+
+def test_scheduler_when_storage_unavailable_then_it_retries_without_an_error_each_turn(
+    caplog: pytest.LogCaptureFixture, clock: ManualClock
+) -> None:
+    """The writer logs a storage fault once; the scheduler, which writes every 0.25 s, must not log
+    a traceback on every turn of it."""
+
+    class FullDisk:
+        turns = 0
+
+        async def write(self, work: Any, **_: Any) -> Any:
+            FullDisk.turns += 1
+            raise StorageUnavailable("OperationalError: database or disk is full")
+
+    scheduler = Scheduler(FullDisk(), clock, interval=0.001)  # type: ignore[arg-type]
+
+    async def run() -> None:
+        task = asyncio.create_task(scheduler.run_forever())
+        while FullDisk.turns < 5:
+            await asyncio.sleep(0.001)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    with caplog.at_level("DEBUG", logger="autoliq.service.scheduler"):
+        asyncio.run(run())
+    assert FullDisk.turns >= 5
+    assert [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")] == []
