@@ -187,6 +187,12 @@ def test_sqlite_write_when_database_file_deleted_or_replaced_then_refused_and_ne
     assert [type(e) for e in refused] == [StorageUnavailable] * 3
     fault = started.uow.health.fault
     assert fault is not None and f"was {how} under the running server" in fault
+    if how == "deleted":
+        # A read on a new connection: the file is not created again, and the answer is a 503.
+        started.read_engine.dispose()
+        with pytest.raises(StorageUnavailable):
+            asyncio.run(started.uow.read(lambda store: store.organization(1)))
+        assert not path.exists()
 
 
 def test_is_storage_fault_when_the_storage_fails_then_true_and_when_the_write_is_wrong_then_false(

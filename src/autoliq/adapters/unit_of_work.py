@@ -74,6 +74,15 @@ def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None
         future.set_result(value)
 
 
+def _unavailable(error: Exception) -> Exception:
+    """A read's error as the caller should see it: `StorageUnavailable` for a storage fault."""
+    if not is_storage_fault(error):
+        return error
+    unavailable = StorageUnavailable(describe_error(error))
+    unavailable.__cause__ = error
+    return unavailable
+
+
 def _reset(conn: Connection | None) -> None:
     """Drop a connection a storage fault hit: roll back what may be open, discard the DB-API
     connection (the pool opens a new one), never raise."""
@@ -213,12 +222,17 @@ class SqlUnitOfWork:
         return await future
 
     def read_sync(self, work: Callable[[Store], T]) -> T:
-        """Run `work` on a read connection in this thread."""
-        with self._read_engine.connect() as conn:
-            try:
-                return work(SqlStore(conn))
-            finally:
-                conn.rollback()
+        """Run `work` on a read connection in this thread (a storage fault: `StorageUnavailable`)."""
+        try:
+            with self._read_engine.connect() as conn:
+                try:
+                    return work(SqlStore(conn))
+                finally:
+                    conn.rollback()
+        except Exception as exc:
+            if is_storage_fault(exc):
+                raise StorageUnavailable(describe_error(exc)) from exc
+            raise
 
     # -- the writer thread --
     def _take_batch(self, jobs: queue.SimpleQueue[_Job | None]) -> tuple[list[_Job], bool]:
@@ -266,7 +280,7 @@ class SqlUnitOfWork:
                 if conn is not None:
                     conn.close()
                     conn = None
-                outcomes = [(None, exc)] * len(batch)
+                outcomes = [(None, _unavailable(exc))] * len(batch)
             for job, (value, error) in zip(batch, outcomes, strict=True):
                 job.loop.call_soon_threadsafe(_settle, job.future, value, error)
         if conn is not None:
@@ -333,7 +347,7 @@ class SqlUnitOfWork:
         except Exception as exc:
             self._fault(conn, batch, exc)
             return None
-        before = _changes(conn)
+        before = _changes(conn) if self.health.fault is not None else 0
         try:
             hot = HotPath(conn, locking=True)
             if hot.pipelined:
@@ -383,7 +397,7 @@ class SqlUnitOfWork:
         except Exception as exc:
             self._fault(conn, [job], exc)
             return None
-        before = _changes(conn)
+        before = _changes(conn) if self.health.fault is not None else 0
         try:
             hot = HotPath(conn, locking=True)
             hot.prepare_batch(list(job.accounts), 0)  # lock the hinted accounts first
@@ -494,7 +508,12 @@ class InLoopUnitOfWork(SqlUnitOfWork):
         writer, and a few point reads of SQLite's page cache cost less than a hop to a thread."""
         store = self._snapshot_store
         if store is None or store.conn.closed or store.conn.invalidated:
-            conn = self._read_engine.connect()
+            try:
+                conn = self._read_engine.connect()
+            except Exception as exc:
+                if is_storage_fault(exc):
+                    raise StorageUnavailable(describe_error(exc)) from exc
+                raise
             store = self._snapshot_store = SqlStore(conn, HotPath(conn))
         # BEGIN (deferred) on the DB-API connection: the reads below share one snapshot. The raw
         # statements skip SQLAlchemy's transaction events (~80 µs a request); `work` must use only
@@ -546,7 +565,7 @@ class InLoopUnitOfWork(SqlUnitOfWork):
         except Exception as exc:
             self._fault(conn, batch, exc)
             return
-        before = _changes(conn)
+        before = _changes(conn) if self.health.fault is not None else 0
         try:
             hot = HotPath(conn)
             for job in batch:
@@ -584,7 +603,7 @@ class InLoopUnitOfWork(SqlUnitOfWork):
         except Exception as exc:
             self._fault(conn, [job], exc)
             return
-        before = _changes(conn)
+        before = _changes(conn) if self.health.fault is not None else 0
         try:
             store = SqlStore(conn)
             value = job.work(store)
