@@ -250,6 +250,22 @@ def test_sqlite_start_when_the_database_vanished_then_refused_in_one_line_exit_2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: database ") and "restore" in lines[0]
     assert not db.exists()
+    seeded = CliRunner().invoke(
+        app,
+        [
+            "seed",
+            "--database-url",
+            url,
+            "--organization",
+            "X",
+            "--admin-name",
+            "x",
+            "--admin-password",
+            "p" * 12,
+        ],
+    )
+    assert seeded.exit_code == 2 and seeded.output.startswith("error: database "), seeded.output
+    assert not db.exists()
     # The operator's choice: without the marker, a new database is created.
     (tmp_path / "autoliq.db.created").unlink()
     migrate(url)

@@ -202,11 +202,15 @@ def seed(
     ] = None,
 ) -> None:
     """Add an organization, or accounts to an existing one, directly in the database."""
-    from autoliq.adapters.db import migrate
+    from autoliq.adapters.db import DatabaseVanished, migrate
     from autoliq.bootstrap import seed_organization
 
     url = database_url or default_database_url()
-    migrate(url)
+    try:
+        migrate(url)
+    except DatabaseVanished as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
     started = time.perf_counter()
     with Progress(
         TextColumn("[progress.description]{task.description}"),
