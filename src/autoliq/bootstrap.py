@@ -26,6 +26,7 @@ from autoliq.adapters.metrics_share import SharedMetrics
 from autoliq.adapters.publisher import InMemoryPublisher
 from autoliq.adapters.readiness import ReadinessProbe
 from autoliq.adapters.repositories import clock_offset_us
+from autoliq.adapters.storage_faults import DatabaseFile, StorageHealth
 from autoliq.adapters.tables import app_user, organization, sandbox_clock
 from autoliq.adapters.unit_of_work import InLoopUnitOfWork, SqlUnitOfWork
 from autoliq.config import Settings
@@ -140,7 +141,9 @@ def bootstrap(
     publisher = InMemoryPublisher()
     # SQLite runs its statements on the event loop (see InLoopUnitOfWork); PostgreSQL on a writer thread.
     uow_class = InLoopUnitOfWork if is_sqlite(settings.database_url) else SqlUnitOfWork
-    uow = uow_class(write_engine, read_engine, publisher, max_batch=settings.write_batch_max)
+    # The SQLite file's identity is taken now: a path that later leads elsewhere refuses writes.
+    health = StorageHealth(DatabaseFile.of_url(settings.database_url))
+    uow = uow_class(write_engine, read_engine, publisher, max_batch=settings.write_batch_max, health=health)
     market = MarketData(uow, clock, settings.order_limits)
     scheduler = Scheduler(uow, clock)
     views = Views(uow)
@@ -188,7 +191,7 @@ def bootstrap(
         cash_views=CashViews(uow, views, lambda: trade_date(clock.now())),
         write_engine=write_engine,
         read_engine=read_engine,
-        readiness=ReadinessProbe(read_engine),
+        readiness=ReadinessProbe(read_engine, storage=health, probe_write=uow.probe_write),
         sandbox=sandbox,
         rate_limits=PROFILES[settings.rate_limits],
         shared_metrics=(

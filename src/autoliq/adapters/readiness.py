@@ -1,22 +1,22 @@
-"""Readiness (`GET /_autoliq/ready`): the database answers, and its migrations are the code's head."""
+"""Readiness (`GET /_autoliq/ready`): the database answers, its migrations are the code's head, and
+this process's last write attempt did not fail on the storage."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
-from sqlalchemy.exc import DBAPIError
 
 from autoliq.adapters.db import alembic_config
+from autoliq.adapters.storage_faults import StorageHealth, describe_error
 
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT_SECONDS = 2.0
-MAX_ERROR_CHARS = 300
 VERSION_TABLE = "alembic_version"  # Alembic's default; migrations/env.py keeps it
 
 
@@ -46,7 +46,7 @@ class Readiness:
     """What a readiness check found."""
 
     database: str
-    """`ok`, or why the database did not answer."""
+    """`ok`, or why the database did not answer, or `writes failing: <why>`."""
     revision: str | None
     """The database's migration revision (None when unknown or before the first migration)."""
     head: str
@@ -59,18 +59,11 @@ class Readiness:
 
     @property
     def migrations(self) -> str:
-        """The head when ready, else `<database revision> != <head>`."""
-        if self.ready:
+        """The head when the database is at it, else `<database revision> != <head>`."""
+        if self.revision == self.head:
             return self.head
         found = self.revision if self.database == "ok" else "unknown"
         return f"{found or 'none'} != {self.head}"
-
-
-def _describe(error: BaseException) -> str:
-    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
-    first_line = (str(cause).strip().splitlines() or [""])[0]
-    described = f"{type(cause).__name__}: {first_line}" if first_line else type(cause).__name__
-    return described[:MAX_ERROR_CHARS]
 
 
 class ReadinessProbe:
@@ -84,10 +77,17 @@ class ReadinessProbe:
         *,
         timeout: float = READY_TIMEOUT_SECONDS,
         check: Callable[[Engine], str | None] = database_revision,
+        storage: StorageHealth | None = None,
+        probe_write: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.engine = engine
         self.timeout = timeout
         self._check = check
+        self.storage = storage
+        """The writer's health: while its last write attempt failed, not ready."""
+        self._probe_write = probe_write
+        """While that is so, one write tried per check: a success clears it with no client writing
+        (a load balancer that follows readiness sends none)."""
         self._head: str | None = None
         self._running: asyncio.Future[str | None] | None = None
         self._was_ready: bool | None = None
@@ -111,9 +111,12 @@ class ReadinessProbe:
         except TimeoutError:
             result = Readiness(f"no answer within {self.timeout:g} s", None, head)
         except Exception as exc:
-            result = Readiness(_describe(exc), None, head)
+            result = Readiness(describe_error(exc), None, head)
         else:
             result = Readiness("ok", revision, head)
+        fault = await self._storage_fault()
+        if fault is not None and result.database == "ok":
+            result = Readiness(f"writes failing: {fault}", result.revision, head)
         if result.ready != self._was_ready:
             self._was_ready = result.ready
             if not result.ready:
@@ -121,3 +124,18 @@ class ReadinessProbe:
             else:
                 log.info("ready: migrations at %s", result.head)
         return result
+
+    async def _storage_fault(self) -> str | None:
+        """Why writes fail now (the SQLite file gone, or the last attempt failed and a new one too)."""
+        storage = self.storage
+        if storage is None:
+            return None
+        refusal = storage.refusal()
+        if refusal is not None:
+            return refusal
+        if storage.fault is not None and self._probe_write is not None:
+            try:
+                await asyncio.wait_for(self._probe_write(), self.timeout)
+            except Exception:  # the writer recorded why in `storage.fault`
+                log.debug("readiness: the probe write failed", exc_info=True)
+        return storage.fault

@@ -5,6 +5,14 @@ Every write goes to one writer thread. The thread takes all the writes that are 
 durable; only then is each caller answered and each event published. A write that raises makes
 the batch roll back, and its members are then run one by one, each in its own transaction, so one
 failure never takes a neighbour's change with it.
+
+A storage fault (a failed BEGIN or COMMIT, or a statement failing on the storage: disk full, I/O
+error, read-only file, lost connection; `storage_faults.is_storage_fault`) is not a write's own
+failure: the batch is rolled back, the writer's connection is closed (a new one is opened for the
+next batch: a broken transaction never outlives its batch) and every write of the batch answers
+`StorageUnavailable` (HTTP 503). On SQLite a batch is also refused, before it begins and after it
+commits, when the database's path no longer leads to the file the server opened: a write committed
+to a deleted or replaced file is not acknowledged.
 """
 
 from __future__ import annotations
@@ -19,12 +27,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, Engine, RootTransaction
 
 from autoliq.adapters.event_bus import OUTBOX_RETENTION, new_origin, prune_outbox, write_outbox
 from autoliq.adapters.hot_path import HotPath
 from autoliq.adapters.repositories import SqlStore
+from autoliq.adapters.storage_faults import StorageHealth, describe_error, is_storage_fault
+from autoliq.domain.errors import StorageUnavailable
 from autoliq.domain.events import Event
 from autoliq.service.metrics import observe_event_lag
 from autoliq.service.ports import Publisher, Store
@@ -65,16 +74,66 @@ def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None
         future.set_result(value)
 
 
+def _unavailable(error: Exception) -> Exception:
+    """A read's error as the caller should see it: `StorageUnavailable` for a storage fault."""
+    if not is_storage_fault(error):
+        return error
+    unavailable = StorageUnavailable(describe_error(error))
+    unavailable.__cause__ = error
+    return unavailable
+
+
+def _reset(conn: Connection | None) -> None:
+    """Drop a connection a storage fault hit: roll back what may be open, discard the DB-API
+    connection (the pool opens a new one), never raise."""
+    if conn is None:
+        return
+    for step in (conn.rollback, conn.invalidate, conn.close):
+        try:
+            step()
+        except Exception:  # a broken connection may refuse each step; the next one still runs
+            log.debug("resetting the writer's connection: %s failed", step.__name__, exc_info=True)
+
+
+def _rolled_back(transaction: RootTransaction) -> bool:
+    """Roll back `transaction`; False when even that failed (the connection is then unusable)."""
+    try:
+        transaction.rollback()
+    except Exception:
+        return False
+    return True
+
+
+def _changes(conn: Connection) -> int:
+    """SQLite's count of rows changed on this connection; 0 elsewhere (see `_wrote`)."""
+    changes: int = getattr(conn.connection.dbapi_connection, "total_changes", 0)
+    return changes
+
+
+def _touch_version(store: Store) -> None:
+    # The readiness probe's write: rewrites one row as it is (a real page write on both engines).
+    assert isinstance(store, SqlStore)
+    store.conn.exec_driver_sql("UPDATE alembic_version SET version_num = version_num")
+
+
 class SqlUnitOfWork:
     """The UnitOfWork port on SQLAlchemy: one writer thread with group commit."""
 
     def __init__(
-        self, write_engine: Engine, read_engine: Engine, publisher: Publisher, *, max_batch: int = 256
+        self,
+        write_engine: Engine,
+        read_engine: Engine,
+        publisher: Publisher,
+        *,
+        max_batch: int = 256,
+        health: StorageHealth | None = None,
     ) -> None:
         self._write_engine = write_engine
         self._read_engine = read_engine
         self._publisher = publisher
         self._max_batch = max_batch
+        self.health = health or StorageHealth()
+        """Whether the last write attempt failed on the storage (`/_autoliq/ready` reads it)."""
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._snapshots: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
@@ -141,6 +200,11 @@ class SqlUnitOfWork:
         self._queue.put(_Job(work, future, loop, accounts, log_rows))
         return await future
 
+    async def probe_write(self) -> None:
+        """One real write through the writer (a row rewritten as it is): after a storage fault,
+        `/_autoliq/ready` uses it to learn whether writes work again when no client writes."""
+        await self.write(_touch_version)
+
     async def read(self, work: Callable[[Store], T]) -> T:
         """Run `work` on its own read connection, off the event loop."""
         return await asyncio.to_thread(self.read_sync, work)
@@ -158,12 +222,17 @@ class SqlUnitOfWork:
         return await future
 
     def read_sync(self, work: Callable[[Store], T]) -> T:
-        """Run `work` on a read connection in this thread."""
-        with self._read_engine.connect() as conn:
-            try:
-                return work(SqlStore(conn))
-            finally:
-                conn.rollback()
+        """Run `work` on a read connection in this thread (a storage fault: `StorageUnavailable`)."""
+        try:
+            with self._read_engine.connect() as conn:
+                try:
+                    return work(SqlStore(conn))
+                finally:
+                    conn.rollback()
+        except Exception as exc:
+            if is_storage_fault(exc):
+                raise StorageUnavailable(describe_error(exc)) from exc
+            raise
 
     # -- the writer thread --
     def _take_batch(self, jobs: queue.SimpleQueue[_Job | None]) -> tuple[list[_Job], bool]:
@@ -189,10 +258,6 @@ class SqlUnitOfWork:
             batch, stopping = self._take_batch(self._queue)
             if not batch:
                 break
-            if conn is None or conn.closed or conn.invalidated:
-                conn = self._connect_or_fail(batch)
-                if conn is None:
-                    continue
             conn = self._execute(conn, batch)
         if conn is not None:
             conn.close()
@@ -215,7 +280,7 @@ class SqlUnitOfWork:
                 if conn is not None:
                     conn.close()
                     conn = None
-                outcomes = [(None, exc)] * len(batch)
+                outcomes = [(None, _unavailable(exc))] * len(batch)
             for job, (value, error) in zip(batch, outcomes, strict=True):
                 job.loop.call_soon_threadsafe(_settle, job.future, value, error)
         if conn is not None:
@@ -240,38 +305,76 @@ class SqlUnitOfWork:
                 transaction.rollback()
         return outcomes
 
-    def _connect_or_fail(self, batch: list[_Job]) -> Connection | None:
-        try:
-            return self._write_engine.connect()
-        except Exception as exc:
-            log.exception("writer could not connect to the database")
-            for job in batch:
-                job.loop.call_soon_threadsafe(_settle, job.future, None, exc)
-            return None
+    def _storage_failed(
+        self, conn: Connection | None, jobs: Sequence[_Job], cause: str, error: BaseException | None
+    ) -> None:
+        """A storage fault: reset the connection, mark the writer unhealthy, answer every job 503."""
+        _reset(conn)
+        self.health.failed(cause, error)
+        for job in jobs:
+            refused = StorageUnavailable(cause)
+            refused.__cause__ = error
+            job.loop.call_soon_threadsafe(_settle, job.future, None, refused)
 
-    def _execute(self, conn: Connection, batch: list[_Job]) -> Connection | None:
+    def _fault(self, conn: Connection | None, jobs: Sequence[_Job], error: BaseException) -> None:
+        self._storage_failed(conn, jobs, describe_error(error), error)
+
+    def _acknowledgeable(self, jobs: Sequence[_Job]) -> bool:
+        """Before a batch begins and after it commits: False (the jobs answered 503) when the SQLite
+        file was deleted or replaced (what commits there is not where the operator's database is)."""
+        refusal = self.health.refusal()
+        if refusal is None:
+            return True
+        self._storage_failed(None, jobs, refusal, None)
+        return False
+
+    def _wrote(self, conn: Connection, before: int) -> None:
+        """A commit succeeded: the writer is healthy again if it wrote something (an empty commit
+        succeeds on a full SQLite disk; on PostgreSQL the commit's round trip shows the connection
+        works again, the usual fault there)."""
+        if self.health.fault is not None and (conn.dialect.name != "sqlite" or _changes(conn) != before):
+            self.health.succeeded()
+
+    def _execute(self, conn: Connection | None, batch: list[_Job]) -> Connection | None:
+        """Run and commit `batch` on `conn` (opened if None); the connection to use next."""
+        if not self._acknowledgeable(batch):
+            return conn
         results: list[Any] = []
         try:
-            with conn.begin():
-                hot = HotPath(conn, locking=True)
-                if hot.pipelined:
-                    self.prepared_batches += 1
-                    hot.prepare_batch(
-                        [a for job in batch for a in job.accounts], sum(j.log_rows for j in batch)
-                    )
-                    self._run_jobs(conn, hot, batch, results)
-                    hot.flush()
-                else:
-                    self._run_jobs(conn, hot, batch, results)
-                self._record_events(conn, [e for job in batch for e in job.events])
-        except Exception:
-            if len(batch) == 1:
-                return self._run_alone(conn, batch[0])
+            if conn is None or conn.closed or conn.invalidated:
+                conn = self._write_engine.connect()
+            transaction = conn.begin()
+        except Exception as exc:
+            self._fault(conn, batch, exc)
+            return None
+        before = _changes(conn) if self.health.fault is not None else 0
+        try:
+            hot = HotPath(conn, locking=True)
+            if hot.pipelined:
+                self.prepared_batches += 1
+                hot.prepare_batch([a for job in batch for a in job.accounts], sum(j.log_rows for j in batch))
+                self._run_jobs(conn, hot, batch, results)
+                hot.flush()
+            else:
+                self._run_jobs(conn, hot, batch, results)
+            self._record_events(conn, [e for job in batch for e in job.events])
+        except Exception as exc:
+            if is_storage_fault(exc) or not _rolled_back(transaction):
+                self._fault(conn, batch, exc)
+                return None
             # One member failed: run each alone so the others still land.
             current: Connection | None = conn
             for job in batch:
                 current = self._run_alone(current, job)
             return current
+        try:
+            transaction.commit()
+        except Exception as exc:
+            self._fault(conn, batch, exc)
+            return None
+        if not self._acknowledgeable(batch):
+            return conn
+        self._wrote(conn, before)
         self.batches += 1
         self.writes += len(batch)
         self._deliver(batch, results)
@@ -285,27 +388,42 @@ class SqlUnitOfWork:
             job.take(store)
 
     def _run_alone(self, conn: Connection | None, job: _Job, attempts: int = 3) -> Connection | None:
+        if not self._acknowledgeable([job]):
+            return conn
         try:
             if conn is None or conn.closed or conn.invalidated:
                 conn = self._write_engine.connect()
-            with conn.begin():
-                hot = HotPath(conn, locking=True)
-                hot.prepare_batch(list(job.accounts), 0)  # lock the hinted accounts first
-                store = SqlStore(conn, hot)
-                value = job.work(store)
-                hot.flush()
-                job.take(store)
-                self._record_events(conn, job.events)
+            transaction = conn.begin()
         except Exception as exc:
-            if isinstance(exc, DBAPIError) and exc.connection_invalidated and conn is not None:
-                conn.close()
-                conn = None
+            self._fault(conn, [job], exc)
+            return None
+        before = _changes(conn) if self.health.fault is not None else 0
+        try:
+            hot = HotPath(conn, locking=True)
+            hot.prepare_batch(list(job.accounts), 0)  # lock the hinted accounts first
+            store = SqlStore(conn, hot)
+            value = job.work(store)
+            hot.flush()
+            job.take(store)
+            self._record_events(conn, job.events)
+        except Exception as exc:
+            if is_storage_fault(exc) or not _rolled_back(transaction):
+                self._fault(conn, [job], exc)
+                return None
             if attempts > 1 and _is_lock_conflict(exc):
                 # Two workers took the same accounts' locks in different orders: the database broke
                 # the deadlock by failing this transaction, which did nothing: run it again.
                 return self._run_alone(conn, job, attempts - 1)
             job.loop.call_soon_threadsafe(_settle, job.future, None, exc)
             return conn
+        try:
+            transaction.commit()
+        except Exception as exc:
+            self._fault(conn, [job], exc)
+            return None
+        if not self._acknowledgeable([job]):
+            return conn
+        self._wrote(conn, before)
         self.batches += 1
         self.writes += 1
         self._deliver([job], [value])
@@ -349,9 +467,15 @@ class InLoopUnitOfWork(SqlUnitOfWork):
     """
 
     def __init__(
-        self, write_engine: Engine, read_engine: Engine, publisher: Publisher, *, max_batch: int = 256
+        self,
+        write_engine: Engine,
+        read_engine: Engine,
+        publisher: Publisher,
+        *,
+        max_batch: int = 256,
+        health: StorageHealth | None = None,
     ) -> None:
-        super().__init__(write_engine, read_engine, publisher, max_batch=max_batch)
+        super().__init__(write_engine, read_engine, publisher, max_batch=max_batch, health=health)
         self._pending: list[_Job] = []
         self._flusher: asyncio.Task[None] | None = None
         self._conn: Connection | None = None
@@ -384,7 +508,12 @@ class InLoopUnitOfWork(SqlUnitOfWork):
         writer, and a few point reads of SQLite's page cache cost less than a hop to a thread."""
         store = self._snapshot_store
         if store is None or store.conn.closed or store.conn.invalidated:
-            conn = self._read_engine.connect()
+            try:
+                conn = self._read_engine.connect()
+            except Exception as exc:
+                if is_storage_fault(exc):
+                    raise StorageUnavailable(describe_error(exc)) from exc
+                raise
             store = self._snapshot_store = SqlStore(conn, HotPath(conn))
         # BEGIN (deferred) on the DB-API connection: the reads below share one snapshot. The raw
         # statements skip SQLAlchemy's transaction events (~80 µs a request); `work` must use only
@@ -420,23 +549,23 @@ class InLoopUnitOfWork(SqlUnitOfWork):
             self._conn = self._write_engine.connect()
         return self._conn
 
+    def _fault(self, conn: Connection | None, jobs: Sequence[_Job], error: BaseException) -> None:
+        super()._fault(conn, jobs, error)
+        self._conn = None  # the next batch opens a new connection
+
     async def _commit_batch(self, batch: list[_Job]) -> None:
+        if not self._acknowledgeable(batch):
+            return
+        conn: Connection | None = None
+        results: list[Any] = []
         try:
             conn = self._connection()
-        except Exception as exc:
-            log.exception("could not connect to the database")
-            for job in batch:
-                _settle(job.future, None, exc)
-            return
-        results: list[Any] = []
-        # BEGIN IMMEDIATE may wait for another process's write lock (busy_timeout): not on the loop.
-        try:
+            # BEGIN IMMEDIATE may wait for another process's write lock (busy_timeout): not on the loop.
             transaction = await asyncio.to_thread(conn.begin)
         except Exception as exc:
-            log.exception("could not begin a transaction")
-            for job in batch:
-                _settle(job.future, None, exc)
+            self._fault(conn, batch, exc)
             return
+        before = _changes(conn) if self.health.fault is not None else 0
         try:
             hot = HotPath(conn)
             for job in batch:
@@ -444,42 +573,56 @@ class InLoopUnitOfWork(SqlUnitOfWork):
                 results.append(job.work(store))
                 job.take(store)
             self._record_events(conn, [e for job in batch for e in job.events])
-        except Exception:
-            transaction.rollback()
+        except Exception as exc:
+            if is_storage_fault(exc) or not _rolled_back(transaction):
+                self._fault(conn, batch, exc)
+                return
             # One member failed: run each alone so the others still land.
             for job in batch:
-                await self._commit_batch_alone(conn, job)
+                await self._commit_batch_alone(job)
             return
         try:
             await asyncio.to_thread(transaction.commit)
         except Exception as exc:
-            log.exception("commit failed")
-            if transaction.is_active:
-                transaction.rollback()
-            for job in batch:
-                _settle(job.future, None, exc)
+            self._fault(conn, batch, exc)
             return
+        if not self._acknowledgeable(batch):
+            return
+        self._wrote(conn, before)
         self.batches += 1
         self.writes += len(batch)
         self._settle_and_publish(list(zip(batch, results, strict=True)), time.perf_counter())
 
-    async def _commit_batch_alone(self, conn: Connection, job: _Job) -> None:
+    async def _commit_batch_alone(self, job: _Job) -> None:
+        if not self._acknowledgeable([job]):
+            return
+        conn: Connection | None = None
         try:
+            conn = self._connection()
             transaction = await asyncio.to_thread(conn.begin)
         except Exception as exc:
-            _settle(job.future, None, exc)
+            self._fault(conn, [job], exc)
             return
+        before = _changes(conn) if self.health.fault is not None else 0
         try:
             store = SqlStore(conn)
             value = job.work(store)
             job.take(store)
             self._record_events(conn, job.events)
+        except Exception as exc:
+            if is_storage_fault(exc) or not _rolled_back(transaction):
+                self._fault(conn, [job], exc)
+            else:
+                _settle(job.future, None, exc)
+            return
+        try:
             await asyncio.to_thread(transaction.commit)
         except Exception as exc:
-            if transaction.is_active:
-                transaction.rollback()
-            _settle(job.future, None, exc)
+            self._fault(conn, [job], exc)
             return
+        if not self._acknowledgeable([job]):
+            return
+        self._wrote(conn, before)
         self.batches += 1
         self.writes += 1
         self._settle_and_publish([(job, value)], time.perf_counter())

@@ -9,7 +9,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from autoliq.domain.errors import BadRequest, NotFound, Unauthorized
+from autoliq.domain.errors import AutoliqError, BadRequest, NotFound, StorageUnavailable, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,33 @@ def on_bad_request(_: Request[Any, Any, Any], exc: BadRequest) -> Response[Any]:
     return _answer(400, exc.message)
 
 
+RETRY_AFTER_SECONDS = 1
+"""A 503's `Retry-After`: the writer opens a new connection for the next batch at once, so a
+transient fault (a lost PostgreSQL connection) is over by then; a full disk is not, and says so again."""
+
+
+def error_status(error: AutoliqError) -> tuple[int, list[tuple[str, str]]]:
+    """The HTTP status and extra headers of an `AutoliqError`: the one mapping, used by the
+    framework's handlers and by `api/fast.py` (and so by the WebSocket's dispatched requests)."""
+    if isinstance(error, StorageUnavailable):
+        return 503, [("retry-after", str(RETRY_AFTER_SECONDS))]
+    if isinstance(error, Unauthorized):
+        return 401, []
+    if isinstance(error, NotFound):
+        return 404, []
+    if isinstance(error, BadRequest):
+        return 400, []
+    return 500, []
+
+
+def on_storage_unavailable(_: Request[Any, Any, Any], exc: StorageUnavailable) -> Response[Any]:
+    """503 Storage unavailable with Retry-After: the write was not acknowledged (the cause is logged)."""
+    status, headers = error_status(exc)
+    return Response(
+        {"errorText": exc.message}, status_code=status, media_type=MediaType.JSON, headers=dict(headers)
+    )
+
+
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """A bug: log it, answer 500 without internals."""
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -80,6 +107,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     Unauthorized: on_unauthorized,
     NotFound: on_not_found,
     BadRequest: on_bad_request,
+    StorageUnavailable: on_storage_unavailable,
     HTTPException: on_http_exception,
     Exception: on_unexpected,
 }

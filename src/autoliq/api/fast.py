@@ -30,12 +30,13 @@ from litestar.types import (
     Send,
 )
 
+from autoliq.api.errors import error_status
 from autoliq.api.params import decode_strict
 from autoliq.api.schemas import AccountRiskStatusResponse, SetAdminAutoLiqActionBody, risk_status_out
 from autoliq.api.security import dispatched_caller
 from autoliq.api.trading_schemas import PlaceOrderBody, PlaceOrderResultOut, outcome_out
 from autoliq.bootstrap import Services
-from autoliq.domain.errors import AutoliqError, BadRequest, NotFound, Unauthorized
+from autoliq.domain.errors import AutoliqError, BadRequest
 from autoliq.domain.model import User
 from autoliq.domain.rules import EnvironmentDenied, Rejection
 from autoliq.service.metrics import (
@@ -84,16 +85,6 @@ Handler = Callable[[Services, User, bytes], Awaitable[tuple[int, Any]]]
 FAST_ROUTES: dict[str, Handler] = {SET_ADMIN_ACTION_PATH: set_admin_action, PLACE_ORDER_PATH: place_order}
 """The POST endpoints `FastEntry` answers itself; each is also a Litestar route calling the same
 function (documented in the OpenAPI, and used when `AUTOLIQ_FAST_PATH=0`)."""
-
-
-def _status_of(error: AutoliqError) -> int:
-    if isinstance(error, Unauthorized):
-        return 401
-    if isinstance(error, NotFound):
-        return 404
-    if isinstance(error, BadRequest):
-        return 400
-    return 500
 
 
 class _TooLarge(Exception):
@@ -153,6 +144,7 @@ class FastEntry:
 
     async def _answer(self, handler: Handler, path: str, scope: Scope, receive: Receive, send: Send) -> None:
         began = perf_counter()
+        headers = _JSON_HEADERS
         try:
             caller = dispatched_caller(scope) or await self.services.auth.authenticate(_bearer(scope))
             raw = await self._body(scope, receive)
@@ -161,14 +153,16 @@ class FastEntry:
         except _TooLarge:
             status, payload = 413, b'{"errorText":"Request body too large"}'
         except AutoliqError as exc:
-            status, payload = _status_of(exc), _encode({"errorText": exc.message})
+            status, extra = error_status(exc)
+            payload = _encode({"errorText": exc.message})
+            headers = [*_JSON_HEADERS, *((k.encode(), v.encode()) for k, v in extra)]
         except Exception:
             log.exception("unhandled error on POST %s", path)
             status, payload = 500, b'{"errorText":"Internal server error"}'
         start: HTTPResponseStartEvent = {
             "type": "http.response.start",
             "status": status,
-            "headers": [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())],
+            "headers": [*headers, (b"content-length", str(len(payload)).encode())],
         }
         await send(start)
         end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": payload, "more_body": False}

@@ -106,6 +106,7 @@ def serve(
     from alembic.util.exc import CommandError
     from sqlalchemy.exc import SQLAlchemyError
 
+    from autoliq.adapters.db import DatabaseVanished
     from autoliq.api.app import DOCS_PATH, create_app
     from autoliq.bootstrap import bootstrap, prepare_database
     from autoliq.cli.startup import (
@@ -143,7 +144,7 @@ def serve(
         configure_logging("info", log_format.value)
         log_config = server_log_config(log_format.value, log_level)
         demo = prepare_database(settings)
-    except (StartupError, UnknownOperator) as exc:  # UnknownOperator: AUTOLIQ_SANDBOX_OPERATOR
+    except (StartupError, UnknownOperator, DatabaseVanished) as exc:  # operator unknown, file gone
         listener.close()
         raise _startup_failure(str(exc)) from None
     except (SQLAlchemyError, CommandError, OSError) as exc:  # found while migrating or seeding
@@ -265,7 +266,7 @@ def seed(
     ] = None,
 ) -> None:
     """Add an organization, or accounts to an existing one, directly in the database."""
-    from autoliq.adapters.db import migrate
+    from autoliq.adapters.db import DatabaseVanished, migrate
     from autoliq.adapters.db_probe import DatabaseUnavailable, check_database
     from autoliq.bootstrap import seed_organization
     from autoliq.domain.passwords import password_problem
@@ -277,9 +278,9 @@ def seed(
     url = database_url or default_database_url()
     try:
         check_database(url)
-    except DatabaseUnavailable as exc:
+        migrate(url)
+    except (DatabaseUnavailable, DatabaseVanished) as exc:  # vanished: never seed over a lost database
         raise _startup_failure(str(exc)) from None
-    migrate(url)
     started = time.perf_counter()
     with Progress(
         TextColumn("[progress.description]{task.description}"),

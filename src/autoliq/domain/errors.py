@@ -3,7 +3,8 @@
     AutoliqError
     ├── Unauthorized      no valid token, or the caller may not do this: HTTP 401 "Access is denied"
     ├── NotFound          the entity does not exist or is not visible to the caller: HTTP 404
-    └── BadRequest        the request could not be read (malformed JSON, wrong types): HTTP 400
+    ├── BadRequest        the request could not be read (malformed JSON, wrong types): HTTP 400
+    └── StorageUnavailable  the database could not make the write durable: HTTP 503, Retry-After
 
 Business rejections (Tradovate's HTTP 200 with `errorText`) are values, not exceptions: see
 `autoliq.domain.rules.Rejection`.
@@ -36,3 +37,13 @@ class NotFound(AutoliqError):
 
 class BadRequest(AutoliqError):
     """The request body or query could not be read (HTTP 400)."""
+
+
+class StorageUnavailable(AutoliqError):
+    """The storage could not make a write durable (disk full, I/O error, read-only or replaced file,
+    lost connection): the write was not acknowledged; retry later (HTTP 503 with Retry-After)."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__("Storage unavailable")
+        self.cause = cause
+        """What failed (logged and shown by `/_autoliq/ready`, never in the answer)."""

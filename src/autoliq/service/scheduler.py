@@ -8,6 +8,7 @@ import logging
 from datetime import datetime
 from functools import partial
 
+from autoliq.domain.errors import StorageUnavailable
 from autoliq.domain.events import RiskStatusChanged
 from autoliq.domain.states import Actor
 from autoliq.domain.timers import Timer, TimerKind, expired_status, expiry_reason
@@ -80,6 +81,8 @@ class Scheduler:
                 await self.run_due()
             except asyncio.CancelledError:
                 raise
+            except StorageUnavailable:  # logged once by the writer when it starts failing
+                log.debug("scheduler: storage unavailable; retrying")
             except Exception:
                 log.exception("scheduler: running due timers failed; retrying")
             await asyncio.sleep(self._interval)

@@ -29,14 +29,17 @@ class ReadyOut(msgspec.Struct):
     status: str
     """`ready` or `not ready`."""
     database: str
-    """`ok`, or why the database did not answer."""
+    """`ok`, or why the database did not answer, or `writes failing: <cause>`."""
     migrations: str
     """The migration head when ready, else `<database revision> != <head>`."""
 
 
 NOT_READY = ResponseSpec(
     data_container=ReadyOut,
-    description="Not ready: the database did not answer within 2 s, or its migrations are not the code's",
+    description=(
+        "Not ready: the database did not answer within 2 s, or its migrations are not the code's, "
+        "or this process's last write attempt failed on the storage"
+    ),
 )
 
 
@@ -53,8 +56,9 @@ class OperationsController(Controller):
 
     @get("/ready", opt=PUBLIC, security=[{}], responses={503: NOT_READY})
     async def ready(self, services: NamedDependency[Services]) -> Response[ReadyOut]:
-        """Readiness (no token): 200 when a `SELECT 1` answers within 2 s and the database's migration
-        revision is the code's head; else 503 saying which."""
+        """Readiness (no token): 200 when a `SELECT 1` answers within 2 s, the database's migration
+        revision is the code's head and writes work (`writes failing: <cause>` while the last write
+        attempt failed on the storage); else 503 saying which."""
         found = await services.readiness.check()
         if found.ready:
             return Response(ReadyOut("ready", "ok", found.migrations), status_code=200)
