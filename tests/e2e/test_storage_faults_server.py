@@ -227,6 +227,8 @@ def test_server_when_wal_read_only_then_503_until_writable_and_when_file_deleted
     assert ready.json()["database"] == (
         f"writes failing: database file {database} was deleted under the running server; writes refused"
     )
-    out = server.stdout_text().strip().splitlines()
-    assert len(out) == 1 and out[0].startswith(f"error: database {database} is gone"), out
+    # The one line is on standard error (as every start-up error); nothing at all on standard output.
+    assert server.stdout_text().strip() == ""
+    err = server.stderr_text().strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: database {database} is gone"), err
     assert not database.exists()
