@@ -232,3 +232,69 @@ def test_server_when_wal_read_only_then_503_until_writable_and_when_file_deleted
     err = server.stderr_text().strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: database {database} is gone"), err
     assert not database.exists()
+
+
+def test_server_when_its_clock_row_is_poisoned_then_it_starts_and_answers_every_organization(
+    tmp_path: Path,
+) -> None:
+    """A database whose sandbox clock row holds year 9999 (what `POST /_autoliq/clock` stored on
+    62575c4, after which every lock, order and clock read was a 500, across restarts): the real server
+    starts on it, logs it once, and answers the clock, a lock and an order."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import delete, insert
+
+    from autoliq.adapters.db import create_admin_engine, migrate
+    from autoliq.adapters.tables import sandbox_clock
+
+    database = tmp_path / "poisoned.db"
+    migrate(f"sqlite:///{database}")
+    offset_us = (datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC) - datetime.now(UTC)) // timedelta(
+        microseconds=1
+    )
+    engine = create_admin_engine(f"sqlite:///{database}")
+    try:
+        with engine.begin() as conn:  # the row as a poisoned database holds it
+            conn.execute(delete(sandbox_clock))
+            conn.execute(insert(sandbox_clock).values(id=1, offset_us=offset_us, updated=datetime.now(UTC)))
+    finally:
+        engine.dispose()
+    with ServerProcess(f"sqlite:///{database}", tmp_path) as server:
+        admin = server.login("admin")["accessToken"]
+        trader = server.login("trader")["accessToken"]
+        with server.client(admin) as c:
+            clock = c.get("/_autoliq/clock")
+            assert clock.status_code == 200, clock.text
+            assert clock.json()["now"].startswith(("20", "21")), clock.text  # the row ignored
+            with server.client(trader) as t:
+                accounts = t.get("/v1/account/list").json()
+            account = accounts[0]["id"]
+            lock = c.post(
+                SET_ACTION,
+                json={
+                    "accountId": account,
+                    "adminAction": "LockTradingImmediately",
+                    "adminActionReasonCode": "Other",
+                    "adminActionReason": "poisoned clock",
+                },
+            )
+            assert lock.status_code == 200, lock.text
+            assert lock.json()["accountRiskStatus"]["adminAction"] == "LockTradingImmediately"
+        with server.client(trader) as t:
+            order = t.post(
+                "/v1/order/placeorder",
+                json={
+                    "accountId": account,
+                    "action": "Buy",
+                    "symbol": "ESZ6",
+                    "orderQty": 1,
+                    "orderType": "Market",
+                    "isAutomated": True,
+                },
+            )
+            assert order.status_code == 200, order.text  # a 500 for everyone on 62575c4
+            assert order.json().get("failureReason") == "TradingLocked", order.text  # the lock holds
+        server.terminate()
+        assert "Traceback" not in server.stderr_text() + server.stdout_text()
+        warned = [line for line in server.stderr_text().splitlines() if "clock" in line.lower()]
+        assert len(warned) == 1, warned
