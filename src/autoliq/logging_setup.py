@@ -11,6 +11,7 @@ import copy
 import json
 import logging
 import logging.config
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -99,6 +100,26 @@ def configure_logging(level: str, fmt: str) -> dict[str, Any] | None:
         return config
     logging.basicConfig(level=_level_number(level), format=TEXT_FORMAT, force=True)
     return None
+
+
+def logging_restorer() -> Callable[[], None]:
+    """A function that puts the root logger's handlers and level back as they are now: `serve` calls
+    it when it stops before serving, so that a handler it set on a stream that is then closed (an
+    in-process caller's, such as a test runner's) is not left behind for the next log line."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+
+    def restore() -> None:
+        for handler in list(root.handlers):
+            if handler not in handlers:
+                root.removeHandler(handler)
+                handler.close()
+        for handler in handlers:
+            if handler not in root.handlers:
+                root.addHandler(handler)
+        root.setLevel(level)
+
+    return restore
 
 
 def server_log_config(fmt: str, uvicorn_level: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ organization's sandbox) or the operator's side of it.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -341,10 +342,15 @@ def test_serve_when_operator_unknown_then_one_line_exit_2_and_nothing_seeded(
 ) -> None:
     monkeypatch.setenv("AUTOLIQ_SANDBOX_OPERATOR", "No Such Firm")
     database = tmp_path / "serve.db"
+    root = logging.getLogger()
+    handlers_before = list(root.handlers)
 
     result = CliRunner().invoke(cli_app, ["serve", "--database-url", f"sqlite:///{database}", "--port", "1"])
 
     assert result.exit_code == 2
+    # No handler left on the runner's stream, closed now (later log lines would fail on it: a CLI test
+    # in the same process then saw "--- Logging error ---" on its standard error).
+    assert root.handlers == handlers_before
     # (The lines before it are the migrations' log.)
     assert result.output.splitlines()[-1] == (
         "error: AUTOLIQ_SANDBOX_OPERATOR='No Such Firm': no organization has that name"

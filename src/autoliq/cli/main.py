@@ -116,7 +116,7 @@ def serve(
         check_database_url,
         run_server,
     )
-    from autoliq.logging_setup import configure_logging, server_log_config
+    from autoliq.logging_setup import configure_logging, logging_restorer, server_log_config
     from autoliq.service.sandbox import UnknownOperator
 
     # Everything that can stop the start is settled first, each failure one line and exit 2: the
@@ -138,6 +138,7 @@ def serve(
         listener = bind_listening_socket(settings.host, settings.port)
     except StartupError as exc:
         raise _startup_failure(str(exc)) from None
+    restore_logging = logging_restorer()
     try:
         check_database_or_fail(settings.database_url)
         # autoliq's own lines at INFO (start-up, migrations); uvicorn's at --log-level.
@@ -146,9 +147,11 @@ def serve(
         demo = prepare_database(settings)
     except (StartupError, UnknownOperator, DatabaseVanished) as exc:  # operator unknown, file gone
         listener.close()
+        restore_logging()
         raise _startup_failure(str(exc)) from None
     except (SQLAlchemyError, CommandError, OSError) as exc:  # found while migrating or seeding
         listener.close()
+        restore_logging()
         raise _startup_failure(_database_failure(exc)) from None
     base = f"http://{settings.host}:{settings.port}"
     console.print(
