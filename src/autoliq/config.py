@@ -100,6 +100,45 @@ class WebSocketSettings:
             raise ValueError(f"AUTOLIQ_WS_*: {exc}") from None
 
 
+def _text(raw: str) -> str:
+    return raw
+
+
+def _lower(raw: str) -> str:
+    return raw.lower()
+
+
+def _switch(raw: str) -> bool:
+    return raw.lower() not in ("0", "false", "no", "off")
+
+
+_PARSED_VARIABLES: tuple[tuple[str, str, Callable[[str], object], str], ...] = (
+    ("AUTOLIQ_HOST", "host", _text, "an interface"),
+    ("AUTOLIQ_PORT", "port", int, "an integer"),
+    ("AUTOLIQ_DATABASE_URL", "database_url", _text, "a database URL"),
+    ("AUTOLIQ_ENVIRONMENT", "environment", Environment, "demo, live or replay"),
+    ("AUTOLIQ_TOKEN_MINUTES", "token_minutes", float, "a number"),
+    ("AUTOLIQ_MAX_BODY_BYTES", "max_body_bytes", int, "an integer"),
+    ("AUTOLIQ_WRITE_BATCH_MAX", "write_batch_max", int, "an integer"),
+    ("AUTOLIQ_FAST_PATH", "fast_path", _switch, "a switch"),
+    ("AUTOLIQ_LOG_FORMAT", "log_format", _lower, "text or json"),
+    ("AUTOLIQ_RATE_LIMITS", "rate_limits", _lower, "off or tradovate"),
+    ("AUTOLIQ_KEEP_ALIVE_SECONDS", "keep_alive_seconds", float, "a number"),
+    ("AUTOLIQ_HEADER_TIMEOUT_SECONDS", "header_timeout_seconds", float, "a number"),
+    ("AUTOLIQ_MAX_CONNECTIONS", "max_connections", int, "an integer"),
+    ("AUTOLIQ_MAX_ORDER_QTY", "max_order_qty", int, "an integer"),
+    ("AUTOLIQ_MAX_POSITION", "max_position", int, "an integer"),
+    (
+        "AUTOLIQ_TRUSTED_PROXIES",
+        "trusted_proxies",
+        parse_trusted_proxies,
+        "comma-separated IP addresses or CIDR networks",
+    ),
+)
+"""(variable, Settings field, parser of the stripped value, what a good value is): the settings read
+from the environment when set (a value the parser refuses is a `ValueError` naming the variable)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything a server needs to start."""
@@ -204,46 +243,13 @@ class Settings:
         """Settings from AUTOLIQ_* variables, then `overrides` (None values ignored)."""
         env = os.environ
         values: dict[str, object] = {}
-        if "AUTOLIQ_HOST" in env:
-            values["host"] = env["AUTOLIQ_HOST"]
-        if "AUTOLIQ_PORT" in env:
-            values["port"] = _env_value("AUTOLIQ_PORT", int, "an integer")
-        if "AUTOLIQ_DATABASE_URL" in env:
-            values["database_url"] = env["AUTOLIQ_DATABASE_URL"]
-        if "AUTOLIQ_ENVIRONMENT" in env:
-            values["environment"] = _env_value("AUTOLIQ_ENVIRONMENT", Environment, "demo, live or replay")
-        if "AUTOLIQ_TOKEN_MINUTES" in env:
-            values["token_minutes"] = _env_value("AUTOLIQ_TOKEN_MINUTES", float, "a number")
-        if "AUTOLIQ_MAX_BODY_BYTES" in env:
-            values["max_body_bytes"] = _env_value("AUTOLIQ_MAX_BODY_BYTES", int, "an integer")
-        if "AUTOLIQ_WRITE_BATCH_MAX" in env:
-            values["write_batch_max"] = _env_value("AUTOLIQ_WRITE_BATCH_MAX", int, "an integer")
-        if "AUTOLIQ_FAST_PATH" in env:
-            values["fast_path"] = env["AUTOLIQ_FAST_PATH"].strip().lower() not in ("0", "false", "no", "off")
-        if "AUTOLIQ_LOG_FORMAT" in env:
-            values["log_format"] = env["AUTOLIQ_LOG_FORMAT"].strip().lower()
-        if "AUTOLIQ_RATE_LIMITS" in env:
-            values["rate_limits"] = env["AUTOLIQ_RATE_LIMITS"].strip().lower()
-        if "AUTOLIQ_KEEP_ALIVE_SECONDS" in env:
-            values["keep_alive_seconds"] = _env_value("AUTOLIQ_KEEP_ALIVE_SECONDS", float, "a number")
-        if "AUTOLIQ_HEADER_TIMEOUT_SECONDS" in env:
-            values["header_timeout_seconds"] = _env_value("AUTOLIQ_HEADER_TIMEOUT_SECONDS", float, "a number")
-        if "AUTOLIQ_MAX_CONNECTIONS" in env:
-            values["max_connections"] = _env_value("AUTOLIQ_MAX_CONNECTIONS", int, "an integer")
-        if "AUTOLIQ_MAX_ORDER_QTY" in env:
-            values["max_order_qty"] = _env_value("AUTOLIQ_MAX_ORDER_QTY", int, "an integer")
-        if "AUTOLIQ_MAX_POSITION" in env:
-            values["max_position"] = _env_value("AUTOLIQ_MAX_POSITION", int, "an integer")
+        for name, key, parse, expected in _PARSED_VARIABLES:
+            if name in env:
+                values[key] = _env_value(name, parse, expected)
         values["admin_password"] = env.get("AUTOLIQ_ADMIN_PASSWORD") or None
         values["trader_password"] = env.get("AUTOLIQ_TRADER_PASSWORD") or None
         values["metrics_dir"] = env.get("AUTOLIQ_METRICS_DIR") or None
         values["sandbox_operator"] = env.get("AUTOLIQ_SANDBOX_OPERATOR", "").strip() or None
-        if "AUTOLIQ_TRUSTED_PROXIES" in env:
-            values["trusted_proxies"] = _env_value(
-                "AUTOLIQ_TRUSTED_PROXIES",
-                parse_trusted_proxies,
-                "comma-separated IP addresses or CIDR networks",
-            )
         values["websocket"] = WebSocketSettings.from_env()
         values.update({k: v for k, v in overrides.items() if v is not None})
         env_value = values.get("environment")
