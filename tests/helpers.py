@@ -17,6 +17,7 @@ from autoliq.service.clock import Clock
 from tests.conftest import ADMIN_PW, make_settings
 
 SET_ACTION = "/v1/accountRiskStatus/setadminautoliqaction"
+PLACE_ORDER = "/v1/order/placeorder"
 
 
 def db_snapshot(database_url: str) -> tuple[dict[int, tuple[Any, ...]], int]:
@@ -79,3 +80,19 @@ def add_second_demo_trader(database_url: str, accounts: int) -> None:
         owner_name="trader2",
         owner_password=TRADER2_PW,
     )
+
+
+def market_order(
+    client: TestClient[Any], headers: dict[str, str], account_id: int, action: str, qty: Any, **extra: Any
+) -> Any:
+    """A market placeorder for ESZ6 (fields in `extra` added or replaced); its 200 answer's body."""
+    body = {
+        "accountId": account_id,
+        "action": action,
+        "symbol": "ESZ6",
+        "orderQty": qty,
+        "orderType": "Market",
+    }
+    r = client.post(PLACE_ORDER, json={**body, **extra}, headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()

@@ -265,6 +265,18 @@ def test_login_when_stored_hash_is_legacy_scrypt_then_accepted_and_rehashed_to_a
     assert _stored_hash(world.database_url, "trader") == after  # rehashed once, not at every login
 
 
+def guesses_from_new_addresses(client: httpx.Client, count: int) -> list[Any]:
+    """`count` wrong logins, each a new name with a new `X-Forwarded-For` (198.51.100.i); the answers."""
+    return [
+        client.post(
+            LOGIN,
+            json={"name": f"guess{i}", "password": "x"},
+            headers={"X-Forwarded-For": f"198.51.100.{i}"},
+        ).json()
+        for i in range(count)
+    ]
+
+
 @pytest.mark.slow
 def test_serve_when_a_new_x_forwarded_for_per_request_from_loopback_then_tickets_still_come(
     tmp_path: Path,
@@ -275,14 +287,7 @@ def test_serve_when_a_new_x_forwarded_for_per_request_from_loopback_then_tickets
         ServerProcess(f"sqlite:///{tmp_path / 'xff.db'}", tmp_path) as server,
         server.client() as client,
     ):
-        answers = [
-            client.post(
-                LOGIN,
-                json={"name": f"guess{i}", "password": "x"},
-                headers={"X-Forwarded-For": f"198.51.100.{i}"},
-            ).json()
-            for i in range(12)
-        ]
+        answers = guesses_from_new_addresses(client, 12)
 
     # The address's first failure was ServerProcess's readiness probe (a wrong login).
     assert answers[:9] == [INCORRECT] * 9
@@ -365,14 +370,7 @@ def test_serve_when_peer_is_a_trusted_proxy_then_the_forwarded_address_is_counte
         ) as server,
         server.client() as client,
     ):
-        answers = [
-            client.post(
-                LOGIN,
-                json={"name": f"guess{i}", "password": "x"},
-                headers={"X-Forwarded-For": f"198.51.100.{i}"},
-            ).json()
-            for i in range(12)
-        ]
+        answers = guesses_from_new_addresses(client, 12)
         deadline = time.monotonic() + 10  # the access line is written just after the answer
         while "198.51.100.11:0" not in server.stdout_text() and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -27,7 +27,7 @@ from autoliq.domain.limits import INT64_MAX, OPEN_BOUND
 from autoliq.service.clock import ManualClock
 from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login, make_settings
 from tests.e2e.test_websocket import open_socket
-from tests.helpers import SET_ACTION, action_body
+from tests.helpers import SET_ACTION, action_body, market_order
 
 PLACE = "/v1/order/placeorder"
 MODIFY = "/v1/order/modifyorder"
@@ -49,19 +49,6 @@ def app_client(world: World, clock: ManualClock, **settings: Any) -> Iterator[Te
 def set_price(client: TestClient[Any], admin: H, value: float, symbol: str = "ESZ6") -> None:
     r = client.post(PRICES, json={"prices": [{"symbol": symbol, "price": value}]}, headers=admin)
     assert r.status_code == 200, r.text
-
-
-def place(client: TestClient[Any], headers: H, account_id: int, action: str, qty: Any, **extra: Any) -> Any:
-    body = {
-        "accountId": account_id,
-        "action": action,
-        "symbol": "ESZ6",
-        "orderQty": qty,
-        "orderType": "Market",
-    }
-    r = client.post(PLACE, json={**body, **extra}, headers=headers)
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 def raw_place(client: TestClient[Any], headers: H, body_text: str) -> Any:
@@ -128,7 +115,7 @@ def test_place_order_when_quantity_over_the_cap_or_huge_then_max_order_qty_and_n
         assert raw_place(client, trader, template.format(a=a, q="1e400")).status_code == 400
         assert order_rows(world.database_url) == 0
         # The cap itself is accepted.
-        assert "orderId" in place(client, trader, a, "Buy", 10_000)
+        assert "orderId" in market_order(client, trader, a, "Buy", 10_000)
 
 
 def test_modify_order_when_quantity_over_the_cap_then_max_order_qty_and_order_unchanged(
@@ -136,7 +123,7 @@ def test_modify_order_when_quantity_over_the_cap_then_max_order_qty_and_order_un
 ) -> None:
     a = world.demo_account_ids[0]
     set_price(client, admin_headers, 5000)
-    order_id = place(client, trader_headers, a, "Buy", 1, orderType="Limit", price=4000)["orderId"]
+    order_id = market_order(client, trader_headers, a, "Buy", 1, orderType="Limit", price=4000)["orderId"]
     for qty in (10_001, 2**31, 2**63):
         body = {"orderId": order_id, "orderQty": qty, "orderType": "Limit", "price": 4000}
         answer = client.post(MODIFY, json=body, headers=trader_headers).json()
@@ -180,10 +167,10 @@ def test_place_order_when_price_beyond_the_bound_then_invalid_price_and_never_a_
         {"orderType": "StopLimit", "price": 5000, "stopPrice": 1e308},
         {"orderType": "Limit", "price": -5000},
     ):
-        answer = place(client, trader_headers, a, "Buy", 1, **extra)
+        answer = market_order(client, trader_headers, a, "Buy", 1, **extra)
         assert answer["failureReason"] == "InvalidPrice", (extra, answer)
         assert "below 2500000" in answer["failureText"], answer
-    answer = place(client, trader_headers, a, "Buy", 1, orderType="Limit", price=ES_MAX)
+    answer = market_order(client, trader_headers, a, "Buy", 1, orderType="Limit", price=ES_MAX)
     assert "orderId" in answer, answer
     assert order_rows(world.database_url) == 1
 
@@ -210,17 +197,17 @@ def test_place_order_when_position_with_working_orders_would_pass_the_cap_then_m
         admin, trader = bearer(login(client, "admin", ADMIN_PW)), bearer(login(client, "trader", TRADER_PW))
         a = world.demo_account_ids[0]
         set_price(client, admin, 5000)
-        assert "orderId" in place(client, trader, a, "Buy", 3)
+        assert "orderId" in market_order(client, trader, a, "Buy", 3)
         # A working buy counts as if it filled: 3 held + 2 working + 1 = 6 > 5.
-        assert "orderId" in place(client, trader, a, "Buy", 2, orderType="Limit", price=4000)
-        refused = place(client, trader, a, "Buy", 1)
+        assert "orderId" in market_order(client, trader, a, "Buy", 2, orderType="Limit", price=4000)
+        refused = market_order(client, trader, a, "Buy", 1)
         assert refused["failureReason"] == "MaxPosLimitReached" and "5" in refused["failureText"]
         # Selling side: judged on the short side only; a sell of 3 reduces and passes, as does a
         # reversal to the short cap (3 - 3 = 0, then 0 - 3 - 2 = -5).
-        assert "orderId" in place(client, trader, a, "Sell", 3)
-        assert "orderId" in place(client, trader, a, "Sell", 2, orderType="Limit", price=6000)
-        assert "orderId" in place(client, trader, a, "Sell", 3)
-        assert place(client, trader, a, "Sell", 1)["failureReason"] == "MaxPosLimitReached"
+        assert "orderId" in market_order(client, trader, a, "Sell", 3)
+        assert "orderId" in market_order(client, trader, a, "Sell", 2, orderType="Limit", price=6000)
+        assert "orderId" in market_order(client, trader, a, "Sell", 3)
+        assert market_order(client, trader, a, "Sell", 1)["failureReason"] == "MaxPosLimitReached"
         assert net_pos(client, trader, a) == -3
 
 
@@ -231,15 +218,15 @@ def test_place_order_when_cap_lowered_below_the_position_then_reducing_orders_pa
     with app_client(world, clock) as client:
         admin, trader = bearer(login(client, "admin", ADMIN_PW)), bearer(login(client, "trader", TRADER_PW))
         set_price(client, admin, 5000)
-        assert "orderId" in place(client, trader, a, "Buy", 10)
-        assert "orderId" in place(client, trader, a, "Buy", 1, orderType="Limit", price=4000)
+        assert "orderId" in market_order(client, trader, a, "Buy", 10)
+        assert "orderId" in market_order(client, trader, a, "Buy", 1, orderType="Limit", price=4000)
     with app_client(world, clock, max_position=4) as client:
         admin, trader = bearer(login(client, "admin", ADMIN_PW)), bearer(login(client, "trader", TRADER_PW))
-        assert place(client, trader, a, "Buy", 1)["failureReason"] == "MaxPosLimitReached"
+        assert market_order(client, trader, a, "Buy", 1)["failureReason"] == "MaxPosLimitReached"
         # The resting buy would take the position further past the lowered cap: it stays working.
         set_price(client, admin, 4000)
         assert net_pos(client, trader, a) == 10
-        assert "orderId" in place(client, trader, a, "Sell", 4)
+        assert "orderId" in market_order(client, trader, a, "Sell", 4)
         assert net_pos(client, trader, a) == 6
         body = {"accountId": a, "contractId": ContractSpec(ES, 2026, 12).id, "admin": False}
         result = client.post(LIQUIDATE, json=body, headers=trader).json()
@@ -259,11 +246,11 @@ def test_huge_market_order_then_refused_and_the_largest_position_allowed_is_liqu
     and marked at the highest, is liquidated and its cash written exactly."""
     a = world.demo_account_ids[0]
     set_price(client, admin_headers, 0.25)
-    refused = place(client, trader_headers, a, "Buy", 3 * 10**12)
+    refused = market_order(client, trader_headers, a, "Buy", 3 * 10**12)
     assert refused["failureReason"] == "MaxOrderQtyLimitReached"
     for _ in range(10):
-        assert "orderId" in place(client, trader_headers, a, "Buy", 10_000)
-    assert place(client, trader_headers, a, "Buy", 1)["failureReason"] == "MaxPosLimitReached"
+        assert "orderId" in market_order(client, trader_headers, a, "Buy", 10_000)
+    assert market_order(client, trader_headers, a, "Buy", 1)["failureReason"] == "MaxPosLimitReached"
     set_price(client, admin_headers, ES_MAX)
     r = client.post(SET_ACTION, json=action_body(a, "LiquidateImmediately"), headers=admin_headers)
     assert r.status_code == 200 and r.json()["accountRiskStatus"]["adminAction"] == "LiquidateImmediately", (
@@ -285,9 +272,9 @@ def test_account_at_the_storage_bound_when_order_opens_then_refused_and_reducing
 ) -> None:
     a = world.demo_account_ids[0]
     set_price(client, admin_headers, 5000)
-    assert "orderId" in place(client, trader_headers, a, "Buy", 5)
+    assert "orderId" in market_order(client, trader_headers, a, "Buy", 5)
     set_price(client, admin_headers, 5001)
-    assert "orderId" in place(client, trader_headers, a, "Sell", 1)  # realized: the cash row exists
+    assert "orderId" in market_order(client, trader_headers, a, "Sell", 1)  # realized: the cash row exists
     engine = create_admin_engine(world.database_url)
     try:
         with engine.begin() as conn:
@@ -296,10 +283,12 @@ def test_account_at_the_storage_bound_when_order_opens_then_refused_and_reducing
             )
     finally:
         engine.dispose()
-    refused = place(client, trader_headers, a, "Buy", 1)
+    refused = market_order(client, trader_headers, a, "Buy", 1)
     assert refused["failureReason"] == "MaxPosLimitReached" and "bound" in refused["failureText"]
-    assert place(client, trader_headers, a, "Sell", 5)["failureReason"] == "MaxPosLimitReached"  # a reversal
-    assert "orderId" in place(client, trader_headers, a, "Sell", 1)
+    assert (
+        market_order(client, trader_headers, a, "Sell", 5)["failureReason"] == "MaxPosLimitReached"
+    )  # a reversal
+    assert "orderId" in market_order(client, trader_headers, a, "Sell", 1)
     set_price(client, admin_headers, ES_MAX)
     r = client.post(SET_ACTION, json=action_body(a, "LiquidateImmediately"), headers=admin_headers)
     assert r.status_code == 200 and "accountRiskStatus" in r.json(), r.text

@@ -8,7 +8,7 @@ import pytest
 from litestar.testing import TestClient
 
 from tests.conftest import World
-from tests.helpers import SET_ACTION, action_body, db_snapshot
+from tests.helpers import SET_ACTION, action_body, db_snapshot, market_order
 
 PLACE = "/v1/order/placeorder"
 CANCEL = "/v1/order/cancelorder"
@@ -26,16 +26,7 @@ def price(client: TestClient[Any], admin: H, symbol: str, value: float) -> None:
 def order(
     client: TestClient[Any], headers: H, account_id: int, action: str, qty: int, **extra: Any
 ) -> dict[str, Any]:
-    body = {
-        "accountId": account_id,
-        "action": action,
-        "symbol": "ESZ6",
-        "orderQty": qty,
-        "orderType": "Market",
-    }
-    r = client.post(PLACE, json={**body, **extra}, headers=headers)
-    assert r.status_code == 200, r.text
-    return dict(r.json())
+    return dict(market_order(client, headers, account_id, action, qty, **extra))
 
 
 def set_action(client: TestClient[Any], admin: H, account_id: int, action: str) -> None:
