@@ -15,6 +15,7 @@ import msgspec
 from litestar import Controller, WebSocket, websocket
 from litestar.types import WebSocketSendEvent
 
+from autoliq.api.errors import error_status
 from autoliq.api.params import decode_strict
 from autoliq.api.security import PUBLIC
 from autoliq.api.websocket.dispatch import RestDispatcher
@@ -36,6 +37,7 @@ from autoliq.api.websocket.protocol import (
     error_answer,
     parse_request,
 )
+from autoliq.api.websocket.socket_routes import SocketHandler, SocketRequest, socket_handler
 from autoliq.api.websocket.sync import SyncRequestBody, snapshot, subscription_of
 from autoliq.domain.errors import AutoliqError, BadRequest, Unauthorized
 
@@ -165,7 +167,11 @@ class SocketSession:
             connection.push_message(error_answer(401, frame.id, ACCESS_DENIED))
             return
         await self.in_flight.acquire()
-        task = asyncio.create_task(self._request(connection, frame, endpoint == SYNC_REQUEST))
+        handler = socket_handler(endpoint)
+        if handler is not None:
+            task = asyncio.create_task(self._socket_request(connection, frame, handler))
+        else:
+            task = asyncio.create_task(self._request(connection, frame, endpoint == SYNC_REQUEST))
         self.requests.add(task)
         task.add_done_callback(self._request_done)
 
@@ -198,6 +204,20 @@ class SocketSession:
             log.exception("WebSocket request %r failed", frame.endpoint)
             message = error_answer(500, frame.id, "Internal server error")
         connection.push_message(message)
+
+    async def _socket_request(
+        self, connection: Connection, frame: RequestFrame, handler: SocketHandler
+    ) -> None:
+        request = SocketRequest(connection, self.hub, self.services, frame, self.socket.scope)
+        try:
+            message = await handler(request)
+        except AutoliqError as exc:
+            message = error_answer(error_status(exc)[0], frame.id, exc.message)
+        except Exception:
+            log.exception("WebSocket request %r failed", frame.endpoint)
+            message = error_answer(500, frame.id, "Internal server error")
+        if message is not None:
+            connection.push_message(message)
 
     # -- user/syncrequest --
     async def _sync(self, connection: Connection, frame: RequestFrame) -> None:

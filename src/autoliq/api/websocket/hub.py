@@ -16,6 +16,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from litestar import Litestar
 
@@ -66,6 +67,10 @@ class Connection:
         self._finish_when_sent: CloseReason | None = None
         self.done = asyncio.Event()
         """Set once the socket is to close: the client left, or the server cuts it off."""
+        self.state: dict[str, Any] = {}
+        """Per-socket state of the socket-served endpoints (`socket_routes`), each under its own key."""
+        self.on_close: list[Callable[[], None]] = []
+        """Run once when the hub forgets the socket (a socket-served endpoint drops what it holds)."""
 
     # -- queueing --
     def push(self, frame: str) -> None:
@@ -212,6 +217,12 @@ class Hub:
         """Forget a socket; the hub's tasks stop with the last one."""
         self.follow(connection, None)
         self._connections.discard(connection)
+        callbacks, connection.on_close = connection.on_close, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                log.exception("WebSocket close callback failed")
         if not self._connections:
             for task in self._tasks:
                 task.cancel()
