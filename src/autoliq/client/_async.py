@@ -430,9 +430,9 @@ class AsyncClient:
     ) -> AsyncStream[Bar | EndOfHistory]:
         """`md/getChart`: the history asked for (`elements` bars, back to `since`, up to `until`), one
         `EndOfHistory`, then live `Bar`s; leaving the stream sends `md/cancelChart`."""
+        body = chart_request(symbol, kind, size=size, elements=elements, since=since, until=until)
         if ChartKind(kind) is ChartKind.TICK:
             raise ValueError("a tick chart gives ticks: use stream_ticks")
-        body = chart_request(symbol, kind, size=size, elements=elements, since=since, until=until)
         return self._market_stream(
             chart_protocol(symbol, body, decode_bars), heartbeat_interval, heartbeat_sleep
         )
