@@ -170,7 +170,7 @@ def check_answer(endpoint: str, symbol: Symbol, status: Any, body: Any) -> dict[
             attempts=1,
         )
     status_code = status if isinstance(status, int) else None
-    if status == 200 and not error_code and not error_text and (body is None or isinstance(body, dict)):
+    if status == 200 and not error_code and not error_text:
         return answer
     text = str(error_text) if error_text else (body if isinstance(body, str) and body else None)
     if error_code == "UnknownSymbol":

@@ -1,6 +1,9 @@
-"""Tradovate's WebSocket protocol: `StreamProtocol` (frames in, items out; no I/O) and its two drivers
-over the `websockets` package (imported only when a stream opens): `Subscription` (asyncio, for
-`AsyncClient`) and `SyncSubscription` (threads, for `Client`). The drivers do only the I/O.
+"""Tradovate's WebSocket protocol: `SocketProtocol` (frames in, items out; no I/O), its
+`user/syncrequest` flavour `StreamProtocol` (the market-data ones are in `market_data`), and the two
+drivers over the `websockets` package (imported only when a stream opens): `AsyncStream` (asyncio,
+for `AsyncClient`) and `SyncStream` (threads, for `Client`); `Subscription` and `SyncSubscription`
+are those drivers running a `StreamProtocol`. The drivers do only the I/O: open, authorize, heartbeat,
+send the protocol's requests, and before closing its stop requests (an unsubscribe).
 
 Frames from the server: `o` (open), `h` (heartbeat), `a[...]` (a JSON array of messages),
 `c[code,"reason"]` (close). The client sends `[]` as its heartbeat (every 2.5 s by default) and
