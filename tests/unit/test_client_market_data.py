@@ -26,6 +26,7 @@ from autoliq.client import (
     EndOfHistory,
     Histogram,
     MarketDataError,
+    PenaltyTicketError,
     Quote,
     QuoteEntry,
     StreamError,
@@ -552,3 +553,18 @@ def test_market_data_url_when_derived_then_tradovates_md_host_or_the_same_socket
     assert client_class("http://127.0.0.1:9000").market_data_url == "ws://127.0.0.1:9000/v1/websocket"
     assert client_class("local", websocket_url="ws://proxy/ws").market_data_url == "ws://proxy/ws"
     assert client_class("demo", market_data_url="ws://md/ws").market_data_url == "ws://md/ws"
+
+
+def test_check_answer_when_penalty_ticket_then_penalty_ticket_error_not_waited_out() -> None:
+    with pytest.raises(PenaltyTicketError) as caught:
+        check_answer("md/subscribeQuote", SYMBOL, 200, {"p-ticket": "tk", "p-time": 5, "p-captcha": False})
+
+    assert (caught.value.ticket, caught.value.p_time, caught.value.captcha) == ("tk", 5.0, False)
+
+
+def test_check_answer_when_accepted_then_body_or_empty_object() -> None:
+    assert check_answer("md/getChart", SYMBOL, 200, {"historicalId": 32, "realtimeId": 31}) == {
+        "historicalId": 32,
+        "realtimeId": 31,
+    }
+    assert check_answer("md/subscribeQuote", SYMBOL, 200, None) == {}

@@ -441,9 +441,6 @@ class FeedProtocol(SocketProtocol[FeedT]):
         return [self.feed.decode(element) for element in elements]
 
 
-ChartItem: TypeAlias = Bar | Tick | EndOfHistory
-
-
 class ChartProtocol(SocketProtocol[PointT | EndOfHistory]):
     """`md/getChart` once authorized, `md/cancelChart` when the client leaves; yields the points
     (`Bar` or `Tick`) of the chart's packets, and one `EndOfHistory` at the first `eoh`."""

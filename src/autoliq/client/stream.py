@@ -384,8 +384,6 @@ class AsyncStream(Generic[ItemT]):
     async def aclose(self) -> None:
         """Send the stop requests (unsubscribe), stop the heartbeat and close the connection
         (idempotent)."""
-        from websockets.exceptions import ConnectionClosed
-
         was_closed, self._closed = self._closed, True
         if self._heartbeat is not None:
             self._heartbeat.cancel()
@@ -393,6 +391,8 @@ class AsyncStream(Generic[ItemT]):
                 await self._heartbeat
             self._heartbeat = None
         if self._ws is not None:
+            from websockets.exceptions import ConnectionClosed
+
             if not was_closed and self._protocol is not None and self._protocol.authorized:
                 with contextlib.suppress(ConnectionClosed):
                     for frame in self._protocol.stop_frames():
@@ -519,14 +519,14 @@ class SyncStream(Generic[ItemT]):
         """Send the stop requests (unsubscribe), stop the heartbeat and close the connection
         (idempotent). Another thread may call it: a `next` waiting there for an item then raises
         `StreamClosedError`, as any closed connection."""
-        from websockets.exceptions import ConnectionClosed
-
         was_closed, self._closed = self._closed, True
         self._stop.set()
         heartbeat, self._heartbeat = self._heartbeat, None
         if heartbeat is not None:
             heartbeat.join()
         if self._ws is not None:
+            from websockets.exceptions import ConnectionClosed
+
             if not was_closed and self._protocol is not None and self._protocol.authorized:
                 with contextlib.suppress(ConnectionClosed):
                     for frame in self._protocol.stop_frames():
