@@ -21,6 +21,7 @@ from autoliq.client import (
     AsyncClient,
     Bar,
     Client,
+    ClientSettings,
     Dom,
     DomLevel,
     EndOfHistory,
@@ -50,6 +51,7 @@ from tests.unit.test_client_stream import (
 SYMBOL = "ESZ6"
 CONTRACT_ID = 3001
 UNKNOWN = "ZZZ9"
+SILENT = "NQZ6"
 REALTIME_ID, HISTORICAL_ID, OTHER_CHART = 31, 32, 99
 TRADE_DATE = 20261206
 UNKNOWN_SYMBOL = {"errorCode": "UnknownSymbol", "errorText": "Symbol is inaccessible", "mode": "None"}
@@ -170,7 +172,8 @@ class FakeMarketData(FakeStreamServer):
     is answered `{}` and followed by one event; a chart is answered with its two ids, with a history
     packet in the same frame *before* the answer (the SDK must hold it), then more history (out of
     order, a bar sent twice), a packet of another chart, `eoh` for both ids. Once the client has sent
-    its `[]` heartbeat, one live element follows. An unknown symbol is refused with `UnknownSymbol`.
+    its `[]` heartbeat, one live element follows. An unknown symbol is refused with `UnknownSymbol`;
+    a chart of `NQZ6` is answered and then never sent (no end of history).
     Every frame the client sent is kept; `left` is set when the client has gone.
     """
 
@@ -204,6 +207,10 @@ class FakeMarketData(FakeStreamServer):
                     await say({"i": request_id, "s": 200 if body == TOKEN else 401})
                     continue
                 payload = json.loads(body) if body else {}
+                if payload.get("symbol") == SILENT:  # a chart whose history never ends
+                    ids = {"historicalId": HISTORICAL_ID, "realtimeId": REALTIME_ID}
+                    await say({"i": request_id, "s": 200, "d": ids if endpoint == "md/getChart" else {}})
+                    continue
                 if payload.get("symbol", SYMBOL) not in (SYMBOL, CONTRACT_ID, str(CONTRACT_ID)):
                     await say({"i": request_id, "s": 200, "d": UNKNOWN_SYMBOL})
                     continue
@@ -284,14 +291,17 @@ def take(driver: str, base_url: str, open_stream: Callable[..., Any], count: int
     return asyncio.run(run())
 
 
-def call(driver: str, base_url: str, method: Callable[..., Any]) -> Any:
+def call(
+    driver: str, base_url: str, method: Callable[..., Any], settings: ClientSettings | None = None
+) -> Any:
     """`method(client)` with the driver's client (awaited for `AsyncClient`)."""
+    login: dict[str, Any] = {"name": NAME, "password": PASSWORD, "trust_env": False, "settings": settings}
     if driver == "sync":
-        with Client(base_url, name=NAME, password=PASSWORD, trust_env=False) as client:
+        with Client(base_url, **login) as client:
             return method(client)
 
     async def run() -> Any:
-        async with AsyncClient(base_url, name=NAME, password=PASSWORD, trust_env=False) as client:
+        async with AsyncClient(base_url, **login) as client:
             answer = method(client)
             return await answer if inspect.isawaitable(answer) else answer
 
@@ -473,6 +483,20 @@ def test_get_chart_when_symbol_unknown_then_unknown_symbol_error_and_no_cancel(
     assert caught.value.endpoint == "md/getChart"
     assert server.left.wait(GUARD)
     assert [endpoint for endpoint, _body in requests(server)] == ["md/getChart"]
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+@pytest.mark.parametrize("method", ["get_chart", "get_ticks"])
+def test_get_chart_when_history_never_ends_then_timeout_error_after_the_client_timeout_and_cancelled(
+    fake: tuple[FakeMarketData, str], driver: str, method: str
+) -> None:
+    server, base_url = fake
+
+    with pytest.raises(TimeoutError):
+        call(driver, base_url, lambda c: getattr(c, method)(SILENT, elements=5), ClientSettings(timeout=0.3))
+
+    assert server.left.wait(GUARD)
+    assert requests(server)[-1] == ("md/cancelChart", {"subscriptionId": REALTIME_ID})
 
 
 # -- without I/O: requests, decoding, refusals, URLs --
