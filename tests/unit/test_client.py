@@ -696,6 +696,17 @@ def test_client_when_risk_reads_then_tradovate_paths_and_parameters(
 # -- the surface --
 
 
+STREAMS = {
+    "subscribe",
+    "subscribe_quote",
+    "subscribe_dom",
+    "subscribe_histogram",
+    "stream_chart",
+    "stream_ticks",
+}
+"""The methods that return a stream (`with` / `async with` it) rather than an answer."""
+
+
 def test_client_when_twins_compared_then_same_methods_with_the_same_parameters() -> None:
     def surface(cls: type) -> dict[str, inspect.Signature]:
         return {
@@ -707,13 +718,15 @@ def test_client_when_twins_compared_then_same_methods_with_the_same_parameters()
     sync, async_ = surface(Client), surface(AsyncClient)
     assert set(sync) - {"close"} == set(async_) - {"aclose"}
     for name in set(sync) - {"close"}:
-        # subscribe returns a stream on both; only the async one takes its heartbeat's sleep
-        assert inspect.iscoroutinefunction(getattr(AsyncClient, name)) == (name != "subscribe"), name
+        # the streams are returned on both, not awaited; only the async ones take their heartbeat's sleep
+        assert inspect.iscoroutinefunction(getattr(AsyncClient, name)) == (name not in STREAMS), name
         sync_params = list(sync[name].parameters.values())
         async_params = [p for p in async_[name].parameters.values() if p.name != "heartbeat_sleep"]
         assert [(p.name, p.kind, p.default) for p in sync_params] == [
             (p.name, p.kind, p.default) for p in async_params
         ], name
+        if name != "subscribe":  # its docstring names `with` and `async with`
+            assert inspect.getdoc(getattr(Client, name)) == inspect.getdoc(getattr(AsyncClient, name)), name
 
 
 def test_client_when_presets_given_then_tradovate_hosts_and_websocket_urls() -> None:

@@ -1,7 +1,7 @@
 """autoliq's Python SDK for Tradovate's partner risk API: `Client` (sync) and `AsyncClient` (async).
 
 Works against a local autoliq or Tradovate's demo and live hosts; needs only httpx (and `websockets`
-for `subscribe`, imported when a stream opens). See docs/sdk.md.
+for `subscribe` and the market-data streams, imported when a stream opens). See docs/sdk.md.
 
     from autoliq.client import Client
 
@@ -15,8 +15,10 @@ from autoliq.client.config import (
     DEMO_URL,
     LIVE_URL,
     LOCAL_URL,
+    MD_URL,
     PRESETS,
     ClientSettings,
+    market_data_url,
     resolve_base_url,
     websocket_url,
 )
@@ -27,6 +29,7 @@ from autoliq.client.errors import (
     AuthError,
     AutoliqClientError,
     HTTPStatusError,
+    MarketDataError,
     NotFoundError,
     PenaltyTicketError,
     RateLimitedError,
@@ -35,7 +38,9 @@ from autoliq.client.errors import (
     StreamError,
     TransportError,
     UnexpectedResponseError,
+    UnknownSymbolError,
 )
+from autoliq.client.market_data import Symbol
 from autoliq.client.models import (
     AccessTokenResponse,
     Account,
@@ -45,23 +50,33 @@ from autoliq.client.models import (
     AdminAction,
     AuditEntry,
     AuditLog,
+    Bar,
+    ChartKind,
     Credentials,
+    Dom,
+    DomLevel,
+    EndOfHistory,
+    Histogram,
     OAuthMeResponse,
     OrderAction,
     OrderType,
     PlaceOrderResult,
     PropsEvent,
+    Quote,
+    QuoteEntry,
     ReasonCode,
     SyncSnapshot,
+    Tick,
     TimeInForce,
     Token,
 )
-from autoliq.client.stream import StreamItem, Subscription, SyncSubscription
+from autoliq.client.stream import AsyncStream, StreamItem, Subscription, SyncStream, SyncSubscription
 
 __all__ = [
     "DEMO_URL",
     "LIVE_URL",
     "LOCAL_URL",
+    "MD_URL",
     "PRESETS",
     "AccessDeniedError",
     "AccessTokenResponse",
@@ -73,14 +88,22 @@ __all__ = [
     "AdminAction",
     "ApiError",
     "AsyncClient",
+    "AsyncStream",
     "AuditEntry",
     "AuditLog",
     "AuthError",
     "AutoliqClientError",
+    "Bar",
+    "ChartKind",
     "Client",
     "ClientSettings",
     "Credentials",
+    "Dom",
+    "DomLevel",
+    "EndOfHistory",
     "HTTPStatusError",
+    "Histogram",
+    "MarketDataError",
     "NotFoundError",
     "OAuthMeResponse",
     "OrderAction",
@@ -88,6 +111,8 @@ __all__ = [
     "PenaltyTicketError",
     "PlaceOrderResult",
     "PropsEvent",
+    "Quote",
+    "QuoteEntry",
     "RateLimitedError",
     "ReasonCode",
     "ServerError",
@@ -95,12 +120,17 @@ __all__ = [
     "StreamError",
     "StreamItem",
     "Subscription",
+    "Symbol",
     "SyncSnapshot",
+    "SyncStream",
     "SyncSubscription",
+    "Tick",
     "TimeInForce",
     "Token",
     "TransportError",
     "UnexpectedResponseError",
+    "UnknownSymbolError",
+    "market_data_url",
     "resolve_base_url",
     "websocket_url",
 ]

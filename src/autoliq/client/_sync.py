@@ -22,7 +22,20 @@ from autoliq.client._core import (
     utc_now,
 )
 from autoliq.client.config import ClientSettings, resolve_base_url
+from autoliq.client.config import market_data_url as _market_data_url
 from autoliq.client.config import websocket_url as _websocket_url
+from autoliq.client.market_data import (
+    DOMS,
+    HISTOGRAMS,
+    QUOTES,
+    Symbol,
+    chart_protocol,
+    chart_request,
+    decode_bars,
+    decode_ticks,
+    feed_protocol,
+    in_time_order,
+)
 from autoliq.client.models import (
     Account,
     AccountRiskStatus,
@@ -30,15 +43,24 @@ from autoliq.client.models import (
     ActionResult,
     AdminAction,
     AuditLog,
+    Bar,
+    ChartKind,
+    Dom,
+    EndOfHistory,
+    Histogram,
     OAuthMeResponse,
     OrderType,
     PlaceOrderResult,
+    Quote,
     ReasonCode,
+    Tick,
     Token,
 )
-from autoliq.client.stream import HEARTBEAT_INTERVAL, SyncSubscription
+from autoliq.client.stream import HEARTBEAT_INTERVAL, ProtocolFactory, SyncStream, SyncSubscription
 
 T = TypeVar("T")
+ItemT = TypeVar("ItemT")
+PointT = TypeVar("PointT", bound=Bar | Tick)
 
 
 class Client:
@@ -47,7 +69,9 @@ class Client:
     `base_url` is a preset (`"local"`, `"demo"`, `"live"`) or a URL; with `name` and `password` the
     client logs in by itself on first use and again when renewal fails. `clock` and `sleep` are the
     seams for tests; `transport` is handed to httpx (e.g. `httpx.MockTransport`). `websocket_url`
-    overrides the stream's URL, derived from `base_url` (`ws(s)://host/v1/websocket`).
+    overrides the stream's URL, derived from `base_url` (`ws(s)://host/v1/websocket`);
+    `market_data_url` the market-data socket's (Tradovate's md host for `demo` and `live`, else the
+    stream's).
     """
 
     def __init__(
@@ -68,6 +92,7 @@ class Client:
         transport: httpx.BaseTransport | None = None,
         trust_env: bool = True,
         websocket_url: str | None = None,
+        market_data_url: str | None = None,
     ) -> None:
         settings = settings or ClientSettings()
         credentials = make_credentials(
@@ -85,6 +110,7 @@ class Client:
         self._http = httpx.Client(transport=transport, timeout=settings.timeout, trust_env=trust_env)
         self._trust_env = trust_env
         self._websocket_url = websocket_url or _websocket_url(self._core.base_url)
+        self._market_data_url = market_data_url or _market_data_url(self._core.base_url, websocket_url)
 
     # -- driver --
 
@@ -352,3 +378,108 @@ class Client:
 
     def _stream_token(self) -> Token:
         return self._run(self._core.ensure_token())
+
+    # -- market data --
+
+    def subscribe_quote(
+        self, symbol: Symbol, *, heartbeat_interval: float = HEARTBEAT_INTERVAL
+    ) -> SyncStream[Quote]:
+        """`md/subscribeQuote`: the contract's `Quote`s as they change; leaving the stream sends
+        `md/unsubscribeQuote`. `symbol` is a contract name (`"ESZ6"`) or id."""
+        return self._market_stream(feed_protocol(symbol, QUOTES), heartbeat_interval)
+
+    def subscribe_dom(
+        self, symbol: Symbol, *, heartbeat_interval: float = HEARTBEAT_INTERVAL
+    ) -> SyncStream[Dom]:
+        """`md/subscribeDOM`: the contract's whole book (`Dom`) at each change; leaving the stream sends
+        `md/unsubscribeDOM`."""
+        return self._market_stream(feed_protocol(symbol, DOMS), heartbeat_interval)
+
+    def subscribe_histogram(
+        self, symbol: Symbol, *, heartbeat_interval: float = HEARTBEAT_INTERVAL
+    ) -> SyncStream[Histogram]:
+        """`md/subscribeHistogram`: the contract's volume at price (`Histogram`); leaving the stream
+        sends `md/unsubscribeHistogram`."""
+        return self._market_stream(feed_protocol(symbol, HISTOGRAMS), heartbeat_interval)
+
+    def stream_chart(
+        self,
+        symbol: Symbol,
+        kind: ChartKind | str = ChartKind.MINUTE_BAR,
+        *,
+        size: int = 1,
+        elements: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        heartbeat_interval: float = HEARTBEAT_INTERVAL,
+    ) -> SyncStream[Bar | EndOfHistory]:
+        """`md/getChart`: the history asked for (`elements` bars, back to `since`, up to `until`), one
+        `EndOfHistory`, then live `Bar`s; leaving the stream sends `md/cancelChart`."""
+        body = chart_request(symbol, kind, size=size, elements=elements, since=since, until=until)
+        if ChartKind(kind) is ChartKind.TICK:
+            raise ValueError("a tick chart gives ticks: use stream_ticks")
+        return self._market_stream(chart_protocol(symbol, body, decode_bars), heartbeat_interval)
+
+    def stream_ticks(
+        self,
+        symbol: Symbol,
+        *,
+        elements: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        heartbeat_interval: float = HEARTBEAT_INTERVAL,
+    ) -> SyncStream[Tick | EndOfHistory]:
+        """`md/getChart` of a `Tick` chart: the trades asked for, one `EndOfHistory`, then live `Tick`s;
+        leaving the stream sends `md/cancelChart`."""
+        body = chart_request(symbol, ChartKind.TICK, elements=elements, since=since, until=until)
+        return self._market_stream(chart_protocol(symbol, body, decode_ticks), heartbeat_interval)
+
+    def get_chart(
+        self,
+        symbol: Symbol,
+        kind: ChartKind | str = ChartKind.MINUTE_BAR,
+        *,
+        size: int = 1,
+        elements: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Bar]:
+        """`stream_chart`'s history, oldest first (a bar sent twice counted once), read until the end
+        of history, then cancelled; `TimeoutError` if it does not end within the client's timeout."""
+        stream = self.stream_chart(symbol, kind, size=size, elements=elements, since=since, until=until)
+        return self._history(stream)
+
+    def get_ticks(
+        self,
+        symbol: Symbol,
+        *,
+        elements: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Tick]:
+        """`stream_ticks`'s history, oldest first, read until the end of history, then cancelled;
+        `TimeoutError` if it does not end within the client's timeout."""
+        return self._history(self.stream_ticks(symbol, elements=elements, since=since, until=until))
+
+    @property
+    def market_data_url(self) -> str:
+        """Where the market-data methods connect."""
+        return self._market_data_url
+
+    def _market_stream(self, factory: ProtocolFactory[ItemT], heartbeat_interval: float) -> SyncStream[ItemT]:
+        return SyncStream(
+            self._market_data_url,
+            self._stream_token,
+            factory,
+            heartbeat_interval=heartbeat_interval,
+            open_timeout=self._core.settings.timeout,
+            trust_env=self._trust_env,
+        )
+
+    def _history(self, stream: SyncStream[PointT | EndOfHistory]) -> list[PointT]:
+        deadline = time.monotonic() + self._core.settings.timeout
+        points: list[PointT] = []
+        with stream:
+            while not isinstance(item := stream.next_item(deadline), EndOfHistory):
+                points.append(item)
+        return in_time_order(points)

@@ -10,8 +10,10 @@ __all__ = [
     "DEMO_URL",
     "LIVE_URL",
     "LOCAL_URL",
+    "MD_URL",
     "PRESETS",
     "ClientSettings",
+    "market_data_url",
     "resolve_base_url",
     "websocket_url",
 ]
@@ -22,6 +24,9 @@ DEMO_URL = "https://demo.tradovateapi.com"
 """Tradovate's demo (simulation) environment: the only one where setadminautoliqaction works."""
 LIVE_URL = "https://live.tradovateapi.com"
 """Tradovate's live environment (real money)."""
+
+MD_URL = "wss://md.tradovateapi.com/v1/websocket"
+"""Tradovate's market-data socket (its trading hosts do not serve `md/*`)."""
 
 PRESETS: dict[str, str] = {"local": LOCAL_URL, "demo": DEMO_URL, "live": LIVE_URL}
 """Preset names a client accepts in place of a base URL."""
@@ -47,6 +52,15 @@ def websocket_url(base_url: str) -> str:
     parts = urlsplit(resolve_base_url(base_url))
     scheme = "wss" if parts.scheme == "https" else "ws"
     return urlunsplit((scheme, parts.netloc, parts.path + "/v1/websocket", "", ""))
+
+
+def market_data_url(base_url: str, websocket: str | None = None) -> str:
+    """Where market data is asked for: Tradovate's md host for its demo and live hosts (Tradovate's
+    examples use the one host for both); anywhere else (autoliq serves `md/*` on its one socket)
+    the trading socket, `websocket` when given."""
+    if resolve_base_url(base_url) in (DEMO_URL, LIVE_URL):
+        return MD_URL
+    return websocket or websocket_url(base_url)
 
 
 @dataclass(frozen=True, slots=True)

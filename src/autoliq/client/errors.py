@@ -21,8 +21,11 @@
     ├── ActionNotAppliedError     `verify=True`: the read-back does not show the requested adminAction
     │                             (`result` tells what it shows and why the write failed, if it did)
     └── StreamError               the WebSocket helper: a refused request or a protocol breach
-        └── StreamClosedError     the stream ended (`c[code,"reason"]`, a `shutdown` event, a dropped
-                                  connection); `code`, `reason`
+        ├── StreamClosedError     the stream ended (`c[code,"reason"]`, a `shutdown` event, a dropped
+        │                         connection); `code`, `reason`
+        └── MarketDataError       an `md/*` request refused (`endpoint`, `status`, `error_code`,
+            │                     `error_text`, `mode`)
+            └── UnknownSymbolError  `UnknownSymbol`: no contract by that name or id (`symbol`)
 
 `ServerError` and `TransportError` carry `ambiguous`: True when the request was a write that may or
 may not have been applied (the SDK never repeats such a write by itself; see
@@ -43,6 +46,7 @@ __all__ = [
     "AuthError",
     "AutoliqClientError",
     "HTTPStatusError",
+    "MarketDataError",
     "NotFoundError",
     "PenaltyTicketError",
     "RateLimitedError",
@@ -51,6 +55,7 @@ __all__ = [
     "StreamError",
     "TransportError",
     "UnexpectedResponseError",
+    "UnknownSymbolError",
 ]
 
 
@@ -181,3 +186,48 @@ class StreamClosedError(StreamError):
         self.code = code
         """The close code (`c[code, ...]` or the WebSocket's), None after a `shutdown` event."""
         self.reason = reason
+
+
+class MarketDataError(StreamError):
+    """A market-data request (`md/subscribeQuote`, `md/getChart`, ...) refused."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str,
+        status: int | None,
+        error_code: str | None,
+        error_text: str | None,
+        mode: str | None,
+    ) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+        self.status = status
+        """The response's `s` (Tradovate answers some refusals with 200 and an `errorCode`)."""
+        self.error_code = error_code
+        self.error_text = error_text
+        self.mode = mode
+
+
+class UnknownSymbolError(MarketDataError):
+    """`UnknownSymbol`: the server knows no contract by this name or id (or may not show it)."""
+
+    def __init__(
+        self,
+        symbol: str | int,
+        *,
+        endpoint: str,
+        status: int | None,
+        error_text: str | None,
+        mode: str | None,
+    ) -> None:
+        super().__init__(
+            f"unknown symbol {symbol!r}: {error_text or 'UnknownSymbol'} ({endpoint})",
+            endpoint=endpoint,
+            status=status,
+            error_code="UnknownSymbol",
+            error_text=error_text,
+            mode=mode,
+        )
+        self.symbol = symbol

@@ -9,7 +9,7 @@ admin action, stream items) are frozen dataclasses.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -25,14 +25,23 @@ __all__ = [
     "AdminAction",
     "AuditEntry",
     "AuditLog",
+    "Bar",
+    "ChartKind",
     "Credentials",
+    "Dom",
+    "DomLevel",
+    "EndOfHistory",
+    "Histogram",
     "OAuthMeResponse",
     "OrderAction",
     "OrderType",
     "PlaceOrderResult",
     "PropsEvent",
+    "Quote",
+    "QuoteEntry",
     "ReasonCode",
     "SyncSnapshot",
+    "Tick",
     "TimeInForce",
     "Token",
 ]
@@ -110,6 +119,17 @@ class TimeInForce(StrEnum):
     GTC = "GTC"
     GTD = "GTD"
     IOC = "IOC"
+
+
+class ChartKind(StrEnum):
+    """`chartDescription.underlyingType` of `md/getChart` (the kinds the SDK decodes)."""
+
+    MINUTE_BAR = "MinuteBar"
+    """Bars of `size` minutes."""
+    DAILY_BAR = "DailyBar"
+    """Bars of `size` trading days."""
+    TICK = "Tick"
+    """Every trade (`get_ticks`, `stream_ticks`)."""
 
 
 # -- Tradovate's entities and answers, as received --
@@ -301,3 +321,108 @@ class PropsEvent:
     entity_type: str
     event_type: str
     entity: dict[str, Any]
+
+
+# -- market data, decoded from the `md` and `chart` events --
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteEntry:
+    """One entry of a quote; Tradovate leaves out whichever of the two does not apply."""
+
+    price: float | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A contract's quote (`{"e": "md", "d": {"quotes": [...]}}`): its nine entries, each always
+    present here (both halves None when the server left the entry out)."""
+
+    contract_id: int
+    timestamp: datetime
+    bid: QuoteEntry
+    offer: QuoteEntry
+    trade: QuoteEntry
+    total_trade_volume: QuoteEntry
+    """Only `size`."""
+    opening_price: QuoteEntry
+    """Only `price`, as the three below."""
+    high_price: QuoteEntry
+    low_price: QuoteEntry
+    settlement_price: QuoteEntry
+    open_interest: QuoteEntry
+    """Only `size`."""
+
+
+@dataclass(frozen=True, slots=True)
+class DomLevel:
+    """One price level of a book."""
+
+    price: float
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Dom:
+    """A contract's whole book (`{"e": "md", "d": {"doms": [...]}}`), best levels first."""
+
+    contract_id: int
+    timestamp: datetime
+    bids: tuple[DomLevel, ...]
+    """Highest price first."""
+    offers: tuple[DomLevel, ...]
+    """Lowest price first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Histogram:
+    """A contract's volume at price (`{"e": "md", "d": {"histograms": [...]}}`)."""
+
+    contract_id: int
+    timestamp: datetime
+    trade_date: date | None
+    base: float
+    """The price the offsets of `items` count from."""
+    items: dict[int, int]
+    """Volume by offset from `base`, as Tradovate keys them (their unit is not documented)."""
+    refresh: bool
+    """As sent (whether it replaces or adds to earlier items is not documented)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One bar of a chart (`MinuteBar`, `DailyBar`); a live update of the newest bar repeats its
+    `timestamp`."""
+
+    timestamp: datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    up_volume: int = 0
+    down_volume: int = 0
+    up_ticks: int = 0
+    down_ticks: int = 0
+    bid_volume: int = 0
+    offer_volume: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """One trade of a tick chart, decoded from Tradovate's packed form (price = (bp + p) * ts,
+    time = bt + t milliseconds); the bid and ask only when the packet gave their sizes."""
+
+    timestamp: datetime
+    price: float
+    size: int
+    id: int | None = None
+    bid: float | None = None
+    bid_size: int | None = None
+    ask: float | None = None
+    ask_size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EndOfHistory:
+    """A chart stream's marker between the history asked for and the live updates (`eoh`)."""

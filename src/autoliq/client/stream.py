@@ -1,6 +1,9 @@
-"""Tradovate's WebSocket protocol: `StreamProtocol` (frames in, items out; no I/O) and its two drivers
-over the `websockets` package (imported only when a stream opens): `Subscription` (asyncio, for
-`AsyncClient`) and `SyncSubscription` (threads, for `Client`). The drivers do only the I/O.
+"""Tradovate's WebSocket protocol: `SocketProtocol` (frames in, items out; no I/O), its
+`user/syncrequest` flavour `StreamProtocol` (the market-data ones are in `market_data`), and the two
+drivers over the `websockets` package (imported only when a stream opens): `AsyncStream` (asyncio,
+for `AsyncClient`) and `SyncStream` (threads, for `Client`); `Subscription` and `SyncSubscription`
+are those drivers running a `StreamProtocol`. The drivers do only the I/O: open, authorize, heartbeat,
+send the protocol's requests, and before closing its stop requests (an unsubscribe).
 
 Frames from the server: `o` (open), `h` (heartbeat), `a[...]` (a JSON array of messages),
 `c[code,"reason"]` (close). The client sends `[]` as its heartbeat (every 2.5 s by default) and
@@ -27,7 +30,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
 from autoliq.client.errors import AuthError, RateLimitedError, StreamClosedError, StreamError
 from autoliq.client.models import PropsEvent, SyncSnapshot, Token
@@ -39,13 +42,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HEARTBEAT",
+    "AsyncStream",
     "CloseFrame",
     "HeartbeatFrame",
     "MessagesFrame",
     "OpenFrame",
+    "SocketProtocol",
     "StreamItem",
     "StreamProtocol",
     "Subscription",
+    "SyncStream",
     "SyncSubscription",
     "parse_frame",
     "request_frame",
@@ -134,30 +140,35 @@ def sync_request_body(
     return body
 
 
-# -- the protocol, without I/O --
+# -- the protocols, without I/O --
+
+ItemT = TypeVar("ItemT")
 
 
-class StreamProtocol:
-    """Reads server frames, says what to send, and turns messages into stream items."""
+class SocketProtocol(Generic[ItemT]):
+    """What every Tradovate socket does, without I/O: the `o`, `h` and `c` frames, the `authorize`
+    exchange, 429s and `shutdown`. A subclass says what to send once authorized (`start_frames`) and
+    before the client leaves (`stop_frames`), and turns its responses and events into items."""
 
-    def __init__(self, access_token: str, sync_body: dict[str, Any]) -> None:
+    def __init__(self, access_token: str) -> None:
         self._access_token = access_token
-        self._sync_body = sync_body
         self.opened = False
         self.authorized = False
-        self.synced = False
-        self._early: list[StreamItem] = []
 
     def authorize_frame(self) -> str:
         """`authorize\\n0\\n\\n<token>`."""
         return request_frame("authorize", AUTHORIZE_ID, "", self._access_token)
 
-    def sync_frame(self) -> str:
-        """`user/syncrequest\\n1\\n\\n<body>`."""
-        return request_frame("user/syncrequest", SYNC_ID, "", json.dumps(self._sync_body))
+    def start_frames(self) -> list[str]:
+        """The requests to send once the socket is authorized."""
+        return []
 
-    def receive(self, text: str) -> list[StreamItem]:
-        """The items a frame gives, in order (none before the snapshot: those are held)."""
+    def stop_frames(self) -> list[str]:
+        """The requests to send before the client closes the socket (an unsubscribe, a cancel)."""
+        return []
+
+    def receive(self, text: str) -> list[ItemT]:
+        """The items a frame gives, in order."""
         frame = parse_frame(text)
         if isinstance(frame, OpenFrame):
             self.opened = True
@@ -170,22 +181,24 @@ class StreamProtocol:
                 code=frame.code,
                 reason=frame.reason,
             )
-        items: list[StreamItem] = []
+        items: list[ItemT] = []
         for message in frame.messages:
             if not isinstance(message, dict):
                 raise StreamError(f"WebSocket message is not a JSON object: {message!r}")
             if "e" in message:
-                events = self._event(message)
-                if self.synced:
-                    items.extend(events)
-                else:
-                    self._early.extend(events)
+                kind, data = message.get("e"), message.get("d")
+                if kind == "shutdown":
+                    data = data if isinstance(data, dict) else {}
+                    reason = f"{data.get('reasonCode', '')}: {data.get('reason', '')}".strip(": ")
+                    raise StreamClosedError(
+                        f"the server shut the stream down: {reason}", code=None, reason=reason
+                    )
+                items.extend(self.on_event(str(kind), data))
             elif "i" in message:
-                items.extend(self._response(message))
+                items.extend(self._response(message.get("i"), message.get("s"), message.get("d")))
         return items
 
-    def _response(self, message: dict[str, Any]) -> list[StreamItem]:
-        request_id, status, body = message.get("i"), message.get("s"), message.get("d")
+    def _response(self, request_id: Any, status: Any, body: Any) -> list[ItemT]:
         if status == 429:
             raise RateLimitedError(
                 f"WebSocket request {request_id}: 429 Too Many Requests", retry_after=None, waited=0.0
@@ -195,31 +208,60 @@ class StreamProtocol:
                 self.authorized = True
                 return []
             raise AuthError(f"the WebSocket refused the token: {status} {body}", error_text=str(body))
-        if request_id == SYNC_ID:
-            if status != 200 or not isinstance(body, dict):
-                raise StreamError(f"user/syncrequest answered {status}: {body}")
-            self.synced = True
-            items: list[StreamItem] = [SyncSnapshot(body), *self._early]
-            self._early.clear()
-            return items
-        return []  # the answer to a request this helper did not send
+        return self.on_response(request_id, status, body)
 
-    @staticmethod
-    def _event(message: dict[str, Any]) -> list[StreamItem]:
-        kind, data = message.get("e"), message.get("d")
-        if kind == "shutdown":
-            data = data if isinstance(data, dict) else {}
-            reason = f"{data.get('reasonCode', '')}: {data.get('reason', '')}".strip(": ")
-            raise StreamClosedError(f"the server shut the stream down: {reason}", code=None, reason=reason)
+    def on_response(self, request_id: Any, status: Any, body: Any) -> list[ItemT]:
+        """The items a response to one of `start_frames` gives (none by default)."""
+        return []
+
+    def on_event(self, kind: str, data: Any) -> list[ItemT]:
+        """The items an event (`props`, `md`, `chart`, ...) gives (none by default)."""
+        return []
+
+
+class StreamProtocol(SocketProtocol[StreamItem]):
+    """The `user/syncrequest` stream: a `SyncSnapshot`, then `PropsEvent`s (earlier ones held)."""
+
+    def __init__(self, access_token: str, sync_body: dict[str, Any]) -> None:
+        super().__init__(access_token)
+        self._sync_body = sync_body
+        self.synced = False
+        self._early: list[StreamItem] = []
+
+    def sync_frame(self) -> str:
+        """`user/syncrequest\\n1\\n\\n<body>`."""
+        return request_frame("user/syncrequest", SYNC_ID, "", json.dumps(self._sync_body))
+
+    def start_frames(self) -> list[str]:
+        """The syncrequest."""
+        return [self.sync_frame()]
+
+    def on_response(self, request_id: Any, status: Any, body: Any) -> list[StreamItem]:
+        """The snapshot, then the events that arrived before it."""
+        if request_id != SYNC_ID:
+            return []  # the answer to a request this helper did not send
+        if status != 200 or not isinstance(body, dict):
+            raise StreamError(f"user/syncrequest answered {status}: {body}")
+        self.synced = True
+        items: list[StreamItem] = [SyncSnapshot(body), *self._early]
+        self._early.clear()
+        return items
+
+    def on_event(self, kind: str, data: Any) -> list[StreamItem]:
+        """One `PropsEvent` per entity (held until the snapshot); other events skipped."""
         if kind != "props" or not isinstance(data, dict):
             return []
         entity = data.get("entity")
         entities = entity if isinstance(entity, list) else [entity]
-        return [
+        events: list[StreamItem] = [
             PropsEvent(str(data.get("entityType")), str(data.get("eventType")), e)
             for e in entities
             if isinstance(e, dict)
         ]
+        if self.synced:
+            return events
+        self._early.extend(events)
+        return []
 
 
 # -- the drivers --
@@ -238,17 +280,23 @@ def _text(message: str | bytes) -> str:
     return message.decode() if isinstance(message, bytes) else message
 
 
-class Subscription:
-    """An open (or lazily opened) real-time stream: `async with` it, and `async for` its items."""
+ProtocolFactory: TypeAlias = Callable[[Token], SocketProtocol[ItemT]]
+"""Makes a stream's protocol from the token it authorizes with."""
+
+
+class AsyncStream(Generic[ItemT]):
+    """An open (or lazily opened) Tradovate socket yielding items: `async with` it, `async for` them.
+
+    Opening connects, waits for `o`, authorizes, starts the heartbeat task and sends the protocol's
+    requests; closing sends its stop requests (unsubscribes), stops the heartbeat and closes.
+    """
 
     def __init__(
         self,
         url: str,
         token_source: Callable[[], Awaitable[Token]],
+        protocol_factory: ProtocolFactory[ItemT],
         *,
-        entity_types: Sequence[str],
-        accounts: Sequence[int] | None,
-        users: Sequence[int] | None,
         heartbeat_interval: float,
         heartbeat_sleep: Callable[[float], Awaitable[None]],
         open_timeout: float,
@@ -256,31 +304,27 @@ class Subscription:
     ) -> None:
         self.url = url
         self._token_source = token_source
-        self._entity_types = list(entity_types)
-        self._accounts = accounts
-        self._users = users
+        self._protocol_factory = protocol_factory
         self._interval = heartbeat_interval
         self._sleep = heartbeat_sleep
         self._open_timeout = open_timeout
         self._trust_env = trust_env
         self._ws: ClientConnection | None = None
-        self._protocol: StreamProtocol | None = None
-        self._ready: deque[StreamItem] = deque()
+        self._protocol: SocketProtocol[ItemT] | None = None
+        self._ready: deque[ItemT] = deque()
         self._heartbeat: asyncio.Task[None] | None = None
         self._closed = False
 
     async def open(self) -> None:
-        """Connect, authorize, start the heartbeat and send the syncrequest."""
+        """Connect, authorize, start the heartbeat and send the protocol's requests."""
         if self._ws is not None:
             return
         try:
             from websockets.asyncio.client import connect
         except ImportError as exc:  # pragma: no cover - depends on the installation
-            raise ImportError("AsyncClient.subscribe needs the websockets package (>= 15)") from exc
+            raise ImportError("the SDK's WebSocket streams need the websockets package (>= 15)") from exc
         token = await self._token_source()
-        protocol = StreamProtocol(
-            token.access_token, sync_request_body(token, self._entity_types, self._accounts, self._users)
-        )
+        protocol = self._protocol_factory(token)
         self._protocol = protocol
         try:
             async with asyncio.timeout(self._open_timeout):
@@ -296,7 +340,8 @@ class Subscription:
                 while not protocol.authorized:
                     await self._receive()
             self._heartbeat = asyncio.create_task(self._beat(self._ws))
-            await self._ws.send(protocol.sync_frame())
+            for frame in protocol.start_frames():
+                await self._ws.send(frame)
         except BaseException:
             await self.aclose()
             raise
@@ -321,10 +366,10 @@ class Subscription:
                 await self._sleep(self._interval)
                 await ws.send(HEARTBEAT)
 
-    def __aiter__(self) -> Subscription:
+    def __aiter__(self) -> AsyncStream[ItemT]:
         return self
 
-    async def __anext__(self) -> StreamItem:
+    async def __anext__(self) -> ItemT:
         if self._closed:
             raise StopAsyncIteration
         try:
@@ -337,17 +382,24 @@ class Subscription:
         return self._ready.popleft()
 
     async def aclose(self) -> None:
-        """Stop the heartbeat and close the connection (idempotent)."""
-        self._closed = True
+        """Send the stop requests (unsubscribe), stop the heartbeat and close the connection
+        (idempotent)."""
+        was_closed, self._closed = self._closed, True
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._heartbeat
             self._heartbeat = None
         if self._ws is not None:
+            from websockets.exceptions import ConnectionClosed
+
+            if not was_closed and self._protocol is not None and self._protocol.authorized:
+                with contextlib.suppress(ConnectionClosed):
+                    for frame in self._protocol.stop_frames():
+                        await self._ws.send(frame)
             await self._ws.close()
 
-    async def __aenter__(self) -> Subscription:
+    async def __aenter__(self) -> AsyncStream[ItemT]:
         await self.open()
         return self
 
@@ -357,8 +409,8 @@ class Subscription:
         await self.aclose()
 
 
-class SyncSubscription:
-    """`Subscription`'s blocking twin, for `Client`: `with` it, and `for` its items.
+class SyncStream(Generic[ItemT]):
+    """`AsyncStream`'s blocking twin, for `Client`: `with` it, and `for` its items.
 
     The heartbeat is a daemon thread that sends `[]` every `heartbeat_interval` seconds until
     `close()` (the `websockets` sync connection lets it send while the caller's thread receives).
@@ -368,10 +420,8 @@ class SyncSubscription:
         self,
         url: str,
         token_source: Callable[[], Token],
+        protocol_factory: ProtocolFactory[ItemT],
         *,
-        entity_types: Sequence[str],
-        accounts: Sequence[int] | None,
-        users: Sequence[int] | None,
         heartbeat_interval: float,
         open_timeout: float,
         trust_env: bool,
@@ -379,30 +429,26 @@ class SyncSubscription:
         self.url = url
         self.heartbeat_interval = heartbeat_interval
         self._token_source = token_source
-        self._entity_types = list(entity_types)
-        self._accounts = accounts
-        self._users = users
+        self._protocol_factory = protocol_factory
         self._open_timeout = open_timeout
         self._trust_env = trust_env
         self._ws: SyncClientConnection | None = None
-        self._protocol: StreamProtocol | None = None
-        self._ready: deque[StreamItem] = deque()
+        self._protocol: SocketProtocol[ItemT] | None = None
+        self._ready: deque[ItemT] = deque()
         self._stop = threading.Event()
         self._heartbeat: threading.Thread | None = None
         self._closed = False
 
     def open(self) -> None:
-        """Connect, authorize, start the heartbeat and send the syncrequest."""
+        """Connect, authorize, start the heartbeat and send the protocol's requests."""
         if self._ws is not None:
             return
         try:
             from websockets.sync.client import connect
         except ImportError as exc:  # pragma: no cover - depends on the installation
-            raise ImportError("Client.subscribe needs the websockets package (>= 15)") from exc
+            raise ImportError("the SDK's WebSocket streams need the websockets package (>= 15)") from exc
         token = self._token_source()
-        protocol = StreamProtocol(
-            token.access_token, sync_request_body(token, self._entity_types, self._accounts, self._users)
-        )
+        protocol = self._protocol_factory(token)
         self._protocol = protocol
         try:
             deadline = time.monotonic() + self._open_timeout
@@ -423,7 +469,8 @@ class SyncSubscription:
                 target=self._beat, args=(self._ws,), name="autoliq-stream-heartbeat", daemon=True
             )
             self._heartbeat.start()
-            self._ws.send(protocol.sync_frame())
+            for frame in protocol.start_frames():
+                self._ws.send(frame)
         except BaseException:
             self.close()
             raise
@@ -448,33 +495,45 @@ class SyncSubscription:
             while not self._stop.wait(self.heartbeat_interval):
                 ws.send(HEARTBEAT)
 
-    def __iter__(self) -> SyncSubscription:
+    def __iter__(self) -> SyncStream[ItemT]:
         return self
 
-    def __next__(self) -> StreamItem:
+    def __next__(self) -> ItemT:
+        return self.next_item()
+
+    def next_item(self, deadline: float | None = None) -> ItemT:
+        """The next item (what `next` gives); `TimeoutError` when none came by `deadline`
+        (`time.monotonic()`), which closes the stream like any error."""
         if self._closed:
             raise StopIteration
         try:
             self.open()
             while not self._ready:
-                self._receive()
+                self._receive(deadline)
         except BaseException:
             self.close()
             raise
         return self._ready.popleft()
 
     def close(self) -> None:
-        """Stop the heartbeat and close the connection (idempotent). Another thread may call it: a
-        `next` waiting there for an item then raises `StreamClosedError`, as any closed connection."""
-        self._closed = True
+        """Send the stop requests (unsubscribe), stop the heartbeat and close the connection
+        (idempotent). Another thread may call it: a `next` waiting there for an item then raises
+        `StreamClosedError`, as any closed connection."""
+        was_closed, self._closed = self._closed, True
         self._stop.set()
         heartbeat, self._heartbeat = self._heartbeat, None
         if heartbeat is not None:
             heartbeat.join()
         if self._ws is not None:
+            from websockets.exceptions import ConnectionClosed
+
+            if not was_closed and self._protocol is not None and self._protocol.authorized:
+                with contextlib.suppress(ConnectionClosed):
+                    for frame in self._protocol.stop_frames():
+                        self._ws.send(frame)
             self._ws.close()
 
-    def __enter__(self) -> SyncSubscription:
+    def __enter__(self) -> SyncStream[ItemT]:
         self.open()
         return self
 
@@ -482,3 +541,67 @@ class SyncSubscription:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+# -- the user/syncrequest stream --
+
+
+def _sync_protocol(
+    entity_types: Sequence[str], accounts: Sequence[int] | None, users: Sequence[int] | None
+) -> ProtocolFactory[StreamItem]:
+    def make(token: Token) -> SocketProtocol[StreamItem]:
+        return StreamProtocol(token.access_token, sync_request_body(token, entity_types, accounts, users))
+
+    return make
+
+
+class Subscription(AsyncStream[StreamItem]):
+    """`AsyncClient.subscribe`'s stream: `async with` it, and `async for` its items."""
+
+    def __init__(
+        self,
+        url: str,
+        token_source: Callable[[], Awaitable[Token]],
+        *,
+        entity_types: Sequence[str],
+        accounts: Sequence[int] | None,
+        users: Sequence[int] | None,
+        heartbeat_interval: float,
+        heartbeat_sleep: Callable[[float], Awaitable[None]],
+        open_timeout: float,
+        trust_env: bool,
+    ) -> None:
+        super().__init__(
+            url,
+            token_source,
+            _sync_protocol(list(entity_types), accounts, users),
+            heartbeat_interval=heartbeat_interval,
+            heartbeat_sleep=heartbeat_sleep,
+            open_timeout=open_timeout,
+            trust_env=trust_env,
+        )
+
+
+class SyncSubscription(SyncStream[StreamItem]):
+    """`Client.subscribe`'s stream: `with` it, and `for` its items."""
+
+    def __init__(
+        self,
+        url: str,
+        token_source: Callable[[], Token],
+        *,
+        entity_types: Sequence[str],
+        accounts: Sequence[int] | None,
+        users: Sequence[int] | None,
+        heartbeat_interval: float,
+        open_timeout: float,
+        trust_env: bool,
+    ) -> None:
+        super().__init__(
+            url,
+            token_source,
+            _sync_protocol(list(entity_types), accounts, users),
+            heartbeat_interval=heartbeat_interval,
+            open_timeout=open_timeout,
+            trust_env=trust_env,
+        )
