@@ -25,8 +25,8 @@ class UserSyncController(Controller):
     async def sync_request(
         self,
         request: Request[Any, Any, Any],
-        data: JSONBody[SyncRequestBody | None],
         services: NamedDependency[Services],
+        data: JSONBody[SyncRequestBody | None] = None,
     ) -> SyncMessageOut:
         """The snapshot of the accounts the request names (narrowed as on the WebSocket: `accounts`,
         `users`, `shardingExpression`); an empty body is `{}`."""
