@@ -272,6 +272,22 @@ def test_client_when_clock_passes_expiry_minus_margin_then_renewed_once_and_requ
     assert len(server.sent(LOGIN)) == 1
 
 
+def test_client_when_answers_carry_md_access_token_then_token_keeps_it_and_a_renewal_without_one_too(
+    twin: Callable[..., Twin], server: FakeTradovate, clock: FakeClock
+) -> None:
+    # Arrange: autoliq's login answer has mdAccessToken; a renewal answer here has none
+    granted = {"accessToken": "t1", "mdAccessToken": "md1", "userId": 7, "name": "admin"}
+    server.on(LOGIN, json_reply({**granted, "expirationTime": "2026-11-24T16:30:00Z"}))
+    server.on(RENEW, json_reply({"accessToken": "t1", "expirationTime": "2026-11-24T18:00:00Z"}))
+    client = twin()
+    # Act
+    logged_in = client.login()
+    renewed = client.renew()
+    # Assert
+    assert (logged_in.md_access_token, renewed.md_access_token) == ("md1", "md1")
+    assert "md1" not in repr(renewed)  # a secret, as the access token
+
+
 def test_client_when_renew_margin_configured_then_renewal_waits_for_it(
     twin: Callable[..., Twin], server: FakeTradovate, clock: FakeClock
 ) -> None:
