@@ -118,11 +118,16 @@ def test_authorize_when_md_access_token_bare_or_quoted_then_socket_acts_as_its_u
 def test_md_access_token_when_sent_as_rest_bearer_then_401(client: TestClient[Any], world: World) -> None:
     # Arrange
     md_token = login_answer(client)["mdAccessToken"]
-    # Act
-    r = client.get("/v1/account/list", headers=bearer(md_token))
+    order = {"accountId": world.demo_account_ids[0], "action": "Buy", "symbol": "ESZ6", "orderQty": 1}
+    # Act: a Litestar route, the fast path's order entry, the renewal
+    read = client.get("/v1/account/list", headers=bearer(md_token))
+    placed = client.post(
+        "/v1/order/placeorder", json={**order, "orderType": "Market"}, headers=bearer(md_token)
+    )
+    renewed = client.get(RENEW, headers=bearer(md_token))
     # Assert
-    assert r.status_code == 401
-    assert r.json() == {"errorText": "Access is denied"}
+    for r in (read, placed, renewed):
+        assert (r.status_code, r.json()) == (401, {"errorText": "Access is denied"}), r.request.url
 
 
 def test_renew_when_posted_or_got_then_same_tokens_and_md_access_token_lives_as_long_as_the_session(
@@ -273,7 +278,7 @@ def test_rest_sync_request_when_posted_then_the_socket_snapshot_fitting_official
         assert [x["id"] for x in r.json()["accounts"]] == world.demo_account_ids, name
 
 
-def test_rest_sync_request_when_narrowed_or_empty_body_then_as_the_socket_narrows(
+def test_rest_sync_request_when_narrowed_or_all_then_as_the_socket_narrows(
     client: TestClient[Any], admin_headers: dict[str, str], world: World
 ) -> None:
     # Arrange
@@ -281,11 +286,11 @@ def test_rest_sync_request_when_narrowed_or_empty_body_then_as_the_socket_narrow
     other = world.other_account_ids[0]
     # Act
     named = client.post(SYNC, json={"accounts": [a, other]}, headers=admin_headers)
-    empty = client.post(SYNC, content=b"", headers=admin_headers)
+    everything = client.post(SYNC, json={}, headers=admin_headers)
     # Assert
     assert [x["id"] for x in named.json()["accounts"]] == [a]  # never another organization's
-    assert [x["id"] for x in empty.json()["accounts"]] == world.demo_account_ids
-    validate_response("POST", SYNC, empty.json())
+    assert [x["id"] for x in everything.json()["accounts"]] == world.demo_account_ids
+    validate_response("POST", SYNC, everything.json())
 
 
 def test_rest_sync_request_when_body_wrong_or_no_token_then_400_naming_the_field_or_401(
@@ -294,6 +299,7 @@ def test_rest_sync_request_when_body_wrong_or_no_token_then_400_naming_the_field
     # Act
     wrong = client.post(SYNC, json={"accounts": ["1"]}, headers=admin_headers)
     too_many = client.post(SYNC, json={"users": list(range(1, 10_002))}, headers=admin_headers)
+    empty = client.post(SYNC, content=b"", headers=admin_headers)
     anonymous = client.post(SYNC, json={})
     # Assert
     assert (wrong.status_code, wrong.json()) == (400, {"errorText": "accounts[0]: Expected `int`, got `str`"})
@@ -301,6 +307,7 @@ def test_rest_sync_request_when_body_wrong_or_no_token_then_400_naming_the_field
         400,
         {"errorText": "users: at most 10000 ids per request"},
     )
+    assert empty.status_code == 400 and empty.json()["errorText"].startswith("Malformed JSON body")
     assert anonymous.status_code == 401
 
 

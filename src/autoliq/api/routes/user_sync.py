@@ -29,8 +29,10 @@ class UserSyncController(Controller):
         data: JSONBody[SyncRequestBody | None] = None,
     ) -> SyncMessageOut:
         """The snapshot of the accounts the request names (narrowed as on the WebSocket: `accounts`,
-        `users`, `shardingExpression`); an empty body is `{}`."""
-        del data  # declared for the OpenAPI description; decoded strictly below
-        body = decode_strict(await request.body() or b"{}", SyncRequestBody)
+        `users`, `shardingExpression`). The body is required, as for every POST (`{}` for all)."""
+        # Declared for the OpenAPI description (optional here only so that an empty body gets the
+        # strict decoder's 400, `Malformed JSON body: ...`); decoded strictly below.
+        del data
+        body = decode_strict(await request.body(), SyncRequestBody)
         subscription = subscription_of(caller_of(request).user, body)
         return await snapshot(services, subscription)
