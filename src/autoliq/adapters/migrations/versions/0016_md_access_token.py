@@ -4,8 +4,8 @@ answer had no mdAccessToken) until their first renewal stores it.
 
 A nullable column and a unique index: an ALTER TABLE ADD COLUMN on both engines, no table copy.
 
-Revision ID: 0016
-Revises: 0013
+Revision ID: 0016_md_access_token (the id issue 14's plan gave this part)
+Revises: 0013 (0013_bigint_quantities.py's id)
 Create Date: 2026-12-06
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
+revision = "0016_md_access_token"
 down_revision = "0013"
 branch_labels = None
 depends_on = None
