@@ -10,13 +10,16 @@ serves with every schema they reach, facts only (names, types, formats, enums, r
 1. JSON Schema (Draft 2020-12, `$ref`s into `components/schemas` resolved, `date-time` checked) against the
    200 response schema that Tradovate's document declares for that path and method;
 2. no field that the official schema does not declare, at any depth: Tradovate's schemas allow additional
-   properties, but autoliq must never add fields to Tradovate's entities.
+   properties, but autoliq must never add fields to Tradovate's entities, except the few of
+   `SERVED_BEYOND_OPENAPI` (real Tradovate sends them and real clients read them; docs/api.md lists each
+   with its reason, and tests/unit/test_docs.py keeps the two lists equal).
 
 A path or method the document does not declare is an error, so a typo cannot pass silently. The
 exceptions are paths Tradovate documents but its OpenAPI snapshot lacks, checked against schemas written
 here from Tradovate's fact sheet: `/v1/accountRiskStatusLog/*` (`ACCOUNT_RISK_STATUS_LOG`),
 `/v1/riskCategory/*` (`RISK_CATEGORY`: only `id` and `name` are published) and
-`/v1/accountRiskStatus/setDemoHalt` (Tradovate's `SimpleResponse`, the answer of its sibling actions).
+`/v1/accountRiskStatus/setDemoHalt` (Tradovate's `SimpleResponse`, the answer of its sibling actions),
+and `POST /v1/auth/renewaccesstoken` (the document has only GET; the same `AccessTokenResponse`).
 """
 
 from __future__ import annotations
@@ -88,11 +91,20 @@ UNDOCUMENTED_RESPONSES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/riskCategory/item"): RISK_CATEGORY,
     ("GET", "/riskCategory/items"): _RISK_CATEGORY_LIST,
     ("POST", "/accountRiskStatus/setDemoHalt"): {"$ref": _SIMPLE_RESPONSE},
+    # Tradovate documents GET; some clients POST it, and autoliq answers both alike.
+    ("POST", "/auth/renewaccesstoken"): {"$ref": f"{DOCUMENT_URI}#/components/schemas/AccessTokenResponse"},
     # FACTS.md 4b (OAUA): the same answer as the other accountRiskStatus actions.
     ("POST", "/accountRiskStatus/organizationadminunlockaccount"): {
         "$ref": f"{DOCUMENT_URI}#/components/schemas/AccountRiskStatusResponse"
     },
 }
+
+SERVED_BEYOND_OPENAPI: dict[str, dict[str, dict[str, Any]]] = {
+    "AccessTokenResponse": {"mdAccessToken": {"type": "string", "minLength": 1}},
+    "Account": {"active": {"type": "boolean"}, "archived": {"type": "boolean"}},
+}
+"""Fields autoliq serves beyond the official schema, with their schemas, by component schema name
+(docs/api.md, "Fields served beyond the OpenAPI"): exactly these, nowhere else."""
 
 # RFC 3339 `date-time` (what JSON Schema's format means); jsonschema checks it only when the optional
 # rfc3339-validator package is installed, so it is checked here instead.
@@ -187,13 +199,21 @@ def response_schema(method: str, path: str) -> dict[str, Any]:
     return {"$ref": f"{DOCUMENT_URI}#/{pointer}"}
 
 
-def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
-    """`schema` with `$ref`s followed (to the official document, or locally within it)."""
+_COMPONENT = "#/components/schemas/"
+
+
+def _resolve(schema: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """`schema` with `$ref`s followed (to the official document, or locally within it), and the name
+    of the component schema it ends at (None when it is not one)."""
     seen = 0
+    component: str | None = None
     while "$ref" in schema:
         ref: str = schema["$ref"]
         if ref.startswith("#"):
             ref = DOCUMENT_URI + ref
+        _, _, fragment = ref.partition("#")
+        name = fragment.removeprefix(_COMPONENT[1:]) if fragment.startswith(_COMPONENT[1:]) else None
+        component = name if name is not None and "/" not in name else None
         resolved = _registry().resolver().lookup(ref).contents
         if not isinstance(resolved, dict):
             raise ContractError(f"$ref {ref} does not point to a schema object")
@@ -201,12 +221,14 @@ def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
         seen += 1
         if seen > 50:
             raise ContractError(f"$ref cycle at {ref}")
-    return schema
+    return schema, component
 
 
 def undeclared_fields(schema: dict[str, Any], instance: object, where: str = "$") -> list[str]:
-    """Locations of object keys in `instance` that `schema` (and its nested schemas) do not declare."""
-    schema = _resolve(schema)
+    """Locations of object keys in `instance` that `schema` (and its nested schemas) do not declare,
+    but for the fields `SERVED_BEYOND_OPENAPI` allows on its component schema."""
+    schema, component = _resolve(schema)
+    allowed = SERVED_BEYOND_OPENAPI.get(component or "", {})
     for keyword in ("anyOf", "oneOf", "allOf", "if", "patternProperties", "prefixItems"):
         if keyword in schema:
             raise ContractError(f"undeclared-field check does not support {keyword!r} (at {where})")
@@ -214,6 +236,10 @@ def undeclared_fields(schema: dict[str, Any], instance: object, where: str = "$"
     if isinstance(instance, dict):
         declared: dict[str, Any] = schema.get("properties", {})
         for key, value in instance.items():
+            if key in allowed:
+                if not jsonschema.Draft202012Validator(allowed[key]).is_valid(value):
+                    found.append(f"{where}.{key} (not {allowed[key]})")
+                continue
             if key not in declared:
                 found.append(f"{where}.{key}")
             else:

@@ -593,16 +593,16 @@ def test_websocket_when_trader_follows_then_props_only_of_accounts_it_owns(
         assert [first[0]["entity"]["id"], first[1]["entity"]["accountId"]] == [mine, mine]
 
 
-def test_websocket_when_entity_types_not_given_then_no_props(
+def test_websocket_when_entity_types_name_only_types_never_sent_then_no_props(
     client: TestClient[Any], admin_headers: dict[str, str], world: World
 ) -> None:
-    # Arrange
+    # Arrange (no entityTypes at all means every type: test_client_shapes.py)
     with (
         open_socket(client, token_of(admin_headers)) as ws,
         open_socket(client, token_of(admin_headers)) as watcher,
     ):
-        ws.sync(1)
-        watcher.sync(1, entityTypes=ALL_TYPES)
+        ws.sync(1, entityTypes=["user", "fillPair"])
+        watcher.sync(1)
         # Act
         lock(client, admin_headers, world.demo_account_ids[0])
         watcher.props_until(2)

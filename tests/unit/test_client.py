@@ -49,7 +49,7 @@ from autoliq.client import (
     websocket_url,
 )
 from autoliq.client import errors as client_errors
-from tests.contract import tradovate_document
+from tests.contract import SERVED_BEYOND_OPENAPI, tradovate_document
 
 BASE = "http://autoliq.test"
 START = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
@@ -270,6 +270,22 @@ def test_client_when_clock_passes_expiry_minus_margin_then_renewed_once_and_requ
     assert [r.headers["Authorization"] for r in server.sent(ME)] == ["Bearer t1", "Bearer t2", "Bearer t2"]
     assert client.token.expiration_time == clock.now + timedelta(minutes=90)
     assert len(server.sent(LOGIN)) == 1
+
+
+def test_client_when_answers_carry_md_access_token_then_token_keeps_it_and_a_renewal_without_one_too(
+    twin: Callable[..., Twin], server: FakeTradovate, clock: FakeClock
+) -> None:
+    # Arrange: autoliq's login answer has mdAccessToken; a renewal answer here has none
+    granted = {"accessToken": "t1", "mdAccessToken": "md1", "userId": 7, "name": "admin"}
+    server.on(LOGIN, json_reply({**granted, "expirationTime": "2026-11-24T16:30:00Z"}))
+    server.on(RENEW, json_reply({"accessToken": "t1", "expirationTime": "2026-11-24T18:00:00Z"}))
+    client = twin()
+    # Act
+    logged_in = client.login()
+    renewed = client.renew()
+    # Assert
+    assert (logged_in.md_access_token, renewed.md_access_token) == ("md1", "md1")
+    assert "md1" not in repr(renewed)  # a secret, as the access token
 
 
 def test_client_when_renew_margin_configured_then_renewal_waits_for_it(
@@ -775,7 +791,9 @@ def test_client_enums_when_compared_with_tradovate_openapi_then_the_same_strings
 def test_client_models_when_compared_with_tradovate_openapi_then_the_same_field_names(
     model: Any, schema: str
 ) -> None:
-    assert set(get_type_hints(model)) == set(_openapi()["components"]["schemas"][schema]["properties"])
+    # The official schema's fields, and those autoliq serves beyond it (docs/api.md)
+    official = set(_openapi()["components"]["schemas"][schema]["properties"])
+    assert set(get_type_hints(model)) == official | set(SERVED_BEYOND_OPENAPI.get(schema, {}))
 
 
 def test_client_settings_when_negative_then_refused() -> None:

@@ -12,6 +12,7 @@ from typer.main import get_command
 from autoliq.api.app import CONTROLLERS
 from autoliq.cli.main import app as cli_app
 from autoliq.config import Settings
+from tests.contract import SERVED_BEYOND_OPENAPI
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -93,3 +94,12 @@ def test_readme_when_read_then_has_an_operator_cli_section_linking_docs_cli() ->
     readme = (ROOT / "README.md").read_text()
     assert "## Operator CLI" in readme
     assert "(docs/cli.md)" in readme
+
+
+def test_api_doc_when_read_then_fields_beyond_the_openapi_table_is_the_contract_allow_list() -> None:
+    doc = (ROOT / "docs" / "api.md").read_text()
+    section = doc.split("## Fields served beyond the OpenAPI", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(\w+)` \| `(\w+)` \| .+ \|$", section, flags=re.MULTILINE)
+    allowed = [(entity, field) for entity, fields in SERVED_BEYOND_OPENAPI.items() for field in fields]
+    assert sorted(rows) == sorted(allowed)
+    assert len(rows) == len(set(rows))

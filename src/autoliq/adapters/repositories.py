@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, insert, select, update
+from sqlalchemy import Connection, Row, and_, delete, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql import ColumnElement
 
@@ -254,20 +254,33 @@ class SqlStore(TradingRepository, AutoLiqRepository, AdminRepository, SandboxRep
         return out
 
     # -- sessions --
-    def session_by_token_hash(self, token_hash: str, now: datetime) -> AuthSession | None:
+    def session_by_token_hash(
+        self, token_hash: str, now: datetime, *, market_data: bool = False
+    ) -> AuthSession | None:
+        s = auth_session
+        match = (
+            or_(s.c.token_hash == token_hash, s.c.md_token_hash == token_hash)
+            if market_data
+            else s.c.token_hash == token_hash
+        )
         row = self.conn.execute(
-            select(auth_session.c.id, auth_session.c.user_id, auth_session.c.expires).where(
-                auth_session.c.token_hash == token_hash,
-                auth_session.c.closed.is_(None),
-                auth_session.c.expires > now,
-            )
+            select(s.c.id, s.c.user_id, s.c.expires).where(match, s.c.closed.is_(None), s.c.expires > now)
         ).first()
         return AuthSession(row.id, row.user_id, row.expires) if row else None
 
-    def open_session(self, user_id: int, token_hash: str, now: datetime, expires: datetime) -> AuthSession:
+    def open_session(
+        self, user_id: int, token_hash: str, now: datetime, expires: datetime, md_token_hash: str
+    ) -> AuthSession:
         session_id = self.conn.execute(
             insert(auth_session)
-            .values(user_id=user_id, token_hash=token_hash, created=now, expires=expires, closed=None)
+            .values(
+                user_id=user_id,
+                token_hash=token_hash,
+                md_token_hash=md_token_hash,
+                created=now,
+                expires=expires,
+                closed=None,
+            )
             .returning(auth_session.c.id)
         ).scalar_one()
         return AuthSession(session_id, user_id, expires)
@@ -287,8 +300,12 @@ class SqlStore(TradingRepository, AutoLiqRepository, AdminRepository, SandboxRep
     def close_session(self, session_id: int, now: datetime) -> None:
         self.conn.execute(update(auth_session).where(auth_session.c.id == session_id).values(closed=now))
 
-    def extend_session(self, session_id: int, expires: datetime) -> None:
-        self.conn.execute(update(auth_session).where(auth_session.c.id == session_id).values(expires=expires))
+    def extend_session(self, session_id: int, expires: datetime, md_token_hash: str) -> None:
+        self.conn.execute(
+            update(auth_session)
+            .where(auth_session.c.id == session_id)
+            .values(expires=expires, md_token_hash=md_token_hash)
+        )
 
     # -- market data --
     def contract_prices(self) -> list[tuple[int, int, datetime]]:

@@ -132,7 +132,11 @@ auth_session = Table(
     Column("created", UTCDateTime(), nullable=False),
     Column("expires", UTCDateTime(), nullable=False),
     Column("closed", UTCDateTime(), nullable=True),
+    # The SHA-256 of the session's mdAccessToken (null for a session opened before migration 0016
+    # until its first renewal).
+    Column("md_token_hash", String(64), nullable=True),
     Index("ix_auth_session_user_id_closed", "user_id", "closed"),
+    Index("ix_auth_session_md_token_hash", "md_token_hash", unique=True),
 )
 
 contract_price = Table(

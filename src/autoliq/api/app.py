@@ -40,6 +40,7 @@ from autoliq.api.routes.risk_admin import (
     RiskCategoryController,
 )
 from autoliq.api.routes.sandbox import SandboxController
+from autoliq.api.routes.user_sync import UserSyncController
 from autoliq.api.security import require_token
 from autoliq.api.websocket import WebSocketController
 from autoliq.api.websocket.shutdown import announce_on_exit_signals
@@ -68,6 +69,7 @@ CONTROLLERS = [
     RiskAdminExtensionsController,
     WebSocketController,
     SandboxController,
+    UserSyncController,
 ]
 
 

@@ -79,6 +79,9 @@ class AccessTokenResponse(msgspec.Struct, omit_defaults=True):
 
     errorText: str | None = None
     accessToken: str | None = None
+    mdAccessToken: str | None = None
+    """Beyond the OpenAPI schema (docs/api.md, "Fields served beyond the OpenAPI"): the token that
+    authorizes a market-data (or any) WebSocket; not a REST bearer."""
     expirationTime: datetime | None = None
     userStatus: str | None = None
     userId: int | None = None
@@ -155,6 +158,10 @@ class AccountOut(msgspec.Struct, omit_defaults=True):
     restricted: bool
     closed: bool
     readonly: bool
+    active: bool
+    """Beyond the OpenAPI schema (docs/api.md): real Tradovate sends it and clients read it."""
+    archived: bool
+    """Beyond the OpenAPI schema (docs/api.md), as `active`."""
 
 
 class AuditEntryOut(msgspec.Struct):
@@ -362,6 +369,9 @@ def account_out(account: Account) -> AccountOut:
         restricted=False,
         closed=account.archived,
         readonly=False,
+        # An archived (closed) account has no trading permission left: not active.
+        active=not account.archived,
+        archived=account.archived,
     )
 
 

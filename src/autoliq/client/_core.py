@@ -474,11 +474,17 @@ def _token_from(answer: dict[str, Any], previous: Token | None) -> Token:
         raise UnexpectedResponseError("the access-token answer has no accessToken")
     user_id = answer.get("userId")
     name = answer.get("name")
+    md_token = answer.get("mdAccessToken")
     return Token(
         access_token=access_token,
         expiration_time=parse_time(answer.get("expirationTime")),
         user_id=user_id if isinstance(user_id, int) else (previous.user_id if previous else None),
         name=name if isinstance(name, str) else (previous.name if previous else None),
+        md_access_token=(
+            md_token
+            if isinstance(md_token, str) and md_token
+            else (previous.md_access_token if previous else None)
+        ),
     )
 
 

@@ -141,6 +141,8 @@ class AccessTokenResponse(TypedDict, total=False):
     errorText: str
     hibpHint: str
     accessToken: str
+    mdAccessToken: str
+    """Beyond Tradovate's OpenAPI schema (real Tradovate sends it): authorizes a WebSocket."""
     expirationTime: str
     passwordExpirationTime: str
     userStatus: str
@@ -190,6 +192,9 @@ class Account(TypedDict, total=False):
     swapEnabled: bool
     ssfRiskDisclosureAcknowledgment: str
     spotMarginEnabled: bool
+    active: bool
+    """Beyond Tradovate's OpenAPI schema (real Tradovate sends it), as `archived`."""
+    archived: bool
 
 
 class AccountRiskStatus(TypedDict, total=False):
@@ -280,12 +285,14 @@ class Credentials:
 
 @dataclass(frozen=True, slots=True)
 class Token:
-    """An access token and when it expires (None when the server did not say)."""
+    """An access token and when it expires (None when the server did not say), with its
+    market-data token (`mdAccessToken`; None when the server sent none)."""
 
     access_token: str = field(repr=False)
     expiration_time: datetime | None
     user_id: int | None = None
     name: str | None = None
+    md_access_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

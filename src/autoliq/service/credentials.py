@@ -1,5 +1,5 @@
 """Passwords (argon2id, a slow memory-hard hash; older scrypt hashes still verify) and access tokens
-(random, stored as SHA-256)."""
+(random, stored as SHA-256; each with its market-data token, derived from it)."""
 
 from __future__ import annotations
 
@@ -99,6 +99,18 @@ def _verify_scrypt(password: str, stored: str) -> bool:
 def new_token() -> str:
     """A fresh opaque access token (256 random bits)."""
     return secrets.token_urlsafe(32)
+
+
+_MD_TOKEN_KEY = b"autoliq mdAccessToken v1"
+
+
+def md_token_of(token: str) -> str:
+    """The `mdAccessToken` paired with access token `token`: HMAC-SHA256 of it, URL-safe base64 (43
+    characters, the access token's shape). Derived rather than drawn, so a renewal answers the same
+    pair without keeping either token; one-way, so the market-data token never reveals the access
+    token."""
+    digest = hmac.new(_MD_TOKEN_KEY, token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def token_hash(token: str) -> str:

@@ -35,6 +35,7 @@ from autoliq.service.clock import Clock
 from autoliq.service.credentials import (
     dummy_hash,
     hash_password,
+    md_token_of,
     needs_rehash,
     new_token,
     token_hash,
@@ -56,11 +57,12 @@ REFUSAL_DELAY = 1.0
 
 @dataclass(frozen=True, slots=True)
 class AccessGranted:
-    """A token issued or renewed."""
+    """A token issued or renewed, with its market-data token (`mdAccessToken`)."""
 
     token: str
     expires: datetime
     user: User
+    md_token: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +97,10 @@ class AuthService:
         self._monotonic = monotonic
         self.refusal_delay = refusal_delay
         """Seconds a refused login waits before its answer (see `_refused`)."""
-        # token hash -> (session, user); a session closed here is evicted at once.
+        # token hash -> (session, user); a session closed here is evicted at once. mdAccessTokens'
+        # hashes have their own map: they authorize sockets, never REST (`authenticate`).
         self._cache: dict[str, tuple[AuthSession, User]] = {}
+        self._md_cache: dict[str, tuple[AuthSession, User]] = {}
 
     async def request_access_token(
         self, name: str, password: str, *, address: str = "unknown", ticket: str | None = None
@@ -124,6 +128,8 @@ class AuthService:
         user, stored_hash = found
         token = new_token()
         hashed = token_hash(token)
+        md_token = md_token_of(token)
+        md_hashed = token_hash(md_token)
         # A legacy (scrypt) or weaker hash is replaced now that the password is known; when the
         # pool is full it waits for the next login.
         rehashed = await self.hashing.run(hash_password, password) if needs_rehash(stored_hash) else None
@@ -140,12 +146,12 @@ class AuthService:
                 closed.append(old.id)
             if closed:
                 store.emit(SessionsClosed(tuple(closed)))
-            return store.open_session(user.id, hashed, now, now + self._lifetime), closed
+            return store.open_session(user.id, hashed, now, now + self._lifetime, md_hashed), closed
 
         session, closed = await self._uow.write(open_session)
         self._evict_sessions(set(closed))  # here at once; the other workers by the event
         self._cache[hashed] = (session, user)
-        return AccessGranted(token, session.expires, user)
+        return AccessGranted(token, session.expires, user, md_token)
 
     async def _refused(self, ticket: PenaltyTicket) -> PenaltyTicket:
         """The ticket, answered after a pause (at most its p-time, which the client must wait anyway):
@@ -157,43 +163,53 @@ class AuthService:
             await asyncio.sleep(delay)
         return ticket
 
-    async def authenticate(self, token: str | None) -> Caller:
-        """The caller behind a bearer token; raises Unauthorized for missing, unknown or expired ones."""
+    async def authenticate(self, token: str | None, *, market_data: bool = False) -> Caller:
+        """The caller behind a bearer token; raises Unauthorized for missing, unknown or expired ones.
+        With `market_data` (a WebSocket's `authorize`), the session's mdAccessToken is accepted too;
+        REST takes only the access token."""
         if not token:
             raise Unauthorized()
         hashed = token_hash(token)
         now = self._clock.now()
-        cached = self._cache.get(hashed)
-        if cached is None:
-            cached = await self._uow.read(lambda store: _load_session(store, hashed, now))
+        caches = (self._cache, self._md_cache) if market_data else (self._cache,)
+        for cache in caches:
+            cached = cache.get(hashed)
+            if cached is not None:
+                break
+        else:
+            # An access token's hash or (with `market_data`) an mdAccessToken's: one read either way.
+            cached = await self._uow.read(lambda store: _load_session(store, hashed, now, market_data))
             if cached is None:
                 raise Unauthorized()
-            self._cache[hashed] = cached
+            cache[hashed] = cached
         session, user = cached
         if session.expires <= now:
             # Expired as this process knew it; another worker may have renewed it: ask the database.
-            self._cache.pop(hashed, None)
-            fresh = await self._uow.read(lambda store: _load_session(store, hashed, now))
+            cache.pop(hashed, None)
+            fresh = await self._uow.read(lambda store: _load_session(store, hashed, now, market_data))
             if fresh is None:
                 raise Unauthorized()
-            self._cache[hashed] = fresh
+            cache[hashed] = fresh
             session, user = fresh
         return Caller(user, session, hashed)
 
     async def renew_access_token(self, token: str | None) -> AccessGranted:
-        """Extend the caller's session; no new session is opened."""
+        """Extend the caller's session, its mdAccessToken with it; no new session is opened."""
         caller = await self.authenticate(token)
+        assert token is not None
+        md_token = md_token_of(token)
+        md_hashed = token_hash(md_token)
 
         def extend(store: Store) -> datetime:
             expires = self._clock.now() + self._lifetime
-            store.extend_session(caller.session.id, expires)
+            store.extend_session(caller.session.id, expires, md_hashed)
             return expires
 
         expires = await self._uow.write(extend)
         renewed = AuthSession(caller.session.id, caller.user.id, expires)
         self._cache[caller.token_hash] = (renewed, caller.user)
-        assert token is not None
-        return AccessGranted(token, expires, caller.user)
+        self._md_cache[md_hashed] = (renewed, caller.user)
+        return AccessGranted(token, expires, caller.user, md_token)
 
     def on_events(self, events: Sequence[Event]) -> None:
         """Publisher listener: sessions closed by any worker leave this process's token cache."""
@@ -204,9 +220,10 @@ class AuthService:
     def _evict_sessions(self, session_ids: set[int]) -> None:
         if not session_ids:
             return
-        for key, (session, _user) in list(self._cache.items()):
-            if session.id in session_ids:
-                del self._cache[key]
+        for cache in (self._cache, self._md_cache):
+            for key, (session, _user) in list(cache.items()):
+                if session.id in session_ids:
+                    del cache[key]
 
 
 def _check_password(password: str, stored_hash: str | None) -> bool:
@@ -215,8 +232,10 @@ def _check_password(password: str, stored_hash: str | None) -> bool:
     return verify_password(password, stored_hash if stored_hash is not None else dummy_hash())
 
 
-def _load_session(store: Store, hashed: str, now: datetime) -> tuple[AuthSession, User] | None:
-    session = store.session_by_token_hash(hashed, now)
+def _load_session(
+    store: Store, hashed: str, now: datetime, market_data: bool
+) -> tuple[AuthSession, User] | None:
+    session = store.session_by_token_hash(hashed, now, market_data=market_data)
     if session is None:
         return None
     user = store.user(session.user_id)

@@ -21,6 +21,7 @@ from autoliq.service.handlers import AccessGranted
 def _granted(result: AccessGranted) -> AccessTokenResponse:
     return AccessTokenResponse(
         accessToken=result.token,
+        mdAccessToken=result.md_token,
         expirationTime=result.expires,
         userStatus="Active",
         userId=result.user.id,
@@ -65,7 +66,15 @@ class AuthController(Controller):
     async def renew_access_token(
         self, request: Request[Any, Any, Any], services: NamedDependency[Services]
     ) -> AccessTokenResponse:
-        """Extend the current session's token; opens no new session."""
+        """Extend the current session's token (and its mdAccessToken); opens no new session."""
+        return _granted(await services.auth.renew_access_token(bearer_token(request)))
+
+    @post("/renewaccesstoken", status_code=200, responses=ERROR_RESPONSES)
+    async def renew_access_token_post(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+    ) -> AccessTokenResponse:
+        """The same renewal for clients that POST it (Tradovate's document says GET); a body, if any,
+        is not read."""
         return _granted(await services.auth.renew_access_token(bearer_token(request)))
 
     @get("/me", responses=ERROR_RESPONSES)

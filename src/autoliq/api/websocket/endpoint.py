@@ -33,6 +33,7 @@ from autoliq.api.websocket.protocol import (
     MalformedFrame,
     RequestFrame,
     answer,
+    authorize_token,
     close_frame,
     error_answer,
     parse_request,
@@ -160,8 +161,9 @@ class SocketSession:
             return
         endpoint = frame.endpoint.lower()
         if endpoint == AUTHORIZE:
-            # In order: the frames after it are read as the caller it names.
-            connection.push_message(await self._authorize(connection, frame))
+            # In order: the frames after it are read as the caller it names. Its answer goes in a
+            # frame of its own: clients take the first message of the first `a` frame as the answer.
+            connection.push_message(await self._authorize(connection, frame), alone=True)
             return
         if connection.caller is None:
             connection.push_message(error_answer(401, frame.id, ACCESS_DENIED))
@@ -181,7 +183,7 @@ class SocketSession:
 
     async def _authorize(self, connection: Connection, frame: RequestFrame) -> str:
         try:
-            caller = await self.services.auth.authenticate(frame.body.strip() or None)
+            caller = await self.services.auth.authenticate(authorize_token(frame.body), market_data=True)
         except Unauthorized:
             return error_answer(401, frame.id, INVALID_TOKEN)
         if connection.caller is not None and connection.caller.user.id != caller.user.id:

@@ -58,6 +58,8 @@ class Connection:
         self._queued_chars = 0
         self._wake = asyncio.Event()
         self._held: list[str] | None = None
+        self._alone: str | None = None
+        """A queued frame to send by itself (compared by identity)."""
         self.caller: Caller | None = None
         self.subscription: Subscription | None = None
         self.last_heard = asyncio.get_running_loop().time()
@@ -88,9 +90,13 @@ class Connection:
         self._queued_chars += size
         self._wake.set()
 
-    def push_message(self, message: str) -> None:
-        """Queue one message (an answer) in a frame of its own."""
-        self.push(array_frame([message]))
+    def push_message(self, message: str, *, alone: bool = False) -> None:
+        """Queue one message (an answer) in a frame of its own; with `alone`, that frame is never
+        joined with its neighbours when sent (the `authorize` answer)."""
+        frame = array_frame([message])
+        if alone:
+            self._alone = frame
+        self.push(frame)
 
     def push_event(self, frame: str) -> None:
         """Queue a `props` frame; while a syncrequest's snapshot is being read it is held back, to
@@ -148,10 +154,14 @@ class Connection:
         queue = self._queue
         first = queue.popleft()
         self._queued_chars -= len(first)
-        if first[0] != "a" or not queue or queue[0][0] != "a":
+        alone = self._alone
+        if first is alone:
+            self._alone = None
+            return first
+        if first[0] != "a" or not queue or queue[0][0] != "a" or queue[0] is alone:
             return first  # the usual case: the frame as queued, shared with other sockets
         parts = [first[2:-1]]
-        while queue and len(parts) < MAX_JOINED_FRAMES and queue[0][0] == "a":
+        while queue and len(parts) < MAX_JOINED_FRAMES and queue[0][0] == "a" and queue[0] is not alone:
             frame = queue.popleft()
             self._queued_chars -= len(frame)
             parts.append(frame[2:-1])

@@ -65,8 +65,15 @@ class MalformedFrame(Exception):
     """A frame that is neither a heartbeat nor a request with an integer id."""
 
 
+ABSENT = "undefined"
+"""What a JavaScript client writes for a query or body it does not have (`${undefined}`,
+`JSON.stringify(undefined)`): read as empty."""
+
+
 def parse_request(text: str) -> RequestFrame:
-    """The request in `text`; the query and body may be missing (empty). The body keeps any newlines."""
+    """The request in `text`; the query and body may be missing (empty), or `undefined` (read as
+    empty). The body keeps any newlines (a trailing one after its JSON is harmless: JSON decoding
+    allows whitespace around the value)."""
     parts = text.split("\n", 3)
     if len(parts) < 2:
         raise MalformedFrame
@@ -78,7 +85,25 @@ def parse_request(text: str) -> RequestFrame:
         raise MalformedFrame
     query = parts[2].strip() if len(parts) > 2 else ""
     body = parts[3] if len(parts) > 3 else ""
+    if query == ABSENT:
+        query = ""
+    if body.strip() == ABSENT:
+        body = ""
     return RequestFrame(parts[0].strip(), request_id, query, body)
+
+
+def authorize_token(body: str) -> str | None:
+    """The token of an `authorize` body: bare (`<token>`) or a JSON string (`"<token>"`, as clients
+    that JSON-encode every body send it), with any surrounding whitespace or newlines. None when
+    there is none, or when a quoted one is not a JSON string (the caller answers 401)."""
+    text = body.strip()
+    if not text.startswith('"'):
+        return text or None
+    try:
+        token = msgspec.json.decode(text, type=str)
+    except msgspec.DecodeError:
+        return None
+    return token.strip() or None
 
 
 def valid_endpoint(endpoint: str) -> bool:

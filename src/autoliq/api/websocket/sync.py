@@ -139,6 +139,15 @@ class Subscription:
         return True
 
 
+def entity_types_of(requested: list[str] | None) -> frozenset[str]:
+    """The `props` entity types a request follows: those it names that autoliq publishes; every one
+    of `ENTITY_TYPES` when it names none (absent, null or `[]`), as the official examples expect
+    (they send `{"users": [id]}` or `{"accounts": [id]}` and then wait for `props`)."""
+    if not requested:
+        return ENTITY_TYPES
+    return frozenset(requested) & ENTITY_TYPES
+
+
 def subscription_of(user: User, body: SyncRequestBody) -> Subscription:
     """The subscription a request asks for; BadRequest (400) for a shape the schema allows but
     autoliq cannot serve."""
@@ -151,7 +160,7 @@ def subscription_of(user: User, body: SyncRequestBody) -> Subscription:
     owners = frozenset(body.users) if body.users and user.id not in body.users else None
     return Subscription(
         user=user,
-        entity_types=frozenset(body.entityTypes or ()) & ENTITY_TYPES,
+        entity_types=entity_types_of(body.entityTypes),
         accounts=frozenset(body.accounts) if body.accounts else None,
         owners=owners,
         sharding=(
