@@ -41,6 +41,17 @@ class LinkedOrdersRepository(TradingRepository):
         tick = contract.product.tick_size
         return [self._order(r, tick) for r in cursor.fetchall()]
 
+    def order(self, order_id: int, contract: ContractSpec) -> Order | None:
+        """One order of `contract` by id, or None."""
+        cursor = self._execute("order", (order_id,))
+        row = cursor.fetchone()
+        return None if row is None else self._order(row, contract.product.tick_size)
+
+    def set_order_offset(self, order_id: int, contract: ContractSpec, offset: Decimal) -> None:
+        """A suspended strategy bracket's new distance from its entry's fill price."""
+        ticks = _ticks(offset, contract.product.tick_size)
+        self.conn.execute(update(trade_order).where(trade_order.c.id == order_id).values(offset_ticks=ticks))
+
     def order_links(self, order_id: int) -> tuple[int | None, bool, int | None] | None:
         """(oco id, has children, strategy id) of an order, or None."""
         t = trade_order

@@ -13,6 +13,7 @@ from sqlalchemy.sql import ColumnElement
 from autoliq.adapters.admin_repository import AdminRepository
 from autoliq.adapters.auto_liq_repository import AutoLiqRepository
 from autoliq.adapters.hot_path import HotPath
+from autoliq.adapters.linked_repository import LinkedOrdersRepository
 from autoliq.adapters.sandbox_repository import SandboxRepository
 from autoliq.adapters.tables import (
     account,
@@ -26,7 +27,6 @@ from autoliq.adapters.tables import (
     sandbox_clock,
     user_account_auto_liq,
 )
-from autoliq.adapters.linked_repository import LinkedOrdersRepository
 from autoliq.domain.bounds import INT64_MAX
 from autoliq.domain.events import Event
 from autoliq.domain.gate import TradingState

@@ -40,7 +40,8 @@ _decode_lots = msgspec.json.Decoder(list[tuple[int, int]]).decode
 
 _ORDER_COLUMNS = (
     "id, account_id, contract_id, action, order_type, qty, time_in_force, status, admin, created, "
-    "limit_ticks, stop_ticks, triggered, fill_ticks, parent_id, oco_id, strategy_id, offset_ticks, has_children"
+    "limit_ticks, stop_ticks, triggered, fill_ticks, parent_id, oco_id, strategy_id, offset_ticks, "
+    "has_children"
 )
 _POSITION_COLUMNS = "lots, bought, bought_ticks, sold, sold_ticks, realized_ticks"
 _CASH_COLUMNS = "amount_cents, realized_cents, week_realized_cents, amount_sod_cents, trade_date"
@@ -57,6 +58,7 @@ _TRADING_SQL = {
         "WHERE account_id = ? AND contract_id = ? AND status = 'Working' ORDER BY id"
     ),
     "children": f"SELECT {_ORDER_COLUMNS} FROM trade_order WHERE parent_id = ? ORDER BY id",
+    "order": f"SELECT {_ORDER_COLUMNS} FROM trade_order WHERE id = ?",
     "insert_order": (
         "INSERT INTO trade_order (account_id, contract_id, action, order_type, qty, time_in_force, status, "
         "admin, limit_ticks, stop_ticks, triggered, fill_ticks, cl_ord_id, created, updated, parent_id, "

@@ -13,9 +13,9 @@ from autoliq.domain.auto_liq import Alert, AutoLiqLayer, Level
 from autoliq.domain.events import Event
 from autoliq.domain.gate import TradingState
 from autoliq.domain.instruments import ContractSpec
+from autoliq.domain.linked import OrderStrategy, StrategyLink, StrategyStatus
 from autoliq.domain.model import Account, Organization, RiskStatus, RiskStatusLogEntry, User
 from autoliq.domain.money import CashState
-from autoliq.domain.linked import OrderStrategy, StrategyLink, StrategyStatus
 from autoliq.domain.orders import Order, OrderLinks, OrderType, OrdStatus, TimeInForce
 from autoliq.domain.post_trade import AutoLiqSettings
 from autoliq.domain.states import Actor, AdminAction, ReasonCode, Side
@@ -130,6 +130,14 @@ class LinkedStore(Protocol):
 
     def children(self, parent_id: int, contract: ContractSpec) -> list[Order]:
         """The brackets of entry `parent_id`, oldest first."""
+        ...
+
+    def order(self, order_id: int, contract: ContractSpec) -> Order | None:
+        """One order of `contract` by id, or None."""
+        ...
+
+    def set_order_offset(self, order_id: int, contract: ContractSpec, offset: Decimal) -> None:
+        """A suspended strategy bracket's new distance from its entry's fill price."""
         ...
 
     def order_links(self, order_id: int) -> tuple[int | None, bool, int | None] | None:

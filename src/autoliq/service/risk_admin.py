@@ -200,11 +200,12 @@ class RiskAdminService:
 
 
 def reset_accounts(store: Store, accounts: Sequence[Account], day: date, caller: User, now: datetime) -> None:
-    """The transaction body of resetdemoaccountstate: each account's working and suspended orders cancelled (its running strategies interrupted), its
-    positions and cash rebuilt as they were at `day`'s open (fills and orders stay as history), its
-    auto-liq layer cleared, its trailing high-water mark moved to the reset cash, one log row each;
-    then its post-trade rules' price triggers follow the rebuilt positions. History is read, and cash
-    written, in bulk: up to 10,000 accounts go in one transaction."""
+    """The transaction body of resetdemoaccountstate: each account's working and suspended orders
+    cancelled (its running strategies interrupted), its positions and cash rebuilt as they were at
+    `day`'s open (fills and orders stay as history), its auto-liq layer cleared, its trailing
+    high-water mark moved to the reset cash, one log row each; then its post-trade rules' price
+    triggers follow the rebuilt positions. History is read, and cash written, in bulk: up to 10,000
+    accounts go in one transaction."""
     ids = [a.id for a in accounts]
     fills = store.fills_before(ids, day)
     position_rows = store.position_contracts(ids)

@@ -23,8 +23,8 @@ from autoliq.domain.gate import (
     reducible_qty,
 )
 from autoliq.domain.instruments import ContractSpec, contract_of_id, price_problem
-from autoliq.domain.linked import StrategyStatus, bracket_price
 from autoliq.domain.limits import at_storage_bound
+from autoliq.domain.linked import StrategyStatus, bracket_price
 from autoliq.domain.orders import (
     LIVE_STATUSES,
     Order,

@@ -115,6 +115,10 @@ class TradingService:
     async def _tradable(self, caller: User, account_id: int | None) -> bool:
         return await self._accounts.visible(caller, account_id) is not None
 
+    async def may_trade(self, caller: User, account_id: int | None) -> bool:
+        """Whether `caller` may trade the account (an admin its organization's, a trader its own)."""
+        return await self._tradable(caller, account_id)
+
     async def place_order(self, caller: User, body: Any) -> OrderOutcome:
         """Tradovate's placeorder: failures are values (`failureReason`, `failureText`)."""
         order = await self.new_order(caller, body)

@@ -1,0 +1,578 @@
+"""Linked orders: placeOCO, placeOSO and the multibracket order strategy, through the one gate.
+
+Each linked order is stored in `trade_order` like any order and judged like one: the first order
+(the OCO's main order, the OSO's or strategy's entry) by `trading.judge_new_order` in the write
+transaction, an OCO's other leg too (a leg the gate refuses refuses the pair); suspended brackets
+when they fill (`trading.fill_resting_orders`). What a fill, a cancel or an expiry does to the
+orders tied to it lives in `trading.py`, the owner of the fill loop.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from autoliq.domain.events import TradingEntityChanged
+from autoliq.domain.gate import TEXT_ACCESS_DENIED, UNKNOWN_REASON
+from autoliq.domain.instruments import ContractSpec, contract_of_id, price_problem
+from autoliq.domain.linked import (
+    ENTRY_LABEL,
+    MAX_BRACKETS,
+    MULTIBRACKET_TYPE_ID,
+    TEXT_INVALID_PARAMS,
+    TEXT_NOT_RUNNING,
+    TEXT_TOO_MANY_STRATEGIES,
+    TEXT_UNKNOWN_TYPE,
+    OrderStrategy,
+    StrategyLink,
+    StrategyParams,
+    StrategyStatus,
+    parse_params,
+    stop_label,
+    target_label,
+)
+from autoliq.domain.model import User
+from autoliq.domain.orders import (
+    LIVE_STATUSES,
+    Order,
+    OrderLinks,
+    OrderType,
+    OrdStatus,
+    TimeInForce,
+    marketable_price,
+)
+from autoliq.domain.states import Side
+from autoliq.service.clock import Clock
+from autoliq.service.ports import Store, UnitOfWork
+from autoliq.service.trading import (
+    NewOrder,
+    OrderOutcome,
+    fill_now,
+    finish_strategy_if_done,
+    judge_new_order,
+    settle_links_after_end,
+)
+from autoliq.service.trading_service import TradingService
+
+UNSUPPORTED = "Unsupported"
+INVALID_PRICE = "InvalidPrice"
+TEXT_UNKNOWN_COMMAND = (
+    'command: autoliq understands {"bracket": N, "profitTarget": X, "stopLoss": Y} (a JSON string)'
+)
+TEXT_LINKED_TIME_IN_FORCE = "IOC and FOK are not supported for OCO legs and brackets"
+TEXT_ENTRY_TIME_IN_FORCE = "An OCO's orders cannot be IOC or FOK"
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """A checked `RestrainedOrderVersion`: an OCO's other leg or an OSO bracket."""
+
+    side: Side
+    order_type: OrderType
+    time_in_force: TimeInForce
+    limit_price: Decimal | None
+    stop_price: Decimal | None
+    cl_ord_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedOutcome:
+    """`PlaceOcoResult` / `PlaceOsoResult`: the first order's id and the linked ones', or a failure."""
+
+    order_id: int | None = None
+    linked_ids: tuple[int, ...] = ()
+    failure_reason: str | None = None
+    failure_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyOutcome:
+    """`OrderStrategyStatusResponse`: the strategy, or `errorText` (and a `failureReason`)."""
+
+    strategy: OrderStrategy | None = None
+    error_text: str | None = None
+    failure_reason: str | None = None
+
+
+def _refused(outcome: OrderOutcome) -> LinkedOutcome:
+    return LinkedOutcome(None, (), outcome.failure_reason, outcome.failure_text)
+
+
+# -- TRANSACTION BODIES --
+
+
+def _insert(
+    store: Store,
+    order: NewOrder,
+    side: Side,
+    order_type: OrderType,
+    qty: int,
+    tif: TimeInForce,
+    status: OrdStatus,
+    now: datetime,
+    *,
+    limit: Decimal | None,
+    stop: Decimal | None,
+    cl_ord_id: str | None,
+    links: OrderLinks | None = None,
+) -> int:
+    order_id = store.insert_order(
+        order.account_id,
+        order.contract,
+        side,
+        order_type,
+        qty,
+        tif,
+        status,
+        False,
+        now,
+        limit_price=limit,
+        stop_price=stop,
+        cl_ord_id=cl_ord_id,
+        links=links,
+    )
+    store.emit(TradingEntityChanged("order", "Created", order.account_id, order_id))
+    return order_id
+
+
+def _fill_if_marketable(store: Store, order_id: int, order: NewOrder, now: datetime) -> None:
+    """Fill a just-stored working order at once when the last price reaches it (as placeorder does)."""
+    for found in store.working_orders(order.contract, order.account_id):
+        if found.id == order_id:
+            _fill_stored_if_marketable(store, found, order, now)
+            return
+
+
+def _fill_stored_if_marketable(store: Store, found: Order, order: NewOrder, now: datetime) -> None:
+    last = store.last_price(order.contract)
+    price = marketable_price(found.order_type, found.side, last, found.limit_price, found.stop_price)
+    if price is not None:
+        fill_now(store, found, order.contract, price, now, triggered=found.stop_price is not None)
+
+
+def place_oco(store: Store, order: NewOrder, other: Leg, now: datetime) -> LinkedOutcome:
+    """Two working orders on one account, contract and quantity, each naming the other (`ocoId`):
+    a fill or a cancel of one cancels the other. Both pass the gate, or neither is stored."""
+    refusal, _ = judge_new_order(store, order)
+    if refusal is not None:
+        return _refused(refusal)
+    other_order = replace(
+        order,
+        side=other.side,
+        order_type=other.order_type,
+        limit_price=other.limit_price,
+        stop_price=other.stop_price,
+    )
+    refusal, _ = judge_new_order(store, other_order)
+    if refusal is not None:
+        return _refused(refusal)
+    first = _insert(
+        store, order, order.side, order.order_type, order.qty, order.time_in_force, OrdStatus.WORKING, now,
+        limit=order.limit_price, stop=order.stop_price, cl_ord_id=order.cl_ord_id,
+    )  # fmt: skip
+    second = _insert(
+        store, order, other.side, other.order_type, order.qty, other.time_in_force, OrdStatus.WORKING, now,
+        limit=other.limit_price, stop=other.stop_price, cl_ord_id=other.cl_ord_id,
+    )  # fmt: skip
+    store.link_oco(first, second)
+    # Marketable at once: the first that fills cancels the other (the main order first).
+    for leg_id in (first, second):
+        _fill_if_marketable(store, leg_id, order, now)
+    return LinkedOutcome(first, (second,))
+
+
+def place_oso(store: Store, order: NewOrder, brackets: tuple[Leg, ...], now: datetime) -> LinkedOutcome:
+    """An entry through the gate, and its brackets stored `Suspended` (`parentId` = the entry), two
+    of them an OCO pair; they start working when the entry fills, in the fill's transaction."""
+    refusal, _ = judge_new_order(store, order)
+    if refusal is not None:
+        return _refused(refusal)
+    entry = _insert(
+        store, order, order.side, order.order_type, order.qty, order.time_in_force, OrdStatus.WORKING, now,
+        limit=order.limit_price, stop=order.stop_price, cl_ord_id=order.cl_ord_id,
+        links=OrderLinks(has_children=True),
+    )  # fmt: skip
+    ids = tuple(
+        _insert(
+            store,
+            order,
+            leg.side,
+            leg.order_type,
+            order.qty,
+            leg.time_in_force,
+            OrdStatus.SUSPENDED,
+            now,
+            limit=leg.limit_price,
+            stop=leg.stop_price,
+            cl_ord_id=leg.cl_ord_id,
+            links=OrderLinks(parent_id=entry),
+        )
+        for leg in brackets
+    )
+    if len(ids) == 2:
+        store.link_oco(ids[0], ids[1])
+    _start_entry(store, entry, order, now)
+    return LinkedOutcome(entry, ids)
+
+
+def _start_entry(store: Store, entry_id: int, order: NewOrder, now: datetime) -> None:
+    """Fill the entry when marketable; an IOC/FOK entry that is not is cancelled, its brackets with it."""
+    _fill_if_marketable(store, entry_id, order, now)
+    if order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+        summary = store.order_summary(entry_id)
+        if summary is not None and summary[1] is OrdStatus.WORKING:
+            store.set_order_status(entry_id, OrdStatus.CANCELED, now)
+            store.emit(TradingEntityChanged("order", "Updated", order.account_id, entry_id))
+            settle_links_after_end(store, entry_id, order.account_id, order.contract.id, now)
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyStart:
+    """A checked startOrderStrategy request."""
+
+    entry: NewOrder
+    params: StrategyParams
+    params_text: str
+    initiator_id: int
+    uuid: str | None
+    custom_tag50: str | None
+    max_running: int
+
+
+def start_strategy(store: Store, start: StrategyStart, now: datetime) -> StrategyOutcome:
+    """A running multibracket strategy: its entry through the gate (`Entry`), and per bracket a
+    suspended Limit target (`TargetN`) and Stop (`StopN`), OCO-paired, priced from the entry's fill."""
+    order = start.entry
+    if len(store.running_strategies(order.account_id)) >= start.max_running:
+        return StrategyOutcome(None, TEXT_TOO_MANY_STRATEGIES)
+    refusal, _ = judge_new_order(store, order)
+    if refusal is not None:
+        return StrategyOutcome(None, refusal.failure_text, refusal.failure_reason)
+    strategy_id = store.insert_strategy(
+        order.account_id, order.contract.id, MULTIBRACKET_TYPE_ID, order.side, start.params_text, now,
+        initiator_id=start.initiator_id, uuid=start.uuid, custom_tag50=start.custom_tag50,
+    )  # fmt: skip
+    store.emit(TradingEntityChanged("orderStrategy", "Created", order.account_id, strategy_id))
+    entry = _insert(
+        store, order, order.side, order.order_type, order.qty, order.time_in_force, OrdStatus.WORKING, now,
+        limit=order.limit_price, stop=order.stop_price, cl_ord_id=order.cl_ord_id,
+        links=OrderLinks(has_children=True, strategy_id=strategy_id, strategy_label=ENTRY_LABEL),
+    )  # fmt: skip
+    store.emit(TradingEntityChanged("orderStrategyLink", "Created", order.account_id, entry))
+    exit_side = Side.SELL if order.side is Side.BUY else Side.BUY
+    for index, bracket in enumerate(start.params.brackets):
+        legs: list[int] = []
+        for order_type, offset, label in (
+            (OrderType.LIMIT, bracket.profit_target, target_label(index)),
+            (OrderType.STOP, bracket.stop_loss, stop_label(index)),
+        ):
+            if offset is None:
+                continue
+            links = OrderLinks(parent_id=entry, strategy_id=strategy_id, strategy_label=label, offset=offset)
+            leg = _insert(
+                store, order, exit_side, order_type, bracket.qty, TimeInForce.GTC, OrdStatus.SUSPENDED, now,
+                limit=None, stop=None, cl_ord_id=None, links=links,
+            )  # fmt: skip
+            store.emit(TradingEntityChanged("orderStrategyLink", "Created", order.account_id, leg))
+            legs.append(leg)
+        if len(legs) == 2:
+            store.link_oco(legs[0], legs[1])
+    _start_entry(store, entry, order, now)
+    return StrategyOutcome(store.strategy(strategy_id))
+
+
+def interrupt_strategy(store: Store, strategy_id: int, now: datetime) -> StrategyOutcome:
+    """Stop a running strategy: `ExecutionInterrupted`, its working and suspended orders cancelled
+    (positions its fills opened stay: closing them is the trader's call)."""
+    strategy = store.strategy(strategy_id)
+    if strategy is None or strategy.status is not StrategyStatus.ACTIVE:
+        return StrategyOutcome(strategy, TEXT_NOT_RUNNING)
+    store.set_strategy_status(strategy_id, StrategyStatus.INTERRUPTED, now, "Interrupted by the user")
+    store.emit(TradingEntityChanged("orderStrategy", "Updated", strategy.account_id, strategy_id))
+    for link in store.strategy_link_rows(_any_org(store, strategy), strategy_ids=[strategy_id]):
+        summary = store.order_summary(link.order_id)
+        if summary is not None and summary[1] in LIVE_STATUSES:
+            store.set_order_status(link.order_id, OrdStatus.CANCELED, now)
+            store.emit(TradingEntityChanged("order", "Updated", strategy.account_id, link.order_id))
+    return StrategyOutcome(store.strategy(strategy_id))
+
+
+def _any_org(store: Store, strategy: OrderStrategy) -> int:
+    found = store.account(strategy.account_id)
+    return found.organization_id if found is not None else -1
+
+
+@dataclass(frozen=True, slots=True)
+class BracketChange:
+    """A checked modifyOrderStrategy command: new offsets of one bracket (None: unchanged)."""
+
+    index: int
+    profit_target: Decimal | None
+    stop_loss: Decimal | None
+
+
+def modify_strategy(store: Store, strategy_id: int, change: BracketChange, now: datetime) -> StrategyOutcome:
+    """Move one bracket of a running strategy: its suspended orders' offsets, or its working orders'
+    prices by the same change of offset from the entry's fill price."""
+    strategy = store.strategy(strategy_id)
+    if strategy is None or strategy.status is not StrategyStatus.ACTIVE:
+        return StrategyOutcome(strategy, TEXT_NOT_RUNNING)
+    contract = contract_of_id(strategy.contract_id)
+    if contract is None:
+        return StrategyOutcome(strategy, "The strategy's contract is no longer listed")
+    links = store.strategy_link_rows(_any_org(store, strategy), strategy_ids=[strategy_id])
+    by_label = {link.label: link.order_id for link in links}
+    entry_id = by_label.get(ENTRY_LABEL)
+    if entry_id is None:
+        return StrategyOutcome(strategy, TEXT_NOT_RUNNING)
+    orders = {o.id: o for o in store.children(entry_id, contract)}
+    entry_fill = _entry_fill(store, entry_id, contract)
+    changed = False
+    for label, offset in (
+        (target_label(change.index), change.profit_target),
+        (stop_label(change.index), change.stop_loss),
+    ):
+        if offset is None:
+            continue
+        found = orders.get(by_label.get(label, -1))
+        if found is None or found.status not in LIVE_STATUSES:
+            return StrategyOutcome(strategy, f"command: bracket {change.index + 1} has no live {label}")
+        if found.status is OrdStatus.SUSPENDED:
+            store.modify_order(
+                found.id, contract, found.order_type, found.qty, found.time_in_force, None, None, now
+            )
+            store.set_order_offset(found.id, contract, offset)
+        else:
+            if entry_fill is None:
+                return StrategyOutcome(strategy, TEXT_NOT_RUNNING)
+            at = entry_fill + offset
+            if price_problem(at, contract.product) is not None:
+                return StrategyOutcome(strategy, f"command: {label} would be priced out of range")
+            limit, stop = (at, None) if found.order_type is OrderType.LIMIT else (None, at)
+            store.modify_order(
+                found.id, contract, found.order_type, found.qty, found.time_in_force, limit, stop, now
+            )
+        store.emit(TradingEntityChanged("order", "Updated", strategy.account_id, found.id))
+        changed = True
+    if not changed:
+        return StrategyOutcome(strategy, "command: nothing to change")
+    finish_strategy_if_done(store, strategy_id, strategy.account_id, now)
+    return StrategyOutcome(store.strategy(strategy_id))
+
+
+def _entry_fill(store: Store, entry_id: int, contract: ContractSpec) -> Decimal | None:
+    entry = store.order(entry_id, contract)
+    return None if entry is None else entry.fill_price
+
+
+# -- THE SERVICE --
+
+
+class LinkedOrderService:
+    """placeOCO, placeOSO and the order strategies: validation, then one transaction each."""
+
+    def __init__(self, uow: UnitOfWork, clock: Clock, trading: TradingService, max_strategies: int) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._trading = trading
+        self._max_strategies = max_strategies
+
+    async def place_oco(self, caller: User, body: Any) -> LinkedOutcome:
+        """Tradovate's placeOCO; failures are values, as placeorder's."""
+        order = await self._trading.new_order(caller, body)
+        if isinstance(order, OrderOutcome):
+            return _refused(order)
+        if order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+            return LinkedOutcome(None, (), UNSUPPORTED, TEXT_ENTRY_TIME_IN_FORCE)
+        other = self._leg(body.other, order)
+        if isinstance(other, OrderOutcome):
+            return _refused(other)
+        clock = self._clock
+        return await self._uow.write(
+            lambda store: place_oco(store, order, other, clock.now()), accounts=(order.account_id,)
+        )
+
+    async def place_oso(self, caller: User, body: Any) -> LinkedOutcome:
+        """Tradovate's placeOSO; failures are values, as placeorder's."""
+        order = await self._trading.new_order(caller, body)
+        if isinstance(order, OrderOutcome):
+            return _refused(order)
+        legs: list[Leg] = []
+        for raw in (body.bracket1, body.bracket2):
+            if raw is None:
+                continue
+            leg = self._leg(raw, order)
+            if isinstance(leg, OrderOutcome):
+                return _refused(leg)
+            legs.append(leg)
+        clock = self._clock
+        brackets = tuple(legs)
+        return await self._uow.write(
+            lambda store: place_oso(store, order, brackets, clock.now()), accounts=(order.account_id,)
+        )
+
+    def _leg(self, raw: Any, order: NewOrder) -> Leg | OrderOutcome:
+        """A `RestrainedOrderVersion` checked against the first order's contract."""
+        if raw.action not in ("Buy", "Sell"):
+            return OrderOutcome(None, UNKNOWN_REASON, "Action should be Buy or Sell")
+        terms = self._trading.terms(raw, order.contract)
+        if isinstance(terms, OrderOutcome):
+            return terms
+        tif_text = raw.timeInForce or order.time_in_force.value
+        if tif_text not in {t.value for t in TimeInForce}:
+            return OrderOutcome(
+                None, UNSUPPORTED, f"Time in force {tif_text} is not supported by the sandbox"
+            )
+        tif = TimeInForce(tif_text)
+        if tif in (TimeInForce.IOC, TimeInForce.FOK):
+            return OrderOutcome(None, UNSUPPORTED, TEXT_LINKED_TIME_IN_FORCE)
+        order_type, limit, stop = terms
+        return Leg(Side(raw.action), order_type, tif, limit, stop, raw.clOrdId)
+
+    # -- order strategies --
+    async def start_strategy(self, caller: User, body: Any) -> StrategyOutcome:
+        """Tradovate's startOrderStrategy (type 2, multibracket); failures are `errorText`."""
+        if body.orderStrategyTypeId != MULTIBRACKET_TYPE_ID:
+            return StrategyOutcome(None, TEXT_UNKNOWN_TYPE)
+        if not isinstance(body.params, str):
+            # An object where the JSON-encoded string belongs (TPN reports this text).
+            return StrategyOutcome(None, TEXT_INVALID_PARAMS)
+        if body.action not in ("Buy", "Sell"):
+            return StrategyOutcome(None, "Action should be Buy or Sell")
+        try:
+            params = parse_params(body.params, Side(body.action))
+        except ValueError as exc:
+            return StrategyOutcome(None, f"{TEXT_INVALID_PARAMS}: {exc}")
+        entry = params.entry
+        entry_body = _EntryBody(
+            body.accountId, body.symbol, body.action, entry.order_qty, entry.order_type,
+            entry.price, entry.stop_price, entry.time_in_force,
+        )  # fmt: skip
+        order = await self._trading.new_order(caller, entry_body)
+        if isinstance(order, OrderOutcome):
+            return StrategyOutcome(None, order.failure_text, order.failure_reason)
+        tick = order.contract.product.tick_size
+        for index, bracket in enumerate(params.brackets):
+            for name, offset in (("profitTarget", bracket.profit_target), ("stopLoss", bracket.stop_loss)):
+                if offset is not None and offset % tick != 0:
+                    text = f"{TEXT_INVALID_PARAMS}: params.brackets[{index}].{name}: a multiple of {tick}"
+                    return StrategyOutcome(None, text, INVALID_PRICE)
+            if bracket.trailing_stop:
+                text = "TrailingStop orders are not supported by the sandbox"
+                return StrategyOutcome(None, text, UNSUPPORTED)
+        start = StrategyStart(
+            order, params, body.params, caller.id, body.uuid, body.customTag50, self._max_strategies
+        )
+        clock = self._clock
+        return await self._uow.write(
+            lambda store: start_strategy(store, start, clock.now()), accounts=(order.account_id,)
+        )
+
+    async def _running_of(self, caller: User, strategy_id: int) -> OrderStrategy | StrategyOutcome:
+        found = await self.strategies(caller, ids=[strategy_id])
+        if not found or not await self._trading.may_trade(caller, found[0].account_id):
+            return StrategyOutcome(None, TEXT_ACCESS_DENIED)
+        return found[0]
+
+    async def interrupt_strategy(self, caller: User, strategy_id: int) -> StrategyOutcome:
+        """Tradovate's interruptOrderStrategy."""
+        found = await self._running_of(caller, strategy_id)
+        if isinstance(found, StrategyOutcome):
+            return found
+        clock = self._clock
+        return await self._uow.write(
+            lambda store: interrupt_strategy(store, strategy_id, clock.now()), accounts=(found.account_id,)
+        )
+
+    async def modify_strategy(self, caller: User, strategy_id: int, command: str) -> StrategyOutcome:
+        """Tradovate's modifyOrderStrategy with autoliq's one command: new offsets of one bracket,
+        `{"bracket": N, "profitTarget": X, "stopLoss": Y}` as a JSON string (either offset may be
+        left out)."""
+        found = await self._running_of(caller, strategy_id)
+        if isinstance(found, StrategyOutcome):
+            return found
+        contract = contract_of_id(found.contract_id)
+        if contract is None:
+            return StrategyOutcome(found, "The strategy's contract is no longer listed")
+        try:
+            change = parse_bracket_command(command, found.side, contract.product.tick_size)
+        except ValueError as exc:
+            return StrategyOutcome(found, str(exc))
+        clock = self._clock
+        return await self._uow.write(
+            lambda store: modify_strategy(store, strategy_id, change, clock.now()),
+            accounts=(found.account_id,),
+        )
+
+    async def strategies(
+        self, caller: User, *, ids: list[int] | None = None, account_ids: list[int] | None = None
+    ) -> list[OrderStrategy]:
+        """The strategies `caller` may see (an admin its organization's, a trader its own accounts')."""
+        owner = None if caller.is_admin else caller.id
+        return await self._uow.read(
+            lambda s: s.strategy_rows(
+                caller.organization_id, owner_id=owner, ids=ids, account_ids=account_ids
+            )
+        )
+
+    async def links(
+        self, caller: User, *, ids: list[int] | None = None, strategy_ids: list[int] | None = None
+    ) -> list[StrategyLink]:
+        """The strategy links `caller` may see."""
+        owner = None if caller.is_admin else caller.id
+        return await self._uow.read(
+            lambda s: s.strategy_link_rows(
+                caller.organization_id, owner_id=owner, ids=ids, strategy_ids=strategy_ids
+            )
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _EntryBody:
+    """`params.entryVersion` in placeorder's shape, for `TradingService.new_order`."""
+
+    accountId: int | None
+    symbol: str
+    action: str
+    orderQty: int
+    orderType: str
+    price: Decimal | None
+    stopPrice: Decimal | None
+    timeInForce: str | None
+    clOrdId: str | None = None
+
+
+def parse_bracket_command(command: str, side: Side, tick: Decimal) -> BracketChange:
+    """modifyOrderStrategy's `command`: `{"bracket": N, "profitTarget": X, "stopLoss": Y}` (a JSON
+    string; N from 1; offsets signed as in `params`); ValueError names what is wrong."""
+    try:
+        raw = json.loads(command)
+    except (ValueError, RecursionError):
+        raw = None
+    if not isinstance(raw, dict):
+        raise ValueError(TEXT_UNKNOWN_COMMAND)
+    index = raw.get("bracket")
+    if isinstance(index, bool) or not isinstance(index, int) or not 1 <= index <= MAX_BRACKETS:
+        raise ValueError(f"command.bracket: should be an integer from 1 to {MAX_BRACKETS}")
+    offsets: dict[str, Decimal | None] = {}
+    for name in ("profitTarget", "stopLoss"):
+        value = raw.get(name)
+        if value is None:
+            offsets[name] = None
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"command.{name}: should be a number")
+        offset = Decimal(str(value))
+        if not offset.is_finite() or offset % tick != 0:
+            raise ValueError(f"command.{name}: should be a multiple of {tick}")
+        positive = name == "profitTarget"
+        if (offset * side.sign > 0) != positive or offset == 0:
+            want = "positive" if positive == (side is Side.BUY) else "negative"
+            raise ValueError(f"command.{name}: should be {want} for a {side.value}")
+        offsets[name] = offset
+    if offsets["profitTarget"] is None and offsets["stopLoss"] is None:
+        raise ValueError("command: needs a profitTarget or a stopLoss")
+    return BracketChange(index - 1, offsets["profitTarget"], offsets["stopLoss"])
