@@ -225,11 +225,11 @@ def test_oso_when_liquidate_only_then_opening_entry_refused_and_reducing_entry_a
     set_action(client, admin_headers, a, "LiquidateOnlyModeImmediately")
 
     opening = post(client, trader_headers, OSO, oso_body(a))
+    target = {"action": "Buy", "orderType": "Limit", "price": 4990}
+    stop = {"action": "Buy", "orderType": "Stop", "stopPrice": 5020}
     reducing = post(
-        client, trader_headers, OSO,
-        oso_body(a, action="Sell", price=5010, bracket1={"action": "Buy", "orderType": "Limit", "price": 4990},
-                 bracket2={"action": "Buy", "orderType": "Stop", "stopPrice": 5020}),
-    )  # fmt: skip
+        client, trader_headers, OSO, oso_body(a, action="Sell", price=5010, bracket1=target, bracket2=stop)
+    )
 
     assert opening["failureReason"] == "LiquidationOnly" and "orderId" not in opening
     assert set(reducing) == {"orderId", "oso1Id", "oso2Id"}
@@ -356,7 +356,9 @@ def test_strategy_when_sell_limit_entry_then_brackets_priced_from_fill_and_targe
     a = world.demo_account_ids[0]
     price(client, admin_headers, 5000)
     params = json.dumps({
-        "entryVersion": {"orderQty": 2, "orderType": "Limit", "price": 5002, "timeInForce": "Day", "orderId": 0},
+        "entryVersion": {
+            "orderQty": 2, "orderType": "Limit", "price": 5002, "timeInForce": "Day", "orderId": 0
+        },
         "brackets": [
             {"qty": 1, "profitTarget": -30, "stopLoss": 15, "trailingStop": False},
             {"qty": 1, "profitTarget": -10, "stopLoss": 15, "trailingStop": False},
