@@ -12,6 +12,7 @@ from litestar.testing import TestClient
 from autoliq.service.clock import ManualClock
 from tests.conftest import ADMIN_PW, World, bearer, login
 from tests.contract import validate_response
+from tests.e2e.test_websocket import open_socket, token_of
 from tests.helpers import SET_ACTION, action_body, app_client, market_order
 
 H = dict[str, str]
@@ -511,7 +512,15 @@ def test_strategy_reads_when_other_organization_then_invisible_and_not_interrupt
     assert refused == {"errorText": "Access is denied"}
     assert [s["id"] for s in get(client, admin_headers, "/v1/orderStrategy/list")] == [strategy_id]
     assert len(get(client, admin_headers, f"/v1/orderStrategy/ldeps?masterids={a}")) == 1
-    assert len(get(client, admin_headers, f"/v1/orderStrategyLink/ldeps?masterids={strategy_id}")) == 3
+    assert (
+        len(get(client, admin_headers, f"/v1/orderStrategy/items?ids={strategy_id},{strategy_id + 1}")) == 1
+    )
+    links = get(client, admin_headers, f"/v1/orderStrategyLink/ldeps?masterids={strategy_id}")
+    assert [link["label"] for link in links] == ["Entry", "Target1", "Stop1"]
+    assert get(client, admin_headers, f"/v1/orderStrategyLink/item?id={links[1]['id']}") == links[1]
+    ids = ",".join(str(link["id"]) for link in links)
+    assert get(client, trader_headers, f"/v1/orderStrategyLink/items?ids={ids}") == links
+    assert get(client, other, f"/v1/orderStrategyLink/items?ids={ids}") == []
 
 
 def test_strategy_types_when_listed_then_multibracket_only(
@@ -521,7 +530,43 @@ def test_strategy_types_when_listed_then_multibracket_only(
     found = get(client, trader_headers, "/v1/orderStrategyType/find?name=multibracket")
     item = get(client, trader_headers, "/v1/orderStrategyType/item?id=2")
     suggested = get(client, trader_headers, "/v1/orderStrategyType/suggest?t=multi&l=5")
+    items = get(client, trader_headers, "/v1/orderStrategyType/items?ids=1,2")
 
     assert listed == [{"id": 2, "name": "multibracket", "enabled": True}]
-    assert found == item == listed[0] and suggested == listed
+    assert found == item == listed[0] and suggested == items == listed
     assert client.get("/v1/orderStrategyType/item?id=3", headers=trader_headers).status_code == 404
+
+
+# -- over the WebSocket: the example's request, the snapshot's arrays, props events --
+
+
+def test_strategy_over_websocket_when_started_as_examples_do_then_props_and_snapshot_carry_it(
+    client: TestClient[Any], admin_headers: H, trader_headers: H, world: World
+) -> None:
+    a = world.demo_account_ids[0]
+    price(client, admin_headers, 5000)
+    types = ["order", "orderStrategy", "orderStrategyLink"]
+    with open_socket(client, token_of(trader_headers)) as ws:
+        empty = ws.sync(1, users=[], entityTypes=types)
+        body = json.dumps(
+            strategy_body(a, bracket_params({"orderQty": 1, "orderType": "Limit", "price": 4990}))
+        )
+
+        ws.request("orderstrategy/startorderstrategy", 4, body=body)  # the case Tradovate's docs send
+        answer = ws.answer(4)
+        props = ws.props_until(5)  # the strategy, three links, three orders: at least five
+        snapshot = ws.sync(5, users=[], entityTypes=types)
+
+    assert (empty["orderStrategies"], empty["orderStrategyLinks"]) == ([], [])
+    assert empty["orderStrategyTypes"] == [{"id": 2, "name": "multibracket", "enabled": True}]
+    assert answer["s"] == 200 and answer["d"]["orderStrategy"]["status"] == "ActiveStrategy"
+    validate_response("POST", START, answer["d"])
+    strategy_id = answer["d"]["orderStrategy"]["id"]
+    kinds = {(p["entityType"], p["eventType"]) for p in props}
+    assert {("orderStrategy", "Created"), ("orderStrategyLink", "Created")} <= kinds
+    [created] = [p["entity"] for p in props if p["entityType"] == "orderStrategy"]
+    assert created == get(client, trader_headers, f"/v1/orderStrategy/item?id={strategy_id}")
+    validate_response("POST", "/v1/user/syncrequest", snapshot)
+    assert [s["id"] for s in snapshot["orderStrategies"]] == [strategy_id]
+    assert [link["label"] for link in snapshot["orderStrategyLinks"]] == ["Entry", "Target1", "Stop1"]
+    assert snapshot["orderStrategyLinks"] == get(client, trader_headers, "/v1/orderStrategyLink/list")
