@@ -448,6 +448,46 @@ def test_strategy_when_modified_then_working_target_moves_by_the_new_offset(
     assert "errorText" in bad
 
 
+def test_strategy_when_suspended_bracket_modified_then_priced_from_new_offset_at_entry_fill(
+    client: TestClient[Any], admin_headers: H, trader_headers: H, world: World
+) -> None:
+    a = world.demo_account_ids[0]
+    price(client, admin_headers, 5000)
+    entry = {"orderQty": 1, "orderType": "Limit", "price": 4990}
+    strategy_id = post(client, trader_headers, START, strategy_body(a, bracket_params(entry)))[
+        "orderStrategy"
+    ]["id"]
+    command = json.dumps({"bracket": 1, "stopLoss": -2})
+
+    post(client, trader_headers, MODIFY, {"orderStrategyId": strategy_id, "command": command})
+    price(client, admin_headers, 4990)  # the entry fills: target 5000, stop now 4988 (was 4985)
+    price(client, admin_headers, 4988)
+
+    assert net_pos(client, trader_headers, a) == 0
+    assert (
+        get(client, trader_headers, f"/v1/orderStrategy/item?id={strategy_id}")["status"]
+        == "ExecutionFinished"
+    )
+
+
+def test_strategy_when_working_bracket_modified_while_locked_then_trading_locked(
+    client: TestClient[Any], admin_headers: H, trader_headers: H, world: World
+) -> None:
+    a = world.demo_account_ids[0]
+    price(client, admin_headers, 5000)
+    strategy_id = post(client, trader_headers, START, strategy_body(a, bracket_params()))["orderStrategy"][
+        "id"
+    ]
+    set_action(client, admin_headers, a, "LockTradingImmediately")
+    command = json.dumps({"bracket": 1, "profitTarget": 1})
+
+    refused = post(client, trader_headers, MODIFY, {"orderStrategyId": strategy_id, "command": command})
+
+    assert refused["failureReason"] == "TradingLocked" and refused["orderStrategy"]["id"] == strategy_id
+    price(client, admin_headers, 5001)
+    assert net_pos(client, trader_headers, a) == 1
+
+
 def test_strategy_when_bad_params_then_error_text_never_500(
     client: TestClient[Any], admin_headers: H, trader_headers: H, world: World
 ) -> None:

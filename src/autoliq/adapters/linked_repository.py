@@ -176,15 +176,16 @@ class LinkedOrdersRepository(TradingRepository):
 
     def strategy_link_rows(
         self,
-        organization_id: int,
+        organization_id: int | None,
         *,
         owner_id: int | None = None,
         ids: Sequence[int] | None = None,
         strategy_ids: Sequence[int] | None = None,
     ) -> list[StrategyLink]:
-        """Strategy links (orders of strategies) visible in the organization (or to the owner)."""
+        """Strategy links (orders of strategies) visible in the organization (or to the owner); every
+        organization's with `organization_id` None (the service's own reads of one strategy)."""
         t = trade_order
-        conds = _visible(organization_id, owner_id)
+        conds = [] if organization_id is None else _visible(organization_id, owner_id)
         conds.append(t.c.strategy_id.is_not(None))
         if ids is not None:
             conds.append(t.c.id.in_(list(ids)))

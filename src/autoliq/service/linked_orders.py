@@ -49,10 +49,12 @@ from autoliq.service.clock import Clock
 from autoliq.service.ports import Store, UnitOfWork
 from autoliq.service.trading import (
     NewOrder,
+    OrderChange,
     OrderOutcome,
     fill_now,
     finish_strategy_if_done,
     judge_new_order,
+    modify_order,
     settle_links_after_end,
 )
 from autoliq.service.trading_service import TradingService
@@ -292,17 +294,12 @@ def interrupt_strategy(store: Store, strategy_id: int, now: datetime) -> Strateg
         return StrategyOutcome(strategy, TEXT_NOT_RUNNING)
     store.set_strategy_status(strategy_id, StrategyStatus.INTERRUPTED, now, "Interrupted by the user")
     store.emit(TradingEntityChanged("orderStrategy", "Updated", strategy.account_id, strategy_id))
-    for link in store.strategy_link_rows(_any_org(store, strategy), strategy_ids=[strategy_id]):
+    for link in store.strategy_link_rows(None, strategy_ids=[strategy_id]):
         summary = store.order_summary(link.order_id)
         if summary is not None and summary[1] in LIVE_STATUSES:
             store.set_order_status(link.order_id, OrdStatus.CANCELED, now)
             store.emit(TradingEntityChanged("order", "Updated", strategy.account_id, link.order_id))
     return StrategyOutcome(store.strategy(strategy_id))
-
-
-def _any_org(store: Store, strategy: OrderStrategy) -> int:
-    found = store.account(strategy.account_id)
-    return found.organization_id if found is not None else -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +309,8 @@ class BracketChange:
     index: int
     profit_target: Decimal | None
     stop_loss: Decimal | None
+    max_position: int | None = None
+    """The net position cap a moved working bracket is judged against."""
 
 
 def modify_strategy(store: Store, strategy_id: int, change: BracketChange, now: datetime) -> StrategyOutcome:
@@ -323,14 +322,14 @@ def modify_strategy(store: Store, strategy_id: int, change: BracketChange, now: 
     contract = contract_of_id(strategy.contract_id)
     if contract is None:
         return StrategyOutcome(strategy, "The strategy's contract is no longer listed")
-    links = store.strategy_link_rows(_any_org(store, strategy), strategy_ids=[strategy_id])
+    links = store.strategy_link_rows(None, strategy_ids=[strategy_id])
     by_label = {link.label: link.order_id for link in links}
     entry_id = by_label.get(ENTRY_LABEL)
     if entry_id is None:
         return StrategyOutcome(strategy, TEXT_NOT_RUNNING)
     orders = {o.id: o for o in store.children(entry_id, contract)}
     entry_fill = _entry_fill(store, entry_id, contract)
-    changed = False
+    moves: list[tuple[Order, Decimal]] = []
     for label, offset in (
         (target_label(change.index), change.profit_target),
         (stop_label(change.index), change.stop_loss),
@@ -340,23 +339,35 @@ def modify_strategy(store: Store, strategy_id: int, change: BracketChange, now: 
         found = orders.get(by_label.get(label, -1))
         if found is None or found.status not in LIVE_STATUSES:
             return StrategyOutcome(strategy, f"command: bracket {change.index + 1} has no live {label}")
+        working = found.status is OrdStatus.WORKING
+        if working and (
+            entry_fill is None or price_problem(entry_fill + offset, contract.product) is not None
+        ):
+            return StrategyOutcome(strategy, f"command: {label} would be priced out of range")
+        moves.append((found, offset))
+    for found, offset in moves:
         if found.status is OrdStatus.SUSPENDED:
-            store.modify_order(
-                found.id, contract, found.order_type, found.qty, found.time_in_force, None, None, now
-            )
             store.set_order_offset(found.id, contract, offset)
-        else:
-            if entry_fill is None:
-                return StrategyOutcome(strategy, TEXT_NOT_RUNNING)
-            at = entry_fill + offset
-            if price_problem(at, contract.product) is not None:
-                return StrategyOutcome(strategy, f"command: {label} would be priced out of range")
-            limit, stop = (at, None) if found.order_type is OrderType.LIMIT else (None, at)
-            store.modify_order(
-                found.id, contract, found.order_type, found.qty, found.time_in_force, limit, stop, now
-            )
-        store.emit(TradingEntityChanged("order", "Updated", strategy.account_id, found.id))
-        changed = True
+            continue
+        # A working bracket is moved as modifyorder moves an order: through the gate, filled at
+        # once when its new price is marketable.
+        assert entry_fill is not None
+        at = entry_fill + offset
+        limit, stop = (at, None) if found.order_type is OrderType.LIMIT else (None, at)
+        terms = OrderChange(
+            found.id,
+            contract,
+            found.order_type,
+            found.qty,
+            found.time_in_force,
+            limit,
+            stop,
+            change.max_position,
+        )
+        moved = modify_order(store, terms, now)
+        if moved.failure_reason is not None:
+            return StrategyOutcome(strategy, moved.failure_text, moved.failure_reason)
+    changed = bool(moves)
     if not changed:
         return StrategyOutcome(strategy, "command: nothing to change")
     finish_strategy_if_done(store, strategy_id, strategy.account_id, now)
@@ -501,6 +512,7 @@ class LinkedOrderService:
             change = parse_bracket_command(command, found.side, contract.product.tick_size)
         except ValueError as exc:
             return StrategyOutcome(found, str(exc))
+        change = replace(change, max_position=self._trading.limits.max_position)
         clock = self._clock
         return await self._uow.write(
             lambda store: modify_strategy(store, strategy_id, change, clock.now()),

@@ -190,7 +190,7 @@ class LinkedStore(Protocol):
     ) -> list[OrderStrategy]: ...
     def strategy_link_rows(
         self,
-        organization_id: int,
+        organization_id: int | None,
         *,
         owner_id: int | None = None,
         ids: Sequence[int] | None = None,
