@@ -10,7 +10,7 @@ from typing import Any
 from litestar.testing import TestClient
 
 from autoliq.service.clock import ManualClock
-from tests.conftest import ADMIN_PW, World, bearer, login
+from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login
 from tests.contract import validate_response
 from tests.e2e.test_websocket import open_socket, token_of
 from tests.helpers import SET_ACTION, action_body, app_client, market_order
@@ -154,6 +154,21 @@ def test_oso_when_market_entry_then_filled_at_once_and_its_one_bracket_works(
     assert set(result) == {"orderId", "oso1Id"}
     assert statuses(client, trader_headers, a, result["orderId"], result["oso1Id"]) == ["Filled", "Working"]
     assert "ocoId" not in orders(client, trader_headers, a)[result["oso1Id"]]
+
+
+def test_oso_when_day_entry_expires_at_the_trade_date_end_then_its_brackets_cancelled(
+    client: TestClient[Any], admin_headers: H, trader_headers: H, world: World
+) -> None:
+    a = world.demo_account_ids[0]
+    price(client, admin_headers, 5000)
+    result = post(client, trader_headers, OSO, oso_body(a, timeInForce="Day"))
+    ids = (result["orderId"], result["oso1Id"], result["oso2Id"])
+
+    r = client.post("/_autoliq/clock", json={"now": "2026-11-24T23:00:00Z"}, headers=admin_headers)
+    assert r.status_code == 200, r.text
+    trader = bearer(login(client, "trader", TRADER_PW))  # tokens live 90 minutes of the sandbox's time
+
+    assert statuses(client, trader, a, *ids) == ["Expired", "Canceled", "Canceled"]
 
 
 def test_oso_when_locked_between_placing_and_entry_price_then_entry_not_filled_brackets_stay_suspended(
