@@ -232,6 +232,29 @@ def test_oso_when_liquidated_then_every_linked_order_cancelled_and_position_flat
     assert net_pos(client, trader_headers, a) == 0
 
 
+def test_strategy_when_auto_liquidated_by_daily_loss_then_brackets_cancelled_and_flat(
+    client: TestClient[Any], admin_headers: H, trader_headers: H, world: World
+) -> None:
+    a = world.demo_account_ids[0]
+    r = client.post(
+        "/v1/userAccountAutoLiq/create", json={"id": a, "dailyLossAutoLiq": 200}, headers=admin_headers
+    )
+    assert r.status_code == 200, r.text
+    price(client, admin_headers, 5000)
+    started = post(client, trader_headers, START, strategy_body(a, bracket_params(stopLoss=-20)))
+
+    price(client, admin_headers, 4995)  # a $250 loss passes the $200 limit, above the stop (4980)
+
+    assert net_pos(client, trader_headers, a) == 0
+    strategy = get(client, trader_headers, f"/v1/orderStrategy/item?id={started['orderStrategy']['id']}")
+    assert strategy["status"] == "ExecutionInterrupted"
+    assert not [
+        o for o in orders(client, trader_headers, a).values() if o["ordStatus"] in ("Working", "Suspended")
+    ]
+    price(client, admin_headers, 4980)
+    assert net_pos(client, trader_headers, a) == 0
+
+
 def test_oso_when_liquidate_only_then_opening_entry_refused_and_reducing_entry_accepted(
     client: TestClient[Any], admin_headers: H, trader_headers: H, world: World
 ) -> None:
