@@ -294,6 +294,21 @@ def test_oco_when_one_leg_fills_then_other_cancelled_and_position_flat(
     assert net_pos(client, trader_headers, a) == 0
 
 
+def test_oco_when_liquidate_only_then_reducing_pair_accepted_and_a_leg_fills_despite_its_sibling(
+    client: TestClient[Any], admin_headers: H, trader_headers: H, world: World
+) -> None:
+    a = world.demo_account_ids[0]
+    price(client, admin_headers, 5000)
+    market_order(client, trader_headers, a, "Buy", 1)
+    set_action(client, admin_headers, a, "LiquidateOnlyModeImmediately")
+    result = post(client, trader_headers, OCO, oco_body(a))
+
+    price(client, admin_headers, 4990)  # the stop: its sibling, which can never fill with it, is not counted
+
+    assert statuses(client, trader_headers, a, result["orderId"], result["ocoId"]) == ["Canceled", "Filled"]
+    assert net_pos(client, trader_headers, a) == 0
+
+
 def test_oco_when_one_leg_cancelled_then_other_cancelled(
     client: TestClient[Any], admin_headers: H, trader_headers: H, world: World
 ) -> None:
@@ -424,6 +439,25 @@ def test_strategy_when_sell_limit_entry_then_brackets_priced_from_fill_and_targe
         o for o in orders(client, trader_headers, a).values() if o["ordStatus"] in ("Working", "Suspended")
     ]
     assert working == []
+
+
+def test_strategy_when_liquidate_only_then_every_stop_still_fills_and_position_flat(
+    client: TestClient[Any], admin_headers: H, trader_headers: H, world: World
+) -> None:
+    a = world.demo_account_ids[0]
+    price(client, admin_headers, 5000)
+    params = json.dumps({
+        "entryVersion": {"orderQty": 2, "orderType": "Market"},
+        "brackets": [
+            {"qty": 1, "profitTarget": 10, "stopLoss": -5}, {"qty": 1, "profitTarget": 20, "stopLoss": -5}
+        ],
+    })  # fmt: skip
+    post(client, trader_headers, START, strategy_body(a, params))
+    set_action(client, admin_headers, a, "LiquidateOnlyModeImmediately")
+
+    price(client, admin_headers, 4995)  # both stops: each pair counts once against the position
+
+    assert net_pos(client, trader_headers, a) == 0
 
 
 def test_strategy_when_interrupted_then_execution_interrupted_and_its_orders_cancelled(

@@ -1,8 +1,10 @@
-"""The multibracket strategy's `params` and bracket prices (domain/linked.py): pure, no database."""
+"""The multibracket strategy's `params` and bracket prices (domain/linked.py), and how the gate counts
+OCO pairs among working orders (`service/trading.working_qty`): pure, no database."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +18,9 @@ from autoliq.domain.linked import (
     stop_label,
     target_label,
 )
+from autoliq.domain.orders import Order, OrderType, OrdStatus, TimeInForce
 from autoliq.domain.states import Side
+from autoliq.service.trading import working_qty
 
 
 def params(entry: dict[str, Any] | None = None, *brackets: dict[str, Any]) -> str:
@@ -103,3 +107,22 @@ def test_parse_params_when_malformed_then_value_error_names_the_field(text: str,
 def test_bracket_price_and_labels_when_computed_then_offset_from_fill_and_numbered_from_one() -> None:
     assert bracket_price(Decimal("5000.25"), Decimal("-5.5")) == Decimal("4994.75")
     assert (target_label(0), stop_label(1)) == ("Target1", "Stop2")
+
+
+def _order(order_id: int, side: Side, qty: int, oco_id: int | None = None) -> Order:
+    return Order(
+        order_id, 1, 1, side, OrderType.LIMIT, qty, TimeInForce.GTC, OrdStatus.WORKING, False,
+        datetime(2026, 11, 24, tzinfo=UTC), oco_id=oco_id,
+    )  # fmt: skip
+
+
+def test_working_qty_when_oco_pairs_then_each_pair_counts_once_and_opposite_legs_on_their_side() -> None:
+    working = [
+        _order(1, Side.SELL, 1, oco_id=2), _order(2, Side.SELL, 1, oco_id=1),  # a pair: counts 1
+        _order(3, Side.SELL, 2),  # alone: counts 2
+        _order(4, Side.SELL, 3, oco_id=5), _order(5, Side.BUY, 3, oco_id=4),  # opposite sides
+    ]  # fmt: skip
+
+    assert working_qty(working, Side.SELL) == 1 + 2 + 3
+    assert working_qty(working, Side.BUY) == 3
+    assert working_qty(working[1:], Side.SELL) == 1 + 2 + 3  # the sibling excluded: the leg counts alone

@@ -71,26 +71,46 @@ class OrderOutcome:
     failure_text: str | None = None
 
 
+def working_qty(working: list[Order], side: Side) -> int:
+    """The quantity `working` orders on `side` may still trade: an OCO pair on one side counts once
+    (its larger order), since one leg's fill cancels the other."""
+    by_id = {o.id: o for o in working}
+    total = 0
+    for o in working:
+        if o.side is not side:
+            continue
+        sibling = by_id.get(o.oco_id) if o.oco_id is not None else None
+        if sibling is None or sibling.side is not side:
+            total += o.qty
+        elif o.id < sibling.id:
+            total += max(o.qty, sibling.qty)
+    return total
+
+
 def gate_decision(
     store: Store,
     account_id: int,
     contract: ContractSpec,
     intent: OrderIntent,
     excluding_order: int | None = None,
+    sibling: int | None = None,
 ) -> Decision:
     """The gate's decision on `intent`, from what `store` shows: the account's three layers and,
     where the decision depends on them, its position in the contract and its other working orders
-    there (`excluding_order`: the one being judged)."""
+    there (`excluding_order`: the one being judged; `sibling`: its OCO sibling, which can never fill
+    with it, so never counts against it)."""
     state = store.trading_state(account_id)
     if not needs_position(intent, state):
         return check_order(intent, AccountPosition(state.admin_action, 0, 0, 0, state.auto_liq, state.halted))
-    working = [o for o in store.working_orders(contract, account_id) if o.id != excluding_order]
+    working = [
+        o for o in store.working_orders(contract, account_id) if o.id != excluding_order and o.id != sibling
+    ]
     held = store.position(account_id, contract)
     view = AccountPosition(
         state.admin_action,
         held.net_pos,
-        working_buy_qty=sum(o.qty for o in working if o.side is Side.BUY),
-        working_sell_qty=sum(o.qty for o in working if o.side is Side.SELL),
+        working_buy_qty=working_qty(working, Side.BUY),
+        working_sell_qty=working_qty(working, Side.SELL),
         auto_liq=state.auto_liq,
         halted=state.halted,
     )
@@ -339,7 +359,9 @@ def modify_order(store: Store, change: OrderChange, now: datetime) -> OrderOutco
     if found is None:
         return OrderOutcome(None, "UnknownReason", "Order is not working")
     intent = OrderIntent(found.side, change.qty, found.admin, None if found.admin else change.max_position)
-    decision = gate_decision(store, found.account_id, change.contract, intent, excluding_order=found.id)
+    decision = gate_decision(
+        store, found.account_id, change.contract, intent, excluding_order=found.id, sibling=found.oco_id
+    )
     if not isinstance(decision, Allowed):
         return OrderOutcome(None, decision.failure_reason, decision.failure_text)
     store.modify_order(
@@ -418,7 +440,8 @@ def fill_resting_orders(
                 store.set_order_status(order.id, OrdStatus.WORKING, now, triggered=True)
             continue
         intent = OrderIntent(order.side, order.qty, order.admin, None if order.admin else max_position)
-        if not isinstance(gate_decision(store, order.account_id, contract, intent, order.id), Allowed):
+        decision = gate_decision(store, order.account_id, contract, intent, order.id, order.oco_id)
+        if not isinstance(decision, Allowed):
             continue
         summary = store.order_summary(order.id)
         if summary is None or summary[1] is not OrdStatus.WORKING:
