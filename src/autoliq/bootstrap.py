@@ -39,7 +39,7 @@ from autoliq.service.clock import AdjustableClock, Clock, SandboxClock, StoredOf
 from autoliq.service.credentials import generate_password, hash_password, verify_password
 from autoliq.service.demo_balance import DemoBalanceService
 from autoliq.service.handlers import REFUSAL_DELAY, AuthService, RiskService
-from autoliq.service.linked_orders import LinkedOrderService
+from autoliq.service.linked_service import LinkedOrderService
 from autoliq.service.market import MarketData
 from autoliq.service.post_trade import AutoLiqSettingsService
 from autoliq.service.risk_admin import RiskAdminService

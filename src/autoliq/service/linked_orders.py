@@ -1,4 +1,5 @@
-"""Linked orders: placeOCO, placeOSO and the multibracket order strategy, through the one gate.
+"""Linked orders' transaction bodies: placeOCO, placeOSO and the multibracket order strategy, through
+the one gate (their requests are checked by `linked_service.py`).
 
 Each linked order is stored in `trade_order` like any order and judged like one: the first order
 (the OCO's main order, the OSO's or strategy's entry) by `trading.judge_new_order` in the write
@@ -9,32 +10,23 @@ orders tied to it lives in `trading.py`, the owner of the fill loop.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from autoliq.domain.events import TradingEntityChanged
-from autoliq.domain.gate import TEXT_ACCESS_DENIED, UNKNOWN_REASON
 from autoliq.domain.instruments import ContractSpec, contract_of_id, price_problem
 from autoliq.domain.linked import (
     ENTRY_LABEL,
-    MAX_BRACKETS,
     MULTIBRACKET_TYPE_ID,
-    TEXT_INVALID_PARAMS,
     TEXT_NOT_RUNNING,
     TEXT_TOO_MANY_STRATEGIES,
-    TEXT_UNKNOWN_TYPE,
     OrderStrategy,
-    StrategyLink,
     StrategyParams,
     StrategyStatus,
-    parse_params,
     stop_label,
     target_label,
 )
-from autoliq.domain.model import User
 from autoliq.domain.orders import (
     LIVE_STATUSES,
     Order,
@@ -45,8 +37,7 @@ from autoliq.domain.orders import (
     marketable_price,
 )
 from autoliq.domain.states import Side
-from autoliq.service.clock import Clock
-from autoliq.service.ports import Store, UnitOfWork
+from autoliq.service.ports import Store
 from autoliq.service.trading import (
     NewOrder,
     OrderChange,
@@ -57,7 +48,6 @@ from autoliq.service.trading import (
     modify_order,
     settle_links_after_end,
 )
-from autoliq.service.trading_service import TradingService
 
 UNSUPPORTED = "Unsupported"
 INVALID_PRICE = "InvalidPrice"
@@ -99,7 +89,8 @@ class StrategyOutcome:
     failure_reason: str | None = None
 
 
-def _refused(outcome: OrderOutcome) -> LinkedOutcome:
+def refused(outcome: OrderOutcome) -> LinkedOutcome:
+    """A linked order's answer for a refused first order or leg."""
     return LinkedOutcome(None, (), outcome.failure_reason, outcome.failure_text)
 
 
@@ -160,7 +151,7 @@ def place_oco(store: Store, order: NewOrder, other: Leg, now: datetime) -> Linke
     a fill or a cancel of one cancels the other. Both pass the gate, or neither is stored."""
     refusal, _ = judge_new_order(store, order)
     if refusal is not None:
-        return _refused(refusal)
+        return refused(refusal)
     other_order = replace(
         order,
         side=other.side,
@@ -170,7 +161,7 @@ def place_oco(store: Store, order: NewOrder, other: Leg, now: datetime) -> Linke
     )
     refusal, _ = judge_new_order(store, other_order)
     if refusal is not None:
-        return _refused(refusal)
+        return refused(refusal)
     first = _insert(
         store, order, order.side, order.order_type, order.qty, order.time_in_force, OrdStatus.WORKING, now,
         limit=order.limit_price, stop=order.stop_price, cl_ord_id=order.cl_ord_id,
@@ -191,7 +182,7 @@ def place_oso(store: Store, order: NewOrder, brackets: tuple[Leg, ...], now: dat
     of them an OCO pair; they start working when the entry fills, in the fill's transaction."""
     refusal, _ = judge_new_order(store, order)
     if refusal is not None:
-        return _refused(refusal)
+        return refused(refusal)
     entry = _insert(
         store, order, order.side, order.order_type, order.qty, order.time_in_force, OrdStatus.WORKING, now,
         limit=order.limit_price, stop=order.stop_price, cl_ord_id=order.cl_ord_id,
@@ -377,214 +368,3 @@ def modify_strategy(store: Store, strategy_id: int, change: BracketChange, now: 
 def _entry_fill(store: Store, entry_id: int, contract: ContractSpec) -> Decimal | None:
     entry = store.order(entry_id, contract)
     return None if entry is None else entry.fill_price
-
-
-# -- THE SERVICE --
-
-
-class LinkedOrderService:
-    """placeOCO, placeOSO and the order strategies: validation, then one transaction each."""
-
-    def __init__(self, uow: UnitOfWork, clock: Clock, trading: TradingService, max_strategies: int) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._trading = trading
-        self._max_strategies = max_strategies
-
-    async def place_oco(self, caller: User, body: Any) -> LinkedOutcome:
-        """Tradovate's placeOCO; failures are values, as placeorder's."""
-        order = await self._trading.new_order(caller, body)
-        if isinstance(order, OrderOutcome):
-            return _refused(order)
-        if order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
-            return LinkedOutcome(None, (), UNSUPPORTED, TEXT_ENTRY_TIME_IN_FORCE)
-        other = self._leg(body.other, order)
-        if isinstance(other, OrderOutcome):
-            return _refused(other)
-        clock = self._clock
-        return await self._uow.write(
-            lambda store: place_oco(store, order, other, clock.now()), accounts=(order.account_id,)
-        )
-
-    async def place_oso(self, caller: User, body: Any) -> LinkedOutcome:
-        """Tradovate's placeOSO; failures are values, as placeorder's."""
-        order = await self._trading.new_order(caller, body)
-        if isinstance(order, OrderOutcome):
-            return _refused(order)
-        legs: list[Leg] = []
-        for raw in (body.bracket1, body.bracket2):
-            if raw is None:
-                continue
-            leg = self._leg(raw, order)
-            if isinstance(leg, OrderOutcome):
-                return _refused(leg)
-            legs.append(leg)
-        clock = self._clock
-        brackets = tuple(legs)
-        return await self._uow.write(
-            lambda store: place_oso(store, order, brackets, clock.now()), accounts=(order.account_id,)
-        )
-
-    def _leg(self, raw: Any, order: NewOrder) -> Leg | OrderOutcome:
-        """A `RestrainedOrderVersion` checked against the first order's contract."""
-        if raw.action not in ("Buy", "Sell"):
-            return OrderOutcome(None, UNKNOWN_REASON, "Action should be Buy or Sell")
-        terms = self._trading.terms(raw, order.contract)
-        if isinstance(terms, OrderOutcome):
-            return terms
-        tif_text = raw.timeInForce or order.time_in_force.value
-        if tif_text not in {t.value for t in TimeInForce}:
-            return OrderOutcome(
-                None, UNSUPPORTED, f"Time in force {tif_text} is not supported by the sandbox"
-            )
-        tif = TimeInForce(tif_text)
-        if tif in (TimeInForce.IOC, TimeInForce.FOK):
-            return OrderOutcome(None, UNSUPPORTED, TEXT_LINKED_TIME_IN_FORCE)
-        order_type, limit, stop = terms
-        return Leg(Side(raw.action), order_type, tif, limit, stop, raw.clOrdId)
-
-    # -- order strategies --
-    async def start_strategy(self, caller: User, body: Any) -> StrategyOutcome:
-        """Tradovate's startOrderStrategy (type 2, multibracket); failures are `errorText`."""
-        if body.orderStrategyTypeId != MULTIBRACKET_TYPE_ID:
-            return StrategyOutcome(None, TEXT_UNKNOWN_TYPE)
-        if not isinstance(body.params, str):
-            # An object where the JSON-encoded string belongs (TPN reports this text).
-            return StrategyOutcome(None, TEXT_INVALID_PARAMS)
-        if body.action not in ("Buy", "Sell"):
-            return StrategyOutcome(None, "Action should be Buy or Sell")
-        try:
-            params = parse_params(body.params, Side(body.action))
-        except ValueError as exc:
-            return StrategyOutcome(None, f"{TEXT_INVALID_PARAMS}: {exc}")
-        entry = params.entry
-        entry_body = _EntryBody(
-            body.accountId, body.symbol, body.action, entry.order_qty, entry.order_type,
-            entry.price, entry.stop_price, entry.time_in_force,
-        )  # fmt: skip
-        order = await self._trading.new_order(caller, entry_body)
-        if isinstance(order, OrderOutcome):
-            return StrategyOutcome(None, order.failure_text, order.failure_reason)
-        tick = order.contract.product.tick_size
-        for index, bracket in enumerate(params.brackets):
-            for name, offset in (("profitTarget", bracket.profit_target), ("stopLoss", bracket.stop_loss)):
-                if offset is not None and offset % tick != 0:
-                    text = f"{TEXT_INVALID_PARAMS}: params.brackets[{index}].{name}: a multiple of {tick}"
-                    return StrategyOutcome(None, text, INVALID_PRICE)
-            if bracket.trailing_stop:
-                text = "TrailingStop orders are not supported by the sandbox"
-                return StrategyOutcome(None, text, UNSUPPORTED)
-        start = StrategyStart(
-            order, params, body.params, caller.id, body.uuid, body.customTag50, self._max_strategies
-        )
-        clock = self._clock
-        return await self._uow.write(
-            lambda store: start_strategy(store, start, clock.now()), accounts=(order.account_id,)
-        )
-
-    async def _running_of(self, caller: User, strategy_id: int) -> OrderStrategy | StrategyOutcome:
-        found = await self.strategies(caller, ids=[strategy_id])
-        if not found or not await self._trading.may_trade(caller, found[0].account_id):
-            return StrategyOutcome(None, TEXT_ACCESS_DENIED)
-        return found[0]
-
-    async def interrupt_strategy(self, caller: User, strategy_id: int) -> StrategyOutcome:
-        """Tradovate's interruptOrderStrategy."""
-        found = await self._running_of(caller, strategy_id)
-        if isinstance(found, StrategyOutcome):
-            return found
-        clock = self._clock
-        return await self._uow.write(
-            lambda store: interrupt_strategy(store, strategy_id, clock.now()), accounts=(found.account_id,)
-        )
-
-    async def modify_strategy(self, caller: User, strategy_id: int, command: str) -> StrategyOutcome:
-        """Tradovate's modifyOrderStrategy with autoliq's one command: new offsets of one bracket,
-        `{"bracket": N, "profitTarget": X, "stopLoss": Y}` as a JSON string (either offset may be
-        left out)."""
-        found = await self._running_of(caller, strategy_id)
-        if isinstance(found, StrategyOutcome):
-            return found
-        contract = contract_of_id(found.contract_id)
-        if contract is None:
-            return StrategyOutcome(found, "The strategy's contract is no longer listed")
-        try:
-            change = parse_bracket_command(command, found.side, contract.product.tick_size)
-        except ValueError as exc:
-            return StrategyOutcome(found, str(exc))
-        change = replace(change, max_position=self._trading.limits.max_position)
-        clock = self._clock
-        return await self._uow.write(
-            lambda store: modify_strategy(store, strategy_id, change, clock.now()),
-            accounts=(found.account_id,),
-        )
-
-    async def strategies(
-        self, caller: User, *, ids: list[int] | None = None, account_ids: list[int] | None = None
-    ) -> list[OrderStrategy]:
-        """The strategies `caller` may see (an admin its organization's, a trader its own accounts')."""
-        owner = None if caller.is_admin else caller.id
-        return await self._uow.read(
-            lambda s: s.strategy_rows(
-                caller.organization_id, owner_id=owner, ids=ids, account_ids=account_ids
-            )
-        )
-
-    async def links(
-        self, caller: User, *, ids: list[int] | None = None, strategy_ids: list[int] | None = None
-    ) -> list[StrategyLink]:
-        """The strategy links `caller` may see."""
-        owner = None if caller.is_admin else caller.id
-        return await self._uow.read(
-            lambda s: s.strategy_link_rows(
-                caller.organization_id, owner_id=owner, ids=ids, strategy_ids=strategy_ids
-            )
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class _EntryBody:
-    """`params.entryVersion` in placeorder's shape, for `TradingService.new_order`."""
-
-    accountId: int | None
-    symbol: str
-    action: str
-    orderQty: int
-    orderType: str
-    price: Decimal | None
-    stopPrice: Decimal | None
-    timeInForce: str | None
-    clOrdId: str | None = None
-
-
-def parse_bracket_command(command: str, side: Side, tick: Decimal) -> BracketChange:
-    """modifyOrderStrategy's `command`: `{"bracket": N, "profitTarget": X, "stopLoss": Y}` (a JSON
-    string; N from 1; offsets signed as in `params`); ValueError names what is wrong."""
-    try:
-        raw = json.loads(command)
-    except (ValueError, RecursionError):
-        raw = None
-    if not isinstance(raw, dict):
-        raise ValueError(TEXT_UNKNOWN_COMMAND)
-    index = raw.get("bracket")
-    if isinstance(index, bool) or not isinstance(index, int) or not 1 <= index <= MAX_BRACKETS:
-        raise ValueError(f"command.bracket: should be an integer from 1 to {MAX_BRACKETS}")
-    offsets: dict[str, Decimal | None] = {}
-    for name in ("profitTarget", "stopLoss"):
-        value = raw.get(name)
-        if value is None:
-            offsets[name] = None
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"command.{name}: should be a number")
-        offset = Decimal(str(value))
-        if not offset.is_finite() or offset % tick != 0:
-            raise ValueError(f"command.{name}: should be a multiple of {tick}")
-        positive = name == "profitTarget"
-        if (offset * side.sign > 0) != positive or offset == 0:
-            want = "positive" if positive == (side is Side.BUY) else "negative"
-            raise ValueError(f"command.{name}: should be {want} for a {side.value}")
-        offsets[name] = offset
-    if offsets["profitTarget"] is None and offsets["stopLoss"] is None:
-        raise ValueError("command: needs a profitTarget or a stopLoss")
-    return BracketChange(index - 1, offsets["profitTarget"], offsets["stopLoss"])
