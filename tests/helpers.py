@@ -96,3 +96,7 @@ def market_order(
     r = client.post(PLACE_ORDER, json={**body, **extra}, headers=headers)
     assert r.status_code == 200, r.text
     return r.json()
+
+
+HEAD_REVISION = "0016_md_access_token"
+"""The last migration: what a migrated database is at (one place to move when a migration is added)."""

@@ -39,6 +39,7 @@ from autoliq.service.clock import AdjustableClock, Clock, SandboxClock, StoredOf
 from autoliq.service.credentials import generate_password, hash_password, verify_password
 from autoliq.service.demo_balance import DemoBalanceService
 from autoliq.service.handlers import REFUSAL_DELAY, AuthService, RiskService
+from autoliq.service.linked_service import LinkedOrderService
 from autoliq.service.market import MarketData
 from autoliq.service.post_trade import AutoLiqSettingsService
 from autoliq.service.risk_admin import RiskAdminService
@@ -65,6 +66,7 @@ class Services:
     views: Views
     market: MarketData
     trading: TradingService
+    linked: LinkedOrderService
     trading_views: TradingViews
     sandbox_clock: ClockService
     auto_liq: AutoLiqSettingsService
@@ -172,6 +174,7 @@ def bootstrap(
         offsets=offsets,
     )
     publisher.add_listener(sandbox_clock.on_events)  # clock moves (and resets) of any worker
+    trading = TradingService(uow, clock, market, risk.accounts, settings.order_limits)
     return Services(
         settings=settings,
         clock=clock,
@@ -186,7 +189,8 @@ def bootstrap(
         risk=risk,
         views=views,
         market=market,
-        trading=TradingService(uow, clock, market, risk.accounts, settings.order_limits),
+        trading=trading,
+        linked=LinkedOrderService(uow, clock, trading, settings.max_order_strategies),
         trading_views=TradingViews(uow),
         cash_views=CashViews(uow, views, lambda: trade_date(clock.now())),
         write_engine=write_engine,

@@ -128,6 +128,7 @@ _PARSED_VARIABLES: tuple[tuple[str, str, Callable[[str], object], str], ...] = (
     ("AUTOLIQ_MAX_CONNECTIONS", "max_connections", int, "an integer"),
     ("AUTOLIQ_MAX_ORDER_QTY", "max_order_qty", int, "an integer"),
     ("AUTOLIQ_MAX_POSITION", "max_position", int, "an integer"),
+    ("AUTOLIQ_MAX_ORDER_STRATEGIES", "max_order_strategies", int, "an integer"),
     (
         "AUTOLIQ_TRUSTED_PROXIES",
         "trusted_proxies",
@@ -198,6 +199,9 @@ class Settings:
     max_position: int = DEFAULT_MAX_POSITION
     """Largest net position per account and contract, working orders on the order's side included
     (AUTOLIQ_MAX_POSITION, 1 to 1,000,000); an order past it is refused `MaxPosLimitReached`."""
+    max_order_strategies: int = 10
+    """Order strategies running at once per account (AUTOLIQ_MAX_ORDER_STRATEGIES, 1 to 1,000); one
+    more is refused with errorText "Limit of running order strategies reached"."""
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -231,6 +235,10 @@ class Settings:
                 raise ValueError(f"{variable} {problem}")
         for proxy in self.trusted_proxies:
             ipaddress.ip_network(proxy, strict=False)  # a ValueError names it
+        if not 1 <= self.max_order_strategies <= 1000:
+            raise ValueError(
+                f"AUTOLIQ_MAX_ORDER_STRATEGIES must be 1 to 1,000, got {self.max_order_strategies}"
+            )
         self.order_limits  # noqa: B018 - validates max_order_qty and max_position
 
     @property

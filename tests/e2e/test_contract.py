@@ -461,6 +461,14 @@ EXERCISED_V1_ROUTES = {
     *(f"/v1/riskCategory/{route}" for route in ("list", "item", "items")),  # in test_risk_categories.py
     "/v1/account/resetdemoaccountstate",  # in test_reset_demo_account_state.py
     "/v1/user/syncrequest",  # in test_client_shapes.py
+    # Linked orders: every answer validated in test_linked_orders.py.
+    "/v1/order/placeoco",
+    "/v1/order/placeoso",
+    *(f"/v1/orderStrategy/{route}" for route in ("startorderstrategy", "interruptorderstrategy")),
+    "/v1/orderStrategy/modifyorderstrategy",
+    *(f"/v1/orderStrategy/{route}" for route in LOG_READS),
+    *(f"/v1/orderStrategyLink/{route}" for route in LOG_READS),
+    *(f"/v1/orderStrategyType/{route}" for route in ("list", "item", "items", "find", "suggest")),
     WEBSOCKET,  # not a REST route: its frames and snapshot are checked in test_websocket.py
 }
 

@@ -18,6 +18,7 @@ from autoliq.domain.model import RiskStatus
 from autoliq.domain.states import Actor, AdminAction, ReasonCode
 from autoliq.service.ports import Store
 from tests.conftest import World, make_settings
+from tests.helpers import HEAD_REVISION
 
 T0 = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 
@@ -25,7 +26,7 @@ T0 = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 def test_migrations_when_applied_twice_then_idempotent_and_at_head(database_url: str) -> None:
     migrate(database_url)
     migrate(database_url)
-    assert current_revision(database_url) == "0016_md_access_token"
+    assert current_revision(database_url) == HEAD_REVISION
 
 
 def test_migrations_when_applied_then_database_matches_the_tables_the_code_uses(database_url: str) -> None:

@@ -66,6 +66,12 @@ def local_time_not_utc() -> Iterator[None]:
         time.tzset()
 
 
+# An order placed alone: none of the linked-order columns (migration 0015_linked_orders) set.
+NO_LINK_COLUMNS = dict(
+    parent_id=None, oco_id=None, has_children=False, strategy_id=None, strategy_label=None, offset_ticks=None
+)
+
+
 def _core_row(conn: Connection, table: Table, key: str, value: int) -> dict[str, Any]:
     """One row as SQLAlchemy's column types read it."""
     return dict(conn.execute(select(table).where(table.c[key] == value)).one()._mapping)
@@ -188,16 +194,19 @@ def test_trading_repository_when_raw_cursor_writes_then_core_and_store_read_the_
                 id=limit_id, account_id=acc, contract_id=ES.id, action="Buy", order_type="Limit", qty=3,
                 time_in_force="GTC", status="Working", admin=False, limit_ticks=18005, stop_ticks=None,
                 triggered=False, fill_ticks=None, cl_ord_id="cl-limit-1", created=T_WHOLE, updated=T_WHOLE,
+                **NO_LINK_COLUMNS,
             )  # fmt: skip
             assert stop_row == dict(
                 id=stop_id, account_id=acc, contract_id=ES.id, action="Sell", order_type="StopLimit", qty=2,
                 time_in_force="Day", status="Working", admin=True, limit_ticks=17998, stop_ticks=17999,
                 triggered=True, fill_ticks=None, cl_ord_id=None, created=T_MICRO, updated=T_MICRO,
+                **NO_LINK_COLUMNS,
             )  # fmt: skip
             assert filled_row == dict(
                 id=filled_id, account_id=acc, contract_id=CL.id, action="Sell", order_type="Market", qty=1,
                 time_in_force="IOC", status="Filled", admin=True, limit_ticks=None, stop_ticks=None,
                 triggered=False, fill_ticks=7013, cl_ord_id=None, created=T_OFFSET, updated=T_OFFSET,
+                **NO_LINK_COLUMNS,
             )  # fmt: skip
             for row in (limit_row, stop_row, filled_row):
                 assert type(row["admin"]) is bool and type(row["triggered"]) is bool

@@ -141,8 +141,13 @@ class RecordingStore:
     def working_orders(self, contract: ContractSpec, account_id: int | None = None) -> list[Any]:
         return []  # market orders only: each fills or is refused at once
 
-    def working_orders_of_account(self, account_id: int) -> list[tuple[int, int]]:
+    def live_orders_of_account(
+        self, account_id: int, contract_id: int | None = None
+    ) -> list[tuple[int, int]]:
         return []
+
+    def running_strategies(self, account_id: int) -> list[int]:
+        return []  # no order strategies here
 
     def last_price(self, contract: ContractSpec) -> Decimal | None:
         return self.prices.get(contract.id)

@@ -26,7 +26,7 @@ from autoliq.adapters.tables import (
 from autoliq.adapters.trading_repository import ConnectionOwner
 from autoliq.domain.instruments import product_of_contract
 from autoliq.domain.money import CashState
-from autoliq.domain.orders import OrdStatus
+from autoliq.domain.orders import LIVE_STATUSES
 from autoliq.domain.risk_admin import PastFill, RiskCategory
 from autoliq.domain.states import Side
 
@@ -42,6 +42,9 @@ def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
 
 def _category(row: Any) -> RiskCategory:
     return RiskCategory(row.id, row.organization_id, row.name, bool(row.halted))
+
+
+_LIVE_STATUSES = [s.value for s in LIVE_STATUSES]
 
 
 class AdminRepository(ConnectionOwner):
@@ -157,7 +160,7 @@ class AdminRepository(ConnectionOwner):
         for chunk in _chunks(account_ids):
             rows = self.conn.execute(
                 select(trade_order.c.account_id, trade_order.c.id)
-                .where(trade_order.c.account_id.in_(chunk), trade_order.c.status == OrdStatus.WORKING.value)
+                .where(trade_order.c.account_id.in_(chunk), trade_order.c.status.in_(_LIVE_STATUSES))
                 .order_by(trade_order.c.id)
             )
             for r in rows:

@@ -13,6 +13,7 @@ from sqlalchemy.sql import ColumnElement
 from autoliq.adapters.admin_repository import AdminRepository
 from autoliq.adapters.auto_liq_repository import AutoLiqRepository
 from autoliq.adapters.hot_path import HotPath
+from autoliq.adapters.linked_repository import LinkedOrdersRepository
 from autoliq.adapters.sandbox_repository import SandboxRepository
 from autoliq.adapters.tables import (
     account,
@@ -26,7 +27,6 @@ from autoliq.adapters.tables import (
     sandbox_clock,
     user_account_auto_liq,
 )
-from autoliq.adapters.trading_repository import TradingRepository
 from autoliq.domain.bounds import INT64_MAX
 from autoliq.domain.events import Event
 from autoliq.domain.gate import TradingState
@@ -109,7 +109,7 @@ def _auto_liq_settings(row: Row[Any]) -> AutoLiqSettings:
     return AutoLiqSettings(id=row.id, **values)
 
 
-class SqlStore(TradingRepository, AutoLiqRepository, AdminRepository, SandboxRepository):
+class SqlStore(LinkedOrdersRepository, AutoLiqRepository, AdminRepository, SandboxRepository):
     """Repositories over one connection; events buffered until the transaction commits."""
 
     def __init__(self, conn: Connection, hot: HotPath | None = None) -> None:

@@ -32,6 +32,7 @@ from autoliq.adapters.tables import (
     cash_change,
     contract_price,
     fill,
+    order_strategy,
     organization,
     position,
     risk_category,
@@ -63,6 +64,7 @@ _SEEDED_STATUS: dict[str, Any] = {
 _WIPED: tuple[tuple[str, Table, str | None], ...] = (
     ("fills", fill, "account_id"),
     ("orders", trade_order, "account_id"),
+    ("orderStrategies", order_strategy, "account_id"),
     ("positions", position, "account_id"),
     ("cashBalances", cash_balance, "account_id"),
     ("cashChanges", cash_change, "account_id"),

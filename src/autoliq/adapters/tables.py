@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
 from autoliq.domain.post_trade import AMOUNT_FIELDS
@@ -166,8 +167,36 @@ trade_order = Table(
     Column("cl_ord_id", String(64), nullable=True),
     Column("created", UTCDateTime(), nullable=False),
     Column("updated", UTCDateTime(), nullable=False),
+    # Linked orders (OCO, OSO, order strategies): see migration 0015_linked_orders.
+    Column("parent_id", BigInteger, nullable=True),
+    Column("oco_id", BigInteger, nullable=True),
+    Column("has_children", Boolean, nullable=False, server_default=false()),
+    Column("strategy_id", BigInteger, nullable=True),
+    Column("strategy_label", String(16), nullable=True),
+    Column("offset_ticks", BigInteger, nullable=True),
     Index("ix_trade_order_account_contract_status", "account_id", "contract_id", "status"),
     Index("ix_trade_order_contract_status", "contract_id", "status"),
+    Index("ix_trade_order_parent", "parent_id"),
+    Index("ix_trade_order_strategy", "strategy_id"),
+)
+
+order_strategy = Table(
+    "order_strategy",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", BigInteger, ForeignKey("account.id"), nullable=False),
+    Column("contract_id", BigInteger, nullable=False),
+    Column("order_strategy_type_id", BigInteger, nullable=False),
+    Column("initiator_id", BigInteger, nullable=True),
+    Column("action", String(4), nullable=False),
+    Column("params", Text, nullable=False),
+    Column("uuid", String(64), nullable=True),
+    Column("status", String(24), nullable=False),
+    Column("failure_message", String(256), nullable=True),
+    Column("custom_tag50", String(64), nullable=True),
+    Column("timestamp", UTCDateTime(), nullable=False),
+    Column("updated", UTCDateTime(), nullable=False),
+    Index("ix_order_strategy_account_status", "account_id", "status"),
 )
 
 fill = Table(

@@ -22,7 +22,7 @@ from autoliq.domain.accounting import Lot, PositionState
 from autoliq.domain.instruments import ContractSpec
 from autoliq.domain.model import User
 from autoliq.domain.money import CashState, opening_cash, roll_cash
-from autoliq.domain.orders import Order, OrderType, OrdStatus, TimeInForce
+from autoliq.domain.orders import NO_LINKS, Order, OrderLinks, OrderType, OrdStatus, TimeInForce
 from autoliq.domain.states import Side
 
 
@@ -40,7 +40,8 @@ _decode_lots = msgspec.json.Decoder(list[tuple[int, int]]).decode
 
 _ORDER_COLUMNS = (
     "id, account_id, contract_id, action, order_type, qty, time_in_force, status, admin, created, "
-    "limit_ticks, stop_ticks, triggered, fill_ticks"
+    "limit_ticks, stop_ticks, triggered, fill_ticks, parent_id, oco_id, strategy_id, offset_ticks, "
+    "has_children"
 )
 _POSITION_COLUMNS = "lots, bought, bought_ticks, sold, sold_ticks, realized_ticks"
 _CASH_COLUMNS = "amount_cents, realized_cents, week_realized_cents, amount_sod_cents, trade_date"
@@ -56,10 +57,13 @@ _TRADING_SQL = {
         f"SELECT {_ORDER_COLUMNS} FROM trade_order "
         "WHERE account_id = ? AND contract_id = ? AND status = 'Working' ORDER BY id"
     ),
+    "children": f"SELECT {_ORDER_COLUMNS} FROM trade_order WHERE parent_id = ? ORDER BY id",
+    "order": f"SELECT {_ORDER_COLUMNS} FROM trade_order WHERE id = ?",
     "insert_order": (
         "INSERT INTO trade_order (account_id, contract_id, action, order_type, qty, time_in_force, status, "
-        "admin, limit_ticks, stop_ticks, triggered, fill_ticks, cl_ord_id, created, updated) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+        "admin, limit_ticks, stop_ticks, triggered, fill_ticks, cl_ord_id, created, updated, parent_id, "
+        "has_children, strategy_id, strategy_label, offset_ticks) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
     ),
     "insert_fill": (
         "INSERT INTO fill (order_id, account_id, contract_id, action, qty, price_ticks, timestamp, "
@@ -136,6 +140,11 @@ class TradingRepository(ConnectionOwner):
             stop_price=_price(row[11], tick),
             triggered=bool(row[12]),
             fill_price=_price(row[13], tick),
+            parent_id=row[14],
+            oco_id=row[15],
+            strategy_id=row[16],
+            offset=_price(row[17], tick),
+            has_children=bool(row[18]),
         )
 
     def working_orders(self, contract: ContractSpec, account_id: int | None = None) -> list[Order]:
@@ -146,15 +155,6 @@ class TradingRepository(ConnectionOwner):
             cursor = self._execute("working_of_account", (account_id, contract.id))
         tick = contract.product.tick_size
         return [self._order(r, tick) for r in cursor.fetchall()]
-
-    def working_orders_of_account(self, account_id: int) -> list[tuple[int, int]]:
-        """(order id, contract id) of every working order of the account."""
-        rows = self.conn.execute(
-            select(trade_order.c.id, trade_order.c.contract_id).where(
-                trade_order.c.account_id == account_id, trade_order.c.status == OrdStatus.WORKING.value
-            )
-        )
-        return [(r.id, r.contract_id) for r in rows]
 
     def order_summary(self, order_id: int) -> tuple[int, OrdStatus, int] | None:
         """(account id, status, contract id) of an order, or None."""
@@ -216,14 +216,17 @@ class TradingRepository(ConnectionOwner):
         fill_price: Decimal | None = None,
         triggered: bool = False,
         cl_ord_id: str | None = None,
+        links: OrderLinks | None = None,
     ) -> int:
         tick = contract.product.tick_size
         hot = self.hot
         at = hot.time(now)
+        linked = links or NO_LINKS
         params = (
             account_id, contract.id, side.value, order_type.value, qty, time_in_force.value, status.value,
             hot.flag(admin), _ticks(limit_price, tick), _ticks(stop_price, tick), hot.flag(triggered),
-            _ticks(fill_price, tick), cl_ord_id, at, at,
+            _ticks(fill_price, tick), cl_ord_id, at, at, linked.parent_id, hot.flag(linked.has_children),
+            linked.strategy_id, linked.strategy_label, _ticks(linked.offset, tick),
         )  # fmt: skip
         return int(self._execute("insert_order", params).fetchone()[0])
 

@@ -23,6 +23,12 @@ from autoliq.api.params import StrictRequest
 from autoliq.api.routes.account import AccountController
 from autoliq.api.routes.auth import AuthController
 from autoliq.api.routes.autoliq import AutoliqController
+from autoliq.api.routes.linked import (
+    LinkedOrderController,
+    OrderStrategyController,
+    OrderStrategyLinkController,
+    OrderStrategyTypeController,
+)
 from autoliq.api.routes.market import ContractController, ProductController
 from autoliq.api.routes.operations import OperationsController
 from autoliq.api.routes.orders import (
@@ -61,6 +67,10 @@ CONTROLLERS = [
     FillController,
     PositionController,
     CashBalanceController,
+    LinkedOrderController,
+    OrderStrategyController,
+    OrderStrategyLinkController,
+    OrderStrategyTypeController,
     AutoliqController,
     OperationsController,
     RiskAdminController,

@@ -138,8 +138,8 @@ class TradeDateOut(msgspec.Struct):
     day: int
 
 
-class OrderOut(msgspec.Struct):
-    """Tradovate's `Order`."""
+class OrderOut(msgspec.Struct, omit_defaults=True):
+    """Tradovate's `Order` (`parentId` and `ocoId` on linked orders only)."""
 
     id: int
     accountId: int
@@ -148,6 +148,8 @@ class OrderOut(msgspec.Struct):
     action: str
     ordStatus: str
     admin: bool
+    ocoId: int | None = None
+    parentId: int | None = None
 
 
 class FillOut(msgspec.Struct):
@@ -198,7 +200,9 @@ def command_out(outcome: OrderOutcome) -> CommandResultOut:
 
 def order_out(v: OrderView) -> OrderOut:
     """The wire form of an order."""
-    return OrderOut(v.id, v.account_id, v.contract_id, v.timestamp, v.side, v.status, v.admin)
+    return OrderOut(
+        v.id, v.account_id, v.contract_id, v.timestamp, v.side, v.status, v.admin, v.oco_id, v.parent_id
+    )
 
 
 def fill_out(v: FillView) -> FillOut:

@@ -25,7 +25,8 @@ class TradingEntityChanged:
     updated."""
 
     entity_type: str
-    """Tradovate's entity name: `order`, `fill`, `position`, `cashBalance` or `userAccountAutoLiq`."""
+    """Tradovate's entity name: `order`, `fill`, `position`, `cashBalance`, `userAccountAutoLiq`,
+    `orderStrategy` or `orderStrategyLink` (whose id is its order's)."""
     event_type: str
     """`Created` or `Updated`, as Tradovate's `props` events say."""
     account_id: int

@@ -35,6 +35,12 @@ class OrdStatus(StrEnum):
     FILLED = "Filled"
     CANCELED = "Canceled"
     EXPIRED = "Expired"
+    SUSPENDED = "Suspended"
+    """A bracket of an OSO or order strategy waiting for its entry to fill (never fills itself)."""
+
+
+LIVE_STATUSES = frozenset({OrdStatus.WORKING, OrdStatus.SUSPENDED})
+"""The statuses of an order that may still trade (cancellable; cancelled by a liquidation)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +62,30 @@ class Order:
     triggered: bool = False
     """A stop whose stop price was reached (it then works as a market or limit order)."""
     fill_price: Decimal | None = None
+    parent_id: int | None = None
+    """The entry order of an OSO bracket or strategy order (Tradovate's `parentId`)."""
+    oco_id: int | None = None
+    """The other order of an OCO pair (Tradovate's `ocoId`): a fill or cancel of one cancels it."""
+    strategy_id: int | None = None
+    """The order strategy this order belongs to."""
+    offset: Decimal | None = None
+    """A suspended strategy bracket's price as a signed distance from its entry's fill price."""
+    has_children: bool = False
+    """An entry whose suspended brackets wake when it fills."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLinks:
+    """How a new order is tied to others when it is stored (an OCO pair is tied after both are)."""
+
+    parent_id: int | None = None
+    has_children: bool = False
+    strategy_id: int | None = None
+    strategy_label: str | None = None
+    offset: Decimal | None = None
+
+
+NO_LINKS = OrderLinks()
 
 
 def marketable_price(

@@ -50,7 +50,7 @@ class AdminStore(Protocol):
         ...
 
     def working_orders_of(self, account_ids: Sequence[int]) -> dict[int, list[int]]:
-        """The ids of each account's working orders, oldest first (absent: none)."""
+        """The ids of each account's working and suspended orders, oldest first (absent: none)."""
         ...
 
     def with_auto_liq_layer(self, account_ids: Sequence[int]) -> set[int]:

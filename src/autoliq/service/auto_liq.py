@@ -324,8 +324,13 @@ def close_sessions(store: Store, now: datetime) -> int:
     # Day orders entered before today's session began belong to an ended trade date.
     start = session_begin(today)
     for order_id, account_id in store.working_day_orders(created_before=start):
+        summary = store.order_summary(order_id)
+        if summary is None or summary[1] is not OrdStatus.WORKING:
+            continue  # cancelled in this loop with the OCO sibling or entry that expired before it
         store.set_order_status(order_id, OrdStatus.EXPIRED, now)
         store.emit(TradingEntityChanged("order", "Updated", account_id, order_id))
+        # Its OCO sibling and suspended brackets are cancelled, as when it is cancelled.
+        trading.settle_links_after_end(store, order_id, account_id, summary[2], now)
     # Daily figures start again (the stored price triggers with them); EOD marks move.
     visited = 0
     for account_id in store.session_end_accounts():

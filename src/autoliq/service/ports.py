@@ -13,9 +13,10 @@ from autoliq.domain.auto_liq import Alert, AutoLiqLayer, Level
 from autoliq.domain.events import Event
 from autoliq.domain.gate import TradingState
 from autoliq.domain.instruments import ContractSpec
+from autoliq.domain.linked import OrderStrategy, StrategyLink, StrategyStatus
 from autoliq.domain.model import Account, Organization, RiskStatus, RiskStatusLogEntry, User
 from autoliq.domain.money import CashState
-from autoliq.domain.orders import Order, OrderType, OrdStatus, TimeInForce
+from autoliq.domain.orders import Order, OrderLinks, OrderType, OrdStatus, TimeInForce
 from autoliq.domain.post_trade import AutoLiqSettings
 from autoliq.domain.states import Actor, AdminAction, ReasonCode, Side
 from autoliq.domain.timers import Timer, TimerKind
@@ -39,7 +40,6 @@ class TradingStore(Protocol):
 
     def last_price(self, contract: ContractSpec) -> Decimal | None: ...
     def working_orders(self, contract: ContractSpec, account_id: int | None = None) -> list[Order]: ...
-    def working_orders_of_account(self, account_id: int) -> list[tuple[int, int]]: ...
     def order_summary(self, order_id: int) -> tuple[int, OrdStatus, int] | None: ...
     def modify_order(
         self,
@@ -70,6 +70,7 @@ class TradingStore(Protocol):
         fill_price: Decimal | None = None,
         triggered: bool = False,
         cl_ord_id: str | None = None,
+        links: OrderLinks | None = None,
     ) -> int: ...
     def set_order_status(
         self,
@@ -120,7 +121,84 @@ class TradingStore(Protocol):
         ...
 
 
-class Store(TradingStore, AdminStore, SandboxStore, Protocol):
+class LinkedStore(Protocol):
+    """OCO pairs, OSO brackets and order strategies of one transaction."""
+
+    def link_oco(self, first: int, second: int) -> None:
+        """Tie two stored orders into an OCO pair (each names the other)."""
+        ...
+
+    def children(self, parent_id: int, contract: ContractSpec) -> list[Order]:
+        """The brackets of entry `parent_id`, oldest first."""
+        ...
+
+    def order(self, order_id: int, contract: ContractSpec) -> Order | None:
+        """One order of `contract` by id, or None."""
+        ...
+
+    def set_order_offset(self, order_id: int, contract: ContractSpec, offset: Decimal) -> None:
+        """A suspended strategy bracket's new distance from its entry's fill price."""
+        ...
+
+    def order_links(self, order_id: int) -> tuple[int | None, bool, int | None] | None:
+        """(oco id, has children, strategy id) of an order, or None."""
+        ...
+
+    def activate_order(
+        self,
+        order_id: int,
+        contract: ContractSpec,
+        limit_price: Decimal | None,
+        stop_price: Decimal | None,
+        now: datetime,
+    ) -> None:
+        """A suspended bracket starts working at these prices."""
+        ...
+
+    def live_orders_of_account(
+        self, account_id: int, contract_id: int | None = None
+    ) -> list[tuple[int, int]]:
+        """(order id, contract id) of the account's working and suspended orders (in one contract)."""
+        ...
+
+    def insert_strategy(
+        self,
+        account_id: int,
+        contract_id: int,
+        type_id: int,
+        side: Side,
+        params: str,
+        now: datetime,
+        *,
+        initiator_id: int | None,
+        uuid: str | None,
+        custom_tag50: str | None,
+    ) -> int: ...
+    def set_strategy_status(
+        self, strategy_id: int, status: StrategyStatus, now: datetime, failure_message: str | None = None
+    ) -> None: ...
+    def strategy(self, strategy_id: int) -> OrderStrategy | None: ...
+    def running_strategies(self, account_id: int) -> list[int]: ...
+    def strategy_live_orders(self, strategy_id: int) -> int: ...
+    def strategy_rows(
+        self,
+        organization_id: int,
+        *,
+        owner_id: int | None = None,
+        ids: Sequence[int] | None = None,
+        account_ids: Sequence[int] | None = None,
+    ) -> list[OrderStrategy]: ...
+    def strategy_link_rows(
+        self,
+        organization_id: int | None,
+        *,
+        owner_id: int | None = None,
+        ids: Sequence[int] | None = None,
+        strategy_ids: Sequence[int] | None = None,
+    ) -> list[StrategyLink]: ...
+
+
+class Store(TradingStore, LinkedStore, AdminStore, SandboxStore, Protocol):
     """The repositories of one transaction, and the events it will publish after commit."""
 
     # -- organizations and users --

@@ -41,6 +41,9 @@ from autoliq.service import auto_liq
 from autoliq.service.clock import Clock
 from autoliq.service.handlers import AccountDirectory
 from autoliq.service.ports import Store, UnitOfWork
+from autoliq.service.trading import interrupt_strategies
+
+TEXT_RESET = "Interrupted by a reset of the account"
 
 
 class RiskAdminService:
@@ -197,11 +200,12 @@ class RiskAdminService:
 
 
 def reset_accounts(store: Store, accounts: Sequence[Account], day: date, caller: User, now: datetime) -> None:
-    """The transaction body of resetdemoaccountstate: each account's working orders cancelled, its
-    positions and cash rebuilt as they were at `day`'s open (fills and orders stay as history), its
-    auto-liq layer cleared, its trailing high-water mark moved to the reset cash, one log row each;
-    then its post-trade rules' price triggers follow the rebuilt positions. History is read, and cash
-    written, in bulk: up to 10,000 accounts go in one transaction."""
+    """The transaction body of resetdemoaccountstate: each account's working and suspended orders
+    cancelled (its running strategies interrupted), its positions and cash rebuilt as they were at
+    `day`'s open (fills and orders stay as history), its auto-liq layer cleared, its trailing
+    high-water mark moved to the reset cash, one log row each; then its post-trade rules' price
+    triggers follow the rebuilt positions. History is read, and cash written, in bulk: up to 10,000
+    accounts go in one transaction."""
     ids = [a.id for a in accounts]
     fills = store.fills_before(ids, day)
     position_rows = store.position_contracts(ids)
@@ -211,6 +215,8 @@ def reset_accounts(store: Store, accounts: Sequence[Account], day: date, caller:
     watched = store.with_post_trade_settings(ids)
     openings = {a.id: opening_state(fills.get(a.id, ()), day, changes.get(a.id, 0)) for a in accounts}
     for account in accounts:
+        if working.get(account.id):
+            interrupt_strategies(store, account.id, now, TEXT_RESET)
         for order_id in working.get(account.id, ()):
             store.set_order_status(order_id, OrdStatus.CANCELED, now)
             store.emit(TradingEntityChanged("order", "Updated", account.id, order_id))

@@ -22,15 +22,25 @@ from autoliq.domain.gate import (
     needs_position,
     reducible_qty,
 )
-from autoliq.domain.instruments import ContractSpec
+from autoliq.domain.instruments import ContractSpec, contract_of_id, price_problem
 from autoliq.domain.limits import at_storage_bound
-from autoliq.domain.orders import OrderType, OrdStatus, TimeInForce, marketable_price, stop_triggered
+from autoliq.domain.linked import StrategyStatus, bracket_price
+from autoliq.domain.orders import (
+    LIVE_STATUSES,
+    Order,
+    OrderType,
+    OrdStatus,
+    TimeInForce,
+    marketable_price,
+    stop_triggered,
+)
 from autoliq.domain.session import trade_date
 from autoliq.domain.states import Side
 from autoliq.service import auto_liq
 from autoliq.service.ports import Store
 
 NO_QUOTE = "NoQuote"
+TEXT_LIQUIDATED = "Interrupted by a liquidation of the account"
 TEXT_NO_QUOTE = "No price for this contract yet: market orders need a last price"
 
 
@@ -61,26 +71,46 @@ class OrderOutcome:
     failure_text: str | None = None
 
 
+def working_qty(working: list[Order], side: Side) -> int:
+    """The quantity `working` orders on `side` may still trade: an OCO pair on one side counts once
+    (its larger order), since one leg's fill cancels the other."""
+    by_id = {o.id: o for o in working}
+    total = 0
+    for o in working:
+        if o.side is not side:
+            continue
+        sibling = by_id.get(o.oco_id) if o.oco_id is not None else None
+        if sibling is None or sibling.side is not side:
+            total += o.qty
+        elif o.id < sibling.id:
+            total += max(o.qty, sibling.qty)
+    return total
+
+
 def gate_decision(
     store: Store,
     account_id: int,
     contract: ContractSpec,
     intent: OrderIntent,
     excluding_order: int | None = None,
+    sibling: int | None = None,
 ) -> Decision:
     """The gate's decision on `intent`, from what `store` shows: the account's three layers and,
     where the decision depends on them, its position in the contract and its other working orders
-    there (`excluding_order`: the one being judged)."""
+    there (`excluding_order`: the one being judged; `sibling`: its OCO sibling, which can never fill
+    with it, so never counts against it)."""
     state = store.trading_state(account_id)
     if not needs_position(intent, state):
         return check_order(intent, AccountPosition(state.admin_action, 0, 0, 0, state.auto_liq, state.halted))
-    working = [o for o in store.working_orders(contract, account_id) if o.id != excluding_order]
+    working = [
+        o for o in store.working_orders(contract, account_id) if o.id != excluding_order and o.id != sibling
+    ]
     held = store.position(account_id, contract)
     view = AccountPosition(
         state.admin_action,
         held.net_pos,
-        working_buy_qty=sum(o.qty for o in working if o.side is Side.BUY),
-        working_sell_qty=sum(o.qty for o in working if o.side is Side.SELL),
+        working_buy_qty=working_qty(working, Side.BUY),
+        working_sell_qty=working_qty(working, Side.SELL),
         auto_liq=state.auto_liq,
         halted=state.halted,
     )
@@ -93,7 +123,7 @@ def gate_decision(
     return check_order(intent, view)
 
 
-def _judge(store: Store, order: NewOrder) -> tuple[OrderOutcome | None, Decimal | None]:
+def judge_new_order(store: Store, order: NewOrder) -> tuple[OrderOutcome | None, Decimal | None]:
     """The gate's and the quote's verdict on a new order (a refusal or None), and the last price."""
     intent = OrderIntent(order.side, order.qty, order.admin, order.max_position)
     decision = gate_decision(store, order.account_id, order.contract, intent)
@@ -112,13 +142,13 @@ def order_refusal(store: Store, order: NewOrder) -> OrderOutcome | None:
     The limits (position cap, storage bound) are left to that second judgement: they need the
     position, the working orders and the cash, which the write reads anyway, and an order they
     refuse is rare; reading them here too would cost every accepted order three more reads."""
-    return _judge(store, replace(order, max_position=None))[0]
+    return judge_new_order(store, replace(order, max_position=None))[0]
 
 
 def place_order(store: Store, order: NewOrder, now: datetime) -> OrderOutcome:
     """Gate, then accept: fill at the last price when marketable, else rest (IOC/FOK: cancelled).
     A refused order changes nothing."""
-    refusal, last = _judge(store, order)
+    refusal, last = judge_new_order(store, order)
     if refusal is not None:
         return refusal
     price = marketable_price(order.order_type, order.side, last, order.limit_price, order.stop_price)
@@ -165,6 +195,28 @@ def place_order(store: Store, order: NewOrder, now: datetime) -> OrderOutcome:
     return OrderOutcome(order_id)
 
 
+def fill_now(
+    store: Store,
+    order: Order,
+    contract: ContractSpec,
+    price: Decimal,
+    now: datetime,
+    *,
+    triggered: bool = False,
+) -> None:
+    """Fill a stored working order whole at `price` (the caller judged it through the gate)."""
+    store.set_order_status(
+        order.id,
+        OrdStatus.FILLED,
+        now,
+        fill_price=price,
+        tick=contract.product.tick_size,
+        triggered=triggered,
+    )
+    store.emit(TradingEntityChanged("order", "Updated", order.account_id, order.id))
+    execute_fill(store, order.id, order.account_id, contract, order.side, order.qty, price, now, order)
+
+
 def execute_fill(
     store: Store,
     order_id: int,
@@ -174,8 +226,10 @@ def execute_fill(
     qty: int,
     price: Decimal,
     now: datetime,
+    linked: Order | None = None,
 ) -> None:
-    """Book a fill: the fill row, the position, and the realized P&L into the cash balance; then
+    """Book a fill: the fill row, the position, and the realized P&L into the cash balance; the
+    effects on linked orders (`linked`: the filled order as stored, when it may have links); then
     the account's post-trade rules."""
     day = trade_date(now)
     effect = apply_fill(store.position(account_id, contract), side, qty, price)
@@ -187,18 +241,99 @@ def execute_fill(
         cents = effect.realized_points * contract.product.value_per_point * 100
         store.add_realized(account_id, int(cents), now, day)
         store.emit(TradingEntityChanged("cashBalance", "Updated", account_id, account_id))
+    if linked is not None and (linked.oco_id or linked.has_children or linked.strategy_id):
+        # Before the post-trade rules: a liquidation they order then cancels the woken brackets too.
+        settle_links_after_fill(store, linked, contract, price, now)
     # The fill moved the account's numbers: its post-trade rules decide now, in this transaction.
     auto_liq.evaluate_account(store, account_id, now)
 
 
 def cancel_order(store: Store, order_id: int, now: datetime) -> bool:
-    """Cancel a working order (always allowed, whatever the state); False when it is not working."""
+    """Cancel a working or suspended order (always allowed, whatever the state), with its OCO
+    sibling and its suspended brackets; False when it is neither working nor suspended."""
     summary = store.order_summary(order_id)
-    if summary is None or summary[1] is not OrdStatus.WORKING:
+    if summary is None or summary[1] not in LIVE_STATUSES:
         return False
     store.set_order_status(order_id, OrdStatus.CANCELED, now)
     store.emit(TradingEntityChanged("order", "Updated", summary[0], order_id))
+    settle_links_after_end(store, order_id, summary[0], summary[2], now)
     return True
+
+
+# -- LINKED ORDERS: what a fill, a cancel or an expiry does to the orders tied to it --
+
+
+def _end_if_live(store: Store, order_id: int, account_id: int, now: datetime) -> bool:
+    summary = store.order_summary(order_id)
+    if summary is None or summary[1] not in LIVE_STATUSES:
+        return False
+    store.set_order_status(order_id, OrdStatus.CANCELED, now)
+    store.emit(TradingEntityChanged("order", "Updated", account_id, order_id))
+    return True
+
+
+def finish_strategy_if_done(store: Store, strategy_id: int, account_id: int, now: datetime) -> None:
+    """A running strategy none of whose orders is working or suspended any more has finished."""
+    strategy = store.strategy(strategy_id)
+    if strategy is None or strategy.status is not StrategyStatus.ACTIVE:
+        return
+    if store.strategy_live_orders(strategy_id) == 0:
+        store.set_strategy_status(strategy_id, StrategyStatus.FINISHED, now)
+        store.emit(TradingEntityChanged("orderStrategy", "Updated", account_id, strategy_id))
+
+
+def settle_links_after_fill(
+    store: Store, order: Order, contract: ContractSpec, price: Decimal, now: datetime
+) -> None:
+    """In the fill's transaction: the OCO sibling is cancelled, the suspended brackets start working
+    (a strategy's at their offsets from `price`), and a strategy with nothing left running finishes.
+    A woken bracket fills on a later price that reaches it, judged by the gate like any resting order."""
+    if order.oco_id is not None:
+        _end_if_live(store, order.oco_id, order.account_id, now)
+    if order.has_children:
+        for child in store.children(order.id, contract):
+            if child.status is not OrdStatus.SUSPENDED:
+                continue
+            limit, stop = child.limit_price, child.stop_price
+            if child.offset is not None:
+                at = bracket_price(price, child.offset)
+                if price_problem(at, contract.product) is not None:
+                    # Beyond the contract's price range (a stop below zero): it could never work.
+                    _end_if_live(store, child.id, child.account_id, now)
+                    continue
+                limit, stop = (at, None) if child.order_type is OrderType.LIMIT else (None, at)
+            store.activate_order(child.id, contract, limit, stop, now)
+            store.emit(TradingEntityChanged("order", "Updated", child.account_id, child.id))
+    if order.strategy_id is not None:
+        finish_strategy_if_done(store, order.strategy_id, order.account_id, now)
+
+
+def settle_links_after_end(
+    store: Store, order_id: int, account_id: int, contract_id: int, now: datetime
+) -> None:
+    """After an order was cancelled or expired: its OCO sibling and its suspended brackets are
+    cancelled, and its strategy finishes when nothing of it runs any more."""
+    links = store.order_links(order_id)
+    if links is None:
+        return
+    oco_id, has_children, strategy_id = links
+    if oco_id is not None:
+        _end_if_live(store, oco_id, account_id, now)
+    if has_children:
+        contract = contract_of_id(contract_id)
+        if contract is not None:
+            for child in store.children(order_id, contract):
+                _end_if_live(store, child.id, account_id, now)
+    if strategy_id is not None:
+        finish_strategy_if_done(store, strategy_id, account_id, now)
+
+
+def interrupt_strategies(store: Store, account_id: int, now: datetime, message: str) -> None:
+    """Every running strategy of the account becomes `ExecutionInterrupted` (its orders cancelled
+    by the caller)."""
+    for strategy_id in store.running_strategies(account_id):
+        store.set_strategy_status(strategy_id, StrategyStatus.INTERRUPTED, now, message)
+        store.emit(TradingEntityChanged("orderStrategy", "Updated", account_id, strategy_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +359,9 @@ def modify_order(store: Store, change: OrderChange, now: datetime) -> OrderOutco
     if found is None:
         return OrderOutcome(None, "UnknownReason", "Order is not working")
     intent = OrderIntent(found.side, change.qty, found.admin, None if found.admin else change.max_position)
-    decision = gate_decision(store, found.account_id, change.contract, intent, excluding_order=found.id)
+    decision = gate_decision(
+        store, found.account_id, change.contract, intent, excluding_order=found.id, sibling=found.oco_id
+    )
     if not isinstance(decision, Allowed):
         return OrderOutcome(None, decision.failure_reason, decision.failure_text)
     store.modify_order(
@@ -241,11 +378,7 @@ def modify_order(store: Store, change: OrderChange, now: datetime) -> OrderOutco
     last = store.last_price(change.contract)
     price = marketable_price(change.order_type, found.side, last, change.limit_price, change.stop_price)
     if price is not None:
-        tick = change.contract.product.tick_size
-        store.set_order_status(change.order_id, OrdStatus.FILLED, now, fill_price=price, tick=tick)
-        execute_fill(
-            store, change.order_id, found.account_id, change.contract, found.side, change.qty, price, now
-        )
+        fill_now(store, replace(found, qty=change.qty), change.contract, price, now)
     return OrderOutcome(change.order_id)
 
 
@@ -254,9 +387,9 @@ def liquidate_position(
 ) -> OrderOutcome:
     """Tradovate's liquidateposition: cancel the account's working orders in the contract, then close
     the position with a market order (an admin one when `admin`), through the gate."""
-    for order in store.working_orders(contract, account_id):
-        store.set_order_status(order.id, OrdStatus.CANCELED, now)
-        store.emit(TradingEntityChanged("order", "Updated", account_id, order.id))
+    for order_id, _ in store.live_orders_of_account(account_id, contract.id):
+        if _end_if_live(store, order_id, account_id, now):
+            settle_links_after_end(store, order_id, account_id, contract.id, now)
     net = store.position(account_id, contract).net_pos
     if net == 0:
         return OrderOutcome(None, "UnknownReason", "There is no position to liquidate")
@@ -275,10 +408,12 @@ def liquidate_position(
 def liquidate_account(
     store: Store, account_id: int, contracts: dict[int, ContractSpec], now: datetime
 ) -> None:
-    """The liquidation engine: cancel every working order, then close every position with an admin
+    """The liquidation engine: cancel every working and suspended order (no bracket wakes after a
+    liquidation) and interrupt the running strategies, then close every position with an admin
     market order through the gate. Without a price the closing order stays working (and the account
     locked) until a price arrives."""
-    for order_id, _contract_id in store.working_orders_of_account(account_id):
+    interrupt_strategies(store, account_id, now, TEXT_LIQUIDATED)
+    for order_id, _contract_id in store.live_orders_of_account(account_id):
         store.set_order_status(order_id, OrdStatus.CANCELED, now)
         store.emit(TradingEntityChanged("order", "Updated", account_id, order_id))
     for contract_id, _ in store.open_positions(account_id):
@@ -305,22 +440,15 @@ def fill_resting_orders(
                 store.set_order_status(order.id, OrdStatus.WORKING, now, triggered=True)
             continue
         intent = OrderIntent(order.side, order.qty, order.admin, None if order.admin else max_position)
-        if not isinstance(gate_decision(store, order.account_id, contract, intent, order.id), Allowed):
+        decision = gate_decision(store, order.account_id, contract, intent, order.id, order.oco_id)
+        if not isinstance(decision, Allowed):
             continue
         summary = store.order_summary(order.id)
         if summary is None or summary[1] is not OrdStatus.WORKING:
             # Cancelled or filled by another worker while this one waited for the account's lock
-            # (the gate took it): the order was read before.
+            # (the gate took it), or cancelled by an OCO sibling's fill in this loop: the order was
+            # read before.
             continue
-        store.set_order_status(
-            order.id,
-            OrdStatus.FILLED,
-            now,
-            fill_price=price,
-            tick=contract.product.tick_size,
-            triggered=triggered,
-        )
-        store.emit(TradingEntityChanged("order", "Updated", order.account_id, order.id))
-        execute_fill(store, order.id, order.account_id, contract, order.side, order.qty, price, now)
+        fill_now(store, order, contract, price, now, triggered=triggered)
         filled += 1
     return filled

@@ -93,6 +93,11 @@ class CashSnapshot:
 class TradingService:
     """placeorder, cancelorder and the cash snapshot."""
 
+    @property
+    def limits(self) -> OrderLimits:
+        """The order path's limits."""
+        return self._limits
+
     def __init__(
         self,
         uow: UnitOfWork,
@@ -110,38 +115,15 @@ class TradingService:
     async def _tradable(self, caller: User, account_id: int | None) -> bool:
         return await self._accounts.visible(caller, account_id) is not None
 
+    async def may_trade(self, caller: User, account_id: int | None) -> bool:
+        """Whether `caller` may trade the account (an admin its organization's, a trader its own)."""
+        return await self._tradable(caller, account_id)
+
     async def place_order(self, caller: User, body: Any) -> OrderOutcome:
         """Tradovate's placeorder: failures are values (`failureReason`, `failureText`)."""
-        if not await self._tradable(caller, body.accountId):
-            return _failure(UNKNOWN_REASON, TEXT_ACCESS_DENIED)
-        try:
-            contract = self._market.contract_by_name(body.symbol)
-        except NotFound:
-            return _failure(INVALID_CONTRACT, f"Unknown contract symbol {body.symbol!r}")
-        if body.action not in ("Buy", "Sell"):
-            return _failure(UNKNOWN_REASON, "Action should be Buy or Sell")
-        qty_failure = _quantity_failure(body.orderQty, self._limits)
-        if qty_failure is not None:
-            return qty_failure
-        terms = self._terms(body, contract)
-        if isinstance(terms, OrderOutcome):
-            return terms
-        order_type, limit, stop = terms
-        tif_text = body.timeInForce or "Day"
-        if tif_text not in TIME_IN_FORCE_NAMES:
-            return _failure(UNSUPPORTED, f"Time in force {tif_text} is not supported by the sandbox")
-        order = NewOrder(
-            body.accountId,
-            contract,
-            Side(body.action),
-            body.orderQty,
-            order_type,
-            TimeInForce(tif_text),
-            limit_price=limit,
-            stop_price=stop,
-            cl_ord_id=body.clOrdId,
-            max_position=self._limits.max_position,
-        )
+        order = await self.new_order(caller, body)
+        if isinstance(order, OrderOutcome):
+            return order
         # Refusals are decided on a snapshot, without entering the serial write order (a refusal
         # changes nothing); what passes is judged again inside its transaction.
         refusal = await self._uow.snapshot(
@@ -154,7 +136,41 @@ class TradingService:
             lambda store: place_order(store, order, clock.now()), accounts=(order.account_id,)
         )
 
-    def _terms(
+    async def new_order(self, caller: User, body: Any) -> NewOrder | OrderOutcome:
+        """A placeorder-shaped body (`PlaceOrder`, and the first order of `PlaceOCO`/`PlaceOSO`)
+        checked: the order, or the failure."""
+        if not await self._tradable(caller, body.accountId):
+            return _failure(UNKNOWN_REASON, TEXT_ACCESS_DENIED)
+        try:
+            contract = self._market.contract_by_name(body.symbol)
+        except NotFound:
+            return _failure(INVALID_CONTRACT, f"Unknown contract symbol {body.symbol!r}")
+        if body.action not in ("Buy", "Sell"):
+            return _failure(UNKNOWN_REASON, "Action should be Buy or Sell")
+        qty_failure = _quantity_failure(body.orderQty, self._limits)
+        if qty_failure is not None:
+            return qty_failure
+        terms = self.terms(body, contract)
+        if isinstance(terms, OrderOutcome):
+            return terms
+        order_type, limit, stop = terms
+        tif_text = body.timeInForce or "Day"
+        if tif_text not in TIME_IN_FORCE_NAMES:
+            return _failure(UNSUPPORTED, f"Time in force {tif_text} is not supported by the sandbox")
+        return NewOrder(
+            body.accountId,
+            contract,
+            Side(body.action),
+            body.orderQty,
+            order_type,
+            TimeInForce(tif_text),
+            limit_price=limit,
+            stop_price=stop,
+            cl_ord_id=body.clOrdId,
+            max_position=self._limits.max_position,
+        )
+
+    def terms(
         self, body: Any, contract: ContractSpec
     ) -> tuple[OrderType, Decimal | None, Decimal | None] | OrderOutcome:
         """Order type and prices of a placeorder/modifyorder body, or the failure."""
@@ -190,7 +206,7 @@ class TradingService:
         qty_failure = _quantity_failure(body.orderQty, self._limits)
         if qty_failure is not None:
             return qty_failure
-        terms = self._terms(body, contract)
+        terms = self.terms(body, contract)
         if isinstance(terms, OrderOutcome):
             return terms
         tif: TimeInForce | None = None

@@ -147,6 +147,8 @@ class OrderView:
     side: str
     status: str
     admin: bool
+    oco_id: int | None = None
+    parent_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,8 +191,9 @@ def _view(kind: str, row: Any) -> OrderView | FillView | PositionView:
     tick = _tick(row.contract_id)
     if kind == "order":
         return OrderView(
-            row.id, row.account_id, row.contract_id, row.created, row.action, row.status, bool(row.admin)
-        )
+            row.id, row.account_id, row.contract_id, row.created, row.action, row.status, bool(row.admin),
+            row.oco_id, row.parent_id,
+        )  # fmt: skip
     if kind == "fill":
         return FillView(
             row.id, row.order_id, row.contract_id, row.timestamp, row.trade_date, row.action, row.qty,

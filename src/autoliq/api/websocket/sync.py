@@ -16,6 +16,14 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from autoliq.api.bounds import Int64
+from autoliq.api.linked_schemas import (
+    ORDER_STRATEGY_TYPES,
+    OrderStrategyLinkOut,
+    OrderStrategyOut,
+    OrderStrategyTypeOut,
+    link_out,
+    strategy_out,
+)
 from autoliq.api.post_trade_schemas import UserAccountAutoLiqIO, settings_out
 from autoliq.api.schemas import (
     AccountOut,
@@ -48,6 +56,7 @@ RISK_STATUS = "accountRiskStatus"
 RISK_STATUS_LOG = "accountRiskStatusLog"
 ENTITY_TYPES = frozenset(
     {RISK_STATUS, RISK_STATUS_LOG, "order", "fill", "position", "cashBalance", "userAccountAutoLiq"}
+    | {"orderStrategy", "orderStrategyLink"}
 )
 """The entity types autoliq publishes `props` events for."""
 
@@ -106,6 +115,9 @@ class SyncMessageOut(msgspec.Struct):
     orders: list[OrderOut]
     fills: list[FillOut]
     contractGroups: list[ContractGroupOut]
+    orderStrategies: list[OrderStrategyOut]
+    orderStrategyLinks: list[OrderStrategyLinkOut]
+    orderStrategyTypes: list[OrderStrategyTypeOut]
 
 
 # -- THE SUBSCRIPTION --
@@ -181,9 +193,16 @@ async def snapshot(services: Services, subscription: Subscription) -> SyncMessag
     accounts = [a for a in visible if subscription.covers(a.organization_id, a.id, a.user_id)]
     # Every visible account followed: read "all" (no id list); else the followed ids.
     ids: list[int] | None = None if len(accounts) == len(visible) else [a.id for a in accounts]
+    strategies: list[OrderStrategyOut] = []
+    links: list[OrderStrategyLinkOut] = []
     if ids == []:
         statuses, settings, balances, positions, orders, fills = [], [], [], [], [], []
     else:
+        found = await services.linked.strategies(user, account_ids=ids)
+        strategies = [strategy_out(v) for v in found]
+        if found:
+            strategy_ids = [v.id for v in found]
+            links = [link_out(v) for v in await services.linked.links(user, strategy_ids=strategy_ids)]
         statuses = [risk_status_out(s) for s in await services.views.risk_statuses(user, ids)]
         settings = [settings_out(s) for s in await services.auto_liq.visible(user, ids)]
         balances = [cash_balance_out(b) for b in await services.cash_views.balances(user, ids)]
@@ -205,6 +224,9 @@ async def snapshot(services: Services, subscription: Subscription) -> SyncMessag
         orders=orders,
         fills=fills,
         contractGroups=[],
+        orderStrategies=strategies,
+        orderStrategyLinks=links,
+        orderStrategyTypes=list(ORDER_STRATEGY_TYPES),
     )
 
 
@@ -275,6 +297,16 @@ async def read_entities(
     many events name them; an entity gone is left out."""
     reader = _reader(organization_id)
     found: dict[tuple[int, int], str] = {}
+    if kind in ("orderStrategy", "orderStrategyLink"):
+        by_id = {entity_id: account_id for account_id, entity_id in keys}
+        for chunk in _chunks(sorted(by_id)):
+            if kind == "orderStrategy":
+                for strategy in await services.linked.strategies(reader, ids=chunk):
+                    found[(by_id[strategy.id], strategy.id)] = _encode(strategy_out(strategy)).decode()
+            else:
+                for link in await services.linked.links(reader, ids=chunk):
+                    found[(by_id[link.order_id], link.order_id)] = _encode(link_out(link)).decode()
+        return found
     if kind in ("order", "fill"):
         by_id = {entity_id: account_id for account_id, entity_id in keys}
         for chunk in _chunks(sorted(by_id)):

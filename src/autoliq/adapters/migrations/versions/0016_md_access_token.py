@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016_md_access_token"
-down_revision = "0013"
+down_revision = "0015_linked_orders"
 branch_labels = None
 depends_on = None
 
