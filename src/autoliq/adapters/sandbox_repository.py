@@ -34,6 +34,7 @@ from autoliq.adapters.tables import (
     fill,
     organization,
     position,
+    price_history,
     risk_category,
     risk_session,
     risk_timer,
@@ -71,6 +72,7 @@ _WIPED: tuple[tuple[str, Table, str | None], ...] = (
     ("alerts", auto_liq_alert, "account_id"),
     ("autoLiqLayers", auto_liq_layer, "account_id"),
     ("prices", contract_price, None),
+    ("priceHistory", price_history, None),
     ("faults", sandbox_fault, "organization_id"),
     ("tickets", sandbox_ticket, "organization_id"),
 )
