@@ -206,7 +206,7 @@ class Settings:
     ones are pruned by the price writes, in bounded batches."""
     md_max_subscriptions: int = 100
     """Market-data subscriptions (quotes, DOMs, histograms, charts) one socket may hold
-    (AUTOLIQ_MD_MAX_SUBSCRIPTIONS, 1 to 100,000); one more is refused with a 429 answer."""
+    (AUTOLIQ_MD_MAX_SUBSCRIPTIONS, 1 to 100,000); one more is answered 400."""
     md_chart_max_bars: int = 5000
     """Bars (or ticks) of history one `md/getChart` sends at most (AUTOLIQ_MD_CHART_MAX_BARS, 1 to
     100,000); a client pages further back with `closestTimestamp`."""
