@@ -517,3 +517,25 @@ def test_sandbox_reset_when_dom_subscribed_then_empty_book(
         [message] = events(ws, 1)
     dom = message["d"]["doms"][0]
     assert dom["bids"] == [] and dom["offers"] == []
+
+
+def test_price_change_when_set_through_another_worker_then_its_subscribers_hear_it_once(
+    world: World, clock: ManualClock
+) -> None:
+    # Arrange: two apps over one database, as two workers (each with its own publisher and relay)
+    writer = bootstrap(make_settings(world.database_url), clock=clock, run_migrations=False)
+    reader = bootstrap(make_settings(world.database_url), clock=clock, run_migrations=False)
+    with TestClient(app=create_app(writer)) as one, TestClient(app=create_app(reader)) as other:
+        admin = bearer(login(one, "admin", ADMIN_PW))
+        set_prices(one, admin, ESZ6=5000)
+        with open_socket(other, login(other, "trader", TRADER_PW)) as ws:
+            ask(ws, "md/subscribeQuote", 1, {"symbol": "ESZ6"})
+            assert events(ws, 1)[0]["d"]["quotes"][0]["entries"]["Trade"]["price"] == 5000
+            # Act
+            set_prices(one, admin, ESZ6=5001)
+            first = until_price(ws, 5001, {"quotes"})
+            set_prices(one, admin, ESZ6=5002)
+            second = until_price(ws, 5002, {"quotes"})
+    # Assert: each change reached the other worker's subscriber, once
+    assert [kind_of(m) for m in first] == ["quotes"]
+    assert [kind_of(m) for m in second] == ["quotes"]
