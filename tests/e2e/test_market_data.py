@@ -553,3 +553,33 @@ def test_price_change_when_set_through_another_worker_then_its_subscribers_hear_
     # Assert: each change reached the other worker's subscriber, once
     assert [kind_of(m) for m in first] == ["quotes"]
     assert [kind_of(m) for m in second] == ["quotes"]
+
+
+def test_quotes_when_prices_change_across_a_session_then_high_low_follow_and_a_new_day_starts_over(
+    client: TestClient[Any], admin_headers: dict[str, str], trader_headers: dict[str, str], clock: ManualClock
+) -> None:
+    # Arrange
+    set_prices(client, admin_headers, ESZ6=5000)
+    with open_socket(client, token_of(trader_headers)) as ws:
+        ask(ws, "md/subscribeQuote", 1, {"symbol": "ESZ6"})
+        events(ws, 1)
+        # Act: three changes today, then the next trade date's first price (a new login: a day passed)
+        quotes = []
+        for price in (5010, 4995, 5005):
+            clock.advance(1)
+            set_prices(client, admin_headers, ESZ6=price)
+            quotes.append(events(ws, 1)[0]["d"]["quotes"][0]["entries"])
+        clock.advance(86_400)
+        set_prices(client, bearer(login(client, "admin", ADMIN_PW)), ESZ6=5020)
+        quotes.append(events(ws, 1)[0]["d"]["quotes"][0]["entries"])
+    # Assert
+    figures = [
+        tuple(q[k]["price"] for k in ("Trade", "OpeningPrice", "HighPrice", "LowPrice", "SettlementPrice"))
+        for q in quotes
+    ]
+    assert figures == [
+        (5010, 5000, 5010, 5000, 5000),
+        (4995, 5000, 5010, 4995, 5000),
+        (5005, 5000, 5010, 4995, 5000),
+        (5020, 5020, 5020, 5020, 5005),
+    ]

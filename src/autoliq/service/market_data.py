@@ -4,8 +4,8 @@ history, all derived from the stored prices, price history, fills and positions 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 
 from autoliq.domain.market_data import (
     Bar,
@@ -31,6 +31,24 @@ MAX_FILLS_PER_CHART = 200_000
 
 
 @dataclass(frozen=True, slots=True)
+class SessionFigures:
+    """A contract's figures of one trade date that only the price history knows (prices in ticks).
+    The market-data feed keeps them per contract and folds each new price in, so a quote does not
+    scan the day's history again."""
+
+    trade_date: date
+    opening: int
+    high: int
+    low: int
+    settlement: int | None
+    """The previous session's last price; None when there is none."""
+
+    def with_price(self, price: int) -> SessionFigures:
+        """After a new price of the same trade date."""
+        return replace(self, high=max(self.high, price), low=min(self.low, price))
+
+
+@dataclass(frozen=True, slots=True)
 class ContractMarket:
     """What the md frames of one contract are built from, at one moment."""
 
@@ -42,12 +60,31 @@ class ContractMarket:
     """None when no price was ever set."""
     histogram: list[tuple[int, int]]
     """(price in ticks, contracts filled today)."""
+    session: SessionFigures | None = None
+    """The session figures used, when a price was recorded in the current trade date."""
+
+
+def session_figures(store: Store, contract_id: int, day: date) -> SessionFigures | None:
+    """The trade date's opening, high and low and the previous session's last; None when no price
+    was recorded in that trade date."""
+    start, _end = session_bounds(day)
+    today = store.price_range(contract_id, start)
+    if today is None:
+        return None
+    before = store.price_before(contract_id, start)
+    return SessionFigures(day, *today, None if before is None else before.price_ticks)
 
 
 def contract_market(
-    store: Store, contract_id: int, now: datetime, *, histogram: bool = True
+    store: Store,
+    contract_id: int,
+    now: datetime,
+    *,
+    histogram: bool = True,
+    session: SessionFigures | None = None,
 ) -> ContractMarket:
-    """The quote state (and the day's volume per price) of a contract at `now`."""
+    """The quote state (and the day's volume per price) of a contract at `now`; `session`: the
+    current trade date's figures when the caller knows them (else read)."""
     day = trade_date(now)
     start, end = session_bounds(day)
     td = day.year * 10_000 + day.month * 100 + day.day
@@ -57,10 +94,16 @@ def contract_market(
         return ContractMarket(contract_id, now, td, None, volumes)
     newest = store.price_ticks(contract_id, limit=1)
     last_volume = newest[0].volume if newest and newest[0].price_ticks == last else 0
-    today = store.price_range(contract_id, start)
-    opening, high, low = today if today is not None else (last, last, last)
-    before = store.price_before(contract_id, start)
-    settlement = before.price_ticks if before is not None else opening
+    if session is None or session.trade_date != day:
+        session = session_figures(store, contract_id, day)
+    if session is None:  # no price recorded today: the last one stands for the day so far
+        opening = high = low = last
+        before = store.price_before(contract_id, start)
+        settlement = before.price_ticks if before is not None else last
+    else:
+        # The last price may be one whose event has not reached the caller's figures yet.
+        opening, high, low = session.opening, max(session.high, last), min(session.low, last)
+        settlement = session.settlement if session.settlement is not None else opening
     quote = QuoteState(
         last=last,
         last_volume=last_volume,
@@ -71,7 +114,7 @@ def contract_market(
         total_volume=store.fill_volume(contract_id, start, end),
         open_interest=store.open_interest(contract_id),
     )
-    return ContractMarket(contract_id, now, td, quote, volumes)
+    return ContractMarket(contract_id, now, td, quote, volumes, session)
 
 
 def tick_history(

@@ -45,7 +45,14 @@ from autoliq.domain.market_data import (
     trade_date_number,
 )
 from autoliq.domain.session import trade_date
-from autoliq.service.market_data import ContractMarket, bar_history, contract_market, live_bars, tick_history
+from autoliq.service.market_data import (
+    ContractMarket,
+    SessionFigures,
+    bar_history,
+    contract_market,
+    live_bars,
+    tick_history,
+)
 
 log = logging.getLogger(__name__)
 _encode = msgspec.json.Encoder().encode
@@ -308,6 +315,9 @@ class MarketDataFeed:
         self.charts: dict[int, set[ChartSubscription]] = {}
         self._events: deque[Event] = deque()
         self._task: asyncio.Task[None] | None = None
+        self.sessions: dict[int, SessionFigures] = {}
+        """Per contract: its current trade date's figures, read once and then folded forward with
+        each price change heard (dropped at a new trade date and at a reset)."""
         self.frames_built = 0
         """md and chart frames encoded (tests and the bench check that one is built per change)."""
         services.publisher.add_listener(self._on_events)
@@ -353,6 +363,7 @@ class MarketDataFeed:
     def _on_events(self, events: Sequence[Event]) -> None:
         """Publisher listener (on the loop, after commit)."""
         if not self._anyone():
+            self.sessions.clear()  # unheard changes would leave them behind
             return
         self._events.extend(e for e in events if isinstance(e, PricesChanged | SandboxReset))
         if self._events and self._task is None:
@@ -382,6 +393,22 @@ class MarketDataFeed:
             elif isinstance(event, PricesChanged):
                 for contract_id, price, tick_id, volume in event.prices:
                     ticks.setdefault(contract_id, []).append((event.at, price, tick_id, volume))
+        if reset:
+            self.sessions.clear()
+        for contract_id, changes in ticks.items():
+            figures = self.sessions.get(contract_id)
+            for at, price, _tick_id, _volume in changes:
+                if figures is None:
+                    break
+                day = trade_date(at)
+                if day == figures.trade_date:
+                    figures = figures.with_price(price)
+                elif day > figures.trade_date:
+                    figures = None  # a new session: read again
+            if figures is None:
+                self.sessions.pop(contract_id, None)
+            else:
+                self.sessions[contract_id] = figures
         md_contracts = set(ticks)
         if reset:
             md_contracts |= {c for subs in self.subscribers.values() for c in subs}
@@ -398,11 +425,18 @@ class MarketDataFeed:
         now = self.services.clock.now()
         histograms = self.subscribers[HISTOGRAM]
 
+        sessions = dict(self.sessions)
+
         def read(store: Any) -> dict[int, ContractMarket]:
-            return {c: contract_market(store, c, now, histogram=c in histograms) for c in contracts}
+            return {
+                c: contract_market(store, c, now, histogram=c in histograms, session=sessions.get(c))
+                for c in contracts
+            }
 
         states = await self.services.uow.read(read)
         for contract_id, state in states.items():
+            if state.session is not None and contract_id not in self.sessions:
+                self.sessions[contract_id] = state.session
             contract = contracts[contract_id]
             for kind in (QUOTE, DOM, HISTOGRAM):
                 subscribers = self.subscribers[kind].get(contract_id)
