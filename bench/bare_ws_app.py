@@ -4,9 +4,10 @@ Sockets at any path are accepted and sent `o`; every request frame (`endpoint\\n
 answered `a[{"s":200,"i":<id>}]` (so `authorize` and `user/syncrequest` look done); `[]` is ignored.
 `POST /broadcast` with `{"adminAction": "..."}` answers 200 at once and then sends every open socket
 one frame the size and shape of autoliq's props frame for a lock (accountRiskStatus `Updated` plus
-accountRiskStatusLog `Created`), one socket after the other from one task. Served by uvicorn with
-`autoliq serve`'s settings (uvloop, httptools, no access log, one process), so what autoliq adds
-over it is the REST write, the hub, and Litestar's WebSocket plumbing.
+accountRiskStatusLog `Created`), one socket after the other from one task; with `{"price": P}`
+instead, a frame the size and shape of autoliq's md quote at last price P (`md_fanout.py`). Served
+by uvicorn with `autoliq serve`'s settings (uvloop, httptools, no access log, one process), so what
+autoliq adds over it is the REST write, the hub, and Litestar's WebSocket plumbing.
 
     .venv/bin/python bench/bare_ws_app.py --port 8099
 """
@@ -28,6 +29,13 @@ FRAME = (
     '{{"e":"props","d":{{"entityType":"accountRiskStatusLog","eventType":"Created","entity":{{"id":1001,'
     '"accountId":1,"timestamp":"2026-11-24T10:59:24.464459Z","adminAction":"{action}",'
     '"userTriggeredLiqOnly":false,"adminTimestamp":"2026-11-24T10:59:24.464459Z"}}}}}}]'
+)
+
+QUOTE_FRAME = (
+    'a[{"e":"md","d":{"quotes":[{"timestamp":"2026-11-24T15:00:00.000Z","contractId":1202612,"entries":'
+    '{"Bid":{"price":4999.75,"size":10},"Offer":{"price":5000.25,"size":10},"Trade":{"price":{price},'
+    '"size":0},"TotalTradeVolume":{"size":0},"OpeningPrice":{"price":5000.0},"HighPrice":{"price":5000.0},'
+    '"LowPrice":{"price":5000.0},"SettlementPrice":{"price":5000.0},"OpenInterest":{"size":0}}}]}}]'
 )
 
 
@@ -81,8 +89,12 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         more = message.get("more_body", False)
     status, answer = 200, b'{"ok":true}'
     if scope["method"] == "POST" and scope["path"] == "/broadcast":
-        action = str(json.loads(body or b"{}").get("adminAction", "Normal"))
-        task = asyncio.create_task(_broadcast(FRAME.format(action=action)))
+        asked = json.loads(body or b"{}")
+        if "price" in asked:
+            frame = QUOTE_FRAME.replace("{price}", json.dumps(asked["price"]))
+        else:
+            frame = FRAME.format(action=str(asked.get("adminAction", "Normal")))
+        task = asyncio.create_task(_broadcast(frame))
         TASKS.add(task)
         task.add_done_callback(TASKS.discard)
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode())]

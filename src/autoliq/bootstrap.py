@@ -146,7 +146,7 @@ def bootstrap(
     # The SQLite file's identity is taken now: a path that later leads elsewhere refuses writes.
     health = StorageHealth(DatabaseFile.of_url(settings.database_url))
     uow = uow_class(write_engine, read_engine, publisher, max_batch=settings.write_batch_max, health=health)
-    market = MarketData(uow, clock, settings.order_limits)
+    market = MarketData(uow, clock, settings.order_limits, history_days=settings.price_history_days)
     scheduler = Scheduler(uow, clock)
     views = Views(uow)
     risk = RiskService(uow, clock, settings.environment, market.listed)

@@ -129,6 +129,9 @@ _PARSED_VARIABLES: tuple[tuple[str, str, Callable[[str], object], str], ...] = (
     ("AUTOLIQ_MAX_ORDER_QTY", "max_order_qty", int, "an integer"),
     ("AUTOLIQ_MAX_POSITION", "max_position", int, "an integer"),
     ("AUTOLIQ_MAX_ORDER_STRATEGIES", "max_order_strategies", int, "an integer"),
+    ("AUTOLIQ_PRICE_HISTORY_DAYS", "price_history_days", float, "a number"),
+    ("AUTOLIQ_MD_MAX_SUBSCRIPTIONS", "md_max_subscriptions", int, "an integer"),
+    ("AUTOLIQ_MD_CHART_MAX_BARS", "md_chart_max_bars", int, "an integer"),
     (
         "AUTOLIQ_TRUSTED_PROXIES",
         "trusted_proxies",
@@ -202,8 +205,27 @@ class Settings:
     max_order_strategies: int = 10
     """Order strategies running at once per account (AUTOLIQ_MAX_ORDER_STRATEGIES, 1 to 1,000); one
     more is refused with errorText "Limit of running order strategies reached"."""
+    price_history_days: float = 7.0
+    """Days of recorded prices kept for md charts and quotes (AUTOLIQ_PRICE_HISTORY_DAYS, > 0); older
+    ones are pruned by the price writes, in bounded batches."""
+    md_max_subscriptions: int = 100
+    """Market-data subscriptions (quotes, DOMs, histograms, charts) one socket may hold
+    (AUTOLIQ_MD_MAX_SUBSCRIPTIONS, 1 to 100,000); one more is answered 400."""
+    md_chart_max_bars: int = 5000
+    """Bars (or ticks) of history one `md/getChart` sends at most (AUTOLIQ_MD_CHART_MAX_BARS, 1 to
+    100,000); a client pages further back with `closestTimestamp`."""
 
     def __post_init__(self) -> None:
+        if not 0 < self.price_history_days < math.inf:
+            raise ValueError(
+                f"AUTOLIQ_PRICE_HISTORY_DAYS must be a positive number, got {self.price_history_days}"
+            )
+        if not 0 < self.md_max_subscriptions <= 100_000:
+            raise ValueError(
+                f"AUTOLIQ_MD_MAX_SUBSCRIPTIONS must be 1 to 100000, got {self.md_max_subscriptions}"
+            )
+        if not 0 < self.md_chart_max_bars <= 100_000:
+            raise ValueError(f"AUTOLIQ_MD_CHART_MAX_BARS must be 1 to 100000, got {self.md_chart_max_bars}")
         if not 0 < self.port < 65536:
             raise ValueError(f"port must be 1-65535, got {self.port}")
         if self.token_minutes <= 0:

@@ -317,4 +317,5 @@ def test_trading_events_when_market_order_fills_then_order_fill_position_events_
     trading = [(e.entity_type, e.event_type) for e in events if isinstance(e, TradingEntityChanged)]
     assert trading == [("order", "Created"), ("fill", "Created"), ("position", "Updated")]
     assert all(e.account_id == account_id for e in events if isinstance(e, TradingEntityChanged))
-    assert outcome.order_id == events[0].entity_id  # type: ignore[attr-defined]
+    first = next(e for e in events if isinstance(e, TradingEntityChanged))
+    assert outcome.order_id == first.entity_id  # type: ignore[attr-defined]

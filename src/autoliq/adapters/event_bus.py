@@ -32,6 +32,7 @@ from autoliq.adapters.tables import event_outbox
 from autoliq.domain.events import (
     AlertRaised,
     Event,
+    PricesChanged,
     RiskStatusChanged,
     SandboxClockMoved,
     SandboxFaultsChanged,
@@ -55,6 +56,7 @@ _KINDS: dict[str, type[Any]] = {
         SandboxReset,
         SandboxClockMoved,
         SandboxFaultsChanged,
+        PricesChanged,
     )
 }
 _encode = msgspec.json.Encoder().encode

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql import ColumnElement
 
@@ -22,7 +22,10 @@ from autoliq.adapters.tables import (
     app_user,
     auth_session,
     contract_price,
+    fill,
     organization,
+    position,
+    price_history,
     risk_timer,
     sandbox_clock,
     user_account_auto_liq,
@@ -30,6 +33,7 @@ from autoliq.adapters.tables import (
 from autoliq.domain.bounds import INT64_MAX
 from autoliq.domain.events import Event
 from autoliq.domain.gate import TradingState
+from autoliq.domain.market_data import PriceTick, open_interest
 from autoliq.domain.model import Account, Organization, RiskStatus, RiskStatusLogEntry, User
 from autoliq.domain.post_trade import SETTING_FIELDS, AutoLiqSettings, TrailingMode
 from autoliq.domain.states import Actor, AdminAction, ReasonCode, Role
@@ -319,6 +323,104 @@ class SqlStore(LinkedOrdersRepository, AutoLiqRepository, AdminRepository, Sandb
         )
         if result.rowcount == 0:
             self.conn.execute(insert(contract_price).values(contract_id=contract_id, **values))
+
+    # -- price history --
+    def add_price_tick(self, contract_id: int, at: datetime, price_ticks: int, volume: int) -> int:
+        values = {"contract_id": contract_id, "at": at, "price_ticks": price_ticks, "volume": volume}
+        return int(
+            self.conn.execute(
+                insert(price_history).values(**values).returning(price_history.c.id)
+            ).scalar_one()
+        )
+
+    def price_ticks(
+        self,
+        contract_id: int,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        max_id: int | None = None,
+        limit: int,
+    ) -> list[PriceTick]:
+        t = price_history.c
+        conds: list[ColumnElement[bool]] = [t.contract_id == contract_id]
+        if since is not None:
+            conds.append(t.at >= since)
+        if until is not None:
+            conds.append(t.at <= until)
+        if max_id is not None:
+            conds.append(t.id <= max_id)
+        rows = self.conn.execute(
+            select(t.id, t.at, t.price_ticks, t.volume)
+            .where(and_(*conds))
+            .order_by(t.at.desc(), t.id.desc())
+            .limit(limit)
+        )
+        return [PriceTick(r.id, r.at, r.price_ticks, r.volume) for r in rows]
+
+    def price_before(self, contract_id: int, before: datetime) -> PriceTick | None:
+        t = price_history.c
+        row = self.conn.execute(
+            select(t.id, t.at, t.price_ticks, t.volume)
+            .where(t.contract_id == contract_id, t.at < before)
+            .order_by(t.at.desc(), t.id.desc())
+            .limit(1)
+        ).first()
+        return None if row is None else PriceTick(row.id, row.at, row.price_ticks, row.volume)
+
+    def price_range(self, contract_id: int, since: datetime) -> tuple[int, int, int] | None:
+        t = price_history.c
+        where = and_(t.contract_id == contract_id, t.at >= since)
+        first = self.conn.execute(select(t.price_ticks).where(where).order_by(t.at, t.id).limit(1)).scalar()
+        if first is None:
+            return None
+        high, low = self.conn.execute(
+            select(func.max(t.price_ticks), func.min(t.price_ticks)).where(where)
+        ).one()
+        return int(first), int(high), int(low)
+
+    def fill_volume(self, contract_id: int, since: datetime, until: datetime) -> int:
+        f = fill.c
+        total = self.conn.execute(
+            select(func.coalesce(func.sum(f.qty), 0)).where(
+                f.contract_id == contract_id, f.timestamp >= since, f.timestamp <= until
+            )
+        ).scalar_one()
+        return int(total)
+
+    def fills_between(
+        self, contract_id: int, since: datetime, until: datetime, limit: int
+    ) -> list[tuple[datetime, str, int, int]]:
+        f = fill.c
+        rows = self.conn.execute(
+            select(f.timestamp, f.action, f.qty, f.price_ticks)
+            .where(f.contract_id == contract_id, f.timestamp >= since, f.timestamp < until)
+            .order_by(f.timestamp, f.id)
+            .limit(limit)
+        )
+        return [(r.timestamp, r.action, int(r.qty), int(r.price_ticks)) for r in rows]
+
+    def fill_volume_by_price(
+        self, contract_id: int, since: datetime, until: datetime
+    ) -> list[tuple[int, int]]:
+        f = fill.c
+        rows = self.conn.execute(
+            select(f.price_ticks, func.sum(f.qty))
+            .where(f.contract_id == contract_id, f.timestamp >= since, f.timestamp < until)
+            .group_by(f.price_ticks)
+            .order_by(f.price_ticks)
+        )
+        return [(int(r[0]), int(r[1])) for r in rows]
+
+    def open_interest(self, contract_id: int) -> int:
+        p = position.c
+        rows = self.conn.execute(select(p.bought, p.sold).where(p.contract_id == contract_id))
+        return open_interest(int(r.bought) - int(r.sold) for r in rows)
+
+    def prune_price_history(self, before: datetime, limit: int) -> int:
+        t = price_history.c
+        doomed = select(t.id).where(t.at < before).order_by(t.id).limit(limit).scalar_subquery()
+        return int(self.conn.execute(delete(price_history).where(t.id.in_(doomed))).rowcount)
 
     # -- post-trade risk settings --
     def auto_liq_settings(

@@ -35,6 +35,7 @@ from autoliq.adapters.tables import (
     order_strategy,
     organization,
     position,
+    price_history,
     risk_category,
     risk_session,
     risk_timer,
@@ -73,6 +74,7 @@ _WIPED: tuple[tuple[str, Table, str | None], ...] = (
     ("alerts", auto_liq_alert, "account_id"),
     ("autoLiqLayers", auto_liq_layer, "account_id"),
     ("prices", contract_price, None),
+    ("priceHistory", price_history, None),
     ("faults", sandbox_fault, "organization_id"),
     ("tickets", sandbox_ticket, "organization_id"),
 )

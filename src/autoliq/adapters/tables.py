@@ -148,6 +148,20 @@ contract_price = Table(
     Column("updated", UTCDateTime(), nullable=False),
 )
 
+price_history = Table(
+    "price_history",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("contract_id", BigInteger, nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("price_ticks", BigInteger, nullable=False),
+    Column("volume", Quantity, nullable=False),
+    Index("ix_price_history_contract_id_at", "contract_id", "at"),
+    Index("ix_price_history_at", "at"),
+)
+"""Every price the sandbox set, kept `price_history_days` (md charts, session open/high/low); `volume`
+is the contracts that price change filled (the resting orders it reached)."""
+
 trade_order = Table(
     "trade_order",
     metadata,
@@ -213,6 +227,7 @@ fill = Table(
     Column("trade_date", Date, nullable=False),
     Index("ix_fill_account_id", "account_id", "id"),
     Index("ix_fill_order_id", "order_id"),
+    Index("ix_fill_contract_id_timestamp", "contract_id", "timestamp"),
 )
 
 position = Table(

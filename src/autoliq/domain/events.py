@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from autoliq.domain.auto_liq import Alert
 from autoliq.domain.model import RiskStatus, RiskStatusLogEntry
@@ -72,6 +73,16 @@ class SandboxFaultsChanged:
     """Injected faults or penalty tickets were added, used up or cleared: every worker reads them again."""
 
 
+@dataclass(frozen=True, slots=True)
+class PricesChanged:
+    """Last prices were set (and recorded in the price history): every worker's market-data feed
+    tells its subscribers. One entry per contract: (contract id, price in ticks, price-history id,
+    contracts that price change filled)."""
+
+    at: datetime
+    prices: tuple[tuple[int, int, int, int], ...]
+
+
 Event = (
     RiskStatusChanged
     | TradingEntityChanged
@@ -80,4 +91,5 @@ Event = (
     | SandboxReset
     | SandboxClockMoved
     | SandboxFaultsChanged
+    | PricesChanged
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time as time_module
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -9,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from autoliq.domain.errors import BadRequest, NotFound
+from autoliq.domain.events import PricesChanged
 from autoliq.domain.instruments import (
     PRODUCTS,
     PRODUCTS_BY_NAME,
@@ -28,6 +31,12 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LISTED_AHEAD = LISTED_PER_PRODUCT
 """Contracts listed per product: the front month and the next three (the storage bound counts them)."""
 MAX_PRICES_PER_CALL = 1000
+DEFAULT_PRICE_HISTORY_DAYS = 7.0
+"""How long recorded prices are kept (AUTOLIQ_PRICE_HISTORY_DAYS)."""
+PRUNE_INTERVAL = 60.0
+"""Seconds (real time) between two prunings of the price history, each in a price write."""
+PRUNE_BATCH = 5000
+"""Recorded prices deleted by one pruning at most (the rest go at the next ones)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +51,19 @@ class LastPrice:
 class MarketData:
     """Products, contracts (listed as of the clock's day in Chicago) and their last prices."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock, limits: OrderLimits | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        limits: OrderLimits | None = None,
+        *,
+        history_days: float = DEFAULT_PRICE_HISTORY_DAYS,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._limits = limits or OrderLimits()
+        self._history_days = history_days
+        self._pruned = -math.inf
         self._listed: dict[int, ContractSpec] = {}
         self._listed_by_name: dict[str, ContractSpec] = {}
         self._listed_day: date | None = None
@@ -120,6 +138,15 @@ class MarketData:
         return [c for c in self.listed().values() if c.maturity_id == maturity_id]
 
     # -- prices --
+    def _prune_due(self) -> datetime | None:
+        """The retention bound when the price history is due a pruning (at most every
+        `PRUNE_INTERVAL` seconds of real time, `PRUNE_BATCH` rows each time), else None."""
+        tick = time_module.monotonic()
+        if tick - self._pruned < PRUNE_INTERVAL:
+            return None
+        self._pruned = tick
+        return self._clock.now() - timedelta(days=self._history_days)
+
     async def last_prices(self) -> list[LastPrice]:
         """Every contract's last price that was set, by contract id."""
         rows = await self._uow.read(lambda s: s.contract_prices())
@@ -154,6 +181,8 @@ class MarketData:
         clock = self._clock
         max_position = self._limits.max_position
 
+        prune_before = self._prune_due()
+
         def write(store: Store) -> datetime:
             now = clock.now()
             for contract, price in updates:
@@ -163,6 +192,17 @@ class MarketData:
             # only theirs: the others' rules cannot be reached between their triggers).
             for contract, price in updates:
                 fill_resting_orders(store, contract, price, now, max_position)
+            # The price history (md quotes and charts), with what each change filled, and the event
+            # every worker's market-data feed hears after the commit.
+            recorded = []
+            for contract, price in updates:
+                ticks = int(price / contract.product.tick_size)
+                volume = store.fill_volume(contract.id, now, now)
+                tick_id = store.add_price_tick(contract.id, now, ticks, volume)
+                recorded.append((contract.id, ticks, tick_id, volume))
+            store.emit(PricesChanged(now, tuple(recorded)))
+            if prune_before is not None:
+                store.prune_price_history(prune_before, PRUNE_BATCH)
             evaluated: set[int] = set()
             for contract, price in updates:
                 for account_id in store.candidates(contract.id, int(price / contract.product.tick_size)):

@@ -21,7 +21,7 @@ from alembic import op
 from autoliq.adapters.tables import UTCDateTime
 
 revision = "0015_linked_orders"
-down_revision = "0013"  # the revision id of 0013_bigint_quantities.py
+down_revision = "0014_price_history"
 branch_labels = None
 depends_on = None
 
