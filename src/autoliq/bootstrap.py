@@ -38,6 +38,7 @@ from autoliq.domain.states import Role
 from autoliq.service.clock import AdjustableClock, Clock, SandboxClock, StoredOffsets, SystemClock
 from autoliq.service.credentials import generate_password, hash_password, verify_password
 from autoliq.service.demo_balance import DemoBalanceService
+from autoliq.service.dry_run import DryRunService
 from autoliq.service.handlers import REFUSAL_DELAY, AuthService, RiskService
 from autoliq.service.market import MarketData
 from autoliq.service.post_trade import AutoLiqSettingsService
@@ -76,6 +77,7 @@ class Services:
     read_engine: Engine
     readiness: ReadinessProbe
     sandbox: SandboxService
+    dry_run: DryRunService
 
     rate_limits: RateLimitProfile | None = None
     """The rate-limit profile the app enforces (settings.rate_limits), None when off."""
@@ -163,6 +165,7 @@ def bootstrap(
     sandbox = SandboxService(uow, clock, SystemClock(), settings.environment, risk.accounts, operator)
     publisher.add_listener(sandbox.on_events)  # resets and fault changes of any worker
     sandbox.restore(uow.read_sync(lambda store: store.faults_state(datetime.now(UTC))))
+    trading = TradingService(uow, clock, market, risk.accounts, settings.order_limits)
     sandbox_clock = ClockService(
         uow,
         clock,
@@ -186,7 +189,8 @@ def bootstrap(
         risk=risk,
         views=views,
         market=market,
-        trading=TradingService(uow, clock, market, risk.accounts, settings.order_limits),
+        trading=trading,
+        dry_run=DryRunService(uow, clock, market, risk.accounts, trading, settings.order_limits),
         trading_views=TradingViews(uow),
         cash_views=CashViews(uow, views, lambda: trade_date(clock.now())),
         write_engine=write_engine,

@@ -23,6 +23,7 @@ from autoliq.api.params import StrictRequest
 from autoliq.api.routes.account import AccountController
 from autoliq.api.routes.auth import AuthController
 from autoliq.api.routes.autoliq import AutoliqController
+from autoliq.api.routes.dry_run import DryRunController
 from autoliq.api.routes.market import ContractController, ProductController
 from autoliq.api.routes.operations import OperationsController
 from autoliq.api.routes.orders import (
@@ -57,6 +58,7 @@ CONTROLLERS = [
     ProductController,
     ContractController,
     OrderController,
+    DryRunController,
     FillController,
     PositionController,
     CashBalanceController,
