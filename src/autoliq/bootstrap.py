@@ -32,7 +32,7 @@ from autoliq.adapters.unit_of_work import InLoopUnitOfWork, SqlUnitOfWork
 from autoliq.config import Settings
 from autoliq.domain.passwords import password_problem
 from autoliq.domain.rate_limits import PROFILES, RateLimitProfile
-from autoliq.domain.sandbox import TEXT_UNKNOWN_OPERATOR
+from autoliq.domain.sandbox import MAX_SPEED, NORMAL_SPEED, TEXT_UNKNOWN_OPERATOR
 from autoliq.domain.session import trade_date
 from autoliq.domain.states import Role
 from autoliq.service.clock import AdjustableClock, Clock, SandboxClock, StoredOffsets, SystemClock
@@ -129,7 +129,7 @@ def bootstrap(
     refusal_delay = REFUSAL_DELAY
     offsets = StoredOffsets()  # one per process: a bad stored offset is logged once
     if clock is None:
-        clock = SandboxClock(_stored_clock_offset(settings.database_url, offsets))
+        clock = _stored_clock(settings.database_url, offsets)
         session_clock = SystemClock()
     else:
         session_clock = given = clock
@@ -204,14 +204,24 @@ def bootstrap(
     )
 
 
-def _stored_clock_offset(database_url: str, offsets: StoredOffsets) -> timedelta:
+def _stored_clock(database_url: str, offsets: StoredOffsets) -> SandboxClock:
+    """The sandbox clock as stored: its offset, and a replay's pace from the moment it was stored."""
     engine = create_admin_engine(database_url)
+    c = sandbox_clock.c
     try:
         with engine.connect() as conn:
-            value = conn.execute(select(sandbox_clock.c.offset_us).where(sandbox_clock.c.id == 1)).scalar()
+            row = conn.execute(select(c.offset_us, c.updated, c.speed).where(c.id == 1)).first()
     finally:
         engine.dispose()
-    return timedelta(microseconds=offsets.take(clock_offset_us(value), datetime.now(UTC)))
+    if row is None:
+        return SandboxClock()
+    stored = clock_offset_us(row[0])
+    taken = offsets.take(stored, datetime.now(UTC))
+    speed = (
+        row[2] if taken == stored and isinstance(row[2], int) and 0 <= row[2] <= MAX_SPEED else NORMAL_SPEED
+    )
+    since = row[1].replace(tzinfo=UTC) if row[1].tzinfo is None else row[1]
+    return SandboxClock(timedelta(microseconds=taken), since, speed)
 
 
 @dataclass(frozen=True)
