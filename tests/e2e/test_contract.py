@@ -460,6 +460,7 @@ EXERCISED_V1_ROUTES = {
     "/v1/accountRiskStatus/setDemoHalt",  # in test_risk_categories.py
     *(f"/v1/riskCategory/{route}" for route in ("list", "item", "items")),  # in test_risk_categories.py
     "/v1/account/resetdemoaccountstate",  # in test_reset_demo_account_state.py
+    "/v1/order/dryrun",  # every answer validated in test_dry_run.py
     WEBSOCKET,  # not a REST route: its frames and snapshot are checked in test_websocket.py
 }
 

@@ -251,6 +251,10 @@ class ClockService:
         """Publisher listener (any worker's events, this one's too): the clock was moved, or the
         sandbox reset (which deleted the offset): read the stored offset again."""
         if any(isinstance(event, SandboxClockMoved | SandboxReset) for event in events):
+            if self._stored is None and any(
+                isinstance(e, SandboxReset) and e.organization_id is None for e in events
+            ):
+                self._speed = NORMAL_SPEED  # a test's clock: back to real time, as a reset sets it
             self.follow_stored()
 
     def follow_stored(self) -> None:

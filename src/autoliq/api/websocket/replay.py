@@ -196,8 +196,7 @@ class ReplayClocks:
         services = self.hub.services
         interval = self.hub.settings.clock_seconds
         while not connection.done.is_set():
-            view_now = services.sandbox_clock.view().now
-            connection.push_message(clock_message(view_now, services.sandbox_clock.speed))
+            connection.push_message(clock_message(services.clock.now(), services.sandbox_clock.speed))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(waker.wait(), interval)
             if waker.is_set():
