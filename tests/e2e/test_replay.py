@@ -68,7 +68,7 @@ def test_replay_when_operator_runs_the_official_sequence_then_ok_clock_events_an
     assert accounts["s"] == 200 and len(accounts["d"]) == 10
     assert synced["s"] == 200
     clock = client.get("/_autoliq/clock", headers=admin_headers).json()
-    assert datetime.fromisoformat(clock["now"]) == START_AT
+    assert datetime.fromisoformat(clock["now"]) == START_AT and clock["speed"] == 400
     assert client.get("/v1/order/list", headers=trader_headers).json() == []  # a fresh session
 
 

@@ -59,6 +59,8 @@ class ClockView:
     next_market_open: datetime
     next_weekly_open: datetime
     offset_seconds: float
+    speed: int = NORMAL_SPEED
+    """Its pace in percent of real time (a replay's `speed`; 100 otherwise)."""
 
 
 class ClockService:
@@ -101,6 +103,7 @@ class ClockService:
             next_market_open=next_market_open(now),
             next_weekly_open=next_weekly_open(now),
             offset_seconds=(now - self._system.now()).total_seconds(),
+            speed=self._speed_of_clock(),
         )
 
     async def move(self, caller: User, now: datetime | None, advance_seconds: float | None) -> ClockView:
