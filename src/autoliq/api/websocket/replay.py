@@ -29,7 +29,6 @@ from autoliq.api.params import decode_strict
 from autoliq.api.websocket.hub import Connection, Hub
 from autoliq.api.websocket.protocol import answer
 from autoliq.api.websocket.socket_routes import SocketRequest, socket_route
-from autoliq.bootstrap import Services
 from autoliq.domain.bounds import EARLIEST, LATEST
 from autoliq.domain.errors import BadRequest, Unauthorized
 from autoliq.domain.events import Event, SandboxClockMoved, SandboxReset
@@ -92,8 +91,9 @@ def clock_message(now: datetime, speed: int) -> str:
     return _encode({"e": "clock", "d": inner}).decode()
 
 
-async def _eligible(services: Services, request: SocketRequest) -> str | None:
+async def _eligible(request: SocketRequest) -> str | None:
     """None when the caller may drive the replay; else why not (an errorText)."""
+    services = request.services
     environment = services.settings.environment
     if environment not in REPLAY_ENVIRONMENTS:
         return TEXT_NOT_REPLAY.format(environment=environment.value)
@@ -118,7 +118,7 @@ async def check_replay_session(request: SocketRequest) -> str:
     body = decode_strict(_body(request), CheckReplaySessionBody)
     start = _start(body.startTimestamp)
     data: dict[str, str] = {"checkStatus": "OK"}
-    if await _eligible(request.services, request) is not None:
+    if await _eligible(request) is not None:
         data = {"checkStatus": "Ineligible"}
     elif not EARLIEST <= start <= LATEST_START:
         adjusted = EARLIEST if start < EARLIEST else LATEST_START
@@ -144,7 +144,7 @@ async def initialize_clock(request: SocketRequest) -> str | None:
     `clock` events. `initialBalance` is read and bounded, not applied (see docs/api.md)."""
     body = decode_strict(_body(request), InitializeClockBody)
     services = request.services
-    refusal = await _eligible(services, request)
+    refusal = await _eligible(request)
     if refusal is not None:
         return _simple(request, refusal)
     start = _utc(body.startTimestamp)
@@ -163,7 +163,7 @@ async def change_speed(request: SocketRequest) -> str | None:
     """The clock runs on at `speed` percent of real time: `{ok: true}`; every replay socket hears it."""
     body = decode_strict(_body(request), ChangeSpeedBody)
     services = request.services
-    refusal = await _eligible(services, request)
+    refusal = await _eligible(request)
     if refusal is not None:
         return _simple(request, refusal)
     caller = request.connection.caller
