@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from litestar.testing import TestClient
@@ -12,6 +13,7 @@ from autoliq.adapters.tables import event_outbox, trade_order
 from autoliq.service.clock import ManualClock
 from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login
 from tests.contract import validate_response
+from tests.e2e.test_websocket import open_socket, token_of
 from tests.helpers import SET_ACTION, action_body, app_client, market_order
 
 DRY_RUN = "/v1/order/dryrun"
@@ -188,3 +190,22 @@ def test_dry_run_when_bad_input_then_400_naming_the_field(
         r = client.post(DRY_RUN, json=body, headers=trader_headers)
         assert r.status_code == 400, (field, r.text)
         assert r.json()["errorText"].startswith(f"{field}:"), (field, r.text)
+
+
+def test_dry_run_when_sent_over_the_websocket_then_the_rest_answer_and_nothing_stored(
+    client: TestClient[Any], trader_headers: H, admin_headers: H, world: World
+) -> None:
+    set_price(client, admin_headers, 6000)
+    body = {
+        "accountId": world.demo_account_ids[0],
+        "orders": [es_order(es_contract_id(client, trader_headers))],
+    }
+    rest = client.post(DRY_RUN, json=body, headers=trader_headers).json()
+    before = stored_rows(world.database_url)
+
+    with open_socket(client, token_of(trader_headers)) as ws:
+        ws.request("order/dryrun", 1, body=json.dumps(body))
+        answer = ws.answer(1)
+
+    assert answer == {"s": 200, "i": 1, "d": rest}
+    assert stored_rows(world.database_url) == before

@@ -12,10 +12,11 @@ from litestar.testing import TestClient
 
 from autoliq.api.app import create_app
 from autoliq.bootstrap import Services, bootstrap
-from autoliq.service.clock import SandboxClock
+from autoliq.domain.states import Environment
+from autoliq.service.clock import ManualClock, SandboxClock
 from tests.conftest import ADMIN_PW, World, bearer, login, make_settings
 from tests.e2e.test_websocket import Socket, open_socket, token_of, with_settings
-from tests.helpers import market_order
+from tests.helpers import app_client, market_order
 
 H = dict[str, str]
 START = "2021-07-28T22:30:00.000Z"
@@ -173,3 +174,20 @@ def test_replay_when_stopped_at_a_start_through_one_worker_then_other_workers_an
     restarted = _worker(world)
     assert isinstance(restarted.clock, SandboxClock) and restarted.clock.speed == 0
     assert restarted.clock.now() == START_AT
+
+
+def test_replay_when_server_plays_live_then_ineligible_and_refused_even_for_the_operator(
+    world: World, clock: ManualClock
+) -> None:
+    with app_client(world.database_url, clock, environment=Environment.LIVE) as client:
+        admin = bearer(login(client, "admin", ADMIN_PW))
+        with open_socket(client, token_of(admin)) as ws:
+            check = ask(ws, "replay/checkReplaySession", 1, {"startTimestamp": START})
+            init = ask(ws, "replay/initializeClock", 2, {"startTimestamp": START, "speed": 400})
+
+    assert check["d"] == {"checkStatus": "Ineligible"}
+    assert init["d"] == {
+        "ok": False,
+        "errorText": "Market replay is only available on a demo or replay server (this one plays live)",
+    }
+    assert clock.now() != START_AT
