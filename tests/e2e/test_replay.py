@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from litestar.testing import TestClient
+from sqlalchemy import select
 
+from autoliq.adapters.db import create_admin_engine
+from autoliq.adapters.tables import risk_session
 from autoliq.api.app import create_app
 from autoliq.bootstrap import Services, bootstrap
 from autoliq.domain.states import Environment
@@ -22,6 +25,18 @@ H = dict[str, str]
 START = "2021-07-28T22:30:00.000Z"
 START_AT = datetime(2021, 7, 28, 22, 30, tzinfo=UTC)
 DEADLINE = 15.0
+
+
+def closed_trade_date(database_url: str) -> date:
+    """The last trade date the session job closed, straight from the database."""
+    engine = create_admin_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(select(risk_session.c.closed_trade_date)).scalar_one()
+        assert isinstance(found, date)
+        return found
+    finally:
+        engine.dispose()
 
 
 def ask(ws: Socket, endpoint: str, request_id: int, body: dict[str, Any]) -> dict[str, Any]:
@@ -71,6 +86,7 @@ def test_replay_when_operator_runs_the_official_sequence_then_ok_clock_events_an
     clock = client.get("/_autoliq/clock", headers=admin_headers).json()
     assert datetime.fromisoformat(clock["now"]) == START_AT and clock["speed"] == 400
     assert client.get("/v1/order/list", headers=trader_headers).json() == []  # a fresh session
+    assert closed_trade_date(world.database_url) == date(2021, 7, 28)  # the calendar went back too
 
 
 def test_replay_when_speed_changes_then_every_replay_socket_hears_the_new_speed_and_ticks_go_on(

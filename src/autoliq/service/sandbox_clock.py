@@ -30,7 +30,6 @@ from autoliq.domain.session import (
     is_market_open,
     next_market_open,
     next_weekly_open,
-    previous_trade_date,
     trade_date,
 )
 from autoliq.service.clock import AdjustableClock, Clock, SandboxClock, StoredOffsets, clock_at
@@ -196,8 +195,9 @@ class ClockService:
         def work(store: Store) -> tuple[int, datetime]:
             system_now = self._system.now()
             store.clock_offset(lock=True)  # one replay (or move) at a time
+            # The reset at `start`: its log rows stamped then, the session calendar closed up to the
+            # trade date before it (so the replay's own session ends are processed as they come).
             reset_sandbox(store, caller, start, None)
-            store.rewind_session_closed_date(previous_trade_date(trade_date(start)))
             offset_us = (start - system_now) // timedelta(microseconds=1)
             store.save_clock_offset(offset_us, system_now, speed)
             store.emit(SandboxClockMoved())
