@@ -175,6 +175,7 @@ def bootstrap(
         offsets=offsets,
     )
     publisher.add_listener(sandbox_clock.on_events)  # clock moves (and resets) of any worker
+    scheduler.stored_now = sandbox_clock.now_in  # the session job reads the stored clock
     return Services(
         settings=settings,
         clock=clock,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from datetime import UTC, date, datetime
@@ -207,3 +208,28 @@ def test_replay_when_server_plays_live_then_ineligible_and_refused_even_for_the_
         "errorText": "Market replay is only available on a demo or replay server (this one plays live)",
     }
     assert clock.now() != START_AT
+
+
+def test_replay_when_another_worker_still_runs_the_old_clock_then_its_session_job_reads_the_replays(
+    world: World,
+) -> None:
+    # Arrange: a replay started through one worker; the other has not heard of it (its relay is not
+    # running), so its own copy of the clock is still the machine's, five years after the start.
+    one, late = _worker(world), _worker(world)
+    with TestClient(app=create_app(one)) as first:
+        admin = bearer(login(first, "admin", ADMIN_PW))
+        with open_socket(first, token_of(admin)) as ws:
+            assert ask(ws, "replay/initializeClock", 1, {"startTimestamp": START, "speed": 0})["d"] == {
+                "ok": True
+            }
+    assert late.clock.now() > START_AT.replace(year=2026)
+
+    # Act: the late worker's session job runs.
+    late.start()
+    try:
+        asyncio.run(late.scheduler.run_due())
+    finally:
+        late.stop()
+
+    # Assert: it closed no trade date the replay has yet to run through.
+    assert closed_trade_date(world.database_url) == date(2021, 7, 28)

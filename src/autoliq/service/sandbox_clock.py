@@ -158,9 +158,16 @@ class ClockService:
     def _speed_of_clock(self) -> int:
         return self._stored.speed if self._stored is not None else self._speed
 
-    def _stored_now(self, store: Store, system_now: datetime) -> tuple[datetime, int]:
-        """Inside a write: the clock as stored (its row locked) at `system_now`, and its pace."""
-        stored = store.clock_offset(lock=True)
+    def now_in(self, store: Store) -> datetime:
+        """Inside a transaction: the clock as stored (another worker's move included as soon as it
+        is committed, where this worker's copy follows it a relay poll later); a test's clock as it is."""
+        if self._stored is None:
+            return self._clock.now()
+        return self._stored_now(store, self._system.now(), lock=False)[0]
+
+    def _stored_now(self, store: Store, system_now: datetime, *, lock: bool = True) -> tuple[datetime, int]:
+        """Inside a write: the clock as stored at `system_now` (its row locked), and its pace."""
+        stored = store.clock_offset(lock=lock)
         offset_us = self._offsets.take(stored, system_now)
         found = store.clock_speed()
         if offset_us != stored or found is None:  # none stored, or one ignored as out of bounds
