@@ -11,7 +11,7 @@ no commissions or fees: every margin, collateral and fee figure is 0 (docs/api.m
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -81,7 +81,6 @@ class DryRunOutcome:
     reject_reason: str | None
     comment: str | None
     details: RiskDetails | None = None
-    refused_orders: list[int] = field(default_factory=list)
 
 
 def judge_batch(
