@@ -33,8 +33,8 @@ from autoliq.service.trading import NO_QUOTE, TEXT_NO_QUOTE, OrderOutcome, gate_
 from autoliq.service.trading_service import (
     INVALID_CONTRACT,
     TradingService,
+    _quantity_failure,
     cash_snapshot_of,
-    quantity_failure,
 )
 
 MAX_DRY_RUN_ORDERS = 4
@@ -203,10 +203,10 @@ class DryRunService:
             return OrderOutcome(None, INVALID_CONTRACT, f"Unknown contract id {body.contractId}")
         if body.action not in ("Buy", "Sell"):
             return OrderOutcome(None, UNKNOWN_REASON, "Action should be Buy or Sell")
-        failure = quantity_failure(body.orderQty, self._limits)
+        failure = _quantity_failure(body.orderQty, self._limits)  # placeorder's own checks
         if failure is not None:
             return failure
-        terms = self._trading.order_terms(body, contract)
+        terms = self._trading._terms(body, contract)
         if isinstance(terms, OrderOutcome):
             return terms
         return DryRunOrder(contract, Side(body.action), body.orderQty, terms[0])

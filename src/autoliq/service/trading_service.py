@@ -68,7 +68,7 @@ def _price(raw: float | int | None, contract: ContractSpec, field: str) -> Decim
     return price
 
 
-def quantity_failure(qty: int | None, limits: OrderLimits) -> OrderOutcome | None:
+def _quantity_failure(qty: int | None, limits: OrderLimits) -> OrderOutcome | None:
     """The failure of a requested quantity: not positive, or over the per-order cap (any JSON
     integer gets here, however large: only its comparison with the cap is computed)."""
     if qty is None or qty <= 0:
@@ -120,10 +120,10 @@ class TradingService:
             return _failure(INVALID_CONTRACT, f"Unknown contract symbol {body.symbol!r}")
         if body.action not in ("Buy", "Sell"):
             return _failure(UNKNOWN_REASON, "Action should be Buy or Sell")
-        qty_failure = quantity_failure(body.orderQty, self._limits)
+        qty_failure = _quantity_failure(body.orderQty, self._limits)
         if qty_failure is not None:
             return qty_failure
-        terms = self.order_terms(body, contract)
+        terms = self._terms(body, contract)
         if isinstance(terms, OrderOutcome):
             return terms
         order_type, limit, stop = terms
@@ -154,7 +154,7 @@ class TradingService:
             lambda store: place_order(store, order, clock.now()), accounts=(order.account_id,)
         )
 
-    def order_terms(
+    def _terms(
         self, body: Any, contract: ContractSpec
     ) -> tuple[OrderType, Decimal | None, Decimal | None] | OrderOutcome:
         """Order type and prices of a placeorder/modifyorder body, or the failure."""
@@ -187,10 +187,10 @@ class TradingService:
             contract = self._market.contract(summary[2])
         except NotFound:
             return _failure(INVALID_CONTRACT, "The order's contract is no longer listed")
-        qty_failure = quantity_failure(body.orderQty, self._limits)
+        qty_failure = _quantity_failure(body.orderQty, self._limits)
         if qty_failure is not None:
             return qty_failure
-        terms = self.order_terms(body, contract)
+        terms = self._terms(body, contract)
         if isinstance(terms, OrderOutcome):
             return terms
         tif: TimeInForce | None = None
