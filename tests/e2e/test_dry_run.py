@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -10,8 +11,11 @@ from sqlalchemy import func, select
 
 from autoliq.adapters.db import create_admin_engine
 from autoliq.adapters.tables import event_outbox, trade_order
+from autoliq.api.app import create_app
+from autoliq.bootstrap import bootstrap
+from autoliq.domain.rate_limits import TRADOVATE, EndpointLimit
 from autoliq.service.clock import ManualClock
-from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login
+from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login, make_settings
 from tests.contract import validate_response
 from tests.e2e.test_websocket import open_socket, token_of
 from tests.helpers import SET_ACTION, action_body, app_client, market_order
@@ -209,3 +213,25 @@ def test_dry_run_when_sent_over_the_websocket_then_the_rest_answer_and_nothing_s
 
     assert answer == {"s": 200, "i": 1, "d": rest}
     assert stored_rows(world.database_url) == before
+
+
+def test_dry_run_when_past_its_hourly_limit_then_penalty_ticket_with_its_back_off(
+    world: World, clock: ManualClock
+) -> None:
+    # Arrange: Tradovate's numbers for the route (500 an hour, 1 s, every call counted), with an hour
+    # of 2 calls so that the test makes three.
+    assert TRADOVATE.endpoints[DRY_RUN] == EndpointLimit(DRY_RUN, 500, 1.0, counts_success=True)
+    services = bootstrap(make_settings(world.database_url), clock=clock, run_migrations=False)
+    services.rate_limits = dataclasses.replace(
+        TRADOVATE, endpoints={DRY_RUN: dataclasses.replace(TRADOVATE.endpoints[DRY_RUN], per_hour=2)}
+    )
+    with TestClient(app=create_app(services)) as client:
+        trader = bearer(login(client, "trader", TRADER_PW))
+        body = {"accountId": world.demo_account_ids[0], "orders": [es_order(es_contract_id(client, trader))]}
+
+        # Act
+        answers = [client.post(DRY_RUN, json=body, headers=trader).json() for _ in range(3)]
+
+    # Assert
+    assert all("details" in a for a in answers[:2])
+    assert set(answers[2]) == {"p-ticket", "p-time", "p-captcha"} and answers[2]["p-time"] == 1
