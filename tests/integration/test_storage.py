@@ -25,7 +25,7 @@ T0 = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 def test_migrations_when_applied_twice_then_idempotent_and_at_head(database_url: str) -> None:
     migrate(database_url)
     migrate(database_url)
-    assert current_revision(database_url) == "0013"
+    assert current_revision(database_url) == "0017"
 
 
 def test_migrations_when_applied_then_database_matches_the_tables_the_code_uses(database_url: str) -> None:
