@@ -98,5 +98,5 @@ def market_order(
     return r.json()
 
 
-HEAD_REVISION = "0016_md_access_token"
+HEAD_REVISION = "0017_replay_speed"
 """The last migration: what a migrated database is at (one place to move when a migration is added)."""

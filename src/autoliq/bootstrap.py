@@ -32,12 +32,13 @@ from autoliq.adapters.unit_of_work import InLoopUnitOfWork, SqlUnitOfWork
 from autoliq.config import Settings
 from autoliq.domain.passwords import password_problem
 from autoliq.domain.rate_limits import PROFILES, RateLimitProfile
-from autoliq.domain.sandbox import TEXT_UNKNOWN_OPERATOR
+from autoliq.domain.sandbox import MAX_SPEED, NORMAL_SPEED, TEXT_UNKNOWN_OPERATOR
 from autoliq.domain.session import trade_date
 from autoliq.domain.states import Role
 from autoliq.service.clock import AdjustableClock, Clock, SandboxClock, StoredOffsets, SystemClock
 from autoliq.service.credentials import generate_password, hash_password, verify_password
 from autoliq.service.demo_balance import DemoBalanceService
+from autoliq.service.dry_run import DryRunService
 from autoliq.service.handlers import REFUSAL_DELAY, AuthService, RiskService
 from autoliq.service.linked_service import LinkedOrderService
 from autoliq.service.market import MarketData
@@ -78,6 +79,7 @@ class Services:
     read_engine: Engine
     readiness: ReadinessProbe
     sandbox: SandboxService
+    dry_run: DryRunService
 
     rate_limits: RateLimitProfile | None = None
     """The rate-limit profile the app enforces (settings.rate_limits), None when off."""
@@ -129,7 +131,7 @@ def bootstrap(
     refusal_delay = REFUSAL_DELAY
     offsets = StoredOffsets()  # one per process: a bad stored offset is logged once
     if clock is None:
-        clock = SandboxClock(_stored_clock_offset(settings.database_url, offsets))
+        clock = _stored_clock(settings.database_url, offsets)
         session_clock = SystemClock()
     else:
         session_clock = given = clock
@@ -175,6 +177,7 @@ def bootstrap(
     )
     publisher.add_listener(sandbox_clock.on_events)  # clock moves (and resets) of any worker
     trading = TradingService(uow, clock, market, risk.accounts, settings.order_limits)
+    scheduler.stored_now = sandbox_clock.now_in  # the session job reads the stored clock
     return Services(
         settings=settings,
         clock=clock,
@@ -191,6 +194,7 @@ def bootstrap(
         market=market,
         trading=trading,
         linked=LinkedOrderService(uow, clock, trading, settings.max_order_strategies),
+        dry_run=DryRunService(uow, clock, market, risk.accounts, trading, settings.order_limits),
         trading_views=TradingViews(uow),
         cash_views=CashViews(uow, views, lambda: trade_date(clock.now())),
         write_engine=write_engine,
@@ -204,14 +208,24 @@ def bootstrap(
     )
 
 
-def _stored_clock_offset(database_url: str, offsets: StoredOffsets) -> timedelta:
+def _stored_clock(database_url: str, offsets: StoredOffsets) -> SandboxClock:
+    """The sandbox clock as stored: its offset, and a replay's pace from the moment it was stored."""
     engine = create_admin_engine(database_url)
+    c = sandbox_clock.c
     try:
         with engine.connect() as conn:
-            value = conn.execute(select(sandbox_clock.c.offset_us).where(sandbox_clock.c.id == 1)).scalar()
+            row = conn.execute(select(c.offset_us, c.updated, c.speed).where(c.id == 1)).first()
     finally:
         engine.dispose()
-    return timedelta(microseconds=offsets.take(clock_offset_us(value), datetime.now(UTC)))
+    if row is None:
+        return SandboxClock()
+    stored = clock_offset_us(row[0])
+    taken = offsets.take(stored, datetime.now(UTC))
+    speed = (
+        row[2] if taken == stored and isinstance(row[2], int) and 0 <= row[2] <= MAX_SPEED else NORMAL_SPEED
+    )
+    since = row[1].replace(tzinfo=UTC) if row[1].tzinfo is None else row[1]
+    return SandboxClock(timedelta(microseconds=taken), since, speed)
 
 
 @dataclass(frozen=True)

@@ -70,9 +70,12 @@ class WebSocketSettings:
     authorize_seconds: float = 10.0
     """A socket not authorized this long after it opened is closed with
     `c[4004,"Authorization timeout"]`, whatever it sent (AUTOLIQ_WS_AUTHORIZE_SECONDS)."""
+    clock_seconds: float = 1.0
+    """Interval of the `clock` events a replay socket gets (AUTOLIQ_WS_CLOCK_SECONDS), besides one
+    on every move or change of speed of the sandbox clock."""
 
     def __post_init__(self) -> None:
-        if self.heartbeat_seconds <= 0 or self.timeout_seconds <= 0:
+        if self.heartbeat_seconds <= 0 or self.timeout_seconds <= 0 or not 0 < self.clock_seconds < math.inf:
             raise ValueError("WebSocket intervals must be positive")
         if not 0 < self.authorize_seconds < math.inf:
             raise ValueError(f"authorize_seconds must be a positive number, got {self.authorize_seconds}")
@@ -82,7 +85,8 @@ class WebSocketSettings:
     @classmethod
     def from_env(cls) -> WebSocketSettings:
         """The defaults, overridden by AUTOLIQ_WS_HEARTBEAT_SECONDS, AUTOLIQ_WS_TIMEOUT_SECONDS,
-        AUTOLIQ_WS_SEND_QUEUE, AUTOLIQ_WS_SEND_QUEUE_BYTES and AUTOLIQ_WS_AUTHORIZE_SECONDS; a bad
+        AUTOLIQ_WS_SEND_QUEUE, AUTOLIQ_WS_SEND_QUEUE_BYTES, AUTOLIQ_WS_AUTHORIZE_SECONDS and
+        AUTOLIQ_WS_CLOCK_SECONDS; a bad
         value is a `ValueError` naming its variable."""
         values: dict[str, float | int] = {}
         for name, key, parse in (
@@ -91,6 +95,7 @@ class WebSocketSettings:
             ("AUTOLIQ_WS_SEND_QUEUE", "send_queue_max", int),
             ("AUTOLIQ_WS_SEND_QUEUE_BYTES", "send_queue_bytes", int),
             ("AUTOLIQ_WS_AUTHORIZE_SECONDS", "authorize_seconds", float),
+            ("AUTOLIQ_WS_CLOCK_SECONDS", "clock_seconds", float),
         ):
             if name in os.environ:
                 values[key] = _env_value(name, parse, "an integer" if parse is int else "a number")

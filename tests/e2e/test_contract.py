@@ -469,6 +469,7 @@ EXERCISED_V1_ROUTES = {
     *(f"/v1/orderStrategy/{route}" for route in LOG_READS),
     *(f"/v1/orderStrategyLink/{route}" for route in LOG_READS),
     *(f"/v1/orderStrategyType/{route}" for route in ("list", "item", "items", "find", "suggest")),
+    "/v1/order/dryrun",  # every answer validated in test_dry_run.py
     WEBSOCKET,  # not a REST route: its frames and snapshot are checked in test_websocket.py
 }
 

@@ -39,6 +39,7 @@ def test_clock_when_read_then_sandbox_time_trade_date_and_next_opens(
         "nextMarketOpen": "2026-11-24T23:00:00Z",
         "nextWeeklyOpen": "2026-11-29T23:00:00Z",
         "offsetSeconds": pytest.approx(r.json()["offsetSeconds"]),
+        "speed": 100,
     }
     assert client.get(CLOCK).status_code == 401
 

@@ -36,6 +36,7 @@ from autoliq.domain.gate import TradingState
 from autoliq.domain.market_data import PriceTick, open_interest
 from autoliq.domain.model import Account, Organization, RiskStatus, RiskStatusLogEntry, User
 from autoliq.domain.post_trade import SETTING_FIELDS, AutoLiqSettings, TrailingMode
+from autoliq.domain.sandbox import MAX_SPEED, NORMAL_SPEED
 from autoliq.domain.states import Actor, AdminAction, ReasonCode, Role
 from autoliq.domain.timers import Timer, TimerKind
 from autoliq.service.ports import AuthSession
@@ -519,8 +520,17 @@ class SqlStore(LinkedOrdersRepository, AutoLiqRepository, AdminRepository, Sandb
             query = query.with_for_update()
         return clock_offset_us(self.conn.execute(query).scalar())
 
-    def save_clock_offset(self, offset_us: int, when: datetime) -> None:
-        values = {"offset_us": offset_us, "updated": when}
+    def clock_speed(self) -> tuple[int, datetime] | None:
+        """The sandbox clock's stored pace (percent) and the machine time its offset was stored at."""
+        c = sandbox_clock.c
+        row = self.conn.execute(select(c.speed, c.updated).where(c.id == 1)).first()
+        if row is None:
+            return None
+        speed = row[0] if isinstance(row[0], int) and 0 <= row[0] <= MAX_SPEED else NORMAL_SPEED
+        return speed, row[1]
+
+    def save_clock_offset(self, offset_us: int, when: datetime, speed: int = NORMAL_SPEED) -> None:
+        values = {"offset_us": offset_us, "updated": when, "speed": speed}
         result = self.conn.execute(update(sandbox_clock).where(sandbox_clock.c.id == 1).values(**values))
         if result.rowcount == 0:
             self.conn.execute(insert(sandbox_clock).values(id=1, **values))

@@ -270,6 +270,7 @@ sandbox_clock = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("offset_us", BigInteger, nullable=False),
     Column("updated", UTCDateTime(), nullable=False),
+    Column("speed", Integer, nullable=False, server_default="100"),
     CheckConstraint("id = 1", name="ck_sandbox_clock_one_row"),
 )
 

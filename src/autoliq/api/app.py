@@ -23,6 +23,7 @@ from autoliq.api.params import StrictRequest
 from autoliq.api.routes.account import AccountController
 from autoliq.api.routes.auth import AuthController
 from autoliq.api.routes.autoliq import AutoliqController
+from autoliq.api.routes.dry_run import DryRunController
 from autoliq.api.routes.linked import (
     LinkedOrderController,
     OrderStrategyController,
@@ -64,6 +65,7 @@ CONTROLLERS = [
     ProductController,
     ContractController,
     OrderController,
+    DryRunController,
     FillController,
     PositionController,
     CashBalanceController,

@@ -304,6 +304,8 @@ class ClockOut(msgspec.Struct):
     nextWeeklyOpen: datetime
     offsetSeconds: float
     """How far the sandbox clock runs ahead of the machine's."""
+    speed: int = 100
+    """Its pace in percent of real time (set by a market replay; 100 otherwise)."""
 
 
 # -- mapping --
@@ -419,5 +421,11 @@ def price_out(last: LastPrice) -> PriceOut:
 def clock_out(v: ClockView) -> ClockOut:
     """The wire form of the sandbox clock."""
     return ClockOut(
-        v.now, v.trade_date, v.market_open, v.next_market_open, v.next_weekly_open, round(v.offset_seconds, 6)
+        v.now,
+        v.trade_date,
+        v.market_open,
+        v.next_market_open,
+        v.next_weekly_open,
+        round(v.offset_seconds, 6),
+        v.speed,
     )

@@ -193,6 +193,8 @@ def clock(
         console.print(f"sandbox time  {answer['now']}  (trade date {answer['tradeDate']}, market {state})")
         console.print(f"next open     {answer['nextMarketOpen']}   weekly open {answer['nextWeeklyOpen']}")
         console.print(f"ahead of the machine's clock by {answer['offsetSeconds']:g} s")
+        if answer.get("speed", 100) != 100:
+            console.print(f"running at {answer['speed']}% of real time (a market replay's speed)")
 
     run_sandbox(url, user, password, show)
 

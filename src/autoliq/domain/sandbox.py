@@ -26,6 +26,10 @@ TICKET_LIFETIME_SECONDS = 3600
 
 RESET_REASON = "Sandbox reset"
 TEXT_UNKNOWN_OPERATOR = "AUTOLIQ_SANDBOX_OPERATOR={name!r}: no organization has that name"
+NORMAL_SPEED = 100
+"""The sandbox clock's pace in percent of the machine's (replay's `speed`): 100 runs with it."""
+MAX_SPEED = 400
+"""The fastest pace a replay may set (Tradovate's bound)."""
 TEXT_RESET_NOT_DEMO = "The sandbox reset is only available on a demo server (this one plays {environment})"
 INTERNAL_ERROR_TEXT = "Internal server error"
 

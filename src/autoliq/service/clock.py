@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from autoliq.domain.bounds import STORED_CLOCK_SLACK, offset_within
+from autoliq.domain.sandbox import NORMAL_SPEED
 
 log = logging.getLogger(__name__)
 
@@ -64,30 +65,59 @@ class AdjustableClock(Clock, Protocol):
 class SandboxClock:
     """The machine's clock plus an offset: it runs at the machine's pace, and the sandbox moves it
     (`POST /_autoliq/clock`); the offset is stored, so a moved clock stays moved across restarts, and
-    every worker takes the stored offset again when one of them moves it (`SandboxClockMoved`)."""
+    every worker takes the stored offset again when one of them moves it (`SandboxClockMoved`).
 
-    def __init__(self, offset: timedelta = timedelta(0)) -> None:
+    A replay (`replay/initializeClock`, `replay/changeSpeed`) also sets its pace: `speed` percent of
+    the machine's (0 stops it, 400 runs four times as fast) from the machine time `since` the offset
+    was stored at; at 100 it is the machine's time plus the offset, as ever."""
+
+    def __init__(
+        self, offset: timedelta = timedelta(0), since: datetime | None = None, speed: int = NORMAL_SPEED
+    ) -> None:
         self._offset = offset
+        self._since = since or datetime.now(UTC)
+        self._speed = speed
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
-        """The machine's time plus the offset."""
-        return datetime.now(UTC) + self._offset
+        """The machine's time plus the offset (at another speed: scaled since the offset was set)."""
+        system = datetime.now(UTC)
+        if self._speed == NORMAL_SPEED:
+            return system + self._offset
+        return self._since + self._offset + (system - self._since) * self._speed / NORMAL_SPEED
 
     @property
     def offset(self) -> timedelta:
-        """How far ahead of the machine's clock it is."""
+        """How far ahead of the machine's clock it was when last set."""
         return self._offset
 
-    def set(self, when: datetime) -> None:
-        """Jump to `when` (and run on from there)."""
-        with self._lock:
-            self._offset = when - datetime.now(UTC)
+    @property
+    def speed(self) -> int:
+        """Its pace, in percent of the machine's."""
+        return self._speed
 
-    def set_offset(self, offset: timedelta) -> None:
-        """Run `offset` ahead of the machine's clock (the stored offset, exactly)."""
+    def set(self, when: datetime) -> None:
+        """Jump to `when` (and run on from there at the machine's pace)."""
+        with self._lock:
+            self._since = datetime.now(UTC)
+            self._offset = when - self._since
+            self._speed = NORMAL_SPEED
+
+    def set_offset(self, offset: timedelta, since: datetime | None = None, speed: int = NORMAL_SPEED) -> None:
+        """Run `offset` ahead of the machine's clock as it was at `since` (the stored offset, exactly),
+        at `speed` percent from then."""
         with self._lock:
             self._offset = offset
+            self._since = since or datetime.now(UTC)
+            self._speed = speed
+
+
+def clock_at(offset_us: int, since: datetime, speed: int, system_now: datetime) -> datetime:
+    """What a clock stored as (`offset_us`, `since`, `speed`) reads at machine time `system_now`."""
+    offset = timedelta(microseconds=offset_us)
+    if speed == NORMAL_SPEED:
+        return system_now + offset
+    return since + offset + (system_now - since) * speed / NORMAL_SPEED
 
 
 class StoredOffsets:

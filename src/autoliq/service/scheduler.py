@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 
@@ -57,13 +58,25 @@ class Scheduler:
         self._interval = interval
         self._running = asyncio.Lock()
         self.fired = 0
+        self.stored_now: Callable[[Store], datetime] | None = None
+        """The clock as stored, read inside the session job's transaction (the sandbox clock's): a
+        worker's own copy lags another worker's move by a relay poll, and a replay moves the clock
+        back, where a stale copy would close trade dates the replay has yet to run through."""
+
+    def _close_sessions(self, store: Store) -> int:
+        if self.stored_now is None:
+            return auto_liq.close_sessions(store, now=self._clock.now())
+        # The session row first (locked on PostgreSQL): a replay's reset, which writes it, is then
+        # either wholly before this transaction (and its clock read below) or wholly after it.
+        store.session_closed_date()
+        return auto_liq.close_sessions(store, now=self.stored_now(store))
 
     async def run_due(self) -> int:
         """Fire every timer due now, earliest first; how many took effect."""
         fired = 0
         async with self._running:
             # A trade date's end first: EOD trailing marks and Day-order expiry.
-            await self._uow.write(partial(auto_liq.close_sessions, now=self._clock.now()))
+            await self._uow.write(self._close_sessions)
             while True:
                 due = await self._uow.read(partial(_due_timers, now=self._clock.now()))
                 for timer in due:

@@ -94,11 +94,13 @@ def gate_decision(
     intent: OrderIntent,
     excluding_order: int | None = None,
     sibling: int | None = None,
+    pending: tuple[int, int] = (0, 0),
 ) -> Decision:
     """The gate's decision on `intent`, from what `store` shows: the account's three layers and,
     where the decision depends on them, its position in the contract and its other working orders
     there (`excluding_order`: the one being judged; `sibling`: its OCO sibling, which can never fill
-    with it, so never counts against it)."""
+    with it, so never counts against it; `pending`: buy and sell quantities judged as working beside
+    them, the earlier orders of a dry run's batch)."""
     state = store.trading_state(account_id)
     if not needs_position(intent, state):
         return check_order(intent, AccountPosition(state.admin_action, 0, 0, 0, state.auto_liq, state.halted))
@@ -109,8 +111,8 @@ def gate_decision(
     view = AccountPosition(
         state.admin_action,
         held.net_pos,
-        working_buy_qty=working_qty(working, Side.BUY),
-        working_sell_qty=working_qty(working, Side.SELL),
+        working_buy_qty=pending[0] + working_qty(working, Side.BUY),
+        working_sell_qty=pending[1] + working_qty(working, Side.SELL),
         auto_liq=state.auto_liq,
         halted=state.halted,
     )

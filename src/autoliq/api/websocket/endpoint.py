@@ -19,6 +19,7 @@ from autoliq.api.errors import error_status
 from autoliq.api.params import decode_strict
 from autoliq.api.security import PUBLIC
 from autoliq.api.websocket import market_data as _market_data  # noqa: F401 - registers md/* handlers
+from autoliq.api.websocket import replay  # noqa: F401  (registers replay/* on the socket)
 from autoliq.api.websocket.dispatch import RestDispatcher
 from autoliq.api.websocket.hub import Connection, Hub, cancel_quietly, hub_of
 from autoliq.api.websocket.protocol import (
