@@ -23,11 +23,19 @@ from autoliq.api.params import StrictRequest
 from autoliq.api.routes.account import AccountController
 from autoliq.api.routes.auth import AuthController
 from autoliq.api.routes.autoliq import AutoliqController
-from autoliq.api.routes.market import ContractController, ProductController
+from autoliq.api.routes.market import (
+    ContractController,
+    ContractGroupController,
+    ContractMaturityController,
+    CurrencyController,
+    ExchangeController,
+    ProductController,
+)
 from autoliq.api.routes.operations import OperationsController
 from autoliq.api.routes.orders import (
     CashBalanceController,
     FillController,
+    FillPairController,
     OrderController,
     PositionController,
 )
@@ -40,6 +48,7 @@ from autoliq.api.routes.risk_admin import (
     RiskCategoryController,
 )
 from autoliq.api.routes.sandbox import SandboxController
+from autoliq.api.routes.user import UserController
 from autoliq.api.security import require_token
 from autoliq.api.websocket import WebSocketController
 from autoliq.api.websocket.shutdown import announce_on_exit_signals
@@ -60,6 +69,13 @@ CONTROLLERS = [
     FillController,
     PositionController,
     CashBalanceController,
+    # issue 14 reads
+    UserController,
+    ContractMaturityController,
+    ContractGroupController,
+    ExchangeController,
+    CurrencyController,
+    FillPairController,
     AutoliqController,
     OperationsController,
     RiskAdminController,

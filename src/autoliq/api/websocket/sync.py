@@ -10,7 +10,6 @@ and an event's JSON is byte for byte what the REST `item`/`list` routes answer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -20,9 +19,23 @@ from autoliq.api.post_trade_schemas import UserAccountAutoLiqIO, settings_out
 from autoliq.api.schemas import (
     AccountOut,
     AccountRiskStatusOut,
+    ContractGroupOut,
+    ContractMaturityOut,
+    ContractOut,
+    CurrencyOut,
+    ExchangeOut,
+    ProductOut,
+    UserOut,
     account_out,
+    contract_group_out,
+    contract_maturity_out,
+    contract_out,
+    currency_out,
+    exchange_out,
     log_entry_out,
+    product_out,
     risk_status_out,
+    user_out,
 )
 from autoliq.api.trading_schemas import (
     CashBalanceOut,
@@ -74,28 +87,9 @@ class SyncRequestBody(msgspec.Struct, forbid_unknown_fields=False):
     fullOrgSnapshot: bool | None = None
 
 
-class UserOut(msgspec.Struct):
-    """Tradovate's `User` (autoliq's users are all `Active`, non-professional)."""
-
-    id: int
-    name: str
-    timestamp: datetime
-    email: str
-    status: str
-    professional: bool
-    organizationId: int
-
-
-class ContractGroupOut(msgspec.Struct):
-    """Tradovate's `ContractGroup` (autoliq has none; the array is required)."""
-
-    id: int
-    name: str
-
-
 class SyncMessageOut(msgspec.Struct):
     """Tradovate's `SyncMessage`: the entity arrays autoliq has (`users` and `contractGroups` are
-    required by the schema and always present)."""
+    required by the schema and always present); the instruments are those the sandbox lists."""
 
     users: list[UserOut]
     accounts: list[AccountOut]
@@ -106,6 +100,11 @@ class SyncMessageOut(msgspec.Struct):
     orders: list[OrderOut]
     fills: list[FillOut]
     contractGroups: list[ContractGroupOut]
+    currencies: list[CurrencyOut]
+    exchanges: list[ExchangeOut]
+    products: list[ProductOut]
+    contractMaturities: list[ContractMaturityOut]
+    contracts: list[ContractOut]
 
 
 # -- THE SUBSCRIPTION --
@@ -182,10 +181,9 @@ async def snapshot(services: Services, subscription: Subscription) -> SyncMessag
         orders = [order_out(v) for v in await _trading_rows(services, "order", user, ids)]
         fills = [fill_out(v) for v in await _trading_rows(services, "fill", user, ids)]
     owners = {user.id} | {a.user_id for a in accounts}
-    users = [
-        UserOut(u.id, u.name, created, u.email, "Active", False, u.organization_id)
-        for u, created in await services.views.users(user, sorted(owners))
-    ]
+    users = [user_out(u, created) for u, created in await services.views.users(user, sorted(owners))]
+    market = services.market
+    listed = market.maturities()
     return SyncMessageOut(
         users=users,
         accounts=[account_out(a) for a in accounts],
@@ -195,7 +193,12 @@ async def snapshot(services: Services, subscription: Subscription) -> SyncMessag
         positions=positions,
         orders=orders,
         fills=fills,
-        contractGroups=[],
+        contractGroups=[contract_group_out(g) for g in market.contract_groups()],
+        currencies=[currency_out(c) for c in market.currencies()],
+        exchanges=[exchange_out(e) for e in market.exchanges()],
+        products=[product_out(p) for p in market.products()],
+        contractMaturities=[contract_maturity_out(c, is_front=market.is_front(c)) for c in listed],
+        contracts=[contract_out(c) for c in listed],
     )
 
 
