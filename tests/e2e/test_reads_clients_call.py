@@ -266,9 +266,11 @@ def test_reads_when_parameters_bad_then_400_naming_the_parameter(
         assert r.json()["errorText"].startswith(f"{name}"), (path, r.text)
 
 
-def test_new_reads_when_sent_over_the_websocket_then_same_answers_as_rest(
-    client: TestClient[Any], trader_headers: dict[str, str]
+def test_new_reads_when_sent_over_the_websocket_then_same_answers_as_rest_and_sync_holds_fill_pairs(
+    client: TestClient[Any], admin_headers: dict[str, str], trader_headers: dict[str, str], world: World
 ) -> None:
+    # Arrange: a round trip in one of the trader's accounts.
+    _trade(client, admin_headers, world.demo_account_ids[3], [("Buy", 1, 5000), ("Sell", 1, 5004)])
     requests = [
         ("contract/suggest", "t=ESZ&l=5"),
         ("user/list", ""),
@@ -285,4 +287,8 @@ def test_new_reads_when_sent_over_the_websocket_then_same_answers_as_rest(
             assert answer["s"] == 200, answer
             assert answer["d"] == _get(client, f"/v1/{endpoint}?{query}", trader_headers), endpoint
         ws.request("contract/suggest", 99, query="t=ES")
-        assert ws.answer(99)["s"] == 400
+        assert ws.answer(99) == {"s": 400, "i": 99, "d": "l: is required"}
+        snapshot = ws.sync(100, users=[_get(client, "/v1/auth/me", trader_headers)["userId"]])
+    validate_response("POST", "/v1/user/syncrequest", snapshot)
+    pairs = _get(client, "/v1/fillPair/list", trader_headers)
+    assert snapshot["fillPairs"] == pairs and len(pairs) == 1

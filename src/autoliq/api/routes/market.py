@@ -65,6 +65,14 @@ def _by_name(entities: Sequence[E], name: str, name_of: Callable[[E], str]) -> E
     raise NotFound()
 
 
+def _id(entity: object) -> int:
+    return int(getattr(entity, "id"))  # noqa: B009 -- any reference entity
+
+
+def _name(entity: object) -> str:
+    return str(getattr(entity, "name"))  # noqa: B009 -- any reference entity
+
+
 class ProductController(Controller):
     """Futures products (master of `deps` = exchange)."""
 
@@ -188,14 +196,6 @@ class ContractMaturityController(Controller):
         market = services.market
         ids = parse_ids("masterids", masterids)
         return [_maturity(market, c) for c in market.maturities_of_products(ids)]
-
-
-def _id(entity: object) -> int:
-    return int(getattr(entity, "id"))  # noqa: B009 -- any reference entity
-
-
-def _name(entity: object) -> str:
-    return str(getattr(entity, "name"))  # noqa: B009 -- any reference entity
 
 
 class ContractGroupController(Controller):

@@ -40,10 +40,12 @@ from autoliq.api.schemas import (
 from autoliq.api.trading_schemas import (
     CashBalanceOut,
     FillOut,
+    FillPairOut,
     OrderOut,
     PositionOut,
     cash_balance_out,
     fill_out,
+    fill_pair_out,
     order_out,
     position_out,
 )
@@ -53,6 +55,7 @@ from autoliq.domain.events import Event, RiskStatusChanged, TradingEntityChanged
 from autoliq.domain.gate import may_trade
 from autoliq.domain.model import User
 from autoliq.domain.states import Role
+from autoliq.service.views import FillPairView
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_IDS = 10_000
@@ -99,6 +102,7 @@ class SyncMessageOut(msgspec.Struct):
     positions: list[PositionOut]
     orders: list[OrderOut]
     fills: list[FillOut]
+    fillPairs: list[FillPairOut]
     contractGroups: list[ContractGroupOut]
     currencies: list[CurrencyOut]
     exchanges: list[ExchangeOut]
@@ -172,12 +176,13 @@ async def snapshot(services: Services, subscription: Subscription) -> SyncMessag
     # Every visible account followed: read "all" (no id list); else the followed ids.
     ids: list[int] | None = None if len(accounts) == len(visible) else [a.id for a in accounts]
     if ids == []:
-        statuses, settings, balances, positions, orders, fills = [], [], [], [], [], []
+        statuses, settings, balances, positions, orders, fills, pairs = [], [], [], [], [], [], []
     else:
         statuses = [risk_status_out(s) for s in await services.views.risk_statuses(user, ids)]
         settings = [settings_out(s) for s in await services.auto_liq.visible(user, ids)]
         balances = [cash_balance_out(b) for b in await services.cash_views.balances(user, ids)]
         positions = [position_out(v) for v in await _trading_rows(services, "position", user, ids)]
+        pairs = [fill_pair_out(v) for v in await _fill_pairs(services, user, ids, positions)]
         orders = [order_out(v) for v in await _trading_rows(services, "order", user, ids)]
         fills = [fill_out(v) for v in await _trading_rows(services, "fill", user, ids)]
     owners = {user.id} | {a.user_id for a in accounts}
@@ -192,6 +197,7 @@ async def snapshot(services: Services, subscription: Subscription) -> SyncMessag
         cashBalances=balances,
         positions=positions,
         orders=orders,
+        fillPairs=pairs,
         fills=fills,
         contractGroups=[contract_group_out(g) for g in market.contract_groups()],
         currencies=[currency_out(c) for c in market.currencies()],
@@ -211,6 +217,19 @@ async def _trading_rows(services: Services, kind: str, user: User, ids: list[int
     for chunk in _chunks(ids):
         rows.extend(await services.trading_views.rows(kind, user, account_ids=chunk))
     return sorted(rows, key=lambda v: v.id)
+
+
+async def _fill_pairs(
+    services: Services, user: User, ids: list[int] | None, positions: list[PositionOut]
+) -> list[FillPairView]:
+    """The fill pairs of the snapshot's positions (all visible: None), by id as `fillPair/list`
+    answers them, read in chunks of position ids."""
+    if ids is None:
+        return await services.trading_views.fill_pairs(user)
+    found: list[FillPairView] = []
+    for chunk in _chunks([p.id for p in positions]):
+        found.extend(await services.trading_views.fill_pairs(user, position_ids=chunk))
+    return sorted(found, key=lambda v: v.pair.id)
 
 
 # -- EVENTS' ENTITIES --
