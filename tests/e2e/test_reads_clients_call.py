@@ -128,17 +128,20 @@ def test_instrument_reads_when_read_then_consistent_ids_across_entities(
     assert client.get("/v1/currency/find?name=EUR", headers=trader_headers).status_code == 404
 
 
-def test_suggest_when_text_and_limit_then_case_insensitive_substring_by_name_at_most_l(
+def test_suggest_when_text_and_limit_then_case_insensitive_substring_prefix_first_at_most_l(
     client: TestClient[Any], admin_headers: dict[str, str]
 ) -> None:
     # Act
     contracts = _get(client, "/v1/contract/suggest?t=esz&l=10", admin_headers)
+    nq = _get(client, "/v1/contract/suggest?t=NQ&l=5", admin_headers)
     products = _get(client, "/v1/product/suggest?t=Es&l=10", admin_headers)
     limited = _get(client, "/v1/product/suggest?t=m&l=2", admin_headers)
     nothing = _get(client, "/v1/product/suggest?t=ES&l=0", admin_headers)
     accounts = _get(client, "/v1/account/suggest?t=&l=1000", admin_headers)
     # Assert
     assert [c["name"] for c in contracts] == ["ESZ6", "MESZ6"]
+    # Names that start with the text first, then by product and nearest month: clients take the first.
+    assert [c["name"] for c in nq] == ["NQZ6", "NQH7", "NQM7", "NQU7", "MNQZ6"]
     assert [p["name"] for p in products] == ["ES", "MES"]
     assert [p["name"] for p in limited] == ["M2K", "MCL"]
     assert nothing == []

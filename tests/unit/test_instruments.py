@@ -14,6 +14,7 @@ from autoliq.domain.instruments import (
     PRODUCTS,
     PRODUCTS_BY_NAME,
     contract_group_of,
+    contract_order,
     exchange_of,
     front_month,
     is_on_tick,
@@ -107,7 +108,7 @@ def test_contract_of_id_when_id_of_a_listed_contract_then_same_contract_else_non
 # -- reference data and suggest (issue 14) --
 
 
-def test_suggest_when_text_in_names_then_case_insensitive_substring_by_name_at_most_limit() -> None:
+def test_suggest_when_text_in_names_then_case_insensitive_substring_prefix_first_at_most_limit() -> None:
     # Arrange
     names = ["MES", "ES", "NQ", "mesa", "RES"]
     # Act
@@ -117,6 +118,16 @@ def test_suggest_when_text_in_names_then_case_insensitive_substring_by_name_at_m
     assert suggest(names, "", 10, lambda n: n) == ["ES", "MES", "mesa", "NQ", "RES"]
     assert suggest(names, "ES", 0, lambda n: n) == []
     assert suggest(names, "zz", 5, lambda n: n) == []
+    assert suggest(names, "s", 5, lambda n: n) == ["ES", "MES", "mesa", "RES"]  # none starts with it
+
+
+def test_suggest_when_contracts_then_prefix_matches_first_by_product_and_nearest_month() -> None:
+    # Arrange
+    contracts = [c for p in PRODUCTS for c in listed_contracts(p, date(2026, 11, 24), 4)]
+    # Act
+    found = suggest(contracts, "nq", 6, lambda c: c.name, contract_order)
+    # Assert
+    assert [c.name for c in found] == ["NQZ6", "NQH7", "NQM7", "NQU7", "MNQZ6", "MNQH7"]
 
 
 def test_reference_data_when_products_listed_then_each_has_an_exchange_and_an_asset_class() -> None:

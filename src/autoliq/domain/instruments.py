@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -253,10 +253,24 @@ def contract_group_of(product: ProductSpec) -> ContractGroupSpec:
     return CONTRACT_GROUPS[_GROUP_OF_RULE[product.expiry_rule] - 1]
 
 
-def suggest(entities: Iterable[T], text: str, limit: int, name: Callable[[T], str]) -> list[T]:
+def suggest(
+    entities: Iterable[T],
+    text: str,
+    limit: int,
+    name: Callable[[T], str],
+    order: Callable[[T], Any] | None = None,
+) -> list[T]:
     """Tradovate's `suggest` as autoliq reads it: the entities whose name holds `text` anywhere
-    (case-insensitive), ordered by name, at most `limit`."""
+    (case-insensitive), those whose name starts with it first, each group by `order` (default: the
+    name, case-insensitive), at most `limit`."""
     needle = text.casefold()
     found = [e for e in entities if needle in name(e).casefold()]
-    found.sort(key=lambda e: (name(e).casefold(), name(e)))
+    rank = order or (lambda e: (name(e).casefold(), name(e)))
+    found.sort(key=lambda e: (not name(e).casefold().startswith(needle), rank(e)))
     return found[: max(limit, 0)]
+
+
+def contract_order(contract: ContractSpec) -> tuple[str, int]:
+    """Contracts' order in a suggestion: by product name, then nearest month first (the front month
+    of `NQ` before later months and before `MNQ`'s, as clients that take the first answer expect)."""
+    return contract.product.name, contract.id

@@ -20,6 +20,7 @@ from autoliq.domain.instruments import (
     CurrencySpec,
     ExchangeSpec,
     ProductSpec,
+    contract_order,
     exchange_of,
     listed_contracts,
     price_problem,
@@ -143,7 +144,7 @@ class MarketData:
 
     def suggest_contracts(self, text: str, limit: int) -> list[ContractSpec]:
         """Listed contracts whose symbol holds `text` (domain.instruments.suggest)."""
-        return suggest(self.listed().values(), text, limit, lambda c: c.name)
+        return suggest(self.listed().values(), text, limit, lambda c: c.name, contract_order)
 
     # -- contract maturities: one per listed contract, sharing its id --
     def maturities(self, ids: Sequence[int] | None = None) -> list[ContractSpec]:
