@@ -238,6 +238,7 @@ BAD_PARAMETERS = [
     ("/v1/contract/suggest?l=5", "t"),
     ("/v1/product/suggest?t=ES&l=x", "l"),
     ("/v1/product/suggest?t=ES&l=-1", "l"),
+    ("/v1/contract/suggest?t=ES&l=99999999999999999999", "l"),
     ("/v1/account/suggest?t=a&l=10001", "l"),
     ("/v1/user/suggest?t=" + "a" * 201 + "&l=1", "t"),
     ("/v1/user/item?id=abc", "id"),
@@ -267,6 +268,10 @@ def test_reads_when_parameters_bad_then_400_naming_the_parameter(
         # Assert
         assert r.status_code == 400, (path, r.status_code, r.text)
         assert r.json()["errorText"].startswith(f"{name}"), (path, r.text)
+    # Text holding a NUL names nothing (no 500 on either engine).
+    for path in ("/v1/user/find?name=a%00b", "/v1/position/find?name=ES%00", "/v1/exchange/find?name=%00"):
+        assert client.get(path, headers=admin_headers).status_code == 404, path
+    assert _get(client, "/v1/account/suggest?t=%00&l=5", admin_headers) == []
 
 
 def test_new_reads_when_sent_over_the_websocket_then_same_answers_as_rest_and_sync_holds_fill_pairs(
