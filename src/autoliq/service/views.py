@@ -332,9 +332,9 @@ def _fill_pairs(
         return []
     # Every fill of a listed position's accounts, by id: booking order.
     every = position_ids is None and pair_ids is None
-    owners: list[int] | None = None if every else sorted({p.account_id for p in positions})
+    account_ids: list[int] | None = None if every else sorted({p.account_id for p in positions})
     booked: dict[tuple[int, int], list[BookedFill]] = {}
-    for r in s.trading_rows("fill", org, owner_id=owner, account_ids=owners):
+    for r in s.trading_rows("fill", org, owner_id=owner, account_ids=account_ids):
         fill = BookedFill(r.id, Side(r.action), r.qty, r.price_ticks * _tick(r.contract_id))
         booked.setdefault((r.account_id, r.contract_id), []).append(fill)
     wanted = None if pair_ids is None else set(pair_ids)
