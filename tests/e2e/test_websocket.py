@@ -393,7 +393,18 @@ def test_websocket_when_admin_syncs_then_snapshot_fits_official_schema_and_holds
     assert snapshot["positions"] == client.get("/v1/position/list", headers=admin_headers).json()
     assert snapshot["cashBalances"] == client.get("/v1/cashBalance/list", headers=admin_headers).json()
     assert sorted(u["name"] for u in snapshot["users"]) == ["admin", "trader"]
-    assert snapshot["contractGroups"] == []
+    # The instruments the sandbox lists, as their REST reads answer them (issue 14).
+    for array, path in (
+        ("contractGroups", "/v1/contractGroup/list"),
+        ("currencies", "/v1/currency/list"),
+        ("exchanges", "/v1/exchange/list"),
+        ("products", "/v1/product/list"),
+    ):
+        assert snapshot[array] == client.get(path, headers=admin_headers).json(), array
+    products = ",".join(str(p["id"]) for p in snapshot["products"])
+    maturities = client.get(f"/v1/contractMaturity/ldeps?masterids={products}", headers=admin_headers).json()
+    assert snapshot["contractMaturities"] == maturities and len(maturities) == 12 * 4
+    assert [c["contractMaturityId"] for c in snapshot["contracts"]] == [m["id"] for m in maturities]
 
 
 def test_websocket_when_trader_syncs_then_snapshot_holds_only_accounts_it_owns(

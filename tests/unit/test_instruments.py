@@ -8,13 +8,20 @@ from decimal import Decimal
 import pytest
 
 from autoliq.domain.instruments import (
+    CONTRACT_GROUPS,
+    CURRENCIES,
+    EXCHANGES,
     PRODUCTS,
     PRODUCTS_BY_NAME,
+    contract_group_of,
+    contract_order,
+    exchange_of,
     front_month,
     is_on_tick,
     last_trading_day,
     listed_contracts,
     parse_symbol,
+    suggest,
 )
 
 # (tick size, dollars per point) as CME Group publishes them.
@@ -96,3 +103,50 @@ def test_contract_of_id_when_id_of_a_listed_contract_then_same_contract_else_non
             assert contract_of_id(contract.id) == contract
     assert contract_of_id(99_202_612) is None  # no product 99
     assert contract_of_id(1_202_613) is None  # no month 13
+
+
+# -- reference data and suggest (issue 14) --
+
+
+def test_suggest_when_text_in_names_then_case_insensitive_substring_prefix_first_at_most_limit() -> None:
+    # Arrange
+    names = ["MES", "ES", "NQ", "mesa", "RES"]
+    # Act
+    found = suggest(names, "eS", 3, lambda n: n)
+    # Assert
+    assert found == ["ES", "MES", "mesa"]
+    assert suggest(names, "", 10, lambda n: n) == ["ES", "MES", "mesa", "NQ", "RES"]
+    assert suggest(names, "ES", 0, lambda n: n) == []
+    assert suggest(names, "zz", 5, lambda n: n) == []
+    assert suggest(names, "s", 5, lambda n: n) == ["ES", "MES", "mesa", "RES"]  # none starts with it
+
+
+def test_suggest_when_contracts_then_prefix_matches_first_by_product_and_nearest_month() -> None:
+    # Arrange
+    contracts = [c for p in PRODUCTS for c in listed_contracts(p, date(2026, 11, 24), 4)]
+    # Act
+    found = suggest(contracts, "nq", 6, lambda c: c.name, contract_order)
+    # Assert
+    assert [c.name for c in found] == ["NQZ6", "NQH7", "NQM7", "NQU7", "MNQZ6", "MNQH7"]
+
+
+def test_reference_data_when_products_listed_then_each_has_an_exchange_and_an_asset_class() -> None:
+    # Act
+    groups = {p.name: contract_group_of(p).name for p in PRODUCTS}
+    exchanges = {p.name: exchange_of(p).mic_code for p in PRODUCTS}
+    # Assert
+    assert (groups["ES"], groups["YM"], groups["CL"], groups["MGC"]) == (
+        "Equity Index",
+        "Equity Index",
+        "Energy",
+        "Metals",
+    )
+    assert (exchanges["ES"], exchanges["YM"], exchanges["CL"], exchanges["GC"]) == (
+        "XCME",
+        "XCBT",
+        "XNYM",
+        "XCEC",
+    )
+    assert sorted(e.id for e in EXCHANGES) == [1, 2, 3, 4]
+    assert [c.name for c in CURRENCIES] == ["USD"]
+    assert [g.id for g in CONTRACT_GROUPS] == [1, 2, 3]

@@ -147,7 +147,12 @@ class SqlStore(LinkedOrdersRepository, AutoLiqRepository, AdminRepository, Sandb
             .values(password_hash=new)
         )
 
-    def users_created(self, organization_id: int, ids: Sequence[int]) -> list[tuple[User, datetime]]:
+    def users_created(self, organization_id: int, ids: Sequence[int] | None) -> list[tuple[User, datetime]]:
+        if ids is None:
+            rows = self.conn.execute(
+                select(app_user).where(app_user.c.organization_id == organization_id).order_by(app_user.c.id)
+            )
+            return [(_user(r), r.created) for r in rows]
         out: list[tuple[User, datetime]] = []
         for chunk in _chunks(ids):
             rows = self.conn.execute(

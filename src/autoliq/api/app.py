@@ -30,11 +30,19 @@ from autoliq.api.routes.linked import (
     OrderStrategyLinkController,
     OrderStrategyTypeController,
 )
-from autoliq.api.routes.market import ContractController, ProductController
+from autoliq.api.routes.market import (
+    ContractController,
+    ContractGroupController,
+    ContractMaturityController,
+    CurrencyController,
+    ExchangeController,
+    ProductController,
+)
 from autoliq.api.routes.operations import OperationsController
 from autoliq.api.routes.orders import (
     CashBalanceController,
     FillController,
+    FillPairController,
     OrderController,
     PositionController,
 )
@@ -47,6 +55,7 @@ from autoliq.api.routes.risk_admin import (
     RiskCategoryController,
 )
 from autoliq.api.routes.sandbox import SandboxController
+from autoliq.api.routes.user import UserController
 from autoliq.api.routes.user_sync import UserSyncController
 from autoliq.api.security import require_token
 from autoliq.api.websocket import WebSocketController
@@ -73,6 +82,13 @@ CONTROLLERS = [
     OrderStrategyController,
     OrderStrategyLinkController,
     OrderStrategyTypeController,
+    # issue 14 reads
+    UserController,
+    ContractMaturityController,
+    ContractGroupController,
+    ExchangeController,
+    CurrencyController,
+    FillPairController,
     AutoliqController,
     OperationsController,
     RiskAdminController,

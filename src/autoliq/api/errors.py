@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -20,6 +21,10 @@ def _answer(status: int, text: str) -> Response[Any]:
     return Response({"errorText": text}, status_code=status, media_type=MediaType.JSON)
 
 
+_MISSING_QUERY = re.compile(r"Missing required (?:query|header|cookie) parameter '([^']+)'")
+"""Litestar's text for an absent required parameter: answered `<name>: is required`, not as a body."""
+
+
 def _validation_text(exc: ValidationException) -> str:
     extra = exc.extra
     if isinstance(extra, list) and extra:
@@ -33,6 +38,9 @@ def _validation_text(exc: ValidationException) -> str:
             else:
                 parts.append(str(item))
         return "; ".join(parts)
+    missing = _MISSING_QUERY.match(exc.detail or "")
+    if missing is not None:
+        return f"{missing.group(1)}: is required"
     return f"Malformed JSON body: {exc.detail}" if exc.detail else "Malformed JSON body"
 
 

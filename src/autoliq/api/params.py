@@ -10,7 +10,7 @@ from typing import Annotated, Any, TypeVar
 import msgspec
 from litestar import Request
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 
 from autoliq.api.schemas import ErrorBody
 from autoliq.domain.bounds import INT64_MAX, INT64_MIN, TEXT_TIME_RANGE, date_within, time_within
@@ -21,6 +21,13 @@ MAX_IDS = 10_000
 
 IdParam = Annotated[int, Parameter(ge=INT64_MIN, le=INT64_MAX, description="Entity id (int64)")]
 MasterIdParam = Annotated[int, Parameter(ge=INT64_MIN, le=INT64_MAX, description="Master entity id (int64)")]
+MAX_SUGGESTIONS = 10_000
+SuggestTextParam = Annotated[
+    str, QueryParameter(name="t", max_length=200, description="Text to look for in names (case-insensitive)")
+]
+SuggestLimitParam = Annotated[
+    int, QueryParameter(name="l", ge=0, le=MAX_SUGGESTIONS, description="At most this many answers")
+]
 IdListParam = Annotated[
     list[str],
     Parameter(description="Ids (int64), comma-separated (`ids=1,2`) or repeated (`ids=1&ids=2`)"),

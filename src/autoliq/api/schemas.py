@@ -5,14 +5,22 @@ Field names are camelCase because they are Tradovate's JSON names, to the letter
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 import msgspec
 
 from autoliq.api.bounds import Int64
 from autoliq.domain.auto_liq import Alert, AutoLiqLayer
-from autoliq.domain.instruments import ContractSpec, ProductSpec
-from autoliq.domain.model import Account, RiskStatus, RiskStatusLogEntry
+from autoliq.domain.instruments import (
+    ContractGroupSpec,
+    ContractSpec,
+    CurrencySpec,
+    ExchangeSpec,
+    ProductSpec,
+    contract_group_of,
+    exchange_of,
+)
+from autoliq.domain.model import Account, RiskStatus, RiskStatusLogEntry, User
 from autoliq.service.market import LastPrice
 from autoliq.service.sandbox_clock import ClockView
 
@@ -259,6 +267,52 @@ class ContractOut(msgspec.Struct):
     timestamp: datetime
 
 
+class ContractMaturityOut(msgspec.Struct):
+    """Tradovate's `ContractMaturity` (one per listed contract here, with the contract's id)."""
+
+    id: int
+    productId: int
+    expirationMonth: int
+    """`YYYYMM` of the contract month."""
+    expirationDate: datetime
+    isFront: bool
+
+
+class ContractGroupOut(msgspec.Struct):
+    """Tradovate's `ContractGroup`."""
+
+    id: int
+    name: str
+
+
+class ExchangeOut(msgspec.Struct):
+    """Tradovate's `Exchange`."""
+
+    id: int
+    name: str
+    micCode: str
+
+
+class CurrencyOut(msgspec.Struct):
+    """Tradovate's `Currency`."""
+
+    id: int
+    name: str
+    symbol: str
+
+
+class UserOut(msgspec.Struct):
+    """Tradovate's `User` (autoliq's users are all `Active`, non-professional)."""
+
+    id: int
+    name: str
+    timestamp: datetime
+    email: str
+    status: str
+    professional: bool
+    organizationId: int
+
+
 class PriceIn(msgspec.Struct, forbid_unknown_fields=False):
     """One price to set: a listed contract's symbol and its new last price."""
 
@@ -377,9 +431,6 @@ def account_out(account: Account) -> AccountOut:
     )
 
 
-_EXCHANGE_IDS = {"CME": 1, "CBOT": 2, "NYMEX": 3, "COMEX": 4}
-
-
 def product_out(product: ProductSpec) -> ProductOut:
     """The wire form of a product."""
     decimals = max(0, -int(product.tick_size.normalize().as_tuple().exponent))
@@ -389,8 +440,8 @@ def product_out(product: ProductSpec) -> ProductOut:
         currencyId=1,  # USD
         productType="Futures",
         description=product.description,
-        exchangeId=_EXCHANGE_IDS[product.exchange],
-        contractGroupId=product.id,
+        exchangeId=exchange_of(product).id,
+        contractGroupId=contract_group_of(product).id,
         status="Verified",
         months=product.months,
         valuePerPoint=float(product.value_per_point),
@@ -406,6 +457,38 @@ def contract_out(contract: ContractSpec) -> ContractOut:
     return ContractOut(
         id=contract.id, name=contract.name, contractMaturityId=contract.maturity_id, timestamp=listed
     )
+
+
+def contract_maturity_out(contract: ContractSpec, *, is_front: bool) -> ContractMaturityOut:
+    """The wire form of a listed contract's maturity: its last trading day at midnight UTC."""
+    expires = datetime.combine(contract.expiration, time(), UTC)
+    return ContractMaturityOut(
+        id=contract.maturity_id,
+        productId=contract.product.id,
+        expirationMonth=contract.year * 100 + contract.month,
+        expirationDate=expires,
+        isFront=is_front,
+    )
+
+
+def contract_group_out(group: ContractGroupSpec) -> ContractGroupOut:
+    """The wire form of a contract group."""
+    return ContractGroupOut(id=group.id, name=group.name)
+
+
+def exchange_out(exchange: ExchangeSpec) -> ExchangeOut:
+    """The wire form of an exchange."""
+    return ExchangeOut(id=exchange.id, name=exchange.name, micCode=exchange.mic_code)
+
+
+def currency_out(currency: CurrencySpec) -> CurrencyOut:
+    """The wire form of a currency."""
+    return CurrencyOut(id=currency.id, name=currency.name, symbol=currency.symbol)
+
+
+def user_out(user: User, created: datetime) -> UserOut:
+    """The wire form of a user (`status` `Active`, `professional` false: sandbox values)."""
+    return UserOut(user.id, user.name, created, user.email, "Active", False, user.organization_id)
 
 
 def price_out(last: LastPrice) -> PriceOut:

@@ -1,5 +1,6 @@
 """Wire shapes of the order path: Tradovate's `PlaceOrder`, `PlaceOrderResult`, `CancelOrder`,
-`CommandResult`, `Order`, `Fill`, `Position`, `CashBalanceSnapshot` (field names are Tradovate's)."""
+`CommandResult`, `Order`, `Fill`, `FillPair`, `Position`, `CashBalanceSnapshot` (field names are
+Tradovate's)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import msgspec
 from autoliq.api.bounds import Int64
 from autoliq.service.trading import OrderOutcome
 from autoliq.service.trading_service import CashSnapshot
-from autoliq.service.views import CashBalanceView, FillView, OrderView, PositionView
+from autoliq.service.views import CashBalanceView, FillPairView, FillView, OrderView, PositionView
 
 
 class PlaceOrderBody(msgspec.Struct, forbid_unknown_fields=False):
@@ -167,6 +168,19 @@ class FillOut(msgspec.Struct):
     finallyPaired: int
 
 
+class FillPairOut(msgspec.Struct):
+    """Tradovate's `FillPair`."""
+
+    id: int
+    positionId: int
+    buyFillId: int
+    sellFillId: int
+    qty: int
+    buyPrice: float
+    sellPrice: float
+    active: bool
+
+
 class PositionOut(msgspec.Struct, omit_defaults=True):
     """Tradovate's `Position`."""
 
@@ -211,6 +225,21 @@ def fill_out(v: FillView) -> FillOut:
     return FillOut(
         v.id, v.order_id, v.contract_id, v.timestamp, day, v.side, v.qty, float(v.price), True, 0
     )  # fmt: skip
+
+
+def fill_pair_out(v: FillPairView) -> FillPairOut:
+    """The wire form of a fill pair (every derived pair is `active`)."""
+    p = v.pair
+    return FillPairOut(
+        p.id,
+        v.position_id,
+        p.buy_fill_id,
+        p.sell_fill_id,
+        p.qty,
+        float(p.buy_price),
+        float(p.sell_price),
+        True,
+    )
 
 
 def position_out(v: PositionView) -> PositionOut:

@@ -4,9 +4,13 @@ and which contract month is the front month on a given day."""
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 MONTH_CODES = "FGHJKMNQUVXZ"  # January .. December
 
@@ -188,3 +192,85 @@ def contract_of_id(contract_id: int) -> ContractSpec | None:
     if product is None or not 1 <= month <= 12:
         return None
     return ContractSpec(product, (contract_id // 100) % 10_000, month)
+
+
+# -- REFERENCE DATA: exchanges, currencies, contract groups, contract maturities --
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeSpec:
+    """An exchange the products trade on (Tradovate's `Exchange`), with its ISO 10383 MIC."""
+
+    id: int
+    name: str
+    mic_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class CurrencySpec:
+    """A currency (Tradovate's `Currency`)."""
+
+    id: int
+    name: str
+    symbol: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContractGroupSpec:
+    """A group of products of one asset class (Tradovate's `ContractGroup`)."""
+
+    id: int
+    name: str
+
+
+EXCHANGES: tuple[ExchangeSpec, ...] = (
+    ExchangeSpec(1, "CME", "XCME"),
+    ExchangeSpec(2, "CBOT", "XCBT"),
+    ExchangeSpec(3, "NYMEX", "XNYM"),
+    ExchangeSpec(4, "COMEX", "XCEC"),
+)
+EXCHANGES_BY_NAME: dict[str, ExchangeSpec] = {e.name: e for e in EXCHANGES}
+
+USD = CurrencySpec(1, "USD", "$")
+"""Every product's currency; `CashBalance.currencyId` and `Product.currencyId` are its id."""
+CURRENCIES: tuple[CurrencySpec, ...] = (USD,)
+
+CONTRACT_GROUPS: tuple[ContractGroupSpec, ...] = (
+    ContractGroupSpec(1, "Equity Index"),
+    ContractGroupSpec(2, "Energy"),
+    ContractGroupSpec(3, "Metals"),
+)
+_GROUP_OF_RULE = {"third_friday": 1, "energy": 2, "third_last_business_day": 3}
+
+
+def exchange_of(product: ProductSpec) -> ExchangeSpec:
+    """The exchange a product trades on."""
+    return EXCHANGES_BY_NAME[product.exchange]
+
+
+def contract_group_of(product: ProductSpec) -> ContractGroupSpec:
+    """The asset class a product belongs to (its expiry rule tells it: one rule per class here)."""
+    return CONTRACT_GROUPS[_GROUP_OF_RULE[product.expiry_rule] - 1]
+
+
+def suggest(
+    entities: Iterable[T],
+    text: str,
+    limit: int,
+    name: Callable[[T], str],
+    order: Callable[[T], Any] | None = None,
+) -> list[T]:
+    """Tradovate's `suggest` as autoliq reads it: the entities whose name holds `text` anywhere
+    (case-insensitive), those whose name starts with it first, each group by `order` (default: the
+    name, case-insensitive), at most `limit`."""
+    needle = text.casefold()
+    found = [e for e in entities if needle in name(e).casefold()]
+    rank = order or (lambda e: (name(e).casefold(), name(e)))
+    found.sort(key=lambda e: (not name(e).casefold().startswith(needle), rank(e)))
+    return found[: max(limit, 0)]
+
+
+def contract_order(contract: ContractSpec) -> tuple[str, int]:
+    """Contracts' order in a suggestion: by product name, then nearest month first (the front month
+    of `NQ` before later months and before `MNQ`'s, as clients that take the first answer expect)."""
+    return contract.product.name, contract.id

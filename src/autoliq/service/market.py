@@ -13,12 +13,21 @@ from zoneinfo import ZoneInfo
 from autoliq.domain.errors import BadRequest, NotFound
 from autoliq.domain.events import PricesChanged
 from autoliq.domain.instruments import (
+    CONTRACT_GROUPS,
+    CURRENCIES,
+    EXCHANGES,
     PRODUCTS,
     PRODUCTS_BY_NAME,
+    ContractGroupSpec,
     ContractSpec,
+    CurrencySpec,
+    ExchangeSpec,
     ProductSpec,
+    contract_order,
+    exchange_of,
     listed_contracts,
     price_problem,
+    suggest,
 )
 from autoliq.domain.limits import LISTED_PER_PRODUCT, OrderLimits
 from autoliq.service.auto_liq import evaluate_account
@@ -103,6 +112,15 @@ class MarketData:
             raise NotFound()
         return product
 
+    def products_of_exchanges(self, exchange_ids: Sequence[int]) -> list[ProductSpec]:
+        """The products traded on these exchanges (product/deps: master = exchange), by id."""
+        wanted = set(exchange_ids)
+        return [p for p in PRODUCTS if exchange_of(p).id in wanted]
+
+    def suggest_products(self, text: str, limit: int) -> list[ProductSpec]:
+        """Products whose name holds `text` (domain.instruments.suggest)."""
+        return suggest(PRODUCTS, text, limit, lambda p: p.name)
+
     # -- contracts --
     def listed(self) -> dict[int, ContractSpec]:
         """Every contract listed today, by id (computed once per exchange day: every order asks)."""
@@ -136,6 +154,53 @@ class MarketData:
     def contracts_of_maturity(self, maturity_id: int) -> list[ContractSpec]:
         """The contracts of a contract maturity (one each here)."""
         return [c for c in self.listed().values() if c.maturity_id == maturity_id]
+
+    def contracts_of_maturities(self, maturity_ids: Sequence[int]) -> list[ContractSpec]:
+        """The contracts of these contract maturities (contract/ldeps), by id."""
+        wanted = set(maturity_ids)
+        return sorted((c for c in self.listed().values() if c.maturity_id in wanted), key=lambda c: c.id)
+
+    def suggest_contracts(self, text: str, limit: int) -> list[ContractSpec]:
+        """Listed contracts whose symbol holds `text` (domain.instruments.suggest)."""
+        return suggest(self.listed().values(), text, limit, lambda c: c.name, contract_order)
+
+    # -- contract maturities: one per listed contract, sharing its id --
+    def maturities(self, ids: Sequence[int] | None = None) -> list[ContractSpec]:
+        """The listed contracts' maturities (all, or those among `ids` in the order asked)."""
+        listed = self.listed()
+        if ids is None:
+            return sorted(listed.values(), key=lambda c: c.id)
+        return [listed[i] for i in ids if i in listed]
+
+    def maturity(self, maturity_id: int) -> ContractSpec:
+        """One listed contract maturity by id, else NotFound."""
+        return self.contract(maturity_id)
+
+    def maturities_of_products(self, product_ids: Sequence[int]) -> list[ContractSpec]:
+        """The listed maturities of these products (contractMaturity/deps: master = product), by id."""
+        wanted = set(product_ids)
+        return sorted((c for c in self.listed().values() if c.product.id in wanted), key=lambda c: c.id)
+
+    def is_front(self, contract: ContractSpec) -> bool:
+        """Whether `contract` is its product's nearest listed month today."""
+        product = contract.product
+        return (
+            min((c.id for c in self.listed().values() if c.product.id == product.id), default=None)
+            == contract.id
+        )
+
+    # -- reference data: exchanges, currencies, contract groups (fixed) --
+    def exchanges(self) -> list[ExchangeSpec]:
+        """Every exchange a product trades on."""
+        return list(EXCHANGES)
+
+    def currencies(self) -> list[CurrencySpec]:
+        """Every currency (USD)."""
+        return list(CURRENCIES)
+
+    def contract_groups(self) -> list[ContractGroupSpec]:
+        """Every contract group (one per asset class)."""
+        return list(CONTRACT_GROUPS)
 
     # -- prices --
     def _prune_due(self) -> datetime | None:

@@ -210,8 +210,9 @@ class Store(TradingStore, LinkedStore, AdminStore, SandboxStore, Protocol):
         """The user and its password hash."""
         ...
 
-    def users_created(self, organization_id: int, ids: Sequence[int]) -> list[tuple[User, datetime]]:
-        """The organization's users among `ids`, by id, each with the time it was created."""
+    def users_created(self, organization_id: int, ids: Sequence[int] | None) -> list[tuple[User, datetime]]:
+        """The organization's users among `ids` (every one: None), by id, each with the time it was
+        created."""
         ...
 
     def replace_password_hash(self, user_id: int, old: str, new: str) -> None:

@@ -12,10 +12,12 @@ from typing import Any
 from autoliq.domain.accounting import Lot, PositionState
 from autoliq.domain.auto_liq import Alert, AutoLiqLayer
 from autoliq.domain.errors import NotFound
-from autoliq.domain.instruments import product_of_contract
+from autoliq.domain.fill_pairs import BookedFill, FillPair, closing_fill_of, pair_fills
+from autoliq.domain.instruments import contract_of_id, product_of_contract, suggest
 from autoliq.domain.model import Account, RiskStatus, RiskStatusLogEntry, User
 from autoliq.domain.money import INITIAL_BALANCE_CENTS, CashState, roll_cash
-from autoliq.service.ports import UnitOfWork
+from autoliq.domain.states import Side
+from autoliq.service.ports import Store, UnitOfWork
 
 
 def _owner_scope(caller: User) -> int | None:
@@ -59,6 +61,15 @@ class Views:
         if not caller.is_admin and user_id != caller.id:
             return []
         return await self._uow.read(lambda s: s.accounts(caller.organization_id, owner_id=user_id))
+
+    async def accounts_of_users(self, caller: User, user_ids: Sequence[int]) -> list[Account]:
+        """Visible accounts owned by any of `user_ids` (account/ldeps), by id."""
+        owners = set(user_ids)
+        return [a for a in await self.accounts(caller) if a.user_id in owners]
+
+    async def suggest_accounts(self, caller: User, text: str, limit: int) -> list[Account]:
+        """Visible accounts whose name holds `text` (domain.instruments.suggest)."""
+        return suggest(await self.accounts(caller), text, limit, lambda a: a.name)
 
     # -- risk status --
     async def risk_statuses(self, caller: User, ids: Sequence[int] | None = None) -> list[RiskStatus]:
@@ -126,6 +137,30 @@ class Views:
         if not wanted:
             return []
         return await self._uow.read(lambda s: s.users_created(caller.organization_id, wanted))
+
+    async def visible_users(self, caller: User) -> list[tuple[User, datetime]]:
+        """Every user the caller may see, by id: an admin its organization's, anyone else itself."""
+        if not caller.is_admin:
+            return await self.users(caller, [caller.id])
+        return await self._uow.read(lambda s: s.users_created(caller.organization_id, None))
+
+    async def user(self, caller: User, user_id: int) -> tuple[User, datetime]:
+        """One visible user, else NotFound (another organization's user is not visible)."""
+        found = await self.users(caller, [user_id])
+        if not found:
+            raise NotFound()
+        return found[0]
+
+    async def user_by_name(self, caller: User, name: str) -> tuple[User, datetime]:
+        """The visible user named `name`, else NotFound."""
+        for found in await self.visible_users(caller):
+            if found[0].name == name:
+                return found
+        raise NotFound()
+
+    async def suggest_users(self, caller: User, text: str, limit: int) -> list[tuple[User, datetime]]:
+        """Visible users whose name holds `text` (domain.instruments.suggest)."""
+        return suggest(await self.visible_users(caller), text, limit, lambda u: u[0].name)
 
     async def organization_name(self, caller: User) -> str:
         """The caller's organization's name."""
@@ -235,6 +270,84 @@ class TradingViews:
         if not found:
             raise NotFound()
         return found[0]
+
+    async def position_by_name(self, caller: User, name: str) -> PositionView:
+        """The visible position in the contract named `name` (`ESZ6`), the oldest when several of
+        the caller's accounts hold one; else NotFound."""
+        for view in await self.rows("position", caller):
+            contract = contract_of_id(view.contract_id)
+            if contract is not None and contract.name == name:
+                return view  # type: ignore[no-any-return]
+        raise NotFound()
+
+    async def fill_pairs(
+        self,
+        caller: User,
+        *,
+        position_ids: Sequence[int] | None = None,
+        pair_ids: Sequence[int] | None = None,
+    ) -> list[FillPairView]:
+        """Visible fill pairs, by id (booking order): every one, those of `position_ids`, or those
+        among `pair_ids`. Derived from the positions' fills (`domain/fill_pairs.py`)."""
+        return await self._uow.read(lambda s: _fill_pairs(s, caller, position_ids, pair_ids))
+
+    async def fill_pair(self, caller: User, pair_id: int) -> FillPairView:
+        """One visible fill pair, else NotFound."""
+        found = await self.fill_pairs(caller, pair_ids=[pair_id])
+        if not found:
+            raise NotFound()
+        return found[0]
+
+
+@dataclass(frozen=True, slots=True)
+class FillPairView:
+    """A fill pair of a position, as Tradovate's `FillPair` shows it."""
+
+    position_id: int
+    pair: FillPair
+
+
+def _fill_pairs(
+    s: Store,
+    caller: User,
+    position_ids: Sequence[int] | None,
+    pair_ids: Sequence[int] | None,
+) -> list[FillPairView]:
+    """The visible positions' fill pairs (those of `position_ids`, or those among `pair_ids`), read
+    in one transaction so that the positions and their fills agree."""
+    org, owner = caller.organization_id, _owner_scope(caller)
+    if pair_ids is not None:
+        closing = s.trading_rows(
+            "fill", org, owner_id=owner, ids=sorted({closing_fill_of(i) for i in pair_ids})
+        )
+        keys = {(r.account_id, r.contract_id) for r in closing}
+        if not keys:
+            return []
+        accounts = sorted({a for a, _ in keys})
+        positions = [
+            p
+            for p in s.trading_rows("position", org, owner_id=owner, account_ids=accounts)
+            if (p.account_id, p.contract_id) in keys
+        ]
+    else:
+        positions = s.trading_rows("position", org, owner_id=owner, ids=position_ids)
+    if not positions:
+        return []
+    # Every fill of a listed position's accounts, by id: booking order.
+    every = position_ids is None and pair_ids is None
+    account_ids: list[int] | None = None if every else sorted({p.account_id for p in positions})
+    booked: dict[tuple[int, int], list[BookedFill]] = {}
+    for r in s.trading_rows("fill", org, owner_id=owner, account_ids=account_ids):
+        fill = BookedFill(r.id, Side(r.action), r.qty, r.price_ticks * _tick(r.contract_id))
+        booked.setdefault((r.account_id, r.contract_id), []).append(fill)
+    wanted = None if pair_ids is None else set(pair_ids)
+    out = [
+        FillPairView(p.id, pair)
+        for p in positions
+        for pair in pair_fills(booked.get((p.account_id, p.contract_id), ()))
+        if wanted is None or pair.id in wanted
+    ]
+    return sorted(out, key=lambda v: v.pair.id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""/v1/account: list, item, items, find, deps (master = user)."""
+"""/v1/account: list, item, items, find, suggest, deps and ldeps (master = user)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,15 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
-from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdParam, parse_ids
+from autoliq.api.params import (
+    ERROR_RESPONSES,
+    IdListParam,
+    IdParam,
+    MasterIdParam,
+    SuggestLimitParam,
+    SuggestTextParam,
+    parse_ids,
+)
 from autoliq.api.schemas import AccountOut, account_out
 from autoliq.api.security import caller_of
 from autoliq.bootstrap import Services
@@ -62,3 +70,23 @@ class AccountController(Controller):
         return [
             account_out(a) for a in await services.views.accounts_of_user(caller_of(request).user, masterid)
         ]
+
+    @get("/ldeps", responses=ERROR_RESPONSES)
+    async def ldeps(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services], masterids: IdListParam
+    ) -> list[AccountOut]:
+        """Accounts owned by users `masterids`."""
+        ids = parse_ids("masterids", masterids)
+        return [account_out(a) for a in await services.views.accounts_of_users(caller_of(request).user, ids)]
+
+    @get("/suggest", responses=ERROR_RESPONSES)
+    async def suggest(
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        text: SuggestTextParam,
+        limit: SuggestLimitParam,
+    ) -> list[AccountOut]:
+        """Visible accounts whose name holds `t`, by name, at most `l`."""
+        found = await services.views.suggest_accounts(caller_of(request).user, text, limit)
+        return [account_out(a) for a in found]

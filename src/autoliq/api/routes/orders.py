@@ -1,12 +1,12 @@
-"""/v1/order, /v1/fill, /v1/position and /v1/cashBalance/getcashbalancesnapshot."""
+"""/v1/order, /v1/fill, /v1/fillPair, /v1/position and /v1/cashBalance."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import JSONBody, Parameter
 
 from autoliq.api import fast
 from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdParam, decode_strict, parse_ids
@@ -19,6 +19,7 @@ from autoliq.api.trading_schemas import (
     ChangeDemoBalanceBody,
     CommandResultOut,
     FillOut,
+    FillPairOut,
     GetCashBalanceSnapshotBody,
     LiquidatePositionBody,
     LiquidatePositionsBody,
@@ -31,6 +32,7 @@ from autoliq.api.trading_schemas import (
     cash_balance_out,
     command_out,
     fill_out,
+    fill_pair_out,
     order_out,
     outcome_out,
     position_out,
@@ -180,6 +182,51 @@ class FillController(Controller):
         ]
 
 
+class FillPairController(Controller):
+    """Fill pairs: a position's buy and sell fills matched first in, first out (master = position).
+    Derived from the fills on each read (`domain/fill_pairs.py`), never stored."""
+
+    path = "/v1/fillPair"
+    tags = ["fillPair"]  # noqa: RUF012
+
+    @get("/list", responses=ERROR_RESPONSES)
+    async def list_(self, request: Req, services: NamedDependency[Services]) -> list[FillPairOut]:
+        """Every visible fill pair."""
+        return [fill_pair_out(v) for v in await services.trading_views.fill_pairs(caller_of(request).user)]
+
+    @get("/item", responses=ERROR_RESPONSES)
+    async def item(self, request: Req, services: NamedDependency[Services], id: IdParam) -> FillPairOut:
+        """One fill pair by id."""
+        return fill_pair_out(await services.trading_views.fill_pair(caller_of(request).user, id))
+
+    @get("/items", responses=ERROR_RESPONSES)
+    async def items(
+        self, request: Req, services: NamedDependency[Services], ids: IdListParam
+    ) -> list[FillPairOut]:
+        """Fill pairs by ids; unknown or invisible ids are left out."""
+        found = await services.trading_views.fill_pairs(
+            caller_of(request).user, pair_ids=parse_ids("ids", ids)
+        )
+        return [fill_pair_out(v) for v in found]
+
+    @get("/deps", responses=ERROR_RESPONSES)
+    async def deps(
+        self, request: Req, services: NamedDependency[Services], masterid: MasterIdParam
+    ) -> list[FillPairOut]:
+        """The fill pairs of position `masterid`."""
+        found = await services.trading_views.fill_pairs(caller_of(request).user, position_ids=[masterid])
+        return [fill_pair_out(v) for v in found]
+
+    @get("/ldeps", responses=ERROR_RESPONSES)
+    async def ldeps(
+        self, request: Req, services: NamedDependency[Services], masterids: IdListParam
+    ) -> list[FillPairOut]:
+        """The fill pairs of positions `masterids`."""
+        ids = parse_ids("masterids", masterids)
+        found = await services.trading_views.fill_pairs(caller_of(request).user, position_ids=ids)
+        return [fill_pair_out(v) for v in found]
+
+
 class PositionController(Controller):
     """Positions (master = account)."""
 
@@ -197,6 +244,16 @@ class PositionController(Controller):
     async def item(self, request: Req, services: NamedDependency[Services], id: IdParam) -> PositionOut:
         """One position by id."""
         return position_out(await services.trading_views.one("position", caller_of(request).user, id))
+
+    @get("/find", responses=ERROR_RESPONSES)
+    async def find(
+        self,
+        request: Req,
+        services: NamedDependency[Services],
+        name: Annotated[str, Parameter(max_length=64, description="Contract symbol (`ESZ6`)")],
+    ) -> PositionOut:
+        """The position in the contract named `name` (the oldest, when several visible accounts hold one)."""
+        return position_out(await services.trading_views.position_by_name(caller_of(request).user, name))
 
     @get("/items", responses=ERROR_RESPONSES)
     async def items(

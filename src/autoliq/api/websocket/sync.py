@@ -10,7 +10,6 @@ and an event's JSON is byte for byte what the REST `item`/`list` routes answer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -28,17 +27,33 @@ from autoliq.api.post_trade_schemas import UserAccountAutoLiqIO, settings_out
 from autoliq.api.schemas import (
     AccountOut,
     AccountRiskStatusOut,
+    ContractGroupOut,
+    ContractMaturityOut,
+    ContractOut,
+    CurrencyOut,
+    ExchangeOut,
+    ProductOut,
+    UserOut,
     account_out,
+    contract_group_out,
+    contract_maturity_out,
+    contract_out,
+    currency_out,
+    exchange_out,
     log_entry_out,
+    product_out,
     risk_status_out,
+    user_out,
 )
 from autoliq.api.trading_schemas import (
     CashBalanceOut,
     FillOut,
+    FillPairOut,
     OrderOut,
     PositionOut,
     cash_balance_out,
     fill_out,
+    fill_pair_out,
     order_out,
     position_out,
 )
@@ -48,6 +63,7 @@ from autoliq.domain.events import Event, RiskStatusChanged, TradingEntityChanged
 from autoliq.domain.gate import may_trade
 from autoliq.domain.model import User
 from autoliq.domain.states import Role
+from autoliq.service.views import FillPairView
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_IDS = 10_000
@@ -83,28 +99,9 @@ class SyncRequestBody(msgspec.Struct, forbid_unknown_fields=False):
     fullOrgSnapshot: bool | None = None
 
 
-class UserOut(msgspec.Struct):
-    """Tradovate's `User` (autoliq's users are all `Active`, non-professional)."""
-
-    id: int
-    name: str
-    timestamp: datetime
-    email: str
-    status: str
-    professional: bool
-    organizationId: int
-
-
-class ContractGroupOut(msgspec.Struct):
-    """Tradovate's `ContractGroup` (autoliq has none; the array is required)."""
-
-    id: int
-    name: str
-
-
 class SyncMessageOut(msgspec.Struct):
     """Tradovate's `SyncMessage`: the entity arrays autoliq has (`users` and `contractGroups` are
-    required by the schema and always present)."""
+    required by the schema and always present); the instruments are those the sandbox lists."""
 
     users: list[UserOut]
     accounts: list[AccountOut]
@@ -114,10 +111,16 @@ class SyncMessageOut(msgspec.Struct):
     positions: list[PositionOut]
     orders: list[OrderOut]
     fills: list[FillOut]
+    fillPairs: list[FillPairOut]
     contractGroups: list[ContractGroupOut]
     orderStrategies: list[OrderStrategyOut]
     orderStrategyLinks: list[OrderStrategyLinkOut]
     orderStrategyTypes: list[OrderStrategyTypeOut]
+    currencies: list[CurrencyOut]
+    exchanges: list[ExchangeOut]
+    products: list[ProductOut]
+    contractMaturities: list[ContractMaturityOut]
+    contracts: list[ContractOut]
 
 
 # -- THE SUBSCRIPTION --
@@ -196,7 +199,7 @@ async def snapshot(services: Services, subscription: Subscription) -> SyncMessag
     strategies: list[OrderStrategyOut] = []
     links: list[OrderStrategyLinkOut] = []
     if ids == []:
-        statuses, settings, balances, positions, orders, fills = [], [], [], [], [], []
+        statuses, settings, balances, positions, orders, fills, pairs = [], [], [], [], [], [], []
     else:
         found = await services.linked.strategies(user, account_ids=ids)
         strategies = [strategy_out(v) for v in found]
@@ -207,13 +210,13 @@ async def snapshot(services: Services, subscription: Subscription) -> SyncMessag
         settings = [settings_out(s) for s in await services.auto_liq.visible(user, ids)]
         balances = [cash_balance_out(b) for b in await services.cash_views.balances(user, ids)]
         positions = [position_out(v) for v in await _trading_rows(services, "position", user, ids)]
+        pairs = [fill_pair_out(v) for v in await _fill_pairs(services, user, ids, positions)]
         orders = [order_out(v) for v in await _trading_rows(services, "order", user, ids)]
         fills = [fill_out(v) for v in await _trading_rows(services, "fill", user, ids)]
     owners = {user.id} | {a.user_id for a in accounts}
-    users = [
-        UserOut(u.id, u.name, created, u.email, "Active", False, u.organization_id)
-        for u, created in await services.views.users(user, sorted(owners))
-    ]
+    users = [user_out(u, created) for u, created in await services.views.users(user, sorted(owners))]
+    market = services.market
+    listed = market.maturities()
     return SyncMessageOut(
         users=users,
         accounts=[account_out(a) for a in accounts],
@@ -222,8 +225,14 @@ async def snapshot(services: Services, subscription: Subscription) -> SyncMessag
         cashBalances=balances,
         positions=positions,
         orders=orders,
+        fillPairs=pairs,
         fills=fills,
-        contractGroups=[],
+        contractGroups=[contract_group_out(g) for g in market.contract_groups()],
+        currencies=[currency_out(c) for c in market.currencies()],
+        exchanges=[exchange_out(e) for e in market.exchanges()],
+        products=[product_out(p) for p in market.products()],
+        contractMaturities=[contract_maturity_out(c, is_front=market.is_front(c)) for c in listed],
+        contracts=[contract_out(c) for c in listed],
         orderStrategies=strategies,
         orderStrategyLinks=links,
         orderStrategyTypes=list(ORDER_STRATEGY_TYPES),
@@ -239,6 +248,19 @@ async def _trading_rows(services: Services, kind: str, user: User, ids: list[int
     for chunk in _chunks(ids):
         rows.extend(await services.trading_views.rows(kind, user, account_ids=chunk))
     return sorted(rows, key=lambda v: v.id)
+
+
+async def _fill_pairs(
+    services: Services, user: User, ids: list[int] | None, positions: list[PositionOut]
+) -> list[FillPairView]:
+    """The fill pairs of the snapshot's positions (all visible: None), by id as `fillPair/list`
+    answers them, read in chunks of position ids."""
+    if ids is None:
+        return await services.trading_views.fill_pairs(user)
+    found: list[FillPairView] = []
+    for chunk in _chunks([p.id for p in positions]):
+        found.extend(await services.trading_views.fill_pairs(user, position_ids=chunk))
+    return sorted(found, key=lambda v: v.pair.id)
 
 
 # -- EVENTS' ENTITIES --
