@@ -20,6 +20,7 @@ threshold).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -95,7 +96,7 @@ def server(
         with ServerProcess(database_url, workdir) as running:
             yield running
     finally:
-        databases.close()
+        next(databases, None)  # past its yield: the database is dropped
 
 
 @pytest.fixture
@@ -149,12 +150,13 @@ class Wire:
         """Every frame but heartbeats, raw, in arrival order."""
 
     def frame(self) -> str:
-        """The next frame that is not a heartbeat."""
+        """The next frame that is not a heartbeat (heartbeats answered, as the examples do)."""
+        deadline = time.monotonic() + GUARD
         while True:
             try:
-                text = self.ws.recv(timeout=GUARD)
+                text = self.ws.recv(timeout=max(0.0, deadline - time.monotonic()))
             except TimeoutError:
-                pytest.fail(f"no frame within {GUARD} s; frames so far: {self.frames[-5:]}")
+                pytest.fail(f"no frame but heartbeats within {GUARD} s; frames so far: {self.frames[-5:]}")
             assert isinstance(text, str)
             if text == "h":
                 self.ws.send("[]")  # the examples answer the server's heartbeats
@@ -166,8 +168,12 @@ class Wire:
         self.ws.send(text)
 
     def until(self, wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-        """The first message (kept or new) that `wanted` accepts; the others stay kept."""
+        """The first message (kept or new) that `wanted` accepts; the others stay kept. Bounded:
+        GUARD seconds of messages that are not it fail the test."""
+        deadline = time.monotonic() + GUARD
         while True:
+            if time.monotonic() > deadline:
+                pytest.fail(f"no such message within {GUARD} s; last frames: {self.frames[-3:]}")
             for index, message in enumerate(self.pending):
                 if wanted(message):
                     return self.pending.pop(index)
@@ -354,10 +360,9 @@ def test_sync_when_only_users_as_js_and_faq_send_it_then_instrument_arrays_and_p
     wire = authorized(open_wire, json.dumps(trader_login["accessToken"]))
     # Act
     answer = wire.ask(f"user/syncrequest\n1\n\n{stringify({'users': [trader_login['userId']]})}", 1)
-    snapshot = answer.get("d")
-    account_id = (
-        snapshot["accounts"][0]["id"] if isinstance(snapshot, dict) and snapshot["accounts"] else None
-    )
+    found = answer.get("d")
+    snapshot: dict[str, Any] = found if isinstance(found, dict) else {}
+    account_id = snapshot["accounts"][0]["id"] if snapshot.get("accounts") else None
     assert account_id is not None, answer
     r = admin.post(SET_ACTION, json=action_body(account_id))
     assert r.status_code == 200, r.text
@@ -484,7 +489,8 @@ def test_subscribe_quote_when_lower_case_by_name_then_nine_entries_with_the_cont
 
 def _quote_at(wire: Wire, contract_id: int, price: float) -> dict[str, Any]:
     """The first quote of `contract_id` whose Trade price is `price` (earlier ones skipped)."""
-    while True:
+    deadline = time.monotonic() + GUARD
+    while time.monotonic() < deadline:
         md = wire.event("md", lambda d: isinstance(d, dict) and "quotes" in d)
         for quote in md["quotes"]:
             if (
@@ -492,6 +498,7 @@ def _quote_at(wire: Wire, contract_id: int, price: float) -> dict[str, Any]:
                 and quote["entries"].get("Trade", {}).get("price") == price
             ):
                 return dict(quote)
+    pytest.fail(f"not within {GUARD} s")
 
 
 def test_subscribe_quote_and_dom_when_trading_strategy_camel_case_then_both_follow_a_price_break3(
@@ -557,21 +564,25 @@ def test_get_chart_when_js_tutorial_asks_minute_bars_then_history_eoh_live_bar_c
 
 
 def _chart_packet(wire: Wire, wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-    while True:
+    deadline = time.monotonic() + GUARD
+    while time.monotonic() < deadline:
         chart = wire.event("chart", lambda d: isinstance(d, dict) and "charts" in d)
         for packet in chart["charts"]:
             if wanted(packet):
                 return dict(packet)
+    pytest.fail(f"not within {GUARD} s")
 
 
 def _chart_packets_until_eoh(wire: Wire, realtime_id: Any) -> list[dict[str, Any]]:
     """Chart packets tagged `realtime_id` (the JS tutorials keep only those) up to the end-of-history."""
     packets: list[dict[str, Any]] = []
-    while True:
+    deadline = time.monotonic() + GUARD
+    while time.monotonic() < deadline:
         packet = _chart_packet(wire, lambda c: c.get("id") == realtime_id)
         if packet.get("eoh") is True:
             return packets
         packets.append(packet)
+    pytest.fail(f"not within {GUARD} s")
 
 
 def test_get_chart_when_trading_strategy_asks_then_cancel_by_historical_id_answers_break3(
@@ -596,7 +607,8 @@ def test_get_chart_when_trading_strategy_asks_then_cancel_by_historical_id_answe
     answer = wire.ask(f"md/getChart\n1\nundefined\n{stringify(body)}", 1)
     ids = answer.get("d") or {}
     _chart_packet(
-        wire, lambda c: c.get("id") in (ids.get("realtimeId"), ids.get("historicalId")) and c.get("eoh")
+        wire,
+        lambda c: c.get("id") in (ids.get("realtimeId"), ids.get("historicalId")) and c.get("eoh") is True,
     )
     cancelled = wire.ask(
         f"md/cancelChart\n2\nundefined\n{stringify({'subscriptionId': ids.get('historicalId')})}", 2
