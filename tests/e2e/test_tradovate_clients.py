@@ -19,6 +19,7 @@ threshold).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -200,18 +201,15 @@ class Wire:
 @pytest.fixture
 def open_wire(server: ServerProcess) -> Iterator[Callable[[], Wire]]:
     """Opens sockets to `/v1/websocket` (past their `o` frame); closes them after the test."""
-    opened: list[ClientConnection] = []
+    with contextlib.ExitStack() as opened:
 
-    def open_one() -> Wire:
-        ws = connect(f"ws://127.0.0.1:{server.port}/v1/websocket", max_size=None, open_timeout=GUARD)
-        opened.append(ws)
-        wire = Wire(ws)
-        assert wire.frame() == "o"
-        return wire
+        def open_one() -> Wire:
+            url = f"ws://127.0.0.1:{server.port}/v1/websocket"
+            wire = Wire(opened.enter_context(connect(url, max_size=None, open_timeout=GUARD)))
+            assert wire.frame() == "o"
+            return wire
 
-    yield open_one
-    for ws in opened:
-        ws.close()
+        yield open_one
 
 
 def authorize_first_frame(wire: Wire, token_field: str) -> list[dict[str, Any]]:
@@ -714,7 +712,8 @@ def test_fill_pair_list_when_robot_ends_a_session_then_answers_a_list_break6(
     assert answer["s"] == 200 and isinstance(answer["d"], list), answer
 
 
-# Each endpoint of break 6 as a client calls it (socket frame fields after the id).
+# Each endpoint of break 6 as a client calls it (socket frame fields after the id). A route that does
+# not exist answers 404 "Not Found" (an unknown entity of an existing route: "Not found").
 BREAK6_ENDPOINTS: list[tuple[str, str, str]] = [
     ("contract/suggest", "t=ES&l=10", ""),
     ("user/list", "", ""),
@@ -723,13 +722,13 @@ BREAK6_ENDPOINTS: list[tuple[str, str, str]] = [
     ("orderStrategy/startOrderStrategy", "", "{}"),
     ("fillPair/list", "", ""),
     ("contractGroup/list", "", ""),
-    ("contractMaturity/item", "id=1", ""),
+    ("contractMaturity/item", "id={maturity}", ""),
     ("product/suggest", "t=ES&l=10", ""),
     ("product/items", "ids=1", ""),
     ("product/deps", "masterid=1", ""),
     ("product/ldeps", "masterids=1", ""),
     ("account/suggest", "t=D&l=10", ""),
-    ("account/ldeps", "masterids=1", ""),
+    ("account/ldeps", "masterids={user}", ""),
     ("position/find", "name=x", ""),
     ("order/dryrun", "", "{}"),
     ("replay/initializeClock", "", "{}"),
@@ -741,15 +740,24 @@ def test_every_endpoint_of_break6_when_called_over_the_socket_then_none_answers_
     open_wire: Callable[[], Wire], trader_login: dict[str, Any], server: ServerProcess
 ) -> None:
     wire = authorized(open_wire, trader_login["accessToken"])
+    today = datetime.now(ZoneInfo("America/Chicago")).date()
+    ids = {
+        "maturity": listed_contracts(PRODUCTS_BY_NAME["ES"], today)[1].maturity_id,
+        "user": trader_login["userId"],
+    }
     # Act
-    statuses = {
-        endpoint: wire.ask(f"{endpoint}\n{n}\n{query}\n{body}", n)["s"]
+    answers = {
+        endpoint: wire.ask(f"{endpoint}\n{n}\n{query.format(**ids)}\n{body}", n)
         for n, (endpoint, query, body) in enumerate(BREAK6_ENDPOINTS, start=1)
     }
     with server.client(trader_login["accessToken"]) as http:
-        statuses["GET auth/renewaccesstoken"] = http.get("/v1/auth/renewaccesstoken").status_code
-    # Assert: bad bodies may answer 400; an endpoint that does not exist may not
-    assert {e: s for e, s in statuses.items() if s in (404, 405)} == {}
+        renewed = http.get("/v1/auth/renewaccesstoken")
+    # Assert: bad bodies may answer 400; a route that does not exist may not
+    missing = {
+        e: a for e, a in answers.items() if a["s"] == 405 or (a["s"] == 404 and a.get("d") == "Not Found")
+    }
+    assert missing == {}
+    assert renewed.status_code == 200, renewed.text
 
 
 # -- replay, as the robot's dev mode runs it (last: it moves the sandbox clock; the reset restores it) --
