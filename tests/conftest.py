@@ -130,6 +130,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "admin_password": ADMIN_PW,
         "trader_password": TRADER_PW,
         "environment": Environment.DEMO,
+        # Market data's first data with the answer, as before the pause for Tradovate's tutorials:
+        # the in-process tests read frames in order (the pause has its own test in test_market_data).
+        "md_first_data_delay_ms": 0,
     }
     values.update(overrides)
     return Settings(**values)

@@ -137,6 +137,7 @@ _PARSED_VARIABLES: tuple[tuple[str, str, Callable[[str], object], str], ...] = (
     ("AUTOLIQ_PRICE_HISTORY_DAYS", "price_history_days", float, "a number"),
     ("AUTOLIQ_MD_MAX_SUBSCRIPTIONS", "md_max_subscriptions", int, "an integer"),
     ("AUTOLIQ_MD_CHART_MAX_BARS", "md_chart_max_bars", int, "an integer"),
+    ("AUTOLIQ_MD_FIRST_DATA_DELAY_MS", "md_first_data_delay_ms", int, "an integer"),
     (
         "AUTOLIQ_TRUSTED_PROXIES",
         "trusted_proxies",
@@ -219,6 +220,12 @@ class Settings:
     md_chart_max_bars: int = 5000
     """Bars (or ticks) of history one `md/getChart` sends at most (AUTOLIQ_MD_CHART_MAX_BARS, 1 to
     100,000); a client pages further back with `closestTimestamp`."""
+    md_first_data_delay_ms: int = 250
+    """Milliseconds between an md subscription's answer and its first data (the current quote, DOM
+    or histogram, a chart's history) (AUTOLIQ_MD_FIRST_DATA_DELAY_MS, 0 to 10,000; changes arriving
+    meanwhile are held and follow it). Tradovate's own examples start listening only after a REST
+    lookup that follows the answer, which works against Tradovate because its first data takes that
+    long; 0 sends the data with the answer."""
 
     def __post_init__(self) -> None:
         if not 0 < self.price_history_days < math.inf:
@@ -228,6 +235,10 @@ class Settings:
         if not 0 < self.md_max_subscriptions <= 100_000:
             raise ValueError(
                 f"AUTOLIQ_MD_MAX_SUBSCRIPTIONS must be 1 to 100000, got {self.md_max_subscriptions}"
+            )
+        if not 0 <= self.md_first_data_delay_ms <= 10_000:
+            raise ValueError(
+                f"AUTOLIQ_MD_FIRST_DATA_DELAY_MS must be 0 to 10000, got {self.md_first_data_delay_ms}"
             )
         if not 0 < self.md_chart_max_bars <= 100_000:
             raise ValueError(f"AUTOLIQ_MD_CHART_MAX_BARS must be 1 to 100000, got {self.md_chart_max_bars}")

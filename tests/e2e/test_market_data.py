@@ -4,6 +4,7 @@ examples read (`QUOTE_KEYS`, `BAR_FIELDS`, `TICK_FIELDS` below)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from litestar.testing import TestClient
 
 from autoliq.api.app import create_app
 from autoliq.bootstrap import bootstrap
+from autoliq.config import Settings
 from autoliq.service.clock import ManualClock
 from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login, make_settings
 from tests.e2e.test_websocket import Socket, open_socket, token_of
@@ -29,6 +31,7 @@ MD_ENDPOINTS = [
     "md/getChart",
     "md/cancelChart",
 ]
+DEFAULT_PAUSE_MS = next(f.default for f in dataclasses.fields(Settings) if f.name == "md_first_data_delay_ms")
 UNKNOWN = {"errorCode": "UnknownSymbol", "errorText": "Symbol is inaccessible", "mode": "None"}
 
 # -- what the official clients read (MARKET-DATA.md §5) --
@@ -583,3 +586,42 @@ def test_quotes_when_prices_change_across_a_session_then_high_low_follow_and_a_n
         (5005, 5000, 5010, 4995, 5000),
         (5020, 5020, 5020, 5020, 5005),
     ]
+
+
+def test_subscriptions_when_answered_then_first_data_follows_in_a_frame_of_its_own_after_a_rest_lookup(
+    world: World, clock: ManualClock
+) -> None:
+    """Tradovate's JS tutorials look the contract up over REST after the answer and only then listen:
+    the answer's frame must not already carry the first data (AUTOLIQ_MD_FIRST_DATA_DELAY_MS, at its
+    default here)."""
+    # Arrange
+    settings = make_settings(world.database_url, md_first_data_delay_ms=DEFAULT_PAUSE_MS)
+    services = bootstrap(settings, clock=clock, run_migrations=False)
+    with TestClient(app=create_app(services)) as client:
+        admin_headers = bearer(login(client, "admin", ADMIN_PW))
+        trader_headers = bearer(login(client, "trader", TRADER_PW))
+        _first_data_after_the_answer(client, admin_headers, trader_headers)
+
+
+def _first_data_after_the_answer(
+    client: TestClient[Any], admin_headers: dict[str, str], trader_headers: dict[str, str]
+) -> None:
+    assert DEFAULT_PAUSE_MS > 0
+    set_prices(client, admin_headers, ESZ6=5000)
+    with open_socket(client, token_of(trader_headers)) as ws:
+        for request_id, (endpoint, body) in enumerate(
+            [("md/getChart", chart_body()), ("md/subscribeQuote", {"symbol": "ESZ6"})], start=1
+        ):
+            # Act
+            ws.request(endpoint, request_id, body=json.dumps(body))
+            first = ws.messages()
+            found = contract_id(client, trader_headers)  # the tutorial's lookup, then it listens
+            later = events(ws, 1)[0]
+            # Assert: the answer alone; the data after it, for the contract the lookup found
+            assert [m.get("i") for m in first] == [request_id], first
+            if endpoint == "md/getChart":
+                assert later["d"]["charts"][0]["id"] == first[0]["d"]["realtimeId"]
+                assert 5000 in prices_in(later)
+                assert kind_of(events(ws, 1)[0]) == "eoh"
+            else:
+                assert later["d"]["quotes"][0]["contractId"] == found

@@ -30,7 +30,7 @@ from autoliq.api.websocket.hub import Connection, Hub
 from autoliq.api.websocket.protocol import answer, array_frame, error_answer
 from autoliq.api.websocket.socket_routes import SocketRequest, socket_route
 from autoliq.bootstrap import Services
-from autoliq.domain.errors import BadRequest, NotFound
+from autoliq.domain.errors import AutoliqError, BadRequest, NotFound
 from autoliq.domain.events import Event, PricesChanged, SandboxReset
 from autoliq.domain.instruments import PRODUCTS_BY_NAME, ContractSpec
 from autoliq.domain.market_data import (
@@ -138,7 +138,9 @@ class SocketMarketData:
     chart_ids: dict[int, int] = field(default_factory=dict)
     """Historical id -> realtime id."""
     holding: int = 0
-    held: list[str] = field(default_factory=list)
+    held: list[tuple[tuple[str, int] | None, str]] = field(default_factory=list)
+    """Frames held back while a subscribe request sends its first data, each with its (kind,
+    contract id) when it is a quote, DOM or histogram frame."""
 
     def count(self) -> int:
         return len(self.quotes) + len(self.doms) + len(self.histograms) + len(self.charts)
@@ -147,11 +149,12 @@ class SocketMarketData:
         return self.quotes if kind == QUOTE else self.doms if kind == DOM else self.histograms
 
 
-def _deliver(connection: Connection, frame: str) -> None:
-    """Queue a frame, or hold it while a subscribe request of the socket sends its first frames."""
+def _deliver(connection: Connection, frame: str, key: tuple[str, int] | None = None) -> None:
+    """Queue a frame, or hold it while a subscribe request of the socket sends its first frames
+    (`key`: the (kind, contract id) of a quote, DOM or histogram frame)."""
     state: SocketMarketData | None = connection.state.get(STATE_KEY)
     if state is not None and state.holding:
-        state.held.append(frame)
+        state.held.append((key, frame))
     else:
         connection.push(frame)
 
@@ -164,7 +167,7 @@ def _release(connection: Connection, state: SocketMarketData) -> None:
     state.holding -= 1
     if not state.holding:
         held, state.held = state.held, []
-        for frame in held:
+        for _key, frame in held:
             connection.push(frame)
 
 
@@ -447,7 +450,7 @@ class MarketDataFeed:
                     continue
                 self.frames_built += 1
                 for connection in list(subscribers):
-                    _deliver(connection, frame)
+                    _deliver(connection, frame, (kind, contract_id))
 
     async def _send_charts(self, contract_id: int, changes: list[tuple[datetime, int, int, int]]) -> None:
         charts = list(self.charts.get(contract_id, ()))
@@ -564,6 +567,14 @@ def _too_many(request: SocketRequest) -> str:
     )
 
 
+async def _first_data_delay(request: SocketRequest) -> None:
+    """Wait between a subscription's answer and its first data (AUTOLIQ_MD_FIRST_DATA_DELAY_MS): the
+    official examples look the contract up over REST after the answer and only then listen."""
+    delay_ms = request.services.settings.md_first_data_delay_ms
+    if delay_ms:
+        await asyncio.sleep(delay_ms / 1000)
+
+
 async def _subscribe(request: SocketRequest, kind: str) -> str | None:
     body: SymbolBody = _body(request, SymbolBody)
     contract = resolve(request.services, body.symbol)
@@ -578,18 +589,40 @@ async def _subscribe(request: SocketRequest, kind: str) -> str | None:
             return _too_many(request)
         subscribed.add(contract.id)
         feed.add(kind, contract.id, connection)
-    # Subscribed first, its changes held back: none is lost between the read and the answer, and
+    # Subscribed first, its changes held back: none is lost between the answer and the read, and
     # none overtakes the answer or the current state.
     _hold(state)
     try:
+        pause = request.services.settings.md_first_data_delay_ms
+        if pause:
+            connection.push_message(answer(200, request.frame.id, EMPTY))
+            await asyncio.sleep(pause / 1000)
+        mark = len(state.held)
         now = request.services.clock.now()
-        market = await request.services.uow.read(
-            lambda s: contract_market(s, contract.id, now, histogram=kind == HISTOGRAM)
-        )
-        connection.push_message(answer(200, request.frame.id, EMPTY))
+        try:
+            market = await request.services.uow.read(
+                lambda s: contract_market(s, contract.id, now, histogram=kind == HISTOGRAM)
+            )
+        except AutoliqError as exc:
+            if not pause:
+                raise  # not answered yet: the error is the answer
+            # Subscribed, as answered: the next change sends the state.
+            log.warning("md %s of %s: the current state was not read (%s)", kind, contract.name, exc)
+            return None
+        if not pause:
+            connection.push_message(answer(200, request.frame.id, EMPTY))
         frame = md_frame(kind, contract, market)
         if frame is not None:
             connection.push(frame)
+            # A frame of this subscription held before the read shows no newer state than the read
+            # (each was built from a read made before it was held): sent after it, it would repeat
+            # or undo it. One held later that equals it repeats it.
+            key = (kind, contract.id)
+            state.held = [
+                (k, f)
+                for index, (k, f) in enumerate(state.held)
+                if k != key or (index >= mark and f != frame)
+            ]
     finally:
         _release(connection, state)
     return None
@@ -725,6 +758,7 @@ async def get_chart(request: SocketRequest) -> str | None:
         raise
     ids = _encode({"historicalId": historical_id, "realtimeId": realtime_id}).decode()
     connection.push_message(answer(200, request.frame.id, ids))
+    await _first_data_delay(request)
     if unit is BarUnit.TICK:
         ticks = [t for t in history if isinstance(t, PriceTick)]
         tails = tick_packets(ticks, contract)
