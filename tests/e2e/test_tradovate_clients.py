@@ -19,6 +19,7 @@ threshold).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import time
@@ -31,6 +32,7 @@ import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from autoliq.client import AsyncClient, Client
 from autoliq.domain.instruments import PRODUCTS_BY_NAME, listed_contracts
 from tests.conftest import fresh_database
 from tests.contract import validate_response
@@ -801,3 +803,43 @@ def test_websocket_frames_when_examples_speak_then_every_answer_carries_d_for_th
     # Assert: the JS subscribe() touches `d` of every message of every frame
     assert "d" in listed and "d" in synced, (listed, synced)
     assert listed["s"] == 200, listed
+
+
+# -- the SDK's market-data helpers against the real server (docs/sdk.md, "Market data") --
+
+
+def test_sdk_market_data_when_prices_move_then_quotes_bars_and_ticks_on_both_clients(
+    server: ServerProcess, admin: httpx.Client
+) -> None:
+    # Arrange: two prices, a minute apart on the server's own clock is not needed: bars by minute
+    symbol = es_contract()
+    set_price(admin, symbol, 5000.25)
+    with Client(server.base_url, name="trader", password=server.trader_password, trust_env=False) as client:
+        # Act: the current quote first, then the next price's
+        with client.subscribe_quote(symbol) as quotes:
+            first = next(quotes)
+            set_price(admin, symbol, 5001.5)
+            second = next(q for q in quotes if q.trade.price == 5001.5)
+        bars = client.get_chart(symbol, elements=10)
+        ticks = client.get_ticks(symbol, elements=10)
+
+    async def async_quote() -> float | None:
+        async with (
+            AsyncClient(
+                server.base_url, name="trader", password=server.trader_password, trust_env=False
+            ) as async_client,
+            async_client.subscribe_quote(symbol) as stream,
+        ):
+            async for quote in stream:
+                return quote.trade.price
+        return None
+
+    latest = asyncio.run(async_quote())
+    # Assert
+    contract = admin.get("/v1/contract/find", params={"name": symbol}).json()
+    assert first.contract_id == second.contract_id == contract["id"]
+    assert first.trade.price == 5000.25
+    assert (second.bid.price, second.offer.price) == (5001.25, 5001.75)
+    assert bars and bars[-1].close == 5001.5
+    assert [t.price for t in ticks][-2:] == [5000.25, 5001.5]
+    assert latest == 5001.5
