@@ -100,3 +100,30 @@ def market_order(
 
 HEAD_REVISION = "0017_replay_speed"
 """The last migration: what a migrated database is at (one place to move when a migration is added)."""
+
+# What the official Tradovate examples read of market data (MARKET-DATA.md §5): every quote carries
+# all nine entries; every bar all eleven fields.
+QUOTE_KEYS = {
+    "Bid",
+    "Offer",
+    "Trade",
+    "TotalTradeVolume",
+    "OpeningPrice",
+    "HighPrice",
+    "LowPrice",
+    "SettlementPrice",
+    "OpenInterest",
+}
+BAR_FIELDS = {
+    "timestamp",
+    "open",
+    "high",
+    "low",
+    "close",
+    "upVolume",
+    "downVolume",
+    "upTicks",
+    "downTicks",
+    "bidVolume",
+    "offerVolume",
+}

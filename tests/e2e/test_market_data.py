@@ -18,7 +18,7 @@ from autoliq.config import Settings
 from autoliq.service.clock import ManualClock
 from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login, make_settings
 from tests.e2e.test_websocket import Socket, open_socket, token_of
-from tests.helpers import market_order
+from tests.helpers import BAR_FIELDS, QUOTE_KEYS, market_order
 
 PRICES = "/_autoliq/prices"
 MD_ENDPOINTS = [
@@ -35,30 +35,6 @@ DEFAULT_PAUSE_MS = next(f.default for f in dataclasses.fields(Settings) if f.nam
 UNKNOWN = {"errorCode": "UnknownSymbol", "errorText": "Symbol is inaccessible", "mode": "None"}
 
 # -- what the official clients read (MARKET-DATA.md §5) --
-QUOTE_KEYS = {
-    "Bid",
-    "Offer",
-    "Trade",
-    "TotalTradeVolume",
-    "OpeningPrice",
-    "HighPrice",
-    "LowPrice",
-    "SettlementPrice",
-    "OpenInterest",
-}
-BAR_FIELDS = {
-    "timestamp",
-    "open",
-    "high",
-    "low",
-    "close",
-    "upVolume",
-    "downVolume",
-    "upTicks",
-    "downTicks",
-    "bidVolume",
-    "offerVolume",
-}
 TICK_FIELDS = {"t", "p", "s", "id"}
 
 

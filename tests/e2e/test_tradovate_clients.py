@@ -36,36 +36,12 @@ from autoliq.client import AsyncClient, Client
 from autoliq.domain.instruments import PRODUCTS_BY_NAME, listed_contracts
 from tests.conftest import fresh_database
 from tests.contract import validate_response
-from tests.helpers import SET_ACTION, action_body
+from tests.helpers import BAR_FIELDS, QUOTE_KEYS, SET_ACTION, action_body
 from tests.server import ServerProcess
 
 pytestmark = pytest.mark.slow
 
 GUARD = 15.0  # seconds: a bound on one wait (a failure past it), not a measured duration
-QUOTE_KEYS = {
-    "Bid",
-    "Offer",
-    "Trade",
-    "TotalTradeVolume",
-    "OpeningPrice",
-    "HighPrice",
-    "LowPrice",
-    "SettlementPrice",
-    "OpenInterest",
-}
-BAR_FIELDS = {
-    "timestamp",
-    "open",
-    "high",
-    "low",
-    "close",
-    "upVolume",
-    "downVolume",
-    "upTicks",
-    "downTicks",
-    "bidVolume",
-    "offerVolume",
-}
 # The order-strategy params of the FAQ's start-an-order-strategy example (a JSON *string* on the wire).
 FAQ_STRATEGY_PARAMS = {
     "entryVersion": {"orderId": 0, "orderQty": 1, "orderType": "Market", "timeInForce": "Day"},
