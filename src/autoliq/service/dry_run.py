@@ -177,9 +177,10 @@ class DryRunService:
         self, caller: User, account_id: int, orders: list[Any], extra: ExtraRisk
     ) -> DryRunOutcome:
         """Judge `orders` (DryRunOrder bodies, 1 to 4) for the account: NotFound for an unknown
-        account, Unauthorized for one the caller may not trade; refusals are values."""
+        account or another organization's (organizations see nothing of each other, as the reads),
+        Unauthorized for one of the caller's organization it may not trade; refusals are values."""
         account = await self._accounts.get(account_id) if account_id > 0 else None
-        if account is None:
+        if account is None or account.organization_id != caller.organization_id:
             raise NotFound()
         if not may_trade(
             caller.is_admin, caller.id, caller.organization_id, account.user_id, account.organization_id
