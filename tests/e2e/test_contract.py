@@ -470,6 +470,21 @@ EXERCISED_V1_ROUTES = {
     *(f"/v1/orderStrategyLink/{route}" for route in LOG_READS),
     *(f"/v1/orderStrategyType/{route}" for route in ("list", "item", "items", "find", "suggest")),
     "/v1/order/dryrun",  # every answer validated in test_dry_run.py
+    # The reads real clients call (issue 14): every answer validated in test_reads_clients_call.py.
+    "/v1/account/suggest",
+    "/v1/account/ldeps",
+    "/v1/contract/suggest",
+    "/v1/contract/ldeps",
+    "/v1/position/find",
+    *(f"/v1/product/{route}" for route in ("items", "deps", "ldeps", "suggest")),
+    *(f"/v1/user/{route}" for route in ("list", "item", "items", "find", "suggest")),
+    *(f"/v1/contractMaturity/{route}" for route in ("item", "items", "deps", "ldeps")),
+    *(f"/v1/fillPair/{route}" for route in ("list", "item", "items", "deps", "ldeps")),
+    *(
+        f"/v1/{entity}/{route}"
+        for entity in ("contractGroup", "exchange", "currency")
+        for route in ("list", "item", "items", "find", "suggest")
+    ),
     WEBSOCKET,  # not a REST route: its frames and snapshot are checked in test_websocket.py
 }
 
