@@ -18,8 +18,8 @@ from autoliq.domain.market_data import (
     iso_ms,
     open_interest,
     quote_entries,
-    session_bounds,
 )
+from autoliq.domain.session import session_bounds
 
 T0 = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # a Tuesday, 09:00 in Chicago
 

@@ -30,43 +30,35 @@ class RestrainedOrderVersionBody(msgspec.Struct, forbid_unknown_fields=False):
     text: Text64 | None = None
 
 
-class PlaceOcoBody(msgspec.Struct, forbid_unknown_fields=False):
+class _PlaceOrderFields(msgspec.Struct, forbid_unknown_fields=False, kw_only=True):
+    """The `PlaceOrder` fields that `PlaceOCO` and `PlaceOSO` carry for their first order."""
+
+    action: Text64
+    symbol: Text64
+    orderQty: int
+    orderType: Text64
+    accountId: Int64 | None = None
+    accountSpec: Text64 | None = None
+    clOrdId: Text64 | None = None
+    price: float | None = None
+    stopPrice: float | None = None
+    timeInForce: Text64 | None = None
+    text: Text64 | None = None
+    customTag50: Text64 | None = None
+    isAutomated: bool | None = None
+
+
+class PlaceOcoBody(_PlaceOrderFields, kw_only=True):
     """Tradovate's `PlaceOCO`: a `PlaceOrder` and the `other` leg."""
 
-    action: Text64
-    symbol: Text64
-    orderQty: int
-    orderType: Text64
     other: RestrainedOrderVersionBody
-    accountId: Int64 | None = None
-    accountSpec: Text64 | None = None
-    clOrdId: Text64 | None = None
-    price: float | None = None
-    stopPrice: float | None = None
-    timeInForce: Text64 | None = None
-    text: Text64 | None = None
-    customTag50: Text64 | None = None
-    isAutomated: bool | None = None
 
 
-class PlaceOsoBody(msgspec.Struct, forbid_unknown_fields=False):
+class PlaceOsoBody(_PlaceOrderFields, kw_only=True):
     """Tradovate's `PlaceOSO`: an entry `PlaceOrder`, `bracket1` and optionally `bracket2`."""
 
-    action: Text64
-    symbol: Text64
-    orderQty: int
-    orderType: Text64
     bracket1: RestrainedOrderVersionBody
     bracket2: RestrainedOrderVersionBody | None = None
-    accountId: Int64 | None = None
-    accountSpec: Text64 | None = None
-    clOrdId: Text64 | None = None
-    price: float | None = None
-    stopPrice: float | None = None
-    timeInForce: Text64 | None = None
-    text: Text64 | None = None
-    customTag50: Text64 | None = None
-    isAutomated: bool | None = None
 
 
 class PlaceOcoResultOut(msgspec.Struct, omit_defaults=True):

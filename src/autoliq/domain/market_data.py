@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
-from autoliq.domain.session import CHICAGO, SESSION_START_HOUR, previous_trade_date, trade_date
+from autoliq.domain.session import session_bounds, trade_date
 
 BOOK_LEVELS = 10
 """Synthetic DOM depth: this many price levels each side of the last price."""
@@ -41,14 +41,6 @@ class QuoteState:
     settlement: int
     total_volume: int
     open_interest: int
-
-
-def session_bounds(day: date) -> tuple[datetime, datetime]:
-    """[start, end) in UTC of the moments whose trade date is `day` (17:00 CT of the trade date
-    before it to 17:00 CT of `day`)."""
-    start = datetime.combine(previous_trade_date(day), time(SESSION_START_HOUR), CHICAGO)
-    end = datetime.combine(day, time(SESSION_START_HOUR), CHICAGO)
-    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def trade_date_number(day: date) -> int:

@@ -85,3 +85,11 @@ def session_begin(day: date) -> datetime:
     """When trade date `day`'s session begins, in UTC: 17:00 CT the evening before (Sunday evening
     for Monday)."""
     return datetime.combine(day - timedelta(days=1), MARKET_OPEN, CHICAGO).astimezone(UTC)
+
+
+def session_bounds(day: date) -> tuple[datetime, datetime]:
+    """[start, end) in UTC of the moments whose trade date is `day` (17:00 CT of the trade date
+    before it to 17:00 CT of `day`)."""
+    start = datetime.combine(previous_trade_date(day), MARKET_OPEN, CHICAGO)
+    end = datetime.combine(day, MARKET_OPEN, CHICAGO)
+    return start.astimezone(UTC), end.astimezone(UTC)

@@ -16,9 +16,8 @@ from autoliq.domain.market_data import (
     bar_end,
     bar_first_moment,
     bar_start,
-    session_bounds,
 )
-from autoliq.domain.session import trade_date
+from autoliq.domain.session import session_bounds, trade_date
 from autoliq.service.ports import Store
 
 HISTORY_PAGE = 5000
