@@ -61,8 +61,8 @@ from autoliq.domain.auto_liq import Exposure, Mark, active_rules, price_triggers
 from autoliq.domain.post_trade import AutoLiqSettings
 from autoliq.domain.session import trade_date
 from autoliq.domain.states import Role
-from autoliq.service.auto_liq import evaluate_account
 from autoliq.service.clock import ManualClock
+from autoliq.service.risk_engine import evaluate_account
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # a Tuesday, 09:00 in Chicago: the market is open
 ENTRY = Decimal(5000)

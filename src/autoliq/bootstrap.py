@@ -22,7 +22,6 @@ from autoliq.adapters.db import (
     upgrade_to_head,
 )
 from autoliq.adapters.event_bus import OutboxRelay, loop_deliverer
-from autoliq.adapters.metrics_share import SharedMetrics
 from autoliq.adapters.publisher import InMemoryPublisher
 from autoliq.adapters.readiness import ReadinessProbe
 from autoliq.adapters.repositories import clock_offset_us
@@ -35,6 +34,7 @@ from autoliq.domain.rate_limits import PROFILES, RateLimitProfile
 from autoliq.domain.sandbox import MAX_SPEED, NORMAL_SPEED, TEXT_UNKNOWN_OPERATOR
 from autoliq.domain.session import trade_date
 from autoliq.domain.states import Role
+from autoliq.service.auto_liq_settings import AutoLiqSettingsService
 from autoliq.service.clock import AdjustableClock, Clock, SandboxClock, StoredOffsets, SystemClock
 from autoliq.service.credentials import generate_password, hash_password, verify_password
 from autoliq.service.demo_balance import DemoBalanceService
@@ -42,13 +42,13 @@ from autoliq.service.dry_run import DryRunService
 from autoliq.service.handlers import REFUSAL_DELAY, AuthService, RiskService
 from autoliq.service.linked_service import LinkedOrderService
 from autoliq.service.market import MarketData
-from autoliq.service.post_trade import AutoLiqSettingsService
+from autoliq.service.orders import TradingService
 from autoliq.service.risk_admin import RiskAdminService
 from autoliq.service.sandbox import SandboxOperator, SandboxService, UnknownOperator, resolve_operator
 from autoliq.service.sandbox_clock import ClockService
 from autoliq.service.scheduler import Scheduler
-from autoliq.service.trading_service import TradingService
 from autoliq.service.views import CashViews, TradingViews, Views
+from autoliq.telemetry.metrics_share import SharedMetrics
 
 DEMO_ORGANIZATION = "Demo Prop Firm"
 DEMO_ACCOUNTS = 10

@@ -1,5 +1,5 @@
 """The multibracket strategy's `params` and bracket prices (domain/linked.py), and how the gate counts
-OCO pairs among working orders (`service/trading.working_qty`): pure, no database."""
+OCO pairs among working orders (`service/execution.working_qty`): pure, no database."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from autoliq.domain.linked import (
 )
 from autoliq.domain.orders import Order, OrderType, OrdStatus, TimeInForce
 from autoliq.domain.states import Side
-from autoliq.service.trading import working_qty
+from autoliq.service.execution import working_qty
 
 
 def params(entry: dict[str, Any] | None = None, *brackets: dict[str, Any]) -> str:

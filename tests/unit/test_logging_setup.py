@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from autoliq.logging_setup import TEXT_FORMAT, JsonFormatter, configure_logging, uvicorn_log_config
+from autoliq.telemetry.logs import TEXT_FORMAT, JsonFormatter, configure_logging, uvicorn_log_config
 
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 

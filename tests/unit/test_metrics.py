@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
-from autoliq.service import metrics
-from autoliq.service.metrics import Registry, Snapshot
+from autoliq.telemetry import metrics
+from autoliq.telemetry.metrics import Registry, Snapshot
 from tests.prometheus_text import ExpositionError, parse
 
 AUTOLIQ_FAMILIES = {

@@ -15,8 +15,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from autoliq.adapters.metrics_share import SharedMetrics
-from autoliq.service.metrics import Registry
+from autoliq.telemetry.metrics import Registry
+from autoliq.telemetry.metrics_share import SharedMetrics
 from tests.prometheus_text import parse
 from tests.unit.test_metrics import assert_families_together
 
@@ -160,7 +160,7 @@ def test_others_when_a_file_is_broken_then_skipped_and_the_good_ones_still_read(
     broken.write_bytes(content.replace(b"{live}", str(live_pid).encode()))
     this = SharedMetrics(tmp_path, os.getpid(), worker_registry(1, 0.05))
 
-    with caplog.at_level(logging.DEBUG, logger="autoliq.adapters.metrics_share"):
+    with caplog.at_level(logging.DEBUG, logger="autoliq.telemetry.metrics_share"):
         others = this.others()
 
     assert others == [good.registry.snapshot(str(second_live_pid))]
@@ -230,7 +230,7 @@ def test_publish_forever_when_running_then_publishes_and_a_failing_write_warns_o
                 await task
         shared.close()
 
-    with caplog.at_level(logging.WARNING, logger="autoliq.adapters.metrics_share"):
+    with caplog.at_level(logging.WARNING, logger="autoliq.telemetry.metrics_share"):
         asyncio.run(scenario())
 
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]

@@ -40,7 +40,7 @@ from autoliq.domain.events import (
     SessionsClosed,
     TradingEntityChanged,
 )
-from autoliq.service.metrics import observe_event_lag
+from autoliq.telemetry.metrics import observe_event_lag
 
 log = logging.getLogger(__name__)
 CHANNEL = "autoliq_events"

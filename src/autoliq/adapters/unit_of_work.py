@@ -35,8 +35,8 @@ from autoliq.adapters.repositories import SqlStore
 from autoliq.adapters.storage_faults import StorageHealth, describe_error, is_storage_fault
 from autoliq.domain.errors import StorageUnavailable
 from autoliq.domain.events import Event
-from autoliq.service.metrics import observe_event_lag
 from autoliq.service.ports import Publisher, Store
+from autoliq.telemetry.metrics import observe_event_lag
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ model, response objects) measured at about 200 µs of CPU per request (py-spy, b
 what the whole request costs a bare ASGI app. So `FastEntry` answers these POSTs itself with the
 same steps in the same order: token, body size, strict decoding, then the one shared implementation,
 which the Litestar route (documented in the OpenAPI, and used when `AUTOLIQ_FAST_PATH=0`) calls too.
-Every other request goes to Litestar, timed and counted here (service/metrics.py) under the route
+Every other request goes to Litestar, timed and counted here (telemetry/metrics.py) under the route
 template Litestar matched: one wrapper around the whole framework instead of a middleware per route.
 """
 
@@ -39,7 +39,7 @@ from autoliq.bootstrap import Services
 from autoliq.domain.errors import AutoliqError, BadRequest
 from autoliq.domain.model import User
 from autoliq.domain.rules import EnvironmentDenied, Rejection
-from autoliq.service.metrics import (
+from autoliq.telemetry.metrics import (
     HTTP_DURATION,
     HTTP_REQUESTS,
     UNMATCHED_ROUTE,

@@ -41,7 +41,7 @@ from autoliq.domain.errors import Unauthorized
 from autoliq.domain.model import User
 from autoliq.domain.rate_limits import EndpointLimit, RateLimiter
 from autoliq.domain.sandbox import INTERNAL_ERROR_TEXT, FaultKind, PenaltyTicket, TicketVerdict
-from autoliq.service.metrics import HTTP_DURATION, HTTP_REQUESTS, UNMATCHED_ROUTE
+from autoliq.telemetry.metrics import HTTP_DURATION, HTTP_REQUESTS, UNMATCHED_ROUTE
 
 TICKET_FIELD = "p-ticket"
 _TICKET_BYTES = TICKET_FIELD.encode()

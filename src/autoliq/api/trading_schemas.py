@@ -10,8 +10,8 @@ from typing import Annotated
 import msgspec
 
 from autoliq.api.bounds import Int64
-from autoliq.service.trading import OrderOutcome
-from autoliq.service.trading_service import CashSnapshot
+from autoliq.service.execution import OrderOutcome
+from autoliq.service.orders import CashSnapshot
 from autoliq.service.views import CashBalanceView, FillPairView, FillView, OrderView, PositionView
 
 

@@ -116,8 +116,8 @@ def serve(
         check_database_url,
         run_server,
     )
-    from autoliq.logging_setup import configure_logging, logging_restorer, server_log_config
     from autoliq.service.sandbox import UnknownOperator
+    from autoliq.telemetry.logs import configure_logging, logging_restorer, server_log_config
 
     # Everything that can stop the start is settled first, each failure one line and exit 2: the
     # settings, the URL, the port (bound now, served later), the database.
@@ -193,7 +193,7 @@ def serve(
     if workers > 1:
         console.print(f"  workers:    {workers} processes")
         # Each worker publishes its metrics here every second; a scrape of any worker answers all
-        # of them (adapters/metrics_share.py). Private to this user (mkdtemp: mode 0700).
+        # of them (telemetry/metrics_share.py). Private to this user (mkdtemp: mode 0700).
         metrics_dir = tempfile.mkdtemp(prefix="autoliq-metrics-")
         # The workers build their services from the environment (uvicorn imports the factory).
         os.environ.update(

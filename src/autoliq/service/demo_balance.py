@@ -18,11 +18,11 @@ from autoliq.domain.events import TradingEntityChanged
 from autoliq.domain.model import User
 from autoliq.domain.session import trade_date
 from autoliq.domain.states import Environment
-from autoliq.service import auto_liq
+from autoliq.service import risk_engine
 from autoliq.service.clock import Clock
 from autoliq.service.handlers import AccountDirectory
+from autoliq.service.orders import CashSnapshot, cash_snapshot_of
 from autoliq.service.ports import Store, UnitOfWork
-from autoliq.service.trading_service import CashSnapshot, cash_snapshot_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +81,7 @@ class DemoBalanceService:
             store.insert_cash_change(change.account_id, change.cents, change.comment, caller, now)
             store.emit(TradingEntityChanged("cashBalance", "Updated", change.account_id, change.account_id))
             # The cash moved the account's numbers: its post-trade rules (and price triggers) follow.
-            auto_liq.evaluate_account(store, change.account_id, now)
+            risk_engine.evaluate_account(store, change.account_id, now)
             return cash_snapshot_of(store, change.account_id, day)
 
         return await self._uow.write(work, accounts=(change.account_id,))

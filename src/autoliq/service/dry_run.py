@@ -26,16 +26,16 @@ from autoliq.domain.orders import OrderType
 from autoliq.domain.session import trade_date
 from autoliq.domain.states import AdminAction, Side
 from autoliq.service.clock import Clock
+from autoliq.service.execution import NO_QUOTE, TEXT_NO_QUOTE, OrderOutcome, gate_decision
 from autoliq.service.handlers import AccountDirectory
 from autoliq.service.market import MarketData
-from autoliq.service.ports import Store, UnitOfWork
-from autoliq.service.trading import NO_QUOTE, TEXT_NO_QUOTE, OrderOutcome, gate_decision
-from autoliq.service.trading_service import (
+from autoliq.service.orders import (
     INVALID_CONTRACT,
     TradingService,
     _quantity_failure,
     cash_snapshot_of,
 )
+from autoliq.service.ports import Store, UnitOfWork
 
 MAX_DRY_RUN_ORDERS = 4
 MAX_TOTAL_POS_LIMIT_REACHED = "MaxTotalPosLimitReached"

@@ -30,7 +30,7 @@ from autoliq.domain.rules import (
 from autoliq.domain.sandbox import PenaltyTicket
 from autoliq.domain.states import Actor, AdminAction, Environment
 from autoliq.domain.timers import EXPIRING_ACTIONS, HOLD, TimerKind
-from autoliq.service import auto_liq
+from autoliq.service import risk_engine
 from autoliq.service.clock import Clock
 from autoliq.service.credentials import (
     dummy_hash,
@@ -41,10 +41,10 @@ from autoliq.service.credentials import (
     token_hash,
     verify_password,
 )
+from autoliq.service.execution import liquidate_account
 from autoliq.service.hashing import HashingPool
-from autoliq.service.metrics import count_liquidation
 from autoliq.service.ports import AuthSession, Store, UnitOfWork
-from autoliq.service.trading import liquidate_account
+from autoliq.telemetry.metrics import count_liquidation
 
 INCORRECT_CREDENTIALS = "Incorrect username or password. Please try again."
 MAX_LIVE_SESSIONS = 2
@@ -348,7 +348,7 @@ class RiskService:
             entry = store.append_log(account.id, now, status, Actor.USER, caller.id, None, None)
             store.emit(RiskStatusChanged(account.organization_id, account.id, account.user_id, status, entry))
             # The floor moved: the rules (and the price triggers) are evaluated against it now.
-            auto_liq.evaluate_account(store, account.id, now)
+            risk_engine.evaluate_account(store, account.id, now)
             return store.risk_status(account.id) or status
 
         return await self._uow.write(work, accounts=(account.id,), log_rows=1)
@@ -378,7 +378,7 @@ class RiskService:
 
         def work(store: Store) -> RiskStatus:
             now = clock.now()
-            status = auto_liq.clear_layer(store, account.id)
+            status = risk_engine.clear_layer(store, account.id)
             if unlock_admin and ADMIN_PERMISSIONS[status.admin_action] is not Permission.ANY:
                 status = status.with_admin_action(AdminAction.NORMAL, now)
                 store.save_risk_status(status)
@@ -388,7 +388,7 @@ class RiskService:
             store.emit(RiskStatusChanged(account.organization_id, account.id, account.user_id, status, entry))
             # The rules the layer had set aside watch prices again (a rule still breached acts on
             # the account's next fill or price change, not on the reset itself).
-            auto_liq.evaluate_account(store, account.id, now, act=False)
+            risk_engine.evaluate_account(store, account.id, now, act=False)
             return status
 
         return await self._uow.write(work, accounts=(account.id,), log_rows=1)
@@ -411,7 +411,7 @@ def apply_admin_action(
     if command.action is AdminAction.NORMAL and store.clear_auto_liq_layer(account.id) is not None:
         # Normal clears both layers: the auto-liq layer's lock goes with the admin's, and the rules
         # it had set aside watch prices again.
-        auto_liq.evaluate_account(store, account.id, now, act=False)
+        risk_engine.evaluate_account(store, account.id, now, act=False)
     if command.action is AdminAction.LIQUIDATE_IMMEDIATELY:
         # After the status: the engine's admin orders pass the gate of a liquidating account.
         liquidate_account(store, account.id, contracts or {}, now)

@@ -37,8 +37,7 @@ from autoliq.domain.orders import (
     marketable_price,
 )
 from autoliq.domain.states import Side
-from autoliq.service.ports import Store
-from autoliq.service.trading import (
+from autoliq.service.execution import (
     NewOrder,
     OrderChange,
     OrderOutcome,
@@ -48,6 +47,7 @@ from autoliq.service.trading import (
     modify_order,
     settle_links_after_end,
 )
+from autoliq.service.ports import Store
 
 UNSUPPORTED = "Unsupported"
 INVALID_PRICE = "InvalidPrice"

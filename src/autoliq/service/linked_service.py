@@ -23,6 +23,7 @@ from autoliq.domain.model import User
 from autoliq.domain.orders import TimeInForce
 from autoliq.domain.states import Side
 from autoliq.service.clock import Clock
+from autoliq.service.execution import NewOrder, OrderOutcome
 from autoliq.service.linked_orders import (
     INVALID_PRICE,
     TEXT_ENTRY_TIME_IN_FORCE,
@@ -41,9 +42,8 @@ from autoliq.service.linked_orders import (
     refused,
     start_strategy,
 )
+from autoliq.service.orders import TradingService
 from autoliq.service.ports import UnitOfWork
-from autoliq.service.trading import NewOrder, OrderOutcome
-from autoliq.service.trading_service import TradingService
 
 
 class LinkedOrderService:

@@ -30,10 +30,10 @@ from autoliq.domain.instruments import (
     suggest,
 )
 from autoliq.domain.limits import LISTED_PER_PRODUCT, OrderLimits
-from autoliq.service.auto_liq import evaluate_account
 from autoliq.service.clock import Clock
+from autoliq.service.execution import fill_resting_orders
 from autoliq.service.ports import Store, UnitOfWork
-from autoliq.service.trading import fill_resting_orders
+from autoliq.service.risk_engine import evaluate_account
 
 CHICAGO = ZoneInfo("America/Chicago")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -37,11 +37,11 @@ from autoliq.domain.risk_admin import (
 from autoliq.domain.rules import ACCESS_IS_DENIED
 from autoliq.domain.session import session_begin, trade_date
 from autoliq.domain.states import Actor, Environment
-from autoliq.service import auto_liq
+from autoliq.service import risk_engine
 from autoliq.service.clock import Clock
+from autoliq.service.execution import interrupt_strategies
 from autoliq.service.handlers import AccountDirectory
 from autoliq.service.ports import Store, UnitOfWork
-from autoliq.service.trading import interrupt_strategies
 
 TEXT_RESET = "Interrupted by a reset of the account"
 
@@ -235,7 +235,7 @@ def reset_accounts(store: Store, accounts: Sequence[Account], day: date, caller:
         store.emit(TradingEntityChanged("cashBalance", "Updated", account.id, account.id))
         # The layer goes, with the `liquidateOnly` it had set; the admin action stays.
         if account.id in layered:
-            status = auto_liq.clear_layer(store, account.id)
+            status = risk_engine.clear_layer(store, account.id)
         else:
             status = store.risk_status(account.id) or RiskStatus(id=account.id)
         if status.max_net_liq is not None:
@@ -248,4 +248,4 @@ def reset_accounts(store: Store, accounts: Sequence[Account], day: date, caller:
         if account.id in watched:
             # The post-trade rules watch the rebuilt positions' prices again (their price triggers);
             # a rule the reset state breaches acts on the next fill or price change, not on the reset.
-            auto_liq.evaluate_account(store, account.id, now, act=False)
+            risk_engine.evaluate_account(store, account.id, now, act=False)

@@ -13,7 +13,7 @@ from autoliq.domain.errors import StorageUnavailable
 from autoliq.domain.events import RiskStatusChanged
 from autoliq.domain.states import Actor
 from autoliq.domain.timers import Timer, TimerKind, expired_status, expiry_reason
-from autoliq.service import auto_liq
+from autoliq.service import risk_engine
 from autoliq.service.clock import Clock
 from autoliq.service.ports import Store, UnitOfWork
 
@@ -38,9 +38,9 @@ def fire(store: Store, timer: Timer) -> bool:
         store.emit(RiskStatusChanged(account.organization_id, account.id, account.user_id, after, entry))
         return True
     if timer.kind is TimerKind.AUTO_LIQ_UNLOCK:
-        return auto_liq.unlock(store, timer)
+        return risk_engine.unlock(store, timer)
     if timer.kind is TimerKind.FLATTEN:
-        return auto_liq.flatten(store, timer)
+        return risk_engine.flatten(store, timer)
     return False
 
 
@@ -65,11 +65,11 @@ class Scheduler:
 
     def _close_sessions(self, store: Store) -> int:
         if self.stored_now is None:
-            return auto_liq.close_sessions(store, now=self._clock.now())
+            return risk_engine.close_sessions(store, now=self._clock.now())
         # The session row first (locked on PostgreSQL): a replay's reset, which writes it, is then
         # either wholly before this transaction (and its clock read below) or wholly after it.
         store.session_closed_date()
-        return auto_liq.close_sessions(store, now=self.stored_now(store))
+        return risk_engine.close_sessions(store, now=self.stored_now(store))
 
     async def run_due(self) -> int:
         """Fire every timer due now, earliest first; how many took effect."""

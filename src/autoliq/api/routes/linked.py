@@ -37,7 +37,7 @@ from autoliq.api.security import caller_of
 from autoliq.bootstrap import Services
 from autoliq.domain.errors import BadRequest, NotFound
 from autoliq.domain.linked import MAX_PARAMS_CHARS
-from autoliq.service.metrics import count_order
+from autoliq.telemetry.metrics import count_order
 
 Req = Request[Any, Any, Any]
 

@@ -13,8 +13,8 @@ from autoliq.api.params import ERROR_RESPONSES
 from autoliq.api.security import PUBLIC, caller_of
 from autoliq.bootstrap import Services
 from autoliq.domain.errors import Unauthorized
-from autoliq.service.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from autoliq.service.metrics import render as render_metrics
+from autoliq.telemetry.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from autoliq.telemetry.metrics import render as render_metrics
 
 
 class HealthOut(msgspec.Struct):

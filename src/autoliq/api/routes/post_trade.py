@@ -24,7 +24,7 @@ from autoliq.api.security import caller_of
 from autoliq.bootstrap import Services
 from autoliq.domain.errors import BadRequest, Unauthorized
 from autoliq.domain.post_trade import TEXT_ACCESS_DENIED
-from autoliq.service.post_trade import Mode, SettingsChange
+from autoliq.service.auto_liq_settings import Mode, SettingsChange
 
 Req = Request[Any, Any, Any]
 TEXT_BAD_ID = "id should be the account's id, greater than 0"

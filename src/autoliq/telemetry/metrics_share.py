@@ -1,7 +1,7 @@
 """Metrics across the workers of one `autoliq serve --workers N`, through files in a private directory.
 
 A scrape reaches one worker; it answers its own live numbers and the others' latest snapshots. Each
-worker writes its snapshot (service/metrics.py `Registry.snapshot`: numbers, not text; as JSON) to
+worker writes its snapshot (telemetry/metrics.py `Registry.snapshot`: numbers, not text; as JSON) to
 `<directory>/<pid>.json` every second (`publish_forever`), atomically: a temporary file in the same
 directory, then `os.replace`, so a reader sees a whole old or a whole new file. A reader skips the
 files of processes that no longer exist (and deletes them: a worker killed with `kill -9` leaves its
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import msgspec
 
-from autoliq.service.metrics import REGISTRY, Registry, Snapshot
+from autoliq.telemetry.metrics import REGISTRY, Registry, Snapshot
 
 __all__ = ["PUBLISH_INTERVAL", "SharedMetrics"]
 

@@ -36,7 +36,7 @@ from autoliq.domain.orders import (
 )
 from autoliq.domain.session import trade_date
 from autoliq.domain.states import Side
-from autoliq.service import auto_liq
+from autoliq.service import risk_engine
 from autoliq.service.ports import Store
 
 NO_QUOTE = "NoQuote"
@@ -247,7 +247,7 @@ def execute_fill(
         # Before the post-trade rules: a liquidation they order then cancels the woken brackets too.
         settle_links_after_fill(store, linked, contract, price, now)
     # The fill moved the account's numbers: its post-trade rules decide now, in this transaction.
-    auto_liq.evaluate_account(store, account_id, now)
+    risk_engine.evaluate_account(store, account_id, now)
 
 
 def cancel_order(store: Store, order_id: int, now: datetime) -> bool:

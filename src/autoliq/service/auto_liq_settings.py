@@ -20,7 +20,7 @@ from autoliq.domain.post_trade import (
     may_change,
     settings_error,
 )
-from autoliq.service import auto_liq
+from autoliq.service import risk_engine
 from autoliq.service.clock import Clock
 from autoliq.service.handlers import AccountDirectory
 from autoliq.service.ports import Store, UnitOfWork
@@ -114,7 +114,7 @@ class AutoLiqSettingsService:
                 store.emit(
                     TradingEntityChanged("userAccountAutoLiq", kind, change.settings.id, change.settings.id)
                 )
-                auto_liq.settings_changed(store, change.settings, now)
+                risk_engine.settings_changed(store, change.settings, now)
             return [c.settings for c in changes]
 
         result = await self._uow.write(work)

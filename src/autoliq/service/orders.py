@@ -22,10 +22,7 @@ from autoliq.domain.orders import OrderType, TimeInForce
 from autoliq.domain.session import trade_date
 from autoliq.domain.states import Side
 from autoliq.service.clock import Clock
-from autoliq.service.handlers import AccountDirectory
-from autoliq.service.market import MarketData
-from autoliq.service.ports import Store, UnitOfWork
-from autoliq.service.trading import (
+from autoliq.service.execution import (
     NewOrder,
     OrderChange,
     OrderOutcome,
@@ -35,6 +32,9 @@ from autoliq.service.trading import (
     order_refusal,
     place_order,
 )
+from autoliq.service.handlers import AccountDirectory
+from autoliq.service.market import MarketData
+from autoliq.service.ports import Store, UnitOfWork
 
 INVALID_CONTRACT = "InvalidContract"
 INVALID_PRICE = "InvalidPrice"

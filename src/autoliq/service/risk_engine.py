@@ -44,9 +44,9 @@ from autoliq.domain.post_trade import AutoLiqSettings
 from autoliq.domain.session import next_trade_date, previous_trade_date, session_begin, trade_date
 from autoliq.domain.states import Actor, AdminAction
 from autoliq.domain.timers import Timer, TimerKind
-from autoliq.service import trading
-from autoliq.service.metrics import count_breach, count_liquidation
+from autoliq.service import execution
 from autoliq.service.ports import Store
+from autoliq.telemetry.metrics import count_breach, count_liquidation
 
 CENTS = Decimal(100)
 
@@ -228,7 +228,7 @@ def _lock(
     if until is not None:
         store.add_timer(account.id, TimerKind.AUTO_LIQ_UNLOCK, until, set_at=now)
     if liquidate:
-        trading.liquidate_account(store, account.id, contracts, now)
+        execution.liquidate_account(store, account.id, contracts, now)
         store.after_commit(partial(count_liquidation, "auto_liq"))
     elif status.liquidate_only is None:
         status = replace(status, liquidate_only=now)
@@ -282,7 +282,7 @@ def flatten(store: Store, timer: Timer) -> bool:
     contracts = {
         cid: c for cid, _ in store.open_positions(account.id) if (c := contract_of_id(cid)) is not None
     }
-    trading.liquidate_account(store, account.id, contracts, timer.due_at)
+    execution.liquidate_account(store, account.id, contracts, timer.due_at)
     store.after_commit(partial(count_liquidation, "flatten"))
     reason = f"{FLATTEN_RULE}: working orders cancelled and positions flattened at {timer.due_at.isoformat()}"
     _log(store, account, store.risk_status(account.id) or RiskStatus(id=account.id), timer.due_at, reason)
@@ -330,7 +330,7 @@ def close_sessions(store: Store, now: datetime) -> int:
         store.set_order_status(order_id, OrdStatus.EXPIRED, now)
         store.emit(TradingEntityChanged("order", "Updated", account_id, order_id))
         # Its OCO sibling and suspended brackets are cancelled, as when it is cancelled.
-        trading.settle_links_after_end(store, order_id, account_id, summary[2], now)
+        execution.settle_links_after_end(store, order_id, account_id, summary[2], now)
     # Daily figures start again (the stored price triggers with them); EOD marks move.
     visited = 0
     for account_id in store.session_end_accounts():

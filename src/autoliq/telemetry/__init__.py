@@ -1,0 +1,1 @@
+"""Telemetry: metrics, their sharing across workers, logging. A leaf every layer may import."""
