@@ -1,39 +1,44 @@
-"""The composition root: settings in, a wired set of services out."""
+"""The composition root: settings in, a wired set of services out (`Services`, autoliq.container);
+also the one door of the cli to the database tasks (seed, passwords, readiness of the database) and
+to the ASGI app (`serving_app`, `worker_app`). Wiring only: the SQL is in autoliq.adapters
+(provisioning.py), the rules in autoliq.service and autoliq.domain."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from alembic.util.exc import CommandError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
-from autoliq.adapters import seed
+from autoliq.adapters import provisioning
 from autoliq.adapters.db import (
-    create_admin_engine,
+    DatabaseVanished,
     create_db_engine,
     is_sqlite,
     migrate,
+    normalize_url,
     startup_lock,
     upgrade_to_head,
 )
-from autoliq.adapters.event_bus import OutboxRelay, loop_deliverer
+from autoliq.adapters.db_probe import DatabaseUnavailable, check_database, parse_database_url, safe_url
 from autoliq.adapters.publisher import InMemoryPublisher
 from autoliq.adapters.readiness import ReadinessProbe
-from autoliq.adapters.repositories import clock_offset_us
+from autoliq.adapters.seed import SeedResult
 from autoliq.adapters.storage_faults import DatabaseFile, StorageHealth
-from autoliq.adapters.tables import app_user, organization, sandbox_clock
 from autoliq.adapters.unit_of_work import InLoopUnitOfWork, SqlUnitOfWork
 from autoliq.config import Settings
+from autoliq.container import Services
 from autoliq.domain.passwords import password_problem
-from autoliq.domain.rate_limits import PROFILES, RateLimitProfile
+from autoliq.domain.rate_limits import PROFILES
 from autoliq.domain.sandbox import MAX_SPEED, NORMAL_SPEED, TEXT_UNKNOWN_OPERATOR
 from autoliq.domain.session import trade_date
-from autoliq.domain.states import Role
 from autoliq.service.auto_liq_settings import AutoLiqSettingsService
 from autoliq.service.clock import AdjustableClock, Clock, SandboxClock, StoredOffsets, SystemClock
 from autoliq.service.credentials import generate_password, hash_password, verify_password
@@ -50,69 +55,37 @@ from autoliq.service.scheduler import Scheduler
 from autoliq.service.views import CashViews, TradingViews, Views
 from autoliq.telemetry.metrics_share import SharedMetrics
 
+# The cli's door to what it may not import itself (autoliq.adapters): re-exported, one name each.
+__all__ = [
+    "DatabaseSetupFailed",
+    "DatabaseUnavailable",
+    "DatabaseVanished",
+    "DemoCredentials",
+    "Services",
+    "UnknownOperator",
+    "bootstrap",
+    "check_database",
+    "connection_options",
+    "docs_path",
+    "migrate_for_seed",
+    "parse_database_url",
+    "prepare_database",
+    "safe_url",
+    "seed_demo_if_empty",
+    "seed_organization",
+    "serving_app",
+    "set_user_password",
+    "sqlite_file_missing",
+    "stored_password_matches",
+    "worker_app",
+]
+
+ASGIApp = Any
+"""An ASGI application (the api's Litestar app; typed loosely so importing bootstrap does not import
+the api: the cli's seed and users commands do not need it)."""
+
 DEMO_ORGANIZATION = "Demo Prop Firm"
 DEMO_ACCOUNTS = 10
-
-
-@dataclass
-class Services:
-    """Everything the API and CLI reach the domain through."""
-
-    settings: Settings
-    clock: Clock
-    publisher: InMemoryPublisher
-    uow: SqlUnitOfWork
-    auth: AuthService
-    risk: RiskService
-    views: Views
-    market: MarketData
-    trading: TradingService
-    linked: LinkedOrderService
-    trading_views: TradingViews
-    sandbox_clock: ClockService
-    auto_liq: AutoLiqSettingsService
-    demo_balance: DemoBalanceService
-    risk_admin: RiskAdminService
-    scheduler: Scheduler
-    cash_views: CashViews
-    write_engine: Engine
-    read_engine: Engine
-    readiness: ReadinessProbe
-    sandbox: SandboxService
-    dry_run: DryRunService
-
-    rate_limits: RateLimitProfile | None = None
-    """The rate-limit profile the app enforces (settings.rate_limits), None when off."""
-    relay: OutboxRelay | None = None
-    shared_metrics: SharedMetrics | None = None
-    """With several workers (settings.metrics_dir): this worker's metrics published for the others,
-    and theirs read for a scrape; None in a single process."""
-
-    def start(self) -> None:
-        """Start background machinery (the writer thread)."""
-        self.uow.start()
-
-    def start_relay(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Deliver the events other workers commit to this process's publisher, on `loop`."""
-        if self.relay is None:
-            deliver = loop_deliverer(loop, self.publisher.publish)
-            self.relay = OutboxRelay(self.read_engine, self.uow.origin, deliver)
-            self.relay.start()
-            # A clock move committed after start-up read the offset, and before the relay listened.
-            self.sandbox_clock.follow_stored()
-
-    def stop_relay(self) -> None:
-        if self.relay is not None:
-            self.relay.stop()
-            self.relay = None
-            self.sandbox_clock.stop_following()
-
-    def stop(self) -> None:
-        """Flush queued writes and release connections."""
-        self.uow.stop()
-        self.auth.hashing.shutdown()
-        self.write_engine.dispose()
-        self.read_engine.dispose()
 
 
 def bootstrap(
@@ -210,22 +183,17 @@ def bootstrap(
 
 def _stored_clock(database_url: str, offsets: StoredOffsets) -> SandboxClock:
     """The sandbox clock as stored: its offset, and a replay's pace from the moment it was stored."""
-    engine = create_admin_engine(database_url)
-    c = sandbox_clock.c
-    try:
-        with engine.connect() as conn:
-            row = conn.execute(select(c.offset_us, c.updated, c.speed).where(c.id == 1)).first()
-    finally:
-        engine.dispose()
+    row = provisioning.stored_clock(database_url)
     if row is None:
         return SandboxClock()
-    stored = clock_offset_us(row[0])
+    stored = row.offset_us
     taken = offsets.take(stored, datetime.now(UTC))
     speed = (
-        row[2] if taken == stored and isinstance(row[2], int) and 0 <= row[2] <= MAX_SPEED else NORMAL_SPEED
+        row.speed
+        if taken == stored and isinstance(row.speed, int) and 0 <= row.speed <= MAX_SPEED
+        else NORMAL_SPEED
     )
-    since = row[1].replace(tzinfo=UTC) if row[1].tzinfo is None else row[1]
-    return SandboxClock(timedelta(microseconds=taken), since, speed)
+    return SandboxClock(timedelta(microseconds=taken), row.updated, speed)
 
 
 @dataclass(frozen=True)
@@ -240,14 +208,28 @@ class DemoCredentials:
     first_account_id: int | None
 
 
+class DatabaseSetupFailed(Exception):
+    """Migrating or seeding failed in the database or its driver; the message is one line
+    (`database: <the driver's message>`), never a traceback."""
+
+    @classmethod
+    def of(cls, exc: BaseException) -> DatabaseSetupFailed:
+        cause = getattr(exc, "orig", None) or exc
+        return cls(f"database: {' '.join(str(cause).split())}")
+
+
 def prepare_database(settings: Settings) -> DemoCredentials | None:
     """At start: migrate, and seed the demo organization on an empty database, one process at a time
     (`startup_lock`): workers and machines starting together find the work done by the first. An
-    unknown sandbox operator is an UnknownOperator, raised before anything is seeded."""
-    with startup_lock(settings.database_url):
-        upgrade_to_head(settings.database_url)
-        check_sandbox_operator(settings)
-        return seed_demo_if_empty(settings)
+    unknown sandbox operator is an UnknownOperator, raised before anything is seeded; a failure of
+    the database while migrating or seeding is a `DatabaseSetupFailed`."""
+    try:
+        with startup_lock(settings.database_url):
+            upgrade_to_head(settings.database_url)
+            check_sandbox_operator(settings)
+            return seed_demo_if_empty(settings)
+    except (SQLAlchemyError, CommandError) as exc:
+        raise DatabaseSetupFailed.of(exc) from None
 
 
 def check_sandbox_operator(settings: Settings) -> None:
@@ -256,12 +238,7 @@ def check_sandbox_operator(settings: Settings) -> None:
     name = settings.sandbox_operator
     if name is None:
         return
-    engine = create_admin_engine(settings.database_url)
-    try:
-        with engine.connect() as conn:
-            names = set(conn.execute(select(organization.c.name)).scalars())
-    finally:
-        engine.dispose()
+    names = provisioning.organization_names(settings.database_url)
     if name not in names and (names or name != DEMO_ORGANIZATION):
         raise UnknownOperator(TEXT_UNKNOWN_OPERATOR.format(name=name))
 
@@ -269,30 +246,26 @@ def check_sandbox_operator(settings: Settings) -> None:
 def seed_demo_if_empty(settings: Settings, clock: Clock | None = None) -> DemoCredentials | None:
     """On a database with no organization, create the demo one; else do nothing and return None."""
     now = (clock or SystemClock()).now()
-    engine = create_admin_engine(settings.database_url)
-    try:
-        with engine.begin() as conn:
-            if conn.execute(select(func.count()).select_from(organization)).scalar_one() > 0:
-                return None
-            admin_pw = settings.admin_password or generate_password()
-            trader_pw = settings.trader_password or generate_password()
-            org_id, _ = seed.ensure_organization(conn, DEMO_ORGANIZATION, now)
-            seed.ensure_user(conn, org_id, "admin", Role.ADMIN, lambda: hash_password(admin_pw), now)
-            trader_id = seed.ensure_user(
-                conn, org_id, "trader", Role.TRADER, lambda: hash_password(trader_pw), now
-            )
-            first, _ = seed.add_accounts(conn, org_id, trader_id, DEMO_ACCOUNTS, "DEMO", now)
-            seed.fix_sequences(conn)
-        return DemoCredentials(
-            DEMO_ORGANIZATION,
-            admin_pw,
-            trader_pw,
-            settings.admin_password is None,
-            settings.trader_password is None,
-            first,
-        )
-    finally:
-        engine.dispose()
+    admin_pw = settings.admin_password or generate_password()
+    trader_pw = settings.trader_password or generate_password()
+    seeded, first = provisioning.seed_demo_if_empty(
+        settings.database_url,
+        DEMO_ORGANIZATION,
+        DEMO_ACCOUNTS,
+        lambda: hash_password(admin_pw),
+        lambda: hash_password(trader_pw),
+        now,
+    )
+    if not seeded:
+        return None
+    return DemoCredentials(
+        DEMO_ORGANIZATION,
+        admin_pw,
+        trader_pw,
+        settings.admin_password is None,
+        settings.trader_password is None,
+        first,
+    )
 
 
 def seed_organization(
@@ -306,7 +279,7 @@ def seed_organization(
     owner_password: str | None = None,
     progress: Callable[[int], None] | None = None,
     clock: Clock | None = None,
-) -> seed.SeedResult:
+) -> SeedResult:
     """Add an organization with its admin (or reuse them) and `accounts` new accounts, in one transaction.
     A supplied password too weak to set (`password_problem`) is a `ValueError` before anything is written;
     an owner created without a password gets a generated one, returned to be shown once."""
@@ -323,50 +296,87 @@ def seed_organization(
         generated.append(generate_password())
         return hash_password(generated[0])
 
-    engine = create_admin_engine(database_url)
-    try:
-        with engine.begin() as conn:
-            org_id, created = seed.ensure_organization(conn, organization_name, now)
-            admin_id = seed.ensure_user(
-                conn, org_id, admin_name, Role.ADMIN, lambda: hash_password(admin_password), now
-            )
-            owner_id = admin_id
-            if owner_name is not None:
-                owner_id = seed.ensure_user(conn, org_id, owner_name, Role.TRADER, owner_hash, now)
-            prefix = "".join(ch for ch in organization_name.upper() if ch.isalnum())[:8] or "ACC"
-            first, n = seed.add_accounts(conn, org_id, owner_id, accounts, prefix, now, progress)
-            seed.fix_sequences(conn)
-        return seed.SeedResult(org_id, created, admin_id, owner_id, first, n, next(iter(generated), None))
-    finally:
-        engine.dispose()
+    prefix = "".join(ch for ch in organization_name.upper() if ch.isalnum())[:8] or "ACC"
+    result = provisioning.add_organization(
+        database_url,
+        organization_name,
+        admin_name,
+        lambda: hash_password(admin_password),
+        None if owner_name is None else (owner_name, owner_hash),
+        accounts,
+        prefix,
+        now,
+        progress,
+    )
+    return replace(result, generated_owner_password=next(iter(generated), None))
 
 
 def stored_password_matches(database_url: str, user_name: str, password: str) -> bool | None:
     """Whether `password` is the one stored for `user_name`; None when there is no such user."""
-    engine = create_admin_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            stored = conn.execute(
-                select(app_user.c.password_hash).where(app_user.c.name == user_name)
-            ).scalar_one_or_none()
-    finally:
-        engine.dispose()
+    stored = provisioning.password_hash_of(database_url, user_name)
     return None if stored is None else verify_password(password, stored)
 
 
 def set_user_password(database_url: str, user_name: str, password: str) -> bool:
     """Store `password` (hashed) for `user_name`; False when there is no such user. A password too
-    weak to set (`password_problem`) is a `ValueError`."""
+    weak to set (`password_problem`) is a `ValueError`; a failure of the database a
+    `DatabaseSetupFailed`."""
     problem = password_problem(password)
     if problem is not None:
         raise ValueError(f"the password {problem}")
     password_hash = hash_password(password)
-    engine = create_admin_engine(database_url)
     try:
-        with engine.begin() as conn:
-            result = conn.execute(
-                update(app_user).where(app_user.c.name == user_name).values(password_hash=password_hash)
-            )
-    finally:
-        engine.dispose()
-    return bool(result.rowcount)
+        return provisioning.set_password_hash(database_url, user_name, password_hash)
+    except SQLAlchemyError as exc:
+        raise DatabaseSetupFailed.of(exc) from None
+
+
+def sqlite_file_missing(database_url: str) -> bool:
+    """True when `database_url` names a SQLite database file (not in memory) that does not exist."""
+    if not is_sqlite(database_url):
+        return False
+    file = make_url(normalize_url(database_url)).database
+    return bool(file) and file != ":memory:" and not Path(str(file)).is_file()
+
+
+def migrate_for_seed(database_url: str) -> None:
+    """Before `autoliq seed`: the database answers (`DatabaseUnavailable` otherwise) and is migrated
+    (`DatabaseVanished`: a SQLite file lost since it was created, never seeded over)."""
+    check_database(database_url)
+    migrate(database_url)
+
+
+# Serving (`autoliq serve`): the cli reaches the ASGI app through these, never the api itself.
+
+WORKER_APP_FACTORY = "autoliq.bootstrap:worker_app"
+"""The import string of the app factory each worker process calls (`uvicorn ... --factory`)."""
+
+
+def serving_app(settings: Settings) -> ASGIApp:
+    """The ASGI app of one process serving `settings` (database already prepared)."""
+    from autoliq.api.app import create_app
+
+    return create_app(bootstrap(settings, run_migrations=False), announce_shutdown=True)
+
+
+def worker_app() -> ASGIApp:
+    """One worker's app: services over the database named by AUTOLIQ_DATABASE_URL (already migrated).
+
+    `autoliq serve --workers N` prepares the database once (migrations, demo seed), hands its
+    settings to the workers through AUTOLIQ_* variables, and lets uvicorn start N processes on one
+    port, each calling this factory."""
+    return serving_app(Settings.from_env())
+
+
+def docs_path() -> str:
+    """The path of the API's interactive documentation."""
+    from autoliq.api.app import DOCS_PATH
+
+    return DOCS_PATH
+
+
+def connection_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options bounding connections (raises the open-file limit first)."""
+    from autoliq.api.connection_limits import connection_options as options
+
+    return options(settings)

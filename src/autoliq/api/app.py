@@ -60,7 +60,7 @@ from autoliq.api.routes.user_sync import UserSyncController
 from autoliq.api.security import require_token
 from autoliq.api.websocket import WebSocketController
 from autoliq.api.websocket.shutdown import announce_on_exit_signals
-from autoliq.bootstrap import Services
+from autoliq.container import Services
 
 DOCS_PATH = "/_autoliq/docs"
 OPENAPI_JSON_PATH = f"{DOCS_PATH}/openapi.json"

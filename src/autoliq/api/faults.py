@@ -36,7 +36,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from autoliq.api.client_address import client_address
 from autoliq.api.security import dispatched_caller
-from autoliq.bootstrap import Services
+from autoliq.container import Services
 from autoliq.domain.errors import Unauthorized
 from autoliq.domain.model import User
 from autoliq.domain.rate_limits import EndpointLimit, RateLimiter

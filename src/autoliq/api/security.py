@@ -7,7 +7,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from autoliq.bootstrap import Services
+from autoliq.container import Services
 from autoliq.domain.errors import Unauthorized
 from autoliq.service.handlers import Caller
 

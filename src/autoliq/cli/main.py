@@ -103,12 +103,16 @@ def serve(
     import shutil
     import tempfile
 
-    from alembic.util.exc import CommandError
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from autoliq.adapters.db import DatabaseVanished
-    from autoliq.api.app import DOCS_PATH, create_app
-    from autoliq.bootstrap import bootstrap, prepare_database
+    from autoliq.bootstrap import (
+        WORKER_APP_FACTORY,
+        DatabaseSetupFailed,
+        DatabaseVanished,
+        UnknownOperator,
+        connection_options,
+        docs_path,
+        prepare_database,
+        serving_app,
+    )
     from autoliq.cli.startup import (
         StartupError,
         bind_listening_socket,
@@ -116,7 +120,6 @@ def serve(
         check_database_url,
         run_server,
     )
-    from autoliq.service.sandbox import UnknownOperator
     from autoliq.telemetry.logs import configure_logging, logging_restorer, server_log_config
 
     # Everything that can stop the start is settled first, each failure one line and exit 2: the
@@ -149,7 +152,11 @@ def serve(
         listener.close()
         restore_logging()
         raise _startup_failure(str(exc)) from None
-    except (SQLAlchemyError, CommandError, OSError) as exc:  # found while migrating or seeding
+    except DatabaseSetupFailed as exc:  # found while migrating or seeding (one line, no traceback)
+        listener.close()
+        restore_logging()
+        raise _startup_failure(str(exc)) from None
+    except OSError as exc:
         listener.close()
         restore_logging()
         raise _startup_failure(_database_failure(exc)) from None
@@ -158,7 +165,7 @@ def serve(
         f"[bold]autoliq[/bold] ({settings.environment.value}) on {escape(_safe_url(settings.database_url))}"
     )
     console.print(f"  base URL:   {base}/v1")
-    console.print(f"  API docs:   {base}{DOCS_PATH}")
+    console.print(f"  API docs:   {base}{docs_path()}")
     if demo is not None:
         # Generated passwords are shown this once; supplied ones never (the operator has them).
         console.print(
@@ -187,8 +194,6 @@ def serve(
         # the app decides instead, from AUTOLIQ_TRUSTED_PROXIES only (api/client_address.py).
         "proxy_headers": False,
     }
-    from autoliq.api.connection_limits import connection_options  # uvicorn: imported only to serve
-
     server_options.update(connection_options(settings))  # open files, timeouts, concurrency limit
     if workers > 1:
         console.print(f"  workers:    {workers} processes")
@@ -206,12 +211,11 @@ def serve(
             AUTOLIQ_METRICS_DIR=metrics_dir,
         )
         try:
-            code = run_server("autoliq.api.asgi:create", listener, workers, server_options)
+            code = run_server(WORKER_APP_FACTORY, listener, workers, server_options)
         finally:
             shutil.rmtree(metrics_dir, ignore_errors=True)
     else:
-        asgi_app = create_app(bootstrap(settings, run_migrations=False), announce_shutdown=True)
-        code = run_server(asgi_app, listener, 1, server_options)
+        code = run_server(serving_app(settings), listener, 1, server_options)
     if code:
         raise typer.Exit(code)
 
@@ -269,9 +273,7 @@ def seed(
     ] = None,
 ) -> None:
     """Add an organization, or accounts to an existing one, directly in the database."""
-    from autoliq.adapters.db import DatabaseVanished, migrate
-    from autoliq.adapters.db_probe import DatabaseUnavailable, check_database
-    from autoliq.bootstrap import seed_organization
+    from autoliq.bootstrap import DatabaseUnavailable, DatabaseVanished, migrate_for_seed, seed_organization
     from autoliq.domain.passwords import password_problem
 
     for option, password in (("--admin-password", admin_password), ("--owner-password", owner_password)):
@@ -280,8 +282,7 @@ def seed(
             raise _startup_failure(f"{option} {problem}")
     url = database_url or default_database_url()
     try:
-        check_database(url)
-        migrate(url)
+        migrate_for_seed(url)
     except (DatabaseUnavailable, DatabaseVanished) as exc:  # vanished: never seed over a lost database
         raise _startup_failure(str(exc)) from None
     started = time.perf_counter()
@@ -334,9 +335,9 @@ app.command("watch")(watch_command)
 
 
 def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    from autoliq.bootstrap import safe_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    return safe_url(url)
 
 
 def main() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -45,12 +44,14 @@ def set_password(
     ] = None,
 ) -> None:
     """Set USER's password, from AUTOLIQ_NEW_PASSWORD, the terminal (asked twice) or standard input."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from autoliq.adapters.db import is_sqlite, normalize_url
-    from autoliq.adapters.db_probe import DatabaseUnavailable, check_database, safe_url
-    from autoliq.bootstrap import set_user_password
+    from autoliq.bootstrap import (
+        DatabaseSetupFailed,
+        DatabaseUnavailable,
+        check_database,
+        safe_url,
+        set_user_password,
+        sqlite_file_missing,
+    )
     from autoliq.domain.passwords import password_problem
 
     url = database_url or default_database_url()
@@ -58,10 +59,8 @@ def set_password(
         check_database(url)
     except DatabaseUnavailable as exc:
         raise _fail(str(exc)) from None
-    if is_sqlite(url):
-        file = make_url(normalize_url(url)).database
-        if file and file != ":memory:" and not Path(file).is_file():
-            raise _fail(f"no database at {safe_url(url)} (autoliq serve or autoliq seed creates it)")
+    if sqlite_file_missing(url):
+        raise _fail(f"no database at {safe_url(url)} (autoliq serve or autoliq seed creates it)")
     password = _new_password(user)
     if not password:
         raise _fail(f"no password given (set {NEW_PASSWORD_VARIABLE}, type it on a terminal or pipe it in)")
@@ -70,9 +69,8 @@ def set_password(
         raise _fail(f"the password {problem}")
     try:
         found = set_user_password(url, user, password)
-    except SQLAlchemyError as exc:
-        cause = getattr(exc, "orig", None) or exc
-        raise _fail(f"database: {' '.join(str(cause).split())}") from None
+    except DatabaseSetupFailed as exc:
+        raise _fail(str(exc)) from None
     if not found:
         raise _fail(f"no user {user!r} in {safe_url(url)}")
     out.print(f"password of {user!r} changed in {safe_url(url)}", highlight=False, markup=False)

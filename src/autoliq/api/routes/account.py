@@ -19,7 +19,7 @@ from autoliq.api.params import (
 )
 from autoliq.api.schemas import AccountOut, account_out
 from autoliq.api.security import caller_of
-from autoliq.bootstrap import Services
+from autoliq.container import Services
 
 
 class AccountController(Controller):

@@ -12,7 +12,7 @@ from autoliq.api.client_address import client_address
 from autoliq.api.params import ERROR_RESPONSES, PUBLIC_ERROR_RESPONSES, strict_body
 from autoliq.api.schemas import AccessTokenRequest, AccessTokenResponse, OAuthMeResponse
 from autoliq.api.security import PUBLIC, bearer_token, caller_of
-from autoliq.bootstrap import Services
+from autoliq.container import Services
 from autoliq.domain.rules import Rejection
 from autoliq.domain.sandbox import PenaltyTicket
 from autoliq.service.handlers import AccessGranted

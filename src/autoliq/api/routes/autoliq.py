@@ -24,7 +24,7 @@ from autoliq.api.schemas import (
     price_out,
 )
 from autoliq.api.security import caller_of
-from autoliq.bootstrap import Services
+from autoliq.container import Services
 
 MAX_ALERTS = 1000
 

@@ -11,7 +11,7 @@ from litestar.params import JSONBody
 from autoliq.api.dry_run_schemas import DryRunBody, DryRunResponseOut, dry_run_out
 from autoliq.api.params import ERROR_RESPONSES, decode_strict
 from autoliq.api.security import caller_of
-from autoliq.bootstrap import Services
+from autoliq.container import Services
 from autoliq.service.dry_run import ExtraRisk
 
 Req = Request[Any, Any, Any]

@@ -34,7 +34,7 @@ from autoliq.api.linked_schemas import (
 )
 from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdParam, decode_strict, parse_ids
 from autoliq.api.security import caller_of
-from autoliq.bootstrap import Services
+from autoliq.container import Services
 from autoliq.domain.errors import BadRequest, NotFound
 from autoliq.domain.linked import MAX_PARAMS_CHARS
 from autoliq.telemetry.metrics import count_order

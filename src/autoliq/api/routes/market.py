@@ -33,7 +33,7 @@ from autoliq.api.schemas import (
     exchange_out,
     product_out,
 )
-from autoliq.bootstrap import Services
+from autoliq.container import Services
 from autoliq.domain.errors import NotFound
 from autoliq.domain.instruments import ContractSpec, suggest
 from autoliq.service.market import MarketData

@@ -11,7 +11,7 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from autoliq.api.params import ERROR_RESPONSES
 from autoliq.api.security import PUBLIC, caller_of
-from autoliq.bootstrap import Services
+from autoliq.container import Services
 from autoliq.domain.errors import Unauthorized
 from autoliq.telemetry.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from autoliq.telemetry.metrics import render as render_metrics

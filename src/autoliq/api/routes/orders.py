@@ -38,7 +38,7 @@ from autoliq.api.trading_schemas import (
     position_out,
     snapshot_out,
 )
-from autoliq.bootstrap import Services
+from autoliq.container import Services
 from autoliq.domain.errors import NotFound
 
 Req = Request[Any, Any, Any]

@@ -21,7 +21,7 @@ from autoliq.api.post_trade_schemas import (
     settings_out,
 )
 from autoliq.api.security import caller_of
-from autoliq.bootstrap import Services
+from autoliq.container import Services
 from autoliq.domain.errors import BadRequest, Unauthorized
 from autoliq.domain.post_trade import TEXT_ACCESS_DENIED
 from autoliq.service.auto_liq_settings import Mode, SettingsChange

@@ -22,7 +22,7 @@ from autoliq.api.schemas import (
     risk_status_out,
 )
 from autoliq.api.security import caller_of
-from autoliq.bootstrap import Services
+from autoliq.container import Services
 from autoliq.domain.model import RiskStatus
 from autoliq.domain.rules import Rejection
 

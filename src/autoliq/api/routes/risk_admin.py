@@ -33,7 +33,7 @@ from autoliq.api.risk_admin_schemas import (
 )
 from autoliq.api.security import caller_of
 from autoliq.api.trading_schemas import SimpleResponseOut
-from autoliq.bootstrap import Services
+from autoliq.container import Services
 
 Req = Request[Any, Any, Any]
 AccountIdPath = Annotated[int, Parameter(ge=INT64_MIN, le=INT64_MAX, description="Account id (int64)")]

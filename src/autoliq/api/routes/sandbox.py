@@ -22,7 +22,7 @@ from autoliq.api.sandbox_schemas import (
     reset_out,
 )
 from autoliq.api.security import caller_of
-from autoliq.bootstrap import Services
+from autoliq.container import Services
 from autoliq.domain.errors import BadRequest, Unauthorized
 
 Req = Request[Any, Any, Any]

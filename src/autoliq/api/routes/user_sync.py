@@ -12,7 +12,7 @@ from litestar.params import JSONBody
 from autoliq.api.params import ERROR_RESPONSES, decode_strict
 from autoliq.api.security import caller_of
 from autoliq.api.websocket.sync import SyncMessageOut, SyncRequestBody, snapshot, subscription_of
-from autoliq.bootstrap import Services
+from autoliq.container import Services
 
 
 class UserSyncController(Controller):

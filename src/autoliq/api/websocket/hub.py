@@ -34,7 +34,7 @@ from autoliq.api.websocket.protocol import (
     shutdown_message,
 )
 from autoliq.api.websocket.sync import Change, Subscription, interesting, read_entities, risk_status_changes
-from autoliq.bootstrap import Services
+from autoliq.container import Services
 from autoliq.domain.events import Event, RiskStatusChanged, TradingEntityChanged
 from autoliq.service.handlers import Caller
 

@@ -29,7 +29,7 @@ from autoliq.api.params import decode_strict
 from autoliq.api.websocket.hub import Connection, Hub
 from autoliq.api.websocket.protocol import answer, array_frame, error_answer
 from autoliq.api.websocket.socket_routes import SocketRequest, socket_route
-from autoliq.bootstrap import Services
+from autoliq.container import Services
 from autoliq.domain.errors import AutoliqError, BadRequest, NotFound
 from autoliq.domain.events import Event, PricesChanged, SandboxReset
 from autoliq.domain.instruments import PRODUCTS_BY_NAME, ContractSpec

@@ -18,7 +18,7 @@ from autoliq.api.websocket.protocol import RequestFrame
 
 if TYPE_CHECKING:
     from autoliq.api.websocket.hub import Connection, Hub
-    from autoliq.bootstrap import Services
+    from autoliq.container import Services
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,7 +57,7 @@ from autoliq.api.trading_schemas import (
     order_out,
     position_out,
 )
-from autoliq.bootstrap import Services
+from autoliq.container import Services
 from autoliq.domain.errors import BadRequest
 from autoliq.domain.events import Event, RiskStatusChanged, TradingEntityChanged
 from autoliq.domain.gate import may_trade
