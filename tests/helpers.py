@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -10,14 +11,23 @@ from litestar.testing import TestClient
 from sqlalchemy import func, select
 
 from autoliq.adapters.db import create_admin_engine
+from autoliq.adapters.publisher import InMemoryPublisher
 from autoliq.adapters.tables import account_risk_status, account_risk_status_log
 from autoliq.api.app import create_app
 from autoliq.bootstrap import bootstrap, seed_organization
+from autoliq.domain.events import Event
 from autoliq.service.clock import Clock
 from tests.conftest import ADMIN_PW, make_settings
 
 SET_ACTION = "/v1/accountRiskStatus/setadminautoliqaction"
 PLACE_ORDER = "/v1/order/placeorder"
+
+
+def event_queue(publisher: InMemoryPublisher) -> asyncio.Queue[Event]:
+    """A queue that receives every event `publisher` publishes from now on, in order."""
+    queue: asyncio.Queue[Event] = asyncio.Queue()
+    publisher.add_listener(lambda events: [queue.put_nowait(event) for event in events])
+    return queue
 
 
 def db_snapshot(database_url: str) -> tuple[dict[int, tuple[Any, ...]], int]:

@@ -19,7 +19,7 @@ from autoliq.bootstrap import Services
 from autoliq.domain.events import AlertRaised
 from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login
 from tests.contract import validate_response
-from tests.helpers import action_body
+from tests.helpers import action_body, event_queue
 
 H = dict[str, str]
 NEXT_OPEN = "2026-11-24T23:00:00Z"
@@ -529,7 +529,7 @@ def test_price_change_when_other_contracts_or_far_from_limits_then_only_reached_
     assert reached(int(4999 / 0.25)) == []  # -$50: nobody's trigger
     assert reached(int(4993 / 0.25)) == [near]  # -$350: only the near account; never the NQ holder
     assert reached(int(4899 / 0.25)) == [near, far]
-    events = services.publisher.subscribe()
+    events = event_queue(services.publisher)
     price(client, admin_headers, 4993)
     published = []
     while not events.empty():

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar.testing import TestClient
 
-from autoliq.api.app import create_app, openapi_document
+from autoliq.api.app import create_app
 from autoliq.bootstrap import Services, bootstrap
 from tests.conftest import ADMIN_PW, World, bearer, login, make_settings
 from tests.contract import tradovate_document  # the official schemas: read here only
@@ -268,7 +268,7 @@ def served(world: World) -> Iterator[tuple[TestClient[Any], dict[str, str], list
         )
         assert r.status_code == 200, r.text
         ids = [*world.demo_account_ids[:3], world.other_account_ids[0], 1]
-        yield client, admin, operations(openapi_document(app)), ids
+        yield client, admin, operations(app.openapi_schema.to_schema()), ids
 
 
 def _send(client: TestClient[Any], headers: dict[str, str], request: Request) -> Any:

@@ -21,6 +21,7 @@ from litestar.testing import TestClient
 from litestar.testing.websocket_test_session import WebSocketTestSession
 
 from autoliq.api.websocket import WebSocketSettings
+from autoliq.api.websocket.hub import Hub
 from autoliq.service.clock import ManualClock
 from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login
 from tests.contract import validate_response
@@ -124,8 +125,8 @@ def token_of(headers: dict[str, str]) -> str:
 
 
 def with_settings(client: TestClient[Any], **values: Any) -> None:
-    """WebSocket timings for this app (before its first socket)."""
-    client.app.state.websocket_settings = WebSocketSettings(**values)
+    """WebSocket timings for this app (before its first socket): its hub, made with them."""
+    client.app.state.websocket_hub = Hub(client.app.state.services, WebSocketSettings(**values))
 
 
 def props_text(entity_type: str, event_type: str, rest_body: str) -> str:

@@ -29,6 +29,7 @@ from autoliq.domain.states import Actor, AdminAction, ReasonCode
 from autoliq.service.clock import ManualClock
 from autoliq.service.ports import Store
 from tests.conftest import ADMIN_PW, World, make_settings
+from tests.helpers import event_queue
 
 DEADLINE = 10.0
 
@@ -78,7 +79,7 @@ def test_event_when_committed_through_one_worker_then_the_others_publisher_deliv
     async def scenario() -> None:
         await _started(workers)
         try:
-            mine, theirs = first.publisher.subscribe(), second.publisher.subscribe()
+            mine, theirs = event_queue(first.publisher), event_queue(second.publisher)
             granted = await first.auth.request_access_token("admin", ADMIN_PW)
             admin = granted.user
             status = await first.risk.set_admin_auto_liq_action(

@@ -18,7 +18,7 @@ from autoliq.domain.model import RiskStatus
 from autoliq.domain.states import Actor, AdminAction, ReasonCode
 from autoliq.service.ports import Store
 from tests.conftest import World, make_settings
-from tests.helpers import HEAD_REVISION
+from tests.helpers import HEAD_REVISION, event_queue
 
 T0 = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 
@@ -151,7 +151,7 @@ def test_events_when_write_commits_then_published_after_commit_with_log_row(worl
     account_id = world.demo_account_ids[0]
 
     async def run() -> tuple[object, list[object]]:
-        queue = services.publisher.subscribe()
+        queue = event_queue(services.publisher)
         caller = await services.uow.read(lambda s: s.user_by_name("admin"))
         assert caller is not None
         result = await services.risk.set_admin_auto_liq_action(
@@ -292,7 +292,7 @@ def test_trading_events_when_market_order_fills_then_order_fill_position_events_
     account_id = world.demo_account_ids[0]
 
     async def run() -> tuple[object, list[object]]:
-        queue = services.publisher.subscribe()
+        queue = event_queue(services.publisher)
         found = await services.uow.read(lambda s: s.user_by_name("admin"))
         assert found is not None
         await services.market.set_prices([("ESZ6", 5000)])

@@ -1,10 +1,10 @@
 """The three statements every admin action runs, on the raw DB-API cursor.
 
 SQLAlchemy Core builds, caches and compiles a statement on each `execute`; on the write path that
-cost (about 100-150 µs a statement, measured with py-spy in bench/) was most of the writer thread's
-time. These statements are fixed, so they are written once per dialect and executed directly on the
-DB-API connection of the SQLAlchemy transaction (same connection, same transaction). Values are
-stored exactly as SQLAlchemy's types store them, so either path reads what the other wrote:
+cost was most of the writer thread's time (py-spy; figures in docs/performance.md). These statements
+are fixed, so they are written once per dialect and executed directly on the DB-API connection of the
+SQLAlchemy transaction (same connection, same transaction). Values are stored exactly as
+SQLAlchemy's types store them, so either path reads what the other wrote:
 `tests/integration/test_hot_path.py` checks that round trip on both engines.
 """
 

@@ -128,10 +128,6 @@ class SqlStore(LinkedOrdersRepository, AutoLiqRepository, AdminRepository, Sandb
         row = self.conn.execute(select(organization).where(organization.c.id == organization_id)).first()
         return Organization(row.id, row.name) if row else None
 
-    def organization_by_name(self, name: str) -> Organization | None:
-        row = self.conn.execute(select(organization).where(organization.c.name == name)).first()
-        return Organization(row.id, row.name) if row else None
-
     def user(self, user_id: int) -> User | None:
         row = self.conn.execute(select(app_user).where(app_user.c.id == user_id)).first()
         return _user(row) if row else None

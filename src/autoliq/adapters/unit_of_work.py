@@ -459,7 +459,7 @@ class InLoopUnitOfWork(SqlUnitOfWork):
     """SQLite's unit of work: statements run on the event loop's thread; only the commit leaves it.
 
     With a writer thread, the event loop and the writer fight over the GIL on every write (py-spy:
-    the GIL was held only ~57% of the time at one core of CPU, the rest lost to hand-offs). SQLite's
+    much of the CPU was lost to hand-offs; figures in docs/performance.md). SQLite's
     statements are microseconds of C against the page cache, so here they run on the loop itself, one
     batch at a time, and only the commit (the fsync, which releases the GIL) runs in a worker thread.
     Requests that arrive during a commit form the next batch: group commit as before. PostgreSQL
@@ -516,7 +516,7 @@ class InLoopUnitOfWork(SqlUnitOfWork):
                 raise
             store = self._snapshot_store = SqlStore(conn, HotPath(conn))
         # BEGIN (deferred) on the DB-API connection: the reads below share one snapshot. The raw
-        # statements skip SQLAlchemy's transaction events (~80 µs a request); `work` must use only
+        # statements skip SQLAlchemy's transaction events (a cost on every request); `work` must use only
         # the raw-cursor reads (an SQLAlchemy statement would fail loudly: autobegin inside BEGIN).
         cursor = store.hot.cursor
         cursor.execute("BEGIN")

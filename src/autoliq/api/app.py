@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from litestar import Litestar
 from litestar.di import Provide
@@ -180,13 +179,3 @@ def create_app(
     # Outermost: every layer inside, and uvicorn's access log, see the same client address.
     app.asgi_handler = ClientAddressEntry(app.asgi_handler, services.settings.trusted_proxies)
     return app
-
-
-def route_paths(app: Litestar) -> list[str]:
-    """Every routed path (for docs and tests)."""
-    return sorted({route.path for route in app.routes})
-
-
-def openapi_document(app: Litestar) -> dict[str, Any]:
-    """The app's own OpenAPI document as a dict."""
-    return app.openapi_schema.to_schema()

@@ -8,9 +8,9 @@ files of processes that no longer exist (and deletes them: a worker killed with 
 file), and any file it cannot read or decode. The supervisor creates the directory (mode 0700) and
 removes it when it stops.
 
-Costs, measured with every route counted (92): a snapshot is 20 KB and takes about 0.1 ms on the event
-loop each second (the write, 0.2-0.4 ms on a disk, goes to a thread); reading another worker's file
-takes under 0.2 ms per scrape. A missing directory reads as no other worker."""
+The snapshot is taken on the event loop once a second and is small next to a request's cost; the
+write goes to a thread, since a disk may stall (figures: docs/performance.md, "Measured in code
+review"). A missing directory reads as no other worker."""
 
 from __future__ import annotations
 
@@ -118,7 +118,7 @@ class SharedMetrics:
 
     async def publish_forever(self, interval: float = PUBLISH_INTERVAL) -> None:
         """Publish now, then every `interval` seconds until cancelled. The snapshot is taken on the
-        event loop (about 0.1 ms), the file written on a thread (a disk may stall); a failed
+        event loop (cheap), the file written on a thread (a disk may stall); a failed
         write is logged (once until one succeeds again) and retried at the next tick."""
         while True:
             data = self._encoded()

@@ -355,15 +355,11 @@ class Hub:
 
 
 def hub_of(app: Litestar) -> Hub:
-    """The app's hub, made on first use (settings: `app.state.websocket_settings` when a test sets
-    them, else the server's, read from AUTOLIQ_WS_* at start)."""
+    """The app's hub, made on first use with the server's settings (AUTOLIQ_WS_*, read at start)."""
     hub = app.state.get("websocket_hub")
     if not isinstance(hub, Hub):
         services: Services = app.state.services
-        settings = app.state.get("websocket_settings")
-        if not isinstance(settings, WebSocketSettings):
-            settings = services.settings.websocket
-        hub = Hub(services, settings)
+        hub = Hub(services, services.settings.websocket)
         app.state.websocket_hub = hub
     return hub
 
