@@ -30,6 +30,18 @@ def event_queue(publisher: InMemoryPublisher) -> asyncio.Queue[Event]:
     return queue
 
 
+def current_revision(url: str) -> str | None:
+    """The database's migration revision, or None before the first migration."""
+    from alembic.runtime.migration import MigrationContext
+
+    engine = create_admin_engine(url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
 def db_snapshot(database_url: str) -> tuple[dict[int, tuple[Any, ...]], int]:
     """Every risk status row and the number of log rows, read straight from the database."""
     engine = create_admin_engine(database_url)

@@ -15,14 +15,13 @@ from autoliq.adapters.db import (
     alembic_config,
     create_admin_engine,
     create_db_engine,
-    current_revision,
     is_sqlite,
 )
 from autoliq.adapters.readiness import ReadinessProbe
 from autoliq.bootstrap import Services
 from autoliq.service.clock import ManualClock
 from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login
-from tests.helpers import SET_ACTION, action_body, app_client
+from tests.helpers import SET_ACTION, action_body, app_client, current_revision
 from tests.prometheus_text import Exposition, LabelSet, parse
 
 HEALTH = "/_autoliq/health"

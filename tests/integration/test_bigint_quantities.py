@@ -9,10 +9,10 @@ from alembic import command
 from sqlalchemy import insert, inspect, select
 from sqlalchemy.exc import DBAPIError
 
-from autoliq.adapters.db import alembic_config, create_admin_engine, current_revision, migrate
+from autoliq.adapters.db import alembic_config, create_admin_engine, migrate
 from autoliq.adapters.tables import fill, position, trade_order
 from tests.conftest import World
-from tests.helpers import HEAD_REVISION
+from tests.helpers import HEAD_REVISION, current_revision
 
 T0 = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 BIG = 2**31  # one past int4

@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from alembic import command
 from sqlalchemy import inspect, text
 
-from autoliq.adapters.db import alembic_config, create_admin_engine, current_revision
+from autoliq.adapters.db import alembic_config, create_admin_engine
 from autoliq.adapters.repositories import SqlStore
 from tests.conftest import World
+from tests.helpers import current_revision
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 

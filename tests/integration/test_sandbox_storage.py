@@ -172,7 +172,8 @@ def test_migration_0012_when_faults_and_tickets_pending_then_they_go_to_the_firs
     from alembic import command
     from sqlalchemy import inspect, text
 
-    from autoliq.adapters.db import alembic_config, current_revision
+    from autoliq.adapters.db import alembic_config
+    from tests.helpers import current_revision
 
     engine = create_admin_engine(world.database_url)
     try:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from autoliq.adapters.db import create_admin_engine, create_db_engine, current_revision, migrate
+from autoliq.adapters.db import create_admin_engine, create_db_engine, migrate
 from autoliq.adapters.publisher import InMemoryPublisher
 from autoliq.adapters.tables import account, account_risk_status, account_risk_status_log
 from autoliq.adapters.unit_of_work import SqlUnitOfWork
@@ -18,7 +18,7 @@ from autoliq.domain.model import RiskStatus
 from autoliq.domain.states import Actor, AdminAction, ReasonCode
 from autoliq.service.ports import Store
 from tests.conftest import World, make_settings
-from tests.helpers import HEAD_REVISION, event_queue
+from tests.helpers import HEAD_REVISION, current_revision, event_queue
 
 T0 = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 

@@ -16,6 +16,7 @@ from autoliq.adapters.db import create_admin_engine
 from autoliq.adapters.tables import account_risk_status, cash_balance, fill, position, trade_order
 from autoliq.api.trading_schemas import PlaceOrderBody
 from autoliq.bootstrap import Services
+from autoliq.domain.gate import ADMIN_PERMISSIONS, Permission
 from autoliq.domain.states import AdminAction
 from tests.conftest import World
 
@@ -108,7 +109,7 @@ def test_order_path_when_any_state_and_position_then_accepted_keep_rule_and_refu
         assert after == before  # a refusal changes nothing
         return
     action = AdminAction(state)
-    assert not action.blocks_new_orders, "an order was accepted on a locked account"
+    assert ADMIN_PERMISSIONS[action] is not Permission.NONE, "an order was accepted on a locked account"
     if action is AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY:
         # It only reduced: no larger, and never through flat.
         assert abs(net_after) <= abs(net_before)

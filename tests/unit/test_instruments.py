@@ -20,7 +20,6 @@ from autoliq.domain.instruments import (
     is_on_tick,
     last_trading_day,
     listed_contracts,
-    parse_symbol,
     suggest,
 )
 
@@ -76,15 +75,6 @@ def test_listed_contracts_when_asked_then_ascending_unique_and_in_the_product_cy
         assert [c.expiration for c in contracts] == sorted(c.expiration for c in contracts)
         assert len({c.id for c in contracts}) == 6
         assert all(c.name[len(product.name)] in product.months for c in contracts)
-
-
-def test_parse_symbol_when_valid_or_not_then_product_month_and_year_digit() -> None:
-    es = parse_symbol("ESZ6")
-    assert es is not None and (es[0].name, es[1], es[2]) == ("ES", 12, 6)
-    assert parse_symbol("MESH7") is not None
-    assert parse_symbol("ESF7") is None  # ES lists no January contract
-    assert parse_symbol("XXZ6") is None
-    assert parse_symbol("ES") is None
 
 
 def test_is_on_tick_when_price_between_ticks_then_false() -> None:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from autoliq.domain.gate import ADMIN_PERMISSIONS, Permission
 from autoliq.domain.model import RiskStatus
 from autoliq.domain.states import AdminAction
 
@@ -49,9 +50,11 @@ def test_lock_when_set_after_liquidate_only_then_liquidate_only_time_kept() -> N
 
 
 def test_permissions_when_queried_then_only_lock_and_liquidate_block_new_orders() -> None:
-    blocking = {a for a in AdminAction if a.blocks_new_orders}
+    # The gate's table (PRODUCT.md's effects table), the one the gate decides by.
+    blocking = {a for a in AdminAction if ADMIN_PERMISSIONS[a] is Permission.NONE}
     assert blocking == {AdminAction.LOCK_TRADING_IMMEDIATELY, AdminAction.LIQUIDATE_IMMEDIATELY}
-    assert {a for a in AdminAction if a.liquidate_only} == {AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY}
+    reduce_only = {a for a in AdminAction if ADMIN_PERMISSIONS[a] is Permission.REDUCE_ONLY}
+    assert reduce_only == {AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY}
 
 
 def test_parse_when_case_differs_then_unknown() -> None:

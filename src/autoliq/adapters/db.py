@@ -210,15 +210,3 @@ def upgrade_to_head(url: str) -> None:
         engine.dispose()
     if path is not None:
         _mark_sqlite_file(path)
-
-
-def current_revision(url: str) -> str | None:
-    """The database's migration revision, or None before the first migration."""
-    from alembic.runtime.migration import MigrationContext
-
-    engine = create_admin_engine(url)
-    try:
-        with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
-    finally:
-        engine.dispose()

@@ -146,17 +146,6 @@ def front_month(product: ProductSpec, today: date) -> ContractSpec:
     return listed_contracts(product, today, 1)[0]
 
 
-def parse_symbol(symbol: str) -> tuple[ProductSpec, int, int] | None:
-    """(product, month, last digit of year) of a symbol like `ESZ6`, or None."""
-    if len(symbol) < 3 or not symbol[-1].isdigit():
-        return None
-    product = PRODUCTS_BY_NAME.get(symbol[:-2])
-    code = symbol[-2]
-    if product is None or code not in MONTH_CODES or code not in product.months:
-        return None
-    return product, MONTH_CODES.index(code) + 1, int(symbol[-1])
-
-
 def is_on_tick(price: Decimal, product: ProductSpec) -> bool:
     """True when `price` is a whole number of ticks (of a price within the bound: a huge one
     would overflow Decimal's precision here; see `price_problem`)."""

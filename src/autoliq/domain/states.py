@@ -30,16 +30,6 @@ class AdminAction(StrEnum):
         """The member spelled exactly `value`, or None (enum strings are case-sensitive)."""
         return _ADMIN_ACTIONS.get(value)
 
-    @property
-    def blocks_new_orders(self) -> bool:
-        """True when every new order is rejected with `TradingLocked`."""
-        return self in (AdminAction.LOCK_TRADING_IMMEDIATELY, AdminAction.LIQUIDATE_IMMEDIATELY)
-
-    @property
-    def liquidate_only(self) -> bool:
-        """True when only position-reducing orders are accepted."""
-        return self is AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY
-
 
 _ADMIN_ACTIONS: dict[str, AdminAction] = {m.value: m for m in AdminAction}
 
