@@ -171,8 +171,6 @@ class JournalWriter:
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
-        self.written = 0
-        """Lines made durable so far."""
 
     @classmethod
     def open(cls, path: Path, run: Mapping[str, Any], *, resume: bool) -> tuple[JournalWriter, JournalState]:
@@ -199,9 +197,7 @@ class JournalWriter:
         except BaseException:
             handle.close()
             raise
-        writer = cls(path, handle)
-        writer.written = 1
-        return writer, state
+        return cls(path, handle), state
 
     def start(self) -> None:
         """Start the writer task (inside the running event loop)."""
@@ -229,7 +225,6 @@ class JournalWriter:
         self._handle.write(b"".join(batch))
         self._handle.flush()
         os.fsync(self._handle.fileno())
-        self.written += len(batch)
 
     async def aclose(self) -> None:
         """Write what is pending, fsync, close."""
