@@ -22,7 +22,7 @@ from autoliq.adapters.tables import risk_session, sandbox_clock
 from autoliq.api.app import create_app
 from autoliq.bootstrap import Services, bootstrap, prepare_database
 from autoliq.domain.bounds import INT64_MAX, INT64_MIN
-from autoliq.domain.instruments import PRODUCTS_BY_NAME, front_month
+from autoliq.domain.instruments import PRODUCTS_BY_NAME, listed_contracts
 from autoliq.service.clock import SandboxClock
 from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login, make_settings
 from tests.helpers import SET_ACTION, action_body, db_snapshot
@@ -375,7 +375,7 @@ def _still_answers(client: TestClient[Any], world: World) -> None:
     r = client.get(CLOCK, headers=trader)
     assert r.status_code == 200, r.text
     assert r.json()["now"].startswith(("20", "21"))
-    symbol = front_month(PRODUCTS_BY_NAME["ES"], date.fromisoformat(r.json()["tradeDate"])).name
+    symbol = listed_contracts(PRODUCTS_BY_NAME["ES"], date.fromisoformat(r.json()["tradeDate"]), 1)[0].name
     r = client.post(SET_ACTION, json=action_body(world.demo_account_ids[1], "Normal", "Other"), headers=admin)
     assert r.status_code == 200, r.text
     assert r.json()["accountRiskStatus"]["adminAction"] == "Normal"

@@ -16,7 +16,6 @@ from autoliq.domain.instruments import (
     contract_group_of,
     contract_order,
     exchange_of,
-    front_month,
     is_on_tick,
     last_trading_day,
     listed_contracts,
@@ -57,7 +56,7 @@ def test_catalog_when_listed_then_twelve_products_with_exchange_specs() -> None:
 def test_front_month_when_day_given_then_nearest_unexpired_contract(
     name: str, today: date, symbol: str, expires: date
 ) -> None:
-    contract = front_month(PRODUCTS_BY_NAME[name], today)
+    contract = listed_contracts(PRODUCTS_BY_NAME[name], today, 1)[0]  # the front month
     assert contract.name == symbol
     assert contract.expiration == expires
 

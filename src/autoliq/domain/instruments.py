@@ -141,11 +141,6 @@ def listed_contracts(product: ProductSpec, today: date, count: int = 4) -> list[
     return out
 
 
-def front_month(product: ProductSpec, today: date) -> ContractSpec:
-    """The nearest contract that still trades on `today`."""
-    return listed_contracts(product, today, 1)[0]
-
-
 def is_on_tick(price: Decimal, product: ProductSpec) -> bool:
     """True when `price` is a whole number of ticks (of a price within the bound: a huge one
     would overflow Decimal's precision here; see `price_problem`)."""
