@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic.util.exc import CommandError
 from sqlalchemy.engine import make_url
@@ -55,6 +55,9 @@ from autoliq.service.scheduler import Scheduler
 from autoliq.service.views import CashViews, TradingViews, Views
 from autoliq.telemetry.metrics_share import SharedMetrics
 
+if TYPE_CHECKING:  # the api is imported when an app is built (serving_app), not with bootstrap
+    from litestar import Litestar
+
 # The cli's door to what it may not import itself (autoliq.adapters): re-exported, one name each.
 __all__ = [
     "DatabaseSetupFailed",
@@ -79,10 +82,6 @@ __all__ = [
     "stored_password_matches",
     "worker_app",
 ]
-
-ASGIApp = Any
-"""An ASGI application (the api's Litestar app; typed loosely so importing bootstrap does not import
-the api: the cli's seed and users commands do not need it)."""
 
 DEMO_ORGANIZATION = "Demo Prop Firm"
 DEMO_ACCOUNTS = 10
@@ -352,14 +351,14 @@ WORKER_APP_FACTORY = "autoliq.bootstrap:worker_app"
 """The import string of the app factory each worker process calls (`uvicorn ... --factory`)."""
 
 
-def serving_app(settings: Settings) -> ASGIApp:
+def serving_app(settings: Settings) -> Litestar:
     """The ASGI app of one process serving `settings` (database already prepared)."""
     from autoliq.api.app import create_app
 
     return create_app(bootstrap(settings, run_migrations=False), announce_shutdown=True)
 
 
-def worker_app() -> ASGIApp:
+def worker_app() -> Litestar:
     """One worker's app: services over the database named by AUTOLIQ_DATABASE_URL (already migrated).
 
     `autoliq serve --workers N` prepares the database once (migrations, demo seed), hands its
