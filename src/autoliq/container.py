@@ -40,7 +40,7 @@ __all__ = ["Services"]
 
 @dataclass
 class Services:
-    """Everything the API and CLI reach the domain through."""
+    """Everything the api reaches the domain through (built by `autoliq.bootstrap.bootstrap`)."""
 
     settings: Settings
     clock: Clock
