@@ -39,16 +39,17 @@ from autoliq.domain.passwords import password_problem
 from autoliq.domain.rate_limits import PROFILES
 from autoliq.domain.sandbox import MAX_SPEED, NORMAL_SPEED, TEXT_UNKNOWN_OPERATOR
 from autoliq.domain.session import trade_date
+from autoliq.service.auth import REFUSAL_DELAY, AuthService
 from autoliq.service.auto_liq_settings import AutoLiqSettingsService
 from autoliq.service.clock import AdjustableClock, Clock, SandboxClock, StoredOffsets, SystemClock
 from autoliq.service.credentials import generate_password, hash_password, verify_password
 from autoliq.service.demo_balance import DemoBalanceService
 from autoliq.service.dry_run import DryRunService
-from autoliq.service.handlers import REFUSAL_DELAY, AuthService, RiskService
 from autoliq.service.linked_service import LinkedOrderService
 from autoliq.service.market import MarketData
 from autoliq.service.orders import TradingService
 from autoliq.service.risk_admin import RiskAdminService
+from autoliq.service.risk_status import RiskService
 from autoliq.service.sandbox import SandboxOperator, SandboxService, UnknownOperator, resolve_operator
 from autoliq.service.sandbox_clock import ClockService
 from autoliq.service.scheduler import Scheduler

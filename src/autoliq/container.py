@@ -20,15 +20,17 @@ from autoliq.adapters.readiness import ReadinessProbe
 from autoliq.adapters.unit_of_work import SqlUnitOfWork
 from autoliq.config import Settings
 from autoliq.domain.rate_limits import RateLimitProfile
+from autoliq.service.auth import AuthService
 from autoliq.service.auto_liq_settings import AutoLiqSettingsService
 from autoliq.service.clock import Clock
 from autoliq.service.demo_balance import DemoBalanceService
 from autoliq.service.dry_run import DryRunService
-from autoliq.service.handlers import AuthService, RiskService
 from autoliq.service.linked_service import LinkedOrderService
 from autoliq.service.market import MarketData
 from autoliq.service.orders import TradingService
+from autoliq.service.ports import Store
 from autoliq.service.risk_admin import RiskAdminService
+from autoliq.service.risk_status import RiskService
 from autoliq.service.sandbox import SandboxService
 from autoliq.service.sandbox_clock import ClockService
 from autoliq.service.scheduler import Scheduler
@@ -47,7 +49,7 @@ class Services:
     publisher: InMemoryPublisher
     uow: SqlUnitOfWork
     auth: AuthService
-    risk: RiskService
+    risk: RiskService[Store]
     views: Views
     market: MarketData
     trading: TradingService

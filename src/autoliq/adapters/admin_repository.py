@@ -48,7 +48,7 @@ _LIVE_STATUSES = [s.value for s in LIVE_STATUSES]
 
 
 class AdminRepository(ConnectionOwner):
-    """The administrative siblings' storage (see `autoliq.service.admin_ports.AdminStore`)."""
+    """The administrative siblings' storage (see `autoliq.service.ports.AdminStore`)."""
 
     # -- account notes --
     def account_notes(self, account_id: int) -> str | None:

@@ -1,5 +1,5 @@
 """The sandbox controls' storage over one SQLAlchemy connection (mixed into SqlStore): the reset,
-injected faults and penalty tickets (see `autoliq.service.sandbox_ports.SandboxStore`)."""
+injected faults and penalty tickets (see `autoliq.service.ports.SandboxStore`)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from autoliq.container import Services
 from autoliq.domain.errors import Unauthorized
-from autoliq.service.handlers import Caller
+from autoliq.service.auth import Caller
 
 PUBLIC = {"public": True}
 DOCS_PREFIX = "/_autoliq/docs"

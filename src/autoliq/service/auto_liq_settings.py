@@ -21,8 +21,8 @@ from autoliq.domain.post_trade import (
     settings_error,
 )
 from autoliq.service import risk_engine
+from autoliq.service.accounts import AccountDirectory
 from autoliq.service.clock import Clock
-from autoliq.service.handlers import AccountDirectory
 from autoliq.service.ports import Store, UnitOfWork
 
 

@@ -19,8 +19,8 @@ from autoliq.domain.model import User
 from autoliq.domain.session import trade_date
 from autoliq.domain.states import Environment
 from autoliq.service import risk_engine
+from autoliq.service.accounts import AccountDirectory
 from autoliq.service.clock import Clock
-from autoliq.service.handlers import AccountDirectory
 from autoliq.service.orders import CashSnapshot, cash_snapshot_of
 from autoliq.service.ports import Store, UnitOfWork
 

@@ -25,9 +25,9 @@ from autoliq.domain.model import User
 from autoliq.domain.orders import OrderType
 from autoliq.domain.session import trade_date
 from autoliq.domain.states import AdminAction, Side
+from autoliq.service.accounts import AccountDirectory
 from autoliq.service.clock import Clock
 from autoliq.service.execution import NO_QUOTE, TEXT_NO_QUOTE, OrderOutcome, gate_decision
-from autoliq.service.handlers import AccountDirectory
 from autoliq.service.market import MarketData
 from autoliq.service.orders import (
     INVALID_CONTRACT,

@@ -18,7 +18,7 @@ from autoliq.domain.market_data import (
     bar_start,
 )
 from autoliq.domain.session import session_bounds, trade_date
-from autoliq.service.ports import Store
+from autoliq.service.ports import MarketStore
 
 HISTORY_PAGE = 5000
 """Recorded prices read at a time while building bars."""
@@ -63,7 +63,7 @@ class ContractMarket:
     """The session figures used, when a price was recorded in the current trade date."""
 
 
-def session_figures(store: Store, contract_id: int, day: date) -> SessionFigures | None:
+def session_figures(store: MarketStore, contract_id: int, day: date) -> SessionFigures | None:
     """The trade date's opening, high and low and the previous session's last; None when no price
     was recorded in that trade date."""
     start, _end = session_bounds(day)
@@ -75,7 +75,7 @@ def session_figures(store: Store, contract_id: int, day: date) -> SessionFigures
 
 
 def contract_market(
-    store: Store,
+    store: MarketStore,
     contract_id: int,
     now: datetime,
     *,
@@ -117,7 +117,7 @@ def contract_market(
 
 
 def tick_history(
-    store: Store,
+    store: MarketStore,
     contract_id: int,
     *,
     until: datetime | None,
@@ -131,7 +131,7 @@ def tick_history(
 
 
 def bar_history(
-    store: Store,
+    store: MarketStore,
     contract_id: int,
     unit: BarUnit,
     size: int,
@@ -169,7 +169,7 @@ def bar_history(
 
 
 def live_bars(
-    store: Store, contract_id: int, unit: BarUnit, size: int, since: datetime, until: datetime
+    store: MarketStore, contract_id: int, unit: BarUnit, size: int, since: datetime, until: datetime
 ) -> list[Bar]:
     """The bars covering [since, until] as they stand now (the bars a price change updated)."""
     first = bar_first_moment(bar_start(since, unit, size), unit)
@@ -183,7 +183,9 @@ def live_bars(
     return _fold(store, contract_id, unit, size, ticks)
 
 
-def _fold(store: Store, contract_id: int, unit: BarUnit, size: int, ticks: list[PriceTick]) -> list[Bar]:
+def _fold(
+    store: MarketStore, contract_id: int, unit: BarUnit, size: int, ticks: list[PriceTick]
+) -> list[Bar]:
     before = store.price_before(contract_id, ticks[0].at)
     builder = BarBuilder(unit, size, previous=None if before is None else before.price_ticks)
     for tick in ticks:

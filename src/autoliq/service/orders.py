@@ -21,6 +21,7 @@ from autoliq.domain.model import User
 from autoliq.domain.orders import OrderType, TimeInForce
 from autoliq.domain.session import trade_date
 from autoliq.domain.states import Side
+from autoliq.service.accounts import AccountDirectory
 from autoliq.service.clock import Clock
 from autoliq.service.execution import (
     NewOrder,
@@ -32,7 +33,6 @@ from autoliq.service.execution import (
     order_refusal,
     place_order,
 )
-from autoliq.service.handlers import AccountDirectory
 from autoliq.service.market import MarketData
 from autoliq.service.ports import Store, UnitOfWork
 

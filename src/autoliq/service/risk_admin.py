@@ -38,9 +38,9 @@ from autoliq.domain.rules import ACCESS_IS_DENIED
 from autoliq.domain.session import session_begin, trade_date
 from autoliq.domain.states import Actor, Environment
 from autoliq.service import risk_engine
+from autoliq.service.accounts import AccountDirectory
 from autoliq.service.clock import Clock
 from autoliq.service.execution import interrupt_strategies
-from autoliq.service.handlers import AccountDirectory
 from autoliq.service.ports import Store, UnitOfWork
 
 TEXT_RESET = "Interrupted by a reset of the account"

@@ -49,8 +49,8 @@ from autoliq.domain.sandbox import (
 )
 from autoliq.domain.session import previous_trade_date, trade_date
 from autoliq.domain.states import Environment
+from autoliq.service.accounts import AccountDirectory
 from autoliq.service.clock import AdjustableClock, Clock
-from autoliq.service.handlers import AccountDirectory
 from autoliq.service.ports import Store, UnitOfWork
 
 log = logging.getLogger(__name__)

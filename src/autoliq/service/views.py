@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from autoliq.domain.accounting import Lot, PositionState
 from autoliq.domain.auto_liq import Alert, AutoLiqLayer
@@ -17,17 +17,22 @@ from autoliq.domain.instruments import contract_of_id, product_of_contract, sugg
 from autoliq.domain.model import Account, RiskStatus, RiskStatusLogEntry, User
 from autoliq.domain.money import INITIAL_BALANCE_CENTS, CashState, roll_cash
 from autoliq.domain.states import Side
-from autoliq.service.ports import Store, UnitOfWork
+from autoliq.service.ports import AccountStore, AutoLiqStore, StatusStore, TradingStore, UnitOfWorkOf
 
 
 def _owner_scope(caller: User) -> int | None:
     return None if caller.is_admin else caller.id
 
 
+class RiskReads(AccountStore, StatusStore, AutoLiqStore, Protocol):
+    """What the risk-status read side reads: accounts and users, statuses and their log, the auto-liq
+    layer and alerts."""
+
+
 class Views:
     """Read-side queries for the Tradovate entity endpoints and our audit view."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: UnitOfWorkOf[RiskReads]) -> None:
         self._uow = uow
 
     # -- accounts --
@@ -245,7 +250,7 @@ def _view(kind: str, row: Any) -> OrderView | FillView | PositionView:
 class TradingViews:
     """Read-side queries for /v1/order, /v1/fill and /v1/position (master = account)."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: UnitOfWorkOf[TradingStore]) -> None:
         self._uow = uow
 
     async def rows(
@@ -308,7 +313,7 @@ class FillPairView:
 
 
 def _fill_pairs(
-    s: Store,
+    s: TradingStore,
     caller: User,
     position_ids: Sequence[int] | None,
     pair_ids: Sequence[int] | None,
@@ -366,7 +371,7 @@ class CashBalanceView:
 class CashViews:
     """Read-side queries for /v1/cashBalance (master = account)."""
 
-    def __init__(self, uow: UnitOfWork, views: Views, today: Any) -> None:
+    def __init__(self, uow: UnitOfWorkOf[TradingStore], views: Views, today: Any) -> None:
         self._uow = uow
         self._views = views
         self._today = today

@@ -15,7 +15,7 @@ from autoliq.api.security import PUBLIC, bearer_token, caller_of
 from autoliq.container import Services
 from autoliq.domain.rules import Rejection
 from autoliq.domain.sandbox import PenaltyTicket
-from autoliq.service.handlers import AccessGranted
+from autoliq.service.auth import AccessGranted
 
 
 def _granted(result: AccessGranted) -> AccessTokenResponse:

@@ -16,7 +16,7 @@ from litestar.routes import HTTPRoute
 
 from autoliq.api.security import DISPATCHED_CALLER
 from autoliq.api.websocket.protocol import NOT_FOUND, answer, error_answer, valid_endpoint
-from autoliq.service.handlers import Caller
+from autoliq.service.auth import Caller
 
 
 class _ErrorBody(msgspec.Struct):

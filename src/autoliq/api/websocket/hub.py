@@ -36,7 +36,7 @@ from autoliq.api.websocket.protocol import (
 from autoliq.api.websocket.sync import Change, Subscription, interesting, read_entities, risk_status_changes
 from autoliq.container import Services
 from autoliq.domain.events import Event, RiskStatusChanged, TradingEntityChanged
-from autoliq.service.handlers import Caller
+from autoliq.service.auth import Caller
 
 log = logging.getLogger(__name__)
 

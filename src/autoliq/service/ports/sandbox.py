@@ -1,4 +1,4 @@
-"""The storage the sandbox controls need (reset, faults, penalty tickets); part of Store."""
+"""The storage the sandbox controls need (reset, faults, penalty tickets)."""
 
 from __future__ import annotations
 

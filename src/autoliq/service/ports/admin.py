@@ -1,4 +1,4 @@
-"""The storage the administrative siblings need (risk categories, notes, demo resets); part of Store."""
+"""The storage the administrative siblings need (risk categories, notes, demo resets)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,455 @@
+"""In-memory fakes of the service ports: a store, a unit of work, a risk engine.
+
+`FakeStore` implements the ports of `RiskStatusStore` (accounts, statuses and their log, post-trade
+settings and layer, timers, events) and `AuthStore` (sessions): what `RiskService`,
+`apply_admin_action`, `AccountDirectory` and `AuthService` use. `tests/integration/test_port_contracts.py`
+runs the same assertions on it and on the SQL store (SQLite and PostgreSQL), so it cannot drift.
+
+`FakeUnitOfWork` keeps the unit of work's promises: a write is all or nothing (its changes are
+dropped when it raises), its events are published and its `after_commit` actions run only after it
+committed; a read never changes anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from autoliq.domain.auto_liq import AutoLiqLayer, LayerState
+from autoliq.domain.events import Event
+from autoliq.domain.gate import TradingState
+from autoliq.domain.instruments import ContractSpec
+from autoliq.domain.model import Account, Organization, RiskStatus, RiskStatusLogEntry, User
+from autoliq.domain.post_trade import AutoLiqSettings
+from autoliq.domain.states import Actor, AdminAction, ReasonCode, Role
+from autoliq.domain.timers import Timer, TimerKind
+from autoliq.service.credentials import hash_password
+from autoliq.service.ports import AuthSession, AuthStore, RiskStatusStore, UnitOfWorkOf
+
+T = TypeVar("T")
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class _Session:
+    id: int
+    user_id: int
+    token_hash: str
+    md_token_hash: str | None
+    created: datetime
+    expires: datetime
+    closed: datetime | None = None
+
+
+@dataclass
+class FakeState:
+    """The tables: what a committed transaction leaves behind."""
+
+    organizations: dict[int, Organization] = field(default_factory=dict)
+    users: dict[int, tuple[User, str, datetime]] = field(default_factory=dict)
+    """id -> (user, password hash, created)"""
+    accounts: dict[int, Account] = field(default_factory=dict)
+    halted_categories: set[int] = field(default_factory=set)
+    statuses: dict[int, RiskStatus] = field(default_factory=dict)
+    log: list[RiskStatusLogEntry] = field(default_factory=list)
+    sessions: dict[int, _Session] = field(default_factory=dict)
+    settings: dict[int, AutoLiqSettings] = field(default_factory=dict)
+    layers: dict[int, AutoLiqLayer] = field(default_factory=dict)
+    timers: dict[int, Timer] = field(default_factory=dict)
+    next_id: dict[str, int] = field(default_factory=dict)
+
+    def new_id(self, table: str) -> int:
+        """The table's next id (1, 2, ...), as a sequence gives them."""
+        value = self.next_id.get(table, 0) + 1
+        self.next_id[table] = value
+        return value
+
+
+class FakeStore:
+    """The ports of one transaction over `FakeState` (see the module's docstring)."""
+
+    def __init__(self, state: FakeState) -> None:
+        self.state = state
+        self.events: list[Event] = []
+        self.committed_actions: list[Callable[[], None]] = []
+
+    # -- organizations, users, accounts (AccountStore) --
+    def organization(self, organization_id: int) -> Organization | None:
+        return self.state.organizations.get(organization_id)
+
+    def user(self, user_id: int) -> User | None:
+        found = self.state.users.get(user_id)
+        return found[0] if found else None
+
+    def users_created(self, organization_id: int, ids: Sequence[int] | None) -> list[tuple[User, datetime]]:
+        wanted = None if ids is None else set(ids)
+        return [
+            (user, created)
+            for uid, (user, _hash, created) in sorted(self.state.users.items())
+            if user.organization_id == organization_id and (wanted is None or uid in wanted)
+        ]
+
+    def account(self, account_id: int) -> Account | None:
+        return self.state.accounts.get(account_id)
+
+    def accounts(
+        self,
+        organization_id: int,
+        *,
+        owner_id: int | None = None,
+        ids: Sequence[int] | None = None,
+        name: str | None = None,
+    ) -> list[Account]:
+        wanted = None if ids is None else set(ids)
+        return [
+            a
+            for aid, a in sorted(self.state.accounts.items())
+            if a.organization_id == organization_id
+            and (owner_id is None or a.user_id == owner_id)
+            and (wanted is None or aid in wanted)
+            and (name is None or a.name == name)
+        ]
+
+    def _visible(self, account_id: int, organization_id: int, owner_id: int | None) -> bool:
+        a = self.state.accounts.get(account_id)
+        return a is not None and a.organization_id == organization_id and owner_id in (None, a.user_id)
+
+    # -- credentials and sessions (SessionStore) --
+    def user_by_name(self, name: str) -> tuple[User, str] | None:
+        found = next((u for u in self.state.users.values() if u[0].name == name), None)
+        return (found[0], found[1]) if found else None
+
+    def replace_password_hash(self, user_id: int, old: str, new: str) -> None:
+        found = self.state.users.get(user_id)
+        if found is not None and found[1] == old:
+            self.state.users[user_id] = (found[0], new, found[2])
+
+    def session_by_token_hash(
+        self, token_hash: str, now: datetime, *, market_data: bool = False
+    ) -> AuthSession | None:
+        for s in self.state.sessions.values():
+            matches = s.token_hash == token_hash or (market_data and s.md_token_hash == token_hash)
+            if matches and s.closed is None and s.expires > now:
+                return AuthSession(s.id, s.user_id, s.expires)
+        return None
+
+    def open_session(
+        self, user_id: int, token_hash: str, now: datetime, expires: datetime, md_token_hash: str
+    ) -> AuthSession:
+        if any(s.token_hash == token_hash for s in self.state.sessions.values()):
+            raise ValueError("duplicate token hash")  # the column is unique
+        session_id = self.state.new_id("auth_session")
+        self.state.sessions[session_id] = _Session(
+            session_id, user_id, token_hash, md_token_hash, now, expires
+        )
+        return AuthSession(session_id, user_id, expires)
+
+    def live_sessions(self, user_id: int, now: datetime) -> list[AuthSession]:
+        return [
+            AuthSession(s.id, s.user_id, s.expires)
+            for _, s in sorted(self.state.sessions.items())
+            if s.user_id == user_id and s.closed is None and s.expires > now
+        ]
+
+    def close_session(self, session_id: int, now: datetime) -> None:
+        session = self.state.sessions.get(session_id)
+        if session is not None:
+            session.closed = now
+
+    def extend_session(self, session_id: int, expires: datetime, md_token_hash: str) -> None:
+        session = self.state.sessions.get(session_id)
+        if session is not None:
+            session.expires = expires
+            session.md_token_hash = md_token_hash
+
+    # -- risk status and its log (StatusStore) --
+    def risk_status(self, account_id: int) -> RiskStatus | None:
+        return self.state.statuses.get(account_id)
+
+    def trading_state(self, account_id: int) -> TradingState:
+        status = self.state.statuses.get(account_id)
+        account = self.state.accounts.get(account_id)
+        if status is None or account is None:
+            return TradingState()
+        layer = self.state.layers.get(account_id)
+        halted = account.risk_category_id in self.state.halted_categories
+        return TradingState(status.admin_action, None if layer is None else layer.state, halted)
+
+    def risk_statuses(
+        self, organization_id: int, *, owner_id: int | None = None, ids: Sequence[int] | None = None
+    ) -> list[RiskStatus]:
+        wanted = None if ids is None else set(ids)
+        return [
+            s
+            for aid, s in sorted(self.state.statuses.items())
+            if self._visible(aid, organization_id, owner_id) and (wanted is None or aid in wanted)
+        ]
+
+    def save_risk_status(self, status: RiskStatus) -> None:
+        self.state.statuses[status.id] = status
+
+    def append_log(
+        self,
+        account_id: int,
+        timestamp: datetime,
+        status: RiskStatus,
+        actor: Actor,
+        actor_user_id: int | None,
+        reason_code: ReasonCode | None,
+        reason: str | None,
+    ) -> RiskStatusLogEntry:
+        if account_id not in self.state.accounts:
+            raise ValueError(f"no account {account_id}")  # a foreign key
+        entry = RiskStatusLogEntry(
+            self.state.new_id("account_risk_status_log"),
+            account_id,
+            timestamp,
+            status,
+            actor,
+            actor_user_id,
+            reason_code,
+            reason,
+        )
+        self.state.log.append(entry)
+        return entry
+
+    def log_entries(
+        self,
+        organization_id: int,
+        *,
+        owner_id: int | None = None,
+        ids: Sequence[int] | None = None,
+        account_ids: Sequence[int] | None = None,
+    ) -> list[RiskStatusLogEntry]:
+        wanted_ids = None if ids is None else set(ids)
+        wanted_accounts = None if account_ids is None or ids is not None else set(account_ids)
+        return [
+            e
+            for e in sorted(self.state.log, key=lambda e: e.id)
+            if self._visible(e.account_id, organization_id, owner_id)
+            and (wanted_ids is None or e.id in wanted_ids)
+            and (wanted_accounts is None or e.account_id in wanted_accounts)
+        ]
+
+    # -- post-trade settings (AutoLiqSettingsStore) --
+    def auto_liq_settings(
+        self, organization_id: int, *, owner_id: int | None = None, ids: Sequence[int] | None = None
+    ) -> list[AutoLiqSettings]:
+        wanted = None if ids is None else set(ids)
+        return [
+            s
+            for aid, s in sorted(self.state.settings.items())
+            if self._visible(aid, organization_id, owner_id) and (wanted is None or aid in wanted)
+        ]
+
+    def auto_liq_settings_of(self, account_id: int) -> AutoLiqSettings | None:
+        return self.state.settings.get(account_id)
+
+    def has_auto_liq_settings(self, account_id: int) -> bool:
+        return account_id in self.state.settings
+
+    def save_auto_liq_settings(self, settings: AutoLiqSettings, now: datetime) -> None:
+        self.state.settings[settings.id] = settings
+
+    # -- the auto-liq layer (AutoLiqLayerStore) --
+    def auto_liq_layer(self, account_id: int) -> AutoLiqLayer | None:
+        return self.state.layers.get(account_id)
+
+    def save_auto_liq_layer(self, layer: AutoLiqLayer) -> None:
+        self.state.layers[layer.account_id] = layer
+
+    def clear_auto_liq_layer(self, account_id: int) -> AutoLiqLayer | None:
+        layer = self.state.layers.pop(account_id, None)
+        if layer is not None:
+            self.delete_timers(account_id, TimerKind.AUTO_LIQ_UNLOCK)
+        return layer
+
+    # -- timers (TimerStore) --
+    def add_timer(
+        self,
+        account_id: int,
+        kind: TimerKind,
+        due_at: datetime,
+        *,
+        admin_action: AdminAction | None = None,
+        set_at: datetime | None = None,
+    ) -> int:
+        timer_id = self.state.new_id("risk_timer")
+        self.state.timers[timer_id] = Timer(timer_id, account_id, kind, due_at, admin_action, set_at)
+        return timer_id
+
+    def due_timers(self, now: datetime, limit: int) -> list[Timer]:
+        due = sorted(
+            (t for t in self.state.timers.values() if t.due_at <= now), key=lambda t: (t.due_at, t.id)
+        )
+        return due[:limit]
+
+    def delete_timer(self, timer_id: int) -> bool:
+        return self.state.timers.pop(timer_id, None) is not None
+
+    def delete_timers(self, account_id: int, kind: TimerKind) -> int:
+        gone = [t.id for t in self.state.timers.values() if t.account_id == account_id and t.kind is kind]
+        for timer_id in gone:
+            del self.state.timers[timer_id]
+        return len(gone)
+
+    # -- events (EventSink) --
+    def emit(self, event: Event) -> None:
+        self.events.append(event)
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        self.committed_actions.append(action)
+
+
+class FakeUnitOfWork:
+    """Transactions over one `FakeState`: all or nothing; after the commit its `after_commit` actions,
+    then its events (in that order, as the SQL unit of work); reads on a copy."""
+
+    def __init__(self, state: FakeState | None = None) -> None:
+        self.state = state if state is not None else FakeState()
+        self.published: list[Event] = []
+        self.listeners: list[Callable[[Sequence[Event]], None]] = []
+        self.writes = 0
+        self.commits = 0
+        self.reads = 0
+
+    async def write(
+        self, work: Callable[[FakeStore], T], *, accounts: Sequence[int] = (), log_rows: int = 0
+    ) -> T:
+        self.writes += 1
+        before = copy.deepcopy(self.state)
+        store = FakeStore(self.state)
+        try:
+            result = work(store)
+        except BaseException:
+            self._restore(before)
+            raise
+        self.commits += 1
+        for action in store.committed_actions:
+            action()
+        if store.events:
+            self.published.extend(store.events)
+            for listener in self.listeners:
+                listener(list(store.events))
+        return result
+
+    def add_listener(self, listener: Callable[[Sequence[Event]], None]) -> None:
+        """Call `listener` with each committed write's events (as `InMemoryPublisher.add_listener`)."""
+        self.listeners.append(listener)
+
+    async def read(self, work: Callable[[FakeStore], T]) -> T:
+        self.reads += 1
+        return work(FakeStore(copy.deepcopy(self.state)))
+
+    async def snapshot(self, work: Callable[[FakeStore], T], *, accounts: Sequence[int] = ()) -> T:
+        return await self.read(work)
+
+    async def drain(self) -> None:
+        await asyncio.sleep(0)
+
+    def _restore(self, before: FakeState) -> None:
+        for name in vars(before):
+            setattr(self.state, name, getattr(before, name))
+
+
+@dataclass
+class EngineCall:
+    """One call the service made of the risk engine, with the account's status when it was made."""
+
+    name: str
+    account_id: int
+    status: RiskStatus | None
+    act: bool | None = None
+    contracts: dict[int, ContractSpec] | None = None
+
+
+class FakeEngine:
+    """The risk engine as the risk-status service sees it: records the calls; `clear_layer` does
+    what `risk_engine.clear_layer` does (the layer goes, and the `liquidateOnly` it had set)."""
+
+    def __init__(self) -> None:
+        self.calls: list[EngineCall] = []
+
+    def evaluate(self, store: FakeStore, account_id: int, now: datetime, *, act: bool = True) -> None:
+        self.calls.append(EngineCall("evaluate", account_id, store.risk_status(account_id), act=act))
+
+    def liquidate(
+        self, store: FakeStore, account_id: int, contracts: dict[int, ContractSpec], now: datetime
+    ) -> None:
+        self.calls.append(
+            EngineCall("liquidate", account_id, store.risk_status(account_id), contracts=contracts)
+        )
+
+    def clear_layer(self, store: FakeStore, account_id: int) -> RiskStatus:
+        self.calls.append(EngineCall("clear_layer", account_id, store.risk_status(account_id)))
+        layer = store.clear_auto_liq_layer(account_id)
+        status = store.risk_status(account_id) or RiskStatus(id=account_id)
+        if (
+            layer is not None
+            and layer.state is LayerState.LIQUIDATE_ONLY
+            and status.liquidate_only is not None
+            and status.admin_action is not AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY
+        ):
+            status = replace(status, liquidate_only=None)
+            store.save_risk_status(status)
+        return status
+
+
+# -- a seeded world, as tests/conftest.py's `world` on a database --
+
+
+@dataclass
+class FakeWorld:
+    """The demo organization (admin, trader, 10 accounts) and Other Firm (other-admin, 3 accounts)."""
+
+    uow: FakeUnitOfWork
+    demo_org: int
+    other_org: int
+    admin: User
+    trader: User
+    other_admin: User
+    demo_account_ids: list[int]
+    other_account_ids: list[int]
+
+
+def add_organization(state: FakeState, name: str) -> int:
+    org_id = state.new_id("organization")
+    state.organizations[org_id] = Organization(org_id, name)
+    return org_id
+
+
+def add_user(state: FakeState, organization_id: int, name: str, role: Role, password: str) -> User:
+    user_id = state.new_id("app_user")
+    user = User(user_id, organization_id, name, role, name.title(), f"{name}@example.com")
+    state.users[user_id] = (user, hash_password(password), EPOCH)
+    return user
+
+
+def add_account(state: FakeState, organization_id: int, owner_id: int, name: str) -> Account:
+    account_id = state.new_id("account")
+    account = Account(account_id, organization_id, owner_id, name, EPOCH)
+    state.accounts[account_id] = account
+    state.statuses[account_id] = RiskStatus(id=account_id)  # seeded Normal, as the SQL seed
+    return account
+
+
+def fake_world(admin_pw: str, trader_pw: str, other_admin_pw: str) -> FakeWorld:
+    """A `FakeUnitOfWork` seeded as the databases of tests/conftest.py's `world`."""
+    state = FakeState()
+    demo = add_organization(state, "Demo Prop Firm")
+    admin = add_user(state, demo, "admin", Role.ADMIN, admin_pw)
+    trader = add_user(state, demo, "trader", Role.TRADER, trader_pw)
+    demo_ids = [add_account(state, demo, trader.id, f"DEMO{i:06d}").id for i in range(1, 11)]
+    other = add_organization(state, "Other Firm")
+    other_admin = add_user(state, other, "other-admin", Role.ADMIN, other_admin_pw)
+    other_ids = [add_account(state, other, other_admin.id, f"OTHER{i:05d}").id for i in range(1, 4)]
+    return FakeWorld(FakeUnitOfWork(state), demo, other, admin, trader, other_admin, demo_ids, other_ids)
+
+
+def _typed(uow: FakeUnitOfWork) -> tuple[UnitOfWorkOf[RiskStatusStore], UnitOfWorkOf[AuthStore]]:
+    """For mypy (`mypy tests/fakes.py`): the fake unit of work is one over both ports."""
+    return uow, uow

@@ -1,0 +1,408 @@
+"""The port contracts: the SAME assertions on the in-memory fake (tests/fakes.py), on SQLite and on
+PostgreSQL, so the fake the service tests run over cannot drift from the SQL store.
+
+Covered: accounts and users (AccountStore), credentials and sessions (SessionStore), statuses and
+their log (StatusStore), post-trade settings and the auto-liq layer, timers, and the unit of work's
+promises (all or nothing; events and after-commit actions only after a commit)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from autoliq.bootstrap import bootstrap, seed_demo_if_empty, seed_organization
+from autoliq.domain.auto_liq import AutoLiqLayer, LayerState
+from autoliq.domain.events import Event, SessionsClosed
+from autoliq.domain.model import RiskStatus, User
+from autoliq.domain.post_trade import AutoLiqSettings
+from autoliq.domain.states import Actor, AdminAction, ReasonCode, Role
+from autoliq.domain.timers import TimerKind
+from autoliq.service.clock import ManualClock
+from autoliq.service.credentials import verify_password
+from tests.conftest import ADMIN_PW, OTHER_ADMIN_PW, TRADER_PW, fresh_database, make_settings
+from tests.fakes import fake_world
+
+T = TypeVar("T")
+T0 = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+
+
+@dataclass
+class Ports:
+    """One implementation of the ports, over the seeded world of tests/conftest.py."""
+
+    kind: str
+    uow: Any
+    published: list[Event]
+    demo_org: int
+    other_org: int
+    admin: User
+    trader: User
+    other_admin: User
+    demo_account_ids: list[int]
+    other_account_ids: list[int]
+
+    def write(self, work: Callable[[Any], T]) -> T:
+        return asyncio.run(self.uow.write(work))
+
+    def read(self, work: Callable[[Any], T]) -> T:
+        return asyncio.run(self.uow.read(work))
+
+
+def _fake() -> Ports:
+    world = fake_world(ADMIN_PW, TRADER_PW, OTHER_ADMIN_PW)
+    published: list[Event] = []
+    world.uow.add_listener(published.extend)
+    return Ports(
+        "fake",
+        world.uow,
+        published,
+        world.demo_org,
+        world.other_org,
+        world.admin,
+        world.trader,
+        world.other_admin,
+        world.demo_account_ids,
+        world.other_account_ids,
+    )
+
+
+def _sql(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ports]:
+    for url in fresh_database(kind, request, tmp_path):
+        clock = ManualClock(T0)
+        demo = seed_demo_if_empty(make_settings(url), clock)
+        assert demo is not None and demo.first_account_id is not None
+        other = seed_organization(url, "Other Firm", "other-admin", OTHER_ADMIN_PW, 3, clock=clock)
+        assert other.first_account_id is not None
+        services = bootstrap(make_settings(url), clock=clock, run_migrations=False)
+        published: list[Event] = []
+        services.publisher.add_listener(published.extend)
+        services.start()
+        try:
+            ports = Ports(kind, services.uow, published, 0, 0, *_users(services.uow), [], [])
+            ports.demo_org, ports.other_org = ports.admin.organization_id, ports.other_admin.organization_id
+            ports.demo_account_ids = list(range(demo.first_account_id, demo.first_account_id + 10))
+            ports.other_account_ids = list(range(other.first_account_id, other.first_account_id + 3))
+            yield ports
+        finally:
+            services.stop()
+
+
+def _users(uow: Any) -> tuple[User, User, User]:
+    def work(store: Any) -> tuple[User, User, User]:
+        users = [store.user_by_name(n) for n in ("admin", "trader", "other-admin")]
+        assert all(u is not None for u in users)
+        return users[0][0], users[1][0], users[2][0]
+
+    result: tuple[User, User, User] = asyncio.run(uow.read(work))
+    return result
+
+
+@pytest.fixture(params=["fake", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def ports(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ports]:
+    """Each test runs three times: on the fake, on SQLite and on PostgreSQL."""
+    if request.param == "fake":
+        yield _fake()
+    else:
+        yield from _sql(request.param, request, tmp_path)
+
+
+# -- organizations, users, accounts --
+
+
+def test_accounts_when_listed_then_organization_owner_ids_and_name_filter_by_id(ports: Ports) -> None:
+    demo, other = ports.demo_account_ids, ports.other_account_ids
+
+    def work(store: Any) -> None:
+        org = store.accounts(ports.demo_org)
+        assert [a.id for a in org] == demo
+        assert all(a.organization_id == ports.demo_org and a.user_id == ports.trader.id for a in org)
+        assert [a.id for a in store.accounts(ports.demo_org, owner_id=ports.trader.id)] == demo
+        assert store.accounts(ports.demo_org, owner_id=ports.admin.id) == []
+        assert [a.id for a in store.accounts(ports.demo_org, ids=[demo[2], other[0], 987654])] == [demo[2]]
+        assert store.accounts(ports.demo_org, name=org[3].name) == [org[3]]
+        assert [a.id for a in store.accounts(ports.other_org)] == other
+        assert store.account(demo[0]) == org[0]
+        assert store.account(987654321) is None
+        assert org[0].archived is False
+
+    ports.read(work)
+
+
+def test_users_and_organizations_when_read_then_as_seeded(ports: Ports) -> None:
+    def work(store: Any) -> None:
+        assert store.user(ports.admin.id) == ports.admin
+        assert ports.admin.role is Role.ADMIN and ports.trader.role is Role.TRADER
+        assert ports.admin.is_admin and not ports.trader.is_admin
+        assert ports.trader.organization_id == ports.demo_org != ports.other_org
+        assert store.user(987654321) is None
+        assert store.organization(ports.demo_org).name == "Demo Prop Firm"
+        assert store.organization(ports.other_org).name == "Other Firm"
+        assert store.organization(987654321) is None
+        created = store.users_created(ports.demo_org, None)
+        assert [u.id for u, _ in created] == sorted([ports.admin.id, ports.trader.id])
+        assert [u.id for u, _ in store.users_created(ports.demo_org, [ports.other_admin.id])] == []
+
+    ports.read(work)
+
+
+# -- credentials and sessions --
+
+
+def test_user_by_name_when_exact_name_then_user_and_hash_of_the_password(ports: Ports) -> None:
+    def work(store: Any) -> None:
+        found = store.user_by_name("admin")
+        assert found is not None and found[0] == ports.admin
+        assert verify_password(ADMIN_PW, found[1]) and not verify_password(TRADER_PW, found[1])
+        assert store.user_by_name("ADMIN") is None
+        assert store.user_by_name("nobody") is None
+
+    ports.read(work)
+
+
+def test_replace_password_hash_when_old_hash_matches_then_replaced_else_kept(ports: Ports) -> None:
+    old = ports.read(lambda s: s.user_by_name("trader")[1])
+    ports.write(lambda s: s.replace_password_hash(ports.trader.id, "not-the-hash", "x-hash"))
+    assert ports.read(lambda s: s.user_by_name("trader")[1]) == old
+    ports.write(lambda s: s.replace_password_hash(ports.trader.id, old, "new-hash"))
+    assert ports.read(lambda s: s.user_by_name("trader")[1]) == "new-hash"
+
+
+def test_sessions_when_opened_then_found_by_token_hash_until_expiry_and_md_hash_only_for_market_data(
+    ports: Ports,
+) -> None:
+    expires = T0 + timedelta(minutes=90)
+    opened = ports.write(lambda s: s.open_session(ports.admin.id, "a" * 64, T0, expires, "m" * 64))
+    assert (opened.user_id, opened.expires) == (ports.admin.id, expires)
+
+    def work(store: Any) -> None:
+        assert store.session_by_token_hash("a" * 64, T0) == opened
+        assert store.session_by_token_hash("a" * 64, expires - timedelta(microseconds=1)) == opened
+        assert store.session_by_token_hash("a" * 64, expires) is None  # expired at its expiry
+        assert store.session_by_token_hash("m" * 64, T0) is None  # REST takes the access token only
+        assert store.session_by_token_hash("m" * 64, T0, market_data=True) == opened
+        assert store.session_by_token_hash("a" * 64, T0, market_data=True) == opened
+        assert store.session_by_token_hash("b" * 64, T0) is None
+
+    ports.read(work)
+
+
+def test_sessions_when_several_then_live_oldest_first_closed_and_expired_left_out(ports: Ports) -> None:
+    uid = ports.trader.id
+    first = ports.write(lambda s: s.open_session(uid, "1" * 64, T0, T0 + timedelta(hours=1), "q" * 64))
+    second = ports.write(lambda s: s.open_session(uid, "2" * 64, T0, T0 + timedelta(hours=2), "r" * 64))
+    third = ports.write(lambda s: s.open_session(uid, "3" * 64, T0, T0 + timedelta(hours=3), "s" * 64))
+    assert first.id < second.id < third.id
+    assert ports.read(lambda s: s.live_sessions(uid, T0)) == [first, second, third]
+    ports.write(lambda s: s.close_session(second.id, T0))
+    assert ports.read(lambda s: s.live_sessions(uid, T0)) == [first, third]
+    assert ports.read(lambda s: s.session_by_token_hash("2" * 64, T0)) is None
+    assert ports.read(lambda s: s.live_sessions(uid, T0 + timedelta(hours=1))) == [third]
+    assert ports.read(lambda s: s.live_sessions(ports.admin.id, T0)) == []
+
+
+def test_extend_session_when_called_then_new_expiry_and_new_md_hash(ports: Ports) -> None:
+    uid = ports.admin.id
+    opened = ports.write(lambda s: s.open_session(uid, "c" * 64, T0, T0 + timedelta(minutes=90), "d" * 64))
+    later = T0 + timedelta(hours=3)
+    ports.write(lambda s: s.extend_session(opened.id, later, "e" * 64))
+
+    def work(store: Any) -> None:
+        renewed = store.session_by_token_hash("c" * 64, T0 + timedelta(hours=2))
+        assert renewed is not None and (renewed.id, renewed.expires) == (opened.id, later)
+        assert store.session_by_token_hash("e" * 64, T0, market_data=True).id == opened.id
+        assert store.session_by_token_hash("d" * 64, T0, market_data=True) is None
+
+    ports.read(work)
+
+
+# -- risk status and its log --
+
+
+def test_status_when_seeded_then_normal_without_timestamps_and_trading_state_normal(ports: Ports) -> None:
+    account_id = ports.demo_account_ids[0]
+
+    def work(store: Any) -> None:
+        assert store.risk_status(account_id) == RiskStatus(id=account_id)
+        state = store.trading_state(account_id)
+        assert (state.admin_action, state.auto_liq, state.halted) == (AdminAction.NORMAL, None, False)
+        assert store.risk_status(987654321) is None
+
+    ports.read(work)
+
+
+def test_status_when_saved_then_read_back_and_listed_per_organization_and_owner(ports: Ports) -> None:
+    demo, other = ports.demo_account_ids, ports.other_account_ids
+    status = replace(
+        RiskStatus(id=demo[1]).with_admin_action(AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY, T0),
+        max_net_liq=51234.5,
+        min_net_liq=49234.5,
+    )
+    ports.write(lambda s: s.save_risk_status(status))
+
+    def work(store: Any) -> None:
+        assert store.risk_status(demo[1]) == status
+        assert status.liquidate_only == T0 and status.admin_timestamp == T0
+        assert store.trading_state(demo[1]).admin_action is AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY
+        listed = store.risk_statuses(ports.demo_org)
+        assert [s.id for s in listed] == demo and listed[1] == status
+        assert [s.id for s in store.risk_statuses(ports.demo_org, ids=[demo[1], other[0]])] == [demo[1]]
+        assert store.risk_statuses(ports.demo_org, owner_id=ports.admin.id) == []
+        assert [s.id for s in store.risk_statuses(ports.other_org)] == other
+
+    ports.read(work)
+
+
+def test_log_when_appended_then_ids_grow_rows_round_trip_and_filters_isolate(ports: Ports) -> None:
+    demo, other = ports.demo_account_ids, ports.other_account_ids
+    reason = ("Kontrolle 风险 🚫 " * 1000)[:8192]
+    locked = RiskStatus(id=demo[0]).with_admin_action(AdminAction.LOCK_TRADING_IMMEDIATELY, T0)
+
+    def work(store: Any) -> list[Any]:
+        return [
+            store.append_log(demo[0], T0, locked, Actor.USER, ports.admin.id, ReasonCode.OTHER, reason),
+            store.append_log(demo[1], T0, RiskStatus(id=demo[1]), Actor.SYSTEM, None, None, None),
+            store.append_log(other[0], T0, RiskStatus(id=other[0]), Actor.USER, ports.other_admin.id,
+                             ReasonCode.CLOSE_FRAUD, None),
+        ]  # fmt: skip
+
+    first, second, third = ports.write(work)
+    assert first.id < second.id < third.id
+    assert (first.account_id, first.timestamp, first.status, first.actor) == (demo[0], T0, locked, Actor.USER)
+
+    def check(store: Any) -> None:
+        assert store.log_entries(ports.demo_org) == [first, second]
+        assert store.log_entries(ports.demo_org)[0].reason == reason
+        assert store.log_entries(ports.other_org) == [third]
+        assert store.log_entries(ports.demo_org, ids=[second.id, third.id]) == [second]
+        assert store.log_entries(ports.demo_org, account_ids=[demo[0], other[0]]) == [first]
+        assert store.log_entries(ports.demo_org, owner_id=ports.admin.id) == []
+        assert store.log_entries(ports.demo_org, owner_id=ports.trader.id) == [first, second]
+
+    ports.read(check)
+
+
+# -- post-trade settings, the auto-liq layer, timers --
+
+
+def test_auto_liq_settings_when_saved_then_found_and_listed(ports: Ports) -> None:
+    demo = ports.demo_account_ids
+    settings = AutoLiqSettings(id=demo[2], daily_loss_auto_liq=1000.0, do_not_unlock=True)
+    assert not ports.read(lambda s: s.has_auto_liq_settings(demo[2]))
+    ports.write(lambda s: s.save_auto_liq_settings(settings, T0))
+
+    def work(store: Any) -> None:
+        assert store.has_auto_liq_settings(demo[2]) and not store.has_auto_liq_settings(demo[3])
+        assert store.auto_liq_settings_of(demo[2]) == settings
+        assert store.auto_liq_settings_of(demo[3]) is None
+        assert store.auto_liq_settings(ports.demo_org) == [settings]
+        assert store.auto_liq_settings(ports.other_org) == []
+        assert store.auto_liq_settings(ports.demo_org, owner_id=ports.admin.id) == []
+
+    ports.read(work)
+
+
+def test_layer_when_saved_then_in_trading_state_and_clear_returns_it_and_drops_its_unlock_timer(
+    ports: Ports,
+) -> None:
+    account_id = ports.demo_account_ids[4]
+    layer = AutoLiqLayer(account_id, LayerState.LOCKED, "dailyLossAutoLiq", T0, T0 + timedelta(hours=2))
+
+    def lock(store: Any) -> tuple[int, int]:
+        store.save_auto_liq_layer(layer)
+        unlock = store.add_timer(account_id, TimerKind.AUTO_LIQ_UNLOCK, T0 + timedelta(hours=2))
+        expiry = store.add_timer(
+            account_id, TimerKind.ADMIN_ACTION_EXPIRY, T0 + timedelta(seconds=60),
+            admin_action=AdminAction.LOCK_TRADING_IMMEDIATELY, set_at=T0,
+        )  # fmt: skip
+        return unlock, expiry
+
+    unlock, expiry = ports.write(lock)
+    assert ports.read(lambda s: s.auto_liq_layer(account_id)) == layer
+    assert ports.read(lambda s: s.trading_state(account_id)).auto_liq is LayerState.LOCKED
+    assert ports.write(lambda s: s.clear_auto_liq_layer(account_id)) == layer
+    assert ports.write(lambda s: s.clear_auto_liq_layer(account_id)) is None
+
+    def check(store: Any) -> None:
+        assert store.auto_liq_layer(account_id) is None
+        assert store.trading_state(account_id).auto_liq is None
+        assert [t.id for t in store.due_timers(T0 + timedelta(days=1), 100)] == [expiry]
+
+    ports.read(check)
+    assert unlock != expiry
+
+
+def test_timers_when_added_then_due_earliest_first_within_limit_and_deleted_once(ports: Ports) -> None:
+    a, b = ports.demo_account_ids[5], ports.demo_account_ids[6]
+
+    def add(store: Any) -> list[int]:
+        return [
+            store.add_timer(a, TimerKind.ADMIN_ACTION_EXPIRY, T0 + timedelta(seconds=60),
+                            admin_action=AdminAction.LOCK_TRADING_IMMEDIATELY, set_at=T0),
+            store.add_timer(b, TimerKind.FLATTEN, T0 + timedelta(seconds=30)),
+            store.add_timer(a, TimerKind.FLATTEN, T0 + timedelta(seconds=90)),
+        ]  # fmt: skip
+
+    late, early, last = ports.write(add)
+    due = ports.read(lambda s: s.due_timers(T0 + timedelta(seconds=60), 10))
+    assert [t.id for t in due] == [early, late]
+    assert (due[1].account_id, due[1].kind, due[1].admin_action, due[1].set_at) == (
+        a,
+        TimerKind.ADMIN_ACTION_EXPIRY,
+        AdminAction.LOCK_TRADING_IMMEDIATELY,
+        T0,
+    )
+    assert due[1].due_at == T0 + timedelta(seconds=60)
+    assert [t.id for t in ports.read(lambda s: s.due_timers(T0 + timedelta(days=1), 2))] == [early, late]
+    assert ports.write(lambda s: s.delete_timer(early)) is True
+    assert ports.write(lambda s: s.delete_timer(early)) is False
+    assert ports.write(lambda s: s.delete_timers(a, TimerKind.FLATTEN)) == 1
+    assert [t.id for t in ports.read(lambda s: s.due_timers(T0 + timedelta(days=1), 10))] == [late]
+    assert last not in (early, late)
+
+
+# -- the unit of work's promises --
+
+
+def test_write_when_committed_then_after_commit_actions_and_events_follow(ports: Ports) -> None:
+    ran: list[str] = []
+
+    def work(store: Any) -> str:
+        store.emit(SessionsClosed((1, 2)))
+        store.after_commit(lambda: ran.append("after"))
+        assert ran == [] and ports.published == []  # nothing before the commit
+        return "done"
+
+    assert ports.write(work) == "done"
+    assert ran == ["after"]
+    assert ports.published == [SessionsClosed((1, 2))]
+
+
+def test_write_when_work_raises_then_nothing_lands_nothing_published_nothing_run(ports: Ports) -> None:
+    account_id = ports.demo_account_ids[7]
+    ran: list[str] = []
+
+    def failing(store: Any) -> None:
+        status = RiskStatus(id=account_id).with_admin_action(AdminAction.LOCK_TRADING_IMMEDIATELY, T0)
+        store.save_risk_status(status)
+        store.append_log(account_id, T0, status, Actor.USER, ports.admin.id, ReasonCode.OTHER, "x")
+        store.add_timer(account_id, TimerKind.FLATTEN, T0)
+        store.emit(SessionsClosed((9,)))
+        store.after_commit(lambda: ran.append("after"))
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        ports.write(failing)
+
+    def check(store: Any) -> None:
+        assert store.risk_status(account_id) == RiskStatus(id=account_id)
+        assert store.log_entries(ports.demo_org, account_ids=[account_id]) == []
+        assert store.due_timers(T0 + timedelta(days=1), 10) == []
+
+    ports.read(check)
+    assert ran == [] and ports.published == []
