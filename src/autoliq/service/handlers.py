@@ -41,7 +41,6 @@ from autoliq.service.credentials import (
     token_hash,
     verify_password,
 )
-from autoliq.service.execution import liquidate_account
 from autoliq.service.hashing import HashingPool
 from autoliq.service.ports import AuthSession, Store, UnitOfWork
 from autoliq.telemetry.metrics import count_liquidation
@@ -414,7 +413,7 @@ def apply_admin_action(
         risk_engine.evaluate_account(store, account.id, now, act=False)
     if command.action is AdminAction.LIQUIDATE_IMMEDIATELY:
         # After the status: the engine's admin orders pass the gate of a liquidating account.
-        liquidate_account(store, account.id, contracts or {}, now)
+        risk_engine.liquidate_account(store, account.id, contracts or {}, now)
         store.after_commit(partial(count_liquidation, "admin"))
     if command.action in EXPIRING_ACTIONS:
         # Back to Normal 60 s later, by the scheduler (the timer is stored with the change).

@@ -22,6 +22,7 @@ from autoliq.domain.post_trade import AutoLiqSettings
 from autoliq.domain.states import Actor, AdminAction, ReasonCode, Side
 from autoliq.domain.timers import Timer, TimerKind
 from autoliq.service.admin_ports import AdminStore
+from autoliq.service.liquidation_port import LiquidationStore
 from autoliq.service.sandbox_ports import SandboxStore
 
 T = TypeVar("T")
@@ -199,7 +200,7 @@ class LinkedStore(Protocol):
     ) -> list[StrategyLink]: ...
 
 
-class Store(TradingStore, LinkedStore, AdminStore, SandboxStore, Protocol):
+class Store(TradingStore, LinkedStore, LiquidationStore, AdminStore, SandboxStore, Protocol):
     """The repositories of one transaction, and the events it will publish after commit."""
 
     # -- organizations and users --
