@@ -433,7 +433,8 @@ def liquidate_account(
     for order_id, _contract_id in store.live_orders_of_account(account_id):
         store.set_order_status(order_id, OrdStatus.CANCELED, now)
         store.emit(TradingEntityChanged("order", "Updated", account_id, order_id))
-    for contract_id, _ in store.open_positions(account_id):
+    # Oldest contract id first, on both engines (as the set-based liquidation closes them).
+    for contract_id, _ in sorted(store.open_positions(account_id)):
         contract = contracts.get(contract_id)
         if contract is None:
             continue  # an expired contract: nothing trades it any more
