@@ -236,3 +236,41 @@ def test_liquidate_immediately_when_account_holds_several_positions_and_orders_t
     assert fills == 2 * positions
     print(f"liquidation of {positions} positions, {orders} orders: {count} statements", *sql, sep="\n  ")
     assert count <= MAX_STATEMENTS, sql
+
+
+def _flatten(world: World, account_id: int, held: Held) -> tuple[int, list[str]]:
+    """The flatten timer's transaction on an account with post-trade settings: the liquidation, its
+    log row and alert, and the evaluation of the rules after it."""
+    from autoliq.domain.post_trade import AutoLiqSettings
+    from autoliq.domain.timers import Timer, TimerKind
+    from autoliq.service import risk_engine
+
+    engine = create_admin_engine(world.database_url)
+    try:
+        with engine.begin() as conn:
+            SqlStore(conn).save_auto_liq_settings(AutoLiqSettings(id=account_id, flatten_timestamp=NOW), NOW)
+    finally:
+        engine.dispose()
+    timer = Timer(0, account_id, TimerKind.FLATTEN, NOW)
+    done, count, sql = _run(world.database_url, lambda store: risk_engine.flatten(store, timer), account_id)
+    assert done
+    return count, sql
+
+
+def test_flatten_when_account_holds_more_then_statements_do_not_grow(world: World) -> None:
+    """The flatten timer's transaction costs the same whatever the account holds (its evaluation of
+    the rules reads the account's numbers in one statement too)."""
+    counts = []
+    for account_id, (positions, orders) in zip(world.demo_account_ids, [(1, 1), (4, 6)], strict=False):
+        held = _give(world, account_id, positions, orders)
+        count, sql = _flatten(world, account_id, held)
+        [(rows,), (statuses,), _] = list(_state(world, account_id))
+        assert all(lots == "[]" for _, lots in rows) and statuses.count(OrdStatus.WORKING.value) == 0
+        print(f"flatten of {positions} positions, {orders} orders: {count} statements", *sql, sep="\n  ")
+        counts.append(count)
+    assert counts[0] == counts[1]
+    # Flatten's own reads (settings, account) and writes (log row, alert, outbox), the liquidation
+    # (one read, the cancels, the orders, fills, positions and cash) and the evaluation after it
+    # (numbers in one read, status, layer, triggers), plus the unit of work's (BEGIN, or
+    # PostgreSQL's prepared reads and pg_notify).
+    assert counts[0] <= 17, counts

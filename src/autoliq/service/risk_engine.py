@@ -45,7 +45,7 @@ from autoliq.domain.auto_liq import (
 from autoliq.domain.bounds import date_within
 from autoliq.domain.events import AlertRaised, RiskStatusChanged, TradingEntityChanged
 from autoliq.domain.gate import AccountPosition, Allowed, OrderIntent, check_order
-from autoliq.domain.instruments import ContractSpec, contract_of_id
+from autoliq.domain.instruments import ContractSpec
 from autoliq.domain.model import Account, RiskStatus
 from autoliq.domain.money import CashState
 from autoliq.domain.orders import Order, OrdStatus
@@ -91,17 +91,16 @@ class _Numbers:
 
 
 def _numbers(store: Store, account_id: int, now: datetime) -> _Numbers:
-    cash = store.cash(account_id, trade_date(now))
+    """The account's numbers now, in one read (the liquidation's: positions, prices and cash)."""
+    state = store.liquidation_state(account_id, trade_date(now))
+    cash = state.cash
     open_pnl = margin = Decimal(0)
     positions: list[tuple[ContractSpec, PositionState]] = []
-    for contract_id, _ in store.open_positions(account_id):
-        contract = contract_of_id(contract_id)
-        if contract is None:
-            continue
-        state = store.position(account_id, contract)
-        positions.append((contract, state))
-        open_pnl += open_points(state, store.last_price(contract)) * contract.product.value_per_point
-        margin += abs(state.net_pos) * _margin(contract)
+    for held in state.positions:
+        contract = held.contract
+        positions.append((contract, held.state))
+        open_pnl += open_points(held.state, held.last) * contract.product.value_per_point
+        margin += abs(held.state.net_pos) * _margin(contract)
     return _Numbers(
         Decimal(cash.amount) / CENTS,
         Decimal(cash.amount_sod) / CENTS,
@@ -118,18 +117,26 @@ def _margin(contract: ContractSpec) -> Decimal:
 
 
 def evaluate_account(
-    store: Store, account_id: int, now: datetime, *, end_of_day: bool = False, act: bool = True
+    store: Store,
+    account_id: int,
+    now: datetime,
+    *,
+    end_of_day: bool = False,
+    act: bool = True,
+    settings: AutoLiqSettings | None = None,
 ) -> Evaluation | None:
     """Evaluate the account's post-trade rules on its numbers now and act: alerts once per rule and
     trade date; a liquidate-only trigger puts the auto-liq layer in liquidate-only mode; an auto-liq
     trigger cancels the working orders, flattens through the gate and locks the layer until the
     rule's unlock time. Then store the price triggers of what it holds. With `act` False only the
-    mark and the triggers are brought up to date. None when the account has no post-trade settings."""
-    if not store.has_auto_liq_settings(account_id):
-        return None  # most accounts: one cheap statement on every fill
-    settings = store.auto_liq_settings_of(account_id)
+    mark and the triggers are brought up to date. None when the account has no post-trade settings
+    (`settings`: the account's, when the caller has just read them)."""
     if settings is None:
-        return None
+        if not store.has_auto_liq_settings(account_id):
+            return None  # most accounts: one cheap statement on every fill
+        settings = store.auto_liq_settings_of(account_id)
+        if settings is None:
+            return None
     numbers = _numbers(store, account_id, now)
     n = numbers
     figures = figures_of(n.amount, n.sod, n.realized, n.week, n.open_pnl, n.margin)
@@ -291,7 +298,8 @@ def flatten(store: Store, timer: Timer) -> bool:
     account = store.account(timer.account_id)
     if settings is None or account is None or settings.flatten_timestamp != timer.due_at:
         return False
-    liquidate_account(store, account.id, None, timer.due_at)
+    if _liquidate(store, account.id, None, timer.due_at):
+        evaluate_account(store, account.id, timer.due_at, settings=settings)
     store.after_commit(partial(count_liquidation, "flatten"))
     reason = f"{FLATTEN_RULE}: working orders cancelled and positions flattened at {timer.due_at.isoformat()}"
     _log(store, account, store.risk_status(account.id) or RiskStatus(id=account.id), timer.due_at, reason)
