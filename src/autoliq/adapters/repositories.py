@@ -14,6 +14,7 @@ from autoliq.adapters.admin_repository import AdminRepository
 from autoliq.adapters.auto_liq_repository import AutoLiqRepository
 from autoliq.adapters.hot_path import HotPath
 from autoliq.adapters.linked_repository import LinkedOrdersRepository
+from autoliq.adapters.liquidation_repository import LiquidationRepository
 from autoliq.adapters.sandbox_repository import SandboxRepository
 from autoliq.adapters.tables import (
     account,
@@ -114,7 +115,9 @@ def _auto_liq_settings(row: Row[Any]) -> AutoLiqSettings:
     return AutoLiqSettings(id=row.id, **values)
 
 
-class SqlStore(LinkedOrdersRepository, AutoLiqRepository, AdminRepository, SandboxRepository):
+class SqlStore(
+    LinkedOrdersRepository, LiquidationRepository, AutoLiqRepository, AdminRepository, SandboxRepository
+):
     """Repositories over one connection; events buffered until the transaction commits."""
 
     def __init__(self, conn: Connection, hot: HotPath | None = None) -> None:

@@ -1,8 +1,10 @@
-"""Trading: placing and cancelling orders through the one gate, fills, and the liquidation engine.
+"""Execution: the gate, placing, modifying and cancelling orders, and fills (no evaluation inside).
 
-Each function here is a transaction body over the Store port; the caller hands it to the unit of
-work, so the gate's reading of the risk status, the order and its fill commit together, in the one
-order the unit of work gives every write (no order is accepted after the lock that refuses it).
+Each function here is a transaction body over the Store port, run by the unit of work, so the
+gate's reading of the risk status, the order and its fill commit together, in the one order the
+unit of work gives every write (no order is accepted after the lock that refuses it). The risk
+engine (risk_engine.py) owns the loop around them: it calls these and evaluates the account's
+post-trade rules after each fill; nothing here calls the risk engine.
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ from autoliq.domain.orders import (
 )
 from autoliq.domain.session import trade_date
 from autoliq.domain.states import Side
-from autoliq.service import risk_engine
 from autoliq.service.ports import Store
 
 NO_QUOTE = "NoQuote"
@@ -69,6 +70,14 @@ class OrderOutcome:
     order_id: int | None = None
     failure_reason: str | None = None
     failure_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Executed:
+    """What an order operation did: its outcome, and the account a fill of it moved (None: no fill)."""
+
+    outcome: OrderOutcome
+    filled: int | None = None
 
 
 def working_qty(working: list[Order], side: Side) -> int:
@@ -148,11 +157,16 @@ def order_refusal(store: Store, order: NewOrder) -> OrderOutcome | None:
 
 
 def place_order(store: Store, order: NewOrder, now: datetime) -> OrderOutcome:
+    """`place` without the post-trade rules (the risk engine's `place_order` evaluates after a fill)."""
+    return place(store, order, now).outcome
+
+
+def place(store: Store, order: NewOrder, now: datetime) -> Executed:
     """Gate, then accept: fill at the last price when marketable, else rest (IOC/FOK: cancelled).
     A refused order changes nothing."""
     refusal, last = judge_new_order(store, order)
     if refusal is not None:
-        return refusal
+        return Executed(refusal)
     price = marketable_price(order.order_type, order.side, last, order.limit_price, order.stop_price)
     if price is None:
         status = (
@@ -175,7 +189,7 @@ def place_order(store: Store, order: NewOrder, now: datetime) -> OrderOutcome:
             cl_ord_id=order.cl_ord_id,
         )
         store.emit(TradingEntityChanged("order", "Created", order.account_id, order_id))
-        return OrderOutcome(order_id)
+        return Executed(OrderOutcome(order_id))
     order_id = store.insert_order(
         order.account_id,
         order.contract,
@@ -194,7 +208,7 @@ def place_order(store: Store, order: NewOrder, now: datetime) -> OrderOutcome:
     )
     store.emit(TradingEntityChanged("order", "Created", order.account_id, order_id))
     execute_fill(store, order_id, order.account_id, order.contract, order.side, order.qty, price, now)
-    return OrderOutcome(order_id)
+    return Executed(OrderOutcome(order_id), order.account_id)
 
 
 def fill_now(
@@ -230,9 +244,9 @@ def execute_fill(
     now: datetime,
     linked: Order | None = None,
 ) -> None:
-    """Book a fill: the fill row, the position, and the realized P&L into the cash balance; the
-    effects on linked orders (`linked`: the filled order as stored, when it may have links); then
-    the account's post-trade rules."""
+    """Book a fill: the fill row, the position, and the realized P&L into the cash balance; then the
+    effects on linked orders (`linked`: the filled order as stored, when it may have links). The
+    account's post-trade rules are the caller's: the risk engine evaluates after the fill."""
     day = trade_date(now)
     effect = apply_fill(store.position(account_id, contract), side, qty, price)
     fill_id = store.insert_fill(order_id, account_id, contract, side, qty, price, now, day)
@@ -246,8 +260,6 @@ def execute_fill(
     if linked is not None and (linked.oco_id or linked.has_children or linked.strategy_id):
         # Before the post-trade rules: a liquidation they order then cancels the woken brackets too.
         settle_links_after_fill(store, linked, contract, price, now)
-    # The fill moved the account's numbers: its post-trade rules decide now, in this transaction.
-    risk_engine.evaluate_account(store, account_id, now)
 
 
 def cancel_order(store: Store, order_id: int, now: datetime) -> bool:
@@ -354,18 +366,18 @@ class OrderChange:
     """The net position cap the new terms are judged against."""
 
 
-def modify_order(store: Store, change: OrderChange, now: datetime) -> OrderOutcome:
+def modify(store: Store, change: OrderChange, now: datetime) -> Executed:
     """Change a working order's terms through the gate (as if placed anew, its own quantity not
     counted twice); fill it at once when the new terms are marketable."""
     found = next((o for o in store.working_orders(change.contract) if o.id == change.order_id), None)
     if found is None:
-        return OrderOutcome(None, "UnknownReason", "Order is not working")
+        return Executed(OrderOutcome(None, "UnknownReason", "Order is not working"))
     intent = OrderIntent(found.side, change.qty, found.admin, None if found.admin else change.max_position)
     decision = gate_decision(
         store, found.account_id, change.contract, intent, excluding_order=found.id, sibling=found.oco_id
     )
     if not isinstance(decision, Allowed):
-        return OrderOutcome(None, decision.failure_reason, decision.failure_text)
+        return Executed(OrderOutcome(None, decision.failure_reason, decision.failure_text))
     store.modify_order(
         change.order_id,
         change.contract,
@@ -379,14 +391,15 @@ def modify_order(store: Store, change: OrderChange, now: datetime) -> OrderOutco
     store.emit(TradingEntityChanged("order", "Updated", found.account_id, change.order_id))
     last = store.last_price(change.contract)
     price = marketable_price(change.order_type, found.side, last, change.limit_price, change.stop_price)
-    if price is not None:
-        fill_now(store, replace(found, qty=change.qty), change.contract, price, now)
-    return OrderOutcome(change.order_id)
+    if price is None:
+        return Executed(OrderOutcome(change.order_id))
+    fill_now(store, replace(found, qty=change.qty), change.contract, price, now)
+    return Executed(OrderOutcome(change.order_id), found.account_id)
 
 
-def liquidate_position(
+def close_position(
     store: Store, account_id: int, contract: ContractSpec, admin: bool, now: datetime
-) -> OrderOutcome:
+) -> Executed:
     """Tradovate's liquidateposition: cancel the account's working orders in the contract, then close
     the position with a market order (an admin one when `admin`), through the gate."""
     for order_id, _ in store.live_orders_of_account(account_id, contract.id):
@@ -394,7 +407,7 @@ def liquidate_position(
             settle_links_after_end(store, order_id, account_id, contract.id, now)
     net = store.position(account_id, contract).net_pos
     if net == 0:
-        return OrderOutcome(None, "UnknownReason", "There is no position to liquidate")
+        return Executed(OrderOutcome(None, "UnknownReason", "There is no position to liquidate"))
     closing = NewOrder(
         account_id,
         contract,
@@ -404,53 +417,59 @@ def liquidate_position(
         TimeInForce.GTC,
         admin=admin,
     )
-    return place_order(store, closing, now)
+    return place(store, closing, now)
 
 
 def liquidate_account(
     store: Store, account_id: int, contracts: dict[int, ContractSpec], now: datetime
 ) -> None:
-    """The liquidation engine: cancel every working and suspended order (no bracket wakes after a
-    liquidation) and interrupt the running strategies, then close every position with an admin
-    market order through the gate. Without a price the closing order stays working (and the account
-    locked) until a price arrives."""
+    """A liquidation row by row, over the per-order port (no post-trade rules): cancel every working
+    and suspended order (no bracket wakes after a liquidation) and interrupt the running
+    strategies, then close every position with an admin market order through the gate. Without a
+    price the closing order stays working until a price arrives. The risk engine's
+    `liquidate_account` writes the same rows set-based; this one is its reference (the tests
+    compare them) and works over any Store."""
     interrupt_strategies(store, account_id, now, TEXT_LIQUIDATED)
     for order_id, _contract_id in store.live_orders_of_account(account_id):
         store.set_order_status(order_id, OrdStatus.CANCELED, now)
         store.emit(TradingEntityChanged("order", "Updated", account_id, order_id))
-    for contract_id, _ in store.open_positions(account_id):
+    # Oldest contract id first, on both engines (as the set-based liquidation closes them).
+    for contract_id, _ in sorted(store.open_positions(account_id)):
         contract = contracts.get(contract_id)
         if contract is None:
             continue  # an expired contract: nothing trades it any more
-        liquidate_position(store, account_id, contract, True, now)
+        close_position(store, account_id, contract, True, now)
 
 
-def fill_resting_orders(
-    store: Store, contract: ContractSpec, last: Decimal, now: datetime, max_position: int | None = None
-) -> int:
-    """After a price change: fill the working orders the new price reaches; how many filled.
-    Orders of an account that may not trade now (locked, liquidate-only and not reducing, or past
-    `max_position` or the storage bound) stay working: a fill is a trade, and the gate decides trades."""
-    filled = 0
-    for order in store.working_orders(contract):
-        triggered = stop_triggered(order, last)
-        price = marketable_price(
-            order.order_type, order.side, last, order.limit_price, order.stop_price, triggered
-        )
-        if price is None:
-            if triggered and not order.triggered:
-                store.set_order_status(order.id, OrdStatus.WORKING, now, triggered=True)
-            continue
-        intent = OrderIntent(order.side, order.qty, order.admin, None if order.admin else max_position)
-        decision = gate_decision(store, order.account_id, contract, intent, order.id, order.oco_id)
-        if not isinstance(decision, Allowed):
-            continue
-        summary = store.order_summary(order.id)
-        if summary is None or summary[1] is not OrdStatus.WORKING:
-            # Cancelled or filled by another worker while this one waited for the account's lock
-            # (the gate took it), or cancelled by an OCO sibling's fill in this loop: the order was
-            # read before.
-            continue
-        fill_now(store, order, contract, price, now, triggered=triggered)
-        filled += 1
-    return filled
+def fill_resting_order(
+    store: Store,
+    order: Order,
+    contract: ContractSpec,
+    last: Decimal,
+    now: datetime,
+    max_position: int | None = None,
+) -> bool:
+    """After a price change: fill `order` (read working before) when the new price reaches it;
+    whether it filled. An order of an account that may not trade now (locked, liquidate-only and
+    not reducing, or past `max_position` or the storage bound) stays working: a fill is a trade,
+    and the gate decides trades."""
+    triggered = stop_triggered(order, last)
+    price = marketable_price(
+        order.order_type, order.side, last, order.limit_price, order.stop_price, triggered
+    )
+    if price is None:
+        if triggered and not order.triggered:
+            store.set_order_status(order.id, OrdStatus.WORKING, now, triggered=True)
+        return False
+    intent = OrderIntent(order.side, order.qty, order.admin, None if order.admin else max_position)
+    decision = gate_decision(store, order.account_id, contract, intent, order.id, order.oco_id)
+    if not isinstance(decision, Allowed):
+        return False
+    summary = store.order_summary(order.id)
+    if summary is None or summary[1] is not OrdStatus.WORKING:
+        # Cancelled or filled by another worker while this one waited for the account's lock
+        # (the gate took it), or cancelled by an OCO sibling's fill in this loop: the order was
+        # read before.
+        return False
+    fill_now(store, order, contract, price, now, triggered=triggered)
+    return True

@@ -4,8 +4,8 @@ the one gate (their requests are checked by `linked_service.py`).
 Each linked order is stored in `trade_order` like any order and judged like one: the first order
 (the OCO's main order, the OSO's or strategy's entry) by `trading.judge_new_order` in the write
 transaction, an OCO's other leg too (a leg the gate refuses refuses the pair); suspended brackets
-when they fill (`trading.fill_resting_orders`). What a fill, a cancel or an expiry does to the
-orders tied to it lives in `trading.py`, the owner of the fill loop.
+when they fill (`risk_engine.fill_resting_orders`). What a fill, a cancel or an expiry does to the
+orders tied to it lives in `execution.py`; the risk engine owns the fill loop.
 """
 
 from __future__ import annotations
@@ -41,13 +41,12 @@ from autoliq.service.execution import (
     NewOrder,
     OrderChange,
     OrderOutcome,
-    fill_now,
     finish_strategy_if_done,
     judge_new_order,
-    modify_order,
     settle_links_after_end,
 )
 from autoliq.service.ports import Store
+from autoliq.service.risk_engine import fill_now, modify_order
 
 UNSUPPORTED = "Unsupported"
 INVALID_PRICE = "InvalidPrice"

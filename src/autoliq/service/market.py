@@ -31,9 +31,8 @@ from autoliq.domain.instruments import (
 )
 from autoliq.domain.limits import LISTED_PER_PRODUCT, OrderLimits
 from autoliq.service.clock import Clock
-from autoliq.service.execution import fill_resting_orders
 from autoliq.service.ports import Store, UnitOfWork
-from autoliq.service.risk_engine import evaluate_account
+from autoliq.service.risk_engine import evaluate_candidates, fill_resting_orders
 
 CHICAGO = ZoneInfo("America/Chicago")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -268,12 +267,7 @@ class MarketData:
             store.emit(PricesChanged(now, tuple(recorded)))
             if prune_before is not None:
                 store.prune_price_history(prune_before, PRUNE_BATCH)
-            evaluated: set[int] = set()
-            for contract, price in updates:
-                for account_id in store.candidates(contract.id, int(price / contract.product.tick_size)):
-                    if account_id not in evaluated:
-                        evaluated.add(account_id)
-                        evaluate_account(store, account_id, now)
+            evaluate_candidates(store, updates, now)
             return now
 
         when = await self._uow.write(write)

@@ -28,13 +28,11 @@ from autoliq.service.execution import (
     OrderChange,
     OrderOutcome,
     cancel_order,
-    liquidate_position,
-    modify_order,
     order_refusal,
-    place_order,
 )
 from autoliq.service.market import MarketData
 from autoliq.service.ports import Store, UnitOfWork
+from autoliq.service.risk_engine import liquidate_position, modify_order, place_order
 
 INVALID_CONTRACT = "InvalidContract"
 INVALID_PRICE = "InvalidPrice"

@@ -1,21 +1,28 @@
-"""The post-trade rule engine: transaction bodies that evaluate an account's rules and act on them.
+"""The risk engine: it owns the loop fill -> evaluate -> liquidate.
 
-`evaluate_account` runs inside the transaction that moved the account's numbers: the fill's (from
-the order path) or the price change's (for each account holding the contract), so a breach is
-detected on the fill or price that causes it and its liquidation commits with it. Timers end the
-locks (`unlock`) and flatten at `flattenTimestamp` (`flatten`); the session job (`close_sessions`)
-moves `EOD` trailing marks and expires Day orders at each trade date's end.
+Its entry points are what the services call for anything that may fill: `place_order`,
+`modify_order`, `fill_now`, `liquidate_position` run execution's step (execution.py: gate, place,
+fill; it never calls back here) and evaluate the account's post-trade rules after a fill, in the
+same transaction; a price change fills the resting orders it reaches (`fill_resting_orders`,
+evaluating after each fill) and then evaluates the accounts whose price triggers it reached
+(`evaluate_candidates`). So a breach is detected on the fill or price that causes it and its
+liquidation commits with it. `liquidate_account` (an auto-liq breach, LiquidateImmediately, the
+flatten timer) reads the account's state once and writes set-based: a handful of statements
+however many positions and orders. Timers end the locks (`unlock`) and flatten at
+`flattenTimestamp` (`flatten`); the session job (`close_sessions`) moves `EOD` trailing marks and
+expires Day orders at each trade date's end.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
 
-from autoliq.domain.accounting import PositionState, open_points
+from autoliq.domain.accounting import PositionState, apply_fill, open_points
 from autoliq.domain.auto_liq import (
     ALWAYS_LOW,
     FLATTEN_RULE,
@@ -37,15 +44,19 @@ from autoliq.domain.auto_liq import (
 )
 from autoliq.domain.bounds import date_within
 from autoliq.domain.events import AlertRaised, RiskStatusChanged, TradingEntityChanged
-from autoliq.domain.instruments import ContractSpec, contract_of_id
+from autoliq.domain.gate import AccountPosition, Allowed, OrderIntent, check_order
+from autoliq.domain.instruments import ContractSpec
 from autoliq.domain.model import Account, RiskStatus
-from autoliq.domain.orders import OrdStatus
+from autoliq.domain.money import CashState
+from autoliq.domain.orders import Order, OrdStatus
 from autoliq.domain.post_trade import AutoLiqSettings
 from autoliq.domain.session import next_trade_date, previous_trade_date, session_begin, trade_date
-from autoliq.domain.states import Actor, AdminAction
+from autoliq.domain.states import Actor, AdminAction, Side
 from autoliq.domain.timers import Timer, TimerKind
 from autoliq.service import execution
+from autoliq.service.execution import TEXT_LIQUIDATED, NewOrder, OrderChange, OrderOutcome
 from autoliq.service.ports import Store
+from autoliq.service.ports.liquidation import Closing
 from autoliq.telemetry.metrics import count_breach, count_liquidation
 
 CENTS = Decimal(100)
@@ -80,17 +91,16 @@ class _Numbers:
 
 
 def _numbers(store: Store, account_id: int, now: datetime) -> _Numbers:
-    cash = store.cash(account_id, trade_date(now))
+    """The account's numbers now, in one read (the liquidation's: positions, prices and cash)."""
+    state = store.liquidation_state(account_id, trade_date(now))
+    cash = state.cash
     open_pnl = margin = Decimal(0)
     positions: list[tuple[ContractSpec, PositionState]] = []
-    for contract_id, _ in store.open_positions(account_id):
-        contract = contract_of_id(contract_id)
-        if contract is None:
-            continue
-        state = store.position(account_id, contract)
-        positions.append((contract, state))
-        open_pnl += open_points(state, store.last_price(contract)) * contract.product.value_per_point
-        margin += abs(state.net_pos) * _margin(contract)
+    for held in state.positions:
+        contract = held.contract
+        positions.append((contract, held.state))
+        open_pnl += open_points(held.state, held.last) * contract.product.value_per_point
+        margin += abs(held.state.net_pos) * _margin(contract)
     return _Numbers(
         Decimal(cash.amount) / CENTS,
         Decimal(cash.amount_sod) / CENTS,
@@ -107,18 +117,26 @@ def _margin(contract: ContractSpec) -> Decimal:
 
 
 def evaluate_account(
-    store: Store, account_id: int, now: datetime, *, end_of_day: bool = False, act: bool = True
+    store: Store,
+    account_id: int,
+    now: datetime,
+    *,
+    end_of_day: bool = False,
+    act: bool = True,
+    settings: AutoLiqSettings | None = None,
 ) -> Evaluation | None:
     """Evaluate the account's post-trade rules on its numbers now and act: alerts once per rule and
     trade date; a liquidate-only trigger puts the auto-liq layer in liquidate-only mode; an auto-liq
     trigger cancels the working orders, flattens through the gate and locks the layer until the
     rule's unlock time. Then store the price triggers of what it holds. With `act` False only the
-    mark and the triggers are brought up to date. None when the account has no post-trade settings."""
-    if not store.has_auto_liq_settings(account_id):
-        return None  # most accounts: one cheap statement on every fill
-    settings = store.auto_liq_settings_of(account_id)
+    mark and the triggers are brought up to date. None when the account has no post-trade settings
+    (`settings`: the account's, when the caller has just read them)."""
     if settings is None:
-        return None
+        if not store.has_auto_liq_settings(account_id):
+            return None  # most accounts: one cheap statement on every fill
+        settings = store.auto_liq_settings_of(account_id)
+        if settings is None:
+            return None
     numbers = _numbers(store, account_id, now)
     n = numbers
     figures = figures_of(n.amount, n.sod, n.realized, n.week, n.open_pnl, n.margin)
@@ -228,7 +246,8 @@ def _lock(
     if until is not None:
         store.add_timer(account.id, TimerKind.AUTO_LIQ_UNLOCK, until, set_at=now)
     if liquidate:
-        execution.liquidate_account(store, account.id, contracts, now)
+        # The evaluation running this goes on after the lock (and reads the numbers again).
+        _liquidate(store, account.id, contracts, now)
         store.after_commit(partial(count_liquidation, "auto_liq"))
     elif status.liquidate_only is None:
         status = replace(status, liquidate_only=now)
@@ -279,10 +298,8 @@ def flatten(store: Store, timer: Timer) -> bool:
     account = store.account(timer.account_id)
     if settings is None or account is None or settings.flatten_timestamp != timer.due_at:
         return False
-    contracts = {
-        cid: c for cid, _ in store.open_positions(account.id) if (c := contract_of_id(cid)) is not None
-    }
-    execution.liquidate_account(store, account.id, contracts, timer.due_at)
+    if _liquidate(store, account.id, None, timer.due_at):
+        evaluate_account(store, account.id, timer.due_at, settings=settings)
     store.after_commit(partial(count_liquidation, "flatten"))
     reason = f"{FLATTEN_RULE}: working orders cancelled and positions flattened at {timer.due_at.isoformat()}"
     _log(store, account, store.risk_status(account.id) or RiskStatus(id=account.id), timer.due_at, reason)
@@ -337,3 +354,148 @@ def close_sessions(store: Store, now: datetime) -> int:
         evaluate_account(store, account_id, now, end_of_day=True)
         visited += 1
     return visited
+
+
+# -- the loop's entry points: execution's step, then the post-trade rules after a fill --
+
+
+def place_order(store: Store, order: NewOrder, now: datetime) -> OrderOutcome:
+    """Place `order` through the gate (execution.place); a fill is evaluated at once."""
+    done = execution.place(store, order, now)
+    if done.filled is not None:
+        evaluate_account(store, done.filled, now)
+    return done.outcome
+
+
+def modify_order(store: Store, change: OrderChange, now: datetime) -> OrderOutcome:
+    """Modify a working order through the gate (execution.modify); a fill is evaluated at once."""
+    done = execution.modify(store, change, now)
+    if done.filled is not None:
+        evaluate_account(store, done.filled, now)
+    return done.outcome
+
+
+def fill_now(
+    store: Store,
+    order: Order,
+    contract: ContractSpec,
+    price: Decimal,
+    now: datetime,
+    *,
+    triggered: bool = False,
+) -> None:
+    """Fill a stored working order whole at `price` (judged by the caller), then evaluate."""
+    execution.fill_now(store, order, contract, price, now, triggered=triggered)
+    evaluate_account(store, order.account_id, now)
+
+
+def liquidate_position(
+    store: Store, account_id: int, contract: ContractSpec, admin: bool, now: datetime
+) -> OrderOutcome:
+    """Tradovate's liquidateposition (execution.close_position); its fill is evaluated at once."""
+    done = execution.close_position(store, account_id, contract, admin, now)
+    if done.filled is not None:
+        evaluate_account(store, done.filled, now)
+    return done.outcome
+
+
+def fill_resting_orders(
+    store: Store, contract: ContractSpec, last: Decimal, now: datetime, max_position: int | None = None
+) -> int:
+    """After a price change: fill the working orders the new price reaches (oldest first), each
+    account evaluated after its order's fill, before the next order is judged; how many filled."""
+    filled = 0
+    for order in store.working_orders(contract):
+        if execution.fill_resting_order(store, order, contract, last, now, max_position):
+            evaluate_account(store, order.account_id, now)
+            filled += 1
+    return filled
+
+
+def evaluate_candidates(store: Store, prices: Sequence[tuple[ContractSpec, Decimal]], now: datetime) -> int:
+    """After a price change (its resting fills done): evaluate the accounts whose price triggers the
+    new prices reach, once each (the others' rules cannot be reached between their triggers); how
+    many."""
+    evaluated: set[int] = set()
+    for contract, price in prices:
+        for account_id in store.candidates(contract.id, int(price / contract.product.tick_size)):
+            if account_id not in evaluated:
+                evaluated.add(account_id)
+                evaluate_account(store, account_id, now)
+    return len(evaluated)
+
+
+# -- the liquidation: the account's state read once, written set-based --
+
+
+def liquidate_account(
+    store: Store, account_id: int, contracts: dict[int, ContractSpec] | None, now: datetime
+) -> None:
+    """Liquidate the account (LiquidateImmediately, the flatten timer): interrupt its running
+    strategies and cancel every working and suspended order (no bracket wakes after a liquidation),
+    then close every position held in `contracts` (None: every known contract) with an admin market
+    order at the last price (without a price it stays working until one arrives). Then, when a
+    closing order filled, the account's post-trade rules are evaluated once."""
+    if _liquidate(store, account_id, contracts, now):
+        evaluate_account(store, account_id, now)
+
+
+def _liquidate(
+    store: Store, account_id: int, contracts: dict[int, ContractSpec] | None, now: datetime
+) -> bool:
+    """The liquidation's writes; whether a closing order filled on an account with post-trade rules
+    (whose evaluation is then the caller's). One read of the account's state, then one statement
+    per table written, whatever the account holds; the rows and events are those of execution's
+    `liquidate_account`, row by row, in the same order."""
+    day = trade_date(now)
+    state = store.liquidation_state(account_id, day)
+    if state.strategies or state.orders:
+        interrupted, cancelled = store.end_live_work(
+            account_id, now, TEXT_LIQUIDATED, strategies=state.strategies, orders=state.orders
+        )
+        for strategy_id in interrupted:
+            store.emit(TradingEntityChanged("orderStrategy", "Updated", account_id, strategy_id))
+        for order_id in cancelled:
+            store.emit(TradingEntityChanged("order", "Updated", account_id, order_id))
+    closings: list[Closing] = []
+    realized: list[bool] = []  # whether each closing fill realized P&L (moving the cash)
+    cash = state.cash
+    for held in state.positions:
+        contract = held.contract if contracts is None else contracts.get(held.contract.id)
+        net = held.state.net_pos
+        if contract is None or net == 0:
+            continue  # an expired contract: nothing trades it any more
+        side = Side.SELL if net > 0 else Side.BUY
+        # Through the gate, as every order: the engine's order only closes, so it always passes
+        # (its working orders were all cancelled above), whatever the account's state.
+        view = AccountPosition(AdminAction.NORMAL, net)  # the state never decides an admin close
+        if not isinstance(check_order(OrderIntent(side, abs(net), True, None), view), Allowed):
+            continue
+        if held.last is None:
+            closings.append(Closing(contract, side, abs(net), None, None))
+            realized.append(False)
+            continue
+        effect = apply_fill(held.state, side, abs(net), held.last)
+        if effect.realized_points:
+            cents = int(effect.realized_points * contract.product.value_per_point * 100)
+            cash = CashState(
+                cash.amount + cents,
+                cash.realized + cents,
+                cash.week_realized + cents,
+                cash.amount_sod,
+                day,
+            )
+        closings.append(Closing(contract, side, abs(net), held.last, effect.position))
+        realized.append(bool(effect.realized_points))
+    moved = cash is not state.cash
+    booked = store.book_closings(account_id, closings, cash if moved else None, now, day)
+    # The events of execution's row-by-row liquidation, in its order.
+    for (order_id, fill_id), closing, moved_cash in zip(booked, closings, realized, strict=True):
+        store.emit(TradingEntityChanged("order", "Created", account_id, order_id))
+        if fill_id is None:
+            continue
+        store.emit(TradingEntityChanged("fill", "Created", account_id, fill_id))
+        store.emit(TradingEntityChanged("position", "Updated", account_id, closing.contract.id))
+        if moved_cash:
+            store.emit(TradingEntityChanged("cashBalance", "Updated", account_id, account_id))
+    return state.has_settings and any(fill_id is not None for _, fill_id in booked)

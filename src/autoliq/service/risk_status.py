@@ -31,7 +31,6 @@ from autoliq.domain.timers import EXPIRING_ACTIONS, HOLD, TimerKind
 from autoliq.service import risk_engine
 from autoliq.service.accounts import AccountDirectory
 from autoliq.service.clock import Clock
-from autoliq.service.execution import liquidate_account
 from autoliq.service.ports import AccountEngine, RiskStatusStore, Store, UnitOfWorkOf
 from autoliq.telemetry.metrics import count_liquidation
 
@@ -48,7 +47,7 @@ class StoreEngine:
     def liquidate(
         self, store: Store, account_id: int, contracts: dict[int, ContractSpec], now: datetime
     ) -> None:
-        liquidate_account(store, account_id, contracts, now)
+        risk_engine.liquidate_account(store, account_id, contracts, now)
 
     def clear_layer(self, store: Store, account_id: int) -> RiskStatus:
         return risk_engine.clear_layer(store, account_id)

@@ -11,6 +11,7 @@ from autoliq.service.ports.auto_liq import (
 )
 from autoliq.service.ports.clock import ClockStore
 from autoliq.service.ports.events import EventSink
+from autoliq.service.ports.liquidation import Closing, HeldPosition, LiquidationState, LiquidationStore
 from autoliq.service.ports.market import MarketStore
 from autoliq.service.ports.sandbox import SandboxStore
 from autoliq.service.ports.sessions import AuthSession, AuthStore, SessionStore
@@ -30,8 +31,12 @@ __all__ = [
     "AutoLiqSettingsStore",
     "AutoLiqStore",
     "ClockStore",
+    "Closing",
     "EventSink",
+    "HeldPosition",
     "LinkedStore",
+    "LiquidationState",
+    "LiquidationStore",
     "MarketStore",
     "Publisher",
     "RiskStatusStore",
