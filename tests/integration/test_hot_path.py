@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import os
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -91,5 +94,65 @@ def test_hot_path_when_row_written_by_sqlalchemy_then_reads_it_and_inserts_missi
                 select(account_risk_status).where(account_risk_status.c.id == world.demo_account_ids[2])
             ).one()
             assert (row.admin_action, row.admin_timestamp) == ("Normal", TIMES[0])
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def chicago_time() -> Iterator[None]:
+    """The process's local time zone set to America/Chicago (UTC-6 in winter), then restored."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "America/Chicago"
+    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
+def test_hot_path_when_local_zone_is_chicago_then_both_paths_refuse_naive_and_store_aware_as_utc(
+    world: World, chicago_time: None
+) -> None:
+    # Once the raw path read a naive datetime as local time (stored shifted by six hours) while
+    # SQLAlchemy's column refused it: one codec now converts for both.
+    assert datetime(2026, 11, 24, 12, 0).astimezone(UTC).hour == 18  # the zone is in effect
+    account_id = world.demo_account_ids[0]
+    naive = datetime(2026, 11, 24, 12, 0, 0)
+    status = RiskStatus(id=account_id).with_admin_action(AdminAction.LOCK_TRADING_IMMEDIATELY, naive)
+    engine = create_admin_engine(world.database_url)
+    try:
+        with engine.connect() as conn:
+            with pytest.raises(ValueError, match="naive datetime"), conn.begin():
+                HotPath(conn).save_risk_status(status)
+            with pytest.raises(Exception, match="naive datetime"), conn.begin():
+                conn.execute(
+                    account_risk_status.update()
+                    .where(account_risk_status.c.id == account_id)
+                    .values(admin_timestamp=naive)
+                )
+        # An aware time in another zone is stored as its UTC instant by both paths.
+        chicago = timezone(timedelta(hours=-6))
+        when = datetime(2026, 11, 24, 12, 0, 0, 250000, tzinfo=chicago)
+        with engine.begin() as conn:
+            HotPath(conn).save_risk_status(status.with_admin_action(AdminAction.NORMAL, when))
+            conn.execute(
+                account_risk_status.update()
+                .where(account_risk_status.c.id == world.demo_account_ids[1])
+                .values(admin_timestamp=when)
+            )
+        with engine.connect() as conn:
+            hot = HotPath(conn)
+            for written in account_id, world.demo_account_ids[1]:
+                stored = conn.execute(
+                    select(account_risk_status.c.admin_timestamp).where(account_risk_status.c.id == written)
+                ).scalar_one()
+                read = hot.risk_status(written)
+                assert read is not None
+                assert stored == read.admin_timestamp == datetime(2026, 11, 24, 18, 0, 0, 250000, tzinfo=UTC)
+                assert stored.tzinfo is UTC
     finally:
         engine.dispose()

@@ -11,11 +11,12 @@ stored exactly as SQLAlchemy's types store them, so either path reads what the o
 # ruff: noqa: S608 - the SQL is built once from module constants; values are always bound parameters.
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
+from autoliq.adapters.codec import codec_for, read_time
 from autoliq.domain.auto_liq import LayerState
 from autoliq.domain.gate import TradingState
 from autoliq.domain.model import RiskStatus
@@ -80,39 +81,6 @@ _PG_RESERVE_LOG_IDS = (
 )
 
 
-_last_time: tuple[datetime | None, str | None] = (None, None)
-
-
-def _sqlite_time(value: datetime | None) -> str | None:
-    # SQLAlchemy's SQLite DATETIME storage format, in UTC (see tables.UTCDateTime).
-    global _last_time
-    if value is None:
-        return None
-    last_value, last_text = _last_time
-    if value is last_value:  # a write stores the same `now` up to three times
-        return last_text
-    utc = value if value.tzinfo is UTC else value.astimezone(UTC)
-    # isoformat is several times faster than strftime and gives the same text.
-    text = utc.replace(tzinfo=None).isoformat(" ", "microseconds")
-    _last_time = (value, text)
-    return text
-
-
-def read_time(value: Any) -> datetime | None:
-    """A stored point in time, timezone-aware in UTC, from either engine."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    assert isinstance(value, datetime)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def read_day(value: Any) -> date:
-    """A stored date from either engine."""
-    return date.fromisoformat(value) if isinstance(value, str) else value
-
-
 def _status_from_row(row: Any) -> RiskStatus:
     return RiskStatus(
         id=row[0],
@@ -137,6 +105,8 @@ class HotPath:
 
     def __init__(self, conn: Connection, *, locking: bool = False) -> None:
         self._sqlite = conn.dialect.name == "sqlite"
+        self.codec = codec_for(conn.dialect.name)
+        """The column conversions of this engine (`codec.py`)."""
         self._sql = _SQLITE_SQL if self._sqlite else _PG_SQL
         # PostgreSQL write transactions lock the status rows they read (FOR UPDATE): a status row is
         # the account's lock, so the writes of one account serialize across workers and machines.
@@ -209,15 +179,15 @@ class HotPath:
 
     def time(self, value: datetime | None) -> Any:
         """A point in time as this engine's column stores it."""
-        return _sqlite_time(value) if self._sqlite else value
+        return self.codec.time(value)
 
     def day(self, value: date) -> Any:
-        """A date as this engine's column stores it (SQLAlchemy's SQLite text: YYYY-MM-DD)."""
-        return value.isoformat() if self._sqlite else value
+        """A date as this engine's column stores it."""
+        return self.codec.day(value)
 
     def flag(self, value: bool) -> Any:
         """A boolean as this engine's column stores it."""
-        return int(value) if self._sqlite else value
+        return self.codec.flag(value)
 
     def risk_status(self, account_id: int) -> RiskStatus | None:
         """The account's status row, or None."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -26,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
+from autoliq.adapters.codec import codec_for, read_flag, read_optional_day, read_time
 from autoliq.domain.post_trade import AMOUNT_FIELDS
 
 # BigInteger ids that are still SQLite's INTEGER PRIMARY KEY (its rowid alias) there.
@@ -35,25 +37,39 @@ Quantity = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """A point in time, stored in UTC and read back timezone-aware on both engines."""
+    """A point in time, stored in UTC and read back timezone-aware on both engines (`codec.Codec.time`)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
-        # SQLite keeps no offset: store the UTC wall time.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+    def bind_processor(self, dialect: Dialect) -> Callable[[datetime | None], Any]:
+        return codec_for(dialect.name).time
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        assert isinstance(value, datetime)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], datetime | None]:
+        return read_time
+
+
+class Day(TypeDecorator[date]):
+    """A trade date (`codec.Codec.day`)."""
+
+    impl = Date
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[date | None], Any]:
+        return codec_for(dialect.name).day
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], date | None]:
+        return read_optional_day
+
+
+class Flag(Boolean):
+    """A boolean (`codec.Codec.flag`); a Boolean itself, so `== True` still compiles to `IS true`."""
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[bool | None], Any]:
+        return codec_for(dialect.name).flag
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], bool | None]:
+        return read_flag
 
 
 metadata = MetaData()
@@ -87,7 +103,7 @@ account = Table(
     Column("user_id", BigInteger, ForeignKey("app_user.id"), nullable=False, index=True),
     Column("name", String(200), nullable=False),
     Column("created", UTCDateTime(), nullable=False),
-    Column("archived", Boolean, nullable=False, default=False),
+    Column("archived", Flag(), nullable=False, default=False),
     Column("risk_category_id", BigInteger, nullable=True),
     Column("notes", Text, nullable=True),
     UniqueConstraint("organization_id", "name", name="uq_account_org_name"),
@@ -100,7 +116,7 @@ account_risk_status = Table(
     Column("admin_action", String(40), nullable=False),
     Column("admin_timestamp", UTCDateTime(), nullable=True),
     Column("liquidate_only", UTCDateTime(), nullable=True),
-    Column("user_triggered_liq_only", Boolean, nullable=False),
+    Column("user_triggered_liq_only", Flag(), nullable=False),
     Column("max_net_liq", Float, nullable=True),
     Column("min_net_liq", Float, nullable=True),
 )
@@ -114,7 +130,7 @@ account_risk_status_log = Table(
     Column("admin_action", String(40), nullable=False),
     Column("admin_timestamp", UTCDateTime(), nullable=True),
     Column("liquidate_only", UTCDateTime(), nullable=True),
-    Column("user_triggered_liq_only", Boolean, nullable=False),
+    Column("user_triggered_liq_only", Flag(), nullable=False),
     Column("max_net_liq", Float, nullable=True),
     Column("min_net_liq", Float, nullable=True),
     Column("actor", String(20), nullable=False),
@@ -173,10 +189,10 @@ trade_order = Table(
     Column("qty", Quantity, nullable=False),
     Column("time_in_force", String(4), nullable=False),
     Column("status", String(16), nullable=False),
-    Column("admin", Boolean, nullable=False),
+    Column("admin", Flag(), nullable=False),
     Column("limit_ticks", BigInteger, nullable=True),
     Column("stop_ticks", BigInteger, nullable=True),
-    Column("triggered", Boolean, nullable=False),
+    Column("triggered", Flag(), nullable=False),
     Column("fill_ticks", BigInteger, nullable=True),
     Column("cl_ord_id", String(64), nullable=True),
     Column("created", UTCDateTime(), nullable=False),
@@ -184,7 +200,7 @@ trade_order = Table(
     # Linked orders (OCO, OSO, order strategies): see migration 0015_linked_orders.
     Column("parent_id", BigInteger, nullable=True),
     Column("oco_id", BigInteger, nullable=True),
-    Column("has_children", Boolean, nullable=False, server_default=false()),
+    Column("has_children", Flag(), nullable=False, server_default=false()),
     Column("strategy_id", BigInteger, nullable=True),
     Column("strategy_label", String(16), nullable=True),
     Column("offset_ticks", BigInteger, nullable=True),
@@ -224,7 +240,7 @@ fill = Table(
     Column("qty", Quantity, nullable=False),
     Column("price_ticks", BigInteger, nullable=False),
     Column("timestamp", UTCDateTime(), nullable=False),
-    Column("trade_date", Date, nullable=False),
+    Column("trade_date", Day(), nullable=False),
     Index("ix_fill_account_id", "account_id", "id"),
     Index("ix_fill_order_id", "order_id"),
     Index("ix_fill_contract_id_timestamp", "contract_id", "timestamp"),
@@ -243,7 +259,7 @@ position = Table(
     Column("sold_ticks", BigInteger, nullable=False),
     Column("realized_ticks", BigInteger, nullable=False),
     Column("timestamp", UTCDateTime(), nullable=False),
-    Column("trade_date", Date, nullable=False),
+    Column("trade_date", Day(), nullable=False),
     Column("trigger_low_ticks", BigInteger, nullable=True),
     Column("trigger_high_ticks", BigInteger, nullable=True),
     UniqueConstraint("account_id", "contract_id", name="uq_position_account_contract"),
@@ -261,7 +277,7 @@ cash_balance = Table(
     Column("week_realized_cents", BigInteger, nullable=False),
     Column("amount_sod_cents", BigInteger, nullable=False),
     Column("timestamp", UTCDateTime(), nullable=False),
-    Column("trade_date", Date, nullable=False),
+    Column("trade_date", Day(), nullable=False),
 )
 
 sandbox_clock = Table(
@@ -278,11 +294,11 @@ user_account_auto_liq = Table(
     "user_account_auto_liq",
     metadata,
     Column("id", BigInteger, ForeignKey("account.id"), primary_key=True, autoincrement=False),
-    Column("changes_locked", Boolean, nullable=False),
+    Column("changes_locked", Flag(), nullable=False),
     *(Column(name, Float, nullable=True) for name in AMOUNT_FIELDS),
     Column("flatten_timestamp", UTCDateTime(), nullable=True),
     Column("trailing_max_drawdown_mode", String(16), nullable=True),
-    Column("do_not_unlock", Boolean, nullable=False),
+    Column("do_not_unlock", Flag(), nullable=False),
     Column("updated", UTCDateTime(), nullable=False),
 )
 
@@ -306,7 +322,7 @@ cash_change = Table(
     Column("amount_cents", BigInteger, nullable=False),
     Column("comment", String(64), nullable=False),
     Column("user_id", BigInteger, ForeignKey("app_user.id"), nullable=False),
-    Column("by_admin", Boolean, nullable=False),
+    Column("by_admin", Flag(), nullable=False),
     Column("timestamp", UTCDateTime(), nullable=False),
     Index("ix_cash_change_account_timestamp", "account_id", "timestamp"),
 )
@@ -327,7 +343,7 @@ auto_liq_alert = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("account_id", BigInteger, ForeignKey("account.id"), nullable=False),
     Column("timestamp", UTCDateTime(), nullable=False),
-    Column("trade_date", Date, nullable=False),
+    Column("trade_date", Day(), nullable=False),
     Column("rule", String(40), nullable=False),
     Column("level", String(16), nullable=False),
     Column("message", Text, nullable=False),
@@ -338,7 +354,7 @@ risk_session = Table(
     "risk_session",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("closed_trade_date", Date, nullable=False),
+    Column("closed_trade_date", Day(), nullable=False),
     CheckConstraint("id = 1", name="ck_risk_session_one_row"),
 )
 
@@ -348,7 +364,7 @@ risk_category = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("organization_id", BigInteger, ForeignKey("organization.id"), nullable=False),
     Column("name", String(200), nullable=False),
-    Column("halted", Boolean, nullable=False),
+    Column("halted", Flag(), nullable=False),
     Column("updated", UTCDateTime(), nullable=False),
     UniqueConstraint("organization_id", "name", name="uq_risk_category_org_name"),
 )
@@ -373,7 +389,7 @@ sandbox_fault = Table(
     Column("remaining", Integer, nullable=False),
     Column("delay_ms", Integer, nullable=True),
     Column("p_time", Integer, nullable=True),
-    Column("p_captcha", Boolean, nullable=False),
+    Column("p_captcha", Flag(), nullable=False),
     Column("created", UTCDateTime(), nullable=False),
     # Whose users' calls take it: the organization of the admin who injected it.
     Column("organization_id", BigInteger, ForeignKey("organization.id"), nullable=False),

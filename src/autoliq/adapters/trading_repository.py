@@ -16,7 +16,10 @@ import msgspec
 from sqlalchemy import Connection, Row, and_, func, insert, select, update
 from sqlalchemy.sql import ColumnElement
 
-from autoliq.adapters.hot_path import HotPath, read_day, read_time
+from autoliq.adapters.codec import price as _price
+from autoliq.adapters.codec import read_day, read_time
+from autoliq.adapters.codec import ticks as _ticks
+from autoliq.adapters.hot_path import HotPath
 from autoliq.adapters.tables import account, cash_balance, cash_change, fill, position, trade_order
 from autoliq.domain.accounting import Lot, PositionState
 from autoliq.domain.instruments import ContractSpec
@@ -24,15 +27,6 @@ from autoliq.domain.model import User
 from autoliq.domain.money import CashState, opening_cash, roll_cash
 from autoliq.domain.orders import NO_LINKS, Order, OrderLinks, OrderType, OrdStatus, TimeInForce
 from autoliq.domain.states import Side
-
-
-def _ticks(price: Decimal | None, tick: Decimal) -> int | None:
-    return None if price is None else int(price / tick)
-
-
-def _price(ticks: int | None, tick: Decimal) -> Decimal | None:
-    return None if ticks is None else ticks * tick
-
 
 # A position's FIFO lots: a JSON array of [quantity, price in ticks].
 _encode_lots = msgspec.json.Encoder().encode
