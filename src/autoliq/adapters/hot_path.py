@@ -1,84 +1,40 @@
-"""The three statements every admin action runs, on the raw DB-API cursor.
+"""The risk status and its log on the raw DB-API cursor (the statements of every admin action).
 
-SQLAlchemy Core builds, caches and compiles a statement on each `execute`; on the write path that
-cost (about 100-150 µs a statement, measured with py-spy in bench/) was most of the writer thread's
-time. These statements are fixed, so they are written once per dialect and executed directly on the
-DB-API connection of the SQLAlchemy transaction (same connection, same transaction). Values are
-stored exactly as SQLAlchemy's types store them, so either path reads what the other wrote:
+The statements are compiled from the schema once per dialect (`statements.py`) and their values
+converted by the one codec (`codec.py`), so this path and SQLAlchemy's read what the other wrote:
 `tests/integration/test_hot_path.py` checks that round trip on both engines.
 """
 
-# ruff: noqa: S608 - the SQL is built once from module constants; values are always bound parameters.
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection
 
 from autoliq.adapters.codec import codec_for, read_time
+from autoliq.adapters.statements import statements_for
 from autoliq.domain.auto_liq import LayerState
 from autoliq.domain.gate import TradingState
 from autoliq.domain.model import RiskStatus
 from autoliq.domain.states import Actor, AdminAction, ReasonCode
 
-_STATUS_COLUMNS = (
-    "id, admin_action, admin_timestamp, liquidate_only, user_triggered_liq_only, max_net_liq, min_net_liq"
-)
-_LOG_COLUMNS = (
-    "account_id, timestamp, admin_action, admin_timestamp, liquidate_only, user_triggered_liq_only, "
-    "max_net_liq, min_net_liq, actor, actor_user_id, reason_code, reason"
-)
-
-
-def _sql(paramstyle_mark: str) -> dict[str, str]:
-    m = paramstyle_mark
-    return {
-        "select_status": f"SELECT {_STATUS_COLUMNS} FROM account_risk_status WHERE id = {m}",
-        # The gate's one statement: the admin action, the auto-liq layer, the category's halt.
-        "select_trading_state": (
-            "SELECT s.admin_action, l.state, c.halted FROM account_risk_status s "
-            "JOIN account a ON a.id = s.id "
-            "LEFT JOIN auto_liq_layer l ON l.account_id = s.id "
-            f"LEFT JOIN risk_category c ON c.id = a.risk_category_id WHERE s.id = {m}"
-        ),
-        "select_layer_exists": f"SELECT 1 FROM auto_liq_layer WHERE account_id = {m}",
-        "update_status": (
-            f"UPDATE account_risk_status SET admin_action = {m}, admin_timestamp = {m}, "
-            f"liquidate_only = {m}, user_triggered_liq_only = {m}, max_net_liq = {m}, min_net_liq = {m} "
-            f"WHERE id = {m}"
-        ),
-        "insert_status": (
-            f"INSERT INTO account_risk_status ({_STATUS_COLUMNS}) VALUES ({m}, {m}, {m}, {m}, {m}, {m}, {m})"
-        ),
-        "insert_log": (
-            f"INSERT INTO account_risk_status_log ({_LOG_COLUMNS}) "
-            f"VALUES ({', '.join([m] * 12)}) RETURNING id"
-        ),
-        "insert_log_with_id": (
-            f"INSERT INTO account_risk_status_log (id, {_LOG_COLUMNS}) VALUES ({', '.join([m] * 13)})"
-        ),
-    }
-
-
 _PLAIN_STATES = {a.value: TradingState(a) for a in AdminAction}
-_SQLITE_SQL = _sql("?")
-_PG_SQL = _sql("%s")
-_PG_LOCKING_SQL = {
-    **_PG_SQL,
-    "select_status": _PG_SQL["select_status"] + " FOR UPDATE",
-    "select_trading_state": _PG_SQL["select_trading_state"] + " FOR UPDATE OF s",
-}
-_PG_SELECT_STATUSES = (
-    "SELECT s.id, s.admin_action, s.admin_timestamp, s.liquidate_only, s.user_triggered_liq_only, "
-    "s.max_net_liq, s.min_net_liq, l.state, c.halted FROM account_risk_status s "
-    "JOIN account a ON a.id = s.id "
-    "LEFT JOIN auto_liq_layer l ON l.account_id = s.id "
-    "LEFT JOIN risk_category c ON c.id = a.risk_category_id WHERE s.id = ANY(%s)"
-)
-_PG_RESERVE_LOG_IDS = (
-    "SELECT nextval(pg_get_serial_sequence('account_risk_status_log', 'id')) FROM generate_series(1, %s)"
-)
+
+
+@cache
+def _status_sql(dialect_name: str, locking: bool) -> dict[str, str]:
+    """The status statements by name, in their locking (FOR UPDATE) variants where `locking`."""
+    statements = statements_for(dialect_name)
+    lock = "_locked" if locking else ""
+    sql = {
+        name: statements[name + lock] for name in ("select_status", "select_trading_state", "select_statuses")
+    }
+    for name in ("select_layer_exists", "update_status", "insert_status", "insert_log", "insert_log_with_id"):
+        sql[name] = statements[name]
+    sql["reserve_log_ids"] = statements["reserve_log_ids"]
+    return sql
 
 
 def _status_from_row(row: Any) -> RiskStatus:
@@ -107,13 +63,13 @@ class HotPath:
         self._sqlite = conn.dialect.name == "sqlite"
         self.codec = codec_for(conn.dialect.name)
         """The column conversions of this engine (`codec.py`)."""
-        self._sql = _SQLITE_SQL if self._sqlite else _PG_SQL
+        self.statements = statements_for(conn.dialect.name)
+        """The hot statements compiled for this engine (`statements.py`)."""
         # PostgreSQL write transactions lock the status rows they read (FOR UPDATE): a status row is
         # the account's lock, so the writes of one account serialize across workers and machines.
         # (SQLite writers serialize on BEGIN IMMEDIATE; snapshots never lock.)
         self._locking = locking and not self._sqlite
-        if self._locking:
-            self._sql = _PG_LOCKING_SQL
+        self._sql = _status_sql(conn.dialect.name, self._locking)
         dbapi = conn.connection.dbapi_connection
         assert dbapi is not None
         self._dbapi: Any = dbapi
@@ -147,9 +103,7 @@ class HotPath:
             return
         if account_ids:
             wanted = list(dict.fromkeys(account_ids))
-            # In account order, so that two batches locking the same accounts cannot deadlock.
-            locked = " ORDER BY s.id FOR UPDATE OF s" if self._locking else ""
-            self._cursor.execute(_PG_SELECT_STATUSES + locked, (wanted,))
+            self._cursor.execute(self._sql["select_statuses"], (wanted,))
             rows = self._cursor.fetchall()
             found = {row[0]: _status_from_row(row) for row in rows}
             self._statuses = {a: found.get(a) for a in wanted}
@@ -157,7 +111,7 @@ class HotPath:
             self._layers = {row[0]: (row[7], bool(row[8])) for row in rows}
             self._layers.update((a, (None, False)) for a in wanted if a not in found)
         if log_rows:
-            self._cursor.execute(_PG_RESERVE_LOG_IDS, (log_rows,))
+            self._cursor.execute(self._sql["reserve_log_ids"], (log_rows,))
             self._log_ids = [int(row[0]) for row in self._cursor.fetchall()]
             self._log_ids.reverse()  # pop() hands them out in ascending order
         self._buffer = {self._sql[k]: [] for k in ("insert_status", "update_status", "insert_log_with_id")}

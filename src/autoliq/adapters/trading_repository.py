@@ -4,7 +4,6 @@ Prices are stored in whole ticks of their contract and money in cents, so both e
 exactly; the conversion to `Decimal` happens here, at the edge.
 """
 
-# ruff: noqa: S608 - the SQL is built once from module constants; values are always bound parameters.
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -32,57 +31,6 @@ from autoliq.domain.states import Side
 _encode_lots = msgspec.json.Encoder().encode
 _decode_lots = msgspec.json.Decoder(list[tuple[int, int]]).decode
 
-_ORDER_COLUMNS = (
-    "id, account_id, contract_id, action, order_type, qty, time_in_force, status, admin, created, "
-    "limit_ticks, stop_ticks, triggered, fill_ticks, parent_id, oco_id, strategy_id, offset_ticks, "
-    "has_children"
-)
-_POSITION_COLUMNS = "lots, bought, bought_ticks, sold, sold_ticks, realized_ticks"
-_CASH_COLUMNS = "amount_cents, realized_cents, week_realized_cents, amount_sod_cents, trade_date"
-# The order path's statements, run on the raw DB-API cursor (see hot_path.py for why): written once
-# with `?` marks, and with `%s` for PostgreSQL.
-_TRADING_SQL = {
-    "last_price": "SELECT price_ticks FROM contract_price WHERE contract_id = ?",
-    "has_settings": "SELECT 1 FROM user_account_auto_liq WHERE id = ?",
-    "working": (
-        f"SELECT {_ORDER_COLUMNS} FROM trade_order WHERE contract_id = ? AND status = 'Working' ORDER BY id"
-    ),
-    "working_of_account": (
-        f"SELECT {_ORDER_COLUMNS} FROM trade_order "
-        "WHERE account_id = ? AND contract_id = ? AND status = 'Working' ORDER BY id"
-    ),
-    "children": f"SELECT {_ORDER_COLUMNS} FROM trade_order WHERE parent_id = ? ORDER BY id",
-    "order": f"SELECT {_ORDER_COLUMNS} FROM trade_order WHERE id = ?",
-    "insert_order": (
-        "INSERT INTO trade_order (account_id, contract_id, action, order_type, qty, time_in_force, status, "
-        "admin, limit_ticks, stop_ticks, triggered, fill_ticks, cl_ord_id, created, updated, parent_id, "
-        "has_children, strategy_id, strategy_label, offset_ticks) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
-    ),
-    "insert_fill": (
-        "INSERT INTO fill (order_id, account_id, contract_id, action, qty, price_ticks, timestamp, "
-        "trade_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
-    ),
-    "position": f"SELECT {_POSITION_COLUMNS} FROM position WHERE account_id = ? AND contract_id = ?",
-    "save_position": (
-        f"INSERT INTO position (account_id, contract_id, {_POSITION_COLUMNS}, timestamp, trade_date) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, contract_id) DO UPDATE SET "
-        "lots = excluded.lots, bought = excluded.bought, bought_ticks = excluded.bought_ticks, "
-        "sold = excluded.sold, sold_ticks = excluded.sold_ticks, realized_ticks = excluded.realized_ticks, "
-        "timestamp = excluded.timestamp, trade_date = excluded.trade_date"
-    ),
-    "cash": f"SELECT {_CASH_COLUMNS} FROM cash_balance WHERE account_id = ?",
-    "save_cash": (
-        f"INSERT INTO cash_balance (account_id, {_CASH_COLUMNS}, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (account_id) DO UPDATE SET amount_cents = excluded.amount_cents, "
-        "realized_cents = excluded.realized_cents, week_realized_cents = excluded.week_realized_cents, "
-        "amount_sod_cents = excluded.amount_sod_cents, trade_date = excluded.trade_date, "
-        "timestamp = excluded.timestamp"
-    ),
-}
-_SQLITE_TRADING_SQL = _TRADING_SQL
-_PG_TRADING_SQL = {k: v.replace("?", "%s") for k, v in _TRADING_SQL.items()}
-
 
 class ConnectionOwner:
     """A repository mixin's view of SqlStore: its connection and the raw-cursor hot path on it."""
@@ -105,7 +53,7 @@ class TradingRepository(ConnectionOwner):
         """Run one of the order path's statements on the raw cursor; the cursor."""
         hot = self.hot
         cursor = hot.cursor
-        cursor.execute((_SQLITE_TRADING_SQL if hot.is_sqlite else _PG_TRADING_SQL)[name], params)
+        cursor.execute(hot.statements[name], params)
         return cursor
 
     def has_auto_liq_settings(self, account_id: int) -> bool:
@@ -297,7 +245,7 @@ class TradingRepository(ConnectionOwner):
         hot = self.hot
         params = (
             account_id, cash.amount + cents, cash.realized, cash.week_realized, cash.amount_sod,
-            hot.day(day), hot.time(now),
+            hot.time(now), hot.day(day),
         )  # fmt: skip
         self._execute("save_cash", params)
 
@@ -348,7 +296,7 @@ class TradingRepository(ConnectionOwner):
         hot = self.hot
         params = (
             account_id, cash.amount + cents, cash.realized + cents, cash.week_realized + cents,
-            cash.amount_sod, hot.day(day), hot.time(now),
+            cash.amount_sod, hot.time(now), hot.day(day),
         )  # fmt: skip
         self._execute("save_cash", params)
 
