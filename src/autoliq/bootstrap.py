@@ -27,7 +27,7 @@ from autoliq.adapters.readiness import ReadinessProbe
 from autoliq.adapters.repositories import clock_offset_us
 from autoliq.adapters.storage_faults import DatabaseFile, StorageHealth
 from autoliq.adapters.tables import app_user, organization, sandbox_clock
-from autoliq.adapters.unit_of_work import InLoopUnitOfWork, SqlUnitOfWork
+from autoliq.adapters.unit_of_work import UnitOfWork
 from autoliq.config import Settings
 from autoliq.domain.passwords import password_problem
 from autoliq.domain.rate_limits import PROFILES, RateLimitProfile
@@ -61,7 +61,7 @@ class Services:
     settings: Settings
     clock: Clock
     publisher: InMemoryPublisher
-    uow: SqlUnitOfWork
+    uow: UnitOfWork
     auth: AuthService
     risk: RiskService
     views: Views
@@ -143,11 +143,10 @@ def bootstrap(
         settings.database_url, writer=False, pool_size=8 if is_sqlite(settings.database_url) else 10
     )
     publisher = InMemoryPublisher()
-    # SQLite runs its statements on the event loop (see InLoopUnitOfWork); PostgreSQL on a writer thread.
-    uow_class = InLoopUnitOfWork if is_sqlite(settings.database_url) else SqlUnitOfWork
     # The SQLite file's identity is taken now: a path that later leads elsewhere refuses writes.
     health = StorageHealth(DatabaseFile.of_url(settings.database_url))
-    uow = uow_class(write_engine, read_engine, publisher, max_batch=settings.write_batch_max, health=health)
+    # SQLite runs its statements on the event loop, PostgreSQL on a writer thread (the committers).
+    uow = UnitOfWork(write_engine, read_engine, publisher, max_batch=settings.write_batch_max, health=health)
     market = MarketData(uow, clock, settings.order_limits, history_days=settings.price_history_days)
     scheduler = Scheduler(uow, clock)
     views = Views(uow)

@@ -14,7 +14,7 @@ from autoliq.adapters.db import create_admin_engine
 from autoliq.adapters.hot_path import HotPath
 from autoliq.adapters.repositories import SqlStore
 from autoliq.adapters.tables import account_risk_status
-from autoliq.domain.model import RiskStatus
+from autoliq.domain.model import RiskStatus, RiskStatusLogEntry
 from autoliq.domain.states import Actor, AdminAction, ReasonCode
 from tests.conftest import World
 
@@ -45,7 +45,9 @@ def test_hot_path_when_status_and_log_written_then_sqlalchemy_reads_identical_va
             hot = HotPath(conn)
             hot.save_risk_status(status)
             entry_id = hot.append_log(
-                account_id, when, status, Actor.SYSTEM, None, ReasonCode.CLOSE_FRAUD, "ünï"
+                RiskStatusLogEntry(
+                    0, account_id, when, status, Actor.SYSTEM, None, ReasonCode.CLOSE_FRAUD, "ünï"
+                )
             )
         with engine.connect() as conn:
             store = SqlStore(conn)

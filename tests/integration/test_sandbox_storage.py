@@ -21,7 +21,7 @@ from sqlalchemy import select
 from autoliq.adapters.db import create_admin_engine
 from autoliq.adapters.repositories import SqlStore
 from autoliq.adapters.tables import account_risk_status, account_risk_status_log
-from autoliq.adapters.unit_of_work import InLoopUnitOfWork, _Job
+from autoliq.adapters.unit_of_work import _Job
 from autoliq.bootstrap import Services, bootstrap
 from autoliq.domain.model import RiskStatus, User
 from autoliq.domain.sandbox import FaultKind, FaultSpec
@@ -56,14 +56,7 @@ def run_one_batch(services: Services, jobs: list[tuple[Any, tuple[int, ...], int
     async def run() -> list[Any]:
         loop = asyncio.get_running_loop()
         batch = [_Job(work, loop.create_future(), loop, accounts, rows) for work, accounts, rows in jobs]
-        if isinstance(uow, InLoopUnitOfWork):
-            await uow._commit_batch(batch)
-        else:
-            conn = uow._write_engine.connect()
-            try:
-                uow._execute(conn, batch)
-            finally:
-                conn.close()
+        await uow._commit(batch)
         results = [await job.future for job in batch]
         await services.sandbox.drain()  # the reset's follow-ups (this worker hears its own events)
         return results

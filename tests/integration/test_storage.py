@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from autoliq.adapters.db import create_admin_engine, create_db_engine, current_revision, migrate
 from autoliq.adapters.publisher import InMemoryPublisher
 from autoliq.adapters.tables import account, account_risk_status, account_risk_status_log
-from autoliq.adapters.unit_of_work import SqlUnitOfWork
+from autoliq.adapters.unit_of_work import UnitOfWork
 from autoliq.bootstrap import bootstrap, seed_demo_if_empty, seed_organization
 from autoliq.domain.model import RiskStatus
 from autoliq.domain.states import Actor, AdminAction, ReasonCode
@@ -66,7 +66,7 @@ def _append(store: Store, account_id: int, action: AdminAction) -> int:
 
 def test_log_when_update_or_delete_attempted_then_database_refuses(world: World) -> None:
     engine = create_admin_engine(world.database_url)
-    uow = SqlUnitOfWork(engine, engine, InMemoryPublisher())
+    uow = UnitOfWork(engine, engine, InMemoryPublisher())
     uow.start()
     try:
         asyncio.run(

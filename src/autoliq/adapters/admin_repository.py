@@ -88,8 +88,6 @@ class AdminRepository(ConnectionOwner):
         self.conn.execute(
             update(risk_category).where(risk_category.c.id == category_id).values(halted=halted, updated=now)
         )
-        # Every account of the category may be in this batch's prepared trading states.
-        self.hot.forget_trading_state()
 
     def switch_risk_category(self, account_ids: Sequence[int], category_id: int) -> int:
         moved = 0
@@ -103,8 +101,6 @@ class AdminRepository(ConnectionOwner):
                 .values(risk_category_id=category_id)
             )
             moved += result.rowcount
-        if moved:
-            self.hot.forget_trading_state()  # the moved accounts' halt is their new category's
         return moved
 
     # -- demo-account resets --

@@ -43,7 +43,6 @@ class AutoLiqRepository(ConnectionOwner):
         result = self.conn.execute(update(t).where(t.c.account_id == layer.account_id).values(**values))
         if result.rowcount == 0:
             self.conn.execute(insert(t).values(account_id=layer.account_id, **values))
-        self.hot.forget_trading_state(layer.account_id)
 
     def clear_auto_liq_layer(self, account_id: int) -> AutoLiqLayer | None:
         if not self.hot.has_auto_liq_layer(account_id):
@@ -51,7 +50,6 @@ class AutoLiqRepository(ConnectionOwner):
         layer = self.auto_liq_layer(account_id)
         if layer is not None:
             self.conn.execute(delete(auto_liq_layer).where(auto_liq_layer.c.account_id == account_id))
-            self.hot.forget_trading_state(account_id)
             self.delete_timers(account_id, TimerKind.AUTO_LIQ_UNLOCK)
         return layer
 

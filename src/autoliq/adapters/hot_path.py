@@ -7,18 +7,29 @@ converted by the one codec (`codec.py`), so this path and SQLAlchemy's read what
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Iterable
 from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine, Select, event
+from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.selectable import Join
 
-from autoliq.adapters.codec import codec_for, read_time
-from autoliq.adapters.statements import statements_for
+from autoliq.adapters.codec import Codec, codec_for, read_time
+from autoliq.adapters.statements import STATUS_COLUMNS, statements_for
+from autoliq.adapters.tables import (
+    account,
+    account_risk_status,
+    account_risk_status_log,
+    auto_liq_layer,
+    risk_category,
+)
 from autoliq.domain.auto_liq import LayerState
 from autoliq.domain.gate import TradingState
-from autoliq.domain.model import RiskStatus
-from autoliq.domain.states import Actor, AdminAction, ReasonCode
+from autoliq.domain.model import RiskStatus, RiskStatusLogEntry
+from autoliq.domain.states import AdminAction
 
 _PLAIN_STATES = {a.value: TradingState(a) for a in AdminAction}
 
@@ -49,6 +60,59 @@ def _status_from_row(row: Any) -> RiskStatus:
     )
 
 
+def status_params(status: RiskStatus, codec: Codec) -> tuple[Any, ...]:
+    """A status row's columns but its id, stored as `codec`'s engine stores them (in the order of
+    `statements.STATUS_COLUMNS[1:]`): what every raw-cursor writer of the row passes."""
+    return (
+        status.admin_action.value, codec.time(status.admin_timestamp), codec.time(status.liquidate_only),
+        codec.flag(status.user_triggered_liq_only), status.max_net_liq, status.min_net_liq,
+    )  # fmt: skip
+
+
+def status_fields(status: RiskStatus) -> dict[str, Any]:
+    """A status row's columns but its id, as SQLAlchemy's column types take them (they encode
+    through the same codec): what the bulk writers of the row (the sandbox reset) pass."""
+    values = (
+        status.admin_action.value, status.admin_timestamp, status.liquidate_only,
+        status.user_triggered_liq_only, status.max_net_liq, status.min_net_liq,
+    )  # fmt: skip
+    return dict(zip(STATUS_COLUMNS[1:], values, strict=True))
+
+
+_BATCH = "autoliq.batch"
+"""The key of a connection's prepared batch in `Connection.info`, while the batch lasts."""
+_STATUS_TABLES = frozenset({account_risk_status, account_risk_status_log})
+"""A statement on these sees the batch's buffered writes first; writing them drops its statuses."""
+_GATE_TABLES = frozenset({auto_liq_layer, risk_category, account})
+"""Writing these drops the batch's prepared layers and halts (an account's layer or category)."""
+_hooked: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _tables(clause: Any) -> list[Any]:
+    """The tables a SQLAlchemy statement writes, or reads in its FROM clause."""
+    if isinstance(clause, UpdateBase):
+        return [clause.table]
+    if not isinstance(clause, Select):
+        return []
+    out: list[Any] = []
+    froms: list[Any] = list(clause.get_final_froms())
+    while froms:
+        item = froms.pop()
+        if isinstance(item, Join):
+            froms += (item.left, item.right)
+        else:
+            out.append(item)
+    return out
+
+
+def _before_execute(conn: Connection, clause: Any, *_: Any) -> None:
+    """Every SQLAlchemy statement of a prepared batch passes here: the batch's cache ends where
+    a statement may see or change what it holds, so no caller invalidates it by hand."""
+    batch = conn.info.get(_BATCH)
+    if batch is not None:
+        batch.saw(clause)
+
+
 class HotPath:
     """Raw-cursor versions of `risk_status`, `save_risk_status` and `append_log` for one connection.
 
@@ -70,6 +134,7 @@ class HotPath:
         # (SQLite writers serialize on BEGIN IMMEDIATE; snapshots never lock.)
         self._locking = locking and not self._sqlite
         self._sql = _status_sql(conn.dialect.name, self._locking)
+        self._conn = conn
         dbapi = conn.connection.dbapi_connection
         assert dbapi is not None
         self._dbapi: Any = dbapi
@@ -98,9 +163,15 @@ class HotPath:
         return not self._sqlite
 
     def prepare_batch(self, account_ids: list[int], log_rows: int) -> None:
-        """PostgreSQL: read the accounts' statuses and reserve `log_rows` log ids, two round trips."""
+        """PostgreSQL: read the accounts' statuses and reserve `log_rows` log ids, two round trips.
+        Until `close`, the batch watches the connection's SQLAlchemy statements (`saw`)."""
         if self._sqlite:
             return
+        engine = self._conn.engine
+        if engine not in _hooked:
+            event.listen(engine, "before_execute", _before_execute)
+            _hooked.add(engine)
+        self._conn.info[_BATCH] = self
         if account_ids:
             wanted = list(dict.fromkeys(account_ids))
             self._cursor.execute(self._sql["select_statuses"], (wanted,))
@@ -155,7 +226,7 @@ class HotPath:
         """What the order gate reads first, in one statement: the admin action, the auto-liq layer and
         the risk category's halt (Normal and clear without a status row). A prepared batch has
         them already: from its statuses, and the layer and halt read with them, which the writes
-        that change those drop (`forget_trading_state`)."""
+        that change those drop (`saw`)."""
         prepared = self._layers.get(account_id)
         if prepared is not None:
             action = AdminAction.NORMAL.value
@@ -181,32 +252,30 @@ class HotPath:
         self._cursor.execute(self._sql["select_layer_exists"], (account_id,))
         return self._cursor.fetchone() is not None
 
-    def forget_prepared(self) -> None:
-        """Send the writes buffered so far and drop what the batch prepared (statuses, layers): a
-        write that rewrites many accounts at once (the sandbox reset) then runs after everything
-        before it in the batch, and what follows it reads its result from the database."""
-        self.flush()
-        self._statuses = {}
-        self._layers = {}
+    def saw(self, clause: Any) -> None:
+        """A SQLAlchemy statement runs in this batch: send the buffered writes first if it reads or
+        writes the status tables; drop what it may change (statuses: re-read from the database;
+        layers and halts: re-read by the gate's statement)."""
+        if not self._statuses and not self._layers and not any(self._buffer.values()):
+            return
+        tables = _tables(clause)
+        if not _STATUS_TABLES.isdisjoint(tables):
+            self.flush()
+            if isinstance(clause, UpdateBase):
+                # A write of many status rows at once (the sandbox reset): what follows reads its result.
+                self._statuses = {}
+                self._layers = {}
+        if isinstance(clause, UpdateBase) and not _GATE_TABLES.isdisjoint(tables):
+            self._layers = {}
 
-    def forget_trading_state(self, account_id: int | None = None) -> None:
-        """The auto-liq layer of `account_id` (of every account: None, after a category halt)
-        changed in this batch: read it again from the database next time."""
-        if account_id is None:
-            self._layers.clear()
-        else:
-            self._layers.pop(account_id, None)
+    def close(self) -> None:
+        """The batch is over (committed or rolled back): stop watching the connection."""
+        if self._conn.info.get(_BATCH) is self:
+            del self._conn.info[_BATCH]
 
     def save_risk_status(self, status: RiskStatus) -> None:
         """Update the row, inserting it when missing."""
-        values = (
-            status.admin_action.value,
-            self.time(status.admin_timestamp),
-            self.time(status.liquidate_only),
-            self.flag(status.user_triggered_liq_only),
-            status.max_net_liq,
-            status.min_net_liq,
-        )
+        values = status_params(status, self.codec)
         if status.id in self._statuses:
             # Prepared: whether the row exists is known, so no answer is needed (pipeline-safe).
             exists = self._statuses[status.id] is not None
@@ -220,58 +289,23 @@ class HotPath:
         if self._cursor.rowcount == 0:
             self._cursor.execute(self._sql["insert_status"], (status.id, *values))
 
-    def append_log(
-        self,
-        account_id: int,
-        timestamp: datetime,
-        status: RiskStatus,
-        actor: Actor,
-        actor_user_id: int | None,
-        reason_code: ReasonCode | None,
-        reason: str | None,
-    ) -> int:
-        """Insert one log row; its id."""
+    def insert_statuses(self, statuses: Iterable[RiskStatus]) -> None:
+        """Insert new status rows (the seed's), in one `executemany`."""
+        rows = [(status.id, *status_params(status, self.codec)) for status in statuses]
+        self._cursor.executemany(self._sql["insert_status"], rows)
+
+    def append_log(self, entry: RiskStatusLogEntry) -> int:
+        """Insert `entry` as a new log row (its `id` is not read); the row's id."""
+        values = (
+            entry.account_id, self.codec.time(entry.timestamp), *status_params(entry.status, self.codec),
+            entry.actor.value, entry.actor_user_id, entry.reason_code.value if entry.reason_code else None,
+            entry.reason,
+        )  # fmt: skip
         if self._log_ids:
             entry_id = self._log_ids.pop()
-            self._write(
-                "insert_log_with_id",
-                (
-                    entry_id,
-                    *self._log_values(
-                        account_id, timestamp, status, actor, actor_user_id, reason_code, reason
-                    ),
-                ),
-            )
+            self._write("insert_log_with_id", (entry_id, *values))
             return entry_id
-        self._cursor.execute(
-            self._sql["insert_log"],
-            self._log_values(account_id, timestamp, status, actor, actor_user_id, reason_code, reason),
-        )
+        self._cursor.execute(self._sql["insert_log"], values)
         row = self._cursor.fetchone()
         assert row is not None
         return int(row[0])
-
-    def _log_values(
-        self,
-        account_id: int,
-        timestamp: datetime,
-        status: RiskStatus,
-        actor: Actor,
-        actor_user_id: int | None,
-        reason_code: ReasonCode | None,
-        reason: str | None,
-    ) -> tuple[Any, ...]:
-        return (
-            account_id,
-            self.time(timestamp),
-            status.admin_action.value,
-            self.time(status.admin_timestamp),
-            self.time(status.liquidate_only),
-            self.flag(status.user_triggered_liq_only),
-            status.max_net_liq,
-            status.min_net_liq,
-            actor.value,
-            actor_user_id,
-            reason_code.value if reason_code else None,
-            reason,
-        )

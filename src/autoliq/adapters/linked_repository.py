@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.sql import ColumnElement
 
+from autoliq.adapters.codec import ticks as _ticks
 from autoliq.adapters.tables import account, order_strategy, trade_order
 from autoliq.adapters.trading_repository import TradingRepository
 from autoliq.domain.instruments import ContractSpec
@@ -19,10 +20,6 @@ from autoliq.domain.orders import LIVE_STATUSES, Order, OrdStatus
 from autoliq.domain.states import Side
 
 _LIVE = [s.value for s in LIVE_STATUSES]
-
-
-def _ticks(price: Decimal | None, tick: Decimal) -> int | None:
-    return None if price is None else int(price / tick)
 
 
 class LinkedOrdersRepository(TradingRepository):
@@ -69,17 +66,10 @@ class LinkedOrdersRepository(TradingRepository):
         now: datetime,
     ) -> None:
         """A suspended bracket starts working at these prices."""
-        tick = contract.product.tick_size
-        self.conn.execute(
-            update(trade_order)
-            .where(trade_order.c.id == order_id)
-            .values(
-                status=OrdStatus.WORKING.value,
-                limit_ticks=_ticks(limit_price, tick),
-                stop_ticks=_ticks(stop_price, tick),
-                updated=now,
-            )
-        )
+        self._set_order_terms(
+            order_id, (limit_price, stop_price), contract.product.tick_size,
+            status=OrdStatus.WORKING.value, updated=now,
+        )  # fmt: skip
 
     def live_orders_of_account(
         self, account_id: int, contract_id: int | None = None

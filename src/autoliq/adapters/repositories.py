@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,9 +69,10 @@ def _user(row: Row[Any]) -> User:
     )
 
 
-def _status(row: Row[Any]) -> RiskStatus:
+def _status(row: Row[Any], account_id: int | None = None) -> RiskStatus:
+    """A status from a status row (or from a log row: with its account's id)."""
     return RiskStatus(
-        id=row.id,
+        id=row.id if account_id is None else account_id,
         admin_action=AdminAction(row.admin_action),
         admin_timestamp=row.admin_timestamp,
         liquidate_only=row.liquidate_only,
@@ -85,15 +87,7 @@ def _log_entry(row: Row[Any]) -> RiskStatusLogEntry:
         id=row.id,
         account_id=row.account_id,
         timestamp=row.timestamp,
-        status=RiskStatus(
-            id=row.account_id,
-            admin_action=AdminAction(row.admin_action),
-            admin_timestamp=row.admin_timestamp,
-            liquidate_only=row.liquidate_only,
-            user_triggered_liq_only=bool(row.user_triggered_liq_only),
-            max_net_liq=row.max_net_liq,
-            min_net_liq=row.min_net_liq,
-        ),
+        status=_status(row, row.account_id),
         actor=Actor(row.actor),
         actor_user_id=row.actor_user_id,
         reason_code=ReasonCode(row.reason_code) if row.reason_code else None,
@@ -232,12 +226,10 @@ class SqlStore(LinkedOrdersRepository, AutoLiqRepository, AdminRepository, Sandb
         reason_code: ReasonCode | None,
         reason: str | None,
     ) -> RiskStatusLogEntry:
-        entry_id = self.hot.append_log(
-            account_id, timestamp, status, actor, actor_user_id, reason_code, reason
+        entry = RiskStatusLogEntry(
+            0, account_id, timestamp, status, actor, actor_user_id, reason_code, reason
         )
-        return RiskStatusLogEntry(
-            entry_id, account_id, timestamp, status, actor, actor_user_id, reason_code, reason
-        )
+        return replace(entry, id=self.hot.append_log(entry))
 
     def log_entries(
         self,

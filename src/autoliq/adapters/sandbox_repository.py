@@ -21,6 +21,7 @@ from sqlalchemy import (
     update,
 )
 
+from autoliq.adapters.hot_path import status_fields
 from autoliq.adapters.tables import (
     account,
     account_risk_status,
@@ -50,14 +51,8 @@ from autoliq.domain.model import Account, RiskStatus, RiskStatusLogEntry
 from autoliq.domain.sandbox import TICKET_LIFETIME_SECONDS, Fault, FaultKind, FaultSpec, FaultsState
 from autoliq.domain.states import Actor, AdminAction
 
-_SEEDED_STATUS: dict[str, Any] = {
-    "admin_action": AdminAction.NORMAL.value,
-    "admin_timestamp": None,
-    "liquidate_only": None,
-    "user_triggered_liq_only": False,
-    "max_net_liq": None,
-    "min_net_liq": None,
-}
+_SEEDED_STATUS = status_fields(RiskStatus(0))
+"""A status row as the seed writes it (`seed.create_accounts`): Normal, nothing set."""
 
 # What the API and the sandbox controls create, deleted by a reset; children before their parents.
 # Each with the column that ties a row to an organization: an account id, an organization id, or
@@ -128,8 +123,8 @@ class SandboxRepository(ConnectionOwner):
 
     # -- reset --
     def prepare_sandbox_reset(self, organization_id: int | None) -> list[Account]:
-        # Earlier writes of this batch land first; later ones read the reset state, not the batch's.
-        self.hot.forget_prepared()
+        # Earlier writes of this batch land first and later ones read the reset state, not the
+        # batch's: the batch's cache ends at these statements on the status table (`HotPath.saw`).
         conn = self.conn
         if conn.dialect.name == "postgresql":
             # The accounts' locks (their status rows, in id order as every batch takes them), so no
@@ -137,8 +132,10 @@ class SandboxRepository(ConnectionOwner):
             # for the whole server, the session job's row. (SQLite: BEGIN IMMEDIATE has serialized
             # every writer already.)
             if organization_id is None:
-                conn.exec_driver_sql("SELECT id FROM account_risk_status ORDER BY id FOR UPDATE")
-                conn.exec_driver_sql("SELECT id FROM risk_session FOR UPDATE")
+                conn.execute(
+                    select(account_risk_status.c.id).order_by(account_risk_status.c.id).with_for_update()
+                )
+                conn.execute(select(risk_session.c.id).with_for_update())
             else:
                 conn.execute(
                     select(account_risk_status.c.id)

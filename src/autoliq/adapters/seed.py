@@ -8,16 +8,17 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, insert, select
 
+from autoliq.adapters.hot_path import HotPath
 from autoliq.adapters.tables import (
     account,
-    account_risk_status,
     app_user,
     organization,
     risk_category,
     risk_session,
 )
+from autoliq.domain.model import RiskStatus
 from autoliq.domain.session import previous_trade_date, trade_date
-from autoliq.domain.states import AdminAction, Role
+from autoliq.domain.states import Role
 
 _BATCH = 10_000
 DEFAULT_RISK_CATEGORY = "Default"
@@ -133,21 +134,7 @@ def add_accounts(
                 for k, i in enumerate(ids)
             ],
         )
-        conn.execute(
-            insert(account_risk_status),
-            [
-                {
-                    "id": i,
-                    "admin_action": AdminAction.NORMAL.value,
-                    "admin_timestamp": None,
-                    "liquidate_only": None,
-                    "user_triggered_liq_only": False,
-                    "max_net_liq": None,
-                    "min_net_liq": None,
-                }
-                for i in ids
-            ],
-        )
+        HotPath(conn).insert_statuses(RiskStatus(i) for i in ids)
         if first is None:
             first = ids[0]
         done += n

@@ -119,19 +119,21 @@ class TradingRepository(ConnectionOwner):
         now: datetime,
     ) -> None:
         """Replace a working order's terms (a modified stop must be reached again)."""
-        tick = contract.product.tick_size
+        self._set_order_terms(
+            order_id, (limit_price, stop_price), contract.product.tick_size,
+            order_type=order_type.value, qty=qty, time_in_force=time_in_force.value, triggered=False,
+            updated=now,
+        )  # fmt: skip
+
+    def _set_order_terms(
+        self, order_id: int, prices: tuple[Decimal | None, Decimal | None], tick: Decimal, **values: Any
+    ) -> None:
+        """Set an order's (limit, stop) `prices`, stored in ticks, and the other `values`."""
+        limit_ticks, stop_ticks = (_ticks(price, tick) for price in prices)
         self.conn.execute(
             update(trade_order)
             .where(trade_order.c.id == order_id)
-            .values(
-                order_type=order_type.value,
-                qty=qty,
-                time_in_force=time_in_force.value,
-                limit_ticks=_ticks(limit_price, tick),
-                stop_ticks=_ticks(stop_price, tick),
-                triggered=False,
-                updated=now,
-            )
+            .values(limit_ticks=limit_ticks, stop_ticks=stop_ticks, **values)
         )
 
     def position_key(self, position_id: int) -> tuple[int, int] | None:
