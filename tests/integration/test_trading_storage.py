@@ -580,6 +580,33 @@ def test_trading_state_when_layer_changes_within_a_prepared_batch_then_the_gate_
         engine.dispose()
 
 
+def test_trading_state_when_category_halted_or_switched_within_a_prepared_batch_then_the_gate_sees_it(
+    world: World,
+) -> None:
+    """The batch's prepared halts end with the write that changes them: no caller drops them by hand."""
+    a, b = world.demo_account_ids[7:9]
+    engine = create_admin_engine(world.database_url)
+    try:
+        with engine.begin() as conn:
+            store = SqlStore(conn)
+            account = store.account(a)
+            assert account is not None
+            category = store.add_risk_category(account.organization_id, "Halted in batch", T_WHOLE)
+            assert category is not None
+        with engine.begin() as conn:
+            store = SqlStore(conn)
+            store.hot.prepare_batch([a, b], 0)
+            assert not store.trading_state(a).halted and not store.trading_state(b).halted
+            assert store.switch_risk_category([a], category.id) == 1
+            store.set_risk_category_halted(category.id, True, T_WHOLE)
+            assert store.trading_state(a).halted
+            assert not store.trading_state(b).halted
+            store.set_risk_category_halted(category.id, False, T_WHOLE)
+            assert not store.trading_state(a).halted
+    finally:
+        engine.dispose()
+
+
 def test_clear_auto_liq_layer_when_prepared_or_not_then_clears_exactly_the_layers_that_exist(
     world: World,
 ) -> None:
