@@ -12,8 +12,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select, update
 
-from autoliq.adapters import seed
-from autoliq.adapters.db import (
+from autoliq.adapters.publisher import InMemoryPublisher
+from autoliq.adapters.sql import seed
+from autoliq.adapters.sql.db import (
     create_admin_engine,
     create_db_engine,
     is_sqlite,
@@ -21,13 +22,12 @@ from autoliq.adapters.db import (
     startup_lock,
     upgrade_to_head,
 )
-from autoliq.adapters.event_bus import OutboxRelay, loop_deliverer
-from autoliq.adapters.publisher import InMemoryPublisher
-from autoliq.adapters.readiness import ReadinessProbe
-from autoliq.adapters.repositories import clock_offset_us
-from autoliq.adapters.storage_faults import DatabaseFile, StorageHealth
-from autoliq.adapters.tables import app_user, organization, sandbox_clock
-from autoliq.adapters.unit_of_work import UnitOfWork
+from autoliq.adapters.sql.outbox import OutboxRelay, loop_deliverer
+from autoliq.adapters.sql.readiness import ReadinessProbe
+from autoliq.adapters.sql.repositories import clock_offset_us
+from autoliq.adapters.sql.schema import app_user, organization, sandbox_clock
+from autoliq.adapters.sql.storage_faults import DatabaseFile, StorageHealth
+from autoliq.adapters.sql.unit_of_work import UnitOfWork
 from autoliq.config import Settings
 from autoliq.domain.passwords import password_problem
 from autoliq.domain.rate_limits import PROFILES, RateLimitProfile

@@ -171,8 +171,8 @@ def test_me_when_called_then_user_and_organization(client: TestClient[Any], worl
 def test_passwords_when_stored_then_hashed_not_plain(world: World) -> None:
     from sqlalchemy import select
 
-    from autoliq.adapters.db import create_admin_engine
-    from autoliq.adapters.tables import app_user, auth_session
+    from autoliq.adapters.sql.db import create_admin_engine
+    from autoliq.adapters.sql.schema import app_user, auth_session
 
     engine = create_admin_engine(world.database_url)
     with engine.connect() as conn:

@@ -8,8 +8,8 @@ import pytest
 from litestar.testing import TestClient
 from sqlalchemy import update
 
-from autoliq.adapters.db import create_admin_engine
-from autoliq.adapters.tables import account
+from autoliq.adapters.sql.db import create_admin_engine
+from autoliq.adapters.sql.schema import account
 from autoliq.domain import rules
 from autoliq.domain.states import AdminAction, Environment, ReasonCode
 from autoliq.service.clock import ManualClock

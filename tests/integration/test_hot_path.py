@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from autoliq.adapters.db import create_admin_engine
-from autoliq.adapters.hot_path import HotPath
-from autoliq.adapters.repositories import SqlStore
-from autoliq.adapters.tables import account_risk_status
+from autoliq.adapters.sql.batch import HotPath
+from autoliq.adapters.sql.db import create_admin_engine
+from autoliq.adapters.sql.repositories import SqlStore
+from autoliq.adapters.sql.schema import account_risk_status
 from autoliq.domain.model import RiskStatus, RiskStatusLogEntry
 from autoliq.domain.states import Actor, AdminAction, ReasonCode
 from tests.conftest import World

@@ -6,8 +6,8 @@ import asyncio
 import threading
 import time
 
-from autoliq.adapters.db import create_admin_engine, migrate
-from autoliq.adapters.unit_of_work import LoopCommitter
+from autoliq.adapters.sql.db import create_admin_engine, migrate
+from autoliq.adapters.sql.unit_of_work import LoopCommitter
 from autoliq.bootstrap import bootstrap, seed_demo_if_empty
 from autoliq.domain.states import AdminAction
 from tests.conftest import make_settings

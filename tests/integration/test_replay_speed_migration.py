@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from alembic import command
 from sqlalchemy import inspect, text
 
-from autoliq.adapters.db import alembic_config, create_admin_engine, current_revision
-from autoliq.adapters.repositories import SqlStore
+from autoliq.adapters.sql.db import alembic_config, create_admin_engine, current_revision
+from autoliq.adapters.sql.repositories import SqlStore
 from tests.conftest import World
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)

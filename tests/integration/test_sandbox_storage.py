@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from autoliq.adapters.db import create_admin_engine
-from autoliq.adapters.repositories import SqlStore
-from autoliq.adapters.tables import account_risk_status, account_risk_status_log
-from autoliq.adapters.unit_of_work import _Job
+from autoliq.adapters.sql.db import create_admin_engine
+from autoliq.adapters.sql.repositories import SqlStore
+from autoliq.adapters.sql.schema import account_risk_status, account_risk_status_log
+from autoliq.adapters.sql.unit_of_work import _Job
 from autoliq.bootstrap import Services, bootstrap
 from autoliq.domain.model import RiskStatus, User
 from autoliq.domain.sandbox import FaultKind, FaultSpec
@@ -165,7 +165,7 @@ def test_migration_0012_when_faults_and_tickets_pending_then_they_go_to_the_firs
     from alembic import command
     from sqlalchemy import inspect, text
 
-    from autoliq.adapters.db import alembic_config, current_revision
+    from autoliq.adapters.sql.db import alembic_config, current_revision
 
     engine = create_admin_engine(world.database_url)
     try:

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from autoliq.adapters.db import create_admin_engine, create_db_engine, current_revision, migrate
 from autoliq.adapters.publisher import InMemoryPublisher
-from autoliq.adapters.tables import account, account_risk_status, account_risk_status_log
-from autoliq.adapters.unit_of_work import UnitOfWork
+from autoliq.adapters.sql.db import create_admin_engine, create_db_engine, current_revision, migrate
+from autoliq.adapters.sql.schema import account, account_risk_status, account_risk_status_log
+from autoliq.adapters.sql.unit_of_work import UnitOfWork
 from autoliq.bootstrap import bootstrap, seed_demo_if_empty, seed_organization
 from autoliq.domain.model import RiskStatus
 from autoliq.domain.states import Actor, AdminAction, ReasonCode
@@ -35,7 +35,7 @@ def test_migrations_when_applied_then_database_matches_the_tables_the_code_uses(
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from autoliq.adapters.tables import metadata
+    from autoliq.adapters.sql.schema import metadata
 
     migrate(database_url)
     engine = create_admin_engine(database_url)

@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import event, func, select
 from typer.testing import CliRunner
 
-from autoliq.adapters.db import DatabaseVanished, create_admin_engine, create_db_engine, migrate
-from autoliq.adapters.storage_faults import is_storage_fault
-from autoliq.adapters.tables import account_risk_status_log
+from autoliq.adapters.sql.db import DatabaseVanished, create_admin_engine, create_db_engine, migrate
+from autoliq.adapters.sql.schema import account_risk_status_log
+from autoliq.adapters.sql.storage_faults import is_storage_fault
 from autoliq.bootstrap import Services, bootstrap
 from autoliq.cli.main import app
 from autoliq.domain.errors import StorageUnavailable

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Table, delete, insert, select, update
 
-from autoliq.adapters.db import create_admin_engine
-from autoliq.adapters.repositories import SqlStore
-from autoliq.adapters.tables import account_risk_status, cash_balance, fill, position, trade_order
+from autoliq.adapters.sql.db import create_admin_engine
+from autoliq.adapters.sql.repositories import SqlStore
+from autoliq.adapters.sql.schema import account_risk_status, cash_balance, fill, position, trade_order
 from autoliq.domain.accounting import Lot, PositionState
 from autoliq.domain.auto_liq import AutoLiqLayer, LayerState
 from autoliq.domain.gate import Permission

@@ -106,7 +106,7 @@ def serve(
     from alembic.util.exc import CommandError
     from sqlalchemy.exc import SQLAlchemyError
 
-    from autoliq.adapters.db import DatabaseVanished
+    from autoliq.adapters.sql.db import DatabaseVanished
     from autoliq.api.app import DOCS_PATH, create_app
     from autoliq.bootstrap import bootstrap, prepare_database
     from autoliq.cli.startup import (
@@ -269,8 +269,8 @@ def seed(
     ] = None,
 ) -> None:
     """Add an organization, or accounts to an existing one, directly in the database."""
-    from autoliq.adapters.db import DatabaseVanished, migrate
-    from autoliq.adapters.db_probe import DatabaseUnavailable, check_database
+    from autoliq.adapters.sql.db import DatabaseVanished, migrate
+    from autoliq.adapters.sql.db_probe import DatabaseUnavailable, check_database
     from autoliq.bootstrap import seed_organization
     from autoliq.domain.passwords import password_problem
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from autoliq.adapters.db_probe import DatabaseUnavailable, check_database, parse_database_url
+from autoliq.adapters.sql.db_probe import DatabaseUnavailable, check_database, parse_database_url
 
 __all__ = ["StartupError", "bind_listening_socket", "check_database_or_fail", "run_server"]
 

@@ -48,8 +48,8 @@ def set_password(
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from autoliq.adapters.db import is_sqlite, normalize_url
-    from autoliq.adapters.db_probe import DatabaseUnavailable, check_database, safe_url
+    from autoliq.adapters.sql.db import is_sqlite, normalize_url
+    from autoliq.adapters.sql.db_probe import DatabaseUnavailable, check_database, safe_url
     from autoliq.bootstrap import set_user_password
     from autoliq.domain.passwords import password_problem
 

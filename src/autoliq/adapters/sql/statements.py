@@ -33,7 +33,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import Executable
 
-from autoliq.adapters.tables import (
+from autoliq.adapters.sql.schema import (
     account,
     account_risk_status,
     account_risk_status_log,

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, delete, insert, select, union_all, update
 from sqlalchemy.sql import ColumnElement
 
-from autoliq.adapters.tables import (
+from autoliq.adapters.sql.schema import (
     account,
     auto_liq_alert,
     auto_liq_layer,
@@ -18,7 +18,7 @@ from autoliq.adapters.tables import (
     trade_order,
     user_account_auto_liq,
 )
-from autoliq.adapters.trading_repository import ConnectionOwner
+from autoliq.adapters.sql.trading_repository import ConnectionOwner
 from autoliq.domain.auto_liq import Alert, AutoLiqLayer, LayerState, Level
 from autoliq.domain.orders import OrdStatus, TimeInForce
 from autoliq.domain.post_trade import TrailingMode

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from autoliq.adapters.tables import Id, UTCDateTime
+from autoliq.adapters.sql.schema import Id, UTCDateTime
 
 revision = "0003"
 down_revision = "0002"

@@ -37,10 +37,10 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, RootTransaction
 
-from autoliq.adapters.event_bus import OUTBOX_RETENTION, new_origin, prune_outbox, write_outbox
-from autoliq.adapters.hot_path import HotPath
-from autoliq.adapters.repositories import SqlStore
-from autoliq.adapters.storage_faults import StorageHealth, describe_error, is_storage_fault
+from autoliq.adapters.sql.batch import HotPath
+from autoliq.adapters.sql.outbox import OUTBOX_RETENTION, new_origin, prune_outbox, write_outbox
+from autoliq.adapters.sql.repositories import SqlStore
+from autoliq.adapters.sql.storage_faults import StorageHealth, describe_error, is_storage_fault
 from autoliq.domain.errors import StorageUnavailable
 from autoliq.domain.events import Event
 from autoliq.service.ports import Publisher, Store

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
-from autoliq.adapters.tables import metadata
+from autoliq.adapters.sql.schema import metadata
 
 engine = context.config.attributes["engine"]
 assert isinstance(engine, Engine)

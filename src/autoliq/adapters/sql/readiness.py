@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 
-from autoliq.adapters.db import alembic_config
-from autoliq.adapters.storage_faults import StorageHealth, describe_error
+from autoliq.adapters.sql.db import alembic_config
+from autoliq.adapters.sql.storage_faults import StorageHealth, describe_error
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from sqlalchemy import (
     update,
 )
 
-from autoliq.adapters.hot_path import status_fields
-from autoliq.adapters.tables import (
+from autoliq.adapters.sql.batch import status_fields
+from autoliq.adapters.sql.schema import (
     account,
     account_risk_status,
     account_risk_status_log,
@@ -46,7 +46,7 @@ from autoliq.adapters.tables import (
     trade_order,
     user_account_auto_liq,
 )
-from autoliq.adapters.trading_repository import ConnectionOwner
+from autoliq.adapters.sql.trading_repository import ConnectionOwner
 from autoliq.domain.model import Account, RiskStatus, RiskStatusLogEntry
 from autoliq.domain.sandbox import TICKET_LIFETIME_SECONDS, Fault, FaultKind, FaultSpec, FaultsState
 from autoliq.domain.states import Actor, AdminAction

@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from autoliq.adapters.db import normalize_url
+from autoliq.adapters.sql.db import normalize_url
 
 CONNECT_TIMEOUT_SECONDS = 5
 """How long a PostgreSQL server may take to accept the probe's connection."""

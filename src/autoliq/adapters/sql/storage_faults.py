@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from autoliq.adapters.db import sqlite_file
+from autoliq.adapters.sql.db import sqlite_file
 
 log = logging.getLogger(__name__)
 

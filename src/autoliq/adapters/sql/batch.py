@@ -17,15 +17,15 @@ from sqlalchemy import Connection, Engine, Select, event
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.selectable import Join
 
-from autoliq.adapters.codec import Codec, codec_for, read_time
-from autoliq.adapters.statements import STATUS_COLUMNS, statements_for
-from autoliq.adapters.tables import (
+from autoliq.adapters.sql.codec import Codec, codec_for, read_time
+from autoliq.adapters.sql.schema import (
     account,
     account_risk_status,
     account_risk_status_log,
     auto_liq_layer,
     risk_category,
 )
+from autoliq.adapters.sql.statements import STATUS_COLUMNS, statements_for
 from autoliq.domain.auto_liq import LayerState
 from autoliq.domain.gate import TradingState
 from autoliq.domain.model import RiskStatus, RiskStatusLogEntry

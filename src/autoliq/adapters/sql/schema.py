@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
-from autoliq.adapters.codec import codec_for, read_flag, read_optional_day, read_time
+from autoliq.adapters.sql.codec import codec_for, read_flag, read_optional_day, read_time
 from autoliq.domain.post_trade import AMOUNT_FIELDS
 
 # BigInteger ids that are still SQLite's INTEGER PRIMARY KEY (its rowid alias) there.

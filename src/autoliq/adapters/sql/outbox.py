@@ -28,7 +28,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 
-from autoliq.adapters.tables import event_outbox
+from autoliq.adapters.sql.schema import event_outbox
 from autoliq.domain.events import (
     AlertRaised,
     Event,

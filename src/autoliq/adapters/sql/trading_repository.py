@@ -15,11 +15,11 @@ import msgspec
 from sqlalchemy import Connection, Row, and_, func, insert, select, update
 from sqlalchemy.sql import ColumnElement
 
-from autoliq.adapters.codec import price as _price
-from autoliq.adapters.codec import read_day, read_time
-from autoliq.adapters.codec import ticks as _ticks
-from autoliq.adapters.hot_path import HotPath
-from autoliq.adapters.tables import account, cash_balance, cash_change, fill, position, trade_order
+from autoliq.adapters.sql.batch import HotPath
+from autoliq.adapters.sql.codec import price as _price
+from autoliq.adapters.sql.codec import read_day, read_time
+from autoliq.adapters.sql.codec import ticks as _ticks
+from autoliq.adapters.sql.schema import account, cash_balance, cash_change, fill, position, trade_order
 from autoliq.domain.accounting import Lot, PositionState
 from autoliq.domain.instruments import ContractSpec
 from autoliq.domain.model import User

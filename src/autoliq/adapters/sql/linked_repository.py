@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.sql import ColumnElement
 
-from autoliq.adapters.codec import ticks as _ticks
-from autoliq.adapters.tables import account, order_strategy, trade_order
-from autoliq.adapters.trading_repository import TradingRepository
+from autoliq.adapters.sql.codec import ticks as _ticks
+from autoliq.adapters.sql.schema import account, order_strategy, trade_order
+from autoliq.adapters.sql.trading_repository import TradingRepository
 from autoliq.domain.instruments import ContractSpec
 from autoliq.domain.linked import OrderStrategy, StrategyLink, StrategyStatus
 from autoliq.domain.orders import LIVE_STATUSES, Order, OrdStatus

@@ -18,7 +18,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from autoliq.adapters.tables import UTCDateTime
+from autoliq.adapters.sql.schema import UTCDateTime
 
 revision = "0015_linked_orders"
 down_revision = "0014_price_history"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from autoliq.adapters.tables import UTCDateTime
+from autoliq.adapters.sql.schema import UTCDateTime
 
 revision = "0004"
 down_revision = "0003"

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, insert, select
 
-from autoliq.adapters.hot_path import HotPath
-from autoliq.adapters.tables import (
+from autoliq.adapters.sql.batch import HotPath
+from autoliq.adapters.sql.schema import (
     account,
     app_user,
     organization,

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-from autoliq.adapters.tables import UTCDateTime
+from autoliq.adapters.sql.schema import UTCDateTime
 
 revision = "0008"
 down_revision = "0007"

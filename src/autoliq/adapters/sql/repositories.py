@@ -11,12 +11,12 @@ from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select,
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql import ColumnElement
 
-from autoliq.adapters.admin_repository import AdminRepository
-from autoliq.adapters.auto_liq_repository import AutoLiqRepository
-from autoliq.adapters.hot_path import HotPath
-from autoliq.adapters.linked_repository import LinkedOrdersRepository
-from autoliq.adapters.sandbox_repository import SandboxRepository
-from autoliq.adapters.tables import (
+from autoliq.adapters.sql.admin_repository import AdminRepository
+from autoliq.adapters.sql.auto_liq_repository import AutoLiqRepository
+from autoliq.adapters.sql.batch import HotPath
+from autoliq.adapters.sql.linked_repository import LinkedOrdersRepository
+from autoliq.adapters.sql.sandbox_repository import SandboxRepository
+from autoliq.adapters.sql.schema import (
     account,
     account_risk_status,
     account_risk_status_log,

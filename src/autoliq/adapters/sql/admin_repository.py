@@ -12,7 +12,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import ColumnElement
 
-from autoliq.adapters.tables import (
+from autoliq.adapters.sql.schema import (
     account,
     auto_liq_layer,
     cash_balance,
@@ -23,7 +23,7 @@ from autoliq.adapters.tables import (
     trade_order,
     user_account_auto_liq,
 )
-from autoliq.adapters.trading_repository import ConnectionOwner
+from autoliq.adapters.sql.trading_repository import ConnectionOwner
 from autoliq.domain.instruments import product_of_contract
 from autoliq.domain.money import CashState
 from autoliq.domain.orders import LIVE_STATUSES

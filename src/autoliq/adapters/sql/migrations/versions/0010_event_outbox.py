@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from autoliq.adapters.tables import UTCDateTime
+from autoliq.adapters.sql.schema import UTCDateTime
 
 revision = "0010"
 down_revision = "0009"
