@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from autoliq.adapters.sql.batch import HotPath
+from autoliq.adapters.sql.batch import Batch
 from autoliq.adapters.sql.db import create_admin_engine
 from autoliq.adapters.sql.repositories import SqlStore
 from autoliq.adapters.sql.schema import account_risk_status
@@ -42,7 +42,7 @@ def test_hot_path_when_status_and_log_written_then_sqlalchemy_reads_identical_va
     engine = create_admin_engine(world.database_url)
     try:
         with engine.begin() as conn:
-            hot = HotPath(conn)
+            hot = Batch(conn)
             hot.save_risk_status(status)
             entry_id = hot.append_log(
                 RiskStatusLogEntry(
@@ -63,7 +63,7 @@ def test_hot_path_when_status_and_log_written_then_sqlalchemy_reads_identical_va
                 "ünï",
             )
             # ... and the hot path reads back what it wrote.
-            assert HotPath(conn).risk_status(account_id) == status
+            assert Batch(conn).risk_status(account_id) == status
     finally:
         engine.dispose()
 
@@ -77,7 +77,7 @@ def test_hot_path_when_row_written_by_sqlalchemy_then_reads_it_and_inserts_missi
                 .where(account_risk_status.c.id == world.demo_account_ids[1])
                 .values(admin_action="LockTradingImmediately", admin_timestamp=TIMES[1])
             )
-            hot = HotPath(conn)
+            hot = Batch(conn)
             read = hot.risk_status(world.demo_account_ids[1])
             assert read == RiskStatus(
                 id=world.demo_account_ids[1],
@@ -129,7 +129,7 @@ def test_hot_path_when_local_zone_is_chicago_then_both_paths_refuse_naive_and_st
     try:
         with engine.connect() as conn:
             with pytest.raises(ValueError, match="naive datetime"), conn.begin():
-                HotPath(conn).save_risk_status(status)
+                Batch(conn).save_risk_status(status)
             with pytest.raises(Exception, match="naive datetime"), conn.begin():
                 conn.execute(
                     account_risk_status.update()
@@ -140,14 +140,14 @@ def test_hot_path_when_local_zone_is_chicago_then_both_paths_refuse_naive_and_st
         chicago = timezone(timedelta(hours=-6))
         when = datetime(2026, 11, 24, 12, 0, 0, 250000, tzinfo=chicago)
         with engine.begin() as conn:
-            HotPath(conn).save_risk_status(status.with_admin_action(AdminAction.NORMAL, when))
+            Batch(conn).save_risk_status(status.with_admin_action(AdminAction.NORMAL, when))
             conn.execute(
                 account_risk_status.update()
                 .where(account_risk_status.c.id == world.demo_account_ids[1])
                 .values(admin_timestamp=when)
             )
         with engine.connect() as conn:
-            hot = HotPath(conn)
+            hot = Batch(conn)
             for written in account_id, world.demo_account_ids[1]:
                 stored = conn.execute(
                     select(account_risk_status.c.admin_timestamp).where(account_risk_status.c.id == written)

@@ -2,7 +2,7 @@
 
 The batch is driven directly (the writer's own batch runner, given the jobs at once), so that a lock
 before the reset, the reset and a lock after it are one transaction: on PostgreSQL the batch's
-status and log writes are buffered and its statuses read ahead (`HotPath.prepare_batch`); the reset
+status and log writes are buffered and its statuses read ahead (`Batch.prepare_batch`); the reset
 must send what came before it first and make what follows read its result.
 """
 

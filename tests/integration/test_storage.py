@@ -30,7 +30,7 @@ def test_migrations_when_applied_twice_then_idempotent_and_at_head(database_url:
 
 
 def test_migrations_when_applied_then_database_matches_the_tables_the_code_uses(database_url: str) -> None:
-    """The migrations and `adapters/tables.py` describe the same schema (tables, columns, types,
+    """The migrations and `adapters/sql/schema.py` describe the same schema (tables, columns, types,
     nullability, keys, indexes): a column added to one but not the other fails here."""
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext

@@ -45,7 +45,7 @@ class AutoLiqRepository(ConnectionOwner):
             self.conn.execute(insert(t).values(account_id=layer.account_id, **values))
 
     def clear_auto_liq_layer(self, account_id: int) -> AutoLiqLayer | None:
-        if not self.hot.has_auto_liq_layer(account_id):
+        if not self.batch.has_auto_liq_layer(account_id):
             return None  # the usual case: one raw statement (SQLAlchemy building its own cost more)
         layer = self.auto_liq_layer(account_id)
         if layer is not None:

@@ -1,15 +1,22 @@
-"""The risk status and its log on the raw DB-API cursor (the statements of every admin action).
+"""`Batch`: one transaction's raw cursor and its explicit per-batch cache.
 
-The statements are compiled from the schema once per dialect (`statements.py`) and their values
-converted by the one codec (`codec.py`), so this path and SQLAlchemy's read what the other wrote:
-`tests/integration/test_hot_path.py` checks that round trip on both engines.
+A `Batch` lives as long as one transaction of the unit of work (a batch of writes, or a snapshot).
+It runs the hot statements (`statements.py`, compiled from the schema) on the DB-API cursor of the
+SQLAlchemy connection, their values converted by the one codec (`codec.py`), so this path and
+SQLAlchemy's read what the other wrote (`tests/integration/test_hot_path.py`, both engines).
+
+On PostgreSQL a batch is prepared (`prepare_batch`): its accounts' statuses, auto-liq layers and
+category halts read in one query, its log ids reserved in another, its status and log writes
+buffered and sent by `flush` (a handful of round trips per batch instead of three per write). That
+cache ends by itself: while the batch lasts it sees every SQLAlchemy statement on its connection
+(`saw`) and sends its buffered writes before a statement on the status tables, and drops what a
+write may change; no caller invalidates it by hand. `close` ends the watch.
 """
 
 from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable
-from datetime import date, datetime
 from functools import cache
 from typing import Any
 
@@ -113,8 +120,8 @@ def _before_execute(conn: Connection, clause: Any, *_: Any) -> None:
         batch.saw(clause)
 
 
-class HotPath:
-    """Raw-cursor versions of `risk_status`, `save_risk_status` and `append_log` for one connection.
+class Batch:
+    """One transaction's raw cursor and per-batch cache: the status reads and writes, the log.
 
     On PostgreSQL a batch can be prepared (`prepare_batch`): the statuses of the batch's accounts
     are read in one query and its log ids reserved from the sequence in another, so that the batch's
@@ -201,18 +208,6 @@ class HotPath:
             self._buffer[sql].append(params)
         else:
             self._cursor.execute(sql, params)
-
-    def time(self, value: datetime | None) -> Any:
-        """A point in time as this engine's column stores it."""
-        return self.codec.time(value)
-
-    def day(self, value: date) -> Any:
-        """A date as this engine's column stores it."""
-        return self.codec.day(value)
-
-    def flag(self, value: bool) -> Any:
-        """A boolean as this engine's column stores it."""
-        return self.codec.flag(value)
 
     def risk_status(self, account_id: int) -> RiskStatus | None:
         """The account's status row, or None."""

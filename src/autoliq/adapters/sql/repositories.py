@@ -13,7 +13,7 @@ from sqlalchemy.sql import ColumnElement
 
 from autoliq.adapters.sql.admin_repository import AdminRepository
 from autoliq.adapters.sql.auto_liq_repository import AutoLiqRepository
-from autoliq.adapters.sql.batch import HotPath
+from autoliq.adapters.sql.batch import Batch
 from autoliq.adapters.sql.linked_repository import LinkedOrdersRepository
 from autoliq.adapters.sql.sandbox_repository import SandboxRepository
 from autoliq.adapters.sql.schema import (
@@ -111,11 +111,11 @@ def _auto_liq_settings(row: Row[Any]) -> AutoLiqSettings:
 class SqlStore(LinkedOrdersRepository, AutoLiqRepository, AdminRepository, SandboxRepository):
     """Repositories over one connection; events buffered until the transaction commits."""
 
-    def __init__(self, conn: Connection, hot: HotPath | None = None) -> None:
+    def __init__(self, conn: Connection, batch: Batch | None = None) -> None:
         self.conn = conn
         self.events: list[Event] = []
         self.committed_actions: list[Callable[[], None]] = []
-        self._hot = hot
+        self._batch = batch
 
     # -- organizations and users --
     def organization(self, organization_id: int) -> Organization | None:
@@ -186,10 +186,10 @@ class SqlStore(LinkedOrdersRepository, AutoLiqRepository, AdminRepository, Sandb
 
     # -- risk status --
     def risk_status(self, account_id: int) -> RiskStatus | None:
-        return self.hot.risk_status(account_id)
+        return self.batch.risk_status(account_id)
 
     def trading_state(self, account_id: int) -> TradingState:
-        return self.hot.trading_state(account_id)
+        return self.batch.trading_state(account_id)
 
     def risk_statuses(
         self, organization_id: int, *, owner_id: int | None = None, ids: Sequence[int] | None = None
@@ -213,7 +213,7 @@ class SqlStore(LinkedOrdersRepository, AutoLiqRepository, AdminRepository, Sandb
         return out
 
     def save_risk_status(self, status: RiskStatus) -> None:
-        self.hot.save_risk_status(status)
+        self.batch.save_risk_status(status)
 
     # -- risk status log --
     def append_log(
@@ -229,7 +229,7 @@ class SqlStore(LinkedOrdersRepository, AutoLiqRepository, AdminRepository, Sandb
         entry = RiskStatusLogEntry(
             0, account_id, timestamp, status, actor, actor_user_id, reason_code, reason
         )
-        return replace(entry, id=self.hot.append_log(entry))
+        return replace(entry, id=self.batch.append_log(entry))
 
     def log_entries(
         self,

@@ -124,7 +124,7 @@ class SandboxRepository(ConnectionOwner):
     # -- reset --
     def prepare_sandbox_reset(self, organization_id: int | None) -> list[Account]:
         # Earlier writes of this batch land first and later ones read the reset state, not the
-        # batch's: the batch's cache ends at these statements on the status table (`HotPath.saw`).
+        # batch's: the batch's cache ends at these statements on the status table (`Batch.saw`).
         conn = self.conn
         if conn.dialect.name == "postgresql":
             # The accounts' locks (their status rows, in id order as every batch takes them), so no

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, insert, select
 
-from autoliq.adapters.sql.batch import HotPath
+from autoliq.adapters.sql.batch import Batch
 from autoliq.adapters.sql.schema import (
     account,
     app_user,
@@ -134,7 +134,7 @@ def add_accounts(
                 for k, i in enumerate(ids)
             ],
         )
-        HotPath(conn).insert_statuses(RiskStatus(i) for i in ids)
+        Batch(conn).insert_statuses(RiskStatus(i) for i in ids)
         if first is None:
             first = ids[0]
         done += n

@@ -2,7 +2,7 @@
 
 SQLAlchemy Core builds, caches and compiles a statement on each `execute`; on the write path that
 cost (about 100-150 µs a statement, measured with py-spy in bench/) was most of the writer thread's
-time. These statements are fixed, so each is built here with SQLAlchemy from `tables.py` (the one
+time. These statements are fixed, so each is built here with SQLAlchemy from `schema.py` (the one
 schema: a renamed column breaks here, not in production) and compiled once per dialect to its SQL
 text with positional parameters; the callers execute that text on the DB-API connection of the
 SQLAlchemy transaction (same connection, same transaction), their values converted by `codec.py`,

@@ -15,7 +15,7 @@ import msgspec
 from sqlalchemy import Connection, Row, and_, func, insert, select, update
 from sqlalchemy.sql import ColumnElement
 
-from autoliq.adapters.sql.batch import HotPath
+from autoliq.adapters.sql.batch import Batch
 from autoliq.adapters.sql.codec import price as _price
 from autoliq.adapters.sql.codec import read_day, read_time
 from autoliq.adapters.sql.codec import ticks as _ticks
@@ -33,17 +33,18 @@ _decode_lots = msgspec.json.Decoder(list[tuple[int, int]]).decode
 
 
 class ConnectionOwner:
-    """A repository mixin's view of SqlStore: its connection and the raw-cursor hot path on it."""
+    """A repository mixin's view of SqlStore: its connection and the `Batch` on it (raw-cursor
+    statements and the per-batch cache)."""
 
     conn: Connection
-    _hot: HotPath | None
+    _batch: Batch | None
 
     @property
-    def hot(self) -> HotPath:
+    def batch(self) -> Batch:
         """The raw-cursor statements of the write path, made on first use."""
-        if self._hot is None:
-            self._hot = HotPath(self.conn)
-        return self._hot
+        if self._batch is None:
+            self._batch = Batch(self.conn)
+        return self._batch
 
 
 class TradingRepository(ConnectionOwner):
@@ -51,9 +52,9 @@ class TradingRepository(ConnectionOwner):
 
     def _execute(self, name: str, params: tuple[Any, ...]) -> Any:
         """Run one of the order path's statements on the raw cursor; the cursor."""
-        hot = self.hot
-        cursor = hot.cursor
-        cursor.execute(hot.statements[name], params)
+        batch = self.batch
+        cursor = batch.cursor
+        cursor.execute(batch.statements[name], params)
         return cursor
 
     def has_auto_liq_settings(self, account_id: int) -> bool:
@@ -163,13 +164,13 @@ class TradingRepository(ConnectionOwner):
         links: OrderLinks | None = None,
     ) -> int:
         tick = contract.product.tick_size
-        hot = self.hot
-        at = hot.time(now)
+        codec = self.batch.codec
+        at = codec.time(now)
         linked = links or NO_LINKS
         params = (
             account_id, contract.id, side.value, order_type.value, qty, time_in_force.value, status.value,
-            hot.flag(admin), _ticks(limit_price, tick), _ticks(stop_price, tick), hot.flag(triggered),
-            _ticks(fill_price, tick), cl_ord_id, at, at, linked.parent_id, hot.flag(linked.has_children),
+            codec.flag(admin), _ticks(limit_price, tick), _ticks(stop_price, tick), codec.flag(triggered),
+            _ticks(fill_price, tick), cl_ord_id, at, at, linked.parent_id, codec.flag(linked.has_children),
             linked.strategy_id, linked.strategy_label, _ticks(linked.offset, tick),
         )  # fmt: skip
         return int(self._execute("insert_order", params).fetchone()[0])
@@ -203,10 +204,10 @@ class TradingRepository(ConnectionOwner):
         now: datetime,
         day: date,
     ) -> int:
-        hot = self.hot
+        codec = self.batch.codec
         params = (
             order_id, account_id, contract.id, side.value, qty, _ticks(price, contract.product.tick_size),
-            hot.time(now), hot.day(day),
+            codec.time(now), codec.day(day),
         )  # fmt: skip
         return int(self._execute("insert_fill", params).fetchone()[0])
 
@@ -218,11 +219,11 @@ class TradingRepository(ConnectionOwner):
         self, account_id: int, contract: ContractSpec, state: PositionState, now: datetime, day: date
     ) -> None:
         tick = contract.product.tick_size
-        hot = self.hot
+        codec = self.batch.codec
         lots = _encode_lots([[lot.qty, int(lot.price / tick)] for lot in state.lots]).decode()
         params = (
             account_id, contract.id, lots, state.bought, int(state.bought_value / tick), state.sold,
-            int(state.sold_value / tick), int(state.realized_points / tick), hot.time(now), hot.day(day),
+            int(state.sold_value / tick), int(state.realized_points / tick), codec.time(now), codec.day(day),
         )  # fmt: skip
         self._execute("save_position", params)
 
@@ -244,10 +245,10 @@ class TradingRepository(ConnectionOwner):
     def adjust_cash(self, account_id: int, cents: int, now: datetime, day: date) -> None:
         """Add `cents` to the account's cash (a deposit or withdrawal: realized P&L unchanged)."""
         cash = self.cash(account_id, day)
-        hot = self.hot
+        codec = self.batch.codec
         params = (
             account_id, cash.amount + cents, cash.realized, cash.week_realized, cash.amount_sod,
-            hot.time(now), hot.day(day),
+            codec.time(now), codec.day(day),
         )  # fmt: skip
         self._execute("save_cash", params)
 
@@ -295,10 +296,10 @@ class TradingRepository(ConnectionOwner):
 
     def add_realized(self, account_id: int, cents: int, now: datetime, day: date) -> None:
         cash = self.cash(account_id, day)
-        hot = self.hot
+        codec = self.batch.codec
         params = (
             account_id, cash.amount + cents, cash.realized + cents, cash.week_realized + cents,
-            cash.amount_sod, hot.time(now), hot.day(day),
+            cash.amount_sod, codec.time(now), codec.day(day),
         )  # fmt: skip
         self._execute("save_cash", params)
 

@@ -37,7 +37,7 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, RootTransaction
 
-from autoliq.adapters.sql.batch import HotPath
+from autoliq.adapters.sql.batch import Batch
 from autoliq.adapters.sql.outbox import OUTBOX_RETENTION, new_origin, prune_outbox, write_outbox
 from autoliq.adapters.sql.repositories import SqlStore
 from autoliq.adapters.sql.storage_faults import StorageHealth, describe_error, is_storage_fault
@@ -338,7 +338,7 @@ class UnitOfWork:
             return
         before = _changes(conn) if self.health.fault is not None else 0
         results: list[Any] = []
-        hot = HotPath(conn, locking=True)
+        hot = Batch(conn, locking=True)
         try:
             if hot.pipelined and not alone:
                 self.prepared_batches += 1
@@ -503,7 +503,7 @@ class ThreadCommitter:
         outcomes: list[tuple[Any, BaseException | None]] = []
         while len(outcomes) < len(batch):
             with conn.begin() as transaction:
-                hot = HotPath(conn)
+                hot = Batch(conn)
                 rest = batch[len(outcomes) :]
                 hot.prepare_batch([a for job in rest for a in job.accounts], 0)
                 for job in rest:
@@ -568,11 +568,11 @@ class LoopCommitter:
                 if is_storage_fault(exc):
                     raise StorageUnavailable(describe_error(exc)) from exc
                 raise
-            store = self._snapshot_store = SqlStore(conn, HotPath(conn))
+            store = self._snapshot_store = SqlStore(conn, Batch(conn))
         # BEGIN (deferred) on the DB-API connection: the reads below share one snapshot. The raw
         # statements skip SQLAlchemy's transaction events (~80 µs a request); `work` must use only
         # the raw-cursor reads (an SQLAlchemy statement would fail loudly: autobegin inside BEGIN).
-        cursor = store.hot.cursor
+        cursor = store.batch.cursor
         cursor.execute("BEGIN")
         try:
             return job.work(store)

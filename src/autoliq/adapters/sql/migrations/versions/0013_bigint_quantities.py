@@ -1,7 +1,7 @@
 """Quantities as 64-bit integers on PostgreSQL: `trade_order.qty`, `fill.qty`, `position.bought` and
 `position.sold` were INTEGER, 32-bit there, so an order of 2**31 contracts was stored on SQLite and a
-500 on PostgreSQL. SQLite's INTEGER is 64-bit already, and `tables.Quantity` keeps declaring it
-there (as `tables.Id` does), so SQLite needs no change and no table copy. The order limits
+500 on PostgreSQL. SQLite's INTEGER is 64-bit already, and `schema.Quantity` keeps declaring it
+there (as `schema.Id` does), so SQLite needs no change and no table copy. The order limits
 (`domain/limits.py`) keep quantities far below 2**31 anyway; the columns are no longer a trap if a
 limit is raised.
 
