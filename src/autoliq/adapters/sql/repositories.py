@@ -31,6 +31,7 @@ from autoliq.adapters.sql.schema import (
     sandbox_clock,
     user_account_auto_liq,
 )
+from autoliq.adapters.sql.trading_repository import account_from_row
 from autoliq.domain.bounds import INT64_MAX
 from autoliq.domain.events import Event
 from autoliq.domain.gate import TradingState
@@ -44,18 +45,6 @@ from autoliq.service.ports import AuthSession
 
 # SQLite binds at most 32,766 parameters per statement; stay well below for IN lists.
 _IN_CHUNK = 5000
-
-
-def _account(row: Row[Any]) -> Account:
-    return Account(
-        id=row.id,
-        organization_id=row.organization_id,
-        user_id=row.user_id,
-        name=row.name,
-        created=row.created,
-        archived=bool(row.archived),
-        risk_category_id=row.risk_category_id,
-    )
 
 
 def _user(row: Row[Any]) -> User:
@@ -160,7 +149,7 @@ class SqlStore(LinkedOrdersRepository, AutoLiqRepository, AdminRepository, Sandb
     # -- accounts --
     def account(self, account_id: int) -> Account | None:
         row = self.conn.execute(select(account).where(account.c.id == account_id)).first()
-        return _account(row) if row else None
+        return account_from_row(row) if row else None
 
     def accounts(
         self,
@@ -181,7 +170,7 @@ class SqlStore(LinkedOrdersRepository, AutoLiqRepository, AdminRepository, Sandb
             if chunk is not None:
                 where.append(account.c.id.in_(chunk))
             rows = self.conn.execute(select(account).where(and_(*where)).order_by(account.c.id))
-            out.extend(_account(r) for r in rows)
+            out.extend(account_from_row(r) for r in rows)
         return out
 
     # -- risk status --

@@ -46,7 +46,7 @@ from autoliq.adapters.sql.schema import (
     trade_order,
     user_account_auto_liq,
 )
-from autoliq.adapters.sql.trading_repository import ConnectionOwner
+from autoliq.adapters.sql.trading_repository import ConnectionOwner, account_from_row
 from autoliq.domain.model import Account, RiskStatus, RiskStatusLogEntry
 from autoliq.domain.sandbox import TICKET_LIFETIME_SECONDS, Fault, FaultKind, FaultSpec, FaultsState
 from autoliq.domain.states import Actor, AdminAction
@@ -152,18 +152,7 @@ class SandboxRepository(ConnectionOwner):
         query = select(account).where(account.c.id.in_(changed)).order_by(account.c.id)
         if organization_id is not None:
             query = query.where(account.c.organization_id == organization_id)
-        return [
-            Account(
-                id=r.id,
-                organization_id=r.organization_id,
-                user_id=r.user_id,
-                name=r.name,
-                created=r.created,
-                archived=bool(r.archived),
-                risk_category_id=r.risk_category_id,
-            )
-            for r in conn.execute(query)
-        ]
+        return [account_from_row(r) for r in conn.execute(query)]
 
     def wipe_sandbox(
         self, now: datetime, closed_trade_date: date, organization_id: int | None

@@ -22,7 +22,7 @@ from autoliq.adapters.sql.codec import ticks as _ticks
 from autoliq.adapters.sql.schema import account, cash_balance, cash_change, fill, position, trade_order
 from autoliq.domain.accounting import Lot, PositionState
 from autoliq.domain.instruments import ContractSpec
-from autoliq.domain.model import User
+from autoliq.domain.model import Account, User
 from autoliq.domain.money import CashState, opening_cash, roll_cash
 from autoliq.domain.orders import NO_LINKS, Order, OrderLinks, OrderType, OrdStatus, TimeInForce
 from autoliq.domain.states import Side
@@ -30,6 +30,19 @@ from autoliq.domain.states import Side
 # A position's FIFO lots: a JSON array of [quantity, price in ticks].
 _encode_lots = msgspec.json.Encoder().encode
 _decode_lots = msgspec.json.Decoder(list[tuple[int, int]]).decode
+
+
+def account_from_row(row: Row[Any]) -> Account:
+    """An account from its row."""
+    return Account(
+        id=row.id,
+        organization_id=row.organization_id,
+        user_id=row.user_id,
+        name=row.name,
+        created=row.created,
+        archived=bool(row.archived),
+        risk_category_id=row.risk_category_id,
+    )
 
 
 class ConnectionOwner:
