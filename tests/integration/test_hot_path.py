@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 
 from autoliq.adapters.sql.batch import Batch
+from autoliq.adapters.sql.codec import POSTGRES, SQLITE, Codec, read_day, read_flag, read_time
 from autoliq.adapters.sql.db import create_admin_engine
 from autoliq.adapters.sql.repositories import SqlStore
 from autoliq.adapters.sql.schema import account_risk_status
+from autoliq.adapters.sql.statements import STATUS_COLUMNS, statements_for
 from autoliq.domain.model import RiskStatus, RiskStatusLogEntry
 from autoliq.domain.states import Actor, AdminAction, ReasonCode
 from tests.conftest import World
@@ -158,3 +160,33 @@ def test_hot_path_when_local_zone_is_chicago_then_both_paths_refuse_naive_and_st
                 assert stored.tzinfo is UTC
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_statements_when_compiled_from_the_schema_then_positional_and_in_the_callers_order(
+    dialect: str,
+) -> None:
+    statements = statements_for(dialect)
+    mark = "?" if dialect == "sqlite" else "%s"
+    update = statements.statement("update_status")
+    assert update.names == (*STATUS_COLUMNS[1:], "id")
+    assert update.sql.count(mark) == len(update.names)
+    assert statements["insert_log"].endswith(
+        "RETURNING id" if dialect == "sqlite" else "RETURNING account_risk_status_log.id"
+    )
+    # No implicit RETURNING where the caller reads no answer (a buffered executemany).
+    assert "RETURNING" not in statements["save_position"] and "RETURNING" not in statements["insert_status"]
+    assert ("FOR UPDATE" in statements["select_trading_state_locked"]) is (dialect == "postgresql")
+
+
+@pytest.mark.parametrize("codec", [SQLITE, POSTGRES], ids=["sqlite", "postgresql"])
+def test_codec_when_times_dates_flags_encoded_then_read_back_equal(codec: Codec) -> None:
+    when = datetime(2026, 11, 24, 9, 30, 1, 5, tzinfo=timezone(timedelta(hours=-6)))
+    assert read_time(codec.time(when)) == when
+    assert read_time(codec.time(when)).tzinfo is UTC  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="naive datetime"):
+        codec.time(datetime(2026, 11, 24, 9, 30))
+    assert read_day(codec.day(date(2026, 11, 24))) == date(2026, 11, 24)
+    assert [read_flag(codec.flag(v)) for v in (True, False, None)] == [True, False, None]
+    if codec.sqlite:
+        assert codec.time(when) == "2026-11-24 15:30:01.000005"  # SQLAlchemy's DATETIME text, in UTC
