@@ -142,6 +142,9 @@ class Batch:
         self._locking = locking and not self._sqlite
         self._sql = _status_sql(conn.dialect.name, self._locking)
         self._conn = conn
+        # The DB-API connection's info, taken while the connection is sound: `close` must work on a
+        # connection a lost server has invalidated (its `info` then raises until rolled back).
+        self._info = conn.info
         dbapi = conn.connection.dbapi_connection
         assert dbapi is not None
         self._dbapi: Any = dbapi
@@ -178,7 +181,7 @@ class Batch:
         if engine not in _hooked:
             event.listen(engine, "before_execute", _before_execute)
             _hooked.add(engine)
-        self._conn.info[_BATCH] = self
+        self._info[_BATCH] = self
         if account_ids:
             wanted = list(dict.fromkeys(account_ids))
             self._cursor.execute(self._sql["select_statuses"], (wanted,))
@@ -265,8 +268,8 @@ class Batch:
 
     def close(self) -> None:
         """The batch is over (committed or rolled back): stop watching the connection."""
-        if self._conn.info.get(_BATCH) is self:
-            del self._conn.info[_BATCH]
+        if self._info.get(_BATCH) is self:
+            del self._info[_BATCH]
 
     def save_risk_status(self, status: RiskStatus) -> None:
         """Update the row, inserting it when missing."""

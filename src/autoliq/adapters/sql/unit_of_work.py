@@ -467,8 +467,14 @@ class ThreadCommitter:
         stopping = False
         while not stopping:
             batch, stopping = _take_batch(self._queue, self._uow.max_batch)
-            if batch:
+            if not batch:
+                continue
+            try:
                 _finish(self._uow._commit(batch))
+            except Exception as exc:  # a defect, not a write's failure: answer, keep the writer alive
+                log.exception("the writer failed on a batch")
+                for job in batch:
+                    _answer(job, None, exc)
 
     def _read_snapshots(self) -> None:
         """The snapshots waiting together share one REPEATABLE READ transaction on the reader's
