@@ -326,7 +326,7 @@ def post_json(url: str, payload: dict[str, Any], token: str | None = None, timeo
 
 def sqlalchemy_url(url: str) -> str:
     """The URL as SQLAlchemy needs it (postgresql:// -> psycopg 3), as autoliq itself maps it."""
-    from autoliq.adapters.db import normalize_url
+    from autoliq.adapters.sql.db import normalize_url
 
     return normalize_url(url)
 

@@ -46,15 +46,15 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 
 from _common import code_version, environment_info, postgres_reachable, throwaway_postgres, write_results
-from autoliq.adapters.db import create_db_engine, migrate
-from autoliq.adapters.seed import add_accounts, ensure_organization, ensure_user
-from autoliq.adapters.tables import (
+from autoliq.adapters.sql.db import create_db_engine, migrate
+from autoliq.adapters.sql.schema import (
     auto_liq_alert,
     auto_liq_layer,
     cash_balance,
     position,
     user_account_auto_liq,
 )
+from autoliq.adapters.sql.seed import add_accounts, ensure_organization, ensure_user
 from autoliq.bootstrap import bootstrap
 from autoliq.config import Settings
 from autoliq.domain.auto_liq import Exposure, Mark, active_rules, price_triggers

@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from litestar.testing import TestClient
 
-from autoliq.adapters.db import migrate
+from autoliq.adapters.sql.db import migrate
 from autoliq.api.app import create_app
 from autoliq.bootstrap import DemoCredentials, Services, bootstrap, seed_demo_if_empty, seed_organization
 from autoliq.config import Settings

@@ -10,9 +10,9 @@ from typing import Any
 from litestar.testing import TestClient
 from sqlalchemy import func, select
 
-from autoliq.adapters.db import create_admin_engine
 from autoliq.adapters.publisher import InMemoryPublisher
-from autoliq.adapters.tables import account_risk_status, account_risk_status_log
+from autoliq.adapters.sql.db import create_admin_engine
+from autoliq.adapters.sql.schema import account_risk_status, account_risk_status_log
 from autoliq.api.app import create_app
 from autoliq.bootstrap import bootstrap, seed_organization
 from autoliq.domain.events import Event

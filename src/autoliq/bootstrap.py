@@ -17,8 +17,9 @@ from alembic.util.exc import CommandError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from autoliq.adapters import provisioning
-from autoliq.adapters.db import (
+from autoliq.adapters.publisher import InMemoryPublisher
+from autoliq.adapters.sql import provisioning
+from autoliq.adapters.sql.db import (
     DatabaseVanished,
     create_db_engine,
     is_sqlite,
@@ -27,12 +28,11 @@ from autoliq.adapters.db import (
     startup_lock,
     upgrade_to_head,
 )
-from autoliq.adapters.db_probe import DatabaseUnavailable, check_database, parse_database_url, safe_url
-from autoliq.adapters.publisher import InMemoryPublisher
-from autoliq.adapters.readiness import ReadinessProbe
-from autoliq.adapters.seed import SeedResult
-from autoliq.adapters.storage_faults import DatabaseFile, StorageHealth
-from autoliq.adapters.unit_of_work import InLoopUnitOfWork, SqlUnitOfWork
+from autoliq.adapters.sql.db_probe import DatabaseUnavailable, check_database, parse_database_url, safe_url
+from autoliq.adapters.sql.readiness import ReadinessProbe
+from autoliq.adapters.sql.seed import SeedResult
+from autoliq.adapters.sql.storage_faults import DatabaseFile, StorageHealth
+from autoliq.adapters.sql.unit_of_work import UnitOfWork
 from autoliq.config import Settings
 from autoliq.container import Services
 from autoliq.domain.passwords import password_problem
@@ -116,11 +116,10 @@ def bootstrap(
         settings.database_url, writer=False, pool_size=8 if is_sqlite(settings.database_url) else 10
     )
     publisher = InMemoryPublisher()
-    # SQLite runs its statements on the event loop (see InLoopUnitOfWork); PostgreSQL on a writer thread.
-    uow_class = InLoopUnitOfWork if is_sqlite(settings.database_url) else SqlUnitOfWork
     # The SQLite file's identity is taken now: a path that later leads elsewhere refuses writes.
     health = StorageHealth(DatabaseFile.of_url(settings.database_url))
-    uow = uow_class(write_engine, read_engine, publisher, max_batch=settings.write_batch_max, health=health)
+    # SQLite runs its statements on the event loop, PostgreSQL on a writer thread (the committers).
+    uow = UnitOfWork(write_engine, read_engine, publisher, max_batch=settings.write_batch_max, health=health)
     market = MarketData(uow, clock, settings.order_limits, history_days=settings.price_history_days)
     scheduler = Scheduler(uow, clock)
     views = Views(uow)

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from autoliq.adapters.event_bus import OutboxRelay, loop_deliverer
 from autoliq.adapters.publisher import InMemoryPublisher
-from autoliq.adapters.readiness import ReadinessProbe
-from autoliq.adapters.unit_of_work import SqlUnitOfWork
+from autoliq.adapters.sql.outbox import OutboxRelay, loop_deliverer
+from autoliq.adapters.sql.readiness import ReadinessProbe
+from autoliq.adapters.sql.unit_of_work import UnitOfWork
 from autoliq.config import Settings
 from autoliq.domain.rate_limits import RateLimitProfile
 from autoliq.service.auth import AuthService
@@ -47,7 +47,7 @@ class Services:
     settings: Settings
     clock: Clock
     publisher: InMemoryPublisher
-    uow: SqlUnitOfWork
+    uow: UnitOfWork
     auth: AuthService
     risk: RiskService[Store]
     views: Views

@@ -9,7 +9,7 @@ import pytest
 from litestar.testing import TestClient
 from sqlalchemy import create_engine, update
 
-from autoliq.adapters.tables import account
+from autoliq.adapters.sql.schema import account
 from autoliq.domain.states import Environment
 from autoliq.service.clock import ManualClock
 from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login

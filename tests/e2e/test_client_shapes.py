@@ -11,7 +11,7 @@ from typing import Any
 from litestar.testing import TestClient
 from sqlalchemy import create_engine, update
 
-from autoliq.adapters.tables import account
+from autoliq.adapters.sql.schema import account
 from autoliq.api.websocket.sync import ENTITY_TYPES, entity_types_of
 from autoliq.service.clock import ManualClock
 from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login

@@ -9,8 +9,8 @@ from typing import Any
 from litestar.testing import TestClient
 from sqlalchemy import func, select
 
-from autoliq.adapters.db import create_admin_engine
-from autoliq.adapters.tables import event_outbox, trade_order
+from autoliq.adapters.sql.db import create_admin_engine
+from autoliq.adapters.sql.schema import event_outbox, trade_order
 from autoliq.api.app import create_app
 from autoliq.bootstrap import bootstrap
 from autoliq.domain.rate_limits import TRADOVATE, EndpointLimit

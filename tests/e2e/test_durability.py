@@ -21,8 +21,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from autoliq.adapters.db import create_admin_engine
-from autoliq.adapters.tables import organization
+from autoliq.adapters.sql.db import create_admin_engine
+from autoliq.adapters.sql.schema import organization
 from tests.server import ServerProcess, http_client
 
 pytestmark = pytest.mark.slow

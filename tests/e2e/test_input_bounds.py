@@ -17,8 +17,8 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import delete, insert, select
 
-from autoliq.adapters.db import create_admin_engine
-from autoliq.adapters.tables import risk_session, sandbox_clock
+from autoliq.adapters.sql.db import create_admin_engine
+from autoliq.adapters.sql.schema import risk_session, sandbox_clock
 from autoliq.api.app import create_app
 from autoliq.bootstrap import Services, bootstrap, prepare_database
 from autoliq.domain.bounds import INT64_MAX, INT64_MIN

@@ -24,8 +24,8 @@ from litestar.testing import TestClient
 from litestar.testing import transport as litestar_transport
 from sqlalchemy import select, update
 
-from autoliq.adapters.db import create_admin_engine
-from autoliq.adapters.tables import app_user
+from autoliq.adapters.sql.db import create_admin_engine
+from autoliq.adapters.sql.schema import app_user
 from autoliq.api.app import create_app
 from autoliq.bootstrap import Services, bootstrap
 from autoliq.client import Client

@@ -11,13 +11,13 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from litestar.testing import TestClient
 
-from autoliq.adapters.db import (
+from autoliq.adapters.sql.db import (
     alembic_config,
     create_admin_engine,
     create_db_engine,
     is_sqlite,
 )
-from autoliq.adapters.readiness import ReadinessProbe
+from autoliq.adapters.sql.readiness import ReadinessProbe
 from autoliq.bootstrap import Services
 from autoliq.service.clock import ManualClock
 from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login

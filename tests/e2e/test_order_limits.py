@@ -16,8 +16,8 @@ from litestar.testing import TestClient
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
-from autoliq.adapters.db import create_admin_engine
-from autoliq.adapters.tables import cash_balance, trade_order
+from autoliq.adapters.sql.db import create_admin_engine
+from autoliq.adapters.sql.schema import cash_balance, trade_order
 from autoliq.api.app import create_app
 from autoliq.bootstrap import bootstrap
 from autoliq.cli import connection

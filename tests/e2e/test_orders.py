@@ -118,8 +118,8 @@ def test_liquidate_when_contract_has_no_price_then_closing_order_waits_for_a_pri
 ) -> None:
     from sqlalchemy import delete
 
-    from autoliq.adapters.db import create_admin_engine
-    from autoliq.adapters.tables import contract_price
+    from autoliq.adapters.sql.db import create_admin_engine
+    from autoliq.adapters.sql.schema import contract_price
 
     a = world.demo_account_ids[3]
     price(client, admin_headers, "ESZ6", 5000)

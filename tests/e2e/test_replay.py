@@ -12,8 +12,8 @@ from typing import Any
 from litestar.testing import TestClient
 from sqlalchemy import select
 
-from autoliq.adapters.db import create_admin_engine
-from autoliq.adapters.tables import risk_session
+from autoliq.adapters.sql.db import create_admin_engine
+from autoliq.adapters.sql.schema import risk_session
 from autoliq.api.app import create_app
 from autoliq.bootstrap import Services, bootstrap
 from autoliq.domain.states import Environment

@@ -11,8 +11,8 @@ import pytest
 from litestar.testing import TestClient
 from sqlalchemy import Connection, func, insert, select, update
 
-from autoliq.adapters.db import create_admin_engine
-from autoliq.adapters.tables import account, account_risk_status_log, auto_liq_layer
+from autoliq.adapters.sql.db import create_admin_engine
+from autoliq.adapters.sql.schema import account, account_risk_status_log, auto_liq_layer
 from autoliq.domain.states import Environment
 from autoliq.service.clock import ManualClock
 from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login

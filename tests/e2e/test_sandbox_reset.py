@@ -15,8 +15,8 @@ import pytest
 from litestar.testing import TestClient
 from sqlalchemy import select, update
 
-from autoliq.adapters.db import create_admin_engine
-from autoliq.adapters.tables import risk_session, sandbox_clock
+from autoliq.adapters.sql.db import create_admin_engine
+from autoliq.adapters.sql.schema import risk_session, sandbox_clock
 from autoliq.api.app import create_app
 from autoliq.bootstrap import Services, bootstrap
 from autoliq.domain.events import SandboxReset

@@ -19,8 +19,8 @@ from litestar.testing import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from autoliq.adapters.db import create_admin_engine, migrate
-from autoliq.adapters.tables import organization
+from autoliq.adapters.sql.db import create_admin_engine, migrate
+from autoliq.adapters.sql.schema import organization
 from autoliq.api.app import create_app
 from autoliq.bootstrap import bootstrap, check_sandbox_operator
 from autoliq.cli.main import app as cli_app

@@ -244,8 +244,8 @@ def test_server_when_its_clock_row_is_poisoned_then_it_starts_and_answers_every_
 
     from sqlalchemy import delete, insert
 
-    from autoliq.adapters.db import create_admin_engine, migrate
-    from autoliq.adapters.tables import sandbox_clock
+    from autoliq.adapters.sql.db import create_admin_engine, migrate
+    from autoliq.adapters.sql.schema import sandbox_clock
 
     database = tmp_path / "poisoned.db"
     migrate(f"sqlite:///{database}")

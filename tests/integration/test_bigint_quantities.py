@@ -9,8 +9,8 @@ from alembic import command
 from sqlalchemy import insert, inspect, select
 from sqlalchemy.exc import DBAPIError
 
-from autoliq.adapters.db import alembic_config, create_admin_engine, migrate
-from autoliq.adapters.tables import fill, position, trade_order
+from autoliq.adapters.sql.db import alembic_config, create_admin_engine, migrate
+from autoliq.adapters.sql.schema import fill, position, trade_order
 from tests.conftest import World
 from tests.helpers import HEAD_REVISION, current_revision
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from autoliq.adapters.db import create_admin_engine
-from autoliq.adapters.tables import account, account_risk_status, app_user, organization
+from autoliq.adapters.sql.db import create_admin_engine
+from autoliq.adapters.sql.schema import account, account_risk_status, app_user, organization
 from autoliq.bootstrap import stored_password_matches
 from autoliq.cli.main import app
 from autoliq.service.credentials import verify_password

@@ -7,8 +7,8 @@ import asyncio
 
 from sqlalchemy import select
 
-from autoliq.adapters.db import create_admin_engine
-from autoliq.adapters.tables import app_user, auth_session
+from autoliq.adapters.sql.db import create_admin_engine
+from autoliq.adapters.sql.schema import app_user, auth_session
 from autoliq.bootstrap import Services
 from autoliq.service.auth import AccessGranted
 from autoliq.service.credentials import token_hash

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert, select
 
-from autoliq.adapters.db import create_admin_engine
-from autoliq.adapters.event_bus import OutboxRelay, decode_event, encode_event
-from autoliq.adapters.tables import event_outbox
+from autoliq.adapters.sql.db import create_admin_engine
+from autoliq.adapters.sql.outbox import OutboxRelay, decode_event, encode_event
+from autoliq.adapters.sql.schema import event_outbox
 from autoliq.bootstrap import Services, bootstrap
 from autoliq.domain.errors import Unauthorized
 from autoliq.domain.events import (

@@ -6,8 +6,8 @@ import asyncio
 import threading
 import time
 
-from autoliq.adapters.db import create_admin_engine, migrate
-from autoliq.adapters.unit_of_work import InLoopUnitOfWork
+from autoliq.adapters.sql.db import create_admin_engine, migrate
+from autoliq.adapters.sql.unit_of_work import LoopCommitter
 from autoliq.bootstrap import bootstrap, seed_demo_if_empty
 from autoliq.domain.states import AdminAction
 from tests.conftest import make_settings
@@ -23,7 +23,7 @@ def test_in_loop_writes_when_another_process_holds_the_write_lock_then_loop_stay
     assert creds is not None and creds.first_account_id is not None
     account_id = creds.first_account_id
     services = bootstrap(make_settings(url), run_migrations=False)
-    assert isinstance(services.uow, InLoopUnitOfWork)
+    assert isinstance(services.uow.committer, LoopCommitter)
     services.start()
 
     other = create_admin_engine(url)

@@ -21,11 +21,11 @@ import pytest
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
 
-from autoliq.adapters.db import create_admin_engine, is_sqlite, normalize_url, sqlite_file
 from autoliq.adapters.publisher import InMemoryPublisher
-from autoliq.adapters.repositories import SqlStore
-from autoliq.adapters.tables import fill, position, trade_order
-from autoliq.adapters.unit_of_work import InLoopUnitOfWork, SqlUnitOfWork
+from autoliq.adapters.sql.db import create_admin_engine, is_sqlite, normalize_url, sqlite_file
+from autoliq.adapters.sql.repositories import SqlStore
+from autoliq.adapters.sql.schema import fill, position, trade_order
+from autoliq.adapters.sql.unit_of_work import UnitOfWork
 from autoliq.domain.instruments import PRODUCTS, ContractSpec, listed_contracts
 from autoliq.domain.orders import OrderType, OrdStatus, TimeInForce
 from autoliq.domain.rules import SetAdminAction
@@ -164,8 +164,7 @@ def _run(url: str, work: Callable[[Store], T], account_id: int) -> tuple[T, int,
     """Run `work` as the server runs a write (its unit of work), counting its statements."""
     write_engine = _counting_write_engine(url)
     read_engine = create_admin_engine(url)
-    uow_class = InLoopUnitOfWork if is_sqlite(url) else SqlUnitOfWork
-    uow = uow_class(write_engine, read_engine, InMemoryPublisher())
+    uow = UnitOfWork(write_engine, read_engine, InMemoryPublisher())
     uow.start()
 
     async def go() -> tuple[T, int, list[str]]:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from alembic import command
 from sqlalchemy import inspect, text
 
-from autoliq.adapters.db import alembic_config, create_admin_engine
-from autoliq.adapters.repositories import SqlStore
+from autoliq.adapters.sql.db import alembic_config, create_admin_engine
+from autoliq.adapters.sql.repositories import SqlStore
 from tests.conftest import World
 from tests.helpers import current_revision
 

@@ -2,7 +2,7 @@
 
 The batch is driven directly (the writer's own batch runner, given the jobs at once), so that a lock
 before the reset, the reset and a lock after it are one transaction: on PostgreSQL the batch's
-status and log writes are buffered and its statuses read ahead (`HotPath.prepare_batch`); the reset
+status and log writes are buffered and its statuses read ahead (`Batch.prepare_batch`); the reset
 must send what came before it first and make what follows read its result.
 """
 
@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from autoliq.adapters.db import create_admin_engine
-from autoliq.adapters.repositories import SqlStore
-from autoliq.adapters.tables import account_risk_status, account_risk_status_log
-from autoliq.adapters.unit_of_work import InLoopUnitOfWork, _Job
+from autoliq.adapters.sql.db import create_admin_engine
+from autoliq.adapters.sql.repositories import SqlStore
+from autoliq.adapters.sql.schema import account_risk_status, account_risk_status_log
+from autoliq.adapters.sql.unit_of_work import _Job
 from autoliq.bootstrap import Services, bootstrap
 from autoliq.domain.model import RiskStatus, User
 from autoliq.domain.sandbox import FaultKind, FaultSpec
@@ -56,14 +56,7 @@ def run_one_batch(services: Services, jobs: list[tuple[Any, tuple[int, ...], int
     async def run() -> list[Any]:
         loop = asyncio.get_running_loop()
         batch = [_Job(work, loop.create_future(), loop, accounts, rows) for work, accounts, rows in jobs]
-        if isinstance(uow, InLoopUnitOfWork):
-            await uow._commit_batch(batch)
-        else:
-            conn = uow._write_engine.connect()
-            try:
-                uow._execute(conn, batch)
-            finally:
-                conn.close()
+        await uow._commit(batch)
         results = [await job.future for job in batch]
         await services.sandbox.drain()  # the reset's follow-ups (this worker hears its own events)
         return results
@@ -172,7 +165,7 @@ def test_migration_0012_when_faults_and_tickets_pending_then_they_go_to_the_firs
     from alembic import command
     from sqlalchemy import inspect, text
 
-    from autoliq.adapters.db import alembic_config
+    from autoliq.adapters.sql.db import alembic_config
     from tests.helpers import current_revision
 
     engine = create_admin_engine(world.database_url)

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from autoliq.adapters.db import create_admin_engine, create_db_engine, migrate
 from autoliq.adapters.publisher import InMemoryPublisher
-from autoliq.adapters.tables import account, account_risk_status, account_risk_status_log
-from autoliq.adapters.unit_of_work import SqlUnitOfWork
+from autoliq.adapters.sql.db import create_admin_engine, create_db_engine, migrate
+from autoliq.adapters.sql.schema import account, account_risk_status, account_risk_status_log
+from autoliq.adapters.sql.unit_of_work import UnitOfWork
 from autoliq.bootstrap import bootstrap, seed_demo_if_empty, seed_organization
 from autoliq.domain.model import RiskStatus
 from autoliq.domain.states import Actor, AdminAction, ReasonCode
@@ -30,12 +30,12 @@ def test_migrations_when_applied_twice_then_idempotent_and_at_head(database_url:
 
 
 def test_migrations_when_applied_then_database_matches_the_tables_the_code_uses(database_url: str) -> None:
-    """The migrations and `adapters/tables.py` describe the same schema (tables, columns, types,
+    """The migrations and `adapters/sql/schema.py` describe the same schema (tables, columns, types,
     nullability, keys, indexes): a column added to one but not the other fails here."""
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from autoliq.adapters.tables import metadata
+    from autoliq.adapters.sql.schema import metadata
 
     migrate(database_url)
     engine = create_admin_engine(database_url)
@@ -66,7 +66,7 @@ def _append(store: Store, account_id: int, action: AdminAction) -> int:
 
 def test_log_when_update_or_delete_attempted_then_database_refuses(world: World) -> None:
     engine = create_admin_engine(world.database_url)
-    uow = SqlUnitOfWork(engine, engine, InMemoryPublisher())
+    uow = UnitOfWork(engine, engine, InMemoryPublisher())
     uow.start()
     try:
         asyncio.run(

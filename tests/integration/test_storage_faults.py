@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import event, func, select
 from typer.testing import CliRunner
 
-from autoliq.adapters.db import DatabaseVanished, create_admin_engine, create_db_engine, migrate
-from autoliq.adapters.storage_faults import is_storage_fault
-from autoliq.adapters.tables import account_risk_status_log
+from autoliq.adapters.sql.db import DatabaseVanished, create_admin_engine, create_db_engine, migrate
+from autoliq.adapters.sql.schema import account_risk_status_log
+from autoliq.adapters.sql.storage_faults import is_storage_fault
 from autoliq.bootstrap import Services, bootstrap
 from autoliq.cli.main import app
 from autoliq.domain.errors import StorageUnavailable
@@ -165,6 +165,34 @@ def test_postgres_write_when_writer_backend_terminated_then_storage_unavailable_
     assert [type(e) for e in lost] == [StorageUnavailable] * 2
     assert started.uow.health.fault is None
     assert _log_rows(world.database_url) == before + 4
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_postgres_write_when_backend_lost_under_a_sqlalchemy_statement_then_503_and_the_writer_lives_on(
+    world: World, started: Services
+) -> None:
+    """Regression: a server lost under a SQLAlchemy statement (not a raw-cursor one) invalidates the
+    connection; ending the batch then raised and killed the writer thread, and every later write
+    waited forever (a PostgreSQL restart left the service hanging)."""
+
+    def read_then_append(store: Store) -> int:
+        assert store.organization(1) is not None  # SQLAlchemy sees the lost connection first
+        return _append(store, world.demo_account_ids[0], LOCK)
+
+    async def run() -> tuple[list[Any], list[Any]]:
+        await _together(started, _appends(world, 1))
+        with psycopg.connect(world.database_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        works: list[Callable[[Store], Any]] = [read_then_append, read_then_append]
+        lost = await asyncio.wait_for(_together(started, works), 30)
+        return lost, await asyncio.wait_for(_together(started, works), 30)
+
+    lost, after = asyncio.run(run())
+    assert [type(e) for e in lost] == [StorageUnavailable] * 2
+    assert all(isinstance(i, int) for i in after), after
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Table, delete, insert, select, update
 
-from autoliq.adapters.db import create_admin_engine
-from autoliq.adapters.repositories import SqlStore
-from autoliq.adapters.tables import account_risk_status, cash_balance, fill, position, trade_order
+from autoliq.adapters.sql.db import create_admin_engine
+from autoliq.adapters.sql.repositories import SqlStore
+from autoliq.adapters.sql.schema import account_risk_status, cash_balance, fill, position, trade_order
 from autoliq.domain.accounting import Lot, PositionState
 from autoliq.domain.auto_liq import AutoLiqLayer, LayerState
 from autoliq.domain.gate import Permission
@@ -514,7 +514,7 @@ def test_admin_action_when_batch_prepared_then_answers_from_the_batch_with_and_w
             conn.execute(delete(account_risk_status).where(account_risk_status.c.id == without_row))
         with engine.begin() as conn:
             store = SqlStore(conn)
-            store.hot.prepare_batch([with_row, without_row, with_row], 0)
+            store.batch.prepare_batch([with_row, without_row, with_row], 0)
             assert store.trading_state(with_row).admin_action is AdminAction.PLACE_AUTO_LIQ_ON_HOLD
             prepared = store.risk_status(with_row)
             assert (
@@ -539,7 +539,7 @@ def test_admin_action_when_batch_prepared_then_answers_from_the_batch_with_and_w
                 current = store.risk_status(account_id)
                 assert current is not None and current.admin_action is action
                 assert store.trading_state(account_id).admin_action is action
-            store.hot.flush()
+            store.batch.flush()
             assert _status_action(conn, with_row) == "LiquidateImmediately"
             assert _status_action(conn, without_row) == "LiquidateOnlyModeImmediately"
         with engine.connect() as conn:
@@ -568,7 +568,7 @@ def test_trading_state_when_layer_changes_within_a_prepared_batch_then_the_gate_
             )
         with engine.begin() as conn:
             store = SqlStore(conn)
-            store.hot.prepare_batch([a, b], 0)
+            store.batch.prepare_batch([a, b], 0)
             assert store.trading_state(a).auto_liq is None
             assert store.trading_state(b).auto_liq is LayerState.LIQUIDATE_ONLY
             store.save_auto_liq_layer(AutoLiqLayer(a, LayerState.LOCKED, "dailyLossAutoLiq", T_WHOLE, None))
@@ -576,6 +576,33 @@ def test_trading_state_when_layer_changes_within_a_prepared_batch_then_the_gate_
             assert store.trading_state(a).auto_liq is LayerState.LOCKED
             assert store.trading_state(b).auto_liq is None
             assert store.trading_state(a).permission is Permission.NONE
+    finally:
+        engine.dispose()
+
+
+def test_trading_state_when_category_halted_or_switched_within_a_prepared_batch_then_the_gate_sees_it(
+    world: World,
+) -> None:
+    """The batch's prepared halts end with the write that changes them: no caller drops them by hand."""
+    a, b = world.demo_account_ids[7:9]
+    engine = create_admin_engine(world.database_url)
+    try:
+        with engine.begin() as conn:
+            store = SqlStore(conn)
+            account = store.account(a)
+            assert account is not None
+            category = store.add_risk_category(account.organization_id, "Halted in batch", T_WHOLE)
+            assert category is not None
+        with engine.begin() as conn:
+            store = SqlStore(conn)
+            store.batch.prepare_batch([a, b], 0)
+            assert not store.trading_state(a).halted and not store.trading_state(b).halted
+            assert store.switch_risk_category([a], category.id) == 1
+            store.set_risk_category_halted(category.id, True, T_WHOLE)
+            assert store.trading_state(a).halted
+            assert not store.trading_state(b).halted
+            store.set_risk_category_halted(category.id, False, T_WHOLE)
+            assert not store.trading_state(a).halted
     finally:
         engine.dispose()
 
@@ -593,7 +620,7 @@ def test_clear_auto_liq_layer_when_prepared_or_not_then_clears_exactly_the_layer
             SqlStore(conn).save_auto_liq_layer(layer)
         with engine.begin() as conn:  # prepared (PostgreSQL) or not (SQLite: prepare does nothing)
             store = SqlStore(conn)
-            store.hot.prepare_batch([a, b], 0)
+            store.batch.prepare_batch([a, b], 0)
             assert store.clear_auto_liq_layer(a) is None
             assert store.clear_auto_liq_layer(b) == layer
             assert store.clear_auto_liq_layer(b) is None

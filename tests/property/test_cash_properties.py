@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
-from autoliq.adapters.db import create_admin_engine
-from autoliq.adapters.tables import cash_balance, fill, position, trade_order
+from autoliq.adapters.sql.db import create_admin_engine
+from autoliq.adapters.sql.schema import cash_balance, fill, position, trade_order
 from autoliq.api.trading_schemas import PlaceOrderBody
 from autoliq.bootstrap import Services
 from tests.conftest import World

@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, func, select
 
-from autoliq.adapters.db import create_admin_engine
-from autoliq.adapters.repositories import SqlStore
-from autoliq.adapters.tables import cash_balance, fill, order_strategy, position, trade_order
+from autoliq.adapters.sql.db import create_admin_engine
+from autoliq.adapters.sql.repositories import SqlStore
+from autoliq.adapters.sql.schema import cash_balance, fill, order_strategy, position, trade_order
 from autoliq.domain.accounting import Lot, PositionState
 from autoliq.domain.instruments import PRODUCTS, ContractSpec, listed_contracts
 from autoliq.domain.orders import OrderType, OrdStatus, TimeInForce

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 
-from autoliq.adapters.db import create_admin_engine
-from autoliq.adapters.tables import account_risk_status, cash_balance, fill, position, trade_order
+from autoliq.adapters.sql.db import create_admin_engine
+from autoliq.adapters.sql.schema import account_risk_status, cash_balance, fill, position, trade_order
 from autoliq.api.trading_schemas import PlaceOrderBody
 from autoliq.bootstrap import Services
 from autoliq.domain.gate import ADMIN_PERMISSIONS, Permission

@@ -136,7 +136,7 @@ def test_configure_logging_when_json_then_root_and_uvicorn_write_json_lines(
 
 @pytest.mark.usefixtures("restore_logging")
 def test_uvicorn_log_config_when_applied_again_by_uvicorn_then_existing_loggers_stay_enabled() -> None:
-    ours = logging.getLogger("autoliq.adapters.readiness")
+    ours = logging.getLogger("autoliq.adapters.sql.readiness")
     configure_logging("warning", "json")
 
     logging.config.dictConfig(uvicorn_log_config("warning"))  # as uvicorn.run does, in each worker

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from autoliq.adapters.event_bus import decode_event, encode_event
+from autoliq.adapters.sql.outbox import decode_event, encode_event
 from autoliq.domain.events import PricesChanged
 from autoliq.domain.market_data import (
     BarBuilder,

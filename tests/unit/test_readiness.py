@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import OperationalError
 
-from autoliq.adapters.readiness import Readiness, ReadinessProbe, head_revision
+from autoliq.adapters.sql.readiness import Readiness, ReadinessProbe, head_revision
 
 
 @pytest.fixture

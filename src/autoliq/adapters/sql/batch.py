@@ -1,0 +1,309 @@
+"""`Batch`: one transaction's raw cursor and its explicit per-batch cache.
+
+A `Batch` lives as long as one transaction of the unit of work (a batch of writes, or a snapshot).
+It runs the hot statements (`statements.py`, compiled from the schema) on the DB-API cursor of the
+SQLAlchemy connection, their values converted by the one codec (`codec.py`), so this path and
+SQLAlchemy's read what the other wrote (`tests/integration/test_hot_path.py`, both engines).
+
+On PostgreSQL a batch is prepared (`prepare_batch`): its accounts' statuses, auto-liq layers and
+category halts read in one query, its log ids reserved in another, its status and log writes
+buffered and sent by `flush` (a handful of round trips per batch instead of three per write). That
+cache ends by itself: while the batch lasts it sees every SQLAlchemy statement on its connection
+(`saw`) and sends its buffered writes before a statement on the status tables, and drops what a
+write may change; no caller invalidates it by hand. `close` ends the watch.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterable
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Select, event
+from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.selectable import Join
+
+from autoliq.adapters.sql.codec import Codec, codec_for, read_time
+from autoliq.adapters.sql.schema import (
+    account,
+    account_risk_status,
+    account_risk_status_log,
+    auto_liq_layer,
+    risk_category,
+)
+from autoliq.adapters.sql.statements import STATUS_COLUMNS, statements_for
+from autoliq.domain.auto_liq import LayerState
+from autoliq.domain.gate import TradingState
+from autoliq.domain.model import RiskStatus, RiskStatusLogEntry
+from autoliq.domain.states import AdminAction
+
+_PLAIN_STATES = {a.value: TradingState(a) for a in AdminAction}
+
+
+@cache
+def _status_sql(dialect_name: str, locking: bool) -> dict[str, str]:
+    """The status statements by name, in their locking (FOR UPDATE) variants where `locking`."""
+    statements = statements_for(dialect_name)
+    lock = "_locked" if locking else ""
+    sql = {
+        name: statements[name + lock] for name in ("select_status", "select_trading_state", "select_statuses")
+    }
+    for name in ("select_layer_exists", "update_status", "insert_status", "insert_log", "insert_log_with_id"):
+        sql[name] = statements[name]
+    sql["reserve_log_ids"] = statements["reserve_log_ids"]
+    return sql
+
+
+def _status_from_row(row: Any) -> RiskStatus:
+    return RiskStatus(
+        id=row[0],
+        admin_action=AdminAction(row[1]),
+        admin_timestamp=read_time(row[2]),
+        liquidate_only=read_time(row[3]),
+        user_triggered_liq_only=bool(row[4]),
+        max_net_liq=row[5],
+        min_net_liq=row[6],
+    )
+
+
+def status_params(status: RiskStatus, codec: Codec) -> tuple[Any, ...]:
+    """A status row's columns but its id, stored as `codec`'s engine stores them (in the order of
+    `statements.STATUS_COLUMNS[1:]`): what every raw-cursor writer of the row passes."""
+    return (
+        status.admin_action.value, codec.time(status.admin_timestamp), codec.time(status.liquidate_only),
+        codec.flag(status.user_triggered_liq_only), status.max_net_liq, status.min_net_liq,
+    )  # fmt: skip
+
+
+def status_fields(status: RiskStatus) -> dict[str, Any]:
+    """A status row's columns but its id, as SQLAlchemy's column types take them (they encode
+    through the same codec): what the bulk writers of the row (the sandbox reset) pass."""
+    values = (
+        status.admin_action.value, status.admin_timestamp, status.liquidate_only,
+        status.user_triggered_liq_only, status.max_net_liq, status.min_net_liq,
+    )  # fmt: skip
+    return dict(zip(STATUS_COLUMNS[1:], values, strict=True))
+
+
+_BATCH = "autoliq.batch"
+"""The key of a connection's prepared batch in `Connection.info`, while the batch lasts."""
+_STATUS_TABLES = frozenset({account_risk_status, account_risk_status_log})
+"""A statement on these sees the batch's buffered writes first; writing them drops its statuses."""
+_GATE_TABLES = frozenset({auto_liq_layer, risk_category, account})
+"""Writing these drops the batch's prepared layers and halts (an account's layer or category)."""
+_hooked: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _tables(clause: Any) -> list[Any]:
+    """The tables a SQLAlchemy statement writes, or reads in its FROM clause."""
+    if isinstance(clause, UpdateBase):
+        return [clause.table]
+    if not isinstance(clause, Select):
+        return []
+    out: list[Any] = []
+    froms: list[Any] = list(clause.get_final_froms())
+    while froms:
+        item = froms.pop()
+        if isinstance(item, Join):
+            froms += (item.left, item.right)
+        else:
+            out.append(item)
+    return out
+
+
+def _before_execute(conn: Connection, clause: Any, *_: Any) -> None:
+    """Every SQLAlchemy statement of a prepared batch passes here: the batch's cache ends where
+    a statement may see or change what it holds, so no caller invalidates it by hand."""
+    batch = conn.info.get(_BATCH)
+    if batch is not None:
+        batch.saw(clause)
+
+
+class Batch:
+    """One transaction's raw cursor and per-batch cache: the status reads and writes, the log.
+
+    On PostgreSQL a batch can be prepared (`prepare_batch`): the statuses of the batch's accounts
+    are read in one query and its log ids reserved from the sequence in another, so that the batch's
+    UPDATEs and INSERTs need no answer: they are buffered and sent by `flush` as three `executemany`
+    calls (psycopg pipelines them): a handful of round trips per batch instead of three per write,
+    and far less of psycopg's per-statement Python.
+    """
+
+    def __init__(self, conn: Connection, *, locking: bool = False) -> None:
+        self._sqlite = conn.dialect.name == "sqlite"
+        self.codec = codec_for(conn.dialect.name)
+        """The column conversions of this engine (`codec.py`)."""
+        self.statements = statements_for(conn.dialect.name)
+        """The hot statements compiled for this engine (`statements.py`)."""
+        # PostgreSQL write transactions lock the status rows they read (FOR UPDATE): a status row is
+        # the account's lock, so the writes of one account serialize across workers and machines.
+        # (SQLite writers serialize on BEGIN IMMEDIATE; snapshots never lock.)
+        self._locking = locking and not self._sqlite
+        self._sql = _status_sql(conn.dialect.name, self._locking)
+        self._conn = conn
+        # The DB-API connection's info, taken while the connection is sound: `close` must work on a
+        # connection a lost server has invalidated (its `info` then raises until rolled back).
+        self._info = conn.info
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        self._dbapi: Any = dbapi
+        self._cursor = dbapi.cursor()
+        # account id -> status as this batch has it (None: no row); only for prepared accounts.
+        self._statuses: dict[int, RiskStatus | None] = {}
+        # account id -> (auto-liq layer state, category halted) as prepared; dropped when changed.
+        self._layers: dict[int, tuple[str | None, bool]] = {}
+        self._log_ids: list[int] = []
+        # Prepared batches: statement -> parameter rows, sent by flush() in this order.
+        self._buffer: dict[str, list[tuple[Any, ...]]] = {}
+
+    @property
+    def cursor(self) -> Any:
+        """The DB-API cursor of this transaction's connection."""
+        return self._cursor
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True on SQLite (`?` parameters, text times), False on PostgreSQL (`%s`, native types)."""
+        return self._sqlite
+
+    @property
+    def pipelined(self) -> bool:
+        """True where `prepare_batch` lets the batch's writes be buffered and sent at `flush`."""
+        return not self._sqlite
+
+    def prepare_batch(self, account_ids: list[int], log_rows: int) -> None:
+        """PostgreSQL: read the accounts' statuses and reserve `log_rows` log ids, two round trips.
+        Until `close`, the batch watches the connection's SQLAlchemy statements (`saw`)."""
+        if self._sqlite:
+            return
+        engine = self._conn.engine
+        if engine not in _hooked:
+            event.listen(engine, "before_execute", _before_execute)
+            _hooked.add(engine)
+        self._info[_BATCH] = self
+        if account_ids:
+            wanted = list(dict.fromkeys(account_ids))
+            self._cursor.execute(self._sql["select_statuses"], (wanted,))
+            rows = self._cursor.fetchall()
+            found = {row[0]: _status_from_row(row) for row in rows}
+            self._statuses = {a: found.get(a) for a in wanted}
+            # The other two layers of the gate, until a write of this batch changes them.
+            self._layers = {row[0]: (row[7], bool(row[8])) for row in rows}
+            self._layers.update((a, (None, False)) for a in wanted if a not in found)
+        if log_rows:
+            self._cursor.execute(self._sql["reserve_log_ids"], (log_rows,))
+            self._log_ids = [int(row[0]) for row in self._cursor.fetchall()]
+            self._log_ids.reverse()  # pop() hands them out in ascending order
+        self._buffer = {self._sql[k]: [] for k in ("insert_status", "update_status", "insert_log_with_id")}
+
+    def flush(self) -> None:
+        """Send the prepared batch's buffered writes: new status rows, then updates, then log rows
+        (an account's row is inserted before it is updated; updates keep their order)."""
+        for sql, rows in self._buffer.items():
+            if rows:
+                self._cursor.executemany(sql, rows)
+        self._buffer = {}
+
+    def _write(self, key: str, params: tuple[Any, ...]) -> None:
+        sql = self._sql[key]
+        if sql in self._buffer:
+            self._buffer[sql].append(params)
+        else:
+            self._cursor.execute(sql, params)
+
+    def risk_status(self, account_id: int) -> RiskStatus | None:
+        """The account's status row, or None."""
+        if account_id in self._statuses:
+            return self._statuses[account_id]
+        self._cursor.execute(self._sql["select_status"], (account_id,))
+        row = self._cursor.fetchone()
+        return None if row is None else _status_from_row(row)
+
+    def trading_state(self, account_id: int) -> TradingState:
+        """What the order gate reads first, in one statement: the admin action, the auto-liq layer and
+        the risk category's halt (Normal and clear without a status row). A prepared batch has
+        them already: from its statuses, and the layer and halt read with them, which the writes
+        that change those drop (`saw`)."""
+        prepared = self._layers.get(account_id)
+        if prepared is not None:
+            action = AdminAction.NORMAL.value
+            layer, halted = prepared
+        else:
+            self._cursor.execute(self._sql["select_trading_state"], (account_id,))
+            row = self._cursor.fetchone()
+            action, layer, halted = (AdminAction.NORMAL.value, None, False) if row is None else row
+        if account_id in self._statuses:
+            # A prepared batch's status may have changed in this batch, its write still buffered.
+            status = self._statuses[account_id]
+            action = AdminAction.NORMAL.value if status is None else status.admin_action.value
+        if layer is None and not halted:
+            return _PLAIN_STATES[action]
+        return TradingState(AdminAction(action), None if layer is None else LayerState(layer), bool(halted))
+
+    def has_auto_liq_layer(self, account_id: int) -> bool:
+        """Whether the account has an auto-liq layer row: as a prepared batch read it, else one raw
+        query (every `Normal` asks, and almost every account has none)."""
+        prepared = self._layers.get(account_id)
+        if prepared is not None:
+            return prepared[0] is not None
+        self._cursor.execute(self._sql["select_layer_exists"], (account_id,))
+        return self._cursor.fetchone() is not None
+
+    def saw(self, clause: Any) -> None:
+        """A SQLAlchemy statement runs in this batch: send the buffered writes first if it reads or
+        writes the status tables; drop what it may change (statuses: re-read from the database;
+        layers and halts: re-read by the gate's statement)."""
+        if not self._statuses and not self._layers and not any(self._buffer.values()):
+            return
+        tables = _tables(clause)
+        if not _STATUS_TABLES.isdisjoint(tables):
+            self.flush()
+            if isinstance(clause, UpdateBase):
+                # A write of many status rows at once (the sandbox reset): what follows reads its result.
+                self._statuses = {}
+                self._layers = {}
+        if isinstance(clause, UpdateBase) and not _GATE_TABLES.isdisjoint(tables):
+            self._layers = {}
+
+    def close(self) -> None:
+        """The batch is over (committed or rolled back): stop watching the connection."""
+        if self._info.get(_BATCH) is self:
+            del self._info[_BATCH]
+
+    def save_risk_status(self, status: RiskStatus) -> None:
+        """Update the row, inserting it when missing."""
+        values = status_params(status, self.codec)
+        if status.id in self._statuses:
+            # Prepared: whether the row exists is known, so no answer is needed (pipeline-safe).
+            exists = self._statuses[status.id] is not None
+            self._statuses[status.id] = status
+            if exists:
+                self._write("update_status", (*values, status.id))
+            else:
+                self._write("insert_status", (status.id, *values))
+            return
+        self._cursor.execute(self._sql["update_status"], (*values, status.id))
+        if self._cursor.rowcount == 0:
+            self._cursor.execute(self._sql["insert_status"], (status.id, *values))
+
+    def insert_statuses(self, statuses: Iterable[RiskStatus]) -> None:
+        """Insert new status rows (the seed's), in one `executemany`."""
+        rows = [(status.id, *status_params(status, self.codec)) for status in statuses]
+        self._cursor.executemany(self._sql["insert_status"], rows)
+
+    def append_log(self, entry: RiskStatusLogEntry) -> int:
+        """Insert `entry` as a new log row (its `id` is not read); the row's id."""
+        values = (
+            entry.account_id, self.codec.time(entry.timestamp), *status_params(entry.status, self.codec),
+            entry.actor.value, entry.actor_user_id, entry.reason_code.value if entry.reason_code else None,
+            entry.reason,
+        )  # fmt: skip
+        if self._log_ids:
+            entry_id = self._log_ids.pop()
+            self._write("insert_log_with_id", (entry_id, *values))
+            return entry_id
+        self._cursor.execute(self._sql["insert_log"], values)
+        row = self._cursor.fetchone()
+        assert row is not None
+        return int(row[0])

@@ -1,0 +1,266 @@
+"""The hot statements, compiled from the schema once per dialect and run on the raw DB-API cursor.
+
+SQLAlchemy Core builds, caches and compiles a statement on each `execute`; on the write path that
+cost was most of the writer thread's time (py-spy; figures in docs/performance.md). These statements are fixed, so each is built here with SQLAlchemy from `schema.py` (the one
+schema: a renamed column breaks here, not in production) and compiled once per dialect to its SQL
+text with positional parameters; the callers execute that text on the DB-API connection of the
+SQLAlchemy transaction (same connection, same transaction), their values converted by `codec.py`,
+the converter SQLAlchemy's column types use too. `names` gives each statement's parameter order,
+checked against the order the callers pass when the statements are compiled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Dialect,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql import Executable
+
+from autoliq.adapters.sql.schema import (
+    account,
+    account_risk_status,
+    account_risk_status_log,
+    auto_liq_layer,
+    cash_balance,
+    contract_price,
+    fill,
+    position,
+    risk_category,
+    trade_order,
+    user_account_auto_liq,
+)
+from autoliq.domain.orders import OrdStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One compiled statement: its SQL text and the names of its positional parameters, in order."""
+
+    sql: str
+    names: tuple[str, ...]
+
+
+def _params(table: Table, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: bindparam(name, type_=table.c[name].type) for name in names}
+
+
+# Column lists whose order the readers index by position.
+STATUS_COLUMNS = (
+    "id", "admin_action", "admin_timestamp", "liquidate_only", "user_triggered_liq_only", "max_net_liq",
+    "min_net_liq",
+)  # fmt: skip
+LOG_COLUMNS = (
+    "account_id", "timestamp", "admin_action", "admin_timestamp", "liquidate_only", "user_triggered_liq_only",
+    "max_net_liq", "min_net_liq", "actor", "actor_user_id", "reason_code", "reason",
+)  # fmt: skip
+ORDER_COLUMNS = (
+    "id", "account_id", "contract_id", "action", "order_type", "qty", "time_in_force", "status", "admin",
+    "created", "limit_ticks", "stop_ticks", "triggered", "fill_ticks", "parent_id", "oco_id", "strategy_id",
+    "offset_ticks", "has_children",
+)  # fmt: skip
+ORDER_INSERT_COLUMNS = (
+    "account_id", "contract_id", "action", "order_type", "qty", "time_in_force", "status", "admin",
+    "limit_ticks", "stop_ticks", "triggered", "fill_ticks", "cl_ord_id", "created", "updated", "parent_id",
+    "has_children", "strategy_id", "strategy_label", "offset_ticks",
+)  # fmt: skip
+FILL_INSERT_COLUMNS = (
+    "order_id", "account_id", "contract_id", "action", "qty", "price_ticks", "timestamp", "trade_date",
+)  # fmt: skip
+POSITION_COLUMNS = ("lots", "bought", "bought_ticks", "sold", "sold_ticks", "realized_ticks")
+POSITION_SAVE_COLUMNS = ("account_id", "contract_id", *POSITION_COLUMNS, "timestamp", "trade_date")
+CASH_COLUMNS = ("amount_cents", "realized_cents", "week_realized_cents", "amount_sod_cents", "trade_date")
+CASH_SAVE_COLUMNS = (
+    "account_id", "amount_cents", "realized_cents", "week_realized_cents", "amount_sod_cents", "timestamp",
+    "trade_date",
+)  # fmt: skip
+
+_WORKING: ColumnElement[str] = literal_column(f"'{OrdStatus.WORKING.value}'")
+
+
+def _status_select(*, locking: bool) -> Executable:
+    s = account_risk_status
+    query = select(*(s.c[name] for name in STATUS_COLUMNS)).where(s.c.id == bindparam("id"))
+    return query.with_for_update() if locking else query
+
+
+def _gate_select(*, locking: bool) -> Executable:
+    """The gate's one statement: the admin action, the auto-liq layer, the category's halt."""
+    s, layer, category = account_risk_status, auto_liq_layer, risk_category
+    query = (
+        select(s.c.admin_action, layer.c.state, category.c.halted)
+        .select_from(
+            s.join(account, account.c.id == s.c.id)
+            .outerjoin(layer, layer.c.account_id == s.c.id)
+            .outerjoin(category, category.c.id == account.c.risk_category_id)
+        )
+        .where(s.c.id == bindparam("id"))
+    )
+    return query.with_for_update(of=s) if locking else query
+
+
+def _statuses_select(*, locking: bool) -> Executable:
+    """PostgreSQL: a batch's statuses with their layer and halt, in one query (in account order when
+    locking, so that two batches locking the same accounts cannot deadlock)."""
+    s, layer, category = account_risk_status, auto_liq_layer, risk_category
+    query = (
+        select(*(s.c[name] for name in STATUS_COLUMNS), layer.c.state, category.c.halted)
+        .select_from(
+            s.join(account, account.c.id == s.c.id)
+            .outerjoin(layer, layer.c.account_id == s.c.id)
+            .outerjoin(category, category.c.id == account.c.risk_category_id)
+        )
+        .where(s.c.id == any_(bindparam("ids")))
+    )
+    return query.order_by(s.c.id).with_for_update(of=s) if locking else query
+
+
+def _upsert(table: Table, columns: tuple[str, ...], key: tuple[str, ...], dialect: str) -> Executable:
+    build = sqlite_insert if dialect == "sqlite" else pg_insert
+    statement = build(table).values(_params(table, columns))
+    updated = {name: statement.excluded[name] for name in columns if name not in key}
+    return statement.on_conflict_do_update(index_elements=[table.c[k] for k in key], set_=updated)
+
+
+def _orders(where: ColumnElement[bool]) -> Executable:
+    t = trade_order
+    return select(*(t.c[name] for name in ORDER_COLUMNS)).where(where).order_by(t.c.id)
+
+
+def _build(dialect: str) -> dict[str, tuple[Executable, tuple[str, ...]]]:
+    s, log, t = account_risk_status, account_risk_status_log, trade_order
+    status_values = STATUS_COLUMNS[1:]
+    return {
+        # -- the risk status and its log (every admin action) --
+        "select_status": (_status_select(locking=False), ("id",)),
+        "select_status_locked": (_status_select(locking=True), ("id",)),
+        "select_trading_state": (_gate_select(locking=False), ("id",)),
+        "select_trading_state_locked": (_gate_select(locking=True), ("id",)),
+        "select_statuses": (_statuses_select(locking=False), ("ids",)),
+        "select_statuses_locked": (_statuses_select(locking=True), ("ids",)),
+        "select_layer_exists": (
+            select(literal_column("1")).where(auto_liq_layer.c.account_id == bindparam("id")),
+            ("id",),
+        ),
+        "update_status": (
+            update(s).where(s.c.id == bindparam("id")).values(_params(s, status_values)),
+            (*status_values, "id"),
+        ),
+        "insert_status": (insert(s).values(_params(s, STATUS_COLUMNS)), STATUS_COLUMNS),
+        "insert_log": (insert(log).values(_params(log, LOG_COLUMNS)).returning(log.c.id), LOG_COLUMNS),
+        "insert_log_with_id": (insert(log).values(_params(log, ("id", *LOG_COLUMNS))), ("id", *LOG_COLUMNS)),
+        "reserve_log_ids": (
+            select(
+                func.nextval(
+                    func.pg_get_serial_sequence(literal_column(f"'{log.name}'"), literal_column("'id'"))
+                )
+            ).select_from(func.generate_series(literal_column("1"), bindparam("n"))),
+            ("n",),
+        ),
+        # -- the order path --
+        "last_price": (
+            select(contract_price.c.price_ticks).where(
+                contract_price.c.contract_id == bindparam("contract_id")
+            ),
+            ("contract_id",),
+        ),
+        "has_settings": (
+            select(literal_column("1")).where(user_account_auto_liq.c.id == bindparam("account_id")),
+            ("account_id",),
+        ),
+        "working": (
+            _orders((t.c.contract_id == bindparam("contract_id")) & (t.c.status == _WORKING)),
+            ("contract_id",),
+        ),
+        "working_of_account": (
+            _orders(
+                (t.c.account_id == bindparam("account_id"))
+                & (t.c.contract_id == bindparam("contract_id"))
+                & (t.c.status == _WORKING)
+            ),
+            ("account_id", "contract_id"),
+        ),
+        "children": (_orders(t.c.parent_id == bindparam("parent_id")), ("parent_id",)),
+        "order": (
+            select(*(t.c[name] for name in ORDER_COLUMNS)).where(t.c.id == bindparam("order_id")),
+            ("order_id",),
+        ),
+        "insert_order": (
+            insert(t).values(_params(t, ORDER_INSERT_COLUMNS)).returning(t.c.id),
+            ORDER_INSERT_COLUMNS,
+        ),
+        "insert_fill": (
+            insert(fill).values(_params(fill, FILL_INSERT_COLUMNS)).returning(fill.c.id),
+            FILL_INSERT_COLUMNS,
+        ),
+        "position": (
+            select(*(position.c[name] for name in POSITION_COLUMNS)).where(
+                (position.c.account_id == bindparam("account_id"))
+                & (position.c.contract_id == bindparam("contract_id"))
+            ),
+            ("account_id", "contract_id"),
+        ),
+        "save_position": (
+            _upsert(position, POSITION_SAVE_COLUMNS, ("account_id", "contract_id"), dialect),
+            POSITION_SAVE_COLUMNS,
+        ),
+        "cash": (
+            select(*(cash_balance.c[name] for name in CASH_COLUMNS)).where(
+                cash_balance.c.account_id == bindparam("account_id")
+            ),
+            ("account_id",),
+        ),
+        "save_cash": (_upsert(cash_balance, CASH_SAVE_COLUMNS, ("account_id",), dialect), CASH_SAVE_COLUMNS),
+    }
+
+
+def _dialect(name: str) -> Dialect:
+    if name == "sqlite":
+        return sqlite.pysqlite.dialect()  # qmark: `?`
+    # `%s` parameters, without the psycopg dialect's casts: the text psycopg is given by hand.
+    return postgresql.psycopg2.dialect(paramstyle="format")  # type: ignore[no-untyped-call]
+
+
+class Statements:
+    """The compiled hot statements of one dialect, by name (`statements_for`)."""
+
+    def __init__(self, dialect_name: str) -> None:
+        dialect = _dialect(dialect_name)
+        self.dialect_name = dialect_name
+        self._compiled: dict[str, Statement] = {}
+        for name, (statement, names) in _build(dialect_name).items():
+            # for_executemany: no implicit RETURNING of a generated key (only where a statement asks).
+            compiled = statement.compile(dialect=dialect, for_executemany=True)  # type: ignore[attr-defined]
+            order = tuple(compiled.positiontup or ())
+            if order != names:
+                raise AssertionError(f"statement {name}: parameters {order}, callers pass {names}")
+            self._compiled[name] = Statement(compiled.string, order)
+
+    def __getitem__(self, name: str) -> str:
+        """The SQL text of statement `name`."""
+        return self._compiled[name].sql
+
+    def statement(self, name: str) -> Statement:
+        """Statement `name` with its parameter names."""
+        return self._compiled[name]
+
+
+@cache
+def statements_for(dialect_name: str) -> Statements:
+    """The hot statements of a dialect ("sqlite" or "postgresql"), compiled on first use."""
+    return Statements(dialect_name)
