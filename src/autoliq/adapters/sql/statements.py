@@ -1,7 +1,8 @@
 """The hot statements, compiled from the schema once per dialect and run on the raw DB-API cursor.
 
 SQLAlchemy Core builds, caches and compiles a statement on each `execute`; on the write path that
-cost was most of the writer thread's time (py-spy; figures in docs/performance.md). These statements are fixed, so each is built here with SQLAlchemy from `schema.py` (the one
+cost was most of the writer thread's time (py-spy; figures in docs/performance.md). These statements are
+fixed, so each is built here with SQLAlchemy from `schema.py` (the one
 schema: a renamed column breaks here, not in production) and compiled once per dialect to its SQL
 text with positional parameters; the callers execute that text on the DB-API connection of the
 SQLAlchemy transaction (same connection, same transaction), their values converted by `codec.py`,

@@ -10,7 +10,8 @@ One class, one commit path (`UnitOfWork._commit`); where the statements run is t
   round trips) and a reader thread the snapshots;
 - `LoopCommitter` (SQLite): the statements run on the event loop, only BEGIN IMMEDIATE and the
   commit (the fsync, which releases the GIL) leave it for a worker thread. With a writer thread the
-  loop and the writer fought over the GIL on every write (py-spy; figures in docs/performance.md); SQLite's statements are microseconds of C against the page cache.
+  loop and the writer fought over the GIL on every write (py-spy; figures in docs/performance.md);
+  SQLite's statements are microseconds of C against the page cache.
   Requests that arrive during a commit form the next batch: group commit as before.
 
 A storage fault (a failed BEGIN or COMMIT, or a statement failing on the storage: disk full, I/O
