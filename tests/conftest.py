@@ -7,6 +7,7 @@ where they fail.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import uuid
@@ -18,6 +19,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from autoliq.adapters.db import migrate
@@ -27,6 +29,7 @@ from autoliq.config import Settings
 from autoliq.domain.states import Environment
 from autoliq.service import credentials
 from autoliq.service.clock import ManualClock
+from tests.cheap_hash_serve import TEST_HASH_COST
 
 PG_URL = os.environ.get("AUTOLIQ_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("AUTOLIQ_REQUIRE_POSTGRES") == "1"
@@ -40,9 +43,10 @@ OTHER_ADMIN_PW = "other-admin-pw"
 @pytest.fixture(autouse=True, scope="session")
 def cheap_password_hash() -> Iterator[None]:
     """argon2id at a test-only cost (8 KiB, one pass): seeding and logging in stay fast. Servers
-    started as processes, and tests that swap `credentials.HASHER` back, use the real cost."""
+    started as processes hash at the same cost (tests/cheap_hash_serve.py) unless started with
+    `real_hash_cost=True`; tests that swap `credentials.HASHER` back use the real cost."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(credentials, "HASHER", credentials.password_hasher(credentials.HashCost(1, 8, 1)))
+        patch.setattr(credentials, "HASHER", credentials.password_hasher(TEST_HASH_COST))
         yield
 
 
@@ -274,10 +278,70 @@ def services(world: World, clock: ManualClock) -> Services:
     return bootstrap(make_settings(world.database_url), clock=clock, run_migrations=False)
 
 
+# -- the app, built once per settings --
+
+
+@dataclass
+class _BuiltApp:
+    app: Litestar
+    bound: Services
+    """The Services object the app was built over; rebinding swaps its attributes, not the object."""
+    state: dict[str, Any]
+    """`app.state` as built (a test's additions, e.g. the WebSocket hub, go with it)."""
+
+
+_APPS: dict[Settings, _BuiltApp] = {}
+
+
+def _wrappers(app: Litestar) -> list[Any]:
+    """The ASGI entries wrapped around the router (each holds the next in `.app`)."""
+    chain = []
+    entry: Any = app.asgi_handler
+    while entry is not None and hasattr(entry, "__dict__") and not isinstance(entry, Litestar):
+        chain.append(entry)
+        entry = getattr(entry, "app", None)
+    return chain
+
+
+def app_for(services: Services) -> Litestar:
+    """`create_app(services)`, built once per settings: building registers every route (~0.3-0.4 s
+    of CPU a test, more than the rest of a typical test together); a later test with the same
+    settings gets the same app bound to its own services. The app reads its services through the
+    object it was built over, so rebinding makes that object share the new one's attributes and
+    replaces, in the ASGI entries, the components captured from the old one. Where that cannot be
+    done with certainty (an entry holding state derived from the services, such as a rate limiter),
+    a new app is built, as before."""
+    key = dataclasses.replace(services.settings, database_url="")  # the database: the services'
+    built = _APPS.get(key)
+    if built is not None and _rebind(built, services):
+        return built.app
+    app = create_app(services)
+    if services.rate_limits is None:
+        _APPS[key] = _BuiltApp(app, services, dict(app.state))
+    return app
+
+
+def _rebind(built: _BuiltApp, services: Services) -> bool:
+    old = built.bound.__dict__
+    replacements = {id(value): services.__dict__[name] for name, value in old.items()}
+    component_types = tuple({type(v) for v in old.values() if v is not None and not isinstance(v, Settings)})
+    for entry in _wrappers(built.app):
+        for attr, value in vars(entry).items():
+            if id(value) in replacements:
+                setattr(entry, attr, replacements[id(value)])
+            elif isinstance(value, component_types):
+                return False  # a component captured some other way: not rebindable for sure
+    built.bound.__dict__ = services.__dict__  # one set of attributes, seen through both objects
+    for name in list(built.app.state.keys()):
+        del built.app.state[name]
+    built.app.state.update(built.state)
+    return True
+
+
 @pytest.fixture
 def client(services: Services) -> Iterator[TestClient[Any]]:
     """An in-process HTTP client; the app's lifespan runs around the test."""
-    with TestClient(app=create_app(services)) as c:
+    with TestClient(app=app_for(services)) as c:
         yield c
 
 
