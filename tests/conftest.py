@@ -1,5 +1,11 @@
 """Shared fixtures: a fresh database per test on SQLite and on PostgreSQL, seeded services, clients.
 
+Cost, per test: SQLite databases are copies of a migrated template file; PostgreSQL ones come from
+a pool of migrated databases emptied after each test (`PgPool`: no CREATE/DROP DATABASE per test);
+the app is built once per settings and rebound to each test's services (`app_for`: prefer it to
+`create_app` in tests); passwords hash at a test-only cost, in servers started as processes too
+(tests/cheap_hash_serve.py).
+
 PostgreSQL tests run against AUTOLIQ_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test).
 Where no server answers they skip with a message, unless AUTOLIQ_REQUIRE_POSTGRES=1 (as .ci/run sets),
 where they fail.
@@ -313,7 +319,9 @@ def app_for(services: Services) -> Litestar:
     a new app is built, as before."""
     key = dataclasses.replace(services.settings, database_url="")  # the database: the services'
     built = _APPS.get(key)
-    if built is not None and _rebind(built, services):
+    # An app still running (its lifespan started the relay and has not stopped it: a test with two
+    # apps at once) is never taken from under its test.
+    if built is not None and built.bound.relay is None and _rebind(built, services):
         return built.app
     app = create_app(services)
     if services.rate_limits is None:
