@@ -13,11 +13,10 @@ from sqlalchemy import func, select
 from autoliq.adapters.publisher import InMemoryPublisher
 from autoliq.adapters.sql.db import create_admin_engine
 from autoliq.adapters.sql.schema import account_risk_status, account_risk_status_log
-from autoliq.api.app import create_app
 from autoliq.bootstrap import bootstrap, seed_organization
 from autoliq.domain.events import Event
 from autoliq.service.clock import Clock
-from tests.conftest import ADMIN_PW, make_settings
+from tests.conftest import ADMIN_PW, app_for, make_settings
 
 SET_ACTION = "/v1/accountRiskStatus/setadminautoliqaction"
 PLACE_ORDER = "/v1/order/placeorder"
@@ -58,7 +57,7 @@ def db_snapshot(database_url: str) -> tuple[dict[int, tuple[Any, ...]], int]:
 def app_client(database_url: str, clock: Clock, **settings: Any) -> Iterator[TestClient[Any]]:
     """A client of an app over an already seeded database, with other settings."""
     services = bootstrap(make_settings(database_url, **settings), clock=clock, run_migrations=False)
-    with TestClient(app=create_app(services)) as client:
+    with TestClient(app=app_for(services)) as client:
         yield client
 
 

@@ -31,6 +31,7 @@ LOOPBACK = "127.0.0.1"
 STARTUP_TIMEOUT = 60.0  # the machine is small and shared: generous, but bounded
 STOP_TIMEOUT = 20.0
 HTTP_TIMEOUT = 10.0
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -55,7 +56,8 @@ class ServerProcess:
 
     `host=None` leaves out `--host` (the server's default applies); `port_via_env` and
     `database_url_via_env` pass AUTOLIQ_PORT / AUTOLIQ_DATABASE_URL instead of the flags. Passwords
-    set to None are not passed at all, so the server generates and prints them.
+    set to None are not passed at all, so the server generates and prints them. The server hashes
+    passwords at the suite's test-only cost (tests/cheap_hash_serve.py) unless `real_hash_cost`.
     """
 
     def __init__(
@@ -71,6 +73,7 @@ class ServerProcess:
         extra_env: Mapping[str, str] | None = None,
         extra_args: Sequence[str] = (),
         startup_timeout: float = STARTUP_TIMEOUT,
+        real_hash_cost: bool = False,
     ) -> None:
         if host is not None and host != LOOPBACK:
             raise ValueError("end-to-end servers listen on loopback only")
@@ -84,6 +87,7 @@ class ServerProcess:
         self.extra_env = dict(extra_env or {})
         self.extra_args = list(extra_args)
         self.startup_timeout = startup_timeout
+        self.real_hash_cost = real_hash_cost
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
         self._files: list[IO[bytes]] = []
@@ -160,12 +164,15 @@ class ServerProcess:
             env["AUTOLIQ_PORT"] = str(self.port)
         if self.database_url_via_env:
             env["AUTOLIQ_DATABASE_URL"] = self.database_url
+        if not self.real_hash_cost:  # `-m tests.cheap_hash_serve` from the server's own directory
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
         env.update(self.extra_env)
         return env
 
     def argv(self) -> list[str]:
         """The command line the server is started with."""
-        argv = [sys.executable, "-m", "autoliq", "serve"]
+        command = "autoliq" if self.real_hash_cost else "tests.cheap_hash_serve"
+        argv = [sys.executable, "-m", command, "serve"]
         if not self.port_via_env:
             argv += ["--port", str(self.port)]
         if not self.database_url_via_env:

@@ -18,14 +18,13 @@ from typer.testing import CliRunner
 
 from autoliq.adapters.sql.db import create_admin_engine
 from autoliq.adapters.sql.schema import cash_balance, trade_order
-from autoliq.api.app import create_app
 from autoliq.bootstrap import bootstrap
 from autoliq.cli import connection
 from autoliq.cli.main import app as cli_app
 from autoliq.domain.instruments import PRODUCTS_BY_NAME, ContractSpec
 from autoliq.domain.limits import INT64_MAX, OPEN_BOUND
 from autoliq.service.clock import ManualClock
-from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login, make_settings
+from tests.conftest import ADMIN_PW, TRADER_PW, World, app_for, bearer, login, make_settings
 from tests.e2e.test_websocket import open_socket
 from tests.helpers import SET_ACTION, action_body, market_order
 
@@ -42,7 +41,7 @@ ES_MAX = float(ES.max_price - ES.tick_size)  # the highest price allowed: 2,499,
 def app_client(world: World, clock: ManualClock, **settings: Any) -> Iterator[TestClient[Any]]:
     """A client of an app built with these settings over the seeded world."""
     services = bootstrap(make_settings(world.database_url, **settings), clock=clock, run_migrations=False)
-    with TestClient(app=create_app(services)) as c:
+    with TestClient(app=app_for(services)) as c:
         yield c
 
 
