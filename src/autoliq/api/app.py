@@ -22,6 +22,7 @@ from autoliq.api.faults import SandboxEntry
 from autoliq.api.params import StrictRequest
 from autoliq.api.routes.account import AccountController
 from autoliq.api.routes.auth import AuthController
+from autoliq.api.routes.auto_liq_settings import UserAccountAutoLiqController
 from autoliq.api.routes.autoliq import AutoliqController
 from autoliq.api.routes.dry_run import DryRunController
 from autoliq.api.routes.linked import (
@@ -46,7 +47,6 @@ from autoliq.api.routes.orders import (
     OrderController,
     PositionController,
 )
-from autoliq.api.routes.post_trade import UserAccountAutoLiqController
 from autoliq.api.routes.risk import RiskStatusController, RiskStatusLogController
 from autoliq.api.routes.risk_admin import (
     DemoAccountController,

@@ -32,9 +32,9 @@ from litestar.types import (
 
 from autoliq.api.errors import error_status
 from autoliq.api.params import decode_strict
-from autoliq.api.schemas import AccountRiskStatusResponse, SetAdminAutoLiqActionBody, risk_status_out
+from autoliq.api.schemas.orders import PlaceOrderBody, PlaceOrderResultOut, outcome_out
+from autoliq.api.schemas.risk import AccountRiskStatusResponse, SetAdminAutoLiqActionBody, risk_status_out
 from autoliq.api.security import dispatched_caller
-from autoliq.api.trading_schemas import PlaceOrderBody, PlaceOrderResultOut, outcome_out
 from autoliq.bootstrap import Services
 from autoliq.domain.errors import AutoliqError, BadRequest
 from autoliq.domain.model import User

@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 
 from autoliq.api.params import ERROR_RESPONSES, INT64_MAX, MasterIdParam, decode_strict
-from autoliq.api.schemas import (
+from autoliq.api.schemas.risk import (
     AlertOut,
     AuditOut,
     AutoLiqLayerOut,

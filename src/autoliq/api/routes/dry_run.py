@@ -8,8 +8,8 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from autoliq.api.dry_run_schemas import DryRunBody, DryRunResponseOut, dry_run_out
 from autoliq.api.params import ERROR_RESPONSES, decode_strict
+from autoliq.api.schemas.dry_run import DryRunBody, DryRunResponseOut, dry_run_out
 from autoliq.api.security import caller_of
 from autoliq.bootstrap import Services
 from autoliq.service.dry_run import ExtraRisk

@@ -13,7 +13,8 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 
-from autoliq.api.linked_schemas import (
+from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdParam, decode_strict, parse_ids
+from autoliq.api.schemas.linked import (
     ORDER_STRATEGY_TYPES,
     InterruptOrderStrategyBody,
     ModifyOrderStrategyBody,
@@ -32,7 +33,6 @@ from autoliq.api.linked_schemas import (
     strategy_out,
     strategy_status_out,
 )
-from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdParam, decode_strict, parse_ids
 from autoliq.api.security import caller_of
 from autoliq.bootstrap import Services
 from autoliq.domain.errors import BadRequest, NotFound

@@ -10,8 +10,7 @@ from litestar.params import JSONBody, Parameter
 
 from autoliq.api import fast
 from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdParam, decode_strict, parse_ids
-from autoliq.api.security import caller_of
-from autoliq.api.trading_schemas import (
+from autoliq.api.schemas.orders import (
     CancelOrderBody,
     CashBalanceErrorOut,
     CashBalanceOut,
@@ -38,6 +37,7 @@ from autoliq.api.trading_schemas import (
     position_out,
     snapshot_out,
 )
+from autoliq.api.security import caller_of
 from autoliq.bootstrap import Services
 from autoliq.domain.errors import NotFound
 

@@ -10,7 +10,7 @@ from litestar.params import JSONBody
 
 from autoliq.api.fast import set_admin_action
 from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdParam, decode_strict, parse_ids
-from autoliq.api.schemas import (
+from autoliq.api.schemas.risk import (
     AccountRiskStatusLogOut,
     AccountRiskStatusOut,
     AccountRiskStatusResponse,

@@ -19,7 +19,8 @@ from autoliq.api.params import (
     decode_strict,
     parse_ids,
 )
-from autoliq.api.risk_admin_schemas import (
+from autoliq.api.schemas.orders import SimpleResponseOut
+from autoliq.api.schemas.risk_admin import (
     AccountNotesOut,
     ResetDemoAccountStateBody,
     RiskCategoryAdminOut,
@@ -32,7 +33,6 @@ from autoliq.api.risk_admin_schemas import (
     risk_category_out,
 )
 from autoliq.api.security import caller_of
-from autoliq.api.trading_schemas import SimpleResponseOut
 from autoliq.bootstrap import Services
 
 Req = Request[Any, Any, Any]

@@ -12,7 +12,7 @@ from litestar.params import JSONBody
 from litestar.routes import HTTPRoute
 
 from autoliq.api.params import ERROR_RESPONSES, decode_strict
-from autoliq.api.sandbox_schemas import (
+from autoliq.api.schemas.sandbox import (
     FaultIn,
     FaultOut,
     FaultsClearedOut,

@@ -15,7 +15,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from autoliq.api.bounds import Int64
-from autoliq.api.linked_schemas import (
+from autoliq.api.schemas.auto_liq_settings import UserAccountAutoLiqIO, settings_out
+from autoliq.api.schemas.linked import (
     ORDER_STRATEGY_TYPES,
     OrderStrategyLinkOut,
     OrderStrategyOut,
@@ -23,8 +24,19 @@ from autoliq.api.linked_schemas import (
     link_out,
     strategy_out,
 )
-from autoliq.api.post_trade_schemas import UserAccountAutoLiqIO, settings_out
-from autoliq.api.schemas import (
+from autoliq.api.schemas.orders import (
+    CashBalanceOut,
+    FillOut,
+    FillPairOut,
+    OrderOut,
+    PositionOut,
+    cash_balance_out,
+    fill_out,
+    fill_pair_out,
+    order_out,
+    position_out,
+)
+from autoliq.api.schemas.risk import (
     AccountOut,
     AccountRiskStatusOut,
     ContractGroupOut,
@@ -44,18 +56,6 @@ from autoliq.api.schemas import (
     product_out,
     risk_status_out,
     user_out,
-)
-from autoliq.api.trading_schemas import (
-    CashBalanceOut,
-    FillOut,
-    FillPairOut,
-    OrderOut,
-    PositionOut,
-    cash_balance_out,
-    fill_out,
-    fill_pair_out,
-    order_out,
-    position_out,
 )
 from autoliq.bootstrap import Services
 from autoliq.domain.errors import BadRequest

@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdParam, decode_strict, parse_ids
-from autoliq.api.post_trade_schemas import (
+from autoliq.api.schemas.auto_liq_settings import (
     UpdateUserAutoLiqBody,
     UpdateUserAutoLiqItemOut,
     UpdateUserAutoLiqResponseOut,
