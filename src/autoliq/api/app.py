@@ -23,7 +23,6 @@ from autoliq.api.params import StrictRequest
 from autoliq.api.routes.account import AccountController
 from autoliq.api.routes.auth import AuthController
 from autoliq.api.routes.auto_liq_settings import UserAccountAutoLiqController
-from autoliq.api.routes.autoliq import AutoliqController
 from autoliq.api.routes.dry_run import DryRunController
 from autoliq.api.routes.linked import (
     LinkedOrderController,
@@ -39,6 +38,7 @@ from autoliq.api.routes.market import (
     ExchangeController,
     ProductController,
 )
+from autoliq.api.routes.monitoring import MonitoringController
 from autoliq.api.routes.operations import OperationsController
 from autoliq.api.routes.orders import (
     CashBalanceController,
@@ -55,6 +55,7 @@ from autoliq.api.routes.risk_admin import (
     RiskCategoryController,
 )
 from autoliq.api.routes.sandbox import SandboxController
+from autoliq.api.routes.simulation import SimulationController
 from autoliq.api.routes.user import UserController
 from autoliq.api.routes.user_sync import UserSyncController
 from autoliq.api.security import require_token
@@ -89,7 +90,8 @@ CONTROLLERS = [
     ExchangeController,
     CurrencyController,
     FillPairController,
-    AutoliqController,
+    SimulationController,
+    MonitoringController,
     OperationsController,
     RiskAdminController,
     RiskCategoryController,

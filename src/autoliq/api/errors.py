@@ -6,6 +6,7 @@ import logging
 import re
 from typing import Any
 
+import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -13,6 +14,13 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from autoliq.domain.errors import AutoliqError, BadRequest, NotFound, StorageUnavailable, Unauthorized
 
 log = logging.getLogger(__name__)
+
+
+class ErrorBody(msgspec.Struct):
+    """An error answer: `{"errorText": "..."}`."""
+
+    errorText: str
+
 
 ACCESS_DENIED_BODY = {"errorText": "Access is denied"}
 

@@ -12,7 +12,7 @@ from litestar import Request
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter, QueryParameter
 
-from autoliq.api.schemas.risk import ErrorBody
+from autoliq.api.errors import ErrorBody
 from autoliq.domain.bounds import INT64_MAX, INT64_MIN, TEXT_TIME_RANGE, date_within, time_within
 from autoliq.domain.errors import BadRequest
 

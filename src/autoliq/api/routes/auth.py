@@ -10,7 +10,7 @@ from litestar.params import JSONBody
 
 from autoliq.api.client_address import client_address
 from autoliq.api.params import ERROR_RESPONSES, PUBLIC_ERROR_RESPONSES, strict_body
-from autoliq.api.schemas.risk import AccessTokenRequest, AccessTokenResponse, OAuthMeResponse
+from autoliq.api.schemas.auth import AccessTokenRequest, AccessTokenResponse, OAuthMeResponse
 from autoliq.api.security import PUBLIC, bearer_token, caller_of
 from autoliq.bootstrap import Services
 from autoliq.domain.rules import Rejection

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from autoliq.api.bounds import Int64
+from autoliq.api.schemas.account import AccountOut, account_out
 from autoliq.api.schemas.auto_liq_settings import UserAccountAutoLiqIO, settings_out
 from autoliq.api.schemas.linked import (
     ORDER_STRATEGY_TYPES,
@@ -23,6 +24,20 @@ from autoliq.api.schemas.linked import (
     OrderStrategyTypeOut,
     link_out,
     strategy_out,
+)
+from autoliq.api.schemas.market import (
+    ContractGroupOut,
+    ContractMaturityOut,
+    ContractOut,
+    CurrencyOut,
+    ExchangeOut,
+    ProductOut,
+    contract_group_out,
+    contract_maturity_out,
+    contract_out,
+    currency_out,
+    exchange_out,
+    product_out,
 )
 from autoliq.api.schemas.orders import (
     CashBalanceOut,
@@ -36,27 +51,8 @@ from autoliq.api.schemas.orders import (
     order_out,
     position_out,
 )
-from autoliq.api.schemas.risk import (
-    AccountOut,
-    AccountRiskStatusOut,
-    ContractGroupOut,
-    ContractMaturityOut,
-    ContractOut,
-    CurrencyOut,
-    ExchangeOut,
-    ProductOut,
-    UserOut,
-    account_out,
-    contract_group_out,
-    contract_maturity_out,
-    contract_out,
-    currency_out,
-    exchange_out,
-    log_entry_out,
-    product_out,
-    risk_status_out,
-    user_out,
-)
+from autoliq.api.schemas.risk import AccountRiskStatusOut, log_entry_out, risk_status_out
+from autoliq.api.schemas.user import UserOut, user_out
 from autoliq.bootstrap import Services
 from autoliq.domain.errors import BadRequest
 from autoliq.domain.events import Event, RiskStatusChanged, TradingEntityChanged
