@@ -125,7 +125,6 @@ _PARSED_VARIABLES: tuple[tuple[str, str, Callable[[str], object], str], ...] = (
     ("AUTOLIQ_TOKEN_MINUTES", "token_minutes", float, "a number"),
     ("AUTOLIQ_MAX_BODY_BYTES", "max_body_bytes", int, "an integer"),
     ("AUTOLIQ_WRITE_BATCH_MAX", "write_batch_max", int, "an integer"),
-    ("AUTOLIQ_FAST_PATH", "fast_path", _switch, "a switch"),
     ("AUTOLIQ_LOG_FORMAT", "log_format", _lower, "text or json"),
     ("AUTOLIQ_RATE_LIMITS", "rate_limits", _lower, "off or tradovate"),
     ("AUTOLIQ_KEEP_ALIVE_SECONDS", "keep_alive_seconds", float, "a number"),
@@ -171,9 +170,6 @@ class Settings:
     """Password of the seeded `trader` user (AUTOLIQ_TRADER_PASSWORD); generated when unset."""
     write_batch_max: int = 256
     """Most writes committed by one fsync (AUTOLIQ_WRITE_BATCH_MAX)."""
-    fast_path: bool = True
-    """Answer setadminautoliqaction and placeorder on a plain-ASGI path, skipping the framework
-    (AUTOLIQ_FAST_PATH)."""
     log_format: str = "text"
     """Server log lines (AUTOLIQ_LOG_FORMAT): `text`, or `json` (one JSON object per line)."""
     rate_limits: str = "off"

@@ -9,7 +9,7 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from autoliq.api.params import ERROR_RESPONSES, decode_strict
+from autoliq.api.params import ERROR_RESPONSES
 from autoliq.api.schemas.simulation import ClockIn, ClockOut, PricesIn, PricesOut, clock_out, price_out
 from autoliq.api.security import caller_of
 from autoliq.bootstrap import Services
@@ -34,8 +34,7 @@ class SimulationController(Controller):
         `{"prices": [{"symbol": "ESZ6", "price": 5012.25}]}`. All or nothing; a price must be
         positive and on the contract's tick."""
         await services.sandbox.operator.require(caller_of(request).user)
-        body = decode_strict(await request.body(), PricesIn)
-        del data  # declared for the OpenAPI description; decoded strictly above
+        body = data
         done = await services.market.set_prices([(p.symbol, p.price) for p in body.prices])
         return PricesOut(prices=[price_out(p) for p in done])
 
@@ -53,6 +52,5 @@ class SimulationController(Controller):
         backward; the new time is stored before the answer."""
         caller = caller_of(request).user
         await services.sandbox.operator.require(caller)
-        body = decode_strict(await request.body(), ClockIn)
-        del data  # declared for the OpenAPI description; decoded strictly above
+        body = data
         return clock_out(await services.sandbox_clock.move(caller, body.now, body.advanceSeconds))
