@@ -40,9 +40,7 @@ def test_writes_when_commits_fail_then_503_retry_after_everywhere_ready_503_and_
     """Regression (62575c4): after one failed commit every write answered 500 until a restart, and
     `/_autoliq/ready` said ready throughout. The COMMIT fails as on a full disk (ENOSPC) for as long
     as the test says, the probe write of `/ready` included."""
-    services = bootstrap(
-        make_settings(world.database_url), clock=clock, run_migrations=False
-    )
+    services = bootstrap(make_settings(world.database_url), clock=clock, run_migrations=False)
     full = [False]
 
     def commit(_conn: Any) -> None:
