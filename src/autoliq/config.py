@@ -113,10 +113,6 @@ def _lower(raw: str) -> str:
     return raw.lower()
 
 
-def _switch(raw: str) -> bool:
-    return raw.lower() not in ("0", "false", "no", "off")
-
-
 _PARSED_VARIABLES: tuple[tuple[str, str, Callable[[str], object], str], ...] = (
     ("AUTOLIQ_HOST", "host", _text, "an interface"),
     ("AUTOLIQ_PORT", "port", int, "an integer"),

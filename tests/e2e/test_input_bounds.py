@@ -1,7 +1,7 @@
 """Every input has a bound, checked before arithmetic or storage, on both engines: JSON nested too
-deeply is a 400 (REST and WebSocket, with or without a token, fast path or framework), ids and counts
-are int64, dates and times lie within 2000-01-01..2100-01-01, and a clock move beyond them is a 400
-that changes nothing. Never a 500, never a logged traceback."""
+deeply is a 400 (REST and WebSocket, with or without a token, plain routes and ASGI route
+handlers), ids and counts are int64, dates and times lie within 2000-01-01..2100-01-01, and a clock
+move beyond them is a 400 that changes nothing. Never a 500, never a logged traceback."""
 
 from __future__ import annotations
 

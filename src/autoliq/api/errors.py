@@ -91,8 +91,8 @@ transient fault (a lost PostgreSQL connection) is over by then; a full disk is n
 
 
 def error_status(error: AutoliqError) -> tuple[int, list[tuple[str, str]]]:
-    """The HTTP status and extra headers of an `AutoliqError`: the one mapping, used by the
-    framework's handlers and by `api/fast.py` (and so by the WebSocket's dispatched requests)."""
+    """The HTTP status and extra headers of an `AutoliqError`: the one mapping, used by the app's
+    exception handlers for every route (and so for the WebSocket's dispatched requests)."""
     if isinstance(error, StorageUnavailable):
         return 503, [("retry-after", str(RETRY_AFTER_SECONDS))]
     if isinstance(error, Unauthorized):

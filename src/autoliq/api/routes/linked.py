@@ -1,8 +1,8 @@
 """/v1/order/placeoco and /placeoso, /v1/orderStrategy, /v1/orderStrategyLink, /v1/orderStrategyType.
 
 Paths are registered in the case of Tradovate's specification (`placeoco`, `startorderstrategy`);
-`api/fast.py` matches paths without regard to case, so `placeOCO` and `startOrderStrategy` (what the
-examples send) reach them too, over REST and over the WebSocket.
+the app's edge (`api/edge.py`) matches paths without regard to case, so `placeOCO` and
+`startOrderStrategy` (what the examples send) reach them too, over REST and over the WebSocket.
 """
 
 from __future__ import annotations
