@@ -6,11 +6,13 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
 from typing import Any
 
 from litestar import Litestar
 from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.di import Provide
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -198,8 +200,7 @@ def _document_asgi_routes(app: Litestar) -> None:
     }
     if not declared:
         return
-    documentation = Litestar(route_handlers=list(declared.values()), openapi_config=None)
-    twins = {route.path: route for route in documentation.routes if isinstance(route, HTTPRoute)}
+    twins = _documentation_routes(tuple(declared.values()))
     plugin = app.plugins.get(OpenAPIPlugin)
     included = dict(plugin.included_routes)
     plugin.included_routes.clear()
@@ -208,6 +209,14 @@ def _document_asgi_routes(app: Litestar) -> None:
             plugin.included_routes[route.path] = twins[route.path]
         elif route.path in included:
             plugin.included_routes[route.path] = included[route.path]
+
+
+@cache
+def _documentation_routes(declarations: tuple[HTTPRouteHandler, ...]) -> dict[str, HTTPRoute]:
+    """The declarations' routes, registered once per process on an app of their own (building one
+    costs tens of milliseconds; tests build many apps)."""
+    documentation = Litestar(route_handlers=list(declarations), openapi_config=None)
+    return {route.path: route for route in documentation.routes if isinstance(route, HTTPRoute)}
 
 
 def route_paths(app: Litestar) -> list[str]:
