@@ -43,29 +43,32 @@ def bearer_token(scope: Any) -> str | None:
 
 async def require_token(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """Guard: authenticate the caller (401 otherwise) and keep it on the connection's state."""
-    scope: Any = connection.scope
-    allowed = handler.opt.get(ALLOWED_METHODS)
+    await authorize(connection.scope, handler)
+
+
+async def authorize(scope: Any, handler: BaseRouteHandler) -> Caller | None:
+    """The token guard over a request's scope (`require_token` for Litestar; the hot routes' ASGI
+    handlers call it without building a connection): the caller, also kept in the scope's state,
+    or None on a public route."""
+    opt = handler.opt
+    allowed = opt.get(ALLOWED_METHODS)
     if allowed is not None and scope["method"] not in allowed:
         # Counted as Litestar's router counts a method no route takes: under no route template.
         scope.pop("path_template", None)
         raise MethodNotAllowedException()
-    if handler.opt.get("public") or scope["path"].startswith(DOCS_PREFIX):
-        return
+    if opt.get("public") or scope["path"].startswith(DOCS_PREFIX):
+        return None
     caller = dispatched_caller(scope)
     if caller is None:
-        services: Services = connection.app.state.services
+        services: Services = scope["litestar_app"].state.services
         caller = await services.auth.authenticate(bearer_token(scope))
     scope["state"]["caller"] = caller
+    return caller
 
 
 def caller_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Caller:
     """The authenticated caller set by the guard."""
-    return caller_in(connection.scope)
-
-
-def caller_in(scope: Any) -> Caller:
-    """The authenticated caller the guard kept in `scope` (the hot routes' ASGI handlers read it here)."""
-    caller = scope["state"].get("caller")
+    caller = connection.scope["state"].get("caller")
     if not isinstance(caller, Caller):
         raise Unauthorized()
     return caller
