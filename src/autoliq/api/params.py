@@ -143,6 +143,12 @@ def _where(found: str) -> str:
     return found.removeprefix("$.")
 
 
+@cache
+def _decoder(model: Any) -> msgspec.json.Decoder[Any]:
+    """`model`'s strict decoder, built once (cheaper per body than `msgspec.json.decode(type=...)`)."""
+    return msgspec.json.Decoder(model, strict=True)
+
+
 def decode_strict(raw: bytes, model: type[S]) -> S:
     """`raw` decoded strictly: a string is never taken for a number, no text holds a NUL, every id is
     an int64 and every date lies within 2000-01-01..2100-01-01 (BadRequest naming the field).
@@ -155,7 +161,7 @@ def decode_strict(raw: bytes, model: type[S]) -> S:
     decoder's recursion allows (a 2 KB body can nest 1,000 deep) is malformed, not a server error.
     """
     try:
-        decoded = msgspec.json.decode(raw, type=model, strict=True)
+        decoded: S = _decoder(model).decode(raw)
     except msgspec.ValidationError as exc:
         message = str(exc)
         if " - at `$." in message:
