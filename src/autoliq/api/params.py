@@ -254,11 +254,22 @@ class StrictRequest(Request[Any, Any, Any]):
         document for a route without one (BadRequest when nested too deeply)."""
         if self._json is Empty:
             model = body_model(self.route_handler)
-            if model is not None:
-                self._json = decode_strict(await self.body(), model)
-            else:
-                try:
-                    self._json = await super().json()
-                except RecursionError:
-                    raise BadRequest(TEXT_TOO_DEEP) from None
+            if model is None:
+                return await self._document()
+            raw = await self.body()
+            try:
+                self._json = decode_strict(raw, model)
+            except BadRequest:
+                # A body both malformed (or nested too deeply) and of the wrong shape is answered as
+                # malformed, whichever comes first in it (the typed decoder would name an unknown
+                # field before it reaches the rest): only a refused body is read a second time.
+                await self._document()
+                raise
         return self._json
+
+    async def _document(self) -> Any:
+        """The body as any JSON document (Litestar's decoding), or BadRequest when nested too deeply."""
+        try:
+            return await super().json()
+        except RecursionError:
+            raise BadRequest(TEXT_TOO_DEEP) from None
