@@ -220,18 +220,11 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
         message = await receive()
 
 
-_BODY_MODELS: dict[int, Any] = {}
-
-
 def body_model(handler: Any) -> Any:
-    """The type a route handler declares its `data` (its JSON body) as, or None."""
-    key = id(handler)
-    try:
-        return _BODY_MODELS[key]
-    except KeyError:
-        field = handler.parsed_fn_signature.parameters.get("data")
-        model = _BODY_MODELS[key] = None if field is None else field.annotation
-        return model
+    """The type a route handler declares its `data` (its JSON body) as, or None (Litestar parses
+    the handler's signature once, when the app is built)."""
+    field = handler.parsed_fn_signature.parameters.get("data")
+    return None if field is None else field.annotation
 
 
 class StrictRequest(Request[Any, Any, Any]):
