@@ -113,10 +113,6 @@ def _lower(raw: str) -> str:
     return raw.lower()
 
 
-def _switch(raw: str) -> bool:
-    return raw.lower() not in ("0", "false", "no", "off")
-
-
 _PARSED_VARIABLES: tuple[tuple[str, str, Callable[[str], object], str], ...] = (
     ("AUTOLIQ_HOST", "host", _text, "an interface"),
     ("AUTOLIQ_PORT", "port", int, "an integer"),
@@ -125,7 +121,6 @@ _PARSED_VARIABLES: tuple[tuple[str, str, Callable[[str], object], str], ...] = (
     ("AUTOLIQ_TOKEN_MINUTES", "token_minutes", float, "a number"),
     ("AUTOLIQ_MAX_BODY_BYTES", "max_body_bytes", int, "an integer"),
     ("AUTOLIQ_WRITE_BATCH_MAX", "write_batch_max", int, "an integer"),
-    ("AUTOLIQ_FAST_PATH", "fast_path", _switch, "a switch"),
     ("AUTOLIQ_LOG_FORMAT", "log_format", _lower, "text or json"),
     ("AUTOLIQ_RATE_LIMITS", "rate_limits", _lower, "off or tradovate"),
     ("AUTOLIQ_KEEP_ALIVE_SECONDS", "keep_alive_seconds", float, "a number"),
@@ -171,9 +166,6 @@ class Settings:
     """Password of the seeded `trader` user (AUTOLIQ_TRADER_PASSWORD); generated when unset."""
     write_batch_max: int = 256
     """Most writes committed by one fsync (AUTOLIQ_WRITE_BATCH_MAX)."""
-    fast_path: bool = True
-    """Answer setadminautoliqaction and placeorder on a plain-ASGI path, skipping the framework
-    (AUTOLIQ_FAST_PATH)."""
     log_format: str = "text"
     """Server log lines (AUTOLIQ_LOG_FORMAT): `text`, or `json` (one JSON object per line)."""
     rate_limits: str = "off"

@@ -119,7 +119,7 @@ def test_md_access_token_when_sent_as_rest_bearer_then_401(client: TestClient[An
     # Arrange
     md_token = login_answer(client)["mdAccessToken"]
     order = {"accountId": world.demo_account_ids[0], "action": "Buy", "symbol": "ESZ6", "orderQty": 1}
-    # Act: a Litestar route, the fast path's order entry, the renewal
+    # Act: a Litestar route, the order entry (an ASGI route handler), the renewal
     read = client.get("/v1/account/list", headers=bearer(md_token))
     placed = client.post(
         "/v1/order/placeorder", json={**order, "orderType": "Market"}, headers=bearer(md_token)

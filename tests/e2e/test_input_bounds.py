@@ -1,7 +1,7 @@
 """Every input has a bound, checked before arithmetic or storage, on both engines: JSON nested too
-deeply is a 400 (REST and WebSocket, with or without a token, fast path or framework), ids and counts
-are int64, dates and times lie within 2000-01-01..2100-01-01, and a clock move beyond them is a 400
-that changes nothing. Never a 500, never a logged traceback."""
+deeply is a 400 (REST and WebSocket, with or without a token, plain routes and ASGI route
+handlers), ids and counts are int64, dates and times lie within 2000-01-01..2100-01-01, and a clock
+move beyond them is a 400 that changes nothing. Never a 500, never a logged traceback."""
 
 from __future__ import annotations
 
@@ -94,9 +94,9 @@ def test_deep_json_when_login_without_token_then_400_malformed_and_nothing_logge
 
 
 DEEP_ROUTES = [
-    SET_ACTION,  # the fast path
-    PLACE,  # the fast path
-    "/v1/accountRiskStatus/resetautoliqstatus",  # Litestar's `data` decoding, then decode_strict
+    SET_ACTION,  # an ASGI route handler
+    PLACE,  # an ASGI route handler
+    "/v1/accountRiskStatus/resetautoliqstatus",  # a plain route: its `data` decoded by decode_strict
     "/v1/userAccountAutoLiq/create",
     "/v1/account/resetdemoaccountstate",
     CLOCK,
@@ -118,23 +118,10 @@ def test_deep_json_when_authenticated_routes_then_400_and_nothing_logged_nor_cha
     assert db_snapshot(world.database_url) == before
 
 
-@pytest.mark.parametrize("path", [SET_ACTION, PLACE])
-def test_deep_json_when_fast_path_off_then_the_framework_route_answers_400_too(
-    world: World, caplog: pytest.LogCaptureFixture, path: str
-) -> None:
-    services = bootstrap(make_settings(world.database_url, fast_path=False), run_migrations=False)
-    with TestClient(app=_app(services, caplog)) as client, caplog.at_level(logging.INFO):
-        admin = bearer(login(client, "admin", ADMIN_PW))
-        r = client.post(path, content=('{"z": ' + DEEP + "}").encode(), headers=_json(admin))
-    assert r.status_code == 400, r.text
-    assert r.json() == {"errorText": TOO_DEEP}
-    assert _errors(caplog) == []
-
-
 def test_deep_json_when_a_fault_is_armed_and_the_body_carries_a_ticket_then_400_not_a_crash(
     client: TestClient[Any], admin_headers: H, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """With a fault pending, the sandbox's entry peeks at bodies for a `p-ticket` before the app."""
+    """With a fault pending, the edge's sandbox step peeks at bodies for a `p-ticket` before the app."""
     armed = {"path": PLACE, "kind": "delay", "delayMs": 1, "count": 5}
     assert client.post("/_autoliq/faults", json=armed, headers=admin_headers).status_code == 200
     raw = '{"p-ticket": "abc", "z": ' + DEEP + "}"

@@ -172,12 +172,11 @@ def test_metrics_when_admin_then_every_family_in_text_format_labelled_by_worker(
     assert len(workers) == 1 and workers.pop().isdigit()
 
 
-@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "framework"])
 def test_metrics_when_lock_then_order_refused_and_order_accepted_then_counters_move_by_exactly_those(
-    world: World, clock: ManualClock, fast_path: bool
+    world: World, clock: ManualClock
 ) -> None:
     locked, trading = world.demo_account_ids[:2]
-    with app_client(world.database_url, clock, fast_path=fast_path) as c:
+    with app_client(world.database_url, clock) as c:
         admin = bearer(login(c, "admin", ADMIN_PW))
         trader = bearer(login(c, "trader", TRADER_PW))
         priced = c.post(

@@ -72,11 +72,10 @@ def order_rows(database_url: str) -> int:
 # -- orderQty: the per-order cap and huge numbers --
 
 
-@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "framework"])
 def test_place_order_when_quantity_over_the_cap_or_huge_then_max_order_qty_and_never_a_500(
-    world: World, clock: ManualClock, fast_path: bool
+    world: World, clock: ManualClock
 ) -> None:
-    with app_client(world, clock, fast_path=fast_path) as client:
+    with app_client(world, clock) as client:
         admin, trader = bearer(login(client, "admin", ADMIN_PW)), bearer(login(client, "trader", TRADER_PW))
         a = world.demo_account_ids[0]
         set_price(client, admin, 5000)

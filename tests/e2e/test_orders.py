@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
+from sqlalchemy import create_engine, text
 
-from tests.conftest import World
-from tests.helpers import SET_ACTION, action_body, db_snapshot, market_order
+from autoliq.service.clock import ManualClock
+from tests.conftest import ADMIN_PW, OTHER_ADMIN_PW, TRADER_PW, World, bearer, login
+from tests.helpers import SET_ACTION, action_body, app_client, db_snapshot, market_order
 
 PLACE = "/v1/order/placeorder"
 CANCEL = "/v1/order/cancelorder"
@@ -351,3 +354,99 @@ def test_cash_when_trade_date_rolls_at_17_chicago_then_day_pnl_resets_and_sod_mo
     assert (day2["realizedPnL"], day2["weekRealizedPnL"], day2["netLiqSOD"]) == (0.0, 500.0, 50500.0)
     [balance] = client.get(f"/v1/cashBalance/deps?masterid={a}", headers=trader).json()
     assert (balance["tradeDate"], balance["amountSOD"]) == ({"year": 2026, "month": 11, "day": 25}, 50500.0)
+
+
+# -- every kind of request placeorder answers, with its exact answer (moved from the removed
+# test_fast_path.py, which compared the plain-ASGI path with the framework route) --
+
+
+def _order_kinds(world: World) -> list[tuple[str, str, bytes]]:
+    """(who, description, raw body) for every kind of answer placeorder gives."""
+    free, locked = world.demo_account_ids[0], world.demo_account_ids[1]
+
+    def body(account_id: int, **extra: Any) -> bytes:
+        base = {"accountId": account_id, "action": "Buy", "symbol": "ESZ6", "orderQty": 1}
+        return json.dumps({**base, "orderType": "Market", **extra}).encode()
+
+    return [
+        ("admin", "market fill", body(free)),
+        ("admin", "limit rests", body(free, orderType="Limit", price=4000.25)),
+        ("admin", "locked", body(locked)),
+        ("admin", "no quote", body(free, symbol="NQZ6")),
+        ("admin", "unknown contract", body(free, symbol="ZZZ9")),
+        ("admin", "off-tick price", body(free, orderType="Limit", price=4000.1)),
+        ("admin", "zero quantity", body(free, orderQty=0)),
+        ("admin", "unknown time in force", body(free, timeInForce="Forever")),
+        ("admin", "unknown account", body(987654321)),
+        ("admin", "malformed", b'{"accountId": '),
+        ("admin", "wrong type", body(free, accountId=str(free))),
+        ("admin", "over 1 MiB", body(free, text="x" * (1024 * 1024))),
+        ("trader", "trader", body(free)),
+        ("other", "other organization", body(free)),
+        ("none", "no token", body(free)),
+        ("forged", "forged token", body(free)),
+    ]
+
+
+ORDER_KIND_ANSWERS: dict[str, tuple[int, str]] = {
+    # 200 with an order id ("orderId"), 200 with a refusal (its failureReason), else the errorText
+    "market fill": (200, "orderId"),
+    "limit rests": (200, "orderId"),
+    "locked": (200, "TradingLocked"),
+    "no quote": (200, "NoQuote"),
+    "unknown contract": (200, "InvalidContract"),
+    "off-tick price": (200, "InvalidPrice"),
+    "zero quantity": (200, "UnknownReason"),
+    "unknown time in force": (200, "Unsupported"),
+    "unknown account": (200, "UnknownReason"),
+    "malformed": (400, "Malformed JSON body: Input data was truncated"),
+    "wrong type": (400, "accountId: Expected `int | null`, got `str`"),
+    "over 1 MiB": (413, "Request body too large"),
+    "trader": (200, "orderId"),
+    "other organization": (200, "UnknownReason"),
+    "no token": (401, "Access is denied"),
+    "forged token": (401, "Access is denied"),
+}
+
+
+def test_place_order_when_every_kind_of_request_then_its_exact_answer(
+    world: World, clock: ManualClock
+) -> None:
+    answers: dict[str, tuple[int, Any]] = {}
+    orders_before = _order_count(world)
+    with app_client(world.database_url, clock) as c:
+        admin = bearer(login(c, "admin", ADMIN_PW))
+        headers = {
+            "admin": admin,
+            "trader": bearer(login(c, "trader", TRADER_PW)),
+            "other": bearer(login(c, "other-admin", OTHER_ADMIN_PW)),
+            "none": {},
+            "forged": bearer("forged-token"),
+        }
+        price(c, admin, "ESZ6", 5000.25)
+        lock = c.post(SET_ACTION, json=action_body(world.demo_account_ids[1]), headers=admin)
+        assert lock.status_code == 200, lock.text
+        for who, label, raw in _order_kinds(world):
+            r = c.post(PLACE, content=raw, headers={**headers[who], "content-type": "application/json"})
+            answers[label] = (r.status_code, r.json())
+    assert list(answers) == list(ORDER_KIND_ANSWERS)
+    for label, (status, expected) in ORDER_KIND_ANSWERS.items():
+        code, body = answers[label]
+        if expected == "orderId":
+            assert code == status and list(body) == ["orderId"] and body["orderId"] > 0, (label, body)
+        elif "failureReason" in body:
+            assert (code, body["failureReason"]) == (status, expected), (label, body)
+            assert sorted(body) == ["failureReason", "failureText"], (label, body)
+        else:
+            assert (code, body) == (status, {"errorText": expected}), label
+    # The fill, the resting limit and the trader's order were stored; no refusal stored one.
+    assert _order_count(world) == orders_before + 3
+
+
+def _order_count(world: World) -> int:
+    engine = create_engine(world.database_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM trade_order")).scalar_one())
+    finally:
+        engine.dispose()

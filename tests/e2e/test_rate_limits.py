@@ -109,7 +109,10 @@ def test_rate_limits_when_a_user_passes_its_user_level_limit_then_429_empty_body
 
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert answers[3].content == b"" and answers[3].headers["content-length"] == "0"
-    assert (write.status_code, write.content) == (429, b"")  # the fast path too, not processed
+    assert (write.status_code, write.content) == (
+        429,
+        b"",
+    )  # placeorder (an ASGI route handler) too, not processed
     assert others.status_code == 200  # counted per user id
     assert ours.status_code == 200  # autoliq's own /_autoliq routes are not Tradovate's: not counted
 

@@ -6,6 +6,7 @@ over the fakes in tests/unit/service/test_set_admin_action.py."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from litestar.testing import TestClient
 from autoliq.domain import rules
 from autoliq.domain.states import AdminAction, Environment
 from autoliq.service.clock import ManualClock
-from tests.conftest import ADMIN_PW, World, bearer, login
+from tests.conftest import ADMIN_PW, OTHER_ADMIN_PW, TRADER_PW, World, bearer, login
 from tests.helpers import SET_ACTION, action_body, app_client, db_snapshot
 
 # -- every documented errorText, with its HTTP code, changing nothing --
@@ -196,3 +197,112 @@ def test_paths_when_spelled_in_other_case_then_served_like_tradovate(
         headers=admin_headers,
     )
     assert r.status_code == 200 and r.json()["accountRiskStatus"]["adminAction"] == "LockTradingImmediately"
+
+
+# -- every kind of request the endpoint answers, with its exact answer (moved from the removed
+# test_fast_path.py, which compared the plain-ASGI path with the framework route) --
+
+DENIED_ON_REPLAY = "This endpoint should be called on live.tradovateapi.com"
+ACCESS_DENIED = "Access is denied"
+
+
+def _kinds(world: World) -> list[tuple[str, str, bytes]]:
+    """(who, description, raw body) for every kind of answer the endpoint gives."""
+    a = world.demo_account_ids[0]
+    big = json.dumps(action_body(a, reason="x" * (1024 * 1024))).encode()
+    normal = action_body(a, "Normal", "CloseFraud", None)
+    return [
+        ("admin", "lock", json.dumps(action_body(a)).encode()),
+        ("admin", "liquidate-only", json.dumps(action_body(a, "LiquidateOnlyModeImmediately")).encode()),
+        ("admin", "normal, code without reason", json.dumps(normal).encode()),
+        ("admin", "account id 0", json.dumps(action_body(0)).encode()),
+        ("admin", "unknown action", json.dumps(action_body(a, "Nope")).encode()),
+        ("admin", "unknown code", json.dumps(action_body(a, code="Nope")).encode()),
+        ("admin", "reason 8193", json.dumps(action_body(a, reason="r" * 8193)).encode()),
+        ("admin", "reason missing", json.dumps(action_body(a, reason=None)).encode()),
+        ("admin", "malformed", b'{"accountId": '),
+        ("admin", "wrong type", b'{"accountId": "1"}'),
+        ("admin", "int64 overflow", b'{"accountId": 9223372036854775808}'),
+        ("admin", "not an object", b"[]"),
+        ("admin", "unknown account", json.dumps(action_body(987654321)).encode()),
+        ("admin", "over 1 MiB", big),
+        ("trader", "trader", json.dumps(action_body(a)).encode()),
+        ("other", "other organization", json.dumps(action_body(a)).encode()),
+        ("none", "no token", json.dumps(action_body(a)).encode()),
+        ("forged", "forged token", json.dumps(action_body(a)).encode()),
+    ]  # fmt: skip
+
+
+_SAME_EVERYWHERE = {
+    "account id 0": (200, rules.ACCOUNT_ID_POSITIVE),
+    "unknown action": (200, rules.ADMIN_ACTION_RANGE),
+    "unknown code": (200, rules.REASON_CODE_RANGE),
+    "reason 8193": (200, rules.REASON_TOO_LONG),
+    "reason missing": (200, rules.REASON_REQUIRED),
+    "malformed": (400, "Malformed JSON body: Input data was truncated"),
+    "wrong type": (400, "accountId: Expected `int | null`, got `str`"),
+    "int64 overflow": (400, "accountId: Expected `int` <= 9223372036854775807"),
+    "not an object": (400, "Expected `object`, got `array`"),
+    "over 1 MiB": (413, "Request body too large"),
+    "no token": (401, ACCESS_DENIED),
+    "forged token": (401, ACCESS_DENIED),
+}
+KIND_ANSWERS: dict[Environment, dict[str, tuple[int, str | None]]] = {
+    Environment.DEMO: {
+        "lock": (200, None),
+        "liquidate-only": (200, None),
+        "normal, code without reason": (200, None),
+        **_SAME_EVERYWHERE,
+        "unknown account": (404, "Not found"),
+        "trader": (401, ACCESS_DENIED),
+        "other organization": (404, "Not found"),
+    },
+    Environment.REPLAY: {
+        "lock": (200, DENIED_ON_REPLAY),
+        "liquidate-only": (200, DENIED_ON_REPLAY),
+        "normal, code without reason": (200, DENIED_ON_REPLAY),
+        **_SAME_EVERYWHERE,
+        "unknown account": (200, DENIED_ON_REPLAY),
+        "trader": (200, DENIED_ON_REPLAY),
+        "other organization": (200, DENIED_ON_REPLAY),
+    },
+    Environment.LIVE: {
+        "lock": (401, ACCESS_DENIED),
+        "liquidate-only": (401, ACCESS_DENIED),
+        "normal, code without reason": (401, ACCESS_DENIED),
+        **_SAME_EVERYWHERE,
+        "unknown account": (401, ACCESS_DENIED),
+        "trader": (401, ACCESS_DENIED),
+        "other organization": (401, ACCESS_DENIED),
+    },
+}
+
+
+@pytest.mark.parametrize("environment", [Environment.DEMO, Environment.REPLAY, Environment.LIVE])
+def test_set_admin_action_when_every_kind_of_request_then_its_exact_answer(
+    world: World, clock: ManualClock, environment: Environment
+) -> None:
+    log_before = db_snapshot(world.database_url)[1]
+    answers: dict[str, tuple[int, Any]] = {}
+    with app_client(world.database_url, clock, environment=environment) as c:
+        headers = {
+            "admin": bearer(login(c, "admin", ADMIN_PW)),
+            "trader": bearer(login(c, "trader", TRADER_PW)),
+            "other": bearer(login(c, "other-admin", OTHER_ADMIN_PW)),
+            "none": {},
+            "forged": bearer("forged-token"),
+        }
+        for who, label, raw in _kinds(world):
+            r = c.post(SET_ACTION, content=raw, headers={**headers[who], "content-type": "application/json"})
+            answers[label] = (r.status_code, r.json())
+    expected = KIND_ANSWERS[environment]
+    assert sorted(answers) == sorted(expected)
+    for label, (status, text) in expected.items():
+        code, body = answers[label]
+        if text is None:
+            assert (code, list(body)) == (status, ["accountRiskStatus"]), label
+        else:
+            assert (code, body) == (status, {"errorText": text}), label
+    # Only the successful requests (Demo's three) wrote a log row each.
+    written = 3 if environment is Environment.DEMO else 0
+    assert db_snapshot(world.database_url)[1] == log_before + written

@@ -34,16 +34,13 @@ def _limit_order(account_id: int) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "framework"])
 def test_writes_when_commits_fail_then_503_retry_after_everywhere_ready_503_and_all_recover_without_restart(
-    world: World, clock: ManualClock, fast_path: bool
+    world: World, clock: ManualClock
 ) -> None:
     """Regression (62575c4): after one failed commit every write answered 500 until a restart, and
     `/_autoliq/ready` said ready throughout. The COMMIT fails as on a full disk (ENOSPC) for as long
     as the test says, the probe write of `/ready` included."""
-    services = bootstrap(
-        make_settings(world.database_url, fast_path=fast_path), clock=clock, run_migrations=False
-    )
+    services = bootstrap(make_settings(world.database_url), clock=clock, run_migrations=False)
     full = [False]
 
     def commit(_conn: Any) -> None:

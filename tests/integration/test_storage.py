@@ -284,7 +284,7 @@ def test_trading_events_when_market_order_fills_then_order_fill_position_events_
 ) -> None:
     import msgspec
 
-    from autoliq.api.trading_schemas import PlaceOrderBody
+    from autoliq.api.schemas.orders import PlaceOrderBody
     from autoliq.domain.events import TradingEntityChanged
 
     services = bootstrap(make_settings(world.database_url), run_migrations=False)

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 
 from autoliq.adapters.sql.db import create_admin_engine
 from autoliq.adapters.sql.schema import cash_balance, fill, position, trade_order
-from autoliq.api.trading_schemas import PlaceOrderBody
+from autoliq.api.schemas.orders import PlaceOrderBody
 from autoliq.bootstrap import Services
 from tests.conftest import World
 

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select, update
 
 from autoliq.adapters.sql.db import create_admin_engine
 from autoliq.adapters.sql.schema import account_risk_status, cash_balance, fill, position, trade_order
-from autoliq.api.linked_schemas import PlaceOsoBody
+from autoliq.api.schemas.linked import PlaceOsoBody
 from autoliq.bootstrap import Services
 from tests.conftest import World
 

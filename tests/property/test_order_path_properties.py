@@ -14,7 +14,7 @@ from sqlalchemy import delete, select, update
 
 from autoliq.adapters.sql.db import create_admin_engine
 from autoliq.adapters.sql.schema import account_risk_status, cash_balance, fill, position, trade_order
-from autoliq.api.trading_schemas import PlaceOrderBody
+from autoliq.api.schemas.orders import PlaceOrderBody
 from autoliq.bootstrap import Services
 from autoliq.domain.gate import ADMIN_PERMISSIONS, Permission
 from autoliq.domain.states import AdminAction

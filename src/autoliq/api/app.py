@@ -6,22 +6,27 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
+from typing import Any
 
 from litestar import Litestar
+from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.di import Provide
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.routes import ASGIRoute, HTTPRoute
 
 from autoliq import __version__
+from autoliq.api.asgi_post import DOCUMENTED_AS
 from autoliq.api.client_address import ClientAddressEntry
+from autoliq.api.edge import Edge
 from autoliq.api.errors import EXCEPTION_HANDLERS
-from autoliq.api.fast import FastEntry
-from autoliq.api.faults import SandboxEntry
 from autoliq.api.params import StrictRequest
 from autoliq.api.routes.account import AccountController
 from autoliq.api.routes.auth import AuthController
-from autoliq.api.routes.autoliq import AutoliqController
+from autoliq.api.routes.auto_liq_settings import UserAccountAutoLiqController
 from autoliq.api.routes.dry_run import DryRunController
 from autoliq.api.routes.linked import (
     LinkedOrderController,
@@ -37,16 +42,17 @@ from autoliq.api.routes.market import (
     ExchangeController,
     ProductController,
 )
+from autoliq.api.routes.monitoring import MonitoringController
 from autoliq.api.routes.operations import OperationsController
 from autoliq.api.routes.orders import (
+    PLACE_ORDER,
     CashBalanceController,
     FillController,
     FillPairController,
     OrderController,
     PositionController,
 )
-from autoliq.api.routes.post_trade import UserAccountAutoLiqController
-from autoliq.api.routes.risk import RiskStatusController, RiskStatusLogController
+from autoliq.api.routes.risk import SET_ADMIN_ACTION, RiskStatusController, RiskStatusLogController
 from autoliq.api.routes.risk_admin import (
     DemoAccountController,
     RiskAdminController,
@@ -54,6 +60,7 @@ from autoliq.api.routes.risk_admin import (
     RiskCategoryController,
 )
 from autoliq.api.routes.sandbox import SandboxController
+from autoliq.api.routes.simulation import SimulationController
 from autoliq.api.routes.user import UserController
 from autoliq.api.routes.user_sync import UserSyncController
 from autoliq.api.security import require_token
@@ -64,14 +71,16 @@ from autoliq.container import Services
 DOCS_PATH = "/_autoliq/docs"
 OPENAPI_JSON_PATH = f"{DOCS_PATH}/openapi.json"
 
-CONTROLLERS = [
+CONTROLLERS: list[Any] = [
     AuthController,
+    SET_ADMIN_ACTION,
     RiskStatusController,
     RiskStatusLogController,
     UserAccountAutoLiqController,
     AccountController,
     ProductController,
     ContractController,
+    PLACE_ORDER,
     OrderController,
     DryRunController,
     FillController,
@@ -88,7 +97,8 @@ CONTROLLERS = [
     ExchangeController,
     CurrencyController,
     FillPairController,
-    AutoliqController,
+    SimulationController,
+    MonitoringController,
     OperationsController,
     RiskAdminController,
     RiskCategoryController,
@@ -172,10 +182,38 @@ def create_app(
         debug=False,
     )
     app.state.services = services
-    paths = [route.path for route in app.routes]
-    app.asgi_handler = FastEntry(app.asgi_handler, services, paths, fast_path=services.settings.fast_path)
-    # Outside FastEntry: injected faults and rate limits reach the fast path's routes too.
-    app.asgi_handler = SandboxEntry(app.asgi_handler, services, paths)
+    _document_asgi_routes(app)
+    # The one edge in front of the framework: paths, sandbox faults and limits, request metrics.
+    app.asgi_handler = Edge(app.asgi_handler, services, [route.path for route in app.routes])
     # Outermost: every layer inside, and uvicorn's access log, see the same client address.
     app.asgi_handler = ClientAddressEntry(app.asgi_handler, services.settings.trusted_proxies)
     return app
+
+
+def _document_asgi_routes(app: Litestar) -> None:
+    """Put the ASGI route handlers' OpenAPI declarations (api/asgi_post.py) in the app's document,
+    in their routes' places: registered on a documentation-only app, never served."""
+    declared = {
+        route.path: route.route_handler.opt[DOCUMENTED_AS]
+        for route in app.routes
+        if isinstance(route, ASGIRoute) and DOCUMENTED_AS in route.route_handler.opt
+    }
+    if not declared:
+        return
+    twins = _documentation_routes(tuple(declared.values()))
+    plugin = app.plugins.get(OpenAPIPlugin)
+    included = dict(plugin.included_routes)
+    plugin.included_routes.clear()
+    for route in app.routes:
+        if route.path in twins and route.path in declared:
+            plugin.included_routes[route.path] = twins[route.path]
+        elif route.path in included:
+            plugin.included_routes[route.path] = included[route.path]
+
+
+@cache
+def _documentation_routes(declarations: tuple[HTTPRouteHandler, ...]) -> dict[str, HTTPRoute]:
+    """The declarations' routes, registered once per process on an app of their own (building one
+    costs tens of milliseconds; tests build many apps)."""
+    documentation = Litestar(route_handlers=list(declarations), openapi_config=None)
+    return {route.path: route for route in documentation.routes if isinstance(route, HTTPRoute)}

@@ -6,6 +6,7 @@ import logging
 import re
 from typing import Any
 
+import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -13,6 +14,13 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from autoliq.domain.errors import AutoliqError, BadRequest, NotFound, StorageUnavailable, Unauthorized
 
 log = logging.getLogger(__name__)
+
+
+class ErrorBody(msgspec.Struct):
+    """An error answer: `{"errorText": "..."}`."""
+
+    errorText: str
+
 
 ACCESS_DENIED_BODY = {"errorText": "Access is denied"}
 
@@ -62,45 +70,43 @@ def on_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response
     return _answer(status, exc.detail or "Error")
 
 
-def on_unauthorized(_: Request[Any, Any, Any], exc: Unauthorized) -> Response[Any]:
-    """401 Access is denied."""
-    return _answer(401, exc.message)
-
-
-def on_not_found(_: Request[Any, Any, Any], exc: NotFound) -> Response[Any]:
-    """404 for unknown or invisible entities."""
-    return _answer(404, exc.message)
-
-
-def on_bad_request(_: Request[Any, Any, Any], exc: BadRequest) -> Response[Any]:
-    """400 for unreadable input."""
-    return _answer(400, exc.message)
-
-
 RETRY_AFTER_SECONDS = 1
 """A 503's `Retry-After`: the writer opens a new connection for the next batch at once, so a
 transient fault (a lost PostgreSQL connection) is over by then; a full disk is not, and says so again."""
 
 
+ERROR_STATUS: dict[type[AutoliqError], int] = {
+    Unauthorized: 401,
+    NotFound: 404,
+    BadRequest: 400,
+    StorageUnavailable: 503,
+}
+"""The one error-to-status table: a domain error's HTTP status, for every route (and so for the
+WebSocket's dispatched requests). Any other error is a bug: 500 without internals."""
+
+
 def error_status(error: AutoliqError) -> tuple[int, list[tuple[str, str]]]:
-    """The HTTP status and extra headers of an `AutoliqError`: the one mapping, used by the
-    framework's handlers and by `api/fast.py` (and so by the WebSocket's dispatched requests)."""
-    if isinstance(error, StorageUnavailable):
-        return 503, [("retry-after", str(RETRY_AFTER_SECONDS))]
-    if isinstance(error, Unauthorized):
-        return 401, []
-    if isinstance(error, NotFound):
-        return 404, []
-    if isinstance(error, BadRequest):
-        return 400, []
+    """The HTTP status and extra headers of an `AutoliqError` (`ERROR_STATUS`; a 503 says when to
+    retry)."""
+    for kind in type(error).__mro__:
+        status = ERROR_STATUS.get(kind)
+        if status is not None:
+            if status == 503:
+                return status, [("retry-after", str(RETRY_AFTER_SECONDS))]
+            return status, []
     return 500, []
 
 
-def on_storage_unavailable(_: Request[Any, Any, Any], exc: StorageUnavailable) -> Response[Any]:
-    """503 Storage unavailable with Retry-After: the write was not acknowledged (the cause is logged)."""
+def on_autoliq_error(_: Request[Any, Any, Any], exc: AutoliqError) -> Response[Any]:
+    """`{"errorText": ...}` with the error's status (401 Access is denied, 404 for unknown or
+    invisible entities, 400 for unreadable input, 503 Storage unavailable with Retry-After: the
+    write was not acknowledged, its cause logged)."""
     status, headers = error_status(exc)
     return Response(
-        {"errorText": exc.message}, status_code=status, media_type=MediaType.JSON, headers=dict(headers)
+        {"errorText": exc.message},
+        status_code=status,
+        media_type=MediaType.JSON,
+        headers=dict(headers) if headers else None,
     )
 
 
@@ -112,10 +118,7 @@ def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[A
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     ValidationException: on_validation,
-    Unauthorized: on_unauthorized,
-    NotFound: on_not_found,
-    BadRequest: on_bad_request,
-    StorageUnavailable: on_storage_unavailable,
+    **dict.fromkeys(ERROR_STATUS, on_autoliq_error),
     HTTPException: on_http_exception,
     Exception: on_unexpected,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
@@ -9,10 +10,12 @@ from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Request
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter, QueryParameter
+from litestar.types import Empty, Receive, Scope
 
-from autoliq.api.schemas import ErrorBody
+from autoliq.api.errors import ErrorBody
 from autoliq.domain.bounds import INT64_MAX, INT64_MIN, TEXT_TIME_RANGE, date_within, time_within
 from autoliq.domain.errors import BadRequest
 
@@ -140,18 +143,25 @@ def _where(found: str) -> str:
     return found.removeprefix("$.")
 
 
+@cache
+def _decoder(model: Any) -> msgspec.json.Decoder[Any]:
+    """`model`'s strict decoder, built once (cheaper per body than `msgspec.json.decode(type=...)`)."""
+    return msgspec.json.Decoder(model, strict=True)
+
+
 def decode_strict(raw: bytes, model: type[S]) -> S:
     """`raw` decoded strictly: a string is never taken for a number, no text holds a NUL, every id is
     an int64 and every date lies within 2000-01-01..2100-01-01 (BadRequest naming the field).
 
-    Litestar's own decoding (kept for the OpenAPI description) coerces `"1"` to `1`; Tradovate's
-    contract says a wrong JSON type is a 400, so bodies are decoded here, strictly. PostgreSQL's text
+    Litestar's own decoding coerces `"1"` to `1`; Tradovate's contract says a wrong JSON type is a
+    400, so every body is decoded here, strictly, and only here (`StrictRequest.json`, the hot
+    routes). PostgreSQL's text
     cannot hold a NUL (it refuses the statement, where SQLite stores it), so every body's text is
     refused here, on both engines, before any of it reaches a query. JSON nested deeper than the
     decoder's recursion allows (a 2 KB body can nest 1,000 deep) is malformed, not a server error.
     """
     try:
-        decoded = msgspec.json.decode(raw, type=model, strict=True)
+        decoded: S = _decoder(model).decode(raw)
     except msgspec.ValidationError as exc:
         message = str(exc)
         if " - at `$." in message:
@@ -176,18 +186,83 @@ def decode_strict(raw: bytes, model: type[S]) -> S:
     return decoded
 
 
+async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    """The request's body: the one reader of every route's body (and of the sandbox step's), with
+    its size limit. `RequestEntityTooLarge` (413) when the `Content-Length` or the bytes received
+    pass `limit`; BadRequest for an unreadable `Content-Length` or a client gone before the end."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                announced = int(value)
+            except ValueError:
+                raise BadRequest("Invalid Content-Length header") from None
+            if announced > limit:
+                raise RequestEntityTooLarge
+            break
+    message: Any = await receive()
+    if message["type"] == "http.request" and not message.get("more_body", False):
+        body: bytes = message.get("body", b"")  # the usual case: the whole body in one message
+        if len(body) > limit:
+            raise RequestEntityTooLarge
+        return body
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        if message["type"] == "http.disconnect":
+            raise BadRequest("Client disconnected")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise RequestEntityTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+        message = await receive()
+
+
+def body_model(handler: Any) -> Any:
+    """The type a route handler declares its `data` (its JSON body) as, or None (Litestar parses
+    the handler's signature once, when the app is built)."""
+    field = handler.parsed_fn_signature.parameters.get("data")
+    return None if field is None else field.annotation
+
+
 class StrictRequest(Request[Any, Any, Any]):
-    """The app's request: Litestar's decoding of a route's `data` (for its signature) answers JSON
-    nested too deeply as malformed, a 400, where it would raise a RecursionError (a 500)."""
+    """The app's request: its body read by `read_body` (the one reader and size limit) and decoded
+    once, strictly, by `decode_strict` into the type the route declares its `data` as (Litestar then
+    hands that value to the route as it is; the declaration is also the OpenAPI description)."""
+
+    async def body(self) -> bytes:
+        """The body, read once (by `read_body`, within the app's limit) and kept on the scope."""
+        if self._body is Empty:
+            state = self._connection_state
+            if state.body is Empty:
+                limit = self.route_handler.resolve_request_max_body_size() or sys.maxsize
+                state.body = await read_body(self.scope, self.receive, limit)
+            self._body = state.body
+        return self._body
 
     async def json(self) -> Any:
-        """The body as any JSON document (Litestar's), or BadRequest when nested too deeply."""
+        """The body decoded strictly into the route's `data` type (`decode_strict`); as any JSON
+        document for a route without one (BadRequest when nested too deeply)."""
+        if self._json is Empty:
+            model = body_model(self.route_handler)
+            if model is None:
+                return await self._document()
+            raw = await self.body()
+            try:
+                self._json = decode_strict(raw, model)
+            except BadRequest:
+                # A body both malformed (or nested too deeply) and of the wrong shape is answered as
+                # malformed, whichever comes first in it (the typed decoder would name an unknown
+                # field before it reaches the rest): only a refused body is read a second time.
+                await self._document()
+                raise
+        return self._json
+
+    async def _document(self) -> Any:
+        """The body as any JSON document (Litestar's decoding), or BadRequest when nested too deeply."""
         try:
             return await super().json()
         except RecursionError:
             raise BadRequest(TEXT_TOO_DEEP) from None
-
-
-async def strict_body(request: Request[Any, Any, Any], model: type[S]) -> S:
-    """The request's body decoded strictly (see `decode_strict`)."""
-    return decode_strict(await request.body(), model)

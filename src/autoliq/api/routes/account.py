@@ -17,7 +17,7 @@ from autoliq.api.params import (
     SuggestTextParam,
     parse_ids,
 )
-from autoliq.api.schemas import AccountOut, account_out
+from autoliq.api.schemas.account import AccountOut, account_out
 from autoliq.api.security import caller_of
 from autoliq.container import Services
 

@@ -9,8 +9,8 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from autoliq.api.client_address import client_address
-from autoliq.api.params import ERROR_RESPONSES, PUBLIC_ERROR_RESPONSES, strict_body
-from autoliq.api.schemas import AccessTokenRequest, AccessTokenResponse, OAuthMeResponse
+from autoliq.api.params import ERROR_RESPONSES, PUBLIC_ERROR_RESPONSES
+from autoliq.api.schemas.auth import AccessTokenRequest, AccessTokenResponse, OAuthMeResponse
 from autoliq.api.security import PUBLIC, bearer_token, caller_of
 from autoliq.container import Services
 from autoliq.domain.rules import Rejection
@@ -51,7 +51,6 @@ class AuthController(Controller):
     ) -> AccessTokenResponse:
         """Log in; a wrong name or password answers HTTP 200 with `errorText`, as Tradovate does; after
         repeated failures, a penalty ticket (`p-ticket`, `p-time`) instead (docs/api.md)."""
-        data = await strict_body(request, AccessTokenRequest)
         result = await services.auth.request_access_token(
             data.name, data.password, address=client_address(request.scope), ticket=data.pTicket
         )
@@ -67,7 +66,7 @@ class AuthController(Controller):
         self, request: Request[Any, Any, Any], services: NamedDependency[Services]
     ) -> AccessTokenResponse:
         """Extend the current session's token (and its mdAccessToken); opens no new session."""
-        return _granted(await services.auth.renew_access_token(bearer_token(request)))
+        return _granted(await services.auth.renew_access_token(bearer_token(request.scope)))
 
     @post("/renewaccesstoken", status_code=200, responses=ERROR_RESPONSES)
     async def renew_access_token_post(
@@ -75,7 +74,7 @@ class AuthController(Controller):
     ) -> AccessTokenResponse:
         """The same renewal for clients that POST it (Tradovate's document says GET); a body, if any,
         is not read."""
-        return _granted(await services.auth.renew_access_token(bearer_token(request)))
+        return _granted(await services.auth.renew_access_token(bearer_token(request.scope)))
 
     @get("/me", responses=ERROR_RESPONSES)
     async def me(

@@ -8,8 +8,8 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from autoliq.api.dry_run_schemas import DryRunBody, DryRunResponseOut, dry_run_out
-from autoliq.api.params import ERROR_RESPONSES, decode_strict
+from autoliq.api.params import ERROR_RESPONSES
+from autoliq.api.schemas.dry_run import DryRunBody, DryRunResponseOut, dry_run_out
 from autoliq.api.security import caller_of
 from autoliq.container import Services
 from autoliq.service.dry_run import ExtraRisk
@@ -29,8 +29,7 @@ class DryRunController(Controller):
     ) -> DryRunResponseOut:
         """Judge one to four orders against the account's state and limits; nothing is stored. A
         refusal is HTTP 200 with `rejectReason` and `comment`; an unknown account 404, another's 401."""
-        del data  # declared for the OpenAPI description; decoded strictly below
-        body = decode_strict(await request.body(), DryRunBody)
+        body = data
         extra = ExtraRisk() if body.extraPreTradeRisk is None else body.extraPreTradeRisk.extra()
         outcome = await services.dry_run.dry_run(caller_of(request).user, body.accountId, body.orders, extra)
         return dry_run_out(outcome)

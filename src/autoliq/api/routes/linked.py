@@ -1,8 +1,8 @@
 """/v1/order/placeoco and /placeoso, /v1/orderStrategy, /v1/orderStrategyLink, /v1/orderStrategyType.
 
 Paths are registered in the case of Tradovate's specification (`placeoco`, `startorderstrategy`);
-`api/fast.py` matches paths without regard to case, so `placeOCO` and `startOrderStrategy` (what the
-examples send) reach them too, over REST and over the WebSocket.
+the app's edge (`api/edge.py`) matches paths without regard to case, so `placeOCO` and
+`startOrderStrategy` (what the examples send) reach them too, over REST and over the WebSocket.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 
-from autoliq.api.linked_schemas import (
+from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdParam, parse_ids
+from autoliq.api.schemas.linked import (
     ORDER_STRATEGY_TYPES,
     InterruptOrderStrategyBody,
     ModifyOrderStrategyBody,
@@ -32,7 +33,6 @@ from autoliq.api.linked_schemas import (
     strategy_out,
     strategy_status_out,
 )
-from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdParam, decode_strict, parse_ids
 from autoliq.api.security import caller_of
 from autoliq.container import Services
 from autoliq.domain.errors import BadRequest, NotFound
@@ -53,8 +53,7 @@ class LinkedOrderController(Controller):
         self, request: Req, data: JSONBody[PlaceOcoBody], services: NamedDependency[Services]
     ) -> PlaceOcoResultOut:
         """Two orders where a fill or a cancel of one cancels the other; a refusal is a value."""
-        del data
-        body = decode_strict(await request.body(), PlaceOcoBody)
+        body = data
         outcome = await services.linked.place_oco(caller_of(request).user, body)
         count_order(outcome.failure_reason or "accepted")
         return oco_out(outcome)
@@ -64,8 +63,7 @@ class LinkedOrderController(Controller):
         self, request: Req, data: JSONBody[PlaceOsoBody], services: NamedDependency[Services]
     ) -> PlaceOsoResultOut:
         """An entry and one or two brackets, suspended until the entry fills; a refusal is a value."""
-        del data
-        body = decode_strict(await request.body(), PlaceOsoBody)
+        body = data
         outcome = await services.linked.place_oso(caller_of(request).user, body)
         count_order(outcome.failure_reason or "accepted")
         return oso_out(outcome)
@@ -82,8 +80,7 @@ class OrderStrategyController(Controller):
         self, request: Req, data: JSONBody[StartOrderStrategyBody], services: NamedDependency[Services]
     ) -> OrderStrategyStatusResponseOut:
         """Start a multibracket strategy (`params`: a JSON string); a refusal is an `errorText`."""
-        del data
-        body = decode_strict(await request.body(), StartOrderStrategyBody)
+        body = data
         if isinstance(body.params, str) and len(body.params) > MAX_PARAMS_CHARS:
             raise BadRequest(f"params: at most {MAX_PARAMS_CHARS} characters")
         outcome = await services.linked.start_strategy(caller_of(request).user, body)
@@ -94,8 +91,7 @@ class OrderStrategyController(Controller):
         self, request: Req, data: JSONBody[InterruptOrderStrategyBody], services: NamedDependency[Services]
     ) -> OrderStrategyStatusResponseOut:
         """Stop a running strategy; its working and suspended orders are cancelled."""
-        del data
-        body = decode_strict(await request.body(), InterruptOrderStrategyBody)
+        body = data
         user = caller_of(request).user
         return strategy_status_out(await services.linked.interrupt_strategy(user, body.orderStrategyId))
 
@@ -104,8 +100,7 @@ class OrderStrategyController(Controller):
         self, request: Req, data: JSONBody[ModifyOrderStrategyBody], services: NamedDependency[Services]
     ) -> OrderStrategyStatusResponseOut:
         """Move one bracket of a running strategy (`command`: see docs/api.md, Linked orders)."""
-        del data
-        body = decode_strict(await request.body(), ModifyOrderStrategyBody)
+        body = data
         user = caller_of(request).user
         outcome = await services.linked.modify_strategy(user, body.orderStrategyId, body.command)
         return strategy_status_out(outcome)

@@ -19,7 +19,7 @@ from autoliq.api.params import (
     SuggestTextParam,
     parse_ids,
 )
-from autoliq.api.schemas import (
+from autoliq.api.schemas.market import (
     ContractGroupOut,
     ContractMaturityOut,
     ContractOut,

@@ -8,9 +8,9 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from autoliq.api.fast import set_admin_action
-from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdParam, decode_strict, parse_ids
-from autoliq.api.schemas import (
+from autoliq.api.asgi_post import asgi_post
+from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdParam, parse_ids
+from autoliq.api.schemas.risk import (
     AccountRiskStatusLogOut,
     AccountRiskStatusOut,
     AccountRiskStatusResponse,
@@ -23,8 +23,9 @@ from autoliq.api.schemas import (
 )
 from autoliq.api.security import caller_of
 from autoliq.container import Services
-from autoliq.domain.model import RiskStatus
-from autoliq.domain.rules import Rejection
+from autoliq.domain.model import RiskStatus, User
+from autoliq.domain.rules import EnvironmentDenied, Rejection
+from autoliq.telemetry.metrics import count_admin_action
 
 
 class RiskStatusController(Controller):
@@ -32,18 +33,6 @@ class RiskStatusController(Controller):
 
     path = "/v1/accountRiskStatus"
     tags = ["accountRiskStatus"]  # noqa: RUF012
-
-    @post("/setadminautoliqaction", status_code=200, responses=ERROR_RESPONSES)
-    async def set_admin_auto_liq_action(
-        self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[SetAdminAutoLiqActionBody],
-        services: NamedDependency[Services],
-    ) -> Response[AccountRiskStatusResponse]:
-        """Set an account's admin auto-liquidation action (organization administrators, Demo)."""
-        del data  # declared for the OpenAPI description; the body is decoded strictly below
-        status, answer = await set_admin_action(services, caller_of(request).user, await request.body())
-        return Response(answer, status_code=status)
 
     @post("/updatemaxnetliq", status_code=200, responses=ERROR_RESPONSES)
     async def update_max_net_liq(
@@ -54,8 +43,7 @@ class RiskStatusController(Controller):
     ) -> AccountRiskStatusResponse:
         """Set an account's `maxNetLiq` (the trailing drawdown's high-water mark; organization admins);
         `minNetLiq` follows from its `trailingMaxDrawdown` and limit."""
-        del data  # declared for the OpenAPI description; decoded strictly below
-        body = decode_strict(await request.body(), UpdateMaxNetLiqBody)
+        body = data
         result = await services.risk.update_max_net_liq(
             caller_of(request).user, body.accountId, body.maxNetLiq
         )
@@ -69,8 +57,7 @@ class RiskStatusController(Controller):
         services: NamedDependency[Services],
     ) -> AccountRiskStatusResponse:
         """Clear the auto-liq layer a post-trade rule set (organization admins); the admin action stays."""
-        del data
-        body = decode_strict(await request.body(), ResetAutoLiqStatusBody)
+        body = data
         result = await services.risk.reset_auto_liq_status(caller_of(request).user, body.accountId)
         return _status_response(result)
 
@@ -83,8 +70,7 @@ class RiskStatusController(Controller):
     ) -> AccountRiskStatusResponse:
         """Unlock an account (organization admins): the auto-liq layer cleared, and an admin lock,
         liquidation or liquidate-only mode returned to `Normal`."""
-        del data
-        body = decode_strict(await request.body(), OrganizationAdminUnlockAccountBody)
+        body = data
         result = await services.risk.admin_unlock_account(
             caller_of(request).user, body.accountId, body.reason
         )
@@ -182,3 +168,41 @@ def _status_response(result: RiskStatus | Rejection) -> AccountRiskStatusRespons
     if isinstance(result, Rejection):
         return AccountRiskStatusResponse(errorText=result.error_text)
     return AccountRiskStatusResponse(accountRiskStatus=risk_status_out(result))
+
+
+async def set_admin_action(
+    services: Services, caller: User, body: SetAdminAutoLiqActionBody
+) -> tuple[int, AccountRiskStatusResponse]:
+    """setadminautoliqaction after the guard and the body's decoding: (HTTP status, answer). Raises
+    NotFound (404) and Unauthorized (401) for the app's error table."""
+    result = await services.risk.set_admin_auto_liq_action(
+        caller, body.accountId, body.adminAction, body.adminActionReasonCode, body.adminActionReason
+    )
+    if isinstance(result, Rejection):
+        return 200, AccountRiskStatusResponse(errorText=result.error_text)
+    if isinstance(result, EnvironmentDenied):
+        return result.http_status, AccountRiskStatusResponse(errorText=result.error_text)
+    count_admin_action(result.admin_action.value)
+    return 200, AccountRiskStatusResponse(accountRiskStatus=risk_status_out(result))
+
+
+@post(
+    "/v1/accountRiskStatus/setadminautoliqaction",
+    status_code=200,
+    responses=ERROR_RESPONSES,
+    tags=["accountRiskStatus"],
+)
+async def set_admin_auto_liq_action(
+    data: JSONBody[SetAdminAutoLiqActionBody],
+) -> Response[AccountRiskStatusResponse]:
+    """Set an account's admin auto-liquidation action (organization administrators, Demo)."""
+    raise NotImplementedError  # the OpenAPI description of SET_ADMIN_ACTION, never served
+
+
+SET_ADMIN_ACTION = asgi_post(
+    "/v1/accountRiskStatus/setadminautoliqaction",
+    SetAdminAutoLiqActionBody,
+    set_admin_action,
+    set_admin_auto_liq_action,
+)
+"""The product's hot path (bulk lock/unlock runs hit it thousands of times a second)."""

@@ -16,10 +16,10 @@ from autoliq.api.params import (
     INT64_MIN,
     IdListParam,
     IdParam,
-    decode_strict,
     parse_ids,
 )
-from autoliq.api.risk_admin_schemas import (
+from autoliq.api.schemas.orders import SimpleResponseOut
+from autoliq.api.schemas.risk_admin import (
     AccountNotesOut,
     ResetDemoAccountStateBody,
     RiskCategoryAdminOut,
@@ -32,7 +32,6 @@ from autoliq.api.risk_admin_schemas import (
     risk_category_out,
 )
 from autoliq.api.security import caller_of
-from autoliq.api.trading_schemas import SimpleResponseOut
 from autoliq.container import Services
 
 Req = Request[Any, Any, Any]
@@ -54,8 +53,7 @@ class RiskAdminController(Controller):
         self, request: Req, data: JSONBody[SetAccountNotesBody], services: NamedDependency[Services]
     ) -> SimpleResponseOut:
         """Replace an account's notes (at most 8,192 characters; absent: none)."""
-        del data  # declared for the OpenAPI description; decoded strictly below
-        body = decode_strict(await request.body(), SetAccountNotesBody)
+        body = data
         user = caller_of(request).user
         return _simple(await services.risk_admin.set_account_notes(user, body.accountId, body.notes))
 
@@ -65,8 +63,7 @@ class RiskAdminController(Controller):
     ) -> SimpleResponseOut:
         """Put up to 10,000 accounts in a risk category, all or nothing (those in it already are
         skipped)."""
-        del data
-        body = decode_strict(await request.body(), SwitchRiskCategoryBody)
+        body = data
         user = caller_of(request).user
         return _simple(
             await services.risk_admin.switch_risk_category(user, body.accountIds, body.riskCategoryId)
@@ -77,8 +74,7 @@ class RiskAdminController(Controller):
         self, request: Req, data: JSONBody[SetDemoHaltBody], services: NamedDependency[Services]
     ) -> SimpleResponseOut:
         """Halt a risk category (its accounts' new orders get `TradingLocked`) or clear the halt (Demo)."""
-        del data
-        body = decode_strict(await request.body(), SetDemoHaltBody)
+        body = data
         user = caller_of(request).user
         return _simple(await services.risk_admin.set_demo_halt(user, body.halt, body.riskCategoryId))
 
@@ -121,8 +117,7 @@ class DemoAccountController(Controller):
     ) -> SimpleResponseOut:
         """Return up to 10,000 demo accounts to their state at the market open of a past trade date,
         all in one transaction (organization admins, Demo)."""
-        del data
-        body = decode_strict(await request.body(), ResetDemoAccountStateBody)
+        body = data
         when = body.resetTradeDate
         error = await services.risk_admin.reset_demo_account_state(
             caller_of(request).user,
@@ -162,8 +157,7 @@ class RiskAdminExtensionsController(Controller):
     ) -> RiskCategoryAdminOut:
         """Create a risk category (organization admins): `{"name": "Evaluation"}`; 400 for a blank,
         too long (over 200 characters) or taken name."""
-        del data
-        body = decode_strict(await request.body(), RiskCategoryIn)
+        body = data
         return risk_category_admin_out(
             await services.risk_admin.add_risk_category(caller_of(request).user, body.name)
         )

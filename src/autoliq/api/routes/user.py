@@ -17,7 +17,7 @@ from autoliq.api.params import (
     SuggestTextParam,
     parse_ids,
 )
-from autoliq.api.schemas import UserOut, user_out
+from autoliq.api.schemas.user import UserOut, user_out
 from autoliq.api.security import caller_of
 from autoliq.container import Services
 

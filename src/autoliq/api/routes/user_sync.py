@@ -30,9 +30,8 @@ class UserSyncController(Controller):
     ) -> SyncMessageOut:
         """The snapshot of the accounts the request names (narrowed as on the WebSocket: `accounts`,
         `users`, `shardingExpression`). The body is required, as for every POST (`{}` for all)."""
-        # Declared for the OpenAPI description (optional here only so that an empty body gets the
-        # strict decoder's 400, `Malformed JSON body: ...`); decoded strictly below.
-        del data
-        body = decode_strict(await request.body(), SyncRequestBody)
+        # Optional only so that an empty body (or `null`) gets the strict decoder's 400, `Malformed
+        # JSON body: ...`, as for every POST: then only is it decoded again, to raise that.
+        body = data if data is not None else decode_strict(await request.body(), SyncRequestBody)
         subscription = subscription_of(caller_of(request).user, body)
         return await snapshot(services, subscription)

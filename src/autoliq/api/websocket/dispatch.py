@@ -2,7 +2,7 @@
 
 The frame becomes an ASGI `http` scope (POST when the route takes POST, else GET with the query),
 its body is fed in, and the status and body sent back are collected. The socket's caller rides in
-the scope under `DISPATCHED_CALLER`, which the token guard and the fast path honour, so no token
+the scope under `DISPATCHED_CALLER`, which the token guard honours, so no token
 (perhaps expired by now) is sent.
 """
 
@@ -12,9 +12,9 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar
-from litestar.routes import HTTPRoute
+from litestar.routes import ASGIRoute, HTTPRoute
 
-from autoliq.api.security import DISPATCHED_CALLER
+from autoliq.api.security import ALLOWED_METHODS, DISPATCHED_CALLER
 from autoliq.api.websocket.protocol import NOT_FOUND, answer, error_answer, valid_endpoint
 from autoliq.service.auth import Caller
 
@@ -27,14 +27,15 @@ _decode_error = msgspec.json.Decoder(_ErrorBody).decode
 
 
 class RestDispatcher:
-    """Runs request frames through the app's own ASGI entry (token guard, fast path, routes)."""
+    """Runs request frames through the app's own ASGI entry (the edge, token guard, routes)."""
 
     def __init__(self, app: Litestar) -> None:
         self._app = app
         self._post = {
             route.path.lower()
             for route in app.routes
-            if isinstance(route, HTTPRoute) and "POST" in route.methods
+            if (isinstance(route, HTTPRoute) and "POST" in route.methods)
+            or (isinstance(route, ASGIRoute) and "POST" in route.route_handler.opt.get(ALLOWED_METHODS, ()))
         }
 
     def method_of(self, path: str) -> str:

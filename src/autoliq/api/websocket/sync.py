@@ -15,7 +15,9 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from autoliq.api.bounds import Int64
-from autoliq.api.linked_schemas import (
+from autoliq.api.schemas.account import AccountOut, account_out
+from autoliq.api.schemas.auto_liq_settings import UserAccountAutoLiqIO, settings_out
+from autoliq.api.schemas.linked import (
     ORDER_STRATEGY_TYPES,
     OrderStrategyLinkOut,
     OrderStrategyOut,
@@ -23,29 +25,21 @@ from autoliq.api.linked_schemas import (
     link_out,
     strategy_out,
 )
-from autoliq.api.post_trade_schemas import UserAccountAutoLiqIO, settings_out
-from autoliq.api.schemas import (
-    AccountOut,
-    AccountRiskStatusOut,
+from autoliq.api.schemas.market import (
     ContractGroupOut,
     ContractMaturityOut,
     ContractOut,
     CurrencyOut,
     ExchangeOut,
     ProductOut,
-    UserOut,
-    account_out,
     contract_group_out,
     contract_maturity_out,
     contract_out,
     currency_out,
     exchange_out,
-    log_entry_out,
     product_out,
-    risk_status_out,
-    user_out,
 )
-from autoliq.api.trading_schemas import (
+from autoliq.api.schemas.orders import (
     CashBalanceOut,
     FillOut,
     FillPairOut,
@@ -57,6 +51,8 @@ from autoliq.api.trading_schemas import (
     order_out,
     position_out,
 )
+from autoliq.api.schemas.risk import AccountRiskStatusOut, log_entry_out, risk_status_out
+from autoliq.api.schemas.user import UserOut, user_out
 from autoliq.container import Services
 from autoliq.domain.errors import BadRequest
 from autoliq.domain.events import Event, RiskStatusChanged, TradingEntityChanged

@@ -8,8 +8,8 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdParam, decode_strict, parse_ids
-from autoliq.api.post_trade_schemas import (
+from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdParam, parse_ids
+from autoliq.api.schemas.auto_liq_settings import (
     UpdateUserAutoLiqBody,
     UpdateUserAutoLiqItemOut,
     UpdateUserAutoLiqResponseOut,
@@ -45,10 +45,11 @@ class UserAccountAutoLiqController(Controller):
     path = "/v1/userAccountAutoLiq"
     tags = ["userAccountAutoLiq"]  # noqa: RUF012
 
-    async def _entity(self, request: Req, services: Services, mode: Mode) -> UserAccountAutoLiqIO:
+    async def _entity(
+        self, request: Req, body: UserAccountAutoLiqIO, services: Services, mode: Mode
+    ) -> UserAccountAutoLiqIO:
         # Tradovate's entity has no errorText: a refusal here is an HTTP error (400, or 401 for
         # "Access is denied"), never a 200 with a field the entity does not declare.
-        body = decode_strict(await request.body(), UserAccountAutoLiqIO)
         if body.id is None or body.id <= 0:
             raise BadRequest(TEXT_BAD_ID)
         result = await services.auto_liq.change(
@@ -66,24 +67,21 @@ class UserAccountAutoLiqController(Controller):
     ) -> UserAccountAutoLiqIO:
         """Create an account's settings (`id` = account id); an account has at most one set. Refusals are
         400 (invalid value, already created) or 401 (`Access is denied`: changesLocked, or not permitted)."""
-        del data  # declared for the OpenAPI description; decoded strictly
-        return await self._entity(request, services, Mode.CREATE)
+        return await self._entity(request, data, services, Mode.CREATE)
 
     @post("/update", status_code=200, responses=ERROR_RESPONSES)
     async def update(
         self, request: Req, data: JSONBody[UserAccountAutoLiqIO], services: NamedDependency[Services]
     ) -> UserAccountAutoLiqIO:
         """Replace an account's settings (an omitted limit is switched off); 404 when it has none."""
-        del data
-        return await self._entity(request, services, Mode.UPDATE)
+        return await self._entity(request, data, services, Mode.UPDATE)
 
     @post("/updateuserautoliq", status_code=200, responses=ERROR_RESPONSES)
     async def update_user_auto_liq(
         self, request: Req, data: JSONBody[UpdateUserAutoLiqBody], services: NamedDependency[Services]
     ) -> UpdateUserAutoLiqResponseOut:
         """Set an account's settings, creating them if needed; `asOwner`: with the owner's rights."""
-        del data
-        change = _change(decode_strict(await request.body(), UpdateUserAutoLiqBody))
+        change = _change(data)
         if isinstance(change, str):
             return UpdateUserAutoLiqResponseOut(errorText=change)
         result = await services.auto_liq.change(caller_of(request).user, [change], Mode.UPSERT)
@@ -98,8 +96,7 @@ class UserAccountAutoLiqController(Controller):
         self, request: Req, data: JSONBody[UpdateUserAutoLiqsBody], services: NamedDependency[Services]
     ) -> UpdateUserAutoLiqsResponseOut:
         """updateuserautoliq for many accounts (at most 10,000), all or nothing."""
-        del data
-        body = decode_strict(await request.body(), UpdateUserAutoLiqsBody)
+        body = data
         changes: list[SettingsChange] = []
         for item in body.items:
             change = _change(item)

@@ -1,9 +1,18 @@
-"""The sandbox's ASGI entry, around `FastEntry`: injected faults, penalty tickets and the rate-limit
-profile, for every `/v1` route (the fast setadminautoliqaction and placeorder included) and for the
-WebSocket's requests, which are dispatched through the app's entry too.
+"""The app's one ASGI edge, in front of Litestar: every request, REST or dispatched by the WebSocket,
+passes it and nothing answers beside it.
 
-While no fault is pending, no ticket is early and the profile is off, a request costs one attribute
-lookup here. Otherwise, for a `/v1` path:
+In order, for an `http` request:
+
+1. Tradovate's paths without regard to case (`/auth/accessTokenRequest` works): the path is
+   rewritten to the route's own spelling (WebSocket scopes too);
+2. the sandbox step (`SandboxStep`), while faults are pending, tickets early or the rate-limit
+   profile on: see below;
+3. the app (Litestar: routing, the token guard, the routes, the error table in api/errors.py),
+   timed and counted (telemetry/metrics.py) under the route template it matched, never the raw
+   path; an answer the sandbox step gives in the app's stead is counted the same way.
+
+The sandbox step: while no fault is pending, no ticket is early and the profile is off, a request
+costs one attribute lookup here. Otherwise, for a `/v1` path:
 
 1. the profile's user-level windows (per user id, per client IP without a valid token): a call past
    them is answered 429 with an empty body;
@@ -18,6 +27,8 @@ lookup here. Otherwise, for a `/v1` path:
 The call's organization is its user's: the WebSocket's user, or the bearer token's. A login
 (accesstokenrequest) has no token: it is the organization of the user name it logs in as. Any other
 call without a valid token, and a login as an unknown name, is the sandbox operator's.
+
+The body the step reads (with the one reader, `params.read_body`) is handed to the app again.
 """
 
 from __future__ import annotations
@@ -32,12 +43,14 @@ from urllib.parse import parse_qsl
 
 import msgspec
 from litestar.enums import ScopeType
+from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from autoliq.api.client_address import client_address
-from autoliq.api.security import dispatched_caller
+from autoliq.api.params import read_body
+from autoliq.api.security import bearer_token, dispatched_caller
 from autoliq.container import Services
-from autoliq.domain.errors import Unauthorized
+from autoliq.domain.errors import BadRequest, Unauthorized
 from autoliq.domain.model import User
 from autoliq.domain.rate_limits import EndpointLimit, RateLimiter
 from autoliq.domain.sandbox import INTERNAL_ERROR_TEXT, FaultKind, PenaltyTicket, TicketVerdict
@@ -53,31 +66,83 @@ LOGIN_PATH_KEY = "/v1/auth/accesstokenrequest"
 _MAX_NAME = 200
 
 
+def record_request(route: str, method: Any, status: int, began: float) -> None:
+    """The one request-metrics recorder: an answered request, by route template (or
+    `UNMATCHED_ROUTE`, never the raw path), method and status, and its duration since `began`."""
+    HTTP_REQUESTS.inc((route, method if method in _METHODS else "OTHER", status))
+    HTTP_DURATION.labels((route,)).observe(perf_counter() - began)
+
+
+class Edge:
+    """The app's ASGI entry (see the module's docstring): paths, the sandbox step, metrics."""
+
+    def __init__(self, app: ASGIApp, services: Services, paths: Iterable[str]) -> None:
+        self.app = app
+        self.canonical = {p.lower(): p for p in paths}
+        self.sandbox = SandboxStep(self._counted, services, self.canonical)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == ScopeType.HTTP or kind == ScopeType.WEBSOCKET:
+            path = scope["path"]
+            canonical = self.canonical.get(path.lower())
+            if canonical is not None and canonical != path:
+                # Tradovate matches paths without regard to case (`/auth/accessTokenRequest` works).
+                scope = dict(scope)  # type: ignore[assignment]
+                scope["path"] = canonical
+                scope["raw_path"] = canonical.encode()
+            if kind == ScopeType.HTTP:
+                sandbox = self.sandbox
+                if sandbox.limited or sandbox.sandbox.armed:
+                    lowered = scope["path"].lower()
+                    # Tradovate's API only: autoliq's own /_autoliq controls are never faulted nor limited.
+                    if lowered.startswith("/v1/"):
+                        await sandbox(lowered, scope, receive, send)
+                        return
+                await self._counted(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The app's answer, counted once given under the route template Litestar matched."""
+        status = 500  # when the app raised before answering
+
+        async def send_counted(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        began = perf_counter()
+        try:
+            await self.app(scope, receive, send_counted)
+        finally:
+            record_request(
+                scope.get("path_template") or UNMATCHED_ROUTE, scope.get("method", ""), status, began
+            )
+
+
 def penalty_body(ticket: PenaltyTicket) -> bytes:
     """Tradovate's penalty answer (HTTP 200): the request was not processed."""
     return _encode({"p-ticket": ticket.ticket, "p-time": ticket.p_time, "p-captcha": ticket.p_captcha})
 
 
-class SandboxEntry:
-    """Faults, tickets and rate limits in front of the app's entry (see the module's docstring)."""
+class SandboxStep:
+    """Faults, tickets and rate limits, a step of the edge (see the module's docstring); `app` is the
+    edge's counted call of the app."""
 
-    def __init__(self, app: ASGIApp, services: Services, paths: Iterable[str]) -> None:
+    def __init__(self, app: ASGIApp, services: Services, canonical: dict[str, str]) -> None:
         self.app = app
         self.sandbox = services.sandbox
         self.auth = services.auth
         self.max_body = services.settings.max_body_bytes
-        self.canonical = {p.lower(): p for p in paths}
+        self.canonical = canonical
         self.limiter = None if services.rate_limits is None else RateLimiter(services.rate_limits)
         self.limited = self.limiter is not None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (self.limited or self.sandbox.armed) and scope["type"] == ScopeType.HTTP:
-            path = scope["path"].lower()
-            # Tradovate's API only: autoliq's own /_autoliq controls are never faulted nor limited.
-            if path.startswith("/v1/"):
-                await self._sandboxed(path, scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+    async def __call__(self, path: str, scope: Scope, receive: Receive, send: Send) -> None:
+        """A `/v1` request (`path` lower-cased) while the sandbox is armed or the profile on."""
+        await self._sandboxed(path, scope, receive, send)
 
     async def _sandboxed(self, path: str, scope: Scope, receive: Receive, send: Send) -> None:
         began = perf_counter()
@@ -95,7 +160,7 @@ class SandboxEntry:
         admitted = False
         body: bytes | None = None
         if faulted_for or endpoint is not None or sandbox.tickets_early(time()):
-            receive, body = await _buffered(receive, self.max_body)
+            receive, body = await _buffered(scope, receive, self.max_body)
             ticket = _ticket_of(scope, body)
             if ticket is not None:
                 verdict, fresh = await sandbox.redeem(ticket, path)
@@ -139,7 +204,7 @@ class SandboxEntry:
         """The user of a WebSocket's request or of a valid bearer token; None otherwise."""
         caller = dispatched_caller(scope)
         if caller is None:
-            token = _bearer(scope)
+            token = bearer_token(scope)
             if token is not None:
                 try:
                     caller = await self.auth.authenticate(token)
@@ -211,10 +276,7 @@ class SandboxEntry:
     ) -> None:
         """Answer in the app's stead, counted in the HTTP metrics under the route's template."""
         await _send(send, status, payload, json=json)
-        route = self.canonical.get(path, UNMATCHED_ROUTE)
-        method = scope.get("method", "")
-        HTTP_REQUESTS.inc((route, method if method in _METHODS else "OTHER", status))
-        HTTP_DURATION.labels((route,)).observe(perf_counter() - began)
+        record_request(self.canonical.get(path, UNMATCHED_ROUTE), scope.get("method", ""), status, began)
 
 
 async def _send(send: Send, status: int, payload: bytes, *, json: bool) -> None:
@@ -225,26 +287,21 @@ async def _send(send: Send, status: int, payload: bytes, *, json: bool) -> None:
     await send({"type": "http.response.body", "body": payload, "more_body": False})
 
 
-async def _buffered(receive: Receive, limit: int) -> tuple[Receive, bytes | None]:
-    """Read the request body (None when it is over `limit` or the client left); a `receive` that
-    hands the app the same messages again, then the rest."""
+async def _buffered(scope: Scope, receive: Receive, limit: int) -> tuple[Receive, bytes | None]:
+    """The request body, read by the one reader (None when it is over `limit` or the client left:
+    the app answers that); a `receive` that hands the app the same messages again, then the rest."""
     messages: deque[Any] = deque()
-    parts: list[bytes] = []
-    size = 0
-    body: bytes | None = None
-    while True:
-        message: Any = await receive()
+
+    async def recorded() -> Any:
+        message = await receive()
         messages.append(message)
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            break  # the app answers 413
-        parts.append(chunk)
-        if not message.get("more_body", False):
-            body = b"".join(parts)
-            break
+        return message
+
+    body: bytes | None
+    try:
+        body = await read_body(scope, recorded, limit)
+    except (HTTPException, BadRequest):
+        body = None
 
     async def replay() -> Any:
         if messages:
@@ -283,11 +340,3 @@ def _login_name(body: bytes | None) -> str | None:
         return None
     found = document.get("name") if isinstance(document, dict) else None
     return found if isinstance(found, str) and 0 < len(found) <= _MAX_NAME else None
-
-
-def _bearer(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            return token.strip() or None if scheme.lower() == "bearer" else None
-    return None
