@@ -44,9 +44,10 @@ from autoliq.domain.limits import (
 from autoliq.domain.money import CashState
 from autoliq.domain.orders import OrderType, TimeInForce
 from autoliq.domain.states import AdminAction, Side
-from autoliq.service.execution import NewOrder, liquidate_account, place_order
+from autoliq.service.execution import NewOrder, place_order
 from autoliq.service.market import LISTED_AHEAD
 from autoliq.service.ports import Store
+from tests.reference_liquidation import liquidate_account
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 ACCOUNT = 1

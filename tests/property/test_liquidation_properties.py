@@ -1,11 +1,11 @@
 """The risk engine's set-based liquidation writes what the row-by-row one wrote, row for row.
 
-It writes each table in one statement (all closing orders, then all fills, then the positions,
-then the cash) where execution's `liquidate_account` wrote order, fill, position and cash for one
-position after another: Hypothesis draws an account's positions (long, short, several lots,
-with or without a price), working and suspended orders and running strategies; both liquidations
-run on the same database state (a savepoint each, both engines) and must leave the same rows in
-every table they touch, and emit the same events in the same order.
+It writes each table in one statement (all closing orders, then all fills, then the positions, then
+the cash) where the row-by-row reference (tests/reference_liquidation.py) writes order, fill,
+position and cash for one position after another: Hypothesis draws an account's positions (long,
+short, several lots, with or without a price), working and suspended orders and running strategies;
+both liquidations run on the same database state (a savepoint each, both engines) and must leave the
+same rows in every table they touch, and emit the same events in the same order.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from autoliq.domain.accounting import Lot, PositionState
 from autoliq.domain.instruments import PRODUCTS, ContractSpec, listed_contracts
 from autoliq.domain.orders import OrderType, OrdStatus, TimeInForce
 from autoliq.domain.states import Side
-from autoliq.service import execution, risk_engine
+from autoliq.service import risk_engine
+from tests import reference_liquidation
 from tests.conftest import World
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
@@ -131,7 +132,7 @@ def test_liquidation_when_set_based_then_same_rows_and_events_as_row_by_row(
 
             results = []
             before = _last_ids(conn)
-            for liquidate in (execution.liquidate_account, risk_engine.liquidate_account):
+            for liquidate in (reference_liquidation.liquidate_account, risk_engine.liquidate_account):
                 savepoint = conn.begin_nested()
                 run = SqlStore(conn)
                 liquidate(run, account_id, contracts, later)

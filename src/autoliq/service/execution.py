@@ -420,27 +420,6 @@ def close_position(
     return place(store, closing, now)
 
 
-def liquidate_account(
-    store: Store, account_id: int, contracts: dict[int, ContractSpec], now: datetime
-) -> None:
-    """A liquidation row by row, over the per-order port (no post-trade rules): cancel every working
-    and suspended order (no bracket wakes after a liquidation) and interrupt the running
-    strategies, then close every position with an admin market order through the gate. Without a
-    price the closing order stays working until a price arrives. The risk engine's
-    `liquidate_account` writes the same rows set-based; this one is its reference (the tests
-    compare them) and works over any Store."""
-    interrupt_strategies(store, account_id, now, TEXT_LIQUIDATED)
-    for order_id, _contract_id in store.live_orders_of_account(account_id):
-        store.set_order_status(order_id, OrdStatus.CANCELED, now)
-        store.emit(TradingEntityChanged("order", "Updated", account_id, order_id))
-    # Oldest contract id first, on both engines (as the set-based liquidation closes them).
-    for contract_id, _ in sorted(store.open_positions(account_id)):
-        contract = contracts.get(contract_id)
-        if contract is None:
-            continue  # an expired contract: nothing trades it any more
-        close_position(store, account_id, contract, True, now)
-
-
 def fill_resting_order(
     store: Store,
     order: Order,

@@ -445,8 +445,8 @@ def _liquidate(
 ) -> bool:
     """The liquidation's writes; whether a closing order filled on an account with post-trade rules
     (whose evaluation is then the caller's). One read of the account's state, then one statement
-    per table written, whatever the account holds; the rows and events are those of execution's
-    `liquidate_account`, row by row, in the same order."""
+    per table written, whatever the account holds; the rows and events are those of a row-by-row
+    liquidation in the same order (tests/reference_liquidation.py, compared by a property test)."""
     day = trade_date(now)
     state = store.liquidation_state(account_id, day)
     if state.strategies or state.orders:
