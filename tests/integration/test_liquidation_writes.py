@@ -119,6 +119,9 @@ def test_insert_rows_when_many_rows_then_one_statement_per_row_count_with_every_
         assert len(three.names) == 3 * len(one.names)
         assert three.sql.count("(") - one.sql.count("(") == 2  # three VALUES rows
         assert "RETURNING" in three.sql
+        upsert = insert_rows(dialect, "save_positions", 2)
+        assert "ON CONFLICT" in upsert.sql and "RETURNING" not in upsert.sql
+        assert upsert.names[0] == "account_id_0" and upsert.names[-1] == "trade_date_1"
     for rows in (0, MAX_ROWS_PER_INSERT + 1):
         try:
             insert_rows("sqlite", "insert_orders", rows)

@@ -4,9 +4,9 @@ cash written one statement per table, however many positions and orders the acco
 
 The statements are compiled from the schema once per dialect (`statements.py`) and run on the raw
 DB-API cursor of the batch, their values converted by the batch's codec, like the order path's
-(trading_repository.py): the orders and fills, whose new ids are needed, by one multi-row INSERT
-... RETURNING compiled per row count (`statements.insert_rows`); the positions by the order path's
-upsert sent with many parameter rows (`executemany`). Prices are stored in ticks and money in cents.
+(trading_repository.py). The orders and fills, whose new ids are needed, go in one multi-row
+INSERT ... RETURNING each, compiled per row count (`statements.insert_rows`), and the positions in
+the multi-row form of the order path's upsert. Prices are stored in ticks and money in cents.
 
 They write trade_order, fill, position, cash_balance and order_strategy only: none of the tables
 the batch caches (`batch.py`: the status tables, auto_liq_layer, risk_category, account), so no
@@ -136,9 +136,7 @@ class LiquidationRepository(ConnectionOwner):
                 )
             )  # fmt: skip
         fill_ids = iter(self._insert("insert_fills", fill_rows))  # statements.FILL_INSERT_COLUMNS
-        if position_rows:
-            # statements.POSITION_SAVE_COLUMNS: one statement sent with a parameter row per position.
-            batch.cursor.executemany(batch.statements["save_position"], position_rows)
+        self._insert("save_positions", position_rows, returning=False)  # statements.POSITION_SAVE_COLUMNS
         if cash is not None:
             # statements.CASH_SAVE_COLUMNS
             params = (
@@ -150,9 +148,10 @@ class LiquidationRepository(ConnectionOwner):
             for order_id, c in zip(order_ids, closings, strict=True)
         ]
 
-    def _insert(self, name: str, rows: Sequence[tuple[Any, ...]]) -> list[int]:
+    def _insert(self, name: str, rows: Sequence[tuple[Any, ...]], *, returning: bool = True) -> list[int]:
         """Insert `rows` by statement `name` of `statements.insert_rows`, one statement per
-        `MAX_ROWS_PER_INSERT` rows; their ids, ascending (ids are given in insertion order)."""
+        `MAX_ROWS_PER_INSERT` rows; their ids (`returning`), ascending (ids are given in insertion
+        order)."""
         ids: list[int] = []
         batch = self.batch
         cursor = batch.cursor
@@ -160,5 +159,6 @@ class LiquidationRepository(ConnectionOwner):
             chunk = rows[start : start + MAX_ROWS_PER_INSERT]
             statement = insert_rows(batch.statements.dialect_name, name, len(chunk))
             cursor.execute(statement.sql, [v for row in chunk for v in row])
-            ids.extend(sorted(int(r[0]) for r in cursor.fetchall()))
+            if returning:
+                ids.extend(sorted(int(r[0]) for r in cursor.fetchall()))
         return ids

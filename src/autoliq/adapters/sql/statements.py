@@ -351,24 +351,35 @@ class Statements:
 MAX_ROWS_PER_INSERT = 500
 """The most rows `insert_rows` puts in one INSERT (SQLite binds at most 32,766 parameters; an
 order row has 20)."""
-_MULTI_ROW: dict[str, tuple[Table, tuple[str, ...]]] = {
-    "insert_orders": (trade_order, ORDER_INSERT_COLUMNS),
-    "insert_fills": (fill, FILL_INSERT_COLUMNS),
+_MULTI_ROW: dict[str, tuple[Table, tuple[str, ...], tuple[str, ...]]] = {
+    # name: (table, columns of each row, conflict key: an upsert without RETURNING where given)
+    "insert_orders": (trade_order, ORDER_INSERT_COLUMNS, ()),
+    "insert_fills": (fill, FILL_INSERT_COLUMNS, ()),
+    "save_positions": (position, POSITION_SAVE_COLUMNS, ("account_id", "contract_id")),
 }
 
 
 @lru_cache(maxsize=64)
 def insert_rows(dialect_name: str, name: str, rows: int) -> Statement:
-    """A multi-row INSERT ... RETURNING id of `rows` rows (`insert_orders`: ORDER_INSERT_COLUMNS per
-    row, `insert_fills`: FILL_INSERT_COLUMNS), compiled once per dialect and row count. Its
-    parameters are the rows' values one row after the other; the ids come back in insertion order
-    once sorted (ids ascend as the rows are inserted). Where the caller needs the new rows' ids, one
-    statement however many rows: SQLite's `executemany` returns no rows."""
+    """A multi-row INSERT of `rows` rows, compiled once per dialect and row count: `insert_orders`
+    (ORDER_INSERT_COLUMNS per row) and `insert_fills` (FILL_INSERT_COLUMNS) return the new ids,
+    which come back in insertion order once sorted (ids ascend as the rows are inserted);
+    `save_positions` (POSITION_SAVE_COLUMNS) is save_position's upsert, many rows at once (no two
+    of one position). Its parameters are the rows' values one row after the other. One statement
+    however many rows (up to MAX_ROWS_PER_INSERT): SQLite's `executemany` returns no rows, and
+    psycopg's costs more than one statement for a few rows."""
     if not 0 < rows <= MAX_ROWS_PER_INSERT:
         raise ValueError(f"insert_rows: {rows} rows (1 to {MAX_ROWS_PER_INSERT})")
-    table, columns = _MULTI_ROW[name]
+    table, columns, key = _MULTI_ROW[name]
     values = [{c: bindparam(f"{c}_{i}", type_=table.c[c].type) for c in columns} for i in range(rows)]
-    statement = insert(table).values(values).returning(table.c.id)
+    statement: Executable
+    if key:
+        build = sqlite_insert if dialect_name == "sqlite" else pg_insert
+        upsert = build(table).values(values)
+        updated = {c: upsert.excluded[c] for c in columns if c not in key}
+        statement = upsert.on_conflict_do_update(index_elements=[table.c[k] for k in key], set_=updated)
+    else:
+        statement = insert(table).values(values).returning(table.c.id)
     compiled = statement.compile(dialect=_dialect(dialect_name))
     order = tuple(compiled.positiontup or ())
     names = tuple(f"{c}_{i}" for i in range(rows) for c in columns)
