@@ -2,11 +2,17 @@
 its live work ended in one statement (two on SQLite), and its closing orders, fills, positions and
 cash written one statement per table, however many positions and orders the account has.
 
-They run on the raw DB-API cursor, with `?` marks on SQLite and `%s` on PostgreSQL, like the order
-path's (trading_repository.py); prices are stored in ticks and money in cents.
+The statements are compiled from the schema once per dialect (`statements.py`) and run on the raw
+DB-API cursor of the batch, their values converted by the batch's codec, like the order path's
+(trading_repository.py). The orders and fills, whose new ids are needed, go in one multi-row
+INSERT ... RETURNING each, compiled per row count (`statements.insert_rows`), and the positions in
+the multi-row form of the order path's upsert. Prices are stored in ticks and money in cents.
+
+They write trade_order, fill, position, cash_balance and order_strategy only: none of the tables
+the batch caches (`batch.py`: the status tables, auto_liq_layer, risk_category, account), so no
+cache of the batch goes stale behind its back (tests/unit/test_liquidation_statements_tables.py).
 """
 
-# ruff: noqa: S608 - the SQL is built from module constants; values are always bound parameters.
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -14,6 +20,7 @@ from datetime import date, datetime
 from typing import Any
 
 from autoliq.adapters.sql.codec import read_day
+from autoliq.adapters.sql.statements import MAX_ROWS_PER_INSERT, insert_rows
 from autoliq.adapters.sql.trading_repository import (
     ConnectionOwner,
     _decode_lots,
@@ -26,81 +33,22 @@ from autoliq.domain.money import CashState, opening_cash, roll_cash
 from autoliq.domain.orders import OrderType, OrdStatus, TimeInForce
 from autoliq.service.ports.liquidation import Closing, HeldPosition, LiquidationState
 
-_ACTIVE = StrategyStatus.ACTIVE.value
 _INTERRUPTED = StrategyStatus.INTERRUPTED.value
-
-# One row per position of the account (one row with NULL positions when it has none), each with the
-# contract's last price, the account's cash row, whether it has post-trade settings, running
-# strategies and live (working or suspended) orders.
-_STATE = (
-    "SELECT p.contract_id, p.lots, p.bought, p.bought_ticks, p.sold, p.sold_ticks, p.realized_ticks, "
-    "cp.price_ticks, c.amount_cents, c.realized_cents, c.week_realized_cents, c.amount_sod_cents, "
-    "c.trade_date, "
-    "EXISTS (SELECT 1 FROM user_account_auto_liq s WHERE s.id = a.id), "
-    f"EXISTS (SELECT 1 FROM order_strategy g WHERE g.account_id = a.id AND g.status = '{_ACTIVE}'), "
-    "EXISTS (SELECT 1 FROM trade_order o WHERE o.account_id = a.id AND o.status IN ('Working', 'Suspended')) "
-    "FROM account a "
-    "LEFT JOIN position p ON p.account_id = a.id "
-    "LEFT JOIN contract_price cp ON cp.contract_id = p.contract_id "
-    "LEFT JOIN cash_balance c ON c.account_id = a.id "
-    "WHERE a.id = ? ORDER BY p.contract_id"
-)
-_INTERRUPT = (
-    "UPDATE order_strategy SET status = ?, updated = ?, failure_message = ? "
-    "WHERE account_id = ? AND status = ? RETURNING id"
-)
-_CANCEL = (
-    "UPDATE trade_order SET status = ?, updated = ? "
-    "WHERE account_id = ? AND status IN ('Working', 'Suspended') RETURNING id"
-)
-# PostgreSQL ends both in one statement (SQLite has no data-modifying WITH).
-_PG_END_LIVE_WORK = (
-    f"WITH s AS ({_INTERRUPT}), o AS ({_CANCEL}) SELECT 0, id FROM s UNION ALL SELECT 1, id FROM o"
-).replace("?", "%s")
-_ORDER_COLUMNS = (
-    "account_id, contract_id, action, order_type, qty, time_in_force, status, admin, limit_ticks, "
-    "stop_ticks, triggered, fill_ticks, cl_ord_id, created, updated, parent_id, has_children, "
-    "strategy_id, strategy_label, offset_ticks"
-)
-_FILL_COLUMNS = "order_id, account_id, contract_id, action, qty, price_ticks, timestamp, trade_date"
-_POSITION_COLUMNS = (
-    "account_id, contract_id, lots, bought, bought_ticks, sold, sold_ticks, realized_ticks, timestamp, "
-    "trade_date"
-)
-_POSITION_UPDATE = (
-    " ON CONFLICT (account_id, contract_id) DO UPDATE SET "
-    "lots = excluded.lots, bought = excluded.bought, bought_ticks = excluded.bought_ticks, "
-    "sold = excluded.sold, sold_ticks = excluded.sold_ticks, realized_ticks = excluded.realized_ticks, "
-    "timestamp = excluded.timestamp, trade_date = excluded.trade_date"
-)
-_SAVE_CASH = (
-    "INSERT INTO cash_balance (account_id, amount_cents, realized_cents, week_realized_cents, "
-    "amount_sod_cents, trade_date, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (account_id) DO UPDATE SET amount_cents = excluded.amount_cents, "
-    "realized_cents = excluded.realized_cents, week_realized_cents = excluded.week_realized_cents, "
-    "amount_sod_cents = excluded.amount_sod_cents, trade_date = excluded.trade_date, "
-    "timestamp = excluded.timestamp"
-)
-# SQLite binds at most 32,766 parameters per statement: rows per multi-row INSERT (20 columns).
-_ROWS_PER_INSERT = 1000
-
-
-def _values(width: int, rows: int, mark: str) -> str:
-    one = "(" + ", ".join([mark] * width) + ")"
-    return ", ".join([one] * rows)
+_CANCELED = OrdStatus.CANCELED.value
 
 
 class LiquidationRepository(ConnectionOwner):
     """The set-based statements of the liquidation engine (the LiquidationStore port)."""
 
-    def _run(self, sql: str, params: Sequence[Any]) -> Any:
-        hot = self.batch
-        cursor = hot.cursor
-        cursor.execute(sql if hot.is_sqlite else sql.replace("?", "%s"), tuple(params))
+    def _run(self, name: str, params: tuple[Any, ...]) -> Any:
+        """Run compiled statement `name` on the batch's raw cursor; the cursor."""
+        batch = self.batch
+        cursor = batch.cursor
+        cursor.execute(batch.statements[name], params)
         return cursor
 
     def liquidation_state(self, account_id: int, day: date) -> LiquidationState:
-        rows = self._run(_STATE, (account_id,)).fetchall()
+        rows = self._run("liquidation_state", (account_id,)).fetchall()
         if not rows:
             return LiquidationState((), opening_cash(day), False)
         positions: list[HeldPosition] = []
@@ -123,19 +71,18 @@ class LiquidationRepository(ConnectionOwner):
     def end_live_work(
         self, account_id: int, now: datetime, message: str, *, strategies: bool = True, orders: bool = True
     ) -> tuple[list[int], list[int]]:
-        hot = self.batch
-        codec = hot.codec
-        at = codec.time(now)
-        interrupt = (_INTERRUPTED, at, message, account_id, _ACTIVE)
-        cancel = (OrdStatus.CANCELED.value, at, account_id)
-        if not hot.is_sqlite and strategies and orders:
-            rows = self._run(_PG_END_LIVE_WORK, (*interrupt, *cancel)).fetchall()
+        batch = self.batch
+        at = batch.codec.time(now)
+        interrupt = (_INTERRUPTED, message, at, account_id)  # statements.INTERRUPT_STRATEGIES
+        cancel = (_CANCELED, at, account_id)  # statements.CANCEL_LIVE_ORDERS
+        if not batch.is_sqlite and strategies and orders:
+            rows = self._run("end_live_work", (*interrupt, *cancel)).fetchall()
             return (
                 sorted(int(r[1]) for r in rows if r[0] == 0),
                 sorted(int(r[1]) for r in rows if r[0] == 1),
             )
-        ended = sorted(int(r[0]) for r in self._run(_INTERRUPT, interrupt)) if strategies else []
-        cancelled = sorted(int(r[0]) for r in self._run(_CANCEL, cancel)) if orders else []
+        ended = sorted(int(r[0]) for r in self._run("interrupt_strategies", interrupt)) if strategies else []
+        cancelled = sorted(int(r[0]) for r in self._run("cancel_live_orders", cancel)) if orders else []
         return ended, cancelled
 
     def book_closings(
@@ -143,9 +90,8 @@ class LiquidationRepository(ConnectionOwner):
     ) -> list[tuple[int, int | None]]:
         if not closings:
             return []
-        hot = self.batch
-        codec = hot.codec
-        mark = "?" if hot.is_sqlite else "%s"
+        batch = self.batch
+        codec = batch.codec
         at = codec.time(now)
         stored_day = codec.day(day)
         order_rows = []
@@ -161,7 +107,7 @@ class LiquidationRepository(ConnectionOwner):
                     None, None, None,
                 )
             )  # fmt: skip
-        order_ids = self._insert("trade_order", _ORDER_COLUMNS, 20, order_rows, mark, returning=True)
+        order_ids = self._insert("insert_orders", order_rows)  # statements.ORDER_INSERT_COLUMNS
         fill_rows = []
         position_rows = []
         for order_id, c in zip(order_ids, closings, strict=True):
@@ -189,37 +135,30 @@ class LiquidationRepository(ConnectionOwner):
                     stored_day,
                 )
             )  # fmt: skip
-        fill_ids = iter(self._insert("fill", _FILL_COLUMNS, 8, fill_rows, mark, returning=True))
-        self._insert("position", _POSITION_COLUMNS, 10, position_rows, mark, suffix=_POSITION_UPDATE)
+        fill_ids = iter(self._insert("insert_fills", fill_rows))  # statements.FILL_INSERT_COLUMNS
+        self._insert("save_positions", position_rows, returning=False)  # statements.POSITION_SAVE_COLUMNS
         if cash is not None:
+            # statements.CASH_SAVE_COLUMNS
             params = (
-                account_id, cash.amount, cash.realized, cash.week_realized, cash.amount_sod, stored_day, at,
+                account_id, cash.amount, cash.realized, cash.week_realized, cash.amount_sod, at, stored_day,
             )  # fmt: skip
-            self._run(_SAVE_CASH, params)
+            self._run("save_cash", params)
         return [
             (order_id, None if c.price is None else next(fill_ids))
             for order_id, c in zip(order_ids, closings, strict=True)
         ]
 
-    def _insert(
-        self,
-        table: str,
-        columns: str,
-        width: int,
-        rows: Sequence[tuple[Any, ...]],
-        mark: str,
-        *,
-        returning: bool = False,
-        suffix: str = "",
-    ) -> list[int]:
-        """Insert `rows` with one multi-row INSERT (per `_ROWS_PER_INSERT`); their ids, ascending
-        (ids are given in the order the rows are inserted)."""
+    def _insert(self, name: str, rows: Sequence[tuple[Any, ...]], *, returning: bool = True) -> list[int]:
+        """Insert `rows` by statement `name` of `statements.insert_rows`, one statement per
+        `MAX_ROWS_PER_INSERT` rows; their ids (`returning`), ascending (ids are given in insertion
+        order)."""
         ids: list[int] = []
-        cursor = self.batch.cursor
-        for start in range(0, len(rows), _ROWS_PER_INSERT):
-            chunk = rows[start : start + _ROWS_PER_INSERT]
-            sql = f"INSERT INTO {table} ({columns}) VALUES {_values(width, len(chunk), mark)}{suffix}"
-            cursor.execute(sql + (" RETURNING id" if returning else ""), [v for row in chunk for v in row])
+        batch = self.batch
+        cursor = batch.cursor
+        for start in range(0, len(rows), MAX_ROWS_PER_INSERT):
+            chunk = rows[start : start + MAX_ROWS_PER_INSERT]
+            statement = insert_rows(batch.statements.dialect_name, name, len(chunk))
+            cursor.execute(statement.sql, [v for row in chunk for v in row])
             if returning:
                 ids.extend(sorted(int(r[0]) for r in cursor.fetchall()))
         return ids

@@ -13,7 +13,7 @@ checked against the order the callers pass when the statements are compiled.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     any_,
     bindparam,
+    exists,
     func,
     insert,
     literal_column,
@@ -41,11 +42,13 @@ from autoliq.adapters.sql.schema import (
     cash_balance,
     contract_price,
     fill,
+    order_strategy,
     position,
     risk_category,
     trade_order,
     user_account_auto_liq,
 )
+from autoliq.domain.linked import StrategyStatus
 from autoliq.domain.orders import OrdStatus
 
 
@@ -92,6 +95,8 @@ CASH_SAVE_COLUMNS = (
 )  # fmt: skip
 
 _WORKING: ColumnElement[str] = literal_column(f"'{OrdStatus.WORKING.value}'")
+_SUSPENDED: ColumnElement[str] = literal_column(f"'{OrdStatus.SUSPENDED.value}'")
+_ACTIVE: ColumnElement[str] = literal_column(f"'{StrategyStatus.ACTIVE.value}'")
 
 
 def _status_select(*, locking: bool) -> Executable:
@@ -141,6 +146,87 @@ def _upsert(table: Table, columns: tuple[str, ...], key: tuple[str, ...], dialec
 def _orders(where: ColumnElement[bool]) -> Executable:
     t = trade_order
     return select(*(t.c[name] for name in ORDER_COLUMNS)).where(where).order_by(t.c.id)
+
+
+# -- the liquidation (set-based: a statement per table, however many positions and orders) --
+def _liquidation_state() -> Executable:
+    """An account's positions (one row with NULL positions when it has none), each with its contract's
+    last price, the account's cash row, and whether it has post-trade settings, running strategies
+    and live (working or suspended) orders: a liquidation's one read."""
+    a, p, cp, c, t, g = account, position, contract_price, cash_balance, trade_order, order_strategy
+    settings = exists().where(user_account_auto_liq.c.id == a.c.id)
+    strategies = exists().where((g.c.account_id == a.c.id) & (g.c.status == _ACTIVE))
+    orders = exists().where((t.c.account_id == a.c.id) & t.c.status.in_([_WORKING, _SUSPENDED]))
+    return (
+        select(
+            p.c.contract_id,
+            *(p.c[name] for name in POSITION_COLUMNS),
+            cp.c.price_ticks,
+            *(c.c[name] for name in CASH_COLUMNS),
+            settings.label("has_settings"),
+            strategies.label("strategies"),
+            orders.label("orders"),
+        )
+        .select_from(
+            a.outerjoin(p, p.c.account_id == a.c.id)
+            .outerjoin(cp, cp.c.contract_id == p.c.contract_id)
+            .outerjoin(c, c.c.account_id == a.c.id)
+        )
+        .where(a.c.id == bindparam("account_id"))
+        .order_by(p.c.contract_id)
+    )
+
+
+INTERRUPT_STRATEGIES = ("strategy_status", "failure_message", "strategy_updated", "strategy_account_id")
+CANCEL_LIVE_ORDERS = ("order_status", "order_updated", "order_account_id")
+
+
+def _interrupt_strategies() -> Any:
+    """The account's running strategies interrupted: their ids."""
+    g = order_strategy
+    return (
+        update(g)
+        .where((g.c.account_id == bindparam("strategy_account_id")) & (g.c.status == _ACTIVE))
+        .values(
+            status=bindparam("strategy_status", type_=g.c.status.type),
+            failure_message=bindparam("failure_message", type_=g.c.failure_message.type),
+            updated=bindparam("strategy_updated", type_=g.c.updated.type),
+        )
+        .returning(g.c.id)
+    )
+
+
+def _cancel_live_orders() -> Any:
+    """The account's working and suspended orders cancelled: their ids."""
+    t = trade_order
+    return (
+        update(t)
+        .where((t.c.account_id == bindparam("order_account_id")) & t.c.status.in_([_WORKING, _SUSPENDED]))
+        .values(
+            status=bindparam("order_status", type_=t.c.status.type),
+            updated=bindparam("order_updated", type_=t.c.updated.type),
+        )
+        .returning(t.c.id)
+    )
+
+
+def _end_live_work() -> Executable:
+    """PostgreSQL: both in one statement (SQLite has no data-modifying WITH): (0, strategy id) and
+    (1, order id) rows."""
+    s = _interrupt_strategies().cte("s")
+    o = _cancel_live_orders().cte("o")
+    return select(literal_column("0"), s.c.id).union_all(select(literal_column("1"), o.c.id))
+
+
+def _liquidation(dialect: str) -> dict[str, tuple[Executable, tuple[str, ...]]]:
+    built: dict[str, tuple[Executable, tuple[str, ...]]] = {
+        "liquidation_state": (_liquidation_state(), ("account_id",)),
+        "interrupt_strategies": (_interrupt_strategies(), INTERRUPT_STRATEGIES),
+        "cancel_live_orders": (_cancel_live_orders(), CANCEL_LIVE_ORDERS),
+    }
+    if dialect != "sqlite":
+        built["end_live_work"] = (_end_live_work(), (*INTERRUPT_STRATEGIES, *CANCEL_LIVE_ORDERS))
+    return built
 
 
 def _build(dialect: str) -> dict[str, tuple[Executable, tuple[str, ...]]]:
@@ -227,6 +313,7 @@ def _build(dialect: str) -> dict[str, tuple[Executable, tuple[str, ...]]]:
             ("account_id",),
         ),
         "save_cash": (_upsert(cash_balance, CASH_SAVE_COLUMNS, ("account_id",), dialect), CASH_SAVE_COLUMNS),
+        **_liquidation(dialect),
     }
 
 
@@ -259,6 +346,46 @@ class Statements:
     def statement(self, name: str) -> Statement:
         """Statement `name` with its parameter names."""
         return self._compiled[name]
+
+
+MAX_ROWS_PER_INSERT = 500
+"""The most rows `insert_rows` puts in one INSERT (SQLite binds at most 32,766 parameters; an
+order row has 20)."""
+_MULTI_ROW: dict[str, tuple[Table, tuple[str, ...], tuple[str, ...]]] = {
+    # name: (table, columns of each row, conflict key: an upsert without RETURNING where given)
+    "insert_orders": (trade_order, ORDER_INSERT_COLUMNS, ()),
+    "insert_fills": (fill, FILL_INSERT_COLUMNS, ()),
+    "save_positions": (position, POSITION_SAVE_COLUMNS, ("account_id", "contract_id")),
+}
+
+
+@lru_cache(maxsize=64)
+def insert_rows(dialect_name: str, name: str, rows: int) -> Statement:
+    """A multi-row INSERT of `rows` rows, compiled once per dialect and row count: `insert_orders`
+    (ORDER_INSERT_COLUMNS per row) and `insert_fills` (FILL_INSERT_COLUMNS) return the new ids,
+    which come back in insertion order once sorted (ids ascend as the rows are inserted);
+    `save_positions` (POSITION_SAVE_COLUMNS) is save_position's upsert, many rows at once (no two
+    of one position). Its parameters are the rows' values one row after the other. One statement
+    however many rows (up to MAX_ROWS_PER_INSERT): SQLite's `executemany` returns no rows, and
+    psycopg's costs more than one statement for a few rows."""
+    if not 0 < rows <= MAX_ROWS_PER_INSERT:
+        raise ValueError(f"insert_rows: {rows} rows (1 to {MAX_ROWS_PER_INSERT})")
+    table, columns, key = _MULTI_ROW[name]
+    values = [{c: bindparam(f"{c}_{i}", type_=table.c[c].type) for c in columns} for i in range(rows)]
+    statement: Executable
+    if key:
+        build = sqlite_insert if dialect_name == "sqlite" else pg_insert
+        upsert = build(table).values(values)
+        updated = {c: upsert.excluded[c] for c in columns if c not in key}
+        statement = upsert.on_conflict_do_update(index_elements=[table.c[k] for k in key], set_=updated)
+    else:
+        statement = insert(table).values(values).returning(table.c.id)
+    compiled = statement.compile(dialect=_dialect(dialect_name))
+    order = tuple(compiled.positiontup or ())
+    names = tuple(f"{c}_{i}" for i in range(rows) for c in columns)
+    if order != names:
+        raise AssertionError(f"statement {name} of {rows} rows: parameters {order[: len(columns)]}...")
+    return Statement(compiled.string, order)
 
 
 @cache

@@ -1,0 +1,130 @@
+"""The liquidation's statements write only its own tables, never one the batch caches.
+
+The batch (`adapters/sql/batch.py`) caches the status tables, the auto-liq layers, the category
+halts and the accounts while it lasts, and drops its cache when it sees a SQLAlchemy statement
+writing them (`Batch.saw`); the liquidation's statements run on the raw cursor, which the batch does
+not see. So they must write none of those tables: every statement the liquidation repository sends
+is recorded here (both engines) and the tables it writes are checked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Table
+
+from autoliq.adapters.sql.batch import _GATE_TABLES, _STATUS_TABLES
+from autoliq.adapters.sql.db import create_admin_engine
+from autoliq.adapters.sql.repositories import SqlStore
+from autoliq.adapters.sql.statements import MAX_ROWS_PER_INSERT, insert_rows
+from autoliq.domain.accounting import Lot, PositionState
+from autoliq.domain.instruments import PRODUCTS, listed_contracts
+from autoliq.domain.orders import OrderType, OrdStatus, TimeInForce
+from autoliq.domain.states import Side
+from autoliq.service import risk_engine
+from tests.conftest import World
+
+NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+CONTRACTS = [listed_contracts(p, NOW.date(), 1)[0] for p in PRODUCTS[:3]]
+LIQUIDATION_TABLES = {"trade_order", "fill", "position", "cash_balance", "order_strategy"}
+# The table of each INSERT and UPDATE (an upsert's `DO UPDATE SET` names none).
+_WRITES = re.compile(r"(?<!DO )\b(?:INSERT\s+INTO|UPDATE)\s+(\w+)", re.IGNORECASE)
+
+
+class _Recording:
+    """A DB-API cursor that records the SQL it is given while `on`."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+        self.on = False
+        self.sql: list[str] = []
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        if self.on:
+            self.sql.append(sql)
+        self._cursor.execute(sql, params)
+        return self
+
+    def executemany(self, sql: str, rows: Any) -> Any:
+        if self.on:
+            self.sql.append(sql)
+        self._cursor.executemany(sql, rows)
+        return self
+
+    def __iter__(self) -> Any:
+        return iter(self._cursor)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+
+def _recorded(method: Callable[..., Any], cursor: _Recording) -> Callable[..., Any]:
+    def run(*args: Any, **kwargs: Any) -> Any:
+        cursor.on = True
+        try:
+            return method(*args, **kwargs)
+        finally:
+            cursor.on = False
+
+    return run
+
+
+def test_liquidation_when_it_writes_then_only_its_tables_none_the_batch_caches(world: World) -> None:
+    account_id = world.demo_account_ids[0]
+    engine = create_admin_engine(world.database_url)
+    try:
+        with engine.connect() as conn, conn.begin():
+            store = SqlStore(conn)
+            for i, c in enumerate(CONTRACTS):
+                tick = c.product.tick_size
+                qty = 2 + i
+                state = PositionState((Lot(qty, 1000 * tick),), bought=qty, bought_value=qty * 1000 * tick)
+                store.save_position(account_id, c, state, NOW, NOW.date())
+                if i:  # the first one has no price: its closing order stays working
+                    store.set_contract_price(c.id, 1010, NOW)
+                store.insert_order(
+                    account_id, c, Side.BUY, OrderType.LIMIT, 1, TimeInForce.GTC, OrdStatus.WORKING,
+                    False, NOW, limit_price=Decimal(10) * tick,
+                )  # fmt: skip
+            store.insert_strategy(
+                account_id, CONTRACTS[0].id, 2, Side.BUY, "{}", NOW,
+                initiator_id=None, uuid=None, custom_tag50="s",
+            )  # fmt: skip
+            cursor = _Recording(store.batch.cursor)
+            store.batch._cursor = cursor
+            for name in ("liquidation_state", "end_live_work", "book_closings"):
+                setattr(store, name, _recorded(getattr(store, name), cursor))
+
+            risk_engine.liquidate_account(store, account_id, {c.id: c for c in CONTRACTS}, NOW)
+
+            written = {table.lower() for sql in cursor.sql for table in _WRITES.findall(sql)}
+            cached = {t.name for t in _STATUS_TABLES | _GATE_TABLES if isinstance(t, Table)}
+            assert written == LIQUIDATION_TABLES, cursor.sql
+            assert not written & cached
+            assert all("?" not in sql for sql in cursor.sql) or store.batch.is_sqlite
+            conn.rollback()
+    finally:
+        engine.dispose()
+
+
+def test_insert_rows_when_many_rows_then_one_statement_per_row_count_with_every_row() -> None:
+    for dialect in ("sqlite", "postgresql"):
+        one = insert_rows(dialect, "insert_fills", 1)
+        three = insert_rows(dialect, "insert_fills", 3)
+        assert insert_rows(dialect, "insert_fills", 3) is three  # compiled once per row count
+        assert len(three.names) == 3 * len(one.names)
+        assert three.sql.count("(") - one.sql.count("(") == 2  # three VALUES rows
+        assert "RETURNING" in three.sql
+        upsert = insert_rows(dialect, "save_positions", 2)
+        assert "ON CONFLICT" in upsert.sql and "RETURNING" not in upsert.sql
+        assert upsert.names[0] == "account_id_0" and upsert.names[-1] == "trade_date_1"
+    for rows in (0, MAX_ROWS_PER_INSERT + 1):
+        try:
+            insert_rows("sqlite", "insert_orders", rows)
+        except ValueError:
+            continue
+        raise AssertionError(f"{rows} rows accepted")
