@@ -2,7 +2,7 @@
 the one gate (their requests are checked by `linked_service.py`).
 
 Each linked order is stored in `trade_order` like any order and judged like one: the first order
-(the OCO's main order, the OSO's or strategy's entry) by `trading.judge_new_order` in the write
+(the OCO's main order, the OSO's or strategy's entry) by `execution.judge_new_order` in the write
 transaction, an OCO's other leg too (a leg the gate refuses refuses the pair); suspended brackets
 when they fill (`risk_engine.fill_resting_orders`). What a fill, a cancel or an expiry does to the
 orders tied to it lives in `execution.py`; the risk engine owns the fill loop.
