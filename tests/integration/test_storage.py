@@ -282,10 +282,8 @@ def test_prepared_batches_when_many_writes_hit_the_same_accounts_then_each_sees_
 def test_trading_events_when_market_order_fills_then_order_fill_position_events_after_commit(
     world: World,
 ) -> None:
-    import msgspec
-
-    from autoliq.api.schemas.orders import PlaceOrderBody
     from autoliq.domain.events import TradingEntityChanged
+    from autoliq.service.orders import PlaceOrder
 
     services = bootstrap(make_settings(world.database_url), run_migrations=False)
     services.start()
@@ -296,14 +294,8 @@ def test_trading_events_when_market_order_fills_then_order_fill_position_events_
         found = await services.uow.read(lambda s: s.user_by_name("admin"))
         assert found is not None
         await services.market.set_prices([("ESZ6", 5000)])
-        body = {
-            "accountId": account_id,
-            "action": "Buy",
-            "symbol": "ESZ6",
-            "orderQty": 1,
-            "orderType": "Market",
-        }
-        outcome = await services.trading.place_order(found[0], msgspec.convert(body, PlaceOrderBody))
+        order = PlaceOrder(account_id, "ESZ6", "Buy", 1, "Market")
+        outcome = await services.trading.place_order(found[0], order)
         await asyncio.sleep(0.05)
         events = []
         while not queue.empty():

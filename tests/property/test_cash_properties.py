@@ -15,8 +15,8 @@ from sqlalchemy import delete, select
 
 from autoliq.adapters.sql.db import create_admin_engine
 from autoliq.adapters.sql.schema import cash_balance, fill, position, trade_order
-from autoliq.api.schemas.orders import PlaceOrderBody
 from autoliq.bootstrap import Services
+from autoliq.service.orders import PlaceOrder
 from tests.conftest import World
 
 ES_POINT_VALUE = Decimal(50)
@@ -71,9 +71,8 @@ def test_cash_snapshot_when_random_fills_then_agrees_with_fifo_of_fills_position
                 admin = found[0]
                 for side, qty, price in sequence:
                     await services.market.set_prices([("ESZ6", price)])
-                    body = {"accountId": account_id, "action": side, "symbol": "ESZ6", "orderQty": qty,
-                            "orderType": "Market"}  # fmt: skip
-                    outcome = await services.trading.place_order(admin, msgspec.convert(body, PlaceOrderBody))
+                    order = PlaceOrder(account_id, "ESZ6", side, qty, "Market")
+                    outcome = await services.trading.place_order(admin, order)
                     assert outcome.order_id is not None, outcome
                 await services.market.set_prices([("ESZ6", last)])
                 return await services.trading.cash_snapshot(admin, account_id)

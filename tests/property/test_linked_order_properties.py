@@ -7,15 +7,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 
 from autoliq.adapters.sql.db import create_admin_engine
 from autoliq.adapters.sql.schema import account_risk_status, cash_balance, fill, position, trade_order
-from autoliq.api.schemas.linked import PlaceOsoBody
 from autoliq.bootstrap import Services
+from autoliq.service.linked_service import PlaceOso, RestrainedOrder
+from autoliq.service.orders import PlaceOrder
 from tests.conftest import World
 
 # Prices around the entry (4990), the target (5010) and the stop (4980), on ES's quarter tick.
@@ -23,14 +23,12 @@ PRICES = st.sampled_from([4975, 4980, 4985, 4990, 4995, 5000, 5005, 5010, 5015])
 STEPS = st.lists(st.one_of(PRICES, st.sampled_from(["lock", "unlock"])), min_size=1, max_size=8)
 
 
-def _oso(account_id: int, entry_type: str) -> PlaceOsoBody:
-    raw = {
-        "accountId": account_id, "action": "Buy", "symbol": "ESZ6", "orderQty": 1, "orderType": entry_type,
-        "price": 4990, "stopPrice": 4990,
-        "bracket1": {"action": "Sell", "orderType": "Limit", "price": 5010},
-        "bracket2": {"action": "Sell", "orderType": "Stop", "stopPrice": 4980},
-    }  # fmt: skip
-    return msgspec.convert(raw, PlaceOsoBody)
+def _oso(account_id: int, entry_type: str) -> PlaceOso:
+    return PlaceOso(
+        PlaceOrder(account_id, "ESZ6", "Buy", 1, entry_type, price=4990.0, stop_price=4990.0),
+        bracket1=RestrainedOrder("Sell", "Limit", price=5010.0),
+        bracket2=RestrainedOrder("Sell", "Stop", stop_price=4980.0),
+    )
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -7,31 +7,25 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 
 from autoliq.adapters.sql.db import create_admin_engine
 from autoliq.adapters.sql.schema import account_risk_status, cash_balance, fill, position, trade_order
-from autoliq.api.schemas.orders import PlaceOrderBody
 from autoliq.bootstrap import Services
 from autoliq.domain.gate import ADMIN_PERMISSIONS, Permission
 from autoliq.domain.states import AdminAction
+from autoliq.service.orders import PlaceOrder
 from tests.conftest import World
 
 STATES = [a.value for a in AdminAction]
 
 
-def _body(account_id: int, side: str, qty: int, order_type: str = "Market", **extra: Any) -> PlaceOrderBody:
-    raw = {
-        "accountId": account_id,
-        "action": side,
-        "symbol": "ESZ6",
-        "orderQty": qty,
-        "orderType": order_type,
-    }
-    return msgspec.convert({**raw, **extra}, PlaceOrderBody)
+def _body(
+    account_id: int, side: str, qty: int, order_type: str = "Market", price: float | None = None
+) -> PlaceOrder:
+    return PlaceOrder(account_id, "ESZ6", side, qty, order_type, price)
 
 
 def _trading_snapshot(engine: Any, account_id: int) -> tuple[Any, ...]:
@@ -83,7 +77,7 @@ def test_order_path_when_any_state_and_position_then_accepted_keep_rule_and_refu
                     reducing = "Sell" if position_qty > 0 else "Buy"
                     limit = 5100 if reducing == "Sell" else 4900
                     rest = await admin.trading.place_order(
-                        caller, _body(account_id, reducing, working_qty, "Limit", price=limit)
+                        caller, _body(account_id, reducing, working_qty, "Limit", price=float(limit))
                     )
                     assert rest.order_id is not None
                 if state != "Normal":

@@ -11,10 +11,10 @@ no commissions or fees: every margin, collateral and fee figure is 0 (docs/api.m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from autoliq.domain.errors import NotFound, Unauthorized
 from autoliq.domain.gate import UNKNOWN_REASON, Allowed, OrderIntent, may_trade, reducible_qty
@@ -39,6 +39,18 @@ from autoliq.service.ports import Store, UnitOfWork
 
 MAX_DRY_RUN_ORDERS = 4
 MAX_TOTAL_POS_LIMIT_REACHED = "MaxTotalPosLimitReached"
+
+
+@dataclass(frozen=True, slots=True)
+class ProposedOrder:
+    """Tradovate's `DryRunOrder` as sent: validated as placeorder validates it."""
+
+    contract_id: int
+    action: str
+    order_qty: int
+    order_type: str
+    price: float | None = None
+    stop_price: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,9 +186,9 @@ class DryRunService:
         self._limits = limits or OrderLimits()
 
     async def dry_run(
-        self, caller: User, account_id: int, orders: list[Any], extra: ExtraRisk
+        self, caller: User, account_id: int, orders: Sequence[ProposedOrder], extra: ExtraRisk
     ) -> DryRunOutcome:
-        """Judge `orders` (DryRunOrder bodies, 1 to 4) for the account: NotFound for an unknown
+        """Judge `orders` (1 to 4) for the account: NotFound for an unknown
         account or another organization's (organizations see nothing of each other, as the reads),
         Unauthorized for one of the caller's organization it may not trade; refusals are values."""
         account = await self._accounts.get(account_id) if account_id > 0 else None
@@ -187,8 +199,8 @@ class DryRunService:
         ):
             raise Unauthorized()
         judged: list[DryRunOrder] = []
-        for body in orders:
-            checked = self._order(body)
+        for proposed in orders:
+            checked = self._order(proposed)
             if isinstance(checked, OrderOutcome):
                 return DryRunOutcome(checked.failure_reason, checked.failure_text)
             judged.append(checked)
@@ -196,18 +208,18 @@ class DryRunService:
         limits = self._limits
         return await self._uow.read(lambda store: judge_batch(store, account.id, judged, limits, extra, day))
 
-    def _order(self, body: Any) -> DryRunOrder | OrderOutcome:
-        """One order body validated as placeorder validates it (the same failure reasons and texts)."""
+    def _order(self, proposed: ProposedOrder) -> DryRunOrder | OrderOutcome:
+        """One order validated as placeorder validates it (the same failure reasons and texts)."""
         try:
-            contract = self._market.contract(body.contractId)
+            contract = self._market.contract(proposed.contract_id)
         except NotFound:
-            return OrderOutcome(None, INVALID_CONTRACT, f"Unknown contract id {body.contractId}")
-        if body.action not in ("Buy", "Sell"):
+            return OrderOutcome(None, INVALID_CONTRACT, f"Unknown contract id {proposed.contract_id}")
+        if proposed.action not in ("Buy", "Sell"):
             return OrderOutcome(None, UNKNOWN_REASON, "Action should be Buy or Sell")
-        failure = _quantity_failure(body.orderQty, self._limits)  # placeorder's own checks
+        failure = _quantity_failure(proposed.order_qty, self._limits)  # placeorder's own checks
         if failure is not None:
             return failure
-        terms = self._trading.terms(body, contract)
+        terms = self._trading.terms(proposed.order_type, proposed.price, proposed.stop_price, contract)
         if isinstance(terms, OrderOutcome):
             return terms
-        return DryRunOrder(contract, Side(body.action), body.orderQty, terms[0])
+        return DryRunOrder(contract, Side(proposed.action), proposed.order_qty, terms[0])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
 
 from autoliq.domain.gate import TEXT_ACCESS_DENIED, UNKNOWN_REASON
 from autoliq.domain.instruments import contract_of_id
@@ -42,8 +41,51 @@ from autoliq.service.linked_orders import (
     refused,
     start_strategy,
 )
-from autoliq.service.orders import TradingService
+from autoliq.service.orders import PlaceOrder, TradingService
 from autoliq.service.ports import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class RestrainedOrder:
+    """Tradovate's `RestrainedOrderVersion` as sent: an OCO's other leg or an OSO bracket (contract
+    and quantity are the first order's)."""
+
+    action: str
+    order_type: str
+    price: float | None = None
+    stop_price: float | None = None
+    time_in_force: str | None = None
+    cl_ord_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOco:
+    """placeOCO's request: a placeorder request and the `other` leg."""
+
+    order: PlaceOrder
+    other: RestrainedOrder
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOso:
+    """placeOSO's request: an entry placeorder request, `bracket1` and optionally `bracket2`."""
+
+    order: PlaceOrder
+    bracket1: RestrainedOrder
+    bracket2: RestrainedOrder | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StartStrategy:
+    """startOrderStrategy's request, as sent (`params` None: absent, or not a JSON string)."""
+
+    account_id: int | None
+    symbol: str
+    action: str
+    order_strategy_type_id: int
+    params: str | None = None
+    uuid: str | None = None
+    custom_tag50: str | None = None
 
 
 class LinkedOrderService:
@@ -55,14 +97,14 @@ class LinkedOrderService:
         self._trading = trading
         self._max_strategies = max_strategies
 
-    async def place_oco(self, caller: User, body: Any) -> LinkedOutcome:
+    async def place_oco(self, caller: User, command: PlaceOco) -> LinkedOutcome:
         """Tradovate's placeOCO; failures are values, as placeorder's."""
-        order = await self._trading.new_order(caller, body)
+        order = await self._trading.new_order(caller, command.order)
         if isinstance(order, OrderOutcome):
             return refused(order)
         if order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
             return LinkedOutcome(None, (), UNSUPPORTED, TEXT_ENTRY_TIME_IN_FORCE)
-        other = self._leg(body.other, order)
+        other = self._leg(command.other, order)
         if isinstance(other, OrderOutcome):
             return refused(other)
         clock = self._clock
@@ -70,13 +112,13 @@ class LinkedOrderService:
             lambda store: place_oco(store, order, other, clock.now()), accounts=(order.account_id,)
         )
 
-    async def place_oso(self, caller: User, body: Any) -> LinkedOutcome:
+    async def place_oso(self, caller: User, command: PlaceOso) -> LinkedOutcome:
         """Tradovate's placeOSO; failures are values, as placeorder's."""
-        order = await self._trading.new_order(caller, body)
+        order = await self._trading.new_order(caller, command.order)
         if isinstance(order, OrderOutcome):
             return refused(order)
         legs: list[Leg] = []
-        for raw in (body.bracket1, body.bracket2):
+        for raw in (command.bracket1, command.bracket2):
             if raw is None:
                 continue
             leg = self._leg(raw, order)
@@ -89,14 +131,14 @@ class LinkedOrderService:
             lambda store: place_oso(store, order, brackets, clock.now()), accounts=(order.account_id,)
         )
 
-    def _leg(self, raw: Any, order: NewOrder) -> Leg | OrderOutcome:
+    def _leg(self, raw: RestrainedOrder, order: NewOrder) -> Leg | OrderOutcome:
         """A `RestrainedOrderVersion` checked against the first order's contract."""
         if raw.action not in ("Buy", "Sell"):
             return OrderOutcome(None, UNKNOWN_REASON, "Action should be Buy or Sell")
-        terms = self._trading.terms(raw, order.contract)
+        terms = self._trading.terms(raw.order_type, raw.price, raw.stop_price, order.contract)
         if isinstance(terms, OrderOutcome):
             return terms
-        tif_text = raw.timeInForce or order.time_in_force.value
+        tif_text = raw.time_in_force or order.time_in_force.value
         if tif_text not in {t.value for t in TimeInForce}:
             return OrderOutcome(
                 None, UNSUPPORTED, f"Time in force {tif_text} is not supported by the sandbox"
@@ -105,28 +147,28 @@ class LinkedOrderService:
         if tif in (TimeInForce.IOC, TimeInForce.FOK):
             return OrderOutcome(None, UNSUPPORTED, TEXT_LINKED_TIME_IN_FORCE)
         order_type, limit, stop = terms
-        return Leg(Side(raw.action), order_type, tif, limit, stop, raw.clOrdId)
+        return Leg(Side(raw.action), order_type, tif, limit, stop, raw.cl_ord_id)
 
     # -- order strategies --
-    async def start_strategy(self, caller: User, body: Any) -> StrategyOutcome:
+    async def start_strategy(self, caller: User, command: StartStrategy) -> StrategyOutcome:
         """Tradovate's startOrderStrategy (type 2, multibracket); failures are `errorText`."""
-        if body.orderStrategyTypeId != MULTIBRACKET_TYPE_ID:
+        if command.order_strategy_type_id != MULTIBRACKET_TYPE_ID:
             return StrategyOutcome(None, TEXT_UNKNOWN_TYPE)
-        if not isinstance(body.params, str):
-            # An object where the JSON-encoded string belongs (TPN reports this text).
+        if command.params is None:
+            # Absent, or an object where the JSON-encoded string belongs (TPN reports this text).
             return StrategyOutcome(None, TEXT_INVALID_PARAMS)
-        if body.action not in ("Buy", "Sell"):
+        if command.action not in ("Buy", "Sell"):
             return StrategyOutcome(None, "Action should be Buy or Sell")
         try:
-            params = parse_params(body.params, Side(body.action))
+            params = parse_params(command.params, Side(command.action))
         except ValueError as exc:
             return StrategyOutcome(None, f"{TEXT_INVALID_PARAMS}: {exc}")
         entry = params.entry
-        entry_body = _EntryBody(
-            body.accountId, body.symbol, body.action, entry.order_qty, entry.order_type,
+        entry_order = PlaceOrder(
+            command.account_id, command.symbol, command.action, entry.order_qty, entry.order_type,
             entry.price, entry.stop_price, entry.time_in_force,
         )  # fmt: skip
-        order = await self._trading.new_order(caller, entry_body)
+        order = await self._trading.new_order(caller, entry_order)
         if isinstance(order, OrderOutcome):
             return StrategyOutcome(None, order.failure_text, order.failure_reason)
         tick = order.contract.product.tick_size
@@ -139,7 +181,13 @@ class LinkedOrderService:
                 text = "TrailingStop orders are not supported by the sandbox"
                 return StrategyOutcome(None, text, UNSUPPORTED)
         start = StrategyStart(
-            order, params, body.params, caller.id, body.uuid, body.customTag50, self._max_strategies
+            order,
+            params,
+            command.params,
+            caller.id,
+            command.uuid,
+            command.custom_tag50,
+            self._max_strategies,
         )
         clock = self._clock
         return await self._uow.write(
@@ -204,21 +252,6 @@ class LinkedOrderService:
                 caller.organization_id, owner_id=owner, ids=ids, strategy_ids=strategy_ids
             )
         )
-
-
-@dataclass(frozen=True, slots=True)
-class _EntryBody:
-    """`params.entryVersion` in placeorder's shape, for `TradingService.new_order`."""
-
-    accountId: int | None
-    symbol: str
-    action: str
-    orderQty: int
-    orderType: str
-    price: Decimal | None
-    stopPrice: Decimal | None
-    timeInForce: str | None
-    clOrdId: str | None = None
 
 
 def parse_bracket_command(command: str, side: Side, tick: Decimal) -> BracketChange:

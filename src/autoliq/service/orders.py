@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
 from autoliq.domain.accounting import PositionState, open_points
 from autoliq.domain.errors import NotFound
@@ -45,11 +44,43 @@ TIME_IN_FORCE_NAMES = frozenset(t.value for t in TimeInForce)
 ORDER_TYPE_NAMES = frozenset(t.value for t in OrderType)
 
 
+Price = float | Decimal | None
+"""A price as requested: the wire's JSON number (or none), or a strategy entry's parsed `Decimal`."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOrder:
+    """placeorder's request (also the first order of placeOCO/placeOSO and a strategy's entry), as
+    sent: `TradingService.new_order` validates it with Tradovate's failure reasons and texts."""
+
+    account_id: int | None
+    symbol: str
+    action: str
+    order_qty: int
+    order_type: str
+    price: Price = None
+    stop_price: Price = None
+    time_in_force: str | None = None
+    cl_ord_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModifyOrder:
+    """modifyorder's request, as sent: new quantity, type, prices or time in force of a working order."""
+
+    order_id: int
+    order_qty: int
+    order_type: str
+    price: float | None = None
+    stop_price: float | None = None
+    time_in_force: str | None = None
+
+
 def _failure(reason: str, text: str) -> OrderOutcome:
     return OrderOutcome(None, reason, text)
 
 
-def _price(raw: float | int | None, contract: ContractSpec, field: str) -> Decimal | OrderOutcome:
+def _price(raw: Price, contract: ContractSpec, field: str) -> Decimal | OrderOutcome:
     if raw is None:
         return _failure(INVALID_PRICE, f"{field} is required for this order type")
     try:
@@ -117,9 +148,9 @@ class TradingService:
         """Whether `caller` may trade the account (an admin its organization's, a trader its own)."""
         return await self._tradable(caller, account_id)
 
-    async def place_order(self, caller: User, body: Any) -> OrderOutcome:
+    async def place_order(self, caller: User, command: PlaceOrder) -> OrderOutcome:
         """Tradovate's placeorder: failures are values (`failureReason`, `failureText`)."""
-        order = await self.new_order(caller, body)
+        order = await self.new_order(caller, command)
         if isinstance(order, OrderOutcome):
             return order
         # Refusals are decided on a snapshot, without entering the serial write order (a refusal
@@ -134,89 +165,91 @@ class TradingService:
             lambda store: place_order(store, order, clock.now()), accounts=(order.account_id,)
         )
 
-    async def new_order(self, caller: User, body: Any) -> NewOrder | OrderOutcome:
-        """A placeorder-shaped body (`PlaceOrder`, and the first order of `PlaceOCO`/`PlaceOSO`)
+    async def new_order(self, caller: User, command: PlaceOrder) -> NewOrder | OrderOutcome:
+        """A placeorder request (`PlaceOrder`, and the first order of `PlaceOCO`/`PlaceOSO`)
         checked: the order, or the failure."""
-        if not await self._tradable(caller, body.accountId):
+        account_id = command.account_id
+        if account_id is None or not await self._tradable(caller, account_id):
             return _failure(UNKNOWN_REASON, TEXT_ACCESS_DENIED)
         try:
-            contract = self._market.contract_by_name(body.symbol)
+            contract = self._market.contract_by_name(command.symbol)
         except NotFound:
-            return _failure(INVALID_CONTRACT, f"Unknown contract symbol {body.symbol!r}")
-        if body.action not in ("Buy", "Sell"):
+            return _failure(INVALID_CONTRACT, f"Unknown contract symbol {command.symbol!r}")
+        if command.action not in ("Buy", "Sell"):
             return _failure(UNKNOWN_REASON, "Action should be Buy or Sell")
-        qty_failure = _quantity_failure(body.orderQty, self._limits)
+        qty_failure = _quantity_failure(command.order_qty, self._limits)
         if qty_failure is not None:
             return qty_failure
-        terms = self.terms(body, contract)
+        terms = self.terms(command.order_type, command.price, command.stop_price, contract)
         if isinstance(terms, OrderOutcome):
             return terms
         order_type, limit, stop = terms
-        tif_text = body.timeInForce or "Day"
+        tif_text = command.time_in_force or "Day"
         if tif_text not in TIME_IN_FORCE_NAMES:
             return _failure(UNSUPPORTED, f"Time in force {tif_text} is not supported by the sandbox")
         return NewOrder(
-            body.accountId,
+            account_id,
             contract,
-            Side(body.action),
-            body.orderQty,
+            Side(command.action),
+            command.order_qty,
             order_type,
             TimeInForce(tif_text),
             limit_price=limit,
             stop_price=stop,
-            cl_ord_id=body.clOrdId,
+            cl_ord_id=command.cl_ord_id,
             max_position=self._limits.max_position,
         )
 
     def terms(
-        self, body: Any, contract: ContractSpec
+        self, order_type_text: str, price: Price, stop_price: Price, contract: ContractSpec
     ) -> tuple[OrderType, Decimal | None, Decimal | None] | OrderOutcome:
-        """Order type and prices of a placeorder/modifyorder body, or the failure."""
-        if body.orderType not in TRADOVATE_ORDER_TYPES:
+        """Order type and prices of a placeorder/modifyorder request, or the failure."""
+        if order_type_text not in TRADOVATE_ORDER_TYPES:
             return _failure(UNKNOWN_REASON, "Unknown order type")
-        if body.orderType not in ORDER_TYPE_NAMES:
-            return _failure(UNSUPPORTED, f"{body.orderType} orders are not supported by the sandbox")
-        order_type = OrderType(body.orderType)
+        if order_type_text not in ORDER_TYPE_NAMES:
+            return _failure(UNSUPPORTED, f"{order_type_text} orders are not supported by the sandbox")
+        order_type = OrderType(order_type_text)
         limit = stop = None
         if order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
-            checked = _price(body.price, contract, "price")
+            checked = _price(price, contract, "price")
             if isinstance(checked, OrderOutcome):
                 return checked
             limit = checked
         if order_type in (OrderType.STOP, OrderType.STOP_LIMIT):
-            checked = _price(body.stopPrice, contract, "stopPrice")
+            checked = _price(stop_price, contract, "stopPrice")
             if isinstance(checked, OrderOutcome):
                 return checked
             stop = checked
         return order_type, limit, stop
 
-    async def modify_order(self, caller: User, body: Any) -> OrderOutcome:
+    async def modify_order(self, caller: User, command: ModifyOrder) -> OrderOutcome:
         """Tradovate's modifyorder: new quantity, type, prices or time in force of a working order."""
-        if body.orderId is None or body.orderId <= 0:
+        order_id = command.order_id
+        if order_id <= 0:
             return _failure(UNKNOWN_REASON, "Order Id should be greater than 0")
-        summary = await self._uow.read(lambda s: s.order_summary(body.orderId))
+        summary = await self._uow.read(lambda s: s.order_summary(order_id))
         if summary is None or not await self._tradable(caller, summary[0]):
             return _failure(UNKNOWN_REASON, TEXT_ACCESS_DENIED)
         try:
             contract = self._market.contract(summary[2])
         except NotFound:
             return _failure(INVALID_CONTRACT, "The order's contract is no longer listed")
-        qty_failure = _quantity_failure(body.orderQty, self._limits)
+        qty_failure = _quantity_failure(command.order_qty, self._limits)
         if qty_failure is not None:
             return qty_failure
-        terms = self.terms(body, contract)
+        terms = self.terms(command.order_type, command.price, command.stop_price, contract)
         if isinstance(terms, OrderOutcome):
             return terms
         tif: TimeInForce | None = None
-        if body.timeInForce is not None:
-            if body.timeInForce not in TIME_IN_FORCE_NAMES:
+        if command.time_in_force is not None:
+            if command.time_in_force not in TIME_IN_FORCE_NAMES:
                 return _failure(
-                    UNSUPPORTED, f"Time in force {body.timeInForce} is not supported by the sandbox"
+                    UNSUPPORTED, f"Time in force {command.time_in_force} is not supported by the sandbox"
                 )
-            tif = TimeInForce(body.timeInForce)
+            tif = TimeInForce(command.time_in_force)
         order_type, limit, stop = terms
         cap = self._limits.max_position
-        change = OrderChange(body.orderId, contract, order_type, body.orderQty, tif, limit, stop, cap)
+        change = OrderChange(order_id, contract, order_type, command.order_qty, tif, limit, stop, cap)
         clock = self._clock
         return await self._uow.write(
             lambda store: modify_order(store, change, clock.now()), accounts=(summary[0],)

@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from autoliq.api.params import ERROR_RESPONSES
-from autoliq.api.schemas.dry_run import DryRunBody, DryRunResponseOut, dry_run_out
+from autoliq.api.schemas.dry_run import DryRunBody, DryRunResponseOut, dry_run_order_command, dry_run_out
 from autoliq.api.security import caller_of
 from autoliq.container import Services
 from autoliq.service.dry_run import ExtraRisk
@@ -31,5 +31,6 @@ class DryRunController(Controller):
         refusal is HTTP 200 with `rejectReason` and `comment`; an unknown account 404, another's 401."""
         body = data
         extra = ExtraRisk() if body.extraPreTradeRisk is None else body.extraPreTradeRisk.extra()
-        outcome = await services.dry_run.dry_run(caller_of(request).user, body.accountId, body.orders, extra)
+        orders = [dry_run_order_command(o) for o in body.orders]
+        outcome = await services.dry_run.dry_run(caller_of(request).user, body.accountId, orders, extra)
         return dry_run_out(outcome)

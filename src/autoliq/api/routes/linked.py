@@ -30,6 +30,9 @@ from autoliq.api.schemas.linked import (
     link_out,
     oco_out,
     oso_out,
+    place_oco_command,
+    place_oso_command,
+    start_strategy_command,
     strategy_out,
     strategy_status_out,
 )
@@ -54,7 +57,7 @@ class LinkedOrderController(Controller):
     ) -> PlaceOcoResultOut:
         """Two orders where a fill or a cancel of one cancels the other; a refusal is a value."""
         body = data
-        outcome = await services.linked.place_oco(caller_of(request).user, body)
+        outcome = await services.linked.place_oco(caller_of(request).user, place_oco_command(body))
         count_order(outcome.failure_reason or "accepted")
         return oco_out(outcome)
 
@@ -64,7 +67,7 @@ class LinkedOrderController(Controller):
     ) -> PlaceOsoResultOut:
         """An entry and one or two brackets, suspended until the entry fills; a refusal is a value."""
         body = data
-        outcome = await services.linked.place_oso(caller_of(request).user, body)
+        outcome = await services.linked.place_oso(caller_of(request).user, place_oso_command(body))
         count_order(outcome.failure_reason or "accepted")
         return oso_out(outcome)
 
@@ -83,7 +86,7 @@ class OrderStrategyController(Controller):
         body = data
         if isinstance(body.params, str) and len(body.params) > MAX_PARAMS_CHARS:
             raise BadRequest(f"params: at most {MAX_PARAMS_CHARS} characters")
-        outcome = await services.linked.start_strategy(caller_of(request).user, body)
+        outcome = await services.linked.start_strategy(caller_of(request).user, start_strategy_command(body))
         return strategy_status_out(outcome)
 
     @post("/interruptorderstrategy", status_code=200, responses=ERROR_RESPONSES)

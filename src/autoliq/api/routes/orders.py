@@ -32,8 +32,10 @@ from autoliq.api.schemas.orders import (
     command_out,
     fill_out,
     fill_pair_out,
+    modify_order_command,
     order_out,
     outcome_out,
+    place_order_command,
     position_out,
     snapshot_out,
 )
@@ -66,7 +68,9 @@ class OrderController(Controller):
     ) -> CommandResultOut:
         """Change a working order's quantity, type, prices or time in force, through the gate."""
         body = data
-        return command_out(await services.trading.modify_order(caller_of(request).user, body))
+        return command_out(
+            await services.trading.modify_order(caller_of(request).user, modify_order_command(body))
+        )
 
     @post("/liquidateposition", status_code=200, responses=ERROR_RESPONSES)
     async def liquidate_position(
@@ -344,7 +348,7 @@ async def order_placed(
 ) -> tuple[int, PlaceOrderResultOut]:
     """placeorder after the guard and the body's decoding: (200, Tradovate's `PlaceOrderResult`); a
     refusal is a value."""
-    outcome = await services.trading.place_order(caller, body)
+    outcome = await services.trading.place_order(caller, place_order_command(body))
     count_order(outcome.failure_reason or "accepted")
     return 200, outcome_out(outcome)
 

@@ -8,7 +8,13 @@ from typing import Annotated, Any
 import msgspec
 
 from autoliq.api.bounds import Int64
-from autoliq.service.dry_run import MAX_DRY_RUN_ORDERS, DryRunOutcome, ExtraRisk, RiskDetails
+from autoliq.service.dry_run import (
+    MAX_DRY_RUN_ORDERS,
+    DryRunOutcome,
+    ExtraRisk,
+    ProposedOrder,
+    RiskDetails,
+)
 
 USD = 1
 """The currency id of every amount and fee (the sandbox trades in US dollars; currency 1)."""
@@ -26,6 +32,13 @@ class DryRunOrderBody(msgspec.Struct, forbid_unknown_fields=False):
     orderType: str
     price: float | None = None
     stopPrice: float | None = None
+
+
+def dry_run_order_command(body: DryRunOrderBody) -> ProposedOrder:
+    """The service's dry-run order from the decoded body."""
+    return ProposedOrder(
+        body.contractId, body.action, body.orderQty, body.orderType, body.price, body.stopPrice
+    )
 
 
 class ExtraPreTradeRiskBody(msgspec.Struct, forbid_unknown_fields=False):

@@ -13,6 +13,8 @@ import msgspec
 from autoliq.api.bounds import Int64
 from autoliq.domain.linked import MULTIBRACKET, MULTIBRACKET_TYPE_ID, OrderStrategy, StrategyLink
 from autoliq.service.linked_orders import LinkedOutcome, StrategyOutcome
+from autoliq.service.linked_service import PlaceOco, PlaceOso, RestrainedOrder, StartStrategy
+from autoliq.service.orders import PlaceOrder
 
 Text64 = Annotated[str, msgspec.Meta(max_length=64)]
 
@@ -61,6 +63,30 @@ class PlaceOsoBody(_PlaceOrderFields, kw_only=True):
     bracket2: RestrainedOrderVersionBody | None = None
 
 
+def _restrained(body: RestrainedOrderVersionBody) -> RestrainedOrder:
+    return RestrainedOrder(
+        body.action, body.orderType, body.price, body.stopPrice, body.timeInForce, body.clOrdId
+    )
+
+
+def _first_order(body: _PlaceOrderFields) -> PlaceOrder:
+    return PlaceOrder(
+        body.accountId, body.symbol, body.action, body.orderQty, body.orderType,
+        body.price, body.stopPrice, body.timeInForce, body.clOrdId,
+    )  # fmt: skip
+
+
+def place_oco_command(body: PlaceOcoBody) -> PlaceOco:
+    """The service's placeOCO request from the decoded body."""
+    return PlaceOco(_first_order(body), _restrained(body.other))
+
+
+def place_oso_command(body: PlaceOsoBody) -> PlaceOso:
+    """The service's placeOSO request from the decoded body."""
+    bracket2 = None if body.bracket2 is None else _restrained(body.bracket2)
+    return PlaceOso(_first_order(body), _restrained(body.bracket1), bracket2)
+
+
 class PlaceOcoResultOut(msgspec.Struct, omit_defaults=True):
     """Tradovate's `PlaceOcoResult`."""
 
@@ -93,6 +119,16 @@ class StartOrderStrategyBody(msgspec.Struct, forbid_unknown_fields=False):
     uuid: Text64 | None = None
     customTag50: Text64 | None = None
     isAutomated: bool | None = None
+
+
+def start_strategy_command(body: StartOrderStrategyBody) -> StartStrategy:
+    """The service's startOrderStrategy request from the decoded body (`params` that is not a
+    string, an object where the JSON-encoded string belongs, is passed as None: refused alike)."""
+    params = body.params if isinstance(body.params, str) else None
+    return StartStrategy(
+        body.accountId, body.symbol, body.action, body.orderStrategyTypeId, params, body.uuid,
+        body.customTag50,
+    )  # fmt: skip
 
 
 class InterruptOrderStrategyBody(msgspec.Struct, forbid_unknown_fields=False):

@@ -11,7 +11,7 @@ import msgspec
 
 from autoliq.api.bounds import Int64
 from autoliq.service.execution import OrderOutcome
-from autoliq.service.orders import CashSnapshot
+from autoliq.service.orders import CashSnapshot, ModifyOrder, PlaceOrder
 from autoliq.service.views import CashBalanceView, FillPairView, FillView, OrderView, PositionView
 
 
@@ -30,6 +30,14 @@ class PlaceOrderBody(msgspec.Struct, forbid_unknown_fields=False):
     timeInForce: str | None = None
     text: str | None = None
     isAutomated: bool | None = None
+
+
+def place_order_command(body: PlaceOrderBody) -> PlaceOrder:
+    """The service's placeorder request from the decoded body."""
+    return PlaceOrder(
+        body.accountId, body.symbol, body.action, body.orderQty, body.orderType,
+        body.price, body.stopPrice, body.timeInForce, body.clOrdId,
+    )  # fmt: skip
 
 
 class PlaceOrderResultOut(msgspec.Struct, omit_defaults=True):
@@ -59,6 +67,13 @@ class ModifyOrderBody(msgspec.Struct, forbid_unknown_fields=False):
     timeInForce: str | None = None
     clOrdId: str | None = None
     isAutomated: bool | None = None
+
+
+def modify_order_command(body: ModifyOrderBody) -> ModifyOrder:
+    """The service's modifyorder request from the decoded body."""
+    return ModifyOrder(
+        body.orderId, body.orderQty, body.orderType, body.price, body.stopPrice, body.timeInForce
+    )
 
 
 class LiquidatePositionBody(msgspec.Struct, forbid_unknown_fields=False):
