@@ -90,7 +90,7 @@ class Edge:
                 scope["raw_path"] = canonical.encode()
             if kind == "http":
                 sandbox = self.sandbox
-                if sandbox.limited or sandbox.sandbox.armed:
+                if sandbox.limited or sandbox.services.sandbox.armed:
                     lowered = scope["path"].lower()
                     # Tradovate's API only: autoliq's own /_autoliq controls are never faulted nor limited.
                     if lowered.startswith("/v1/"):
@@ -150,8 +150,9 @@ class SandboxStep:
 
     def __init__(self, app: ASGIApp, services: Services, canonical: dict[str, str]) -> None:
         self.app = app
-        self.sandbox = services.sandbox
-        self.auth = services.auth
+        self.services = services
+        """Its components are read through it at each call, never kept: one app serves whatever the
+        object holds (the suite rebinds an app built once to each test's services this way)."""
         self.max_body = services.settings.max_body_bytes
         self.canonical = canonical
         self.limiter = None if services.rate_limits is None else RateLimiter(services.rate_limits)
@@ -164,7 +165,7 @@ class SandboxStep:
     async def _sandboxed(self, path: str, scope: Scope, receive: Receive, send: Send) -> None:
         began = perf_counter()
         limiter = self.limiter
-        sandbox = self.sandbox
+        sandbox = self.services.sandbox
         ip = client_address(scope)
         caller = await self._caller(scope) if limiter is not None or path in sandbox.state.paths else None
         if limiter is not None:
@@ -224,7 +225,7 @@ class SandboxStep:
             token = bearer_token(scope)
             if token is not None:
                 try:
-                    caller = await self.auth.authenticate(token)
+                    caller = await self.services.auth.authenticate(token)
                 except Unauthorized:
                     caller = None
         return None if caller is None else caller.user
@@ -237,10 +238,10 @@ class SandboxStep:
         if path == LOGIN_PATH_KEY:
             name = _login_name(body)
             if name is not None:
-                found = await self.sandbox.organization_of_user_name(name)
+                found = await self.services.sandbox.organization_of_user_name(name)
                 if found is not None:
                     return found
-        return await self.sandbox.operator.organization_id()
+        return await self.services.sandbox.operator.organization_id()
 
     async def _process_then_fail(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The call is processed (a write is committed before the app answers); its answer is
