@@ -102,6 +102,12 @@ SELECT md5(coalesce(string_agg(x, ',' ORDER BY x), '')) FROM (
 """
 
 
+# Off: with databases reused, PostgreSQL WebSocket tests were cut off with "Heartbeat timeout" in the
+# fresh-clone run of issue 15 (test_websocket -k postgres: 3 failed with reuse, 39 passed without);
+# the cause is not found yet, so every test gets a new database again.
+POOL_REUSE = False
+
+
 @dataclass
 class PgPool:
     """Migrated PostgreSQL databases of one test process, reused: a test takes an empty one and gives
@@ -116,7 +122,7 @@ class PgPool:
     every: set[str]
 
     def take(self) -> str:
-        if self.free:
+        if self.free and POOL_REUSE:
             return self.free.pop()
         name = f"autoliq_t_{uuid.uuid4().hex[:12]}"
         _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
@@ -297,6 +303,10 @@ class _BuiltApp:
 
 
 _APPS: dict[Settings, _BuiltApp] = {}
+# Off: with the app reused across tests, WebSocket tests were cut off with "Heartbeat timeout" and
+# one saw a price change twice in the fresh-clone run of issue 15 (a component of an earlier test's
+# services still reachable from the reused app); every test builds its own app until that is found.
+REUSE_APPS = False
 
 
 def _wrappers(app: Litestar) -> list[Any]:
@@ -317,6 +327,8 @@ def app_for(services: Services) -> Litestar:
     replaces, in the ASGI entries, the components captured from the old one. Where that cannot be
     done with certainty (an entry holding state derived from the services, such as a rate limiter),
     a new app is built, as before."""
+    if not REUSE_APPS:
+        return create_app(services)
     key = dataclasses.replace(services.settings, database_url="")  # the database: the services'
     built = _APPS.get(key)
     # An app still running (its lifespan started the relay and has not stopped it: a test with two

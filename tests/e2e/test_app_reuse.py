@@ -3,15 +3,27 @@ to a later test's services, never while it is still running for another client."
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from litestar.testing import TestClient
 
 from autoliq.service.clock import ManualClock
+from tests import conftest
 from tests.conftest import ADMIN_PW, World, bearer, login
 from tests.helpers import app_client
 
 RISK_LIST = "/v1/accountRiskStatus/list"
+
+
+@pytest.fixture(autouse=True)
+def reuse_apps(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The mechanism under test, switched on here only (conftest.REUSE_APPS says why it is off)."""
+    monkeypatch.setattr(conftest, "REUSE_APPS", True)
+    conftest._APPS.clear()
+    yield
+    conftest._APPS.clear()
 
 
 def test_app_for_when_an_app_of_the_same_settings_is_running_then_another_is_built_and_both_answer(
