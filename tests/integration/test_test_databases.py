@@ -10,6 +10,7 @@ from alembic import command
 
 from autoliq.adapters.sql.db import alembic_config, create_admin_engine
 from autoliq.bootstrap import seed_organization
+from tests import conftest
 from tests.conftest import PgPool, _pg_url_for
 from tests.helpers import HEAD_REVISION
 
@@ -30,6 +31,13 @@ def _seed(url: str) -> int:
     return seeded.first_account_id
 
 
+@pytest.fixture
+def pool_reuse(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mechanism under test, switched on here only (conftest.POOL_REUSE says why it is off)."""
+    monkeypatch.setattr(conftest, "POOL_REUSE", True)
+
+
+@pytest.mark.usefixtures("pool_reuse")
 def test_pool_when_database_given_back_with_rows_then_handed_out_again_empty_with_sequences_restarted(
     pg_pool: PgPool,
 ) -> None:
