@@ -105,7 +105,7 @@ SELECT md5(coalesce(string_agg(x, ',' ORDER BY x), '')) FROM (
 # Off: with databases reused, PostgreSQL WebSocket tests were cut off with "Heartbeat timeout" in the
 # fresh-clone run of issue 15 (test_websocket -k postgres: 3 failed with reuse, 39 passed without);
 # the cause is not found yet, so every test gets a new database again.
-POOL_REUSE = False
+POOL_REUSE = True
 
 
 @dataclass
@@ -306,7 +306,7 @@ _APPS: dict[Settings, _BuiltApp] = {}
 # Off: with the app reused across tests, WebSocket tests were cut off with "Heartbeat timeout" and
 # one saw a price change twice in the fresh-clone run of issue 15 (a component of an earlier test's
 # services still reachable from the reused app); every test builds its own app until that is found.
-REUSE_APPS = False
+REUSE_APPS = True
 
 
 def _wrappers(app: Litestar) -> list[Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -15,6 +16,7 @@ from litestar.testing import TestClient
 from autoliq.api.app import create_app
 from autoliq.bootstrap import bootstrap
 from autoliq.config import Settings
+from autoliq.domain.events import Event, PricesChanged
 from autoliq.service.clock import ManualClock
 from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login, make_settings
 from tests.e2e.test_websocket import Socket, open_socket, token_of
@@ -521,6 +523,16 @@ def test_price_change_when_set_through_another_worker_then_its_subscribers_hear_
     with TestClient(app=create_app(writer)) as one, TestClient(app=create_app(reader)) as other:
         admin = bearer(login(one, "admin", ADMIN_PW))
         set_prices(one, admin, ESZ6=5000)
+        # The other worker's relay delivers that first change on its own time: subscribing before
+        # it arrived would hear 5000 twice (the subscription's snapshot, then the change itself)
+        heard: list[Event] = []
+        reader.publisher.add_listener(
+            lambda events: heard.extend(e for e in events if isinstance(e, PricesChanged))
+        )
+        deadline = time.monotonic() + 10
+        while not heard:
+            assert time.monotonic() < deadline, "the other worker never heard the first price"
+            time.sleep(0.02)
         with open_socket(other, login(other, "trader", TRADER_PW)) as ws:
             ask(ws, "md/subscribeQuote", 1, {"symbol": "ESZ6"})
             assert events(ws, 1)[0]["d"]["quotes"][0]["entries"]["Trade"]["price"] == 5000
