@@ -67,3 +67,47 @@ def test_in_loop_writes_when_another_process_holds_the_write_lock_then_loop_stay
     assert entry_id > 0
     assert waited >= 0.3  # the write really waited for the lock ...
     assert ticks >= 15  # ... while the loop went on ticking every 10 ms
+
+
+def test_in_loop_writes_when_a_batch_fails_outside_its_transaction_then_answered_and_next_write_lands(
+    tmp_path: object,
+) -> None:
+    # Arrange: the check before a batch raises once (as an unexpected os.stat error would)
+    url = f"sqlite:///{tmp_path}/defect.db"
+    migrate(url)
+    creds = seed_demo_if_empty(make_settings(url))
+    assert creds is not None and creds.first_account_id is not None
+    account_id = creds.first_account_id
+    services = bootstrap(make_settings(url), run_migrations=False)
+    services.start()
+    uow = services.uow
+    checks = {"left": 1}
+    real = uow._acknowledgeable
+
+    def failing_once(jobs: object) -> bool:
+        if checks["left"]:
+            checks["left"] -= 1
+            raise PermissionError("stat refused")
+        return real(jobs)  # type: ignore[arg-type]
+
+    uow._acknowledgeable = failing_once  # type: ignore[method-assign]
+
+    async def run() -> tuple[BaseException | None, int]:
+        first: BaseException | None = None
+        try:
+            await asyncio.wait_for(
+                uow.write(lambda s: _append(s, account_id, AdminAction.LOCK_TRADING_IMMEDIATELY)), 5
+            )
+        except PermissionError as exc:
+            first = exc
+        second = await asyncio.wait_for(uow.write(lambda s: _append(s, account_id, AdminAction.NORMAL)), 5)
+        return first, second
+
+    # Act
+    try:
+        first, second = asyncio.run(run())
+    finally:
+        services.stop()
+    # Assert: the failed write was answered with its error (not left waiting), and the writer goes on
+    assert isinstance(first, PermissionError)
+    assert second > 0

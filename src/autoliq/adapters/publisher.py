@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 
 from autoliq.domain.events import Event
+
+log = logging.getLogger(__name__)
 
 
 class InMemoryPublisher:
@@ -19,6 +22,10 @@ class InMemoryPublisher:
         self._listeners.append(listener)
 
     def publish(self, events: Sequence[Event]) -> None:
-        """Hand `events` to every listener."""
+        """Hand `events` to every listener; one that raises is logged and the others still hear them
+        (the token cache's eviction on `SessionsClosed` must not depend on the WebSocket hub)."""
         for listener in self._listeners:
-            listener(events)
+            try:
+                listener(events)
+            except Exception:
+                log.exception("an event listener failed on %d events", len(events))

@@ -26,6 +26,7 @@ to a deleted or replaced file is not acknowledged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -338,7 +339,13 @@ class UnitOfWork:
             return
         before = _changes(conn) if self.health.fault is not None else 0
         results: list[Any] = []
-        hot = Batch(conn, locking=True)
+        try:
+            hot = Batch(conn, locking=True)
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                await blocking(transaction.rollback)
+            self._storage_failed(batch, describe_error(exc), exc)
+            return
         try:
             if hot.pipelined and not alone:
                 self.prepared_batches += 1
@@ -557,7 +564,12 @@ class LoopCommitter:
         while self._pending:
             batch = self._pending[: self._uow.max_batch]
             del self._pending[: len(batch)]
-            await self._uow._commit(batch)
+            try:
+                await self._uow._commit(batch)
+            except Exception as exc:  # a defect, not a write's failure: answer, keep flushing
+                log.exception("the writer failed on a batch")
+                for job in batch:
+                    _answer(job, None, exc)
 
     async def blocking(self, step: Callable[[], T]) -> T:
         return await asyncio.to_thread(step)
