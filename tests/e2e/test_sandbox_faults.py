@@ -1,7 +1,7 @@
 """`/_autoliq/faults`: injected penalty tickets, 429s, 500s and delays on the next calls of a route.
 
-Each kind is tried on a route the plain-ASGI fast path answers (setadminautoliqaction) and on one the
-framework answers (setaccountnotes): both are writes, so whether the call was processed is read back.
+Each kind is tried on a hot route (setadminautoliqaction, an ASGI route handler) and on a plain
+Litestar one (setaccountnotes): both are writes, so whether the call was processed is read back.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from litestar.testing import TestClient
 
 from autoliq.api.app import create_app
 from autoliq.bootstrap import Services, bootstrap
+from autoliq.domain.errors import StorageUnavailable
 from autoliq.service.clock import ManualClock
 from tests.conftest import ADMIN_PW, World, bearer, login, make_settings
 from tests.helpers import SET_ACTION, action_body, app_client
@@ -52,7 +53,7 @@ class Route:
         )
 
 
-ROUTES = [pytest.param(Route(SET_ACTION), id="fast-path"), pytest.param(Route(NOTES), id="framework")]
+ROUTES = [pytest.param(Route(SET_ACTION), id="hot-route"), pytest.param(Route(NOTES), id="framework")]
 
 
 def add_fault(client: TestClient[Any], headers: H, path: str, kind: str, **fields: Any) -> dict[str, Any]:
@@ -357,3 +358,36 @@ def socket_frames(session: Any) -> Iterator[str]:
             pytest.fail("no frame within 15 s")
         if text != "h":
             yield text
+
+
+def test_fault_when_login_body_nested_too_deep_then_the_app_answers_400_not_a_bare_server_error(
+    client: TestClient[Any], admin_headers: H
+) -> None:
+    # Arrange: a fault armed on the login path makes the edge read the login's name from its body
+    add_fault(client, admin_headers, "/v1/auth/accesstokenrequest", "delay", delayMs=1)
+    nested = b"[" * 300_000 + b"]" * 300_000  # within the body limit; deep enough to exhaust the stack
+    # Act
+    r = client.post(
+        "/v1/auth/accesstokenrequest", content=nested, headers={"content-type": "application/json"}
+    )
+    # Assert: the step took no organization from it and the app refused the body as unreadable
+    assert r.status_code == 400, r.text
+    assert "errorText" in r.json()
+
+
+def test_fault_step_when_storage_unavailable_then_503_with_retry_after(
+    client: TestClient[Any], admin_headers: H, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Arrange: a fault armed, then the storage the step reads it from fails
+    add_fault(client, admin_headers, SET_ACTION, "serverError")
+
+    async def unavailable(*_: Any) -> None:
+        raise StorageUnavailable("database is unavailable")
+
+    monkeypatch.setattr(services.sandbox, "take", unavailable)
+    # Act
+    r = client.post(SET_ACTION, json=action_body(1), headers=admin_headers)
+    # Assert
+    assert r.status_code == 503, r.text
+    assert r.headers["retry-after"] == "1"
+    assert r.json() == {"errorText": "Storage unavailable"}

@@ -34,6 +34,7 @@ The body the step reads (with the one reader, `params.read_body`) is handed to t
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -46,10 +47,11 @@ from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from autoliq.api.client_address import client_address
+from autoliq.api.errors import error_status
 from autoliq.api.params import read_body
 from autoliq.api.security import bearer_token, dispatched_caller
 from autoliq.container import Services
-from autoliq.domain.errors import BadRequest, Unauthorized
+from autoliq.domain.errors import AutoliqError, BadRequest, Unauthorized
 from autoliq.domain.model import User
 from autoliq.domain.rate_limits import EndpointLimit, RateLimiter
 from autoliq.domain.sandbox import INTERNAL_ERROR_TEXT, FaultKind, PenaltyTicket, TicketVerdict
@@ -61,6 +63,7 @@ _MAX_TICKET = 64
 _encode = msgspec.json.Encoder().encode
 _SERVER_ERROR_BODY = _encode({"errorText": INTERNAL_ERROR_TEXT})
 LOGIN_PATH_KEY = "/v1/auth/accesstokenrequest"
+log = logging.getLogger(__name__)
 _MAX_NAME = 200
 
 
@@ -159,8 +162,31 @@ class SandboxStep:
         self.limited = self.limiter is not None
 
     async def __call__(self, path: str, scope: Scope, receive: Receive, send: Send) -> None:
-        """A `/v1` request (`path` lower-cased) while the sandbox is armed or the profile on."""
-        await self._sandboxed(path, scope, receive, send)
+        """A `/v1` request (`path` lower-cased) while the sandbox is armed or the profile on. The
+        step's own reads (the caller, tickets, faults) answer through the error table too: a storage
+        fault is a 503 with Retry-After, a defect a 500 without internals, never a bare server error."""
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        began = perf_counter()
+        try:
+            await self._sandboxed(path, scope, receive, tracked)
+        except Exception as exc:
+            if started:
+                raise
+            if isinstance(exc, AutoliqError):
+                status, headers = error_status(exc)
+                payload = _encode({"errorText": exc.message})
+            else:
+                log.exception("the sandbox step failed on %s", path)
+                status, headers, payload = 500, [], _SERVER_ERROR_BODY
+            await _send(send, status, payload, json=True, headers=headers)
+            record_request(self.canonical.get(path, UNMATCHED_ROUTE), scope.get("method", ""), status, began)
 
     async def _sandboxed(self, path: str, scope: Scope, receive: Receive, send: Send) -> None:
         began = perf_counter()
@@ -297,11 +323,14 @@ class SandboxStep:
         record_request(self.canonical.get(path, UNMATCHED_ROUTE), scope.get("method", ""), status, began)
 
 
-async def _send(send: Send, status: int, payload: bytes, *, json: bool) -> None:
-    headers = [(b"content-length", str(len(payload)).encode())]
+async def _send(
+    send: Send, status: int, payload: bytes, *, json: bool, headers: Iterable[tuple[str, str]] = ()
+) -> None:
+    raw = [(b"content-length", str(len(payload)).encode())]
     if json:
-        headers.insert(0, (b"content-type", b"application/json"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+        raw.insert(0, (b"content-type", b"application/json"))
+    raw += [(name.encode(), value.encode()) for name, value in headers]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": payload, "more_body": False})
 
 
@@ -354,7 +383,7 @@ def _login_name(body: bytes | None) -> str | None:
         return None
     try:
         document = msgspec.json.decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # nesting deep enough to exhaust the stack
         return None
     found = document.get("name") if isinstance(document, dict) else None
     return found if isinstance(found, str) and 0 < len(found) <= _MAX_NAME else None
