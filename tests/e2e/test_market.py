@@ -92,6 +92,22 @@ def test_prices_when_trader_sets_then_401_and_nothing_set(
     assert client.get(PRICES, headers=trader_headers).json()["prices"] == []
 
 
+def test_operator_routes_when_refused_caller_sends_a_malformed_body_then_401_before_the_body_is_read(
+    client: TestClient[Any], trader_headers: dict[str, str]
+) -> None:
+    # Arrange: bodies wrong in type or shape, from a trader (not an admin, not the operator)
+    cases = [
+        (PRICES, {"prices": "many"}),
+        ("/_autoliq/clock", {"advanceSeconds": "soon"}),
+        ("/_autoliq/faults", {"path": 7}),
+    ]
+    for path, body in cases:
+        # Act
+        r = client.post(path, json=body, headers=trader_headers)
+        # Assert: refused for who it is, as before the body was decoded by the framework
+        assert (r.status_code, r.json()) == (401, {"errorText": "Access is denied"}), path
+
+
 def test_prices_when_set_then_survive_a_new_process(world: World, clock: ManualClock) -> None:
     with app_client(world.database_url, clock) as c:
         h = bearer(login(c, "admin", ADMIN_PW))

@@ -13,6 +13,13 @@ from autoliq.domain.errors import Unauthorized
 from autoliq.service.auth import Caller
 
 PUBLIC = {"public": True}
+CALLER_MUST_BE = "caller_must_be"
+"""The `opt` key of a route only some callers may use: the guard refuses the others 401 `Access is
+denied` before the body is read (so a refused caller never learns what is wrong with its body)."""
+ADMINS_ONLY = {CALLER_MUST_BE: "admin"}
+"""An organization's admins."""
+OPERATORS_ONLY = {CALLER_MUST_BE: "operator"}
+"""The sandbox operator organization's admins."""
 DOCS_PREFIX = "/_autoliq/docs"
 DISPATCHED_CALLER = "autoliq.dispatched_caller"
 """Scope key under which the WebSocket endpoint hands an in-process request the socket's
@@ -63,6 +70,12 @@ async def authorize(scope: Any, handler: BaseRouteHandler) -> Caller | None:
         services: Services = scope["litestar_app"].state.services
         caller = await services.auth.authenticate(bearer_token(scope))
     scope["state"]["caller"] = caller
+    must_be = opt.get(CALLER_MUST_BE)
+    if must_be is not None:
+        if must_be == "operator":
+            await scope["litestar_app"].state.services.sandbox.operator.require(caller.user)
+        elif not caller.user.is_admin:
+            raise Unauthorized()
     return caller
 
 

@@ -21,9 +21,9 @@ from autoliq.api.schemas.sandbox import (
     fault_out,
     reset_out,
 )
-from autoliq.api.security import caller_of
+from autoliq.api.security import ADMINS_ONLY, caller_of
 from autoliq.container import Services
-from autoliq.domain.errors import BadRequest, Unauthorized
+from autoliq.domain.errors import BadRequest
 
 Req = Request[Any, Any, Any]
 
@@ -57,21 +57,17 @@ class SandboxController(Controller):
         found = await services.sandbox.faults(caller_of(request).user)
         return FaultsOut(faults=[fault_out(f) for f in found])
 
-    @post("/faults", status_code=200, responses=ERROR_RESPONSES)
+    @post("/faults", status_code=200, responses=ERROR_RESPONSES, opt=ADMINS_ONLY)
     async def add_fault(
         self, request: Req, data: JSONBody[FaultIn], services: NamedDependency[Services]
     ) -> FaultOut:
         """Make the next `count` calls of a `/v1` path (any case) by users of the caller's organization
         answer a penalty ticket, 429, 500, or late (organization admins):
         `{"path": "/v1/order/placeorder", "kind": "penaltyTicket"}`."""
-        caller = caller_of(request).user
-        if not caller.is_admin:
-            raise Unauthorized()
-        body = data
-        path = faultable_paths(request).get(body.path.lower())
+        path = faultable_paths(request).get(data.path.lower())
         if path is None:
-            raise BadRequest(f"path: no /v1 route {body.path!r} (for example /v1/order/placeorder)")
-        return fault_out(await services.sandbox.add_fault(caller, body.spec(path)))
+            raise BadRequest(f"path: no /v1 route {data.path!r} (for example /v1/order/placeorder)")
+        return fault_out(await services.sandbox.add_fault(caller_of(request).user, data.spec(path)))
 
     @delete("/faults", status_code=200, responses=ERROR_RESPONSES)
     async def clear_faults(self, request: Req, services: NamedDependency[Services]) -> FaultsClearedOut:

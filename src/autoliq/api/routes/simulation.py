@@ -11,7 +11,7 @@ from litestar.params import JSONBody
 
 from autoliq.api.params import ERROR_RESPONSES
 from autoliq.api.schemas.simulation import ClockIn, ClockOut, PricesIn, PricesOut, clock_out, price_out
-from autoliq.api.security import caller_of
+from autoliq.api.security import OPERATORS_ONLY, caller_of
 from autoliq.container import Services
 
 
@@ -26,16 +26,12 @@ class SimulationController(Controller):
         """Every listed contract's last price that has been set."""
         return PricesOut(prices=[price_out(p) for p in await services.market.last_prices()])
 
-    @post("/prices", status_code=200, responses=ERROR_RESPONSES)
-    async def set_prices(
-        self, request: Request[Any, Any, Any], data: JSONBody[PricesIn], services: NamedDependency[Services]
-    ) -> PricesOut:
+    @post("/prices", status_code=200, responses=ERROR_RESPONSES, opt=OPERATORS_ONLY)
+    async def set_prices(self, data: JSONBody[PricesIn], services: NamedDependency[Services]) -> PricesOut:
         """Set last prices (the sandbox operator's admins: one market for every organization):
         `{"prices": [{"symbol": "ESZ6", "price": 5012.25}]}`. All or nothing; a price must be
         positive and on the contract's tick."""
-        await services.sandbox.operator.require(caller_of(request).user)
-        body = data
-        done = await services.market.set_prices([(p.symbol, p.price) for p in body.prices])
+        done = await services.market.set_prices([(p.symbol, p.price) for p in data.prices])
         return PricesOut(prices=[price_out(p) for p in done])
 
     @get("/clock", responses=ERROR_RESPONSES)
@@ -43,7 +39,7 @@ class SimulationController(Controller):
         """The sandbox clock: now, the trade date, whether CME futures trade, the next opens."""
         return clock_out(services.sandbox_clock.view())
 
-    @post("/clock", status_code=200, responses=ERROR_RESPONSES)
+    @post("/clock", status_code=200, responses=ERROR_RESPONSES, opt=OPERATORS_ONLY)
     async def move_clock(
         self, request: Request[Any, Any, Any], data: JSONBody[ClockIn], services: NamedDependency[Services]
     ) -> ClockOut:
@@ -51,6 +47,4 @@ class SimulationController(Controller):
         organization): `{"now": "2026-12-04T22:00:00Z"}` or `{"advanceSeconds": 3600}`. Never
         backward; the new time is stored before the answer."""
         caller = caller_of(request).user
-        await services.sandbox.operator.require(caller)
-        body = data
-        return clock_out(await services.sandbox_clock.move(caller, body.now, body.advanceSeconds))
+        return clock_out(await services.sandbox_clock.move(caller, data.now, data.advanceSeconds))
