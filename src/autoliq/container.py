@@ -75,7 +75,7 @@ class Services:
     and theirs read for a scrape; None in a single process."""
 
     def start(self) -> None:
-        """Start background machinery (the writer thread)."""
+        """Start the unit of work (on PostgreSQL its writer and reader threads)."""
         self.uow.start()
 
     def start_relay(self, loop: asyncio.AbstractEventLoop) -> None:

@@ -154,8 +154,10 @@ class SandboxStep:
     def __init__(self, app: ASGIApp, services: Services, canonical: dict[str, str]) -> None:
         self.app = app
         self.services = services
-        """Its components are read through it at each call, never kept: one app serves whatever the
-        object holds (the suite rebinds an app built once to each test's services this way)."""
+        """Its components (the sandbox, auth) are read through it at each call, never kept: one app
+        serves whatever the object holds (the suite rebinds an app built once to each test's services
+        this way). Only settings fixed for the app's life are kept: the body limit, the rate-limit
+        profile (an app whose services carry a profile is never rebound: tests/conftest.py)."""
         self.max_body = services.settings.max_body_bytes
         self.canonical = canonical
         self.limiter = None if services.rate_limits is None else RateLimiter(services.rate_limits)

@@ -7,7 +7,7 @@ One registry per process, every sample labelled `worker="<pid>"`; sum over `work
 (`sum without (worker) (...)`). Counters start at zero when a process starts. With several workers
 each worker counts only the requests it served: `snapshot()` copies its numbers as plain data (no
 text formatted: cheap enough to take every second), `autoliq serve --workers N` has each worker
-publish it for the others (adapters/metrics_share.py), and `render(others)` answers a scrape with
+publish it for the others (telemetry/metrics_share.py), and `render(others)` answers a scrape with
 this process's live numbers followed, family by family, by the other processes' snapshots.
 
 Thread safety: counts change under the GIL (the PostgreSQL writer thread may count too). An increment

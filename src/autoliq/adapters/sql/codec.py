@@ -10,17 +10,14 @@ statements (`statements.py`), so a row written by one path is read identically b
 - A trade date: PostgreSQL `date`; SQLite `YYYY-MM-DD`.
 - A boolean: PostgreSQL `boolean`; SQLite 0/1.
 - A price is stored in whole ticks of its contract, money in whole cents (exact on both engines).
-- An enum is stored as its value.
+- An enum is stored as its value (writers pass `.value`; readers build the member).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from enum import Enum
-from typing import Any, TypeVar
-
-E = TypeVar("E", bound=Enum)
+from typing import Any
 
 
 def _aware(value: datetime) -> datetime:
@@ -64,16 +61,6 @@ def price(stored: int | None, tick: Decimal) -> Decimal | None:
     return None if stored is None else stored * tick
 
 
-def enum_value(value: Enum | None) -> Any:
-    """An enum as stored: its value."""
-    return None if value is None else value.value
-
-
-def read_enum(kind: type[E], value: Any) -> E | None:
-    """A stored enum value back to its member."""
-    return None if value is None else kind(value)
-
-
 class Codec:
     """The column conversions of one engine; `codec_for(dialect_name)` gives the shared instance."""
 
@@ -109,13 +96,6 @@ class Codec:
         if value is None or not self.sqlite:
             return value
         return int(value)
-
-    read_time = staticmethod(read_time)
-    read_day = staticmethod(read_day)
-    read_flag = staticmethod(read_flag)
-    ticks = staticmethod(ticks)
-    price = staticmethod(price)
-    enum_value = staticmethod(enum_value)
 
 
 SQLITE = Codec(sqlite=True)

@@ -10,7 +10,7 @@ the multi-row form of the order path's upsert. Prices are stored in ticks and mo
 
 They write trade_order, fill, position, cash_balance and order_strategy only: none of the tables
 the batch caches (`batch.py`: the status tables, auto_liq_layer, risk_category, account), so no
-cache of the batch goes stale behind its back (tests/unit/test_liquidation_statements_tables.py).
+cache of the batch goes stale behind its back (tests/integration/test_liquidation_writes.py).
 """
 
 from __future__ import annotations

@@ -232,7 +232,7 @@ class OutboxRelay:
 def loop_deliverer(
     loop: asyncio.AbstractEventLoop, publish: Callable[[list[Event]], None]
 ) -> Callable[[list[Event]], None]:
-    """Deliver from the relay's thread on `loop`, where the publisher's subscribers live."""
+    """Deliver from the relay's thread on `loop`, where the publisher's listeners live."""
 
     def deliver(events: list[Event]) -> None:
         loop.call_soon_threadsafe(publish, events)

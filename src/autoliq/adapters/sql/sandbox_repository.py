@@ -52,7 +52,7 @@ from autoliq.domain.sandbox import TICKET_LIFETIME_SECONDS, Fault, FaultKind, Fa
 from autoliq.domain.states import Actor, AdminAction
 
 _SEEDED_STATUS = status_fields(RiskStatus(0))
-"""A status row as the seed writes it (`seed.create_accounts`): Normal, nothing set."""
+"""A status row as the seed writes it (`seed.add_accounts`): Normal, nothing set."""
 
 # What the API and the sandbox controls create, deleted by a reset; children before their parents.
 # Each with the column that ties a row to an organization: an account id, an organization id, or
