@@ -15,11 +15,11 @@ from __future__ import annotations
 import asyncio
 import copy
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TypeVar, cast
 
-from autoliq.domain.auto_liq import AutoLiqLayer, LayerState
+from autoliq.domain.auto_liq import AutoLiqLayer
 from autoliq.domain.events import Event
 from autoliq.domain.gate import TradingState
 from autoliq.domain.instruments import ContractSpec
@@ -27,8 +27,9 @@ from autoliq.domain.model import Account, Organization, RiskStatus, RiskStatusLo
 from autoliq.domain.post_trade import AutoLiqSettings
 from autoliq.domain.states import Actor, AdminAction, ReasonCode, Role
 from autoliq.domain.timers import Timer, TimerKind
+from autoliq.service import risk_engine
 from autoliq.service.credentials import hash_password
-from autoliq.service.ports import AuthSession, AuthStore, RiskStatusStore, UnitOfWorkOf
+from autoliq.service.ports import AuthSession, AuthStore, RiskStatusStore, Store, UnitOfWorkOf
 
 T = TypeVar("T")
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -368,8 +369,9 @@ class EngineCall:
 
 
 class FakeEngine:
-    """The risk engine as the risk-status service sees it: records the calls; `clear_layer` does
-    what `risk_engine.clear_layer` does (the layer goes, and the `liquidateOnly` it had set)."""
+    """The risk engine as the risk-status service sees it: records the calls; `clear_layer` also
+    runs the real `risk_engine.clear_layer` on the fake store (the layer goes, and the
+    `liquidateOnly` it had set), which uses only ports the fake implements."""
 
     def __init__(self) -> None:
         self.calls: list[EngineCall] = []
@@ -386,17 +388,7 @@ class FakeEngine:
 
     def clear_layer(self, store: FakeStore, account_id: int) -> RiskStatus:
         self.calls.append(EngineCall("clear_layer", account_id, store.risk_status(account_id)))
-        layer = store.clear_auto_liq_layer(account_id)
-        status = store.risk_status(account_id) or RiskStatus(id=account_id)
-        if (
-            layer is not None
-            and layer.state is LayerState.LIQUIDATE_ONLY
-            and status.liquidate_only is not None
-            and status.admin_action is not AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY
-        ):
-            status = replace(status, liquidate_only=None)
-            store.save_risk_status(status)
-        return status
+        return risk_engine.clear_layer(cast(Store, store), account_id)
 
 
 # -- a seeded world, as tests/conftest.py's `world` on a database --
