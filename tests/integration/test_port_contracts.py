@@ -277,8 +277,12 @@ def test_status_when_saved_then_read_back_and_listed_per_organization_and_owner(
     ports.write(lambda s: s.save_risk_status(status))
 
     def work(store: Any) -> None:
-        assert store.risk_status(demo[1]) == status
-        assert status.liquidate_only == T0 and status.admin_timestamp == T0
+        saved = store.risk_status(demo[1])
+        assert saved == status
+        assert (saved.admin_action, saved.admin_timestamp, saved.liquidate_only) == (
+            AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY, T0, T0,
+        )  # fmt: skip
+        assert (saved.max_net_liq, saved.min_net_liq) == (51234.5, 49234.5)
         assert store.trading_state(demo[1]).admin_action is AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY
         listed = store.risk_statuses(ports.demo_org)
         assert [s.id for s in listed] == demo and listed[1] == status
