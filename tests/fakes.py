@@ -7,19 +7,21 @@ runs the same assertions on it and on the SQL store (SQLite and PostgreSQL), so 
 
 `FakeUnitOfWork` keeps the unit of work's promises: a write is all or nothing (its changes are
 dropped when it raises), its events are published and its `after_commit` actions run only after it
-committed; a read never changes anything.
+committed (one that raises is logged and the others still run, as on SQL); a read never changes
+anything.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TypeVar, cast
 
-from autoliq.domain.auto_liq import AutoLiqLayer, LayerState
+from autoliq.domain.auto_liq import AutoLiqLayer
 from autoliq.domain.events import Event
 from autoliq.domain.gate import TradingState
 from autoliq.domain.instruments import ContractSpec
@@ -27,10 +29,19 @@ from autoliq.domain.model import Account, Organization, RiskStatus, RiskStatusLo
 from autoliq.domain.post_trade import AutoLiqSettings
 from autoliq.domain.states import Actor, AdminAction, ReasonCode, Role
 from autoliq.domain.timers import Timer, TimerKind
+from autoliq.service import risk_engine
 from autoliq.service.credentials import hash_password
-from autoliq.service.ports import AuthSession, AuthStore, RiskStatusStore, UnitOfWorkOf
+from autoliq.service.ports import (
+    AccountEngine,
+    AuthSession,
+    AuthStore,
+    RiskStatusStore,
+    Store,
+    UnitOfWorkOf,
+)
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -53,6 +64,8 @@ class FakeState:
     users: dict[int, tuple[User, str, datetime]] = field(default_factory=dict)
     """id -> (user, password hash, created)"""
     accounts: dict[int, Account] = field(default_factory=dict)
+    default_categories: dict[int, int] = field(default_factory=dict)
+    """organization id -> its default risk category's id (created with it, as the SQL seed)"""
     halted_categories: set[int] = field(default_factory=set)
     statuses: dict[int, RiskStatus] = field(default_factory=dict)
     log: list[RiskStatusLogEntry] = field(default_factory=list)
@@ -117,6 +130,13 @@ class FakeStore:
     def _visible(self, account_id: int, organization_id: int, owner_id: int | None) -> bool:
         a = self.state.accounts.get(account_id)
         return a is not None and a.organization_id == organization_id and owner_id in (None, a.user_id)
+
+    # -- risk categories (AdminStore's halt, what `trading_state` reads) --
+    def set_risk_category_halted(self, category_id: int, halted: bool, now: datetime) -> None:
+        if halted:
+            self.state.halted_categories.add(category_id)
+        else:
+            self.state.halted_categories.discard(category_id)
 
     # -- credentials and sessions (SessionStore) --
     def user_by_name(self, name: str) -> tuple[User, str] | None:
@@ -330,7 +350,10 @@ class FakeUnitOfWork:
             raise
         self.commits += 1
         for action in store.committed_actions:
-            action()
+            try:
+                action()
+            except Exception:  # committed already: logged and swallowed, as the SQL unit of work
+                log.exception("an after-commit action failed")
         if store.events:
             self.published.extend(store.events)
             for listener in self.listeners:
@@ -368,8 +391,9 @@ class EngineCall:
 
 
 class FakeEngine:
-    """The risk engine as the risk-status service sees it: records the calls; `clear_layer` does
-    what `risk_engine.clear_layer` does (the layer goes, and the `liquidateOnly` it had set)."""
+    """The risk engine as the risk-status service sees it: records the calls; `clear_layer` also
+    runs the real `risk_engine.clear_layer` on the fake store (the layer goes, and the
+    `liquidateOnly` it had set), which uses only ports the fake implements."""
 
     def __init__(self) -> None:
         self.calls: list[EngineCall] = []
@@ -386,17 +410,7 @@ class FakeEngine:
 
     def clear_layer(self, store: FakeStore, account_id: int) -> RiskStatus:
         self.calls.append(EngineCall("clear_layer", account_id, store.risk_status(account_id)))
-        layer = store.clear_auto_liq_layer(account_id)
-        status = store.risk_status(account_id) or RiskStatus(id=account_id)
-        if (
-            layer is not None
-            and layer.state is LayerState.LIQUIDATE_ONLY
-            and status.liquidate_only is not None
-            and status.admin_action is not AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY
-        ):
-            status = replace(status, liquidate_only=None)
-            store.save_risk_status(status)
-        return status
+        return risk_engine.clear_layer(cast(Store, store), account_id)
 
 
 # -- a seeded world, as tests/conftest.py's `world` on a database --
@@ -417,21 +431,24 @@ class FakeWorld:
 
 
 def add_organization(state: FakeState, name: str) -> int:
+    """The organization and its default risk category (not halted), as the SQL seed creates them."""
     org_id = state.new_id("organization")
     state.organizations[org_id] = Organization(org_id, name)
+    state.default_categories[org_id] = state.new_id("risk_category")
     return org_id
 
 
 def add_user(state: FakeState, organization_id: int, name: str, role: Role, password: str) -> User:
     user_id = state.new_id("app_user")
-    user = User(user_id, organization_id, name, role, name.title(), f"{name}@example.com")
+    user = User(user_id, organization_id, name, role, name, f"{name}@example.invalid")  # as the SQL seed
     state.users[user_id] = (user, hash_password(password), EPOCH)
     return user
 
 
 def add_account(state: FakeState, organization_id: int, owner_id: int, name: str) -> Account:
     account_id = state.new_id("account")
-    account = Account(account_id, organization_id, owner_id, name, EPOCH)
+    category = state.default_categories.get(organization_id)  # the organization's default, as the SQL seed
+    account = Account(account_id, organization_id, owner_id, name, EPOCH, risk_category_id=category)
     state.accounts[account_id] = account
     state.statuses[account_id] = RiskStatus(id=account_id)  # seeded Normal, as the SQL seed
     return account
@@ -450,6 +467,9 @@ def fake_world(admin_pw: str, trader_pw: str, other_admin_pw: str) -> FakeWorld:
     return FakeWorld(FakeUnitOfWork(state), demo, other, admin, trader, other_admin, demo_ids, other_ids)
 
 
-def _typed(uow: FakeUnitOfWork) -> tuple[UnitOfWorkOf[RiskStatusStore], UnitOfWorkOf[AuthStore]]:
-    """For mypy (`mypy tests/fakes.py`): the fake unit of work is one over both ports."""
-    return uow, uow
+def _typed(
+    uow: FakeUnitOfWork, engine: FakeEngine
+) -> tuple[UnitOfWorkOf[RiskStatusStore], UnitOfWorkOf[AuthStore], AccountEngine[FakeStore]]:
+    """For mypy (pyproject.toml's [tool.mypy] files, and tests/unit/test_fakes_typed.py): the fake
+    unit of work is one over both ports, and the fake engine is a risk engine over the fake store."""
+    return uow, uow, engine

@@ -32,13 +32,17 @@ def test_access_token_request_when_credentials_right_then_token_and_expiry_in_90
     assert "errorText" not in body
 
 
+@pytest.mark.parametrize(
+    ("name", "password"),
+    # A wrong password, an unknown name, the name in another case (names are exact), an empty password.
+    [("admin", "wrong"), ("nobody", ADMIN_PW), ("ADMIN", ADMIN_PW), ("admin", "")],
+)
 def test_access_token_request_when_credentials_wrong_then_200_with_error_text_and_no_token(
-    client: TestClient[Any],
+    client: TestClient[Any], name: str, password: str
 ) -> None:
-    for name, password in [("admin", "wrong"), ("nobody", ADMIN_PW)]:
-        r = client.post(TOKEN_URL, json={"name": name, "password": password})
-        assert r.status_code == 200
-        assert r.json() == {"errorText": "Incorrect username or password. Please try again."}
+    r = client.post(TOKEN_URL, json={"name": name, "password": password})
+    incorrect = {"errorText": "Incorrect username or password. Please try again."}
+    assert (r.status_code, r.json()) == (200, incorrect)
 
 
 PROTECTED = [

@@ -31,8 +31,8 @@ from tests.conftest import World
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 CONTRACTS = [listed_contracts(p, NOW.date(), 1)[0] for p in PRODUCTS[:3]]
 LIQUIDATION_TABLES = {"trade_order", "fill", "position", "cash_balance", "order_strategy"}
-# The table of each INSERT and UPDATE (an upsert's `DO UPDATE SET` names none).
-_WRITES = re.compile(r"(?<!DO )\b(?:INSERT\s+INTO|UPDATE)\s+(\w+)", re.IGNORECASE)
+# The table of each INSERT, UPDATE and DELETE (an upsert's `DO UPDATE SET` names none).
+_WRITES = re.compile(r"(?<!DO )\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(\w+)", re.IGNORECASE)
 
 
 class _Recording:
@@ -42,16 +42,21 @@ class _Recording:
         self._cursor = cursor
         self.on = False
         self.sql: list[str] = []
+        self.params: list[Any] = []
+        """Each statement's parameters (an executemany's first row)."""
 
     def execute(self, sql: str, params: Any = ()) -> Any:
         if self.on:
             self.sql.append(sql)
+            self.params.append(params)
         self._cursor.execute(sql, params)
         return self
 
     def executemany(self, sql: str, rows: Any) -> Any:
+        rows = list(rows)
         if self.on:
             self.sql.append(sql)
+            self.params.append(rows[0] if rows else ())
         self._cursor.executemany(sql, rows)
         return self
 
@@ -105,10 +110,25 @@ def test_liquidation_when_it_writes_then_only_its_tables_none_the_batch_caches(w
             cached = {t.name for t in _STATUS_TABLES | _GATE_TABLES if isinstance(t, Table)}
             assert written == LIQUIDATION_TABLES, cursor.sql
             assert not written & cached
-            assert all("?" not in sql for sql in cursor.sql) or store.batch.is_sqlite
+            # Compiled for this engine's DB-API: each statement binds exactly the values it is given,
+            # in its driver's paramstyle (sqlite3's qmark, psycopg's format), none in the other's.
+            mine, other = ("?", "%s") if store.batch.is_sqlite else ("%s", "?")
+            assert len(cursor.sql) >= 6, cursor.sql
+            for sql, params in zip(cursor.sql, cursor.params, strict=True):
+                assert other not in sql and sql.count(mine) == len(params) > 0, (sql, params)
             conn.rollback()
     finally:
         engine.dispose()
+
+
+def test_writes_pattern_when_insert_update_delete_or_upsert_then_the_tables_written() -> None:
+    assert _WRITES.findall("INSERT INTO fill (a) VALUES (?)") == ["fill"]
+    assert _WRITES.findall("WITH s AS (UPDATE order_strategy SET x=%s RETURNING id) SELECT 1") == [
+        "order_strategy"
+    ]
+    assert _WRITES.findall("delete from auto_liq_layer where account_id = ?") == ["auto_liq_layer"]
+    upsert = "INSERT INTO position (a) VALUES (?) ON CONFLICT (a) DO UPDATE SET a = excluded.a"
+    assert _WRITES.findall(upsert) == ["position"]
 
 
 def test_insert_rows_when_many_rows_then_one_statement_per_row_count_with_every_row() -> None:

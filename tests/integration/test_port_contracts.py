@@ -1,13 +1,16 @@
 """The port contracts: the SAME assertions on the in-memory fake (tests/fakes.py), on SQLite and on
 PostgreSQL, so the fake the service tests run over cannot drift from the SQL store.
 
-Covered: accounts and users (AccountStore), credentials and sessions (SessionStore), statuses and
-their log (StatusStore), post-trade settings and the auto-liq layer, timers, and the unit of work's
-promises (all or nothing; events and after-commit actions only after a commit)."""
+Covered: accounts and users as seeded (AccountStore), credentials and sessions (SessionStore),
+statuses and their log (StatusStore), the gate's trading state (with a halted risk category),
+post-trade settings and the auto-liq layer, timers, and the unit of work's promises (all or nothing;
+events and after-commit actions only after a commit; an after-commit action that raises is logged and
+swallowed)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -141,6 +144,9 @@ def test_users_and_organizations_when_read_then_as_seeded(ports: Ports) -> None:
         assert ports.admin.is_admin and not ports.trader.is_admin
         assert ports.trader.organization_id == ports.demo_org != ports.other_org
         assert store.user(987654321) is None
+        seeded = ((ports.admin, "admin"), (ports.trader, "trader"), (ports.other_admin, "other-admin"))
+        for user, name in seeded:
+            assert (user.name, user.full_name, user.email) == (name, name, f"{name}@example.invalid")
         assert store.organization(ports.demo_org).name == "Demo Prop Firm"
         assert store.organization(ports.other_org).name == "Other Firm"
         assert store.organization(987654321) is None
@@ -236,6 +242,31 @@ def test_status_when_seeded_then_normal_without_timestamps_and_trading_state_nor
     ports.read(work)
 
 
+def test_trading_state_when_account_category_halted_then_halted_until_resumed(ports: Ports) -> None:
+    demo, other = ports.demo_account_ids, ports.other_account_ids
+
+    def categories(store: Any) -> tuple[set[int | None], set[int | None]]:
+        return (
+            {store.account(a).risk_category_id for a in demo},
+            {store.account(a).risk_category_id for a in other},
+        )
+
+    # Every seeded account is in its organization's default category, one per organization.
+    [demo_category], [other_category] = ports.read(categories)
+    assert demo_category is not None and other_category is not None and demo_category != other_category
+    ports.write(lambda s: s.set_risk_category_halted(demo_category, True, T0))
+
+    def halted(store: Any) -> None:
+        state = store.trading_state(demo[0])
+        assert (state.admin_action, state.auto_liq, state.halted) == (AdminAction.NORMAL, None, True)
+        assert all(store.trading_state(a).halted for a in demo)
+        assert not any(store.trading_state(a).halted for a in other)
+
+    ports.read(halted)
+    ports.write(lambda s: s.set_risk_category_halted(demo_category, False, T0))
+    assert not any(ports.read(lambda s: [s.trading_state(a).halted for a in demo]))
+
+
 def test_status_when_saved_then_read_back_and_listed_per_organization_and_owner(ports: Ports) -> None:
     demo, other = ports.demo_account_ids, ports.other_account_ids
     status = replace(
@@ -246,8 +277,12 @@ def test_status_when_saved_then_read_back_and_listed_per_organization_and_owner(
     ports.write(lambda s: s.save_risk_status(status))
 
     def work(store: Any) -> None:
-        assert store.risk_status(demo[1]) == status
-        assert status.liquidate_only == T0 and status.admin_timestamp == T0
+        saved = store.risk_status(demo[1])
+        assert saved == status
+        assert (saved.admin_action, saved.admin_timestamp, saved.liquidate_only) == (
+            AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY, T0, T0,
+        )  # fmt: skip
+        assert (saved.max_net_liq, saved.min_net_liq) == (51234.5, 49234.5)
         assert store.trading_state(demo[1]).admin_action is AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY
         listed = store.risk_statuses(ports.demo_org)
         assert [s.id for s in listed] == demo and listed[1] == status
@@ -292,17 +327,28 @@ def test_log_when_appended_then_ids_grow_rows_round_trip_and_filters_isolate(por
 
 def test_auto_liq_settings_when_saved_then_found_and_listed(ports: Ports) -> None:
     demo = ports.demo_account_ids
+    other = ports.other_account_ids
     settings = AutoLiqSettings(id=demo[2], daily_loss_auto_liq=1000.0, do_not_unlock=True)
     assert not ports.read(lambda s: s.has_auto_liq_settings(demo[2]))
     ports.write(lambda s: s.save_auto_liq_settings(settings, T0))
+    fifth = AutoLiqSettings(id=demo[5], daily_loss_auto_liq=500.0)
+    theirs = AutoLiqSettings(id=other[0], daily_loss_auto_liq=700.0)
+    ports.write(lambda s: (s.save_auto_liq_settings(fifth, T0), s.save_auto_liq_settings(theirs, T0)))
 
     def work(store: Any) -> None:
         assert store.has_auto_liq_settings(demo[2]) and not store.has_auto_liq_settings(demo[3])
         assert store.auto_liq_settings_of(demo[2]) == settings
         assert store.auto_liq_settings_of(demo[3]) is None
-        assert store.auto_liq_settings(ports.demo_org) == [settings]
-        assert store.auto_liq_settings(ports.other_org) == []
+        assert store.auto_liq_settings(ports.demo_org) == [settings, fifth]
+        assert store.auto_liq_settings(ports.other_org) == [theirs]
         assert store.auto_liq_settings(ports.demo_org, owner_id=ports.admin.id) == []
+        assert store.auto_liq_settings(ports.demo_org, owner_id=ports.trader.id) == [settings, fifth]
+        # ids: only those asked for, of the organization (another's and unknown ids left out).
+        assert store.auto_liq_settings(ports.demo_org, ids=[demo[5], other[0], 987654321]) == [fifth]
+        assert store.auto_liq_settings(ports.demo_org, ids=[demo[5], demo[2]]) == [settings, fifth]
+        assert store.auto_liq_settings(ports.demo_org, ids=[demo[3]]) == []
+        assert store.auto_liq_settings(ports.demo_org, ids=[]) == []
+        assert store.auto_liq_settings(ports.other_org, ids=[other[0]]) == [theirs]
 
     ports.read(work)
 
@@ -381,6 +427,34 @@ def test_write_when_committed_then_after_commit_actions_and_events_follow(ports:
     assert ports.write(work) == "done"
     assert ran == ["after"]
     assert ports.published == [SessionsClosed((1, 2))]
+
+
+def test_write_when_an_after_commit_action_raises_then_logged_and_swallowed_and_the_rest_runs(
+    ports: Ports, caplog: pytest.LogCaptureFixture
+) -> None:
+    account_id = ports.demo_account_ids[8]
+    status = RiskStatus(id=account_id).with_admin_action(AdminAction.LOCK_TRADING_IMMEDIATELY, T0)
+    ran: list[str] = []
+
+    def boom() -> None:
+        ran.append("boom")
+        raise RuntimeError("after-commit boom")
+
+    def work(store: Any) -> str:
+        store.save_risk_status(status)
+        store.emit(SessionsClosed((3,)))
+        store.after_commit(boom)
+        store.after_commit(lambda: ran.append("after"))
+        return "done"
+
+    with caplog.at_level(logging.ERROR):
+        assert ports.write(work) == "done"  # the write committed: its caller gets its result
+    assert ran == ["boom", "after"]
+    assert ports.published == [SessionsClosed((3,))]
+    assert ports.read(lambda s: s.risk_status(account_id)) == status
+    failed = [r for r in caplog.records if r.getMessage() == "an after-commit action failed"]
+    assert len(failed) == 1 and failed[0].exc_info is not None
+    assert str(failed[0].exc_info[1]) == "after-commit boom"
 
 
 def test_write_when_work_raises_then_nothing_lands_nothing_published_nothing_run(ports: Ports) -> None:

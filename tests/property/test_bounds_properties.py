@@ -3,13 +3,16 @@
 `STORAGE_MARGIN`, so a fill, and therefore a liquidation, can always be written.
 
 The arithmetic is checked exactly (`storage_bound` at the ceiling limits, and the worst case built
-by hand); Hypothesis then runs the real order path (`service.trading`: the gate, fills, cash, the
-liquidation engine) over a store that records what it would write, from states just below the bound.
+by hand); Hypothesis then runs the real order path (`service.execution.place_order`: the gate,
+fills, cash) and the production liquidation (`service.risk_engine.liquidate_account`, through the
+set-based liquidation port) over a store that records what it would write, from states just below
+the bound.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -28,7 +31,7 @@ from autoliq.domain.gate import (
     check_order,
     needs_position,
 )
-from autoliq.domain.instruments import PRODUCTS, ContractSpec, listed_contracts
+from autoliq.domain.instruments import PRODUCTS, ContractSpec, contract_of_id, listed_contracts
 from autoliq.domain.limits import (
     CEILING_LIMITS,
     DEMO_CHANGE_MAX_CENTS,
@@ -47,7 +50,8 @@ from autoliq.domain.states import AdminAction, Side
 from autoliq.service.execution import NewOrder, place_order
 from autoliq.service.market import LISTED_AHEAD
 from autoliq.service.ports import Store
-from tests.reference_liquidation import liquidate_account
+from autoliq.service.ports.liquidation import Closing, HeldPosition, LiquidationState
+from autoliq.service.risk_engine import liquidate_account
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 ACCOUNT = 1
@@ -115,8 +119,8 @@ def _past_the_bound(position: PositionState, tick: Decimal, cash: CashState) -> 
 
 @dataclass
 class RecordingStore:
-    """The part of the Store port the order path uses, holding what the SQL adapter would store:
-    every integer it would write is checked against `bound` as it is written."""
+    """The part of the Store port the order path and the liquidation use, holding what the SQL
+    adapter would store: every integer it would write is checked against `bound` as it is written."""
 
     bound: int
     cash_state: CashState
@@ -201,6 +205,41 @@ class RecordingStore:
 
     def has_auto_liq_settings(self, account_id: int) -> bool:
         return False
+
+    # -- the liquidation's set-based port (what `risk_engine.liquidate_account` reads and writes) --
+
+    def liquidation_state(self, account_id: int, day: date) -> LiquidationState:
+        held = []
+        for contract_id, position in sorted(self.positions.items()):  # oldest contract id first
+            contract = contract_of_id(contract_id)
+            if contract is not None and position.net_pos:
+                held.append(HeldPosition(contract, position, self.prices.get(contract_id)))
+        # No post-trade settings (so no evaluation after), no strategies, no live orders.
+        return LiquidationState(tuple(held), self.cash_state, False, strategies=False, orders=False)
+
+    def end_live_work(
+        self, account_id: int, now: datetime, message: str, *, strategies: bool = True, orders: bool = True
+    ) -> tuple[list[int], list[int]]:
+        return [], []
+
+    def book_closings(
+        self, account_id: int, closings: Sequence[Closing], cash: CashState | None, now: datetime, day: date
+    ) -> list[tuple[int, int | None]]:
+        booked: list[tuple[int, int | None]] = []
+        for c in closings:
+            tick = c.contract.product.tick_size
+            self._stored(c.qty, *([int(c.price / tick)] if c.price is not None else []))
+            order_id = self._new_id()
+            if c.price is None or c.position is None:
+                booked.append((order_id, None))
+                continue
+            fill_id = self.insert_fill(order_id, account_id, c.contract, c.side, c.qty, c.price, now, day)
+            self.save_position(account_id, c.contract, c.position, now, day)
+            booked.append((order_id, fill_id))
+        if cash is not None:
+            self._stored(cash.amount, cash.realized, cash.week_realized, cash.amount_sod)
+            self.cash_state = cash
+        return booked
 
     def emit(self, event: object) -> None:
         pass

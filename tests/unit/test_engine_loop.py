@@ -1,4 +1,8 @@
-"""The risk engine owns the loop fill -> evaluate -> liquidate: execution never calls back into it."""
+"""The risk engine owns the loop fill -> evaluate -> liquidate: execution never calls back into it.
+
+This reads execution.py's own imports; an indirect one (through a module that imports the engine) is
+caught by pyproject's import-linter contract "execution-below-risk-engine" (tests/unit/test_layering.py
+runs lint-imports)."""
 
 from __future__ import annotations
 

@@ -140,6 +140,19 @@ def test_reset_when_layer_set_then_cleared_admin_action_kept_logged_and_reevalua
     assert [(c.name, c.act) for c in engine.calls] == [("clear_layer", None), ("evaluate", False)]
 
 
+def test_reset_when_admin_layer_in_liquidate_only_mode_then_its_liquidate_only_is_kept(
+    world: FakeWorld, service: RiskService[Any], engine: FakeEngine
+) -> None:
+    account_id = world.demo_account_ids[2]
+    _lock(world, account_id, AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY, LayerState.LIQUIDATE_ONLY)
+    status = run(service.reset_auto_liq_status(world.admin, account_id))
+    assert account_id not in world.uow.state.layers
+    assert status.admin_action is AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY
+    assert status.liquidate_only is not None  # the admin layer's own liquidate-only stays
+    assert world.uow.state.statuses[account_id].liquidate_only is not None
+    assert [c.name for c in engine.calls] == ["clear_layer", "evaluate"]
+
+
 @pytest.mark.parametrize("action", list(AdminAction))
 def test_unlock_when_admin_lock_then_back_to_normal_else_action_kept(
     world: FakeWorld, service: RiskService[Any], action: AdminAction
