@@ -142,7 +142,7 @@ def _give(world: World, account_id: int, positions: int, orders: int) -> Held:
                 store.set_contract_price(c.id, 4000 * 4, NOW)
                 side = Side.BUY if i % 2 == 0 else Side.SELL
                 order = execution.NewOrder(account_id, c, side, 2 + i, OrderType.MARKET, TimeInForce.GTC)
-                assert execution.place_order(store, order, NOW).order_id is not None
+                assert execution.place(store, order, NOW).outcome.order_id is not None
                 store.set_contract_price(c.id, 4000 * 4 + 8 * (i + 1), NOW)
                 assert tick > 0
             for k in range(orders):
@@ -151,7 +151,7 @@ def _give(world: World, account_id: int, positions: int, orders: int) -> Held:
                 order = execution.NewOrder(
                     account_id, c, Side.BUY, 1, OrderType.LIMIT, TimeInForce.GTC, limit_price=limit
                 )
-                outcome = execution.place_order(store, order, NOW)
+                outcome = execution.place(store, order, NOW).outcome
                 assert outcome.order_id is not None, outcome
                 working.append(outcome.order_id)
     finally:

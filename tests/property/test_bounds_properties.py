@@ -3,7 +3,7 @@
 `STORAGE_MARGIN`, so a fill, and therefore a liquidation, can always be written.
 
 The arithmetic is checked exactly (`storage_bound` at the ceiling limits, and the worst case built
-by hand); Hypothesis then runs the real order path (`service.execution.place_order`: the gate,
+by hand); Hypothesis then runs the real order path (`service.execution.place`: the gate,
 fills, cash) and the production liquidation (`service.risk_engine.liquidate_account`, through the
 set-based liquidation port) over a store that records what it would write, from states just below
 the bound.
@@ -47,7 +47,7 @@ from autoliq.domain.limits import (
 from autoliq.domain.money import CashState
 from autoliq.domain.orders import OrderType, TimeInForce
 from autoliq.domain.states import AdminAction, Side
-from autoliq.service.execution import NewOrder, place_order
+from autoliq.service.execution import NewOrder, place
 from autoliq.service.market import LISTED_AHEAD
 from autoliq.service.ports import Store
 from autoliq.service.ports.liquidation import Closing, HeldPosition, LiquidationState
@@ -337,7 +337,7 @@ def test_order_path_when_any_orders_and_prices_near_the_bound_then_every_stored_
         order = NewOrder(
             ACCOUNT, contract, side, qty, OrderType.MARKET, TimeInForce.DAY, max_position=limits.max_position
         )
-        place_order(store.store(), order, NOW)
+        place(store.store(), order, NOW)
         assert all(abs(p.net_pos) <= limits.max_position for p in store.positions.values())
     # A liquidation can always be written, whatever the script left.
     liquidate_account(store.store(), ACCOUNT, BY_ID, NOW)

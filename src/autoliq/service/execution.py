@@ -149,16 +149,11 @@ def judge_new_order(store: Store, order: NewOrder) -> tuple[OrderOutcome | None,
 def order_refusal(store: Store, order: NewOrder) -> OrderOutcome | None:
     """The refusal a new order would get on the state `store` shows, or None. Read-only: on a
     snapshot taken during the request, a refusal is a valid answer (the state it saw was committed
-    at that instant); an order it lets through is judged again by `place_order` in the write order.
+    at that instant); an order it lets through is judged again by `place` in the write order.
     The limits (position cap, storage bound) are left to that second judgement: they need the
     position, the working orders and the cash, which the write reads anyway, and an order they
     refuse is rare; reading them here too would cost every accepted order three more reads."""
     return judge_new_order(store, replace(order, max_position=None))[0]
-
-
-def place_order(store: Store, order: NewOrder, now: datetime) -> OrderOutcome:
-    """`place` without the post-trade rules (the risk engine's `place_order` evaluates after a fill)."""
-    return place(store, order, now).outcome
 
 
 def place(store: Store, order: NewOrder, now: datetime) -> Executed:
