@@ -44,7 +44,6 @@ from autoliq.domain.auto_liq import (
 )
 from autoliq.domain.bounds import date_within
 from autoliq.domain.events import AlertRaised, RiskStatusChanged, TradingEntityChanged
-from autoliq.domain.gate import AccountPosition, Allowed, OrderIntent, check_order
 from autoliq.domain.instruments import ContractSpec
 from autoliq.domain.model import Account, RiskStatus
 from autoliq.domain.money import CashState
@@ -466,11 +465,9 @@ def _liquidate(
         if contract is None or net == 0:
             continue  # an expired contract: nothing trades it any more
         side = Side.SELL if net > 0 else Side.BUY
-        # Through the gate, as every order: the engine's order only closes, so it always passes
-        # (its working orders were all cancelled above), whatever the account's state.
-        view = AccountPosition(AdminAction.NORMAL, net)  # the state never decides an admin close
-        if not isinstance(check_order(OrderIntent(side, abs(net), True, None), view), Allowed):
-            continue
+        # Not through the gate: a liquidation's closing order is never refused, whatever the
+        # account's state (the gate would pass it anyway: it only closes, and the account's working
+        # orders were all cancelled above).
         if held.last is None:
             closings.append(Closing(contract, side, abs(net), None, None))
             realized.append(False)
