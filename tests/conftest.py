@@ -31,7 +31,7 @@ from litestar.testing import TestClient
 from autoliq.adapters.sql.db import migrate
 from autoliq.api.app import create_app
 from autoliq.bootstrap import DemoCredentials, Services, bootstrap, seed_demo_if_empty, seed_organization
-from autoliq.config import Settings
+from autoliq.config import Settings, WebSocketSettings
 from autoliq.domain.states import Environment
 from autoliq.service import credentials
 from autoliq.service.clock import ManualClock
@@ -102,9 +102,10 @@ SELECT md5(coalesce(string_agg(x, ',' ORDER BY x), '')) FROM (
 """
 
 
-# Off: with databases reused, PostgreSQL WebSocket tests were cut off with "Heartbeat timeout" in the
-# fresh-clone run of issue 15 (test_websocket -k postgres: 3 failed with reuse, 39 passed without);
-# the cause is not found yet, so every test gets a new database again.
+# On. Without reuse every PostgreSQL test creates a database and the pool drops them all at the
+# end, each DROP DATABASE forcing a checkpoint (~1.4 s on this disk): the suite took 31-37 minutes
+# and a PostgreSQL restart under that load passed 60 s. The "Heartbeat timeout" failures once blamed
+# on reuse happened without it too; the sockets' silence under load is what `make_settings` answers.
 POOL_REUSE = True
 
 
@@ -254,6 +255,11 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         # Market data's first data with the answer, as before the pause for Tradovate's tutorials:
         # the in-process tests read frames in order (the pause has its own test in test_market_data).
         "md_first_data_delay_ms": 0,
+        # An in-process test's sockets send nothing while the test makes its HTTP calls: on a loaded
+        # machine (a PostgreSQL checkpoint stalling commits) that silence passed the default 10 s
+        # and the server cut the socket off ("Heartbeat timeout") before the awaited props were read.
+        # The tests of liveness set their own timings (test_websocket.py `with_settings`).
+        "websocket": WebSocketSettings(timeout_seconds=120.0),
     }
     values.update(overrides)
     return Settings(**values)
@@ -303,9 +309,8 @@ class _BuiltApp:
 
 
 _APPS: dict[Settings, _BuiltApp] = {}
-# Off: with the app reused across tests, WebSocket tests were cut off with "Heartbeat timeout" and
-# one saw a price change twice in the fresh-clone run of issue 15 (a component of an earlier test's
-# services still reachable from the reused app); every test builds its own app until that is found.
+# On (see `app_for`). The price change heard twice once blamed on it was a race in its test (the
+# other worker's relay delivering the first price after the subscription: test_market_data.py).
 REUSE_APPS = True
 
 

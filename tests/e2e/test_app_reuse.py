@@ -19,7 +19,8 @@ RISK_LIST = "/v1/accountRiskStatus/list"
 
 @pytest.fixture(autouse=True)
 def reuse_apps(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The mechanism under test, switched on here only (conftest.REUSE_APPS says why it is off)."""
+    """The mechanism under test, on whatever the suite's setting (conftest.REUSE_APPS), with no app
+    left over from other tests."""
     monkeypatch.setattr(conftest, "REUSE_APPS", True)
     conftest._APPS.clear()
     yield

@@ -33,7 +33,7 @@ def _seed(url: str) -> int:
 
 @pytest.fixture
 def pool_reuse(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The mechanism under test, switched on here only (conftest.POOL_REUSE says why it is off)."""
+    """The mechanism under test, on whatever the suite's setting (conftest.POOL_REUSE)."""
     monkeypatch.setattr(conftest, "POOL_REUSE", True)
 
 
