@@ -208,7 +208,7 @@ class RecordingStore:
 
     # -- the liquidation's set-based port (what `risk_engine.liquidate_account` reads and writes) --
 
-    def liquidation_state(self, account_id: int, day: date) -> LiquidationState:
+    def liquidation_state(self, account_id: int, day: date, *, live_work: bool = True) -> LiquidationState:
         held = []
         for contract_id, position in sorted(self.positions.items()):  # oldest contract id first
             contract = contract_of_id(contract_id)

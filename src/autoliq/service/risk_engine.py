@@ -91,7 +91,7 @@ class _Numbers:
 
 def _numbers(store: Store, account_id: int, now: datetime) -> _Numbers:
     """The account's numbers now, in one read (the liquidation's: positions, prices and cash)."""
-    state = store.liquidation_state(account_id, trade_date(now))
+    state = store.liquidation_state(account_id, trade_date(now), live_work=False)
     cash = state.cash
     open_pnl = margin = Decimal(0)
     positions: list[tuple[ContractSpec, PositionState]] = []

@@ -47,8 +47,8 @@ class LiquidationRepository(ConnectionOwner):
         cursor.execute(batch.statements[name], params)
         return cursor
 
-    def liquidation_state(self, account_id: int, day: date) -> LiquidationState:
-        rows = self._run("liquidation_state", (account_id,)).fetchall()
+    def liquidation_state(self, account_id: int, day: date, *, live_work: bool = True) -> LiquidationState:
+        rows = self._run("liquidation_state" if live_work else "account_numbers", (account_id,)).fetchall()
         if not rows:
             return LiquidationState((), opening_cash(day), False)
         positions: list[HeldPosition] = []
@@ -64,6 +64,8 @@ class LiquidationRepository(ConnectionOwner):
             cash = opening_cash(day)
         else:
             cash = roll_cash(CashState(first[8], first[9], first[10], first[11], read_day(first[12])), day)
+        if not live_work:
+            return LiquidationState(tuple(positions), cash, False, strategies=False, orders=False)
         return LiquidationState(
             tuple(positions), cash, bool(first[13]), strategies=bool(first[14]), orders=bool(first[15])
         )

@@ -149,23 +149,26 @@ def _orders(where: ColumnElement[bool]) -> Executable:
 
 
 # -- the liquidation (set-based: a statement per table, however many positions and orders) --
-def _liquidation_state() -> Executable:
+def _liquidation_state(live_work: bool = True) -> Executable:
     """An account's positions (one row with NULL positions when it has none), each with its contract's
     last price, the account's cash row, and whether it has post-trade settings, running strategies
-    and live (working or suspended) orders: a liquidation's one read."""
+    and live (working or suspended) orders: a liquidation's one read. Without `live_work`, the
+    positions, prices and cash only (an evaluation's numbers: the three EXISTS are not free, the
+    live orders' one walks the account's order history in the index)."""
     a, p, cp, c, t, g = account, position, contract_price, cash_balance, trade_order, order_strategy
-    settings = exists().where(user_account_auto_liq.c.id == a.c.id)
-    strategies = exists().where((g.c.account_id == a.c.id) & (g.c.status == _ACTIVE))
-    orders = exists().where((t.c.account_id == a.c.id) & t.c.status.in_([_WORKING, _SUSPENDED]))
+    flags: list[Any] = []
+    if live_work:
+        settings = exists().where(user_account_auto_liq.c.id == a.c.id)
+        strategies = exists().where((g.c.account_id == a.c.id) & (g.c.status == _ACTIVE))
+        orders = exists().where((t.c.account_id == a.c.id) & t.c.status.in_([_WORKING, _SUSPENDED]))
+        flags = [settings.label("has_settings"), strategies.label("strategies"), orders.label("orders")]
     return (
         select(
             p.c.contract_id,
             *(p.c[name] for name in POSITION_COLUMNS),
             cp.c.price_ticks,
             *(c.c[name] for name in CASH_COLUMNS),
-            settings.label("has_settings"),
-            strategies.label("strategies"),
-            orders.label("orders"),
+            *flags,
         )
         .select_from(
             a.outerjoin(p, p.c.account_id == a.c.id)
@@ -221,6 +224,7 @@ def _end_live_work() -> Executable:
 def _liquidation(dialect: str) -> dict[str, tuple[Executable, tuple[str, ...]]]:
     built: dict[str, tuple[Executable, tuple[str, ...]]] = {
         "liquidation_state": (_liquidation_state(), ("account_id",)),
+        "account_numbers": (_liquidation_state(live_work=False), ("account_id",)),
         "interrupt_strategies": (_interrupt_strategies(), INTERRUPT_STRATEGIES),
         "cancel_live_orders": (_cancel_live_orders(), CANCEL_LIVE_ORDERS),
     }

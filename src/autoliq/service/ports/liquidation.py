@@ -52,9 +52,11 @@ class Closing:
 class LiquidationStore(Protocol):
     """Set-based reads and writes of the liquidation engine (one transaction)."""
 
-    def liquidation_state(self, account_id: int, day: date) -> LiquidationState:
+    def liquidation_state(self, account_id: int, day: date, *, live_work: bool = True) -> LiquidationState:
         """The account's open positions (oldest contract id first) with their last prices, its cash
-        rolled to trade date `day`, and whether it has post-trade settings: one read."""
+        rolled to trade date `day`, and whether it has post-trade settings, running strategies and
+        live orders: one read. Without `live_work` those three flags are not read (all False): an
+        evaluation needs only the numbers."""
         ...
 
     def end_live_work(
