@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from autoliq.domain.accounting import PositionState, apply_fill
 from autoliq.domain.instruments import product_of_contract
-from autoliq.domain.money import INITIAL_BALANCE_CENTS, CashState
+from autoliq.domain.money import INITIAL_BALANCE_CENTS, CashState, realized_cents
 from autoliq.domain.rules import ACCOUNT_ID_POSITIVE
 from autoliq.domain.states import Side
 
@@ -136,7 +136,7 @@ def opening_state(fills: Iterable[PastFill], day: date, cash_changes_cents: int)
             continue  # not a contract id the sandbox ever lists
         effect = apply_fill(positions.get(f.contract_id, PositionState()), f.side, f.qty, f.price)
         positions[f.contract_id] = effect.position
-        cents = int(effect.realized_points * product.value_per_point * 100)
+        cents = realized_cents(effect.realized_points, product.value_per_point)
         realized += cents
         if f.trade_date.isocalendar()[:2] == week:
             week_realized += cents

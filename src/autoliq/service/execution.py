@@ -27,6 +27,7 @@ from autoliq.domain.gate import (
 from autoliq.domain.instruments import ContractSpec, contract_of_id, price_problem
 from autoliq.domain.limits import at_storage_bound
 from autoliq.domain.linked import StrategyStatus, bracket_price
+from autoliq.domain.money import realized_cents
 from autoliq.domain.orders import (
     LIVE_STATUSES,
     Order,
@@ -249,8 +250,8 @@ def execute_fill(
     store.emit(TradingEntityChanged("fill", "Created", account_id, fill_id))
     store.emit(TradingEntityChanged("position", "Updated", account_id, contract.id))
     if effect.realized_points:
-        cents = effect.realized_points * contract.product.value_per_point * 100
-        store.add_realized(account_id, int(cents), now, day)
+        cents = realized_cents(effect.realized_points, contract.product.value_per_point)
+        store.add_realized(account_id, cents, now, day)
         store.emit(TradingEntityChanged("cashBalance", "Updated", account_id, account_id))
     if linked is not None and (linked.oco_id or linked.has_children or linked.strategy_id):
         # Before the post-trade rules: a liquidation they order then cancels the woken brackets too.

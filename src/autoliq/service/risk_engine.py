@@ -46,7 +46,7 @@ from autoliq.domain.bounds import date_within
 from autoliq.domain.events import AlertRaised, RiskStatusChanged, TradingEntityChanged
 from autoliq.domain.instruments import ContractSpec
 from autoliq.domain.model import Account, RiskStatus
-from autoliq.domain.money import CashState
+from autoliq.domain.money import realized_cents, with_realized
 from autoliq.domain.orders import Order, OrdStatus
 from autoliq.domain.post_trade import AutoLiqSettings
 from autoliq.domain.session import next_trade_date, previous_trade_date, session_begin, trade_date
@@ -474,14 +474,8 @@ def _liquidate(
             continue
         effect = apply_fill(held.state, side, abs(net), held.last)
         if effect.realized_points:
-            cents = int(effect.realized_points * contract.product.value_per_point * 100)
-            cash = CashState(
-                cash.amount + cents,
-                cash.realized + cents,
-                cash.week_realized + cents,
-                cash.amount_sod,
-                day,
-            )
+            cents = realized_cents(effect.realized_points, contract.product.value_per_point)
+            cash = with_realized(cash, cents, day)
         closings.append(Closing(contract, side, abs(net), held.last, effect.position))
         realized.append(bool(effect.realized_points))
     moved = cash is not state.cash

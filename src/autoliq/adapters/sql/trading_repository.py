@@ -23,7 +23,7 @@ from autoliq.adapters.sql.schema import account, cash_balance, cash_change, fill
 from autoliq.domain.accounting import Lot, PositionState
 from autoliq.domain.instruments import ContractSpec
 from autoliq.domain.model import Account, User
-from autoliq.domain.money import CashState, opening_cash, roll_cash
+from autoliq.domain.money import CashState, opening_cash, roll_cash, with_realized
 from autoliq.domain.orders import NO_LINKS, Order, OrderLinks, OrderType, OrdStatus, TimeInForce
 from autoliq.domain.states import Side
 
@@ -308,10 +308,10 @@ class TradingRepository(ConnectionOwner):
         return out
 
     def add_realized(self, account_id: int, cents: int, now: datetime, day: date) -> None:
-        cash = self.cash(account_id, day)
+        cash = with_realized(self.cash(account_id, day), cents, day)
         codec = self.batch.codec
         params = (
-            account_id, cash.amount + cents, cash.realized + cents, cash.week_realized + cents,
+            account_id, cash.amount, cash.realized, cash.week_realized,
             cash.amount_sod, codec.time(now), codec.day(day),
         )  # fmt: skip
         self._execute("save_cash", params)
