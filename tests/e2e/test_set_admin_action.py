@@ -306,3 +306,27 @@ def test_set_admin_action_when_every_kind_of_request_then_its_exact_answer(
     # Only the successful requests (Demo's three) wrote a log row each.
     written = 3 if environment is Environment.DEMO else 0
     assert db_snapshot(world.database_url)[1] == log_before + written
+
+
+def test_set_admin_action_when_the_service_fails_unexpectedly_then_500_without_internals_and_logged(
+    client: TestClient[Any],
+    admin_headers: dict[str, str],
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Arrange: a defect behind the hot route (answered by the edge's direct dispatch)
+    services = client.app.state.services
+
+    async def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(services.risk, "set_admin_auto_liq_action", broken)
+    # Act
+    r = client.post(SET_ACTION, json=action_body(world.demo_account_ids[0]), headers=admin_headers)
+    # Assert: Litestar's own answer for a bug, through the same error table
+    assert (r.status_code, r.json()) == (500, {"errorText": "Internal server error"})
+    assert "secret" not in r.text
+    assert any(
+        "unhandled error on POST /v1/accountRiskStatus/setadminautoliqaction" in m for m in caplog.messages
+    )

@@ -19,7 +19,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.routes import ASGIRoute, HTTPRoute
 
 from autoliq import __version__
-from autoliq.api.asgi_post import DOCUMENTED_AS
+from autoliq.api.asgi_post import DOCUMENTED_AS, HotRouteHandler
 from autoliq.api.client_address import ClientAddressEntry
 from autoliq.api.edge import Edge
 from autoliq.api.errors import EXCEPTION_HANDLERS
@@ -184,7 +184,12 @@ def create_app(
     app.state.services = services
     _document_asgi_routes(app)
     # The one edge in front of the framework: paths, sandbox faults and limits, request metrics.
-    app.asgi_handler = Edge(app.asgi_handler, services, [route.path for route in app.routes])
+    hot = {
+        route.path: route.route_handler
+        for route in app.routes
+        if isinstance(route, ASGIRoute) and isinstance(route.route_handler, HotRouteHandler)
+    }
+    app.asgi_handler = Edge(app.asgi_handler, services, [route.path for route in app.routes], hot)
     # Outermost: every layer inside, and uvicorn's access log, see the same client address.
     app.asgi_handler = ClientAddressEntry(app.asgi_handler, services.settings.trusted_proxies)
     return app

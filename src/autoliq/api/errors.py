@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 from litestar import MediaType, Request, Response
@@ -23,10 +23,6 @@ class ErrorBody(msgspec.Struct):
 
 
 ACCESS_DENIED_BODY = {"errorText": "Access is denied"}
-
-
-def _answer(status: int, text: str) -> Response[Any]:
-    return Response({"errorText": text}, status_code=status, media_type=MediaType.JSON)
 
 
 _MISSING_QUERY = re.compile(r"Missing required (?:query|header|cookie) parameter '([^']+)'")
@@ -54,20 +50,12 @@ def _validation_text(exc: ValidationException) -> str:
 
 def on_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     """400 with an errorText naming the field."""
-    return _answer(400, _validation_text(exc))
+    return _response(error_answer(exc))
 
 
 def on_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     """Framework errors (404 route, 405, 413) with an errorText."""
-    status = exc.status_code
-    if status == 413:
-        return _answer(413, "Request body too large")
-    if status == 401:
-        return _answer(401, "Access is denied")
-    if status == 400:
-        # Litestar raises a plain 400 when the body is not JSON at all.
-        return _answer(400, f"Malformed JSON body: {exc.detail}" if exc.detail else "Malformed JSON body")
-    return _answer(status, exc.detail or "Error")
+    return _response(error_answer(exc))
 
 
 RETRY_AFTER_SECONDS = 1
@@ -97,23 +85,57 @@ def error_status(error: AutoliqError) -> tuple[int, list[tuple[str, str]]]:
     return 500, []
 
 
-def on_autoliq_error(_: Request[Any, Any, Any], exc: AutoliqError) -> Response[Any]:
-    """`{"errorText": ...}` with the error's status (401 Access is denied, 404 for unknown or
-    invisible entities, 400 for unreadable input, 503 Storage unavailable with Retry-After: the
-    write was not acknowledged, its cause logged)."""
-    status, headers = error_status(exc)
+class ErrorAnswer(NamedTuple):
+    """What an error answers: status, extra headers and the errorText."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    text: str
+
+
+def error_answer(exc: Exception, method: str = "", path: str = "") -> ErrorAnswer:
+    """The one table from an exception to its answer, for Litestar's exception handlers and for the
+    edge's direct dispatch alike: a domain error by `ERROR_STATUS` (401 Access is denied, 404 for
+    unknown or invisible entities, 400 for unreadable input, 503 with Retry-After: the write was not
+    acknowledged, its cause logged), the framework's 400/401/404/405/413 with an errorText, and
+    anything else a bug: logged (with `method` and `path`), answered 500 without internals."""
+    if isinstance(exc, AutoliqError):
+        status, headers = error_status(exc)
+        return ErrorAnswer(status, headers, exc.message)
+    if isinstance(exc, ValidationException):
+        return ErrorAnswer(400, [], _validation_text(exc))
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        if status == 413:
+            return ErrorAnswer(413, [], "Request body too large")
+        if status == 401:
+            return ErrorAnswer(401, [], "Access is denied")
+        if status == 400:
+            # Litestar raises a plain 400 when the body is not JSON at all.
+            text = f"Malformed JSON body: {exc.detail}" if exc.detail else "Malformed JSON body"
+            return ErrorAnswer(400, [], text)
+        return ErrorAnswer(status, [], exc.detail or "Error")
+    log.exception("unhandled error on %s %s", method, path, exc_info=exc)
+    return ErrorAnswer(HTTP_500_INTERNAL_SERVER_ERROR, [], "Internal server error")
+
+
+def _response(answer: ErrorAnswer) -> Response[Any]:
     return Response(
-        {"errorText": exc.message},
-        status_code=status,
+        {"errorText": answer.text},
+        status_code=answer.status,
         media_type=MediaType.JSON,
-        headers=dict(headers) if headers else None,
+        headers=dict(answer.headers) if answer.headers else None,
     )
+
+
+def on_autoliq_error(_: Request[Any, Any, Any], exc: AutoliqError) -> Response[Any]:
+    """`{"errorText": ...}` with the error's status (`error_answer`)."""
+    return _response(error_answer(exc))
 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """A bug: log it, answer 500 without internals."""
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _answer(HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error")
+    return _response(error_answer(exc, request.method, request.url.path))
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
