@@ -9,7 +9,9 @@ In order, for an `http` request:
    profile on: see below;
 3. the app (Litestar: routing, the token guard, the routes, the error table in api/errors.py),
    timed and counted (telemetry/metrics.py) under the route template it matched, never the raw
-   path; an answer the sandbox step gives in the app's stead is counted the same way.
+   path; an answer the sandbox step gives in the app's stead is counted the same way. A POST to a
+   hot route (api/asgi_post.py) calls its handler here (`Edge.direct`), answering its errors by
+   the same table (`errors.error_answer`), timed and counted alike.
 
 The sandbox step: while no fault is pending, no ticket is early and the profile is off, a request
 costs one attribute lookup here. Otherwise, for a `/v1` path:
