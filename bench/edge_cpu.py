@@ -194,10 +194,22 @@ async def _child(args: argparse.Namespace, url: str) -> dict[str, Any]:
         gc.freeze()
     elif os.environ.get("EDGE_CPU_GC") == "off":
         gc.disable()
+
+    async def drive(path: str, some: list[bytes]) -> None:
+        """One after another, or `--concurrency` at a time (writes then share a group commit, as
+        under HTTP load)."""
+        if args.concurrency <= 1:
+            for body in some:
+                await client.call("POST", path, body)
+            return
+        for start in range(0, len(some), args.concurrency):
+            await asyncio.gather(
+                *(client.call("POST", path, b) for b in some[start : start + args.concurrency])
+            )
+
     for case in args.cases:
         path, case_bodies = bodies[case]
-        for body in case_bodies[: max(50, n // 10)]:  # warm-up
-            await client.call("POST", path, body)
+        await drive(path, case_bodies[: max(50, n // 10)])  # warm-up
         status, answer = await client.call("POST", path, case_bodies[0])
         if status != expect[case][0] or expect[case][1] not in answer:
             raise RuntimeError(f"{case}: unexpected answer {status} {answer[:300]!r}")
@@ -205,8 +217,7 @@ async def _child(args: argparse.Namespace, url: str) -> dict[str, Any]:
         cpu0, wall0 = time.process_time(), time.perf_counter()
         if profile is not None:
             profile.enable()
-        for body in case_bodies:
-            await client.call("POST", path, body)
+        await drive(path, case_bodies)
         if profile is not None:
             profile.disable()
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
@@ -243,6 +254,7 @@ def run_checkout(checkout: Path, args: argparse.Namespace) -> dict[str, Any]:
     python = checkout / ".venv" / "bin" / "python"
     cmd = [str(python), str(Path(__file__).resolve()), "--child", "--requests", str(args.requests)]
     cmd += ["--accounts", str(args.accounts), "--symbol", args.symbol, "--cases", *args.cases]
+    cmd += ["--concurrency", str(args.concurrency)]
     env = {**os.environ, "PYTHONPATH": str(checkout / "src")}
     env = {k: v for k, v in env.items() if not k.startswith("AUTOLIQ_")}
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=checkout, timeout=1800)
@@ -267,6 +279,9 @@ def main() -> None:
     )
     parser.add_argument("--alternations", type=int, default=3)
     parser.add_argument("--requests", type=int, default=2000, help="measured ASGI calls per case")
+    parser.add_argument(
+        "--concurrency", type=int, default=1, help="calls in flight at once (1: one after another)"
+    )
     parser.add_argument("--accounts", type=int, default=200)
     parser.add_argument("--symbol", default="ESZ6", help="contract ordered (must be listed today)")
     parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))

@@ -16,7 +16,7 @@ from autoliq.adapters.sql.db import create_admin_engine
 from autoliq.adapters.sql.repositories import SqlStore
 from autoliq.adapters.sql.schema import account_risk_status
 from autoliq.adapters.sql.statements import STATUS_COLUMNS, statements_for
-from autoliq.domain.model import RiskStatus, RiskStatusLogEntry
+from autoliq.domain.model import RiskStatus
 from autoliq.domain.states import Actor, AdminAction, ReasonCode
 from tests.conftest import World
 
@@ -47,9 +47,7 @@ def test_hot_path_when_status_and_log_written_then_sqlalchemy_reads_identical_va
             hot = Batch(conn)
             hot.save_risk_status(status)
             entry_id = hot.append_log(
-                RiskStatusLogEntry(
-                    0, account_id, when, status, Actor.SYSTEM, None, ReasonCode.CLOSE_FRAUD, "ünï"
-                )
+                account_id, when, status, Actor.SYSTEM, None, ReasonCode.CLOSE_FRAUD, "ünï"
             )
         with engine.connect() as conn:
             store = SqlStore(conn)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -35,8 +36,8 @@ from autoliq.adapters.sql.schema import (
 from autoliq.adapters.sql.statements import STATUS_COLUMNS, statements_for
 from autoliq.domain.auto_liq import LayerState
 from autoliq.domain.gate import TradingState
-from autoliq.domain.model import RiskStatus, RiskStatusLogEntry
-from autoliq.domain.states import AdminAction
+from autoliq.domain.model import RiskStatus
+from autoliq.domain.states import Actor, AdminAction, ReasonCode
 
 _PLAIN_STATES = {a.value: TradingState(a) for a in AdminAction}
 
@@ -292,12 +293,21 @@ class Batch:
         rows = [(status.id, *status_params(status, self.codec)) for status in statuses]
         self._cursor.executemany(self._sql["insert_status"], rows)
 
-    def append_log(self, entry: RiskStatusLogEntry) -> int:
-        """Insert `entry` as a new log row (its `id` is not read); the row's id."""
+    def append_log(
+        self,
+        account_id: int,
+        timestamp: datetime,
+        status: RiskStatus,
+        actor: Actor,
+        actor_user_id: int | None,
+        reason_code: ReasonCode | None,
+        reason: str | None,
+    ) -> int:
+        """Insert a new log row; its id (the entry is built once, with it: `dataclasses.replace` of
+        a built one cost ~4 µs a write)."""
         values = (
-            entry.account_id, self.codec.time(entry.timestamp), *status_params(entry.status, self.codec),
-            entry.actor.value, entry.actor_user_id, entry.reason_code.value if entry.reason_code else None,
-            entry.reason,
+            account_id, self.codec.time(timestamp), *status_params(status, self.codec),
+            actor.value, actor_user_id, reason_code.value if reason_code else None, reason,
         )  # fmt: skip
         if self._log_ids:
             entry_id = self._log_ids.pop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -214,10 +213,12 @@ class SqlStore(
         reason_code: ReasonCode | None,
         reason: str | None,
     ) -> RiskStatusLogEntry:
-        entry = RiskStatusLogEntry(
-            0, account_id, timestamp, status, actor, actor_user_id, reason_code, reason
+        entry_id = self.batch.append_log(
+            account_id, timestamp, status, actor, actor_user_id, reason_code, reason
         )
-        return replace(entry, id=self.batch.append_log(entry))
+        return RiskStatusLogEntry(
+            entry_id, account_id, timestamp, status, actor, actor_user_id, reason_code, reason
+        )
 
     def log_entries(
         self,
