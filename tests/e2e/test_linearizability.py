@@ -462,7 +462,7 @@ def test_liquidate_only_when_eight_clients_stream_buys_then_no_buy_is_accepted_a
     )
 
 
-@pytest.mark.parametrize("workers", [2, 4])
+@pytest.mark.parametrize("workers", [4])  # more workers than cores (2 was dropped for the suite's time)
 def test_lock_when_clients_spread_over_workers_then_no_order_is_accepted_after_it(
     database_url: str, tmp_path: Path, workers: int
 ) -> None:
@@ -480,7 +480,7 @@ def test_lock_when_clients_spread_over_workers_then_no_order_is_accepted_after_i
     )
 
 
-@pytest.mark.parametrize("workers", [2, 4])
+@pytest.mark.parametrize("workers", [4])  # more workers than cores (2 was dropped for the suite's time)
 def test_liquidate_only_when_clients_spread_over_workers_then_no_buy_is_accepted_after_it(
     database_url: str, tmp_path: Path, workers: int
 ) -> None:
