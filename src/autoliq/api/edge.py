@@ -36,7 +36,6 @@ The body the step reads (with the one reader, `params.read_body`) is handed to t
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -50,11 +49,11 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from autoliq.api.asgi_post import HotRouteHandler
 from autoliq.api.client_address import client_address
-from autoliq.api.errors import error_answer, error_status
+from autoliq.api.errors import error_answer
 from autoliq.api.params import read_body
 from autoliq.api.security import bearer_token, dispatched_caller
 from autoliq.container import Services
-from autoliq.domain.errors import AutoliqError, BadRequest, Unauthorized
+from autoliq.domain.errors import BadRequest, Unauthorized
 from autoliq.domain.model import User
 from autoliq.domain.rate_limits import EndpointLimit, RateLimiter
 from autoliq.domain.sandbox import INTERNAL_ERROR_TEXT, FaultKind, PenaltyTicket, TicketVerdict
@@ -66,7 +65,6 @@ _MAX_TICKET = 64
 _encode = msgspec.json.Encoder().encode
 _SERVER_ERROR_BODY = _encode({"errorText": INTERNAL_ERROR_TEXT})
 LOGIN_PATH_KEY = "/v1/auth/accesstokenrequest"
-log = logging.getLogger(__name__)
 _MAX_NAME = 200
 
 
@@ -174,9 +172,16 @@ async def _dispatch(handler: HotRouteHandler, scope: Scope, receive: Receive, se
     except Exception as exc:
         if send.started:
             raise
-        answer = error_answer(exc, "POST", scope["path"])
-        payload = _encode({"errorText": answer.text})
-        await _send(send, answer.status, payload, json=True, headers=answer.headers)
+        await _send_error(send, exc, "POST", scope["path"])
+
+
+async def _send_error(send: Send, exc: Exception, method: str, path: str) -> int:
+    """Answer `exc` by the one error table (`errors.error_answer`), as Litestar's exception handlers
+    would, for what answers beside them here; the status sent."""
+    answer = error_answer(exc, method, path)
+    payload = _encode({"errorText": answer.text})
+    await _send(send, answer.status, payload, json=True, headers=answer.headers)
+    return answer.status
 
 
 def penalty_body(ticket: PenaltyTicket) -> bytes:
@@ -204,27 +209,14 @@ class SandboxStep:
         """A `/v1` request (`path` lower-cased) while the sandbox is armed or the profile on. The
         step's own reads (the caller, tickets, faults) answer through the error table too: a storage
         fault is a 503 with Retry-After, a defect a 500 without internals, never a bare server error."""
-        started = False
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        answer = _StatusSend(send)
         began = perf_counter()
         try:
-            await self._sandboxed(path, scope, receive, tracked)
+            await self._sandboxed(path, scope, receive, answer)
         except Exception as exc:
-            if started:
+            if answer.started:
                 raise
-            if isinstance(exc, AutoliqError):
-                status, headers = error_status(exc)
-                payload = _encode({"errorText": exc.message})
-            else:
-                log.exception("the sandbox step failed on %s", path)
-                status, headers, payload = 500, [], _SERVER_ERROR_BODY
-            await _send(send, status, payload, json=True, headers=headers)
+            status = await _send_error(send, exc, str(scope.get("method", "")), scope["path"])
             record_request(self.canonical.get(path, UNMATCHED_ROUTE), scope.get("method", ""), status, began)
 
     async def _sandboxed(self, path: str, scope: Scope, receive: Receive, send: Send) -> None:
