@@ -8,23 +8,28 @@ import time
 
 from autoliq.adapters.sql.db import create_admin_engine, migrate
 from autoliq.adapters.sql.unit_of_work import LoopCommitter
-from autoliq.bootstrap import bootstrap, seed_demo_if_empty
+from autoliq.bootstrap import Services, bootstrap, seed_demo_if_empty
 from autoliq.domain.states import AdminAction
 from tests.conftest import make_settings
 from tests.integration.test_storage import _append
+
+
+def _started_services(url: str) -> tuple[Services, int]:
+    """Services over a new seeded SQLite file, started; and the first demo account's id."""
+    migrate(url)
+    creds = seed_demo_if_empty(make_settings(url))
+    assert creds is not None and creds.first_account_id is not None
+    services = bootstrap(make_settings(url), run_migrations=False)
+    assert isinstance(services.uow.committer, LoopCommitter)
+    services.start()
+    return services, creds.first_account_id
 
 
 def test_in_loop_writes_when_another_process_holds_the_write_lock_then_loop_stays_responsive(
     tmp_path: object,
 ) -> None:
     url = f"sqlite:///{tmp_path}/lock.db"
-    migrate(url)
-    creds = seed_demo_if_empty(make_settings(url))
-    assert creds is not None and creds.first_account_id is not None
-    account_id = creds.first_account_id
-    services = bootstrap(make_settings(url), run_migrations=False)
-    assert isinstance(services.uow.committer, LoopCommitter)
-    services.start()
+    services, account_id = _started_services(url)
 
     other = create_admin_engine(url)
     locked = threading.Event()
@@ -73,13 +78,7 @@ def test_in_loop_writes_when_a_batch_fails_outside_its_transaction_then_answered
     tmp_path: object,
 ) -> None:
     # Arrange: the check before a batch raises once (as an unexpected os.stat error would)
-    url = f"sqlite:///{tmp_path}/defect.db"
-    migrate(url)
-    creds = seed_demo_if_empty(make_settings(url))
-    assert creds is not None and creds.first_account_id is not None
-    account_id = creds.first_account_id
-    services = bootstrap(make_settings(url), run_migrations=False)
-    services.start()
+    services, account_id = _started_services(f"sqlite:///{tmp_path}/defect.db")
     uow = services.uow
     checks = {"left": 1}
     real = uow._acknowledgeable
