@@ -13,7 +13,7 @@ which the app adds to its document and never serves.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import msgspec
 from litestar.handlers import ASGIRouteHandler, HTTPRouteHandler
@@ -34,6 +34,12 @@ DOCUMENTED_AS = "documented_as"
 _encode = msgspec.json.Encoder().encode
 _JSON = (b"content-type", b"application/json")
 _ALLOW = [(b"allow", b"OPTIONS, POST")]
+
+
+def declaration_only(path: str) -> NoReturn:
+    """The body of a hot route's OpenAPI declaration (`documented_as`): the app documents it and
+    never serves it (the ASGI route handler of the same path answers), so reaching it is a bug."""
+    raise RuntimeError(f"{path}: an OpenAPI declaration, served by its ASGI route handler")
 
 
 class HotRouteHandler(ASGIRouteHandler):

@@ -8,7 +8,7 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 
-from autoliq.api.asgi_post import asgi_post
+from autoliq.api.asgi_post import asgi_post, declaration_only
 from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdParam, parse_ids
 from autoliq.api.schemas.orders import (
     CancelOrderBody,
@@ -356,7 +356,7 @@ async def order_placed(
 @post("/v1/order/placeorder", status_code=200, responses=ERROR_RESPONSES, tags=["order"])
 async def place_order(data: JSONBody[PlaceOrderBody]) -> PlaceOrderResultOut:
     """Place an order; a refusal is HTTP 200 with `failureReason` and `failureText`."""
-    raise NotImplementedError  # the OpenAPI description of PLACE_ORDER, never served
+    declaration_only("/v1/order/placeorder")
 
 
 PLACE_ORDER = asgi_post("/v1/order/placeorder", PlaceOrderBody, order_placed, place_order)

@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from autoliq.api.asgi_post import asgi_post
+from autoliq.api.asgi_post import asgi_post, declaration_only
 from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdParam, parse_ids
 from autoliq.api.schemas.risk import (
     AccountRiskStatusLogOut,
@@ -196,7 +196,7 @@ async def set_admin_auto_liq_action(
     data: JSONBody[SetAdminAutoLiqActionBody],
 ) -> Response[AccountRiskStatusResponse]:
     """Set an account's admin auto-liquidation action (organization administrators, Demo)."""
-    raise NotImplementedError  # the OpenAPI description of SET_ADMIN_ACTION, never served
+    declaration_only("/v1/accountRiskStatus/setadminautoliqaction")
 
 
 SET_ADMIN_ACTION = asgi_post(
