@@ -522,13 +522,14 @@ def test_price_change_when_set_through_another_worker_then_its_subscribers_hear_
     reader = bootstrap(make_settings(world.database_url), clock=clock, run_migrations=False)
     with TestClient(app=create_app(writer)) as one, TestClient(app=create_app(reader)) as other:
         admin = bearer(login(one, "admin", ADMIN_PW))
-        set_prices(one, admin, ESZ6=5000)
-        # The other worker's relay delivers that first change on its own time: subscribing before
-        # it arrived would hear 5000 twice (the subscription's snapshot, then the change itself)
+        # The other worker's relay delivers the first change on its own time: subscribing before
+        # it arrived would hear 5000 twice (the subscription's snapshot, then the change itself).
+        # Listened for before it is set: the relay may deliver it before `set_prices` returns.
         heard: list[Event] = []
         reader.publisher.add_listener(
             lambda events: heard.extend(e for e in events if isinstance(e, PricesChanged))
         )
+        set_prices(one, admin, ESZ6=5000)
         deadline = time.monotonic() + 10
         while not heard:
             assert time.monotonic() < deadline, "the other worker never heard the first price"
