@@ -1,7 +1,8 @@
 """CPU per request of the hot endpoints through the app's ASGI entry, in process, no HTTP server.
 
 For each checkout given (a worktree with its own `.venv`), a child process with that checkout's
-interpreter seeds a temporary SQLite database (`python -m autoliq seed`), builds the app as a server
+interpreter seeds a temporary SQLite database, or with `--postgres URL` a throwaway database on that
+PostgreSQL server (`python -m autoliq seed`), builds the app as a server
 does (`bootstrap` + `create_app`), runs its lifespan, logs in and sets the last price of `--symbol`
 through the app, then drives `--requests` ASGI calls per case straight into the app's entry
 (`app(scope, receive, send)`, one after another) and reports the CPU time of the whole process
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import gc
 import json
@@ -230,8 +232,13 @@ async def _child(args: argparse.Namespace, url: str) -> dict[str, Any]:
 
 
 def child_main(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory(prefix="edge_cpu_") as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="edge_cpu_"))
         url = f"sqlite:///{tmp}/bench.db"
+        if args.postgres:
+            from _common import throwaway_postgres
+
+            url = stack.enter_context(throwaway_postgres(args.postgres, f"edge_cpu_{os.getpid()}"))
         seed = [
             sys.executable,
             "-m",
@@ -255,6 +262,8 @@ def run_checkout(checkout: Path, args: argparse.Namespace) -> dict[str, Any]:
     cmd = [str(python), str(Path(__file__).resolve()), "--child", "--requests", str(args.requests)]
     cmd += ["--accounts", str(args.accounts), "--symbol", args.symbol, "--cases", *args.cases]
     cmd += ["--concurrency", str(args.concurrency)]
+    if args.postgres:
+        cmd += ["--postgres", args.postgres]
     env = {**os.environ, "PYTHONPATH": str(checkout / "src")}
     env = {k: v for k, v in env.items() if not k.startswith("AUTOLIQ_")}
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=checkout, timeout=1800)
@@ -283,6 +292,11 @@ def main() -> None:
         "--concurrency", type=int, default=1, help="calls in flight at once (1: one after another)"
     )
     parser.add_argument("--accounts", type=int, default=200)
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="run on a throwaway database of this PostgreSQL server (loopback only) instead of SQLite",
+    )
     parser.add_argument("--symbol", default="ESZ6", help="contract ordered (must be listed today)")
     parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
     parser.add_argument("--profile", choices=CASES, help="with --child: cProfile this case's loop (stderr)")

@@ -2,7 +2,7 @@
 
 - `kill -9` of one worker process (uvicorn's supervisor starts a new one);
 - `kill -9` of the whole server, supervisor and workers, then a restart;
-- PostgreSQL restarted under the running server (PostgreSQL only; needs the right to restart it).
+- PostgreSQL restarted under the running server (a private cluster of the test's own: initdb).
 
 Afterwards every acknowledged change is present exactly once: each acknowledged action (its unique
 reason) once in the audit log, each acknowledged order once with exactly one fill, and no fill
@@ -14,8 +14,10 @@ Every wait is bounded; loopback only.
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,8 +28,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import fresh_database
-from tests.server import ServerProcess, http_client
+from autoliq.adapters.sql.db import migrate
+from tests.server import ServerProcess, free_port, http_client
 
 pytestmark = pytest.mark.slow
 
@@ -244,70 +246,89 @@ def test_internal_action_timers_when_several_workers_and_one_killed_then_each_fi
                 assert len(system) == 1 and system[0]["adminAction"] == "Normal", (account, system)
 
 
-def _cluster() -> list[str]:
-    """`pg_ctlcluster`'s version and name of the local cluster (Debian's layout), or a failure."""
-    if not shutil.which("pg_ctlcluster") or not Path("/etc/postgresql").is_dir():
-        pytest.fail("no way to restart PostgreSQL here (pg_ctlcluster and /etc/postgresql expected)")
-    return [sorted(os.listdir("/etc/postgresql"))[0], "main"]
+class PrivatePostgres:
+    """A PostgreSQL cluster of this test alone (initdb in a temporary directory, a free loopback
+    port): restarting it disturbs no other test, and it holds one database, so its shutdown
+    checkpoint is short. The shared server of the suite (and of the other test processes, under
+    pytest-xdist) is never restarted. As root its files belong to the `postgres` user and its
+    commands run as that user (PostgreSQL refuses to run as root)."""
+
+    def __init__(self, bindir: Path, root: Path) -> None:
+        self.bindir = bindir
+        self.root = root
+        self.data = root / "data"
+        self.port = free_port()
+        self.options = f"-p {self.port} -k {root} -c listen_addresses=127.0.0.1"
+        self._as: list[str] = []
+        if os.geteuid() == 0:
+            owner = pwd.getpwnam("postgres")
+            os.chown(root, owner.pw_uid, owner.pw_gid)
+            self._as = ["runuser", "-u", "postgres", "--"]
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def run(self, tool: str, *args: str, timeout: float) -> bool:
+        """A PostgreSQL tool of the cluster's version, as its owner; whether it ended in time with success."""
+        command = [*self._as, str(self.bindir / tool), *args]
+        try:
+            return subprocess.run(command, timeout=timeout, capture_output=True).returncode == 0
+        except subprocess.TimeoutExpired:
+            return False
+
+    def ctl(self, action: str, *args: str, timeout: float) -> bool:
+        log = str(self.root / "server.log")
+        return self.run(
+            "pg_ctl", action, "-D", str(self.data), "-w", "-t", str(int(timeout)), "-l", log,
+            "-o", self.options, *args, timeout=timeout + 10,
+        )  # fmt: skip
+
+    def restart(self) -> None:
+        """Restart under the running server; if the fast shutdown does not end in time, an
+        immediate one (a crash, recovered from the WAL at start) takes its place: acknowledged
+        changes must survive that too."""
+        if not self.ctl("restart", "-m", "fast", timeout=60):
+            self.ctl("stop", "-m", "immediate", timeout=60)
+            assert self.ctl("start", timeout=60), "the test's PostgreSQL did not start again"
 
 
-def _pg_ctl(action: str, *options: str, timeout: float) -> bool:
-    """`pg_ctlcluster <action>` on the local cluster; whether it ended in time with success."""
-    command = ["pg_ctlcluster", "--skip-systemctl-redirect", *_cluster(), action, *options]
-    try:
-        return subprocess.run(command, timeout=timeout, capture_output=True).returncode == 0
-    except subprocess.TimeoutExpired:
-        return False
-
-
-def _postgres_answers() -> bool:
-    done = subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", "5432", "-q"], capture_output=True)
-    return done.returncode == 0
-
-
-def _restart_postgres() -> None:
-    """Restart the local PostgreSQL under the running server. A checkpoint first keeps the
-    shutdown's own checkpoint short: in CI, after the suite had made and dropped hundreds of
-    databases, a plain `restart` passed its 60 s and left PostgreSQL down for every later test. If the
-    fast shutdown still does not end in time, an immediate one (a crash, recovered from the WAL at
-    start) takes its place: acknowledged changes must survive that too."""
-    subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qc", "CHECKPOINT"],
-        timeout=120, capture_output=True,
-    )  # fmt: skip
-    if not _pg_ctl("restart", "-m", "fast", timeout=90):
-        _pg_ctl("stop", "-m", "immediate", timeout=60)
-        assert _pg_ctl("start", timeout=120), "PostgreSQL did not start again"
-
-
-def _ensure_postgres_up() -> None:
-    """Whatever the test did, PostgreSQL answers again before the next test (bounded: 2 minutes)."""
-    deadline = time.monotonic() + 120
-    while not _postgres_answers():
-        if time.monotonic() > deadline:
-            pytest.fail("PostgreSQL is down after the restart test and did not start again")
-        _pg_ctl("start", timeout=60)
-        time.sleep(1.0)
+def _postgres_bindir() -> Path:
+    """Where this machine's PostgreSQL server programs are (`pg_config`, else Debian's layout)."""
+    found: list[Path] = []
+    if shutil.which("pg_config"):
+        done = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, timeout=10)
+        found.append(Path(done.stdout.strip()))
+    found += sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    for bindir in found:
+        if (bindir / "initdb").is_file() and (bindir / "pg_ctl").is_file():
+            return bindir
+    pytest.fail("no initdb and pg_ctl here (PostgreSQL's server programs) to run a private cluster")
 
 
 @pytest.fixture
-def postgres_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh PostgreSQL database (a restart test has no SQLite case: there is no server to restart)."""
-    yield from fresh_database("postgres", request, tmp_path)
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A migrated database on a private, running cluster; stopped and removed afterwards."""
+    cluster = PrivatePostgres(_postgres_bindir(), Path(tempfile.mkdtemp(prefix="autoliq-pg-")))
+    try:
+        assert cluster.run(
+            "initdb", "-D", str(cluster.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync",
+            timeout=120,
+        ), "initdb failed"  # fmt: skip
+        assert cluster.ctl("start", timeout=60), (cluster.root / "server.log").read_text()[-2000:]
+        migrate(cluster.url)
+        yield cluster
+    finally:
+        cluster.ctl("stop", "-m", "immediate", timeout=60)
+        shutil.rmtree(cluster.root, ignore_errors=True)
 
 
 @pytest.mark.postgres
 def test_postgres_restart_when_streaming_then_every_acknowledged_change_once_and_service_recovers(
-    postgres_url: str, tmp_path: Path
+    private_postgres: PrivatePostgres, tmp_path: Path
 ) -> None:
-    database_url = postgres_url
-    if os.geteuid() != 0:
-        pytest.skip("restarting PostgreSQL needs root")
-    try:
-        with ServerProcess(database_url, tmp_path, extra_args=("--workers", str(WORKERS))) as server:
-            streams, accounts = _stream_and_crash(server, _restart_postgres)
-            token = server.login()["accessToken"]
-            _wait_answering(server, token)
-            _check(server, streams, accounts)
-    finally:
-        _ensure_postgres_up()
+    with ServerProcess(private_postgres.url, tmp_path, extra_args=("--workers", str(WORKERS))) as server:
+        streams, accounts = _stream_and_crash(server, private_postgres.restart)
+        token = server.login()["accessToken"]
+        _wait_answering(server, token)
+        _check(server, streams, accounts)

@@ -29,6 +29,8 @@ from autoliq.api.app import OPENAPI_JSON_PATH, create_app
 from autoliq.bootstrap import Services, bootstrap
 from tests.conftest import ADMIN_PW, World, bearer, login, make_settings
 
+pytestmark = pytest.mark.slow  # about 80 s a database
+
 
 def authenticated_valid_request_is_not_refused(
     ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case
