@@ -53,7 +53,7 @@ def test_readme_when_read_then_opens_with_the_two_commands_and_ci_runs_the_secon
     readme = (ROOT / "README.md").read_text()
     commands = [line for line in readme.splitlines() if line.startswith("python3 -m venv")]
     assert commands[0].endswith("autoliq serve")
-    assert commands[1].endswith("python -m pytest")
+    assert commands[1].endswith("python -m pytest -n 2")  # two processes: pytest-xdist, a dev dependency
     assert readme.index(commands[0]) < readme.index("---")
     assert "grep -m1 -E '^python3 -m venv .*pytest' README.md" in (ROOT / ".ci" / "run").read_text()
 
