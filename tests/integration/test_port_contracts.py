@@ -723,8 +723,11 @@ def test_cash_when_realized_and_adjusted_then_amounts_move_and_roll_by_trade_dat
         5_089_450, 2_000, -10_550, 5_087_450, wednesday
     )
     assert ports.read(lambda s: s.cash(a, next_monday)) == CashState(5_089_450, 0, 0, 5_089_450, next_monday)
+    other = ports.demo_account_ids[8]
+    ports.write(lambda s: s.adjust_cash(other, -300, T0, tuesday))
     rows = ports.read(lambda s: s.cash_rows([a, untouched, 987654321]))
-    assert rows == {a: (5_089_450, 2_000, -10_550, 5_087_450, later, wednesday)}
+    assert rows == {a: (5_089_450, 2_000, -10_550, 5_087_450, later, wednesday)}  # only those asked for
+    assert ports.read(lambda s: s.cash_rows([other])) == {other: (4_999_700, 0, 0, 5_000_000, T0, tuesday)}
 
 
 def test_cash_changes_when_recorded_then_counted_by_admin_or_not_strictly_after_since(ports: Ports) -> None:
