@@ -2,8 +2,12 @@
 
 `FakeStore` implements the ports of `RiskStatusStore` (accounts, statuses and their log, post-trade
 settings and layer, timers, events) and `AuthStore` (sessions): what `RiskService`,
-`apply_admin_action`, `AccountDirectory` and `AuthService` use. `tests/integration/test_port_contracts.py`
-runs the same assertions on it and on the SQL store (SQLite and PostgreSQL), so it cannot drift.
+`apply_admin_action`, `AccountDirectory` and `AuthService` use; and `TradingStore` (orders, fills,
+positions, cash), the last prices of `MarketStore` and the OCO links and live orders of
+`LinkedStore`: what order execution (service/execution.py) uses outside order strategies. Its
+trading rows are kept as the SQL tables keep them (prices in whole ticks, money in cents).
+`tests/integration/test_port_contracts.py` runs the same assertions on it and on the SQL store
+(SQLite and PostgreSQL), so it cannot drift.
 
 `FakeUnitOfWork` keeps the unit of work's promises: a write is all or nothing (its changes are
 dropped when it raises), its events are published and its `after_commit` actions run only after it
@@ -15,19 +19,33 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TypeVar, cast
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any, TypeVar, cast
 
+from autoliq.domain.accounting import Lot, PositionState
 from autoliq.domain.auto_liq import AutoLiqLayer
 from autoliq.domain.events import Event
 from autoliq.domain.gate import TradingState
 from autoliq.domain.instruments import ContractSpec
 from autoliq.domain.model import Account, Organization, RiskStatus, RiskStatusLogEntry, User
+from autoliq.domain.money import CashState, opening_cash, roll_cash, with_realized
+from autoliq.domain.orders import (
+    LIVE_STATUSES,
+    NO_LINKS,
+    Order,
+    OrderLinks,
+    OrderType,
+    OrdStatus,
+    TimeInForce,
+)
 from autoliq.domain.post_trade import AutoLiqSettings
-from autoliq.domain.states import Actor, AdminAction, ReasonCode, Role
+from autoliq.domain.states import Actor, AdminAction, ReasonCode, Role, Side
 from autoliq.domain.timers import Timer, TimerKind
 from autoliq.service import risk_engine
 from autoliq.service.credentials import hash_password
@@ -39,6 +57,7 @@ from autoliq.service.ports import (
     Store,
     UnitOfWorkOf,
 )
+from autoliq.service.ports.trading import TradingStore
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -73,6 +92,17 @@ class FakeState:
     settings: dict[int, AutoLiqSettings] = field(default_factory=dict)
     layers: dict[int, AutoLiqLayer] = field(default_factory=dict)
     timers: dict[int, Timer] = field(default_factory=dict)
+    prices: dict[int, tuple[int, datetime]] = field(default_factory=dict)
+    """contract id -> (last price in ticks, updated)"""
+    orders: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """id -> the `trade_order` row (its columns, prices in ticks)"""
+    fills: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """id -> the `fill` row"""
+    positions: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    """(account id, contract id) -> the `position` row (its id kept across saves, as the upsert)"""
+    cash: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """account id -> the `cash_balance` row"""
+    cash_changes: list[dict[str, Any]] = field(default_factory=list)
     next_id: dict[str, int] = field(default_factory=dict)
 
     def new_id(self, table: str) -> int:
@@ -317,12 +347,345 @@ class FakeStore:
             del self.state.timers[timer_id]
         return len(gone)
 
+    # -- prices (MarketStore's last prices, what `last_price` reads) --
+    def contract_prices(self) -> list[tuple[int, int, datetime]]:
+        return [(cid, ticks, updated) for cid, (ticks, updated) in sorted(self.state.prices.items())]
+
+    def set_contract_price(self, contract_id: int, price_ticks: int, when: datetime) -> None:
+        self.state.prices[contract_id] = (price_ticks, when)
+
+    def last_price(self, contract: ContractSpec) -> Decimal | None:
+        found = self.state.prices.get(contract.id)
+        return None if found is None else found[0] * contract.product.tick_size
+
+    # -- orders (TradingStore) --
+    def _foreign_account(self, account_id: int) -> None:
+        if account_id not in self.state.accounts:
+            raise ValueError(f"no account {account_id}")  # a foreign key
+
+    @staticmethod
+    def _order(row: dict[str, Any], tick: Decimal) -> Order:
+        return Order(
+            id=row["id"],
+            account_id=row["account_id"],
+            contract_id=row["contract_id"],
+            side=Side(row["action"]),
+            order_type=OrderType(row["order_type"]),
+            qty=row["qty"],
+            time_in_force=TimeInForce(row["time_in_force"]),
+            status=OrdStatus(row["status"]),
+            admin=row["admin"],
+            created=row["created"],
+            limit_price=_price(row["limit_ticks"], tick),
+            stop_price=_price(row["stop_ticks"], tick),
+            triggered=row["triggered"],
+            fill_price=_price(row["fill_ticks"], tick),
+            parent_id=row["parent_id"],
+            oco_id=row["oco_id"],
+            strategy_id=row["strategy_id"],
+            offset=_price(row["offset_ticks"], tick),
+            has_children=row["has_children"],
+        )
+
+    def working_orders(self, contract: ContractSpec, account_id: int | None = None) -> list[Order]:
+        tick = contract.product.tick_size
+        return [
+            self._order(r, tick)
+            for _, r in sorted(self.state.orders.items())
+            if r["contract_id"] == contract.id
+            and r["status"] == OrdStatus.WORKING.value
+            and (account_id is None or r["account_id"] == account_id)
+        ]
+
+    def order_summary(self, order_id: int) -> tuple[int, OrdStatus, int] | None:
+        row = self.state.orders.get(order_id)
+        return None if row is None else (row["account_id"], OrdStatus(row["status"]), row["contract_id"])
+
+    def modify_order(
+        self,
+        order_id: int,
+        contract: ContractSpec,
+        order_type: OrderType,
+        qty: int,
+        time_in_force: TimeInForce,
+        limit_price: Decimal | None,
+        stop_price: Decimal | None,
+        now: datetime,
+    ) -> None:
+        row = self.state.orders.get(order_id)
+        if row is None:
+            return  # an UPDATE of no row
+        tick = contract.product.tick_size
+        row.update(
+            limit_ticks=_ticks(limit_price, tick), stop_ticks=_ticks(stop_price, tick),
+            order_type=order_type.value, qty=qty, time_in_force=time_in_force.value, triggered=False,
+            updated=_utc(now),
+        )  # fmt: skip
+
+    def position_key(self, position_id: int) -> tuple[int, int] | None:
+        return next((key for key, r in self.state.positions.items() if r["id"] == position_id), None)
+
+    def insert_order(
+        self,
+        account_id: int,
+        contract: ContractSpec,
+        side: Side,
+        order_type: OrderType,
+        qty: int,
+        time_in_force: TimeInForce,
+        status: OrdStatus,
+        admin: bool,
+        now: datetime,
+        *,
+        limit_price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+        fill_price: Decimal | None = None,
+        triggered: bool = False,
+        cl_ord_id: str | None = None,
+        links: OrderLinks | None = None,
+    ) -> int:
+        self._foreign_account(account_id)
+        tick = contract.product.tick_size
+        linked = links or NO_LINKS
+        order_id = self.state.new_id("trade_order")
+        self.state.orders[order_id] = {
+            "id": order_id, "account_id": account_id, "contract_id": contract.id, "action": side.value,
+            "order_type": order_type.value, "qty": qty, "time_in_force": time_in_force.value,
+            "status": status.value, "admin": admin, "limit_ticks": _ticks(limit_price, tick),
+            "stop_ticks": _ticks(stop_price, tick), "triggered": triggered,
+            "fill_ticks": _ticks(fill_price, tick), "cl_ord_id": cl_ord_id, "created": _utc(now),
+            "updated": _utc(now), "parent_id": linked.parent_id, "oco_id": None,
+            "has_children": linked.has_children, "strategy_id": linked.strategy_id,
+            "strategy_label": linked.strategy_label, "offset_ticks": _ticks(linked.offset, tick),
+        }  # fmt: skip
+        return order_id
+
+    def set_order_status(
+        self,
+        order_id: int,
+        status: OrdStatus,
+        now: datetime,
+        *,
+        fill_price: Decimal | None = None,
+        tick: Decimal | None = None,
+        triggered: bool | None = None,
+    ) -> None:
+        row = self.state.orders.get(order_id)
+        if row is None:
+            return
+        row.update(status=status.value, updated=_utc(now))
+        if fill_price is not None and tick is not None:
+            row["fill_ticks"] = _ticks(fill_price, tick)
+        if triggered is not None:
+            row["triggered"] = triggered
+
+    # -- fills and positions --
+    def insert_fill(
+        self,
+        order_id: int,
+        account_id: int,
+        contract: ContractSpec,
+        side: Side,
+        qty: int,
+        price: Decimal,
+        now: datetime,
+        day: date,
+    ) -> int:
+        self._foreign_account(account_id)
+        if order_id not in self.state.orders:
+            raise ValueError(f"no order {order_id}")  # a foreign key
+        fill_id = self.state.new_id("fill")
+        self.state.fills[fill_id] = {
+            "id": fill_id, "order_id": order_id, "account_id": account_id, "contract_id": contract.id,
+            "action": side.value, "qty": qty, "price_ticks": _ticks(price, contract.product.tick_size),
+            "timestamp": _utc(now), "trade_date": day,
+        }  # fmt: skip
+        return fill_id
+
+    def position(self, account_id: int, contract: ContractSpec) -> PositionState:
+        row = self.state.positions.get((account_id, contract.id))
+        if row is None:
+            return PositionState()
+        tick = contract.product.tick_size
+        return PositionState(
+            lots=tuple(Lot(q, t * tick) for q, t in json.loads(row["lots"])),
+            bought=row["bought"],
+            bought_value=row["bought_ticks"] * tick,
+            sold=row["sold"],
+            sold_value=row["sold_ticks"] * tick,
+            realized_points=row["realized_ticks"] * tick,
+        )
+
+    def save_position(
+        self, account_id: int, contract: ContractSpec, state: PositionState, now: datetime, day: date
+    ) -> None:
+        self._foreign_account(account_id)
+        tick = contract.product.tick_size
+        key = (account_id, contract.id)
+        existing = self.state.positions.get(key)
+        row = {
+            "account_id": account_id, "contract_id": contract.id,
+            "lots": _lots_json([[lot.qty, int(lot.price / tick)] for lot in state.lots]),
+            "bought": state.bought, "bought_ticks": int(state.bought_value / tick), "sold": state.sold,
+            "sold_ticks": int(state.sold_value / tick), "realized_ticks": int(state.realized_points / tick),
+            "timestamp": _utc(now), "trade_date": day,
+        }  # fmt: skip
+        if existing is None:
+            row.update(id=self.state.new_id("position"), trigger_low_ticks=None, trigger_high_ticks=None)
+            self.state.positions[key] = row
+        else:
+            existing.update(row)
+
+    def open_positions(self, account_id: int) -> list[tuple[int, str]]:
+        return [
+            (r["contract_id"], r["lots"])
+            for r in sorted(self.state.positions.values(), key=lambda r: r["id"])
+            if r["account_id"] == account_id and json.loads(r["lots"])
+        ]
+
+    # -- cash --
+    def cash(self, account_id: int, day: date) -> CashState:
+        row = self.state.cash.get(account_id)
+        if row is None:
+            return opening_cash(day)
+        return roll_cash(
+            CashState(
+                row["amount_cents"], row["realized_cents"], row["week_realized_cents"],
+                row["amount_sod_cents"], row["trade_date"],
+            ),
+            day,
+        )  # fmt: skip
+
+    def _save_cash(self, account_id: int, cash: CashState, now: datetime, day: date) -> None:
+        self._foreign_account(account_id)
+        self.state.cash[account_id] = {
+            "account_id": account_id, "amount_cents": cash.amount, "realized_cents": cash.realized,
+            "week_realized_cents": cash.week_realized, "amount_sod_cents": cash.amount_sod,
+            "timestamp": _utc(now), "trade_date": day,
+        }  # fmt: skip
+
+    def adjust_cash(self, account_id: int, cents: int, now: datetime, day: date) -> None:
+        cash = self.cash(account_id, day)
+        self._save_cash(
+            account_id,
+            CashState(cash.amount + cents, cash.realized, cash.week_realized, cash.amount_sod, day),
+            now,
+            day,
+        )
+
+    def add_realized(self, account_id: int, cents: int, now: datetime, day: date) -> None:
+        self._save_cash(account_id, with_realized(self.cash(account_id, day), cents, day), now, day)
+
+    def insert_cash_change(self, account_id: int, cents: int, comment: str, by: User, now: datetime) -> None:
+        self._foreign_account(account_id)
+        self.state.cash_changes.append(
+            {
+                "id": self.state.new_id("cash_change"), "account_id": account_id, "amount_cents": cents,
+                "comment": comment, "user_id": by.id, "by_admin": by.is_admin, "timestamp": _utc(now),
+            }
+        )  # fmt: skip
+
+    def cash_changes_since(self, account_id: int, since: datetime, *, by_admin: bool) -> int:
+        return sum(
+            1
+            for c in self.state.cash_changes
+            if c["account_id"] == account_id and c["by_admin"] == by_admin and c["timestamp"] > since
+        )
+
+    def cash_rows(self, account_ids: Sequence[int]) -> dict[int, tuple[int, int, int, int, datetime, date]]:
+        wanted = set(account_ids)
+        return {
+            aid: (
+                r["amount_cents"], r["realized_cents"], r["week_realized_cents"], r["amount_sod_cents"],
+                r["timestamp"], r["trade_date"],
+            )
+            for aid, r in sorted(self.state.cash.items())
+            if aid in wanted
+        }  # fmt: skip
+
+    # -- reads for the API --
+    def trading_rows(
+        self,
+        table: str,
+        organization_id: int,
+        *,
+        owner_id: int | None = None,
+        ids: Sequence[int] | None = None,
+        account_ids: Sequence[int] | None = None,
+    ) -> list[Any]:
+        """The rows as attribute objects with the SQL columns' names and values, by id."""
+        rows = {"order": self.state.orders, "fill": self.state.fills, "position": None}[table]
+        found = list(self.state.positions.values()) if rows is None else list(rows.values())
+        wanted_ids = None if ids is None else set(ids)
+        wanted_accounts = None if account_ids is None else set(account_ids)
+        return [
+            SimpleNamespace(**r)
+            for r in sorted(found, key=lambda r: r["id"])
+            if self._visible(r["account_id"], organization_id, owner_id)
+            and (wanted_ids is None or r["id"] in wanted_ids)
+            and (wanted_accounts is None or r["account_id"] in wanted_accounts)
+        ]
+
+    # -- OCO links and live orders (the part of LinkedStore that execution uses outside strategies) --
+    def link_oco(self, first: int, second: int) -> None:
+        if first in self.state.orders:
+            self.state.orders[first]["oco_id"] = second
+        if second in self.state.orders:
+            self.state.orders[second]["oco_id"] = first
+
+    def order(self, order_id: int, contract: ContractSpec) -> Order | None:
+        row = self.state.orders.get(order_id)
+        return None if row is None else self._order(row, contract.product.tick_size)
+
+    def children(self, parent_id: int, contract: ContractSpec) -> list[Order]:
+        tick = contract.product.tick_size
+        return [
+            self._order(r, tick) for _, r in sorted(self.state.orders.items()) if r["parent_id"] == parent_id
+        ]
+
+    def order_links(self, order_id: int) -> tuple[int | None, bool, int | None] | None:
+        row = self.state.orders.get(order_id)
+        return None if row is None else (row["oco_id"], row["has_children"], row["strategy_id"])
+
+    def live_orders_of_account(
+        self, account_id: int, contract_id: int | None = None
+    ) -> list[tuple[int, int]]:
+        live = {s.value for s in LIVE_STATUSES}
+        return [
+            (oid, r["contract_id"])
+            for oid, r in sorted(self.state.orders.items())
+            if r["account_id"] == account_id
+            and r["status"] in live
+            and (contract_id is None or r["contract_id"] == contract_id)
+        ]
+
     # -- events (EventSink) --
     def emit(self, event: Event) -> None:
         self.events.append(event)
 
     def after_commit(self, action: Callable[[], None]) -> None:
         self.committed_actions.append(action)
+
+
+def _ticks(price: Decimal | None, tick: Decimal) -> int | None:
+    """A price as whole ticks, as the SQL codec stores it (truncated toward zero)."""
+    return None if price is None else int(price / tick)
+
+
+def _lots_json(lots: list[list[int]]) -> str:
+    """A position's lots as the SQL store writes them: a compact JSON array of [qty, price in ticks]."""
+    return json.dumps(lots, separators=(",", ":"))
+
+
+def _price(ticks: int | None, tick: Decimal) -> Decimal | None:
+    return None if ticks is None else ticks * tick
+
+
+def _utc(moment: datetime) -> datetime:
+    """A point in time as the SQL columns give it back: aware, in UTC (a naive one refused)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return moment.astimezone(UTC)
 
 
 class FakeUnitOfWork:
@@ -469,7 +832,12 @@ def fake_world(admin_pw: str, trader_pw: str, other_admin_pw: str) -> FakeWorld:
 
 def _typed(
     uow: FakeUnitOfWork, engine: FakeEngine
-) -> tuple[UnitOfWorkOf[RiskStatusStore], UnitOfWorkOf[AuthStore], AccountEngine[FakeStore]]:
+) -> tuple[
+    UnitOfWorkOf[RiskStatusStore],
+    UnitOfWorkOf[AuthStore],
+    UnitOfWorkOf[TradingStore],
+    AccountEngine[FakeStore],
+]:
     """For mypy (pyproject.toml's [tool.mypy] files, and tests/unit/test_fakes_typed.py): the fake
-    unit of work is one over both ports, and the fake engine is a risk engine over the fake store."""
-    return uow, uow, engine
+    unit of work is one over the three ports, and the fake engine is a risk engine over the fake store."""
+    return uow, uow, uow, engine

@@ -3,7 +3,8 @@ PostgreSQL, so the fake the service tests run over cannot drift from the SQL sto
 
 Covered: accounts and users as seeded (AccountStore), credentials and sessions (SessionStore),
 statuses and their log (StatusStore), the gate's trading state (with a halted risk category),
-post-trade settings and the auto-liq layer, timers, and the unit of work's promises (all or nothing;
+post-trade settings and the auto-liq layer, timers, the trading tables (last prices, orders and
+their OCO links, fills, positions, cash and cash changes), and the unit of work's promises (all or nothing;
 events and after-commit actions only after a commit; an after-commit action that raises is logged and
 swallowed)."""
 
@@ -13,18 +14,23 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
 from autoliq.bootstrap import bootstrap, seed_demo_if_empty, seed_organization
+from autoliq.domain.accounting import Lot, PositionState
 from autoliq.domain.auto_liq import AutoLiqLayer, LayerState
 from autoliq.domain.events import Event, SessionsClosed
+from autoliq.domain.instruments import PRODUCTS_BY_NAME, ContractSpec
 from autoliq.domain.model import RiskStatus, User
+from autoliq.domain.money import CashState
+from autoliq.domain.orders import Order, OrderType, OrdStatus, TimeInForce
 from autoliq.domain.post_trade import AutoLiqSettings
-from autoliq.domain.states import Actor, AdminAction, ReasonCode, Role
+from autoliq.domain.states import Actor, AdminAction, ReasonCode, Role, Side
 from autoliq.domain.timers import TimerKind
 from autoliq.service.clock import ManualClock
 from autoliq.service.credentials import verify_password
@@ -480,3 +486,289 @@ def test_write_when_work_raises_then_nothing_lands_nothing_published_nothing_run
 
     ports.read(check)
     assert ran == [] and ports.published == []
+
+
+# -- trading: last prices, orders, fills, positions, cash --
+
+ES = ContractSpec(PRODUCTS_BY_NAME["ES"], 2026, 12)
+CL = ContractSpec(PRODUCTS_BY_NAME["CL"], 2027, 1)
+D = Decimal
+
+
+def test_last_price_when_set_then_in_ticks_of_the_contract_and_updated_in_place(ports: Ports) -> None:
+    assert ports.read(lambda s: s.last_price(ES)) is None
+    ports.write(lambda s: s.set_contract_price(ES.id, 24000, T0))  # 6000.00 in ticks of 0.25
+    ports.write(lambda s: s.set_contract_price(CL.id, 7123, T0))  # 71.23 in ticks of 0.01
+    assert ports.read(lambda s: (s.last_price(ES), s.last_price(CL))) == (D("6000.00"), D("71.23"))
+    later = T0 + timedelta(seconds=5)
+    ports.write(lambda s: s.set_contract_price(ES.id, 24003, later))
+    assert ports.read(lambda s: s.last_price(ES)) == D("6000.75")
+    assert ports.read(lambda s: s.contract_prices()) == [(ES.id, 24003, later), (CL.id, 7123, T0)]
+
+
+def test_orders_when_inserted_then_working_ones_listed_oldest_first_by_contract_and_account(
+    ports: Ports,
+) -> None:
+    a, b = ports.demo_account_ids[0], ports.demo_account_ids[1]
+
+    def insert(store: Any) -> list[int]:
+        return [
+            store.insert_order(a, ES, Side.BUY, OrderType.LIMIT, 2, TimeInForce.DAY, OrdStatus.WORKING,
+                               False, T0, limit_price=D("5990.25"), cl_ord_id="mine-1"),
+            store.insert_order(b, ES, Side.SELL, OrderType.STOP, 1, TimeInForce.GTC, OrdStatus.WORKING,
+                               True, T0, stop_price=D("5980.50")),
+            store.insert_order(a, ES, Side.BUY, OrderType.MARKET, 3, TimeInForce.GTC, OrdStatus.FILLED,
+                               False, T0, fill_price=D("6000.00")),
+            store.insert_order(a, CL, Side.SELL, OrderType.LIMIT, 4, TimeInForce.GTC, OrdStatus.WORKING,
+                               False, T0, limit_price=D("71.23")),
+            store.insert_order(a, ES, Side.SELL, OrderType.STOP_LIMIT, 1, TimeInForce.GTC,
+                               OrdStatus.WORKING, False, T0, limit_price=D("5970"), stop_price=D("5971"),
+                               triggered=True),
+        ]  # fmt: skip
+
+    first, second, filled, crude, stop_limit = ports.write(insert)
+    assert first < second < filled < crude < stop_limit
+
+    def check(store: Any) -> None:
+        assert [o.id for o in store.working_orders(ES)] == [first, second, stop_limit]
+        assert [o.id for o in store.working_orders(ES, a)] == [first, stop_limit]
+        assert [o.id for o in store.working_orders(ES, ports.demo_account_ids[2])] == []
+        assert [o.id for o in store.working_orders(CL, a)] == [crude]
+        got = store.working_orders(ES)
+        assert got[0] == Order(
+            first, a, ES.id, Side.BUY, OrderType.LIMIT, 2, TimeInForce.DAY, OrdStatus.WORKING, False, T0,
+            limit_price=D("5990.25"),
+        )  # fmt: skip
+        assert (got[1].side, got[1].order_type, got[1].admin, got[1].stop_price, got[1].limit_price) == (
+            Side.SELL, OrderType.STOP, True, D("5980.50"), None,
+        )  # fmt: skip
+        assert (got[2].limit_price, got[2].stop_price, got[2].triggered) == (D("5970"), D("5971"), True)
+        assert store.working_orders(CL)[0].limit_price == D("71.23")
+        assert store.order_summary(filled) == (a, OrdStatus.FILLED, ES.id)
+        assert store.order_summary(second) == (b, OrdStatus.WORKING, ES.id)
+        assert store.order_summary(987654321) is None
+        rows = store.trading_rows("order", ports.demo_org, ids=[first, filled])
+        assert [(r.id, r.cl_ord_id, r.fill_ticks) for r in rows] == [
+            (first, "mine-1", None),
+            (filled, None, 24000),
+        ]
+        assert [r.id for r in store.trading_rows("order", ports.demo_org, account_ids=[b])] == [second]
+        assert store.trading_rows("order", ports.other_org) == []
+
+    ports.read(check)
+
+
+def test_order_when_status_set_or_modified_then_leaves_working_or_takes_the_new_terms(ports: Ports) -> None:
+    a = ports.demo_account_ids[3]
+    later = T0 + timedelta(minutes=1)
+
+    def insert(store: Any) -> tuple[int, int, int]:
+        stop = store.insert_order(a, ES, Side.SELL, OrderType.STOP, 1, TimeInForce.DAY, OrdStatus.WORKING,
+                                  False, T0, stop_price=D("5950"), triggered=True)  # fmt: skip
+        limit = store.insert_order(a, ES, Side.BUY, OrderType.LIMIT, 2, TimeInForce.GTC, OrdStatus.WORKING,
+                                   False, T0, limit_price=D("5900"))  # fmt: skip
+        other = store.insert_order(a, ES, Side.BUY, OrderType.LIMIT, 1, TimeInForce.GTC, OrdStatus.WORKING,
+                                   False, T0, limit_price=D("5800"))  # fmt: skip
+        return stop, limit, other
+
+    stop, limit, other = ports.write(insert)
+
+    def change(store: Any) -> None:
+        store.modify_order(
+            stop, ES, OrderType.STOP_LIMIT, 3, TimeInForce.GTC, D("5940.25"), D("5945.5"), later
+        )
+        store.set_order_status(limit, OrdStatus.FILLED, later, fill_price=D("5899.75"), tick=D("0.25"))
+        store.set_order_status(other, OrdStatus.CANCELED, later)
+        store.modify_order(987654321, ES, OrderType.LIMIT, 1, TimeInForce.GTC, D("1"), None, later)  # no row
+        store.set_order_status(987654321, OrdStatus.CANCELED, later)  # no row
+
+    ports.write(change)
+
+    def check(store: Any) -> None:
+        [modified] = store.working_orders(ES, a)
+        assert (modified.id, modified.order_type, modified.qty, modified.time_in_force) == (
+            stop, OrderType.STOP_LIMIT, 3, TimeInForce.GTC,
+        )  # fmt: skip
+        assert (modified.limit_price, modified.stop_price) == (D("5940.25"), D("5945.5"))
+        assert modified.triggered is False  # a modified stop must be reached again
+        assert modified.created == T0
+        assert store.order_summary(limit) == (a, OrdStatus.FILLED, ES.id)
+        assert store.order_summary(other) == (a, OrdStatus.CANCELED, ES.id)
+        rows = store.trading_rows("order", ports.demo_org, ids=[stop, limit, other])
+        assert [(r.fill_ticks, r.updated) for r in rows] == [(None, later), (23599, later), (None, later)]
+        assert store.order_summary(987654321) is None
+
+    ports.read(check)
+
+
+def test_oco_when_linked_then_each_names_the_other_and_live_orders_list_working_and_suspended(
+    ports: Ports,
+) -> None:
+    a = ports.demo_account_ids[4]
+
+    def insert(store: Any) -> tuple[int, ...]:
+        ids = tuple(
+            store.insert_order(a, contract, Side.SELL, OrderType.LIMIT, 1, TimeInForce.GTC, status, False, T0,
+                               limit_price=price)
+            for contract, status, price in (
+                (ES, OrdStatus.WORKING, D("6100")), (ES, OrdStatus.WORKING, D("6200")),
+                (CL, OrdStatus.SUSPENDED, D("80")), (ES, OrdStatus.CANCELED, D("6300")),
+            )
+        )  # fmt: skip
+        store.link_oco(ids[0], ids[1])
+        return ids
+
+    first, second, suspended, cancelled = ports.write(insert)
+
+    def check(store: Any) -> None:
+        assert store.order_links(first) == (second, False, None)
+        assert store.order_links(second) == (first, False, None)
+        assert store.order_links(suspended) == (None, False, None)
+        assert store.order_links(987654321) is None
+        assert [o.oco_id for o in store.working_orders(ES, a)] == [second, first]
+        assert store.order(suspended, CL).status is OrdStatus.SUSPENDED
+        assert store.order(987654321, ES) is None
+        assert store.live_orders_of_account(a) == [(first, ES.id), (second, ES.id), (suspended, CL.id)]
+        assert store.live_orders_of_account(a, CL.id) == [(suspended, CL.id)]
+        assert store.live_orders_of_account(ports.demo_account_ids[5]) == []
+
+    ports.read(check)
+    assert cancelled > suspended
+
+
+def test_position_when_saved_then_read_back_upserted_and_open_ones_listed(ports: Ports) -> None:
+    a = ports.demo_account_ids[6]
+    day = date(2026, 11, 24)
+    long_es = PositionState((Lot(2, D("6000.25")), Lot(1, D("6001"))), 3, D("18001.50"), 0, D(0), D(0))
+    short_cl = PositionState((Lot(-4, D("71.23")),), 0, D(0), 4, D("284.92"), D(0))
+    assert ports.read(lambda s: s.position(a, ES)) == PositionState()
+    ports.write(
+        lambda s: (s.save_position(a, ES, long_es, T0, day), s.save_position(a, CL, short_cl, T0, day))
+    )
+
+    def check_open(store: Any) -> None:
+        assert store.position(a, ES) == long_es
+        assert store.position(a, CL) == short_cl
+        assert store.position(ports.demo_account_ids[7], ES) == PositionState()
+        assert sorted(store.open_positions(a)) == sorted(
+            [(ES.id, "[[2,24001],[1,24004]]"), (CL.id, "[[-4,7123]]")]
+        )
+
+    ports.read(check_open)
+    [before] = ports.read(lambda s: s.trading_rows("position", ports.demo_org, account_ids=[a]))[:1]
+    flat = PositionState((), 3, D("18001.50"), 3, D("18010.50"), D("9.00"))
+    later = T0 + timedelta(hours=1)
+    ports.write(lambda s: s.save_position(a, ES, flat, later, day))
+
+    def check_flat(store: Any) -> None:
+        assert store.position(a, ES) == flat
+        assert store.open_positions(a) == [(CL.id, "[[-4,7123]]")]
+        rows = store.trading_rows("position", ports.demo_org, account_ids=[a])
+        assert [(r.contract_id, r.lots, r.realized_ticks, r.timestamp, r.trade_date) for r in rows] == [
+            (ES.id, "[]", 36, later, day), (CL.id, "[[-4,7123]]", 0, T0, day),
+        ]  # fmt: skip
+        assert rows[0].id == before.id  # the upsert kept the row
+        assert store.position_key(rows[0].id) == (a, ES.id)
+        assert store.position_key(rows[1].id) == (a, CL.id)
+        assert store.position_key(987654321) is None
+
+    ports.read(check_flat)
+
+
+def test_fill_when_inserted_then_ids_grow_and_the_row_holds_the_fill(ports: Ports) -> None:
+    a = ports.demo_account_ids[8]
+    day = date(2026, 11, 24)
+
+    def work(store: Any) -> tuple[int, int, int]:
+        order_id = store.insert_order(a, ES, Side.BUY, OrderType.MARKET, 2, TimeInForce.GTC, OrdStatus.FILLED,
+                                      False, T0, fill_price=D("6000.5"))  # fmt: skip
+        first = store.insert_fill(order_id, a, ES, Side.BUY, 2, D("6000.5"), T0, day)
+        second = store.insert_fill(order_id, a, ES, Side.SELL, 1, D("6001.75"), T0, day)
+        return order_id, first, second
+
+    order_id, first, second = ports.write(work)
+    assert first < second
+    rows = ports.read(lambda s: s.trading_rows("fill", ports.demo_org, owner_id=ports.trader.id))
+    got = [(r.id, r.order_id, r.account_id, r.contract_id, r.action, r.qty, r.price_ticks) for r in rows]
+    assert got == [
+        (first, order_id, a, ES.id, "Buy", 2, 24002), (second, order_id, a, ES.id, "Sell", 1, 24007),
+    ]  # fmt: skip
+    assert [(r.timestamp, r.trade_date) for r in rows] == [(T0, day), (T0, day)]
+    assert ports.read(lambda s: s.trading_rows("fill", ports.demo_org, owner_id=ports.admin.id)) == []
+    assert ports.read(lambda s: s.trading_rows("fill", ports.demo_org, ids=[second]))[0].id == second
+
+
+def test_cash_when_realized_and_adjusted_then_amounts_move_and_roll_by_trade_date_and_week(
+    ports: Ports,
+) -> None:
+    a, untouched = ports.demo_account_ids[9], ports.demo_account_ids[0]
+    tuesday, wednesday, next_monday = date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 30)
+    assert ports.read(lambda s: s.cash(a, tuesday)) == CashState(5_000_000, 0, 0, 5_000_000, tuesday)
+    ports.write(lambda s: s.add_realized(a, -12_550, T0, tuesday))
+    ports.write(lambda s: s.adjust_cash(a, 100_000, T0, tuesday))
+    assert ports.read(lambda s: s.cash(a, tuesday)) == CashState(
+        5_087_450, -12_550, -12_550, 5_000_000, tuesday
+    )
+    # The next trade date starts with the day's realized at zero and the amount as its start.
+    assert ports.read(lambda s: s.cash(a, wednesday)) == CashState(
+        5_087_450, 0, -12_550, 5_087_450, wednesday
+    )
+    # date.min: the stored figures as they are (the gate's read).
+    assert ports.read(lambda s: s.cash(a, date.min)) == CashState(
+        5_087_450, -12_550, -12_550, 5_000_000, tuesday
+    )
+    later = T0 + timedelta(days=1)
+    ports.write(lambda s: s.add_realized(a, 2_000, later, wednesday))
+    assert ports.read(lambda s: s.cash(a, wednesday)) == CashState(
+        5_089_450, 2_000, -10_550, 5_087_450, wednesday
+    )
+    assert ports.read(lambda s: s.cash(a, next_monday)) == CashState(5_089_450, 0, 0, 5_089_450, next_monday)
+    other = ports.demo_account_ids[8]
+    ports.write(lambda s: s.adjust_cash(other, -300, T0, tuesday))
+    rows = ports.read(lambda s: s.cash_rows([a, untouched, 987654321]))
+    assert rows == {a: (5_089_450, 2_000, -10_550, 5_087_450, later, wednesday)}  # only those asked for
+    assert ports.read(lambda s: s.cash_rows([other])) == {other: (4_999_700, 0, 0, 5_000_000, T0, tuesday)}
+
+
+def test_cash_changes_when_recorded_then_counted_by_admin_or_not_strictly_after_since(ports: Ports) -> None:
+    a = ports.demo_account_ids[2]
+    ports.write(lambda s: s.insert_cash_change(a, 50_000, "deposit", ports.admin, T0))
+    ports.write(lambda s: s.insert_cash_change(a, -1_000, "fee", ports.trader, T0 + timedelta(minutes=1)))
+    ports.write(lambda s: s.insert_cash_change(a, 2_000, "again", ports.admin, T0 + timedelta(minutes=2)))
+
+    def check(store: Any) -> None:
+        assert store.cash_changes_since(a, T0 - timedelta(seconds=1), by_admin=True) == 2
+        assert store.cash_changes_since(a, T0, by_admin=True) == 1  # strictly after
+        assert store.cash_changes_since(a, T0, by_admin=False) == 1
+        assert store.cash_changes_since(a, T0 + timedelta(minutes=1), by_admin=False) == 0
+        assert store.cash_changes_since(ports.demo_account_ids[3], T0 - timedelta(days=1), by_admin=True) == 0
+        # A cash change is a record only: the balance does not move.
+        assert store.cash(a, date(2026, 11, 24)).amount == 5_000_000
+
+    ports.read(check)
+
+
+def test_write_when_trading_work_raises_then_no_order_fill_position_or_cash_lands(ports: Ports) -> None:
+    a = ports.demo_account_ids[5]
+    day = date(2026, 11, 24)
+
+    def failing(store: Any) -> None:
+        order_id = store.insert_order(a, ES, Side.BUY, OrderType.MARKET, 1, TimeInForce.GTC, OrdStatus.FILLED,
+                                      False, T0, fill_price=D("6000"))  # fmt: skip
+        store.insert_fill(order_id, a, ES, Side.BUY, 1, D("6000"), T0, day)
+        store.save_position(a, ES, PositionState((Lot(1, D("6000")),), 1, D("6000")), T0, day)
+        store.add_realized(a, 500, T0, day)
+        store.set_contract_price(ES.id, 24000, T0)
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        ports.write(failing)
+
+    def check(store: Any) -> None:
+        assert store.trading_rows("order", ports.demo_org) == []
+        assert store.trading_rows("fill", ports.demo_org) == []
+        assert store.position(a, ES) == PositionState()
+        assert store.cash_rows([a]) == {}
+        assert store.last_price(ES) is None
+
+    ports.read(check)
