@@ -159,6 +159,11 @@ class Batch:
         self._buffer: dict[str, list[tuple[Any, ...]]] = {}
 
     @property
+    def connection(self) -> Connection:
+        """The SQLAlchemy connection of this transaction."""
+        return self._conn
+
+    @property
     def cursor(self) -> Any:
         """The DB-API cursor of this transaction's connection."""
         return self._cursor

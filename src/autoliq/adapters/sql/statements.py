@@ -41,6 +41,7 @@ from autoliq.adapters.sql.schema import (
     auto_liq_layer,
     cash_balance,
     contract_price,
+    event_outbox,
     fill,
     order_strategy,
     position,
@@ -89,6 +90,7 @@ FILL_INSERT_COLUMNS = (
 POSITION_COLUMNS = ("lots", "bought", "bought_ticks", "sold", "sold_ticks", "realized_ticks")
 POSITION_SAVE_COLUMNS = ("account_id", "contract_id", *POSITION_COLUMNS, "timestamp", "trade_date")
 CASH_COLUMNS = ("amount_cents", "realized_cents", "week_realized_cents", "amount_sod_cents", "trade_date")
+OUTBOX_COLUMNS = ("origin", "created", "payload")
 CASH_SAVE_COLUMNS = (
     "account_id", "amount_cents", "realized_cents", "week_realized_cents", "amount_sod_cents", "timestamp",
     "trade_date",
@@ -244,6 +246,8 @@ def _build(dialect: str) -> dict[str, tuple[Executable, tuple[str, ...]]]:
         "select_trading_state_locked": (_gate_select(locking=True), ("id",)),
         "select_statuses": (_statuses_select(locking=False), ("ids",)),
         "select_statuses_locked": (_statuses_select(locking=True), ("ids",)),
+        # -- the outbox (every write's events) --
+        "insert_outbox": (insert(event_outbox).values(_params(event_outbox, OUTBOX_COLUMNS)), OUTBOX_COLUMNS),
         "select_layer_exists": (
             select(literal_column("1")).where(auto_liq_layer.c.account_id == bindparam("id")),
             ("id",),

@@ -234,17 +234,17 @@ class UnitOfWork:
         """Wait for the writes in flight."""
         await self.committer.drain()
 
-    def _record_events(self, conn: Connection, events: list[Event]) -> None:
+    def _record_events(self, hot: Batch, events: list[Event]) -> None:
         """The transaction's events into the outbox, for the other workers' relays. On SQLite the
         writer also prunes the outbox now and then: its relays only read (a reader turning writer
         would wait on the workers' write lock), and the writer holds that lock already."""
         now = datetime.now(UTC)
-        write_outbox(conn, self.origin, events, now)
-        if conn.dialect.name == "sqlite":
+        write_outbox(hot, self.origin, events, now)
+        if hot.is_sqlite:
             tick = time.monotonic()
             if tick - self._outbox_pruned >= self.outbox_prune_interval:
                 self._outbox_pruned = tick
-                prune_outbox(conn, now - self.outbox_retention)
+                prune_outbox(hot.connection, now - self.outbox_retention)
 
     # -- the port --
     async def write(
@@ -357,7 +357,7 @@ class UnitOfWork:
                 results.append(job.work(store))
                 job.take(store)
             hot.flush()
-            self._record_events(conn, [e for job in batch for e in job.events])
+            self._record_events(hot, [e for job in batch for e in job.events])
         except Exception as exc:
             hot.close()
             if is_storage_fault(exc) or not _rolled_back(transaction):
