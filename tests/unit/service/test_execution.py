@@ -90,6 +90,16 @@ class Env:
         side = "Buy" if qty > 0 else "Sell"
         assert self.place(side, abs(qty)).order_id is not None
 
+    def oco_exits(self) -> tuple[int, int]:
+        """A long lot bought at 6000 with two exits linked OCO: a 6020 limit and a 5980 stop (ids)."""
+        self.hold(1, "6000")
+        target = self.place("Sell", 1, "Limit", price=6020.0)
+        protect = self.place("Sell", 1, "Stop", stop=5980.0)
+        assert target.order_id is not None and protect.order_id is not None
+        ids = (target.order_id, protect.order_id)
+        run(self.uow.write(lambda s: s.link_oco(*ids)))
+        return ids
+
     # -- act --
     def place(self, action: str, qty: int, order_type: str = "Market", *, symbol: str = "ESZ6",
               price: float | None = None, stop: float | None = None, tif: str | None = None,
@@ -314,26 +324,18 @@ def test_cancel_when_account_locked_then_still_allowed(env: Env) -> None:
 
 
 def test_cancel_when_order_has_oco_sibling_then_the_sibling_is_cancelled_too(env: Env) -> None:
-    env.hold(1, "6000")
-    target = env.place("Sell", 1, "Limit", price=6020.0)
-    protect = env.place("Sell", 1, "Stop", stop=5980.0)
-    assert target.order_id is not None and protect.order_id is not None
-    run(env.uow.write(lambda s: s.link_oco(target.order_id, protect.order_id)))
-    assert env.cancel(target.order_id) == OrderOutcome(target.order_id)
-    assert env.order(target.order_id).status is OrdStatus.CANCELED
-    assert env.order(protect.order_id).status is OrdStatus.CANCELED
+    target, protect = env.oco_exits()
+    assert env.cancel(target) == OrderOutcome(target)
+    assert env.order(target).status is OrdStatus.CANCELED
+    assert env.order(protect).status is OrdStatus.CANCELED
     assert env.set_price("5975") == 0 and env.position().net_pos == 1
 
 
 def test_fill_when_order_has_oco_sibling_then_the_sibling_is_cancelled(env: Env) -> None:
-    env.hold(1, "6000")
-    target = env.place("Sell", 1, "Limit", price=6020.0)
-    protect = env.place("Sell", 1, "Stop", stop=5980.0)
-    assert target.order_id is not None and protect.order_id is not None
-    run(env.uow.write(lambda s: s.link_oco(target.order_id, protect.order_id)))
+    target, protect = env.oco_exits()
     assert env.set_price("6020") == 1
-    assert env.order(target.order_id).status is OrdStatus.FILLED
-    assert env.order(protect.order_id).status is OrdStatus.CANCELED
+    assert env.order(target).status is OrdStatus.FILLED
+    assert env.order(protect).status is OrdStatus.CANCELED
     assert env.set_price("5975") == 0 and env.position().net_pos == 0
 
 
