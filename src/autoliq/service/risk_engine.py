@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
 
@@ -46,7 +46,7 @@ from autoliq.domain.bounds import date_within
 from autoliq.domain.events import AlertRaised, RiskStatusChanged, TradingEntityChanged
 from autoliq.domain.instruments import ContractSpec
 from autoliq.domain.model import Account, RiskStatus
-from autoliq.domain.money import realized_cents, with_realized
+from autoliq.domain.money import CashState, realized_cents, with_realized
 from autoliq.domain.orders import Order, OrdStatus
 from autoliq.domain.post_trade import AutoLiqSettings
 from autoliq.domain.session import next_trade_date, previous_trade_date, session_begin, trade_date
@@ -55,7 +55,14 @@ from autoliq.domain.timers import Timer, TimerKind
 from autoliq.service import execution
 from autoliq.service.execution import TEXT_LIQUIDATED, NewOrder, OrderChange, OrderOutcome
 from autoliq.service.ports import Store
-from autoliq.service.ports.liquidation import Closing
+from autoliq.service.ports.liquidation import (
+    Book,
+    Closing,
+    EvaluationInput,
+    LiquidationState,
+    NewAlert,
+    SystemLog,
+)
 from autoliq.telemetry.metrics import count_breach, count_liquidation
 
 CENTS = Decimal(100)
@@ -89,9 +96,8 @@ class _Numbers:
         return {c.id: c for c, _ in self.positions}
 
 
-def _numbers(store: Store, account_id: int, now: datetime) -> _Numbers:
-    """The account's numbers now, in one read (the liquidation's: positions, prices and cash)."""
-    state = store.liquidation_state(account_id, trade_date(now), live_work=False)
+def _numbers(state: LiquidationState) -> _Numbers:
+    """The account's numbers from its state (positions, prices and cash)."""
     cash = state.cash
     open_pnl = margin = Decimal(0)
     positions: list[tuple[ContractSpec, PositionState]] = []
@@ -122,76 +128,202 @@ def evaluate_account(
     *,
     end_of_day: bool = False,
     act: bool = True,
-    settings: AutoLiqSettings | None = None,
+    known: bool = False,
 ) -> Evaluation | None:
-    """Evaluate the account's post-trade rules on its numbers now and act: alerts once per rule and
-    trade date; a liquidate-only trigger puts the auto-liq layer in liquidate-only mode; an auto-liq
-    trigger cancels the working orders, flattens through the gate and locks the layer until the
-    rule's unlock time. Then store the price triggers of what it holds. With `act` False only the
-    mark and the triggers are brought up to date. None when the account has no post-trade settings
-    (`settings`: the account's, when the caller has just read them)."""
-    if settings is None:
-        if not store.has_auto_liq_settings(account_id):
-            return None  # most accounts: one cheap statement on every fill
-        settings = store.auto_liq_settings_of(account_id)
-        if settings is None:
-            return None
-    numbers = _numbers(store, account_id, now)
+    """`evaluate_accounts` of one account (`known`: the caller knows it has post-trade settings);
+    None when it has none."""
+    if not known and not store.has_auto_liq_settings(account_id):
+        return None  # most accounts: one cheap statement on every fill
+    return evaluate_accounts(store, (account_id,), now, end_of_day=end_of_day, act=act).get(account_id)
+
+
+@dataclass(slots=True)
+class _Writes:
+    """What the evaluations of a set of accounts write, gathered to be written table by table."""
+
+    statuses: dict[int, RiskStatus] = field(default_factory=dict)
+    layers: dict[int, AutoLiqLayer] = field(default_factory=dict)
+    timers: dict[int, tuple[datetime | None, datetime]] = field(default_factory=dict)
+    liquidated: list[int] = field(default_factory=list)
+    books: list[Book] = field(default_factory=list)
+    realized: dict[int, list[bool]] = field(default_factory=dict)
+    logs: list[SystemLog] = field(default_factory=list)
+    alerts: list[NewAlert] = field(default_factory=list)
+    triggers: dict[int, dict[int, tuple[int | None, int | None]]] = field(default_factory=dict)
+    steps: dict[int, list[str]] = field(default_factory=dict)
+    """Per account, its writes in the order a one-by-one evaluation makes them (for its events):
+    "alert", "liquidation", "log"."""
+
+
+def evaluate_accounts(
+    store: Store,
+    account_ids: Sequence[int],
+    now: datetime,
+    *,
+    end_of_day: bool = False,
+    act: bool = True,
+) -> dict[int, Evaluation]:
+    """Evaluate the post-trade rules of the accounts (those without settings are skipped) on their
+    numbers now, and act: alerts once per rule and trade date; a liquidate-only trigger puts the
+    auto-liq layer in liquidate-only mode; an auto-liq trigger cancels the working orders, flattens
+    and locks the layer until the rule's unlock time. Then store the price triggers of what each
+    holds. With `act` False only the marks and the triggers are brought up to date.
+
+    Set-based: the accounts are read in a few statements (`evaluation_inputs`), evaluated in memory,
+    and each table is written once for all of them (an `executemany` or a multi-row statement); the
+    rows and events are those of evaluating the accounts one after the other
+    (tests/reference_evaluation.py, compared by a property test)."""
+    day = trade_date(now)
+    inputs = store.evaluation_inputs(account_ids, day)
+    assessed = {a: _assess(got, end_of_day, act) for a, got in inputs.items()}
+    # The rules alerted today matter to an account that breaches or holds (its triggers).
+    asked = [a for a, x in assessed.items() if x.found or x.numbers.positions]
+    alerted = store.alerted_rules_of(asked, day) if asked else {}
+    writes = _Writes()
+    done: dict[int, Evaluation] = {}
+    for account_id, x in assessed.items():
+        done[account_id] = _decide(inputs[account_id], x, alerted.get(account_id, frozenset()), now, writes)
+    _write(store, inputs, writes, now, day)
+    return done
+
+
+@dataclass(frozen=True, slots=True)
+class _Assessed:
+    """An account's numbers, its status with the mark moved, and the breaches found."""
+
+    numbers: _Numbers
+    status: RiskStatus
+    marked: bool
+    """Whether the mark moved (the status row is written)."""
+    found: tuple[Breach, ...]
+
+
+def _assess(got: EvaluationInput, end_of_day: bool, act: bool) -> _Assessed:
+    numbers = _numbers(got.numbers)
     n = numbers
     figures = figures_of(n.amount, n.sod, n.realized, n.week, n.open_pnl, n.margin)
-    status = store.risk_status(account_id) or RiskStatus(id=account_id)
+    status = got.status or RiskStatus(id=got.account.id)
     mark = next_mark(
-        settings, Mark(status.max_net_liq, status.min_net_liq), figures.net_liq, end_of_day=end_of_day
+        got.settings, Mark(status.max_net_liq, status.min_net_liq), figures.net_liq, end_of_day=end_of_day
     )
-    if (mark.max_net_liq, mark.min_net_liq) != (status.max_net_liq, status.min_net_liq):
+    marked = (mark.max_net_liq, mark.min_net_liq) != (status.max_net_liq, status.min_net_liq)
+    if marked:
         # The high-water mark follows the account without a log row of its own (it is derived from
         # fills and prices); a breach's or an admin's row records it.
         status = replace(status, max_net_liq=mark.max_net_liq, min_net_liq=mark.min_net_liq)
-        store.save_risk_status(status)
-    found = tuple(breaches(settings, figures, mark)) if act else ()
-    day = trade_date(now)
-    layer = store.auto_liq_layer(account_id)
-    alerted = store.alerted_rules(account_id, day) if found or numbers.positions else frozenset()
+    found = tuple(breaches(got.settings, figures, mark)) if act else ()
+    return _Assessed(numbers, status, marked, found)
+
+
+def _decide(
+    got: EvaluationInput, assessed: _Assessed, alerted: frozenset[str], now: datetime, writes: _Writes
+) -> Evaluation:
+    """One account's evaluation in memory (its numbers assessed), its writes added to `writes`."""
+    account, settings = got.account, got.settings
+    account_id = account.id
+    numbers, status, found = assessed.numbers, assessed.status, assessed.found
+    if assessed.marked:
+        writes.statuses[account_id] = status
+    layer = got.layer
+    steps = writes.steps.setdefault(account_id, [])
     acted: Breach | None = None
-    if found:
-        account = store.account(account_id)
-        assert account is not None, "settings exist only for existing accounts"
-        for breach in found:
-            level = breach.rule.level
-            if level is Level.ALERT:
-                if breach.rule.name not in alerted:
-                    _alert(store, account, now, breach.rule.name, level, breach.message)
-                    alerted = alerted | {breach.rule.name}
-                continue
-            if suppressed(status.admin_action, level) or not stricter(layer, level):
-                continue
-            layer = _lock(store, account, settings, status, breach, numbers.contracts, now)
-            status = store.risk_status(account_id) or status
-            acted = acted or breach
+    state = got.numbers
+    for breach in found:
+        rule = breach.rule
+        level = rule.level
+        if level is Level.ALERT:
+            if rule.name not in alerted:
+                writes.alerts.append(NewAlert(account_id, rule.name, level, breach.message))
+                steps.append("alert")
+                alerted = alerted | {rule.name}
+            continue
+        if suppressed(status.admin_action, level) or not stricter(layer, level):
+            continue
+        # The lock: the layer and its unlock timer, the flatten of an auto-liq, the log and alert.
+        until = unlock_time(rule, settings, now)
+        liquidate = level is Level.AUTO_LIQ
+        layer = AutoLiqLayer(
+            account_id, LayerState.LOCKED if liquidate else LayerState.LIQUIDATE_ONLY, rule.name, now, until
+        )
+        writes.layers[account_id] = layer
+        writes.timers[account_id] = (until, now)
+        if liquidate:
+            closings, realized, cash = _closings(state, None, trade_date(now))
+            writes.liquidated.append(account_id)
+            writes.books.append(Book(account_id, closings, cash if cash is not state.cash else None))
+            writes.realized[account_id] = realized
+            steps.append("liquidation")
+            # What the account holds after: the positions without a price (their closing orders
+            # stay working), and the cash the fills moved.
+            state = LiquidationState(tuple(h for h in state.positions if h.last is None), cash, False)
+        elif status.liquidate_only is None:
+            status = replace(status, liquidate_only=now)
+            writes.statuses[account_id] = status
+        when = "until changed (doNotUnlock)" if until is None else f"until {until.isoformat()}"
+        action = "liquidated and locked" if liquidate else "liquidate-only"
+        reason = f"{breach.message}; {action} {when}"
+        writes.logs.append(SystemLog(account_id, status, reason))
+        writes.alerts.append(NewAlert(account_id, rule.name, level, reason))
+        steps += ("log", "alert")
+        acted = acted or breach
     if acted is not None:
-        numbers = _numbers(store, account_id, now)
-        status = store.risk_status(account_id) or status
-    _save_triggers(store, settings, account_id, numbers, status, layer, alerted)
+        numbers = _numbers(state)
+    writes.triggers[account_id] = _triggers(settings, numbers, status, layer, alerted)
     return Evaluation(found, acted)
 
 
-def _save_triggers(
-    store: Store,
+def _write(
+    store: Store, inputs: dict[int, EvaluationInput], writes: _Writes, now: datetime, day: date
+) -> None:
+    """The evaluations' writes, a table at a time; then their events, account by account in the
+    order a one-by-one evaluation emits them."""
+    store.save_risk_statuses(list(writes.statuses.values()))
+    store.save_auto_liq_layers(list(writes.layers.values()))
+    store.replace_unlock_timers(writes.timers)
+    ended = store.end_live_work_of(writes.liquidated, now, TEXT_LIQUIDATED)
+    booked = dict(zip(writes.liquidated, store.book_closings_of(writes.books, now, day), strict=True))
+    entries = iter(store.append_system_logs(writes.logs, now))
+    alerts = iter(store.add_alerts(writes.alerts, now, day))
+    store.save_triggers_of(writes.triggers)
+    books = {book.account_id: book for book in writes.books}
+    for account_id, steps in writes.steps.items():
+        account = inputs[account_id].account
+        for step in steps:
+            if step == "alert":
+                alert = next(alerts)
+                store.emit(AlertRaised(account.organization_id, account.user_id, alert))
+                if alert.level is not Level.FLATTEN:
+                    store.after_commit(partial(count_breach, alert.rule, alert.level.value))
+            elif step == "log":
+                entry = next(entries)
+                store.emit(
+                    RiskStatusChanged(
+                        account.organization_id, account.id, account.user_id, entry.status, entry
+                    )
+                )
+            else:
+                interrupted, cancelled = ended.get(account_id, ([], []))
+                book = books[account_id]
+                _emit_liquidation(
+                    store, account_id, interrupted, cancelled, booked[account_id], book.closings,
+                    writes.realized[account_id],
+                )  # fmt: skip
+                store.after_commit(partial(count_liquidation, "auto_liq"))
+
+
+def _triggers(
     settings: AutoLiqSettings,
-    account_id: int,
     numbers: _Numbers,
     status: RiskStatus,
     layer: AutoLiqLayer | None,
     alerted: frozenset[str],
-) -> None:
-    """Store the prices at which the account must be evaluated again. One contract held: its exact
+) -> dict[int, tuple[int | None, int | None]]:
+    """The prices at which the account must be evaluated again. One contract held: its exact
     triggers; several: every price change of any of them (one price alone does not decide)."""
     if not numbers.positions:
-        store.save_triggers(account_id, {})
-        return
+        return {}
     if len(numbers.positions) > 1:
-        store.save_triggers(account_id, {c.id: (ALWAYS_LOW, None) for c, _ in numbers.positions})
-        return
+        return {c.id: (ALWAYS_LOW, None) for c, _ in numbers.positions}
     contract, state = numbers.positions[0]
     value = contract.product.value_per_point
     exposure = Exposure(
@@ -205,8 +337,7 @@ def _save_triggers(
     )
     active = active_rules(settings, layer, alerted)
     mark = Mark(status.max_net_liq, status.min_net_liq)
-    triggers = price_triggers(settings, exposure, mark, active, contract.product.tick_size)
-    store.save_triggers(account_id, {contract.id: triggers})
+    return {contract.id: price_triggers(settings, exposure, mark, active, contract.product.tick_size)}
 
 
 def _alert(store: Store, account: Account, now: datetime, rule: str, level: Level, message: str) -> None:
@@ -221,42 +352,6 @@ def _alert(store: Store, account: Account, now: datetime, rule: str, level: Leve
 def _log(store: Store, account: Account, status: RiskStatus, now: datetime, reason: str) -> None:
     entry = store.append_log(account.id, now, status, Actor.SYSTEM, None, None, reason)
     store.emit(RiskStatusChanged(account.organization_id, account.id, account.user_id, status, entry))
-
-
-def _lock(
-    store: Store,
-    account: Account,
-    settings: AutoLiqSettings,
-    status: RiskStatus,
-    breach: Breach,
-    contracts: dict[int, ContractSpec],
-    now: datetime,
-) -> AutoLiqLayer:
-    """Act on a liquidate-only or auto-liq breach: set the layer (and its unlock timer), flatten for
-    an auto-liq, mark `liquidateOnly` for a liquidate-only trigger, log and alert."""
-    rule = breach.rule
-    until = unlock_time(rule, settings, now)
-    liquidate = rule.level is Level.AUTO_LIQ
-    layer = AutoLiqLayer(
-        account.id, LayerState.LOCKED if liquidate else LayerState.LIQUIDATE_ONLY, rule.name, now, until
-    )
-    store.save_auto_liq_layer(layer)
-    store.delete_timers(account.id, TimerKind.AUTO_LIQ_UNLOCK)
-    if until is not None:
-        store.add_timer(account.id, TimerKind.AUTO_LIQ_UNLOCK, until, set_at=now)
-    if liquidate:
-        # The evaluation running this goes on after the lock (and reads the numbers again).
-        _liquidate(store, account.id, contracts, now)
-        store.after_commit(partial(count_liquidation, "auto_liq"))
-    elif status.liquidate_only is None:
-        status = replace(status, liquidate_only=now)
-        store.save_risk_status(status)
-    when = "until changed (doNotUnlock)" if until is None else f"until {until.isoformat()}"
-    action = "liquidated and locked" if liquidate else "liquidate-only"
-    reason = f"{breach.message}; {action} {when}"
-    _log(store, account, store.risk_status(account.id) or status, now, reason)
-    _alert(store, account, now, rule.name, rule.level, reason)
-    return layer
 
 
 def unlock(store: Store, timer: Timer) -> bool:
@@ -298,7 +393,7 @@ def flatten(store: Store, timer: Timer) -> bool:
     if settings is None or account is None or settings.flatten_timestamp != timer.due_at:
         return False
     if _liquidate(store, account.id, None, timer.due_at):
-        evaluate_account(store, account.id, timer.due_at, settings=settings)
+        evaluate_account(store, account.id, timer.due_at, known=True)
     store.after_commit(partial(count_liquidation, "flatten"))
     reason = f"{FLATTEN_RULE}: working orders cancelled and positions flattened at {timer.due_at.isoformat()}"
     _log(store, account, store.risk_status(account.id) or RiskStatus(id=account.id), timer.due_at, reason)
@@ -348,11 +443,9 @@ def close_sessions(store: Store, now: datetime) -> int:
         # Its OCO sibling and suspended brackets are cancelled, as when it is cancelled.
         execution.settle_links_after_end(store, order_id, account_id, summary[2], now)
     # Daily figures start again (the stored price triggers with them); EOD marks move.
-    visited = 0
-    for account_id in store.session_end_accounts():
-        evaluate_account(store, account_id, now, end_of_day=True)
-        visited += 1
-    return visited
+    visiting = store.session_end_accounts()
+    evaluate_accounts(store, visiting, now, end_of_day=True)
+    return len(visiting)
 
 
 # -- the loop's entry points: execution's step, then the post-trade rules after a fill --
@@ -415,13 +508,11 @@ def evaluate_candidates(store: Store, prices: Sequence[tuple[ContractSpec, Decim
     """After a price change (its resting fills done): evaluate the accounts whose price triggers the
     new prices reach, once each (the others' rules cannot be reached between their triggers); how
     many."""
-    evaluated: set[int] = set()
+    reached: dict[int, None] = {}
     for contract, price in prices:
-        for account_id in store.candidates(contract.id, int(price / contract.product.tick_size)):
-            if account_id not in evaluated:
-                evaluated.add(account_id)
-                evaluate_account(store, account_id, now)
-    return len(evaluated)
+        reached.update(dict.fromkeys(store.candidates(contract.id, int(price / contract.product.tick_size))))
+    evaluate_accounts(store, list(reached), now)
+    return len(reached)
 
 
 # -- the liquidation: the account's state read once, written set-based --
@@ -448,16 +539,25 @@ def _liquidate(
     liquidation in the same order (tests/reference_liquidation.py, compared by a property test)."""
     day = trade_date(now)
     state = store.liquidation_state(account_id, day)
+    interrupted: list[int] = []
+    cancelled: list[int] = []
     if state.strategies or state.orders:
         interrupted, cancelled = store.end_live_work(
             account_id, now, TEXT_LIQUIDATED, strategies=state.strategies, orders=state.orders
         )
-        for strategy_id in interrupted:
-            store.emit(TradingEntityChanged("orderStrategy", "Updated", account_id, strategy_id))
-        for order_id in cancelled:
-            store.emit(TradingEntityChanged("order", "Updated", account_id, order_id))
+    closings, realized, cash = _closings(state, contracts, day)
+    booked = store.book_closings(account_id, closings, cash if cash is not state.cash else None, now, day)
+    _emit_liquidation(store, account_id, interrupted, cancelled, booked, closings, realized)
+    return state.has_settings and any(fill_id is not None for _, fill_id in booked)
+
+
+def _closings(
+    state: LiquidationState, contracts: dict[int, ContractSpec] | None, day: date
+) -> tuple[list[Closing], list[bool], CashState]:
+    """A liquidation's closing orders of the positions held in `contracts` (None: every known
+    contract), whether each one's fill realized P&L (moving the cash), and the cash after them."""
     closings: list[Closing] = []
-    realized: list[bool] = []  # whether each closing fill realized P&L (moving the cash)
+    realized: list[bool] = []
     cash = state.cash
     for held in state.positions:
         contract = held.contract if contracts is None else contracts.get(held.contract.id)
@@ -467,7 +567,7 @@ def _liquidate(
         side = Side.SELL if net > 0 else Side.BUY
         # Not through the gate: a liquidation's closing order is never refused, whatever the
         # account's state (the gate would pass it anyway: it only closes, and the account's working
-        # orders were all cancelled above).
+        # orders were all cancelled first).
         if held.last is None:
             closings.append(Closing(contract, side, abs(net), None, None))
             realized.append(False)
@@ -478,9 +578,23 @@ def _liquidate(
             cash = with_realized(cash, cents, day)
         closings.append(Closing(contract, side, abs(net), held.last, effect.position))
         realized.append(bool(effect.realized_points))
-    moved = cash is not state.cash
-    booked = store.book_closings(account_id, closings, cash if moved else None, now, day)
-    # The events of execution's row-by-row liquidation, in its order.
+    return closings, realized, cash
+
+
+def _emit_liquidation(
+    store: Store,
+    account_id: int,
+    interrupted: Sequence[int],
+    cancelled: Sequence[int],
+    booked: Sequence[tuple[int, int | None]],
+    closings: Sequence[Closing],
+    realized: Sequence[bool],
+) -> None:
+    """The events of execution's row-by-row liquidation, in its order."""
+    for strategy_id in interrupted:
+        store.emit(TradingEntityChanged("orderStrategy", "Updated", account_id, strategy_id))
+    for order_id in cancelled:
+        store.emit(TradingEntityChanged("order", "Updated", account_id, order_id))
     for (order_id, fill_id), closing, moved_cash in zip(booked, closings, realized, strict=True):
         store.emit(TradingEntityChanged("order", "Created", account_id, order_id))
         if fill_id is None:
@@ -489,4 +603,3 @@ def _liquidate(
         store.emit(TradingEntityChanged("position", "Updated", account_id, closing.contract.id))
         if moved_cash:
             store.emit(TradingEntityChanged("cashBalance", "Updated", account_id, account_id))
-    return state.has_settings and any(fill_id is not None for _, fill_id in booked)

@@ -16,7 +16,7 @@ write may change; no caller invalidates it by hand. `close` ends the watch.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -50,7 +50,10 @@ def _status_sql(dialect_name: str, locking: bool) -> dict[str, str]:
     sql = {
         name: statements[name + lock] for name in ("select_status", "select_trading_state", "select_statuses")
     }
-    for name in ("select_layer_exists", "update_status", "insert_status", "insert_log", "insert_log_with_id"):
+    for name in (
+        "select_layer_exists", "update_status", "insert_status", "upsert_status", "insert_log",
+        "insert_log_with_id",
+    ):  # fmt: skip
         sql[name] = statements[name]
     sql["reserve_log_ids"] = statements["reserve_log_ids"]
     return sql
@@ -293,6 +296,25 @@ class Batch:
         if self._cursor.rowcount == 0:
             self._cursor.execute(self._sql["insert_status"], (status.id, *values))
 
+    def save_risk_statuses(self, statuses: Sequence[RiskStatus]) -> None:
+        """`save_risk_status` of many accounts (one row each): the prepared ones as it does, the
+        others in one upsert `executemany`."""
+        rows: list[tuple[Any, ...]] = []
+        for status in statuses:
+            if status.id in self._statuses:
+                self.save_risk_status(status)
+            else:
+                rows.append((status.id, *status_params(status, self.codec)))
+        if len(rows) == 1:
+            self._cursor.execute(self._sql["upsert_status"], rows[0])
+        elif rows:
+            self._cursor.executemany(self._sql["upsert_status"], rows)
+
+    def layers_changed(self) -> None:
+        """Auto-liq layers were written on the raw cursor: drop the prepared ones (the gate's
+        statement reads them again)."""
+        self._layers = {}
+
     def insert_statuses(self, statuses: Iterable[RiskStatus]) -> None:
         """Insert new status rows (the seed's), in one `executemany`."""
         rows = [(status.id, *status_params(status, self.codec)) for status in statuses]
@@ -322,3 +344,36 @@ class Batch:
         row = self._cursor.fetchone()
         assert row is not None
         return int(row[0])
+
+    def append_logs(
+        self,
+        rows: Sequence[tuple[int, datetime, RiskStatus, Actor, int | None, ReasonCode | None, str | None]],
+    ) -> list[int]:
+        """`append_log` of many rows, in their order; their ids (ascending). PostgreSQL: the ids
+        reserved from the sequence in one query, the rows sent in one `executemany` (or buffered in
+        a prepared batch); SQLite: one INSERT each on the raw cursor (no round trip to save)."""
+        if self._sqlite or len(rows) < 2:
+            return [self.append_log(*row) for row in rows]
+        need = len(rows) - len(self._log_ids)
+        if need > 0:
+            self._cursor.execute(self._sql["reserve_log_ids"], (need,))
+            fresh = sorted(int(row[0]) for row in self._cursor.fetchall())
+            # pop() hands out the lowest first: the batch's ids left, then the new ones.
+            self._log_ids = fresh[::-1] + self._log_ids
+        ids: list[int] = []
+        params: list[tuple[Any, ...]] = []
+        for account_id, timestamp, status, actor, actor_user_id, reason_code, reason in rows:
+            entry_id = self._log_ids.pop()
+            ids.append(entry_id)
+            params.append(
+                (
+                    entry_id, account_id, self.codec.time(timestamp), *status_params(status, self.codec),
+                    actor.value, actor_user_id, reason_code.value if reason_code else None, reason,
+                )
+            )  # fmt: skip
+        sql = self._sql["insert_log_with_id"]
+        if sql in self._buffer:
+            self._buffer[sql].extend(params)
+        else:
+            self._cursor.executemany(sql, params)
+        return ids

@@ -17,27 +17,31 @@ from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Dialect,
     Table,
     any_,
     bindparam,
+    delete,
     exists,
     func,
     insert,
     literal_column,
+    null,
     select,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import Executable, Select
 
 from autoliq.adapters.sql.schema import (
     account,
     account_risk_status,
     account_risk_status_log,
+    auto_liq_alert,
     auto_liq_layer,
     cash_balance,
     contract_price,
@@ -46,6 +50,7 @@ from autoliq.adapters.sql.schema import (
     order_strategy,
     position,
     risk_category,
+    risk_timer,
     trade_order,
     user_account_auto_liq,
 )
@@ -91,6 +96,9 @@ POSITION_COLUMNS = ("lots", "bought", "bought_ticks", "sold", "sold_ticks", "rea
 POSITION_SAVE_COLUMNS = ("account_id", "contract_id", *POSITION_COLUMNS, "timestamp", "trade_date")
 CASH_COLUMNS = ("amount_cents", "realized_cents", "week_realized_cents", "amount_sod_cents", "trade_date")
 OUTBOX_COLUMNS = ("origin", "created", "payload")
+LAYER_COLUMNS = ("account_id", "state", "rule", "since", "until")
+TIMER_INSERT_COLUMNS = ("account_id", "kind", "admin_action", "set_at", "due_at")
+ALERT_INSERT_COLUMNS = ("account_id", "timestamp", "trade_date", "rule", "level", "message")
 CASH_SAVE_COLUMNS = (
     "account_id", "amount_cents", "realized_cents", "week_realized_cents", "amount_sod_cents", "timestamp",
     "trade_date",
@@ -151,6 +159,96 @@ def _orders(where: ColumnElement[bool]) -> Executable:
 
 
 # -- the liquidation (set-based: a statement per table, however many positions and orders) --
+def _in_ids(column: Column[Any], dialect: str) -> ColumnElement[bool]:
+    """`column` is one of the ids of parameter `ids`: a JSON array's text on SQLite (`json_each`),
+    an array on PostgreSQL; one compiled statement whatever the number of ids."""
+    if dialect == "sqlite":
+        each: Select[Any] = select(literal_column("value")).select_from(func.json_each(bindparam("ids")))
+        return column.in_(each.scalar_subquery())
+    return column == any_(bindparam("ids"))
+
+
+def _accounts_numbers(dialect: str) -> Executable:
+    """`account_numbers` of many accounts in one read: each row starts with its account's id (rows
+    in account id order, then contract id)."""
+    a, p, cp, c = account, position, contract_price, cash_balance
+    return (
+        select(
+            a.c.id,
+            p.c.contract_id,
+            *(p.c[name] for name in POSITION_COLUMNS),
+            cp.c.price_ticks,
+            *(c.c[name] for name in CASH_COLUMNS),
+        )
+        .select_from(
+            a.outerjoin(p, p.c.account_id == a.c.id)
+            .outerjoin(cp, cp.c.contract_id == p.c.contract_id)
+            .outerjoin(c, c.c.account_id == a.c.id)
+        )
+        .where(_in_ids(a.c.id, dialect))
+        .order_by(a.c.id, p.c.contract_id)
+    )
+
+
+def _tick_writes(dialect: str) -> dict[str, tuple[Executable, tuple[str, ...]]]:
+    """The evaluation's writes of many accounts (risk_engine.evaluate_accounts), each one statement
+    or one `executemany`."""
+    g, t, p, timer = order_strategy, trade_order, position, risk_timer
+    s, layer = account_risk_status, auto_liq_layer
+    interrupt = (
+        update(g)
+        .where(_in_ids(g.c.account_id, dialect) & (g.c.status == _ACTIVE))
+        .values(
+            status=bindparam("strategy_status", type_=g.c.status.type),
+            failure_message=bindparam("failure_message", type_=g.c.failure_message.type),
+            updated=bindparam("strategy_updated", type_=g.c.updated.type),
+        )
+        .returning(g.c.account_id, g.c.id)
+    )
+    cancel = (
+        update(t)
+        .where(_in_ids(t.c.account_id, dialect) & t.c.status.in_([_WORKING, _SUSPENDED]))
+        .values(
+            status=bindparam("order_status", type_=t.c.status.type),
+            updated=bindparam("order_updated", type_=t.c.updated.type),
+        )
+        .returning(t.c.account_id, t.c.id)
+    )
+    no_trigger = (p.c.trigger_low_ticks.is_not(None)) | (p.c.trigger_high_ticks.is_not(None))
+    return {
+        "accounts_numbers": (_accounts_numbers(dialect), ("ids",)),
+        "interrupt_strategies_of": (
+            interrupt,
+            ("strategy_status", "failure_message", "strategy_updated", "ids"),
+        ),
+        "cancel_live_orders_of": (cancel, ("order_status", "order_updated", "ids")),
+        "upsert_status": (_upsert(s, STATUS_COLUMNS, ("id",), dialect), STATUS_COLUMNS),
+        "save_layer": (_upsert(layer, LAYER_COLUMNS, ("account_id",), dialect), LAYER_COLUMNS),
+        "delete_timers_of": (
+            delete(timer).where((timer.c.kind == bindparam("kind")) & _in_ids(timer.c.account_id, dialect)),
+            ("kind", "ids"),
+        ),
+        "insert_timer": (insert(timer).values(_params(timer, TIMER_INSERT_COLUMNS)), TIMER_INSERT_COLUMNS),
+        "clear_triggers": (
+            update(p)
+            .where((p.c.account_id == bindparam("account_id")) & no_trigger)
+            .values(trigger_low_ticks=null(), trigger_high_ticks=null()),
+            ("account_id",),
+        ),
+        "set_triggers": (
+            update(p)
+            .where(
+                (p.c.account_id == bindparam("account_id")) & (p.c.contract_id == bindparam("contract_id"))
+            )
+            .values(
+                trigger_low_ticks=bindparam("low", type_=p.c.trigger_low_ticks.type),
+                trigger_high_ticks=bindparam("high", type_=p.c.trigger_high_ticks.type),
+            ),
+            ("low", "high", "account_id", "contract_id"),
+        ),
+    }
+
+
 def _liquidation_state(live_work: bool = True) -> Executable:
     """An account's positions (one row with NULL positions when it has none), each with its contract's
     last price, the account's cash row, and whether it has post-trade settings, running strategies
@@ -303,6 +401,19 @@ def _build(dialect: str) -> dict[str, tuple[Executable, tuple[str, ...]]]:
             insert(fill).values(_params(fill, FILL_INSERT_COLUMNS)).returning(fill.c.id),
             FILL_INSERT_COLUMNS,
         ),
+        # The same without RETURNING, for SQLite's executemany (which returns no rows).
+        "insert_order_plain": (insert(t).values(_params(t, ORDER_INSERT_COLUMNS)), ORDER_INSERT_COLUMNS),
+        "insert_fill_plain": (insert(fill).values(_params(fill, FILL_INSERT_COLUMNS)), FILL_INSERT_COLUMNS),
+        "insert_alert": (
+            insert(auto_liq_alert)
+            .values(_params(auto_liq_alert, ALERT_INSERT_COLUMNS))
+            .returning(auto_liq_alert.c.id),
+            ALERT_INSERT_COLUMNS,
+        ),
+        "insert_alert_plain": (
+            insert(auto_liq_alert).values(_params(auto_liq_alert, ALERT_INSERT_COLUMNS)),
+            ALERT_INSERT_COLUMNS,
+        ),
         "position": (
             select(*(position.c[name] for name in POSITION_COLUMNS)).where(
                 (position.c.account_id == bindparam("account_id"))
@@ -322,6 +433,7 @@ def _build(dialect: str) -> dict[str, tuple[Executable, tuple[str, ...]]]:
         ),
         "save_cash": (_upsert(cash_balance, CASH_SAVE_COLUMNS, ("account_id",), dialect), CASH_SAVE_COLUMNS),
         **_liquidation(dialect),
+        **_tick_writes(dialect),
     }
 
 
@@ -356,6 +468,18 @@ class Statements:
         return self._compiled[name]
 
 
+MANY_ROWS = 8
+"""Above this many rows, `LiquidationRepository._insert` sends one single-row statement per row in one
+`executemany` instead of a multi-row INSERT compiled for the row count: compiling one of hundreds of
+rows costs tens of milliseconds (a price tick liquidating hundreds of accounts paid it per count,
+py-spy), where `executemany` runs in the driver (SQLite's in C, psycopg's pipelined)."""
+SINGLE_ROW: dict[str, tuple[str, str]] = {
+    # multi-row name: (single-row statement with RETURNING id, without)
+    "insert_orders": ("insert_order", "insert_order_plain"),
+    "insert_fills": ("insert_fill", "insert_fill_plain"),
+    "insert_alerts": ("insert_alert", "insert_alert_plain"),
+    "save_positions": ("save_position", "save_position"),
+}
 MAX_ROWS_PER_INSERT = 500
 """The most rows `insert_rows` puts in one INSERT (SQLite binds at most 32,766 parameters; an
 order row has 20)."""
@@ -363,6 +487,7 @@ _MULTI_ROW: dict[str, tuple[Table, tuple[str, ...], tuple[str, ...]]] = {
     # name: (table, columns of each row, conflict key: an upsert without RETURNING where given)
     "insert_orders": (trade_order, ORDER_INSERT_COLUMNS, ()),
     "insert_fills": (fill, FILL_INSERT_COLUMNS, ()),
+    "insert_alerts": (auto_liq_alert, ALERT_INSERT_COLUMNS, ()),
     "save_positions": (position, POSITION_SAVE_COLUMNS, ("account_id", "contract_id")),
 }
 

@@ -1,17 +1,22 @@
-"""The liquidation's port: an account's state read once, and set-based writes (one statement each,
-however many orders, strategies and positions the account has)."""
+"""The liquidation's and the evaluation's port: an account's state read once, and set-based writes
+(one statement each, however many orders, strategies and positions the account has); the
+evaluation of many accounts at once (a price tick's) reads its accounts in a few statements and
+writes each table once for all of them (`risk_engine.evaluate_accounts`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
 from autoliq.domain.accounting import PositionState
+from autoliq.domain.auto_liq import Alert, AutoLiqLayer, Level
 from autoliq.domain.instruments import ContractSpec
+from autoliq.domain.model import Account, RiskStatus, RiskStatusLogEntry
 from autoliq.domain.money import CashState
+from autoliq.domain.post_trade import AutoLiqSettings
 from autoliq.domain.states import Side
 
 
@@ -49,6 +54,48 @@ class Closing:
     position: PositionState | None
 
 
+@dataclass(frozen=True, slots=True)
+class Book:
+    """One account's closing orders to store (`book_closings`), and its cash after them (None:
+    unchanged)."""
+
+    account_id: int
+    closings: Sequence[Closing]
+    cash: CashState | None
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationInput:
+    """What an evaluation of the account's post-trade rules reads first: the account, its settings,
+    risk status (None: no row yet), auto-liq layer, and its numbers (`LiquidationState` without the
+    live-work flags)."""
+
+    account: Account
+    settings: AutoLiqSettings
+    status: RiskStatus | None
+    layer: AutoLiqLayer | None
+    numbers: LiquidationState
+
+
+@dataclass(frozen=True, slots=True)
+class SystemLog:
+    """A log row the risk engine writes (actor `System`, no reason code)."""
+
+    account_id: int
+    status: RiskStatus
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewAlert:
+    """An alert to store."""
+
+    account_id: int
+    rule: str
+    level: Level
+    message: str
+
+
 class LiquidationStore(Protocol):
     """Set-based reads and writes of the liquidation engine (one transaction)."""
 
@@ -71,4 +118,54 @@ class LiquidationStore(Protocol):
     ) -> list[tuple[int, int | None]]:
         """Store the closing orders (admin market GTC orders), the fills and positions of those with a
         price, and `cash` when given: (order id, fill id or None) per closing, in their order."""
+        ...
+
+    # -- many accounts at once (a price tick's evaluations): each a statement or an executemany --
+
+    def evaluation_inputs(self, account_ids: Sequence[int], day: date) -> dict[int, EvaluationInput]:
+        """What the evaluation reads of each of the accounts that has post-trade settings (the
+        others are left out), their cash rolled to trade date `day`: two statements."""
+        ...
+
+    def alerted_rules_of(self, account_ids: Sequence[int], day: date) -> dict[int, frozenset[str]]:
+        """`alerted_rules` of many accounts (those with none are left out)."""
+        ...
+
+    def end_live_work_of(
+        self, account_ids: Sequence[int], now: datetime, message: str
+    ) -> dict[int, tuple[list[int], list[int]]]:
+        """`end_live_work` of many accounts: account id -> (strategy ids, order ids), each ascending
+        (accounts with nothing to end are left out)."""
+        ...
+
+    def book_closings_of(
+        self, books: Sequence[Book], now: datetime, day: date
+    ) -> list[list[tuple[int, int | None]]]:
+        """`book_closings` of many accounts: per book, in their order, (order id, fill id or None)
+        per closing. Ids ascend in the order of the books, then of their closings."""
+        ...
+
+    def save_risk_statuses(self, statuses: Sequence[RiskStatus]) -> None:
+        """Insert or update each account's status row (at most one per account)."""
+        ...
+
+    def save_auto_liq_layers(self, layers: Sequence[AutoLiqLayer]) -> None:
+        """Insert or replace each account's auto-liq layer (at most one per account)."""
+        ...
+
+    def replace_unlock_timers(self, timers: Mapping[int, tuple[datetime | None, datetime]]) -> None:
+        """For each account (id -> (due at or None, set at)): delete its auto-liq unlock timers and,
+        with a due time, add one."""
+        ...
+
+    def append_system_logs(self, rows: Sequence[SystemLog], now: datetime) -> list[RiskStatusLogEntry]:
+        """Insert the log rows at `now`, in their order (ids ascending): their entries."""
+        ...
+
+    def add_alerts(self, alerts: Sequence[NewAlert], now: datetime, day: date) -> list[Alert]:
+        """Insert the alerts at `now` on trade date `day`, in their order (ids ascending)."""
+        ...
+
+    def save_triggers_of(self, triggers: Mapping[int, dict[int, tuple[int | None, int | None]]]) -> None:
+        """`save_triggers` of many accounts (account id -> its triggers by contract id)."""
         ...
