@@ -21,8 +21,10 @@ Measured, each in the same run on the same database:
 - `tick`: the whole `set_prices` call: detection, evaluation of each candidate, cancel-and-flatten
   of the breaching accounts through the gate, their locks, logs and alerts, and the durable commit.
 
-Afterwards the run is checked: every breaching account is flat and locked with its alert, and
-no other account changed (positions, layer). A failed check makes the run invalid (exit code 1).
+Afterwards the run is checked account by account: each breaching account has exactly one closing
+order and its fill at the breach price, is flat without triggers, has lost the $350 in cash and
+realized P&L, is locked by its rule with one System log row and one alert; no other account has any
+of these or lost its position and triggers. A failed check makes the run invalid (exit code 1).
 
     .venv/bin/python bench/auto_liq_scale.py                    # 10k, 100k, 1M; SQLite and PostgreSQL
     .venv/bin/python bench/auto_liq_scale.py --sizes 10000 100000 --no-postgres
@@ -43,15 +45,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Integer, cast, func, insert, select, text
 
 from _common import code_version, environment_info, postgres_reachable, throwaway_postgres, write_results
 from autoliq.adapters.sql.db import create_db_engine, migrate
 from autoliq.adapters.sql.schema import (
+    account_risk_status_log,
     auto_liq_alert,
     auto_liq_layer,
     cash_balance,
+    fill,
     position,
+    trade_order,
     user_account_auto_liq,
 )
 from autoliq.adapters.sql.seed import add_accounts, ensure_organization, ensure_user
@@ -168,23 +173,87 @@ def timed_reads(services: Any, contract_id: int, price_ticks: int, repeat: int) 
     return asyncio.run(run())
 
 
-def check(database_url: str, tight: set[int], n: int) -> list[str]:
-    """After the breach tick: the tight accounts flat, locked and alerted; nobody else touched."""
+def check(database_url: str, tight: set[int], n: int, contract_id: int, tick: Decimal) -> list[str]:
+    """After the breach tick, account by account: each tight account has exactly one closing order
+    (an admin market sell of 1, filled) and its fill at the breach price, is flat with no price
+    triggers left, has lost the $350 in realized P&L and cash, is locked by `dailyLossAutoLiq`, with one
+    System log row and one alert; every other account has none of these and kept its position and
+    triggers."""
     engine = create_db_engine(database_url, writer=False, pool_size=1)
-    problems = []
+    price = int(Decimal(str(BREACH)) / tick)
+    loss = int((Decimal(str(BREACH)) - ENTRY) * 50 * 100)  # cents: 1 ES is $50 a point
+    problems: list[str] = []
+
+    def per_account(query: Any) -> dict[int, tuple[Any, ...]]:
+        return {int(r[0]): tuple(r[1:]) for r in conn.execute(query)}
+
     with engine.connect() as conn:
-        locked = {r[0] for r in conn.execute(select(auto_liq_layer.c.account_id))}
-        alerted = {r[0] for r in conn.execute(select(auto_liq_alert.c.account_id))}
-        flat = {r[0] for r in conn.execute(select(position.c.account_id).where(position.c.lots == "[]"))}
-        open_count = conn.execute(
-            select(func.count()).select_from(position).where(position.c.lots != "[]")
-        ).scalar_one()
+        o, f, log, al = trade_order, fill, account_risk_status_log, auto_liq_alert
+        admin = func.min(cast(o.c.admin, Integer))
+        orders = per_account(
+            select(o.c.account_id, func.count(), func.min(o.c.action), func.min(o.c.status),
+                   func.sum(o.c.qty), func.min(o.c.fill_ticks), admin).group_by(o.c.account_id)
+        )  # fmt: skip
+        fills = per_account(
+            select(f.c.account_id, func.count(), func.sum(f.c.qty), func.min(f.c.price_ticks)).group_by(
+                f.c.account_id
+            )
+        )
+        logs = per_account(
+            select(log.c.account_id, func.count(), func.min(log.c.actor)).group_by(log.c.account_id)
+        )
+        alerts = per_account(
+            select(al.c.account_id, func.count(), func.min(al.c.rule)).group_by(al.c.account_id)
+        )
+        layers = per_account(
+            select(auto_liq_layer.c.account_id, auto_liq_layer.c.state, auto_liq_layer.c.rule)
+        )
+        cash = per_account(
+            select(cash_balance.c.account_id, cash_balance.c.amount_cents, cash_balance.c.realized_cents)
+        )
+        p = position
+        positions = per_account(
+            select(p.c.account_id, p.c.lots, p.c.trigger_low_ticks, p.c.trigger_high_ticks).where(
+                p.c.contract_id == contract_id
+            )
+        )
     engine.dispose()
-    for name, found in (("locked", locked), ("alerted", alerted), ("flat", flat)):
-        if found != tight:
-            problems.append(f"{name}: {len(found)} accounts, expected the {len(tight)} tight ones")
-    if open_count != n - len(tight):
-        problems.append(f"{open_count} positions open, expected {n - len(tight)}")
+    wanted = {
+        "orders": (1, "Sell", "Filled", 1, price, 1),
+        "fills": (1, 1, price),
+        "logs": (1, "system"),
+        "alerts": (1, "dailyLossAutoLiq"),
+        "layers": ("Locked", "dailyLossAutoLiq"),
+    }
+    found = {"orders": orders, "fills": fills, "logs": logs, "alerts": alerts, "layers": layers}
+    for name, rows in found.items():
+        strangers = set(rows) - tight
+        if strangers:
+            problems.append(
+                f"{name}: {len(strangers)} accounts that did not breach have some, e.g. {min(strangers)}"
+            )
+        wrong = [
+            a
+            for a in tight
+            if tuple(int(v) if isinstance(v, bool) else v for v in rows.get(a, ())) != wanted[name]
+        ]
+        if wrong:
+            problems.append(
+                f"{name}: {len(wrong)} breaching accounts wrong, e.g. {wrong[0]}: {rows.get(wrong[0])}"
+            )
+    for account_id, (lots, low, high) in positions.items():
+        breached = account_id in tight
+        if breached and (lots != "[]" or low is not None or high is not None):
+            problems.append(f"account {account_id}: breached but holds {lots} (triggers {low}, {high})")
+        elif not breached and (lots == "[]" or (low, high) == (None, None)):
+            problems.append(f"account {account_id}: did not breach but holds {lots} (triggers {low}, {high})")
+        expected_cash = (CASH_CENTS + loss, loss) if breached else (CASH_CENTS, 0)
+        if cash.get(account_id) != expected_cash:
+            problems.append(f"account {account_id}: cash {cash.get(account_id)}, expected {expected_cash}")
+        if len(problems) > 20:
+            break
+    if len(positions) != n:
+        problems.append(f"{len(positions)} positions, expected {n}")
     return problems
 
 
@@ -238,7 +307,7 @@ def run_case(database_url: str, n: int, repeat: int) -> dict[str, Any]:
                 problems.append(f"{name}: {out[name]['candidates']} candidates, expected {count}")
     finally:
         services.stop()
-    problems += check(database_url, set(tight), n)
+    problems += check(database_url, set(tight), n, contract.id, tick)
     out["problems"] = problems
     return out
 
