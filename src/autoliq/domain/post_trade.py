@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 
 
 class TrailingMode(StrEnum):
@@ -80,8 +81,9 @@ TEXT_TOO_MANY_ITEMS = f"Only {MAX_ITEMS} accounts are allowed in single operatio
 TEXT_DUPLICATE_ACCOUNT = "An account is listed more than once"
 
 
+@cache
 def wire_name(field: str) -> str:
-    """`daily_loss_auto_liq` -> `dailyLossAutoLiq`."""
+    """`daily_loss_auto_liq` -> `dailyLossAutoLiq` (cached: a price tick names each breached rule)."""
     head, *rest = field.split("_")
     return head + "".join(part.capitalize() for part in rest)
 
