@@ -408,13 +408,23 @@ class Core:
         reason_code: str,
         reason: str | None,
         verify: bool,
+        fallback: bool = True,
     ) -> Operation[list[ActionResult | AutoliqClientError]]:
         """setadminautoliqaction for each of `account_ids` (distinct), each account's outcome in
         order: what `set_admin_auto_liq_action` returns for it, or the error it raises. autoliq's bulk
         route carries them (`BULK_MAX` a request) unless `bulk_route` is False or it answers 404;
-        then one request per account. With `verify`, read back with `risk_statuses_of`."""
+        then one request per account, or, without `fallback`, `BulkUnavailableError` (nothing sent
+        per account). With `verify`, read back with `risk_statuses_of`."""
         if len(set(account_ids)) != len(account_ids):
             raise ValueError("an account id is given more than once")
+        if not fallback and self.bulk_route is False:
+            raise BulkUnavailableError(
+                f"POST {self.base_url}{BULK_SET_ADMIN_ACTION}: HTTP 404 (the server has no bulk route)",
+                status_code=404,
+                error_text=None,
+                method="POST",
+                url=self.base_url + BULK_SET_ADMIN_ACTION,
+            )
         wanted = str(admin_action)
         written: dict[int, AccountRiskStatus | AutoliqClientError] = {}
         left = list(account_ids)
@@ -425,6 +435,8 @@ class Core:
                     chunk, admin_action, reason_code, reason
                 )
             except BulkUnavailableError:
+                if not fallback:
+                    raise  # (a chunk before it was answered: only the first can meet the 404)
                 left = chunk + left
                 break
             except AutoliqClientError as exc:  # the whole request: the same for each of its accounts

@@ -251,14 +251,16 @@ class Client:
         reason_code: ReasonCode | str = ReasonCode.OTHER,
         reason: str | None = None,
         verify: bool = False,
+        fallback: bool = True,
     ) -> list[ActionResult | AutoliqClientError]:
         """Set the adminAction of many accounts (distinct ids): each account's `ActionResult`, or the
         error `set_admin_auto_liq_action` would raise for it, in order. autoliq's bulk route carries
-        them, 10,000 a request; a server without it (Tradovate) gets one request per account. With
-        `verify`, read back with `accountRiskStatus/items`, 500 accounts a request."""
+        them, 10,000 a request; a server without it (Tradovate) gets one request per account, or,
+        with `fallback=False`, `BulkUnavailableError`. With `verify`, read back with
+        `accountRiskStatus/items`, 500 accounts a request."""
         return self._run(
             self._core.set_admin_auto_liq_action_many(
-                list(account_ids), admin_action, reason_code, reason, verify
+                list(account_ids), admin_action, reason_code, reason, verify, fallback
             )
         )
 
