@@ -307,3 +307,37 @@ def test_bulk_when_chunked_but_server_has_no_bulk_route_then_per_account_at_most
     assert widest.most <= 2
     deps = [r for r in api.requests if r.path == "/v1/accountRiskStatus/deps"]
     assert len(deps) == 20  # read back one by one, as without chunks
+
+
+def test_bulk_when_chunked_and_stopped_then_the_chunk_in_flight_interrupted_and_the_rest_left() -> None:
+    api = FakeRiskApi(accounts=10)
+    hanging: list[list[int]] = []
+
+    async def hang_bulk_writes(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/_autoliq/bulk/setadminautoliqaction":
+            hanging.append(json.loads(request.content)["accountIds"])
+            await asyncio.Event().wait()  # until the run is stopped (cancelled)
+        return api.handle(request)
+
+    async def run() -> BulkReport:
+        transport = httpx.MockTransport(hang_bulk_writes)
+        client = AsyncClient("http://fake", name="admin", password=PASSWORD, transport=transport)
+        stop = asyncio.Event()
+        async with client:
+            bulk = BulkAction(
+                client, LOCK, reason_code="Other", reason="r", concurrency=2, retries=0, chunk_size=4
+            )
+            planned = plan(targets(api, *range(1, 11)), LOCK, verified=set(), force=False)
+            task = asyncio.create_task(bulk.run(planned, stop))
+            while not hanging:
+                await asyncio.sleep(0)
+            stop.set()
+            return await task
+
+    report = asyncio.run(asyncio.wait_for(run(), 30))
+
+    assert hanging == [[1, 2, 3, 4]]
+    assert report.stopped and not report.complete
+    assert sorted(t.account_id for t in report.interrupted) == [1, 2, 3, 4]
+    assert [t.account_id for t in report.not_attempted] == [5, 6, 7, 8, 9, 10]
+    assert report.done == [] and report.failed == []
