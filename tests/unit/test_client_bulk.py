@@ -17,7 +17,9 @@ from autoliq.client import (
     ActionNotAppliedError,
     ActionResult,
     ApiError,
+    AsyncClient,
     BulkUnavailableError,
+    Client,
     NotFoundError,
     ServerError,
 )
@@ -241,3 +243,39 @@ def test_bulk_route_when_ids_out_of_bounds_then_value_error_before_sending(
         client.bulk_set_admin_auto_liq_action(ids, LOCK, reason="x")
 
     assert server.sent(BULK) == []
+
+
+def test_many_when_bulk_route_answers_405_then_one_request_per_account(
+    twin: Callable[..., Twin], server: FakeTradovate
+) -> None:
+    statuses = Statuses(1)
+    server.on(BULK, json_reply({"errorText": "Method Not Allowed"}, 405))
+    server.on(SET_ACTION, statuses.single)
+    server.on(ITEMS, statuses.items)
+    client = twin()
+
+    (outcome,) = client.lock_many([1], "x", verify=True)
+
+    assert isinstance(outcome, ActionResult) and outcome.applied
+    assert client.bulk_route is False and len(server.sent(SET_ACTION)) == 1
+
+
+@pytest.mark.parametrize("base_url", ["demo", "live", "https://demo.tradovateapi.com/v1"])
+def test_many_when_tradovates_own_host_then_the_bulk_route_is_never_asked(
+    server: FakeTradovate, clock: FakeClock, base_url: str
+) -> None:
+    statuses = Statuses(1, 2)
+    server.on(SET_ACTION, statuses.single)
+    server.on(ITEMS, statuses.items)
+    transport = httpx.MockTransport(server)
+    with Client(
+        base_url, name="admin", password="pw", clock=clock, sleep=lambda _: None, transport=transport
+    ) as client:
+        assert client.bulk_route is False
+        outcomes = client.lock_many([1, 2], "x", verify=True)
+        with pytest.raises(BulkUnavailableError):
+            client.set_admin_auto_liq_action_many([1], LOCK, reason="x", fallback=False)
+
+    assert all(isinstance(o, ActionResult) and o.applied for o in outcomes)
+    assert server.sent(BULK) == [] and len(server.sent(SET_ACTION)) == 2
+    assert AsyncClient(base_url).bulk_route is False

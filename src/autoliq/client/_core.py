@@ -17,6 +17,7 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeAlias, TypeVar, cast
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -125,9 +126,10 @@ class Core:
         self.clock = clock
         self.token = token
         self._refreshing = False
-        self.bulk_route: bool | None = None
+        self.bulk_route: bool | None = False if is_tradovate_host(base_url) else None
         """Whether the server has autoliq's bulk setadminautoliqaction: None until a bulk request
-        tells (False once it answered 404: Tradovate's hosts, or an older autoliq)."""
+        tells (False once it answered 404 or 405: an older autoliq, any other server), False from
+        the start on Tradovate's own hosts (`*.tradovateapi.com`), which are never asked."""
 
     # -- the one exchange: penalty tickets, 429, retries, errors --
 
@@ -375,7 +377,7 @@ class Core:
         self, account_ids: Sequence[int], admin_action: str, reason_code: str, reason: str | None
     ) -> Operation[list[BulkAccountResult]]:
         """autoliq's `POST /_autoliq/bulk/setadminautoliqaction`: one result per account, in order.
-        `BulkUnavailableError` when the server has no such route (it answers 404: Tradovate), which
+        `BulkUnavailableError` when the server has no such route (it answers 404 or 405), which
         `bulk_route` then remembers; a write, never repeated after a 5xx or a lost answer."""
         if not 1 <= len(account_ids) <= BULK_MAX:
             raise ValueError(f"give 1 to {BULK_MAX} account ids")
@@ -386,7 +388,9 @@ class Core:
         body = {"accountIds": list(account_ids), **body}
         try:
             answer = yield from self.call("POST", BULK_SET_ADMIN_ACTION, json=body)
-        except NotFoundError as exc:
+        except HTTPStatusError as exc:
+            if exc.status_code not in (404, 405):
+                raise
             self.bulk_route = False
             raise BulkUnavailableError(
                 str(exc),
@@ -620,6 +624,12 @@ def bulk_outcome(account_id: int, result: Any, url: str) -> AccountRiskStatus | 
     elif status == 404:
         kind = NotFoundError
     return kind(message, status_code=status, error_text=text, method="POST", url=url)
+
+
+def is_tradovate_host(base_url: str) -> bool:
+    """Whether `base_url` is one of Tradovate's hosts (`tradovateapi.com` and its subdomains)."""
+    host = (urlsplit(base_url).hostname or "").lower()
+    return host == "tradovateapi.com" or host.endswith(".tradovateapi.com")
 
 
 def utc_now() -> datetime:

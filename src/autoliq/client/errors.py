@@ -130,8 +130,8 @@ class NotFoundError(HTTPStatusError):
 
 
 class BulkUnavailableError(NotFoundError):
-    """The server has no bulk setadminautoliqaction (`/_autoliq/bulk/...` answered 404): Tradovate's
-    hosts, or an autoliq older than the route. Nothing was processed."""
+    """The server has no bulk setadminautoliqaction (`/_autoliq/bulk/...` answered 404 or 405, or it
+    is one of Tradovate's hosts, never asked): nothing was processed."""
 
 
 class ServerError(HTTPStatusError):
