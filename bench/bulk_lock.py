@@ -4,12 +4,15 @@ Two targets, each on a fresh SQLite file seeded with `--accounts` accounts (`aut
 own `autoliq serve` on a free loopback port:
 
 1. `cli`: `python -m autoliq accounts lock --all --json` exactly as an operator runs it (login, the
-   account and status lists, then every account written and read back through the SDK, the journal
-   fsync'd, requests through the pacing transport: unpaced on loopback; no progress bar: stderr is not
-   a terminal);
-2. `sdk-loop`: the floor of that code path: a child process running the SDK's `AsyncClient.lock(...,
-   verify=True)` over the same accounts with the same concurrency, and nothing else (no journal, no
-   pacing, httpx's own single connection pool).
+   account and status lists, then every account written and read back through the SDK: autoliq's
+   bulk route, `--concurrency` accounts a request, 1,000 by default, read back by
+   `accountRiskStatus/items`; the journal fsync'd, one line per account; requests through the pacing
+   transport: unpaced on loopback; no progress bar: stderr is not a terminal). `--per-account` passes
+   the CLI's `--per-account`: one request per account, as against Tradovate;
+2. `sdk-loop`: the floor of that code path: a child process running the SDK alone over the same
+   accounts, as many a call as the CLI has in flight: `AsyncClient.lock_many(..., verify=True)` (with
+   `--per-account`: `AsyncClient.lock(..., verify=True)`, `--concurrency` at a time), and nothing
+   else (no journal, no pacing, httpx's own single connection pool).
 
 Per target: the client's wall time (interpreter start to exit), the run itself (the CLI's reported
 `elapsedSeconds`: from the first write to the last read-back; the same span for the loop), accounts/s
@@ -21,7 +24,8 @@ Checks, any failure making the run invalid (exit code 1): the client exits 0 and
 account done; the CLI's journal holds one `done` line per account; in the database every account of
 the organization is `LockTradingImmediately` and has exactly one new log row (nothing sent twice).
 
-    .venv/bin/python bench/bulk_lock.py                        # 10,000 accounts, concurrency 32
+    .venv/bin/python bench/bulk_lock.py                        # 10,000 accounts, the CLI's defaults
+    .venv/bin/python bench/bulk_lock.py --per-account --concurrency 32   # one request per account
     .venv/bin/python bench/bulk_lock.py --accounts 2000 --concurrency 8 --targets cli
 
 Results: a table on stdout, JSON under bench/results/.
@@ -67,27 +71,37 @@ CLIENT_TIMEOUT = 1800
 # -- the sdk-loop child --
 
 
-async def sdk_loop(url: str, concurrency: int) -> dict[str, Any]:
-    """Lock every account with the SDK alone (`verify=True`), `concurrency` at a time."""
-    from autoliq.client import AsyncClient
+async def sdk_loop(url: str, concurrency: int, per_account: bool) -> dict[str, Any]:
+    """Lock every account with the SDK alone (`verify=True`): `concurrency` accounts a `lock_many`
+    call, or (`per_account`) `concurrency` `lock` calls at a time."""
+    from autoliq.client import ActionResult, AsyncClient
 
     password = os.environ["BULK_BENCH_PASSWORD"]
     async with AsyncClient(url, name=ADMIN_NAME, password=password, trust_env=False) as client:
         await client.login()
         ids = [a["id"] for a in await client.accounts()]
-        gate = asyncio.Semaphore(concurrency)
         done = 0
-
-        async def lock(account_id: int) -> None:
-            nonlocal done
-            async with gate:
-                result = await client.lock(account_id, "bench sdk-loop", verify=True)
-                done += result.applied
-
         started = time.perf_counter()
-        await asyncio.gather(*(lock(a) for a in ids))
+        if per_account:
+            gate = asyncio.Semaphore(concurrency)
+
+            async def lock(account_id: int) -> None:
+                nonlocal done
+                async with gate:
+                    result = await client.lock(account_id, "bench sdk-loop", verify=True)
+                    done += result.applied
+
+            await asyncio.gather(*(lock(a) for a in ids))
+            requests = 2 * len(ids) + 2
+        else:
+            requests = 2
+            for start in range(0, len(ids), concurrency):
+                chunk = ids[start : start + concurrency]
+                outcomes = await client.lock_many(chunk, "bench sdk-loop", verify=True)
+                done += sum(1 for o in outcomes if isinstance(o, ActionResult) and o.applied)
+                requests += 1 + -(-len(chunk) // 500)
         elapsed = time.perf_counter() - started
-    return {"selected": len(ids), "done": done, "elapsedSeconds": elapsed, "requests": 2 * len(ids) + 2}
+    return {"selected": len(ids), "done": done, "elapsedSeconds": elapsed, "requests": requests}
 
 
 # -- measuring one target --
@@ -171,13 +185,19 @@ def measure(target: str, args: argparse.Namespace, workdir: Path) -> dict[str, A
     base = f"http://127.0.0.1:{port}"
     env = subprocess_env(AUTOLIQ_PASSWORD=ADMIN_PASSWORD, BULK_BENCH_PASSWORD=ADMIN_PASSWORD)
     journal = workdir / f"{target}.jsonl"
+    concurrency = args.concurrency or (32 if args.per_account else 1000)  # the CLI's loopback defaults
     if target == "cli":
         argv = autoliq_cmd(
             "accounts", "lock", "--all", "--reason", "bench bulk lock", "--json", "--journal", str(journal),
-            "--concurrency", str(args.concurrency), "--url", base, "--user", ADMIN_NAME,
+            "--url", base, "--user", ADMIN_NAME,
         )  # fmt: skip
+        if args.concurrency:
+            argv += ["--concurrency", str(args.concurrency)]
+        if args.per_account:
+            argv.append("--per-account")
     else:
-        argv = [sys.executable, __file__, "--sdk-loop-child", base, str(args.concurrency)]
+        mode = "per-account" if args.per_account else "bulk"
+        argv = [sys.executable, __file__, "--sdk-loop-child", base, str(concurrency), mode]
     try:
         before = {"load_average": os.getloadavg()}
         if args.quiet_wait > 0:
@@ -253,15 +273,24 @@ def print_table(results: dict[str, Any]) -> None:
 
 
 def main() -> int:
-    if len(sys.argv) == 4 and sys.argv[1] == "--sdk-loop-child":
-        print(json.dumps(asyncio.run(sdk_loop(sys.argv[2], int(sys.argv[3])))))
+    if len(sys.argv) == 5 and sys.argv[1] == "--sdk-loop-child":
+        per_account = sys.argv[4] == "per-account"
+        print(json.dumps(asyncio.run(sdk_loop(sys.argv[2], int(sys.argv[3]), per_account))))
         return 0
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--accounts", type=int, default=10_000, help="accounts to lock (10,000)")
     parser.add_argument(
-        "--concurrency", type=int, default=32, help="accounts in flight (32: the CLI's loopback default)"
+        "--concurrency",
+        type=int,
+        default=None,
+        help="accounts in flight (default: the CLI's own: 1,000 a bulk request on loopback, 32 per account)",
+    )
+    parser.add_argument(
+        "--per-account",
+        action="store_true",
+        help="one request per account (the CLI's --per-account), as against Tradovate",
     )
     parser.add_argument(
         "--targets",
@@ -277,7 +306,7 @@ def main() -> int:
         help="wait up to this many seconds for an idle machine before each target (0: don't)",
     )
     args = parser.parse_args()
-    if args.accounts < 1 or args.concurrency < 1:
+    if args.accounts < 1 or (args.concurrency is not None and args.concurrency < 1):
         parser.error("--accounts and --concurrency must be positive")
     results: dict[str, Any] = {"environment": environment_info(), "arguments": vars(args), "targets": {}}
     with tempfile.TemporaryDirectory(prefix="autoliq-bench-bulk-") as tmp:

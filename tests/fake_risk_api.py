@@ -1,7 +1,8 @@
 """`FakeRiskApi`: Tradovate's risk API in memory, behind `httpx.MockTransport`, for the operator CLI's
 unit tests (the SDK accepts any httpx transport). It answers what the CLI uses: login, account and
-risk status lists, `accountRiskStatus/deps`, setadminautoliqaction, the status log and (optionally)
-autoliq's `/_autoliq/audit`, and records every request. Faults are scripted per account.
+risk status lists, `accountRiskStatus/deps` and `items`, setadminautoliqaction, the status log and
+(optionally) autoliq's `/_autoliq/audit` and bulk setadminautoliqaction, and records every request.
+Faults are scripted per account, and met by an account in a bulk request as in a single one.
 """
 
 from __future__ import annotations
@@ -26,12 +27,18 @@ FAULT_TICKET = "ticket"
 """A penalty ticket (p-time 0): not processed; the SDK resends with the ticket."""
 
 
+SET_ACTION = "/v1/accountRiskStatus/setadminautoliqaction"
+BULK_SET_ACTION = "/_autoliq/bulk/setadminautoliqaction"
+
+
 @dataclass
 class Request:
     method: str
     path: str
     params: dict[str, str]
     body: Any
+    status: int = 0
+    """The status answered (bulk requests: 200 when processed)."""
 
 
 @dataclass
@@ -41,6 +48,8 @@ class FakeRiskApi:
     accounts: int = 5
     audit: bool = True
     """Serve `/_autoliq/audit` (autoliq); False plays Tradovate, which answers 404 there."""
+    bulk: bool = True
+    """Serve `/_autoliq/bulk/setadminautoliqaction` (autoliq); False plays Tradovate (404)."""
     statuses: dict[int, str] = field(default_factory=dict)
     faults: dict[int, list[str]] = field(default_factory=dict)
     """Per account, the faults its next setadminautoliqaction calls meet, in order."""
@@ -60,12 +69,19 @@ class FakeRiskApi:
     # -- what was asked --
 
     def writes(self) -> list[tuple[int, str]]:
-        """(accountId, adminAction) of every setadminautoliqaction received."""
-        return [
-            (r.body["accountId"], r.body["adminAction"])
-            for r in self.requests
-            if r.path == "/v1/accountRiskStatus/setadminautoliqaction"
-        ]
+        """(accountId, adminAction) of every setadminautoliqaction received, each account of a bulk
+        request served included, in its order."""
+        out = []
+        for r in self.requests:
+            if r.path == SET_ACTION:
+                out.append((r.body["accountId"], r.body["adminAction"]))
+            elif r.path == BULK_SET_ACTION and self.bulk and r.status == 200:
+                out.extend((a, r.body["adminAction"]) for a in r.body["accountIds"])
+        return out
+
+    def bulk_requests(self) -> list[list[int]]:
+        """The accountIds of every bulk setadminautoliqaction received."""
+        return [r.body["accountIds"] for r in self.requests if r.path == BULK_SET_ACTION]
 
     def posts(self) -> list[str]:
         """Paths of every POST but the login."""
@@ -104,8 +120,18 @@ class FakeRiskApi:
                 self.read_faults[account_id] -= 1
                 return _json({"errorText": "Internal error"}, 500)
             return _json([self._status(account_id)] if account_id in self.statuses else [])
-        if path == "/v1/accountRiskStatus/setadminautoliqaction":
+        if path == "/v1/accountRiskStatus/items":
+            ids = [int(i) for i in params["ids"].split(",")]
+            if any(self.read_faults.get(a, 0) > 0 for a in ids):
+                for a in ids:
+                    if self.read_faults.get(a, 0) > 0:
+                        self.read_faults[a] -= 1
+                return _json({"errorText": "Internal error"}, 500)
+            return _json([self._status(a) for a in ids if a in self.statuses])
+        if path == SET_ACTION:
             return self._set(body)
+        if path == BULK_SET_ACTION and self.bulk:
+            return self._bulk(body)
         if path == "/v1/accountRiskStatusLog/deps":
             return _json(self.log.get(int(params["masterid"]), []))
         if path == "/_autoliq/audit" and self.audit:
@@ -145,6 +171,26 @@ class FakeRiskApi:
         if fault == FAULT_500_APPLIED:
             return _json({"errorText": "Internal error"}, 500)
         return _json({"accountRiskStatus": self._status(account_id)})
+
+    def _bulk(self, body: dict[str, Any]) -> httpx.Response:
+        """Each account as `_set` answers it alone (its faults met alike; a penalty ticket for any
+        account: the whole request not processed)."""
+        ids = body["accountIds"]
+        if "p-ticket" not in body:
+            for account_id in ids:
+                script = self.faults.get(account_id)
+                if script and script[0] == FAULT_TICKET:
+                    script.pop(0)
+                    return _json({"p-ticket": f"ticket-{account_id}", "p-time": 0, "p-captcha": False})
+        self.requests[-1].status = 200
+        results = []
+        for account_id in ids:
+            single = {k: v for k, v in body.items() if k not in ("accountIds", "p-ticket")}
+            answer = self._set({**single, "accountId": account_id, "p-ticket": "-"})
+            results.append(
+                {"accountId": account_id, "httpStatus": answer.status_code, **json.loads(answer.content)}
+            )
+        return _json({"results": results})
 
     def _next_fault(self, account_id: int) -> str | None:
         script = self.faults.get(account_id)

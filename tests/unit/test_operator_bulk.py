@@ -231,3 +231,113 @@ def test_bulk_report_json_when_mixed_outcomes_then_ids_per_outcome_and_failures_
     assert document["failed"][0]["accountId"] == 4 and document["failed"][0]["name"] == "ACC0004"
     assert "HTTP 500" in document["failed"][0]["error"]
     assert (document["aborted"], document["stopped"]) == (None, False)
+
+
+# -- accounts sent together (autoliq's bulk route) --
+
+
+class Widest:
+    """How many per-account requests were in flight at once, at most."""
+
+    def __init__(self, api: FakeRiskApi) -> None:
+        self.api = api
+        self.now = 0
+        self.most = 0
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        widest = self
+
+        class Counting(httpx.AsyncBaseTransport):
+            async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+                widest.now += 1
+                widest.most = max(widest.most, widest.now)
+                try:
+                    await asyncio.sleep(0)
+                    return widest.api.handle(request)
+                finally:
+                    widest.now -= 1
+
+        return Counting()
+
+
+def run_chunked(
+    api: FakeRiskApi, ids: list[int], *, chunk_size: int, concurrency: int, widest: Widest | None = None
+) -> BulkReport:
+    async def run() -> BulkReport:
+        transport = widest.transport() if widest is not None else api.transport()
+        client = AsyncClient("http://fake", name="admin", password=PASSWORD, transport=transport)
+        async with client:
+            bulk = BulkAction(
+                client,
+                LOCK,
+                reason_code="Other",
+                reason="unit test",
+                concurrency=concurrency,
+                retries=2,
+                sleep=Sleeps(),
+                chunk_size=chunk_size,
+            )
+            return await bulk.run(plan(targets(api, *ids), LOCK, verified=set(), force=False))
+
+    return asyncio.run(asyncio.wait_for(run(), 30))
+
+
+def test_bulk_when_chunked_then_accounts_in_flight_sent_together_and_each_settled_once() -> None:
+    api = FakeRiskApi(accounts=25, faults={7: [FAULT_500_APPLIED]})
+
+    report = run_chunked(api, list(range(1, 26)), chunk_size=10, concurrency=3)
+
+    assert report.complete and sorted(s.target.account_id for s in report.done) == list(range(1, 26))
+    assert all(len(ids) <= 10 for ids in api.bulk_requests())
+    assert sorted(api.writes()) == [(a, LOCK) for a in range(1, 26)]  # 7's lost answer: read back
+    assert not [r for r in api.requests if r.path == "/v1/accountRiskStatus/deps"]
+
+
+def test_bulk_when_chunked_but_server_has_no_bulk_route_then_per_account_at_most_concurrency_at_once() -> (
+    None
+):
+    api = FakeRiskApi(accounts=20, bulk=False)
+    widest = Widest(api)
+
+    report = run_chunked(api, list(range(1, 21)), chunk_size=10, concurrency=2, widest=widest)
+
+    assert report.complete and len(report.done) == 20
+    assert len(api.bulk_requests()) == 1  # the first chunk learned it; nothing sent twice
+    assert sorted(api.writes()) == [(a, LOCK) for a in range(1, 21)]
+    assert widest.most <= 2
+    deps = [r for r in api.requests if r.path == "/v1/accountRiskStatus/deps"]
+    assert len(deps) == 20  # read back one by one, as without chunks
+
+
+def test_bulk_when_chunked_and_stopped_then_the_chunk_in_flight_interrupted_and_the_rest_left() -> None:
+    api = FakeRiskApi(accounts=10)
+    hanging: list[list[int]] = []
+
+    async def hang_bulk_writes(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/_autoliq/bulk/setadminautoliqaction":
+            hanging.append(json.loads(request.content)["accountIds"])
+            await asyncio.Event().wait()  # until the run is stopped (cancelled)
+        return api.handle(request)
+
+    async def run() -> BulkReport:
+        transport = httpx.MockTransport(hang_bulk_writes)
+        client = AsyncClient("http://fake", name="admin", password=PASSWORD, transport=transport)
+        stop = asyncio.Event()
+        async with client:
+            bulk = BulkAction(
+                client, LOCK, reason_code="Other", reason="r", concurrency=2, retries=0, chunk_size=4
+            )
+            planned = plan(targets(api, *range(1, 11)), LOCK, verified=set(), force=False)
+            task = asyncio.create_task(bulk.run(planned, stop))
+            while not hanging:
+                await asyncio.sleep(0)
+            stop.set()
+            return await task
+
+    report = asyncio.run(asyncio.wait_for(run(), 30))
+
+    assert hanging == [[1, 2, 3, 4]]
+    assert report.stopped and not report.complete
+    assert sorted(t.account_id for t in report.interrupted) == [1, 2, 3, 4]
+    assert [t.account_id for t in report.not_attempted] == [5, 6, 7, 8, 9, 10]
+    assert report.done == [] and report.failed == []

@@ -6,6 +6,7 @@ process: Typer's runner, the SDK over `httpx.MockTransport` (the CLI's transport
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -148,7 +149,8 @@ def test_cli_lock_when_json_and_some_fail_then_exit_1_with_done_skipped_and_fail
     assert set(errors) == {3, 404}
     assert "HTTP 500" in errors[3] and "not found" in errors[404]
     assert (document["command"], document["url"], document["reasonCode"]) == ("lock", URL, "Other")
-    assert document["requests"] >= 6 and Path(document["journal"]).exists()
+    # login, the two lists, then one bulk write and one read-back (autoliq's bulk route)
+    assert document["requests"] >= 5 and Path(document["journal"]).exists()
 
 
 def test_cli_lock_when_some_fail_then_failed_accounts_listed_in_the_table(api: FakeRiskApi) -> None:
@@ -459,6 +461,116 @@ def test_cli_lock_when_rate_and_concurrency_given_then_reported(api: FakeRiskApi
 
     document = json.loads(result.stdout)
     assert (document["rate"], document["concurrency"]) == (500.0, 7)
+
+
+# -- the bulk route (autoliq) and one request per account (Tradovate) --
+
+
+def test_cli_lock_when_server_has_the_bulk_route_then_accounts_sent_together_and_each_journaled(
+    api: FakeRiskApi,
+) -> None:
+    result = lock("--all", "--json", "--journal", "run.jsonl")
+
+    document = json.loads(result.stdout)
+    assert result.exit_code == 0, result.output
+    assert document["bulk"] is True
+    assert api.bulk_requests() == [[1, 2, 3, 4, 5, 6]]
+    assert api.writes() == [(a, LOCK) for a in range(1, 7)]
+    paths = [r.path for r in api.requests]
+    assert "/v1/accountRiskStatus/setadminautoliqaction" not in paths
+    assert "/v1/accountRiskStatus/deps" not in paths
+    reads = [r.params["ids"] for r in api.requests if r.path == "/v1/accountRiskStatus/items"]
+    assert reads == ["1,2,3,4,5,6"]
+    lines = journal_lines(Path("run.jsonl"))[1:]
+    assert sorted((line["accountId"], line["outcome"]) for line in lines) == [
+        (a, "done") for a in range(1, 7)
+    ]
+    assert document["requests"] == 5  # login, accounts, statuses, one write, one read-back
+
+
+def test_cli_lock_when_server_has_no_bulk_route_then_one_request_per_account_read_back_by_deps(
+    api: FakeRiskApi,
+) -> None:
+    api.bulk = False  # plays Tradovate: the bulk route answers 404
+
+    result = lock("--all", "--json", "--journal", "run.jsonl")
+
+    document = json.loads(result.stdout)
+    assert result.exit_code == 0, result.output
+    assert document["bulk"] is False and document["done"] and len(document["done"]) == 6
+    assert len(api.bulk_requests()) == 1  # asked once, refused, nothing processed
+    singles = [
+        r.body["accountId"]
+        for r in api.requests
+        if r.path.startswith("/v1/") and r.path.endswith("setadminautoliqaction")
+    ]
+    assert sorted(singles) == list(range(1, 7))
+    deps = [int(r.params["masterid"]) for r in api.requests if r.path == "/v1/accountRiskStatus/deps"]
+    assert sorted(deps) == list(range(1, 7))  # each read back alone, as before
+    assert api.statuses == dict.fromkeys(range(1, 7), LOCK)
+    lines = journal_lines(Path("run.jsonl"))[1:]
+    assert sorted((line["accountId"], line["outcome"]) for line in lines) == [
+        (a, "done") for a in range(1, 7)
+    ]
+
+
+def test_cli_lock_when_per_account_then_the_bulk_route_is_not_used(api: FakeRiskApi) -> None:
+    result = lock("1", "2", "--per-account", "--json")
+
+    assert result.exit_code == 0, result.output
+    assert api.bulk_requests() == []
+    assert sorted(api.writes()) == [(1, LOCK), (2, LOCK)]
+    assert json.loads(result.stdout)["bulk"] is False
+
+
+def test_cli_lock_when_bulk_and_an_accounts_outcome_unknown_then_read_again_and_resent_alone_once(
+    api: FakeRiskApi,
+) -> None:
+    api.faults[3] = [FAULT_500]
+
+    result = lock("--all", "--json", "--retries", "1")
+
+    document = json.loads(result.stdout)
+    assert result.exit_code == 0, result.output
+    assert sorted(document["done"]) == list(range(1, 7))
+    assert api.bulk_requests() == [[1, 2, 3, 4, 5, 6], [3]]  # only the unknown one again
+    reads = [r.params["ids"] for r in api.requests if r.path == "/v1/accountRiskStatus/items"]
+    assert reads == ["1,2,3,4,5,6", "3", "3"]  # read-back; read before resending; its read-back
+
+
+def test_cli_lock_when_concurrency_given_then_at_most_that_many_accounts_a_bulk_request(
+    api: FakeRiskApi,
+) -> None:
+    result = lock("--all", "--concurrency", "4", "--json")
+
+    assert result.exit_code == 0, result.output
+    assert sorted(len(ids) for ids in api.bulk_requests()) == [2, 4]
+    assert sorted(a for ids in api.bulk_requests() for a in ids) == list(range(1, 7))
+
+
+def test_cli_pace_when_a_request_names_many_accounts_then_it_weighs_one_request_each() -> None:
+    bulk = httpx.Request(
+        "POST", "http://h/_autoliq/bulk/setadminautoliqaction", json={"accountIds": [1, 2, 3]}
+    )
+    items = httpx.Request("GET", "http://h/v1/accountRiskStatus/items", params={"ids": "1,2,3,4"})
+    single = httpx.Request(
+        "POST", "http://h/v1/accountRiskStatus/setadminautoliqaction", json={"accountId": 1}
+    )
+    assert [connection.request_weight(r) for r in (bulk, items, single)] == [3, 4, 1]
+    now = [0.0]
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    pace = connection.Pace(10, clock=lambda: now[0], sleep=sleep)
+
+    async def run() -> None:
+        await pace.acquire(3)  # at once; the next request waits for its three slots
+        await pace.acquire(1)
+
+    asyncio.run(run())
+    assert waits == [pytest.approx(0.3)] and pace.sent == 2
 
 
 def test_cli_transport_seam_when_not_replaced_then_real_http_with_small_pools() -> None:

@@ -52,7 +52,12 @@ from autoliq.api.routes.orders import (
     OrderController,
     PositionController,
 )
-from autoliq.api.routes.risk import SET_ADMIN_ACTION, RiskStatusController, RiskStatusLogController
+from autoliq.api.routes.risk import (
+    SET_ADMIN_ACTION,
+    BulkController,
+    RiskStatusController,
+    RiskStatusLogController,
+)
 from autoliq.api.routes.risk_admin import (
     DemoAccountController,
     RiskAdminController,
@@ -76,6 +81,7 @@ CONTROLLERS: list[Any] = [
     SET_ADMIN_ACTION,
     RiskStatusController,
     RiskStatusLogController,
+    BulkController,
     UserAccountAutoLiqController,
     AccountController,
     ProductController,

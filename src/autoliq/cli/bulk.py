@@ -8,6 +8,15 @@ The plan, per selected account (the same for `--dry-run`, which sends nothing):
 - otherwise sent with `verify=True`: the SDK posts setadminautoliqaction, then reads
   `accountRiskStatus/deps` back. Penalty tickets and 429s are waited out by the SDK.
 
+With `chunk_size` (what `autoliq accounts ...` gives against autoliq), the accounts in flight are
+sent together: the writes waiting together go in one request to autoliq's bulk route (at most
+`chunk_size` accounts) and are read back together with `accountRiskStatus/items`, and so are the
+reads before a retry (`_Batcher`). Each account still goes through the same steps below, with the
+same outcomes (the SDK answers each account of a bulk request as the single route would have), and
+is journaled on its own. A server without the bulk route (Tradovate: 404) is remembered by the
+client, and every account, the first chunk's included, then goes the per-account way, at most
+`concurrency` at a time.
+
 A write whose outcome is unknown (a 5xx or a lost answer, and a read-back not showing the action, or
 failing itself) is tried again up to `retries` times, after a pause (1 s, 2 s, 4 s, ... at most
 30 s), and only after reading the status once more: when the action is there by then, nothing is
@@ -33,10 +42,12 @@ from autoliq.cli.selection import Target
 from autoliq.client import (
     AccessDeniedError,
     ActionNotAppliedError,
+    ActionResult,
     ApiError,
     AsyncClient,
     AuthError,
     AutoliqClientError,
+    BulkUnavailableError,
     HTTPStatusError,
     NotFoundError,
     PenaltyTicketError,
@@ -56,6 +67,8 @@ __all__ = [
 ]
 
 RETRY_PAUSE_CAP = 30.0
+MAX_CHUNK = 10_000
+"""The most accounts autoliq's bulk route takes in one request."""
 
 
 class Plan(StrEnum):
@@ -208,9 +221,12 @@ class BulkAction:
         journal: JournalWriter | None = None,
         on_settled: Callable[[Settled], None] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        chunk_size: int | None = None,
     ) -> None:
         if concurrency < 1 or retries < 0:
             raise ValueError("concurrency must be positive and retries not negative")
+        if chunk_size is not None and not 1 <= chunk_size <= MAX_CHUNK:
+            raise ValueError(f"chunk_size must be 1 to {MAX_CHUNK}")
         self.client = client
         self.admin_action = admin_action
         self.reason_code = reason_code
@@ -223,6 +239,19 @@ class BulkAction:
         self._sleep = sleep
         self._in_flight: dict[int, Target] = {}
         self.report = BulkReport(admin_action)
+        self._batcher = (
+            None
+            if chunk_size is None or client.bulk_route is False
+            else _Batcher(client, admin_action, reason_code, reason, chunk_size)
+        )
+        self._slots = asyncio.Semaphore(concurrency)
+        """Per-account requests in flight: at most `concurrency` (workers beyond it wait here for
+        the first chunk's accounts when the bulk route turned out missing)."""
+
+    @property
+    def batched(self) -> bool:
+        """Whether accounts go to the bulk route together (False: one request per account)."""
+        return self._batcher is not None and not self._batcher.unavailable
 
     async def run(
         self, planned: Sequence[tuple[Target, Plan]], stop: asyncio.Event | None = None
@@ -240,9 +269,12 @@ class BulkAction:
                 self._settle(Settled(target, "skipped", f"already {self.admin_action}"))
             else:
                 queue.append(target)
+        width = self.concurrency
+        if self._batcher is not None and self.batched:
+            width = max(width, self._batcher.size)
         workers = [
             asyncio.create_task(self._worker(queue, n), name=f"bulk-worker-{n}")
-            for n in range(min(self.concurrency, len(queue)))
+            for n in range(min(width, len(queue)))
         ]
         try:
             await self._wait(workers, stop)
@@ -252,6 +284,8 @@ class BulkAction:
                 for worker in workers:
                     worker.cancel()
                 await asyncio.gather(*workers, return_exceptions=True)
+            if self._batcher is not None:
+                await self._batcher.aclose()
             report.interrupted.extend(self._in_flight.values())
             report.not_attempted.extend(queue)
             report.elapsed = time.perf_counter() - started
@@ -281,6 +315,8 @@ class BulkAction:
 
     async def _worker(self, queue: deque[Target], n: int) -> None:
         while queue and self.report.aborted is None:
+            if n >= self.concurrency and not self.batched:
+                return  # one request per account: `concurrency` workers are enough
             target = queue.popleft()
             self._in_flight[n] = target
             try:
@@ -300,7 +336,7 @@ class BulkAction:
             if attempt:
                 await self._sleep(min(self.retry_pause * 2 ** (attempt - 1), RETRY_PAUSE_CAP))
                 try:
-                    statuses = await self.client.risk_status_deps(target.account_id)
+                    statuses = await self._read(target.account_id)
                 except (ServerError, TransportError) as exc:
                     last = exc
                     continue
@@ -308,13 +344,7 @@ class BulkAction:
                     why = describe_error(last) if last is not None else "an unknown outcome"
                     return Settled(target, "done", f"applied after all (seen on reading again after {why})")
             try:
-                result = await self.client.set_admin_auto_liq_action(
-                    target.account_id,
-                    self.admin_action,
-                    reason_code=self.reason_code,
-                    reason=self.reason,
-                    verify=True,
-                )
+                result = await self._write(target.account_id)
             except ActionNotAppliedError as exc:
                 if exc.result.write_error is None:
                     raise  # the write was answered and the read-back shows otherwise: not a glitch
@@ -330,6 +360,27 @@ class BulkAction:
         assert last is not None
         tries = self.retries + 1
         raise _GaveUp(f"{describe_error(last)} ({tries} attempt{'s' if tries > 1 else ''})") from last
+
+    async def _write(self, account_id: int) -> ActionResult:
+        """setadminautoliqaction read back (`verify=True`): in the next bulk request while the
+        bulk route works, else alone."""
+        if self._batcher is not None and not self._batcher.unavailable:
+            try:
+                return await self._batcher.write(account_id)
+            except _Unbatched:
+                pass  # the server has no bulk route: nothing was sent for the account
+        async with self._slots:
+            return await self.client.set_admin_auto_liq_action(
+                account_id, self.admin_action, reason_code=self.reason_code, reason=self.reason, verify=True
+            )
+
+    async def _read(self, account_id: int) -> list[Any]:
+        """The account's status as `accountRiskStatus/deps` answers it: in the next `items` read
+        while the bulk route works, else alone."""
+        if self._batcher is not None and not self._batcher.unavailable:
+            return await self._batcher.read(account_id)
+        async with self._slots:
+            return await self.client.risk_status_deps(account_id)
 
     def _settle(self, settled: Settled) -> None:
         report = self.report
@@ -351,3 +402,127 @@ class BulkAction:
             self.journal.record(line)
         if self.on_settled is not None:
             self.on_settled(settled)
+
+
+class _Unbatched(Exception):
+    """The server has no bulk route: the account was not sent; send it alone."""
+
+
+class _Batcher:
+    """The writes (and the reads) of the accounts in flight, sent together: the requests asked for
+    while the event loop runs its current callbacks, or `size` of them, make one SDK call
+    (`set_admin_auto_liq_action_many` with `verify=True`, without the SDK's own fallback; or
+    `risk_statuses_of`), whose per-account outcomes are handed back to each caller."""
+
+    def __init__(
+        self, client: AsyncClient, admin_action: str, reason_code: str, reason: str | None, size: int
+    ) -> None:
+        self.client = client
+        self.admin_action = admin_action
+        self.reason_code = reason_code
+        self.reason = reason
+        self.size = size
+        self.unavailable = False
+        """Set once the server answered the bulk route 404 (Tradovate)."""
+        self._writes: list[tuple[int, asyncio.Future[Any]]] = []
+        self._reads: list[tuple[int, asyncio.Future[Any]]] = []
+        self._scheduled = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def write(self, account_id: int) -> ActionResult:
+        """`set_admin_auto_liq_action(..., verify=True)`'s result for the account, or its error;
+        `_Unbatched` when the server has no bulk route."""
+        result: ActionResult = await self._enqueue(self._writes, account_id)
+        return result
+
+    async def read(self, account_id: int) -> list[Any]:
+        """The account's status in a list (empty when the server shows none), as `deps` answers."""
+        found: list[Any] = await self._enqueue(self._reads, account_id)
+        return found
+
+    def _enqueue(
+        self, pending: list[tuple[int, asyncio.Future[Any]]], account_id: int
+    ) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        pending.append((account_id, future))
+        if len(pending) >= self.size:
+            self._send(pending)
+        elif not self._scheduled:
+            # The other workers that can ask now run before this callback: one request for them all.
+            self._scheduled = True
+            loop.call_soon(self._send_all)
+        return future
+
+    def _send_all(self) -> None:
+        self._scheduled = False
+        while self._writes:
+            self._send(self._writes)
+        while self._reads:
+            self._send(self._reads)
+
+    def _send(self, pending: list[tuple[int, asyncio.Future[Any]]]) -> None:
+        batch = pending[: self.size]
+        del pending[: len(batch)]
+        work = self._write_batch(batch) if pending is self._writes else self._read_batch(batch)
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _write_batch(self, batch: list[tuple[int, asyncio.Future[Any]]]) -> None:
+        try:
+            outcomes = await self.client.set_admin_auto_liq_action_many(
+                [a for a, _ in batch],
+                self.admin_action,
+                reason_code=self.reason_code,
+                reason=self.reason,
+                verify=True,
+                fallback=False,
+            )
+        except BulkUnavailableError:
+            self.unavailable = True
+            _fail_all(batch, _Unbatched())
+            return
+        except Exception as exc:
+            _fail_all(batch, exc)
+            return
+        except BaseException:
+            _fail_all(batch, None)
+            raise
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if not future.done():
+                if isinstance(outcome, Exception):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
+
+    async def _read_batch(self, batch: list[tuple[int, asyncio.Future[Any]]]) -> None:
+        try:
+            statuses = await self.client.risk_statuses_of([a for a, _ in batch])
+        except Exception as exc:
+            _fail_all(batch, exc)
+            return
+        except BaseException:
+            _fail_all(batch, None)
+            raise
+        by_id = {s.get("id"): s for s in statuses}
+        for account_id, future in batch:
+            if not future.done():
+                future.set_result([by_id[account_id]] if account_id in by_id else [])
+
+    async def aclose(self) -> None:
+        """Cancel the requests still in flight (their callers were stopped)."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _fail_all(batch: list[tuple[int, asyncio.Future[Any]]], error: Exception | None) -> None:
+    """Each caller of `batch` gets `error` (None: cancelled, the run is stopping)."""
+    for _, future in batch:
+        if future.done():
+            continue
+        if error is None:
+            future.cancel()
+        else:
+            future.set_exception(error)

@@ -7,13 +7,16 @@ AUTOLIQ_DEVICE_ID, AUTOLIQ_CID and AUTOLIQ_SEC (autoliq ignores them).
 
 Every request a command sends goes through `PacedTransport`: at most `--rate` requests per second,
 evenly spaced, whatever the concurrency (logins, reads, writes, read-backs and retries all count,
-as Tradovate counts them).
+as Tradovate counts them). A request for many accounts (autoliq's bulk setadminautoliqaction, an
+`accountRiskStatus/items` read) counts as one request per account it names: the pace of a run in
+accounts is the same whichever way they are sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import os
 import signal
 import ssl
@@ -42,6 +45,7 @@ from autoliq.client import (
 )
 
 __all__ = [
+    "BULK_CONCURRENCY",
     "DEFAULT_URL",
     "REMOTE_CONCURRENCY",
     "REMOTE_RATE",
@@ -70,6 +74,9 @@ requests an hour (1.39/s) over all its tools; 1.2/s (4,320 an hour) leaves room 
 REMOTE_CONCURRENCY = 4
 LOCAL_CONCURRENCY = 32
 """Defaults against a loopback host (a local autoliq): no pacing, 32 accounts in flight."""
+BULK_CONCURRENCY = 1000
+"""Accounts in flight by default in an unpaced run while the server takes them in bulk (autoliq):
+each bulk request carries up to this many."""
 
 DEFAULT_URL = "local"
 
@@ -197,16 +204,37 @@ class Pace:
         self.sent = 0
         """Requests let through so far."""
 
-    async def acquire(self) -> None:
-        """Wait for this request's slot."""
+    async def acquire(self, weight: int = 1) -> None:
+        """Wait for this request's slot; a request weighing `weight` takes that many slots (the next
+        request waits for them all)."""
         self.sent += 1
         if not self._interval:
             return
         now = self._clock()
         slot = max(now, self._next)
-        self._next = slot + self._interval
+        self._next = slot + self._interval * max(weight, 1)
         if slot > now:
             await self._sleep(slot - now)
+
+
+BULK_PATH = "/_autoliq/bulk/setadminautoliqaction"
+ITEMS_PATH = "/v1/accountRiskStatus/items"
+
+
+def request_weight(request: httpx.Request) -> int:
+    """How many requests `request` stands for in the pace: the accounts a bulk write or an `items`
+    read names, else 1."""
+    path = request.url.path
+    if path == ITEMS_PATH:
+        ids = request.url.params.get("ids", "")
+        return max(1, len([part for part in ids.split(",") if part.strip()]))
+    if path == BULK_PATH and request.method == "POST":
+        try:
+            account_ids = json.loads(request.content).get("accountIds")
+        except (ValueError, AttributeError):
+            return 1
+        return max(1, len(account_ids)) if isinstance(account_ids, list) else 1
+    return 1
 
 
 class PacedTransport(httpx.AsyncBaseTransport):
@@ -217,7 +245,7 @@ class PacedTransport(httpx.AsyncBaseTransport):
         self.pace = pace
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        await self.pace.acquire()
+        await self.pace.acquire(request_weight(request) if self.pace.rate else 1)
         return await self._inner.handle_async_request(request)
 
     async def aclose(self) -> None:

@@ -35,6 +35,7 @@ from rich.progress import (
 from autoliq.cli import render
 from autoliq.cli.bulk import BulkAction, BulkReport, Plan, Settled, plan
 from autoliq.cli.connection import (
+    BULK_CONCURRENCY,
     DEFAULT_URL,
     LOCAL_CONCURRENCY,
     REMOTE_CONCURRENCY,
@@ -271,11 +272,19 @@ def _make_action_command(command: ActionCommand) -> Callable[..., None]:
                 "--concurrency",
                 min=1,
                 max=1000,
-                help=f"Accounts in flight. Default {REMOTE_CONCURRENCY}, "
-                f"{LOCAL_CONCURRENCY} on a loopback host.",
+                help=f"Accounts in flight (against autoliq: at most this many in one bulk request). "
+                f"Default {REMOTE_CONCURRENCY}, {LOCAL_CONCURRENCY} on a loopback host; "
+                f"{BULK_CONCURRENCY} in an unpaced run while the server takes accounts in bulk.",
                 show_default=False,
             ),
         ] = None,
+        per_account: Annotated[
+            bool,
+            typer.Option(
+                "--per-account",
+                help="One request per account even against autoliq (as against Tradovate): no bulk route.",
+            ),
+        ] = False,
         retries: Annotated[
             int,
             typer.Option(
@@ -323,12 +332,18 @@ def _make_action_command(command: ActionCommand) -> Callable[..., None]:
             raise fail(CliError("--reason is required with --reason-code Other (the default)"))
         connection = connection_or_exit(url, user, password)
         default_rate, default_concurrency = pacing_defaults(connection.loopback)
+        paced_rate = default_rate if rate is None else rate
+        bulk_width: int | None = None
+        if not per_account:
+            # Accounts in flight go to the bulk route together; unpaced and unbounded, 1,000 at a time.
+            bulk_width = concurrency or (BULK_CONCURRENCY if paced_rate == 0 else default_concurrency)
         options = ActionOptions(
             command=command,
             reason_code=reason_code.value,
             reason=reason,
-            rate=default_rate if rate is None else rate,
+            rate=paced_rate,
             concurrency=concurrency or default_concurrency,
+            bulk_width=bulk_width,
             retries=retries,
             force=force,
             dry_run=dry_run,
@@ -356,6 +371,9 @@ class ActionOptions:
     reason: str | None
     rate: float
     concurrency: int
+    bulk_width: int | None
+    """Accounts in flight while the server takes them in bulk (at most this many a request); None:
+    one request per account (`--per-account`)."""
     retries: int
     force: bool
     dry_run: bool
@@ -438,6 +456,7 @@ def run_action(
             "journal": str(path),
             "rate": options.rate,
             "concurrency": options.concurrency,
+            "bulk": client.bulk_route is True,
             "requests": pace.sent,
             **report.to_json(),
         }
@@ -494,6 +513,7 @@ async def _execute(
             retries=options.retries,
             journal=writer,
             on_settled=settled,
+            chunk_size=options.bulk_width,
         )
         writer.start()
         try:

@@ -13,20 +13,25 @@ cannot drift apart.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeAlias, TypeVar, cast
+from urllib.parse import urlsplit
 
 import httpx
 
-from autoliq.client._retry import PENALTY_TICKET, Attempts, is_penalty_ticket, status_error
+from autoliq.client._retry import AMBIGUOUS, PENALTY_TICKET, Attempts, is_penalty_ticket, status_error
 from autoliq.client.config import ClientSettings
 from autoliq.client.errors import (
+    AccessDeniedError,
     ActionNotAppliedError,
     ApiError,
     AuthError,
     AutoliqClientError,
+    BulkUnavailableError,
+    HTTPStatusError,
+    NotFoundError,
     ServerError,
     TransportError,
     UnexpectedResponseError,
@@ -37,6 +42,7 @@ from autoliq.client.models import (
     AccountRiskStatusLog,
     ActionResult,
     AuditLog,
+    BulkAccountResult,
     Credentials,
     OAuthMeResponse,
     PlaceOrderResult,
@@ -85,13 +91,21 @@ ACCOUNT_LIST = "/v1/account/list"
 ACCOUNT_ITEM = "/v1/account/item"
 RISK_STATUS_LIST = "/v1/accountRiskStatus/list"
 RISK_STATUS_ITEM = "/v1/accountRiskStatus/item"
+RISK_STATUS_ITEMS = "/v1/accountRiskStatus/items"
 RISK_STATUS_DEPS = "/v1/accountRiskStatus/deps"
 SET_ADMIN_ACTION = "/v1/accountRiskStatus/setadminautoliqaction"
+BULK_SET_ADMIN_ACTION = "/_autoliq/bulk/setadminautoliqaction"
 RISK_STATUS_LOG_DEPS = "/v1/accountRiskStatusLog/deps"
 AUDIT = "/_autoliq/audit"
 PLACE_ORDER = "/v1/order/placeorder"
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+BULK_MAX = 10_000
+"""The most accounts autoliq's bulk setadminautoliqaction takes in one request."""
+ITEMS_CHUNK = 500
+"""Ids per `accountRiskStatus/items` read: the server takes 10,000, but a URL must stay short (500
+int64 ids are at most 10 KB of query)."""
 
 
 class Core:
@@ -112,6 +126,10 @@ class Core:
         self.clock = clock
         self.token = token
         self._refreshing = False
+        self.bulk_route: bool | None = False if is_tradovate_host(base_url) else None
+        """Whether the server has autoliq's bulk setadminautoliqaction: None until a bulk request
+        tells (False once it answered 404 or 405: an older autoliq, any other server), False from
+        the start on Tradovate's own hosts (`*.tradovateapi.com`), which are never asked."""
 
     # -- the one exchange: penalty tickets, 429, retries, errors --
 
@@ -296,6 +314,16 @@ class Core:
         """`GET /v1/accountRiskStatus/item?id=` (a risk status's id is its account's)."""
         return cast(Operation[AccountRiskStatus], self.get_object(RISK_STATUS_ITEM, {"id": account_id}))
 
+    def risk_statuses_of(self, account_ids: Sequence[int]) -> Operation[list[AccountRiskStatus]]:
+        """`GET /v1/accountRiskStatus/items?ids=` in chunks of `ITEMS_CHUNK` ids: the statuses of
+        those accounts that exist and are visible (the others are left out), chunk after chunk."""
+        found: list[AccountRiskStatus] = []
+        for start in range(0, len(account_ids), ITEMS_CHUNK):
+            chunk = account_ids[start : start + ITEMS_CHUNK]
+            body = yield from self.get_list(RISK_STATUS_ITEMS, {"ids": ",".join(map(str, chunk))})
+            found.extend(cast(list[AccountRiskStatus], body))
+        return found
+
     def risk_status_deps(self, account_id: int) -> Operation[list[AccountRiskStatus]]:
         """`GET /v1/accountRiskStatus/deps?masterid=`: the statuses of an account."""
         return cast(
@@ -319,19 +347,19 @@ class Core:
         self, account_id: int, admin_action: str, reason_code: str, reason: str | None, verify: bool
     ) -> Operation[ActionResult]:
         """`POST /v1/accountRiskStatus/setadminautoliqaction`, read back when `verify`."""
-        body: dict[str, Any] = {
-            "accountId": account_id,
-            "adminAction": str(admin_action),
-            "adminActionReasonCode": str(reason_code),
-        }
-        if reason is not None:
-            body["adminActionReason"] = reason
         wanted = str(admin_action)
         status: AccountRiskStatus | None = None
         write_error: ServerError | TransportError | None = None
         try:
             answer = expect_object(
-                (yield from self.call("POST", SET_ADMIN_ACTION, json=body)), SET_ADMIN_ACTION
+                (
+                    yield from self.call(
+                        "POST",
+                        SET_ADMIN_ACTION,
+                        json=action_body(account_id, admin_action, reason_code, reason),
+                    )
+                ),
+                SET_ADMIN_ACTION,
             )
             found = answer.get("accountRiskStatus")
             status = cast(AccountRiskStatus, found) if isinstance(found, dict) else None
@@ -340,24 +368,124 @@ class Core:
                 raise
             write_error = exc  # the outcome is unknown: the read-back decides
         if not verify:
-            applied = status is not None and status.get("adminAction") == wanted
-            return ActionResult(account_id, wanted, applied=applied, verified=False, status=status)
+            return unverified(account_id, wanted, status)
         # Tradovate's status has no accountId: read it back by its master, the account.
         statuses = yield from self.risk_status_deps(account_id)
-        read_back = statuses[0] if statuses else None
-        applied = read_back is not None and read_back.get("adminAction") == wanted
-        result = ActionResult(
-            account_id,
-            wanted,
-            applied=applied,
-            verified=True,
-            status=status,
-            read_back=read_back,
-            write_error=write_error,
-        )
-        if not applied:
-            raise ActionNotAppliedError(result) from write_error
-        return result
+        return verified(account_id, wanted, status, write_error, statuses[0] if statuses else None)
+
+    def bulk_set_admin_auto_liq_action(
+        self, account_ids: Sequence[int], admin_action: str, reason_code: str, reason: str | None
+    ) -> Operation[list[BulkAccountResult]]:
+        """autoliq's `POST /_autoliq/bulk/setadminautoliqaction`: one result per account, in order.
+        `BulkUnavailableError` when the server has no such route (it answers 404 or 405), which
+        `bulk_route` then remembers; a write, never repeated after a 5xx or a lost answer."""
+        if not 1 <= len(account_ids) <= BULK_MAX:
+            raise ValueError(f"give 1 to {BULK_MAX} account ids")
+        if len(set(account_ids)) != len(account_ids):
+            raise ValueError("an account id is given more than once")
+        body = action_body(0, admin_action, reason_code, reason)
+        del body["accountId"]
+        body = {"accountIds": list(account_ids), **body}
+        try:
+            answer = yield from self.call("POST", BULK_SET_ADMIN_ACTION, json=body)
+        except HTTPStatusError as exc:
+            if exc.status_code not in (404, 405):
+                raise
+            self.bulk_route = False
+            raise BulkUnavailableError(
+                str(exc),
+                status_code=exc.status_code,
+                error_text=exc.error_text,
+                method=exc.method,
+                url=exc.url,
+            ) from exc
+        self.bulk_route = True
+        results = expect_object(answer, BULK_SET_ADMIN_ACTION).get("results")
+        if not isinstance(results, list) or len(results) != len(account_ids):
+            raise UnexpectedResponseError(f"{BULK_SET_ADMIN_ACTION}: expected one result per account")
+        return cast(list[BulkAccountResult], results)
+
+    def set_admin_auto_liq_action_many(
+        self,
+        account_ids: Sequence[int],
+        admin_action: str,
+        reason_code: str,
+        reason: str | None,
+        verify: bool,
+        fallback: bool = True,
+    ) -> Operation[list[ActionResult | AutoliqClientError]]:
+        """setadminautoliqaction for each of `account_ids` (distinct), each account's outcome in
+        order: what `set_admin_auto_liq_action` returns for it, or the error it raises. autoliq's bulk
+        route carries them (`BULK_MAX` a request) unless `bulk_route` is False or it answers 404;
+        then one request per account, or, without `fallback`, `BulkUnavailableError` (nothing sent
+        per account). With `verify`, read back with `risk_statuses_of`."""
+        if len(set(account_ids)) != len(account_ids):
+            raise ValueError("an account id is given more than once")
+        if not fallback and self.bulk_route is False:
+            raise BulkUnavailableError(
+                f"POST {self.base_url}{BULK_SET_ADMIN_ACTION}: HTTP 404 (the server has no bulk route)",
+                status_code=404,
+                error_text=None,
+                method="POST",
+                url=self.base_url + BULK_SET_ADMIN_ACTION,
+            )
+        wanted = str(admin_action)
+        written: dict[int, AccountRiskStatus | AutoliqClientError] = {}
+        left = list(account_ids)
+        while left and self.bulk_route is not False:
+            chunk, left = left[:BULK_MAX], left[BULK_MAX:]
+            try:
+                results = yield from self.bulk_set_admin_auto_liq_action(
+                    chunk, admin_action, reason_code, reason
+                )
+            except BulkUnavailableError:
+                if not fallback:
+                    raise  # (a chunk before it was answered: only the first can meet the 404)
+                left = chunk + left
+                break
+            except AutoliqClientError as exc:  # the whole request: the same for each of its accounts
+                written.update(dict.fromkeys(chunk, exc))
+                continue
+            for account_id, result in zip(chunk, results, strict=True):
+                written[account_id] = bulk_outcome(account_id, result, self.base_url + BULK_SET_ADMIN_ACTION)
+        for account_id in left:  # Tradovate: one request per account
+            try:
+                answer = yield from self.call(
+                    "POST", SET_ADMIN_ACTION, json=action_body(account_id, admin_action, reason_code, reason)
+                )
+                found = expect_object(answer, SET_ADMIN_ACTION).get("accountRiskStatus")
+                written[account_id] = cast(AccountRiskStatus, found) if isinstance(found, dict) else {}
+            except AutoliqClientError as exc:
+                written[account_id] = exc
+        outcomes: dict[int, ActionResult | AutoliqClientError] = {}
+        to_read: list[int] = []
+        for account_id, outcome in written.items():
+            unknown = isinstance(outcome, ServerError | TransportError)
+            if isinstance(outcome, AutoliqClientError) and not (verify and unknown):
+                outcomes[account_id] = outcome
+            elif not verify:
+                status = cast(AccountRiskStatus, outcome) or None
+                outcomes[account_id] = unverified(account_id, wanted, status)
+            else:
+                to_read.append(account_id)
+        if to_read:
+            try:
+                read = yield from self.risk_statuses_of(to_read)
+            except AutoliqClientError as exc:  # the read-back failed: each account's outcome is unknown
+                outcomes.update(dict.fromkeys(to_read, exc))
+            else:
+                by_id = {s.get("id"): s for s in read}
+                for account_id in to_read:
+                    outcome = written[account_id]
+                    write_error = outcome if isinstance(outcome, ServerError | TransportError) else None
+                    status = None if write_error is not None else cast(AccountRiskStatus, outcome) or None
+                    try:
+                        outcomes[account_id] = verified(
+                            account_id, wanted, status, write_error, by_id.get(account_id)
+                        )
+                    except ActionNotAppliedError as exc:
+                        outcomes[account_id] = exc
+        return [outcomes[a] for a in account_ids]
 
     def place_order(self, body: dict[str, Any]) -> Operation[PlaceOrderResult]:
         """`POST /v1/order/placeorder`: a refusal is a value (`failureReason`), not an error."""
@@ -424,6 +552,84 @@ def order_body(
     }
     body.update({k: v for k, v in optional.items() if v is not None})
     return body
+
+
+def action_body(account_id: int, admin_action: str, reason_code: str, reason: str | None) -> dict[str, Any]:
+    """A `SetAdminAutoLiqAction` body (`adminActionReason` left out when None)."""
+    body: dict[str, Any] = {
+        "accountId": account_id,
+        "adminAction": str(admin_action),
+        "adminActionReasonCode": str(reason_code),
+    }
+    if reason is not None:
+        body["adminActionReason"] = reason
+    return body
+
+
+def unverified(account_id: int, wanted: str, status: AccountRiskStatus | None) -> ActionResult:
+    """A write's result without a read-back: applied when its answer shows the action."""
+    applied = status is not None and status.get("adminAction") == wanted
+    return ActionResult(account_id, wanted, applied=applied, verified=False, status=status)
+
+
+def verified(
+    account_id: int,
+    wanted: str,
+    status: AccountRiskStatus | None,
+    write_error: ServerError | TransportError | None,
+    read_back: AccountRiskStatus | None,
+) -> ActionResult:
+    """A write's result by its read-back: `ActionNotAppliedError` unless it shows the action."""
+    applied = read_back is not None and read_back.get("adminAction") == wanted
+    result = ActionResult(
+        account_id,
+        wanted,
+        applied=applied,
+        verified=True,
+        status=status,
+        read_back=read_back,
+        write_error=write_error,
+    )
+    if not applied:
+        raise ActionNotAppliedError(result) from write_error
+    return result
+
+
+def bulk_outcome(account_id: int, result: Any, url: str) -> AccountRiskStatus | AutoliqClientError:
+    """One account's result of the bulk route as the single route's answer would have been read:
+    its status, or the error the SDK raises for that answer (`httpStatus` 200 with `errorText`:
+    `ApiError`; 401, 404, other 4xx: their `HTTPStatusError`; 5xx: an ambiguous `ServerError`)."""
+    if not isinstance(result, dict) or result.get("accountId") != account_id:
+        return UnexpectedResponseError(f"POST {url}: no result for account {account_id}")
+    status = result.get("httpStatus")
+    text = result.get("errorText")
+    text = str(text) if text else None
+    if status == 200:
+        if text is not None:
+            return ApiError(text, {"errorText": text})
+        found = result.get("accountRiskStatus")
+        if isinstance(found, dict):
+            return cast(AccountRiskStatus, found)
+        return UnexpectedResponseError(f"POST {url}: account {account_id}: no accountRiskStatus")
+    if not isinstance(status, int):
+        return UnexpectedResponseError(f"POST {url}: account {account_id}: no httpStatus")
+    message = f"POST {url} (account {account_id}): HTTP {status}" + (f": {text}" if text else "")
+    if status >= 500:
+        return ServerError(
+            message + AMBIGUOUS, status_code=status, error_text=text, method="POST", url=url, ambiguous=True
+        )
+    kind: type[HTTPStatusError] = HTTPStatusError
+    if status == 401:
+        kind = AccessDeniedError
+    elif status == 404:
+        kind = NotFoundError
+    return kind(message, status_code=status, error_text=text, method="POST", url=url)
+
+
+def is_tradovate_host(base_url: str) -> bool:
+    """Whether `base_url` is one of Tradovate's hosts (`tradovateapi.com` and its subdomains)."""
+    host = (urlsplit(base_url).hostname or "").lower()
+    return host == "tradovateapi.com" or host.endswith(".tradovateapi.com")
 
 
 def utc_now() -> datetime:

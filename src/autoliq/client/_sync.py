@@ -24,6 +24,7 @@ from autoliq.client._core import (
 from autoliq.client.config import ClientSettings, resolve_base_url
 from autoliq.client.config import market_data_url as _market_data_url
 from autoliq.client.config import websocket_url as _websocket_url
+from autoliq.client.errors import AutoliqClientError
 from autoliq.client.market_data import (
     DOMS,
     HISTOGRAMS,
@@ -44,6 +45,7 @@ from autoliq.client.models import (
     AdminAction,
     AuditLog,
     Bar,
+    BulkAccountResult,
     ChartKind,
     Dom,
     EndOfHistory,
@@ -201,6 +203,11 @@ class Client:
         """`GET /v1/accountRiskStatus/item?id=` (the status's id is the account's)."""
         return self._run(self._core.risk_status(account_id))
 
+    def risk_statuses_of(self, account_ids: Sequence[int]) -> list[AccountRiskStatus]:
+        """`GET /v1/accountRiskStatus/items?ids=`, 500 ids a request: the statuses of those accounts
+        that exist and are visible (the others are left out)."""
+        return self._run(self._core.risk_statuses_of(list(account_ids)))
+
     def risk_status_deps(self, account_id: int) -> list[AccountRiskStatus]:
         """`GET /v1/accountRiskStatus/deps?masterid=`: Tradovate's way to read an account's status."""
         return self._run(self._core.risk_status_deps(account_id))
@@ -214,6 +221,48 @@ class Client:
         return self._run(self._core.audit(account_id))
 
     # -- admin actions --
+
+    @property
+    def bulk_route(self) -> bool | None:
+        """Whether the server has autoliq's bulk setadminautoliqaction: None until a bulk request
+        told, False once it answered 404 (Tradovate's hosts), remembered for this client's life."""
+        return self._core.bulk_route
+
+    def bulk_set_admin_auto_liq_action(
+        self,
+        account_ids: Sequence[int],
+        admin_action: AdminAction | str,
+        *,
+        reason_code: ReasonCode | str = ReasonCode.OTHER,
+        reason: str | None = None,
+    ) -> list[BulkAccountResult]:
+        """autoliq's `POST /_autoliq/bulk/setadminautoliqaction` (1 to 10,000 distinct ids): one
+        result per account, in order; `BulkUnavailableError` (a `NotFoundError`) where the server
+        has no such route. Not retried, not read back: see `set_admin_auto_liq_action_many`."""
+        return self._run(
+            self._core.bulk_set_admin_auto_liq_action(list(account_ids), admin_action, reason_code, reason)
+        )
+
+    def set_admin_auto_liq_action_many(
+        self,
+        account_ids: Sequence[int],
+        admin_action: AdminAction | str,
+        *,
+        reason_code: ReasonCode | str = ReasonCode.OTHER,
+        reason: str | None = None,
+        verify: bool = False,
+        fallback: bool = True,
+    ) -> list[ActionResult | AutoliqClientError]:
+        """Set the adminAction of many accounts (distinct ids): each account's `ActionResult`, or the
+        error `set_admin_auto_liq_action` would raise for it, in order. autoliq's bulk route carries
+        them, 10,000 a request; a server without it (Tradovate) gets one request per account, or,
+        with `fallback=False`, `BulkUnavailableError`. With `verify`, read back with
+        `accountRiskStatus/items`, 500 accounts a request."""
+        return self._run(
+            self._core.set_admin_auto_liq_action_many(
+                list(account_ids), admin_action, reason_code, reason, verify, fallback
+            )
+        )
 
     def set_admin_auto_liq_action(
         self,
@@ -287,6 +336,70 @@ class Client:
         """`LiquidateOnlyModeImmediately`: only orders that reduce a position."""
         return self.set_admin_auto_liq_action(
             account_id,
+            AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY,
+            reason_code=reason_code,
+            reason=reason,
+            verify=verify,
+        )
+
+    def lock_many(
+        self,
+        account_ids: Sequence[int],
+        reason: str | None = None,
+        *,
+        reason_code: ReasonCode | str = ReasonCode.OTHER,
+        verify: bool = False,
+    ) -> list[ActionResult | AutoliqClientError]:
+        """`lock` for many accounts (`set_admin_auto_liq_action_many`)."""
+        return self.set_admin_auto_liq_action_many(
+            account_ids,
+            AdminAction.LOCK_TRADING_IMMEDIATELY,
+            reason_code=reason_code,
+            reason=reason,
+            verify=verify,
+        )
+
+    def unlock_many(
+        self,
+        account_ids: Sequence[int],
+        reason: str | None = None,
+        *,
+        reason_code: ReasonCode | str = ReasonCode.OTHER,
+        verify: bool = False,
+    ) -> list[ActionResult | AutoliqClientError]:
+        """`unlock` for many accounts (`set_admin_auto_liq_action_many`)."""
+        return self.set_admin_auto_liq_action_many(
+            account_ids, AdminAction.NORMAL, reason_code=reason_code, reason=reason, verify=verify
+        )
+
+    def liquidate_many(
+        self,
+        account_ids: Sequence[int],
+        reason: str | None = None,
+        *,
+        reason_code: ReasonCode | str = ReasonCode.OTHER,
+        verify: bool = False,
+    ) -> list[ActionResult | AutoliqClientError]:
+        """`liquidate` for many accounts (`set_admin_auto_liq_action_many`)."""
+        return self.set_admin_auto_liq_action_many(
+            account_ids,
+            AdminAction.LIQUIDATE_IMMEDIATELY,
+            reason_code=reason_code,
+            reason=reason,
+            verify=verify,
+        )
+
+    def liquidate_only_many(
+        self,
+        account_ids: Sequence[int],
+        reason: str | None = None,
+        *,
+        reason_code: ReasonCode | str = ReasonCode.OTHER,
+        verify: bool = False,
+    ) -> list[ActionResult | AutoliqClientError]:
+        """`liquidate_only` for many accounts (`set_admin_auto_liq_action_many`)."""
+        return self.set_admin_auto_liq_action_many(
+            account_ids,
             AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY,
             reason_code=reason_code,
             reason=reason,

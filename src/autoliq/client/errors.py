@@ -45,6 +45,7 @@ __all__ = [
     "ApiError",
     "AuthError",
     "AutoliqClientError",
+    "BulkUnavailableError",
     "HTTPStatusError",
     "MarketDataError",
     "NotFoundError",
@@ -126,6 +127,11 @@ class AccessDeniedError(HTTPStatusError):
 
 class NotFoundError(HTTPStatusError):
     """HTTP 404: unknown entity (or another organization's)."""
+
+
+class BulkUnavailableError(NotFoundError):
+    """The server has no bulk setadminautoliqaction (`/_autoliq/bulk/...` answered 404 or 405, or it
+    is one of Tradovate's hosts, never asked): nothing was processed."""
 
 
 class ServerError(HTTPStatusError):

@@ -209,6 +209,16 @@ class AccountRiskStatus(TypedDict, total=False):
     minNetLiq: float
 
 
+class BulkAccountResult(TypedDict, total=False):
+    """One account's result of autoliq's bulk setadminautoliqaction: `httpStatus` is what the single
+    route would have answered for it, with its `errorText` or `accountRiskStatus`."""
+
+    accountId: int
+    httpStatus: int
+    errorText: str
+    accountRiskStatus: AccountRiskStatus
+
+
 class AccountRiskStatusLog(TypedDict, total=False):
     """`AccountRiskStatusLog`: one row per change of an account's risk status."""
 

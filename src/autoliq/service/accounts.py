@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from autoliq.domain.gate import may_trade
 from autoliq.domain.model import Account, User
 from autoliq.service.ports import AccountStore, UnitOfWorkOf
@@ -22,6 +24,25 @@ class AccountDirectory:
             if account is not None:
                 self._cache[account_id] = account
         return account
+
+    async def get_many(self, organization_id: int, account_ids: Sequence[int]) -> dict[int, Account]:
+        """The accounts among `account_ids` that exist, by id: those already cached (of any
+        organization), and the others read at once among `organization_id`'s (another organization's
+        account that is not cached is left out, as an unknown one: callers refuse both alike)."""
+        found: dict[int, Account] = {}
+        missing: list[int] = []
+        for account_id in account_ids:
+            account = self._cache.get(account_id)
+            if account is None:
+                missing.append(account_id)
+            else:
+                found[account_id] = account
+        if missing:
+            read = await self._uow.read(lambda store: store.accounts(organization_id, ids=missing))
+            for account in read:
+                self._cache[account.id] = account
+                found[account.id] = account
+        return found
 
     def forget(self) -> None:
         """Drop every cached account (after a sandbox reset: their risk categories went back)."""

@@ -3,12 +3,13 @@ organizationadminunlockaccount, with PRODUCT.md's order of checks."""
 
 from __future__ import annotations
 
+import asyncio
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, TypeAlias, TypeVar, cast, overload
 
 from autoliq.domain.errors import NotFound, Unauthorized
 from autoliq.domain.events import RiskStatusChanged
@@ -35,6 +36,11 @@ from autoliq.service.ports import AccountEngine, RiskStatusStore, Store, UnitOfW
 from autoliq.telemetry.metrics import count_liquidation
 
 S = TypeVar("S", bound=RiskStatusStore)
+
+AdminActionResult: TypeAlias = RiskStatus | Rejection | EnvironmentDenied
+"""What setadminautoliqaction answers for an account it checked (a change, or a refusal)."""
+AdminActionOutcome: TypeAlias = AdminActionResult | Exception
+"""An account's outcome in a bulk call: its result, or what the single call would have raised."""
 
 
 class StoreEngine:
@@ -104,13 +110,56 @@ class RiskService(Generic[S]):
         reason: str | None,
     ) -> RiskStatus | Rejection | EnvironmentDenied:
         """Validate, then change the status and write its log row in one durable transaction."""
+        command = self._admin_command(account_id, admin_action, reason_code, reason)
+        if not isinstance(command, SetAdminAction):
+            return command
+        account = administered(caller, await self.accounts.get(command.account_id))
+        return await self._apply_admin_action(caller, account, command)
+
+    async def set_admin_auto_liq_actions(
+        self,
+        caller: User,
+        account_ids: Sequence[int],
+        admin_action: str | None,
+        reason_code: str | None,
+        reason: str | None,
+    ) -> list[AdminActionOutcome]:
+        """setadminautoliqaction for each of `account_ids`, answered in their order: each account gets
+        the single call's checks in the single call's order (`_admin_command`, `administered`) and
+        its own write (`_apply_admin_action`: status, log row and events in a durable transaction;
+        the unit of work commits the writes waiting together as one batch, and a write that fails
+        never takes its neighbours with it). What the single call raises for an account (NotFound,
+        Unauthorized, StorageUnavailable, a defect) is that account's outcome here, as a value."""
+        commands = [self._admin_command(a, admin_action, reason_code, reason) for a in account_ids]
+        wanted = [c.account_id for c in commands if isinstance(c, SetAdminAction)]
+        known = await self.accounts.get_many(caller.organization_id, wanted) if wanted else {}
+
+        async def one(command: SetAdminAction | Rejection | EnvironmentDenied) -> AdminActionResult:
+            if not isinstance(command, SetAdminAction):
+                return command
+            account = administered(caller, known.get(command.account_id))
+            return await self._apply_admin_action(caller, account, command)
+
+        outcomes = await asyncio.gather(*(one(c) for c in commands), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+                raise outcome  # cancelled: the request itself is gone
+        return cast(list[AdminActionOutcome], outcomes)
+
+    def _admin_command(
+        self, account_id: int | None, admin_action: str | None, reason_code: str | None, reason: str | None
+    ) -> SetAdminAction | Rejection | EnvironmentDenied:
+        """The body's checks in order, then the server's environment."""
         command = validate_set_admin_action(account_id, admin_action, reason_code, reason)
         if isinstance(command, Rejection):
             return command
         denied = check_environment(self._environment)
-        if denied is not None:
-            return denied
-        account = await self._administered(caller, command.account_id)
+        return command if denied is None else denied
+
+    async def _apply_admin_action(
+        self, caller: User, account: Account, command: SetAdminAction
+    ) -> RiskStatus:
+        """The change of one administered account, in one durable transaction (`apply_admin_action`)."""
         clock, engine = self._clock, self._engine
         # The liquidation engine needs the listed contracts (to close positions at their prices).
         contracts = self._listed() if command.action is AdminAction.LIQUIDATE_IMMEDIATELY else {}
@@ -123,14 +172,8 @@ class RiskService(Generic[S]):
         )
 
     async def _administered(self, caller: User, account_id: int) -> Account:
-        """The account, for an admin of its organization: NotFound for another organization's (ids of
-        other firms do not leak), Unauthorized for a non-admin."""
-        account = await self.accounts.get(account_id)
-        if account is None or account.organization_id != caller.organization_id:
-            raise NotFound()
-        if not caller.is_admin:
-            raise Unauthorized()
-        return account
+        """The account, for an admin of its organization (`administered`)."""
+        return administered(caller, await self.accounts.get(account_id))
 
     async def update_max_net_liq(
         self, caller: User, account_id: int | None, max_net_liq: float | None
@@ -197,6 +240,16 @@ class RiskService(Generic[S]):
             return status
 
         return await self._uow.write(work, accounts=(account.id,), log_rows=1)
+
+
+def administered(caller: User, account: Account | None) -> Account:
+    """`account` when `caller` administers it: NotFound for an unknown account or another
+    organization's (ids of other firms do not leak), Unauthorized for a non-admin."""
+    if account is None or account.organization_id != caller.organization_id:
+        raise NotFound()
+    if not caller.is_admin:
+        raise Unauthorized()
+    return account
 
 
 def apply_admin_action(

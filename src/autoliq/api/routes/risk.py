@@ -1,4 +1,4 @@
-"""/v1/accountRiskStatus and /v1/accountRiskStatusLog."""
+"""/v1/accountRiskStatus, /v1/accountRiskStatusLog and the bulk setadminautoliqaction (/_autoliq/bulk)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,25 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from autoliq.api.asgi_post import asgi_post, declaration_only
+from autoliq.api.errors import error_answer
 from autoliq.api.params import ERROR_RESPONSES, IdListParam, IdParam, MasterIdParam, parse_ids
 from autoliq.api.schemas.risk import (
     AccountRiskStatusLogOut,
     AccountRiskStatusOut,
     AccountRiskStatusResponse,
+    BulkAccountResult,
     OrganizationAdminUnlockAccountBody,
     ResetAutoLiqStatusBody,
     SetAdminAutoLiqActionBody,
+    SetAdminAutoLiqActionsBody,
+    SetAdminAutoLiqActionsResponse,
     UpdateMaxNetLiqBody,
     log_entry_out,
     risk_status_out,
 )
 from autoliq.api.security import caller_of
 from autoliq.container import Services
+from autoliq.domain.errors import BadRequest
 from autoliq.domain.model import RiskStatus, User
 from autoliq.domain.rules import EnvironmentDenied, Rejection
 from autoliq.telemetry.metrics import count_admin_action
@@ -178,12 +183,73 @@ async def set_admin_action(
     result = await services.risk.set_admin_auto_liq_action(
         caller, body.accountId, body.adminAction, body.adminActionReasonCode, body.adminActionReason
     )
+    return admin_action_answer(result)
+
+
+def admin_action_answer(
+    result: RiskStatus | Rejection | EnvironmentDenied,
+) -> tuple[int, AccountRiskStatusResponse]:
+    """What setadminautoliqaction answers for one account's result: (HTTP status, answer); a change
+    is counted in the metrics."""
     if isinstance(result, Rejection):
         return 200, AccountRiskStatusResponse(errorText=result.error_text)
     if isinstance(result, EnvironmentDenied):
         return result.http_status, AccountRiskStatusResponse(errorText=result.error_text)
     count_admin_action(result.admin_action.value)
     return 200, AccountRiskStatusResponse(accountRiskStatus=risk_status_out(result))
+
+
+BULK_SET_ADMIN_ACTION_PATH = "/_autoliq/bulk/setadminautoliqaction"
+
+
+class BulkController(Controller):
+    """autoliq's bulk forms of Tradovate's writes (not on Tradovate's hosts)."""
+
+    path = "/_autoliq/bulk"
+    tags = ["autoliq"]  # noqa: RUF012
+
+    @post("/setadminautoliqaction", status_code=200, responses=ERROR_RESPONSES)
+    async def set_admin_auto_liq_actions(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[SetAdminAutoLiqActionsBody],
+        services: NamedDependency[Services],
+    ) -> SetAdminAutoLiqActionsResponse:
+        """setadminautoliqaction for up to 10,000 distinct accounts (`accountIds`) in one request:
+        each account gets the single route's checks, in its order, and its change (status, log row,
+        events) exactly as the single route makes it. `results` answers each account in the
+        request's order: `httpStatus` is what the single route would have answered for it, with its
+        `errorText` or `accountRiskStatus`. 400 for a missing, empty or too long `accountIds`, or an
+        id given twice."""
+        body = data
+        seen: set[int] = set()
+        for account_id in body.accountIds:
+            if account_id in seen:
+                raise BadRequest(f"accountIds: {account_id} is given more than once")
+            seen.add(account_id)
+        outcomes = await services.risk.set_admin_auto_liq_actions(
+            caller_of(request).user,
+            body.accountIds,
+            body.adminAction,
+            body.adminActionReasonCode,
+            body.adminActionReason,
+        )
+        results = []
+        for account_id, outcome in zip(body.accountIds, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                error = error_answer(outcome, "POST", BULK_SET_ADMIN_ACTION_PATH)
+                results.append(BulkAccountResult(account_id, error.status, errorText=error.text))
+            else:
+                status, answer = admin_action_answer(outcome)
+                results.append(
+                    BulkAccountResult(
+                        account_id,
+                        status,
+                        errorText=answer.errorText,
+                        accountRiskStatus=answer.accountRiskStatus,
+                    )
+                )
+        return SetAdminAutoLiqActionsResponse(results)
 
 
 @post(

@@ -7,6 +7,7 @@ names, to the letter.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
 
@@ -44,6 +45,22 @@ class SetAdminAutoLiqActionBody(msgspec.Struct, forbid_unknown_fields=False):
     adminActionReason: str | None = None
 
 
+MAX_BULK_ACCOUNTS = 10_000
+"""The most accounts one bulk setadminautoliqaction may name."""
+
+
+class SetAdminAutoLiqActionsBody(msgspec.Struct, forbid_unknown_fields=False):
+    """autoliq's bulk setadminautoliqaction (`POST /_autoliq/bulk/setadminautoliqaction`): Tradovate's
+    `SetAdminAutoLiqAction` with `accountIds` (1 to 10,000 distinct ids) instead of `accountId`."""
+
+    accountIds: Annotated[
+        list[Int64], msgspec.Meta(min_length=1, max_length=MAX_BULK_ACCOUNTS, description="distinct ids")
+    ]
+    adminAction: str | None = None
+    adminActionReasonCode: str | None = None
+    adminActionReason: str | None = None
+
+
 class AccountRiskStatusOut(msgspec.Struct, omit_defaults=True):
     """Tradovate's `AccountRiskStatus` (absent values are omitted, never null)."""
 
@@ -61,6 +78,22 @@ class AccountRiskStatusResponse(msgspec.Struct, omit_defaults=True):
 
     errorText: str | None = None
     accountRiskStatus: AccountRiskStatusOut | None = None
+
+
+class BulkAccountResult(msgspec.Struct, omit_defaults=True):
+    """One account's answer in a bulk setadminautoliqaction: `httpStatus` is the status the single
+    route would have answered for it, with that answer's `errorText` or `accountRiskStatus`."""
+
+    accountId: int
+    httpStatus: int
+    errorText: str | None = None
+    accountRiskStatus: AccountRiskStatusOut | None = None
+
+
+class SetAdminAutoLiqActionsResponse(msgspec.Struct):
+    """A bulk setadminautoliqaction's answer: one result per account, in the request's order."""
+
+    results: list[BulkAccountResult]
 
 
 class AccountRiskStatusLogOut(msgspec.Struct, omit_defaults=True):
