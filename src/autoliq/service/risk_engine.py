@@ -6,9 +6,12 @@ fill; it never calls back here) and evaluate the account's post-trade rules afte
 same transaction; a price change fills the resting orders it reaches (`fill_resting_orders`,
 evaluating after each fill) and then evaluates the accounts whose price triggers it reached
 (`evaluate_candidates`). So a breach is detected on the fill or price that causes it and its
-liquidation commits with it. `liquidate_account` (an auto-liq breach, LiquidateImmediately, the
-flatten timer) reads the account's state once and writes set-based: a handful of statements
-however many positions and orders. Timers end the locks (`unlock`) and flatten at
+liquidation commits with it. Evaluation is set-based (`evaluate_accounts`, of which
+`evaluate_account` is the one-account case): a price tick's candidates are read in two statements,
+evaluated in memory, and each table is written once for all of them, liquidations included.
+`liquidate_account` (LiquidateImmediately, the flatten timer) reads the account's state once and
+writes set-based: a handful of statements however many positions and orders. Timers end the locks
+(`unlock`) and flatten at
 `flattenTimestamp` (`flatten`); the session job (`close_sessions`) moves `EOD` trailing marks and
 expires Day orders at each trade date's end.
 """
