@@ -184,6 +184,11 @@ class Settings:
     metrics_dir: str | None = None
     """Directory where the workers of one server share their metrics (AUTOLIQ_METRICS_DIR): set by
     `autoliq serve --workers N` for its workers, not by hand; None: each process answers its own."""
+    outbox_poll_seconds: float | None = None
+    """SQLite: seconds between two reads of the event outbox by a process's relay (PostgreSQL
+    notifies instead). None: 0.1 in a worker of `autoliq serve --workers N` (metrics_dir set), 1 in
+    a single process (no sibling writes; only another server on the same file would). Not read from
+    the environment: for embedders and tests that run several workers in one process."""
     keep_alive_seconds: float = 5.0
     """A connection with no request under way is closed after this long idle, from when it opened or
     its last answer was sent (AUTOLIQ_KEEP_ALIVE_SECONDS; uvicorn's `timeout_keep_alive`)."""

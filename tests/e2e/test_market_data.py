@@ -18,7 +18,7 @@ from autoliq.bootstrap import bootstrap
 from autoliq.config import Settings
 from autoliq.domain.events import Event, PricesChanged
 from autoliq.service.clock import ManualClock
-from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login, make_settings
+from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login, make_settings, worker_settings
 from tests.e2e.test_websocket import Socket, open_socket, token_of
 from tests.helpers import BAR_FIELDS, QUOTE_KEYS, market_order
 
@@ -482,14 +482,14 @@ def test_get_chart_when_daily_bars_then_one_per_trade_date_with_fill_volumes(
 def test_get_chart_when_server_restarted_then_bars_come_from_the_stored_history(
     world: World, clock: ManualClock
 ) -> None:
-    first = bootstrap(make_settings(world.database_url), clock=clock, run_migrations=False)
+    first = bootstrap(worker_settings(world.database_url), clock=clock, run_migrations=False)
     with TestClient(app=create_app(first)) as client:
         admin = bearer(login(client, "admin", ADMIN_PW))
         set_prices(client, admin, ESZ6=5000)
         clock.advance(60)
         set_prices(client, admin, ESZ6=5001)
     # Act: a new process over the same database
-    second = bootstrap(make_settings(world.database_url), clock=clock, run_migrations=False)
+    second = bootstrap(worker_settings(world.database_url), clock=clock, run_migrations=False)
     with (
         TestClient(app=create_app(second)) as client,
         open_socket(client, login(client, "trader", TRADER_PW)) as ws,
@@ -518,8 +518,8 @@ def test_price_change_when_set_through_another_worker_then_its_subscribers_hear_
     world: World, clock: ManualClock
 ) -> None:
     # Arrange: two apps over one database, as two workers (each with its own publisher and relay)
-    writer = bootstrap(make_settings(world.database_url), clock=clock, run_migrations=False)
-    reader = bootstrap(make_settings(world.database_url), clock=clock, run_migrations=False)
+    writer = bootstrap(worker_settings(world.database_url), clock=clock, run_migrations=False)
+    reader = bootstrap(worker_settings(world.database_url), clock=clock, run_migrations=False)
     with TestClient(app=create_app(writer)) as one, TestClient(app=create_app(reader)) as other:
         admin = bearer(login(one, "admin", ADMIN_PW))
         # The other worker's relay delivers the first change on its own time: subscribing before
