@@ -133,7 +133,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=3, help="loaded seconds before sampling (3)")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (1)")
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds before a request fails")
+    parser.add_argument("--timeout", type=int, default=10, help="seconds before a request fails (10)")
     parser.add_argument("--accounts", type=int, default=1000)
     parser.add_argument("--label", default="", help="a name for this run in the output")
     parser.add_argument("--no-install", action="store_true", help="never apt-get install wrk")
