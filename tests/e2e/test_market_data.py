@@ -482,14 +482,14 @@ def test_get_chart_when_daily_bars_then_one_per_trade_date_with_fill_volumes(
 def test_get_chart_when_server_restarted_then_bars_come_from_the_stored_history(
     world: World, clock: ManualClock
 ) -> None:
-    first = bootstrap(worker_settings(world.database_url), clock=clock, run_migrations=False)
+    first = bootstrap(make_settings(world.database_url), clock=clock, run_migrations=False)
     with TestClient(app=create_app(first)) as client:
         admin = bearer(login(client, "admin", ADMIN_PW))
         set_prices(client, admin, ESZ6=5000)
         clock.advance(60)
         set_prices(client, admin, ESZ6=5001)
     # Act: a new process over the same database
-    second = bootstrap(worker_settings(world.database_url), clock=clock, run_migrations=False)
+    second = bootstrap(make_settings(world.database_url), clock=clock, run_migrations=False)
     with (
         TestClient(app=create_app(second)) as client,
         open_socket(client, login(client, "trader", TRADER_PW)) as ws,
