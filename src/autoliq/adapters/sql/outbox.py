@@ -114,7 +114,7 @@ def write_outbox(batch: Batch, origin: str, events: Sequence[Event], now: dateti
             ids = [cursor.lastrowid]
         else:
             cursor.execute(statements["insert_outbox_one"], row)
-            ids = [row[0] for row in cursor.fetchall()]
+            ids = [answer[0] for answer in cursor.fetchall()]
     else:
         # One statement however many rows (sqlite3's executemany answers no ids): the payloads as
         # one array, inserted in their order.
@@ -122,7 +122,7 @@ def write_outbox(batch: Batch, origin: str, events: Sequence[Event], now: dateti
         if batch.is_sqlite:
             payloads = _encode(payloads).decode()
         cursor.execute(statements["insert_outbox_returning"], (origin, created, payloads))
-        ids = [row[0] for row in cursor.fetchall()]
+        ids = [answer[0] for answer in cursor.fetchall()]
     if not batch.is_sqlite:
         cursor.execute(_NOTIFY, (origin,))
     return ids
