@@ -29,6 +29,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from autoliq.adapters.sql.db import migrate
+from autoliq.adapters.sql.outbox import WORKER_POLL_SECONDS
 from autoliq.api.app import create_app
 from autoliq.bootstrap import DemoCredentials, Services, bootstrap, seed_demo_if_empty, seed_organization
 from autoliq.config import Settings, WebSocketSettings
@@ -274,6 +275,13 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)
+
+
+def worker_settings(database_url: str, **overrides: Any) -> Settings:
+    """`make_settings` for one of several workers in one process (two sets of services over one
+    database stand for the workers of `autoliq serve --workers N`): their relays read SQLite's outbox
+    every 0.1 s, as such a worker's does (a single process's reads it every second)."""
+    return make_settings(database_url, outbox_poll_seconds=WORKER_POLL_SECONDS, **overrides)
 
 
 @dataclass

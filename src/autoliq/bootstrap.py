@@ -355,7 +355,7 @@ def serving_app(settings: Settings) -> Litestar:
     """The ASGI app of one process serving `settings` (database already prepared)."""
     from autoliq.api.app import create_app
 
-    return create_app(bootstrap(settings, run_migrations=False), announce_shutdown=True)
+    return create_app(bootstrap(settings, run_migrations=False), announce_shutdown=True, settle_gc=True)
 
 
 def worker_app() -> Litestar:

@@ -113,6 +113,9 @@ def _lower(raw: str) -> str:
     return raw.lower()
 
 
+DEFAULT_GC_GEN0_THRESHOLD = 50_000
+"""See `Settings.gc_gen0_threshold` (Python's own: 700)."""
+
 _PARSED_VARIABLES: tuple[tuple[str, str, Callable[[str], object], str], ...] = (
     ("AUTOLIQ_HOST", "host", _text, "an interface"),
     ("AUTOLIQ_PORT", "port", int, "an integer"),
@@ -133,6 +136,8 @@ _PARSED_VARIABLES: tuple[tuple[str, str, Callable[[str], object], str], ...] = (
     ("AUTOLIQ_MD_MAX_SUBSCRIPTIONS", "md_max_subscriptions", int, "an integer"),
     ("AUTOLIQ_MD_CHART_MAX_BARS", "md_chart_max_bars", int, "an integer"),
     ("AUTOLIQ_MD_FIRST_DATA_DELAY_MS", "md_first_data_delay_ms", int, "an integer"),
+    ("AUTOLIQ_GC_GEN0_THRESHOLD", "gc_gen0_threshold", int, "an integer"),
+    ("AUTOLIQ_OUTBOX_POLL_SECONDS", "outbox_poll_seconds", float, "a number"),
     (
         "AUTOLIQ_TRUSTED_PROXIES",
         "trusted_proxies",
@@ -184,6 +189,15 @@ class Settings:
     metrics_dir: str | None = None
     """Directory where the workers of one server share their metrics (AUTOLIQ_METRICS_DIR): set by
     `autoliq serve --workers N` for its workers, not by hand; None: each process answers its own."""
+    gc_gen0_threshold: int = DEFAULT_GC_GEN0_THRESHOLD
+    """The server process's garbage collector runs its youngest generation after this many net
+    allocations of container objects (AUTOLIQ_GC_GEN0_THRESHOLD, 100 to 10,000,000; Python's own is
+    700), once start-up is done and frozen (`api/gc_settle.py`, docs/performance.md)."""
+    outbox_poll_seconds: float | None = None
+    """SQLite: seconds between two reads of the event outbox by a process's relay
+    (AUTOLIQ_OUTBOX_POLL_SECONDS, above 0, at most 60; PostgreSQL notifies instead). None: 0.1 in a
+    worker of `autoliq serve --workers N` (metrics_dir set), 1 in a single process (no sibling
+    writes events; only another server on the same file would)."""
     keep_alive_seconds: float = 5.0
     """A connection with no request under way is closed after this long idle, from when it opened or
     its last answer was sent (AUTOLIQ_KEEP_ALIVE_SECONDS; uvicorn's `timeout_keep_alive`)."""
@@ -265,6 +279,14 @@ class Settings:
                 raise ValueError(f"{variable} {problem}")
         for proxy in self.trusted_proxies:
             ipaddress.ip_network(proxy, strict=False)  # a ValueError names it
+        if self.outbox_poll_seconds is not None and not 0 < self.outbox_poll_seconds <= 60:
+            raise ValueError(
+                f"AUTOLIQ_OUTBOX_POLL_SECONDS must be above 0 and at most 60, got {self.outbox_poll_seconds}"
+            )
+        if not 100 <= self.gc_gen0_threshold <= 10_000_000:
+            raise ValueError(
+                f"AUTOLIQ_GC_GEN0_THRESHOLD must be 100 to 10,000,000, got {self.gc_gen0_threshold}"
+            )
         if not 1 <= self.max_order_strategies <= 1000:
             raise ValueError(
                 f"AUTOLIQ_MAX_ORDER_STRATEGIES must be 1 to 1,000, got {self.max_order_strategies}"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from autoliq.adapters.publisher import InMemoryPublisher
-from autoliq.adapters.sql.outbox import OutboxRelay, loop_deliverer
+from autoliq.adapters.sql.outbox import SOLO_POLL_SECONDS, WORKER_POLL_SECONDS, OutboxRelay, loop_deliverer
 from autoliq.adapters.sql.readiness import ReadinessProbe
 from autoliq.adapters.sql.unit_of_work import UnitOfWork
 from autoliq.config import Settings
@@ -37,7 +37,16 @@ from autoliq.service.scheduler import Scheduler
 from autoliq.service.views import CashViews, TradingViews, Views
 from autoliq.telemetry.metrics_share import SharedMetrics
 
-__all__ = ["Services"]
+__all__ = ["Services", "relay_poll_seconds"]
+
+
+def relay_poll_seconds(settings: Settings) -> float:
+    """SQLite: how often the outbox relay reads the outbox (settings.outbox_poll_seconds, else 0.1 s
+    in a worker of `autoliq serve --workers N`, whose siblings write all the time, and 1 s in a single
+    process, where only another server on the same file would write other events)."""
+    if settings.outbox_poll_seconds is not None:
+        return settings.outbox_poll_seconds
+    return WORKER_POLL_SECONDS if settings.metrics_dir else SOLO_POLL_SECONDS
 
 
 @dataclass
@@ -82,13 +91,18 @@ class Services:
         """Deliver the events other workers commit to this process's publisher, on `loop`."""
         if self.relay is None:
             deliver = loop_deliverer(loop, self.publisher.publish)
-            self.relay = OutboxRelay(self.read_engine, self.uow.origin, deliver)
+            self.relay = OutboxRelay(
+                self.read_engine, self.uow.origin, deliver, poll_interval=relay_poll_seconds(self.settings)
+            )
+            # Before it reads where to start: the ids written after that fill its gaps.
+            self.uow.outbox_written = self.relay.wrote
             self.relay.start()
             # A clock move committed after start-up read the offset, and before the relay listened.
             self.sandbox_clock.follow_stored()
 
     def stop_relay(self) -> None:
         if self.relay is not None:
+            self.uow.outbox_written = None
             self.relay.stop()
             self.relay = None
             self.sandbox_clock.stop_following()

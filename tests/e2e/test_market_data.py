@@ -18,7 +18,7 @@ from autoliq.bootstrap import bootstrap
 from autoliq.config import Settings
 from autoliq.domain.events import Event, PricesChanged
 from autoliq.service.clock import ManualClock
-from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login, make_settings
+from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login, make_settings, worker_settings
 from tests.e2e.test_websocket import Socket, open_socket, token_of
 from tests.helpers import BAR_FIELDS, QUOTE_KEYS, market_order
 
@@ -518,8 +518,8 @@ def test_price_change_when_set_through_another_worker_then_its_subscribers_hear_
     world: World, clock: ManualClock
 ) -> None:
     # Arrange: two apps over one database, as two workers (each with its own publisher and relay)
-    writer = bootstrap(make_settings(world.database_url), clock=clock, run_migrations=False)
-    reader = bootstrap(make_settings(world.database_url), clock=clock, run_migrations=False)
+    writer = bootstrap(worker_settings(world.database_url), clock=clock, run_migrations=False)
+    reader = bootstrap(worker_settings(world.database_url), clock=clock, run_migrations=False)
     with TestClient(app=create_app(writer)) as one, TestClient(app=create_app(reader)) as other:
         admin = bearer(login(one, "admin", ADMIN_PW))
         # The other worker's relay delivers the first change on its own time: subscribing before

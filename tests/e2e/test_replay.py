@@ -18,7 +18,7 @@ from autoliq.api.app import create_app
 from autoliq.bootstrap import Services, bootstrap
 from autoliq.domain.states import Environment
 from autoliq.service.clock import ManualClock, SandboxClock
-from tests.conftest import ADMIN_PW, World, bearer, login, make_settings
+from tests.conftest import ADMIN_PW, World, bearer, login, worker_settings
 from tests.e2e.test_websocket import Socket, open_socket, token_of, with_settings
 from tests.helpers import app_client, market_order
 
@@ -160,7 +160,7 @@ def test_replay_when_start_beyond_the_bounds_or_bad_input_then_adjusted_or_400_n
 
 
 def _worker(world: World) -> Services:
-    services = bootstrap(make_settings(world.database_url), run_migrations=False)
+    services = bootstrap(worker_settings(world.database_url), run_migrations=False)
     assert isinstance(services.clock, SandboxClock)
     return services
 

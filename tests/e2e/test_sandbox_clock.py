@@ -16,7 +16,7 @@ from autoliq.api.app import create_app
 from autoliq.bootstrap import Services, bootstrap
 from autoliq.cli.main import app
 from autoliq.service.clock import ManualClock, SandboxClock
-from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login, make_settings
+from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login, worker_settings
 from tests.server import ADMIN_PASSWORD, ServerProcess
 
 CLOCK = "/_autoliq/clock"
@@ -138,7 +138,7 @@ def test_clock_when_moved_on_a_real_server_then_it_survives_a_restart_and_tokens
 def _worker(world: World) -> Services:
     """Services as one worker of `autoliq serve --workers N` runs them: the sandbox clock (the machine's
     plus the offset stored when it starts), its own unit of work, publisher and outbox relay."""
-    services = bootstrap(make_settings(world.database_url), run_migrations=False)
+    services = bootstrap(worker_settings(world.database_url), run_migrations=False)
     assert isinstance(services.clock, SandboxClock)
     return services
 

@@ -19,7 +19,7 @@ from autoliq.api.app import create_app
 from autoliq.bootstrap import Services, bootstrap
 from autoliq.domain.errors import StorageUnavailable
 from autoliq.service.clock import ManualClock
-from tests.conftest import ADMIN_PW, World, bearer, login, make_settings
+from tests.conftest import ADMIN_PW, World, bearer, login, worker_settings
 from tests.helpers import SET_ACTION, action_body, app_client
 
 H = dict[str, str]
@@ -293,8 +293,8 @@ def test_fault_when_stored_through_one_worker_then_a_request_to_another_takes_it
 ) -> None:
     """Two apps over one database, as two workers: the second hears of the fault through the event
     outbox (its relay), and the fault's one call is counted in the database, once."""
-    one = bootstrap(make_settings(world.database_url), clock=clock, run_migrations=False)
-    two = bootstrap(make_settings(world.database_url), clock=clock, run_migrations=False)
+    one = bootstrap(worker_settings(world.database_url), clock=clock, run_migrations=False)
+    two = bootstrap(worker_settings(world.database_url), clock=clock, run_migrations=False)
     with TestClient(app=create_app(one)) as first, TestClient(app=create_app(two)) as second:
         admin = bearer(login(first, "admin", ADMIN_PW))
         add_fault(first, admin, "/v1/account/list", "tooManyRequests")

@@ -24,7 +24,7 @@ from autoliq.domain.instruments import PRODUCTS_BY_NAME, listed_contracts
 from autoliq.domain.session import CHICAGO, previous_trade_date, trade_date
 from autoliq.domain.states import Environment
 from autoliq.service.clock import ManualClock, SandboxClock
-from tests.conftest import ADMIN_PW, OTHER_ADMIN_PW, TRADER_PW, World, bearer, login, make_settings
+from tests.conftest import ADMIN_PW, OTHER_ADMIN_PW, TRADER_PW, World, bearer, login, worker_settings
 from tests.helpers import SET_ACTION, action_body, app_client
 
 H = dict[str, str]
@@ -277,8 +277,8 @@ def test_reset_when_made_through_one_worker_then_the_other_sets_its_clock_back_a
     """Two apps over one database, as two workers with their own sandbox clocks (the machine's plus
     the stored offset, as `autoliq serve` runs them): the reset reaches the other one through the
     event outbox (its relay), the one that answered before its answer."""
-    one = bootstrap(make_settings(world.database_url), run_migrations=False)
-    two = bootstrap(make_settings(world.database_url), run_migrations=False)
+    one = bootstrap(worker_settings(world.database_url), run_migrations=False)
+    two = bootstrap(worker_settings(world.database_url), run_migrations=False)
     assert isinstance(one.clock, SandboxClock) and isinstance(two.clock, SandboxClock)
     with TestClient(app=create_app(one)) as first, TestClient(app=create_app(two)) as second:
         admin = bearer(login(first, "admin", ADMIN_PW))

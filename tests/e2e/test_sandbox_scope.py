@@ -29,7 +29,7 @@ from autoliq.domain.instruments import PRODUCTS_BY_NAME, listed_contracts
 from autoliq.domain.session import CHICAGO
 from autoliq.service.clock import ManualClock
 from autoliq.service.sandbox import UnknownOperator
-from tests.conftest import ADMIN_PW, OTHER_ADMIN_PW, World, bearer, login, make_settings
+from tests.conftest import ADMIN_PW, OTHER_ADMIN_PW, World, bearer, login, make_settings, worker_settings
 from tests.e2e.test_sandbox_faults import socket_frames
 from tests.helpers import SET_ACTION, action_body, app_client
 
@@ -369,8 +369,8 @@ def test_reset_of_an_organization_when_made_through_one_worker_then_the_other_dr
 ) -> None:
     """Two apps over one database, as two workers: an organization's reset reaches the other through
     the event outbox, which reads its faults again (the operator's stay) and keeps its clock."""
-    one = bootstrap(make_settings(world.database_url), clock=clock, run_migrations=False)
-    two = bootstrap(make_settings(world.database_url), clock=clock, run_migrations=False)
+    one = bootstrap(worker_settings(world.database_url), clock=clock, run_migrations=False)
+    two = bootstrap(worker_settings(world.database_url), clock=clock, run_migrations=False)
     with TestClient(app=create_app(one)) as first, TestClient(app=create_app(two)) as second:
         admin = bearer(login(first, "admin", ADMIN_PW))
         other = bearer(login(first, "other-admin", OTHER_ADMIN_PW))

@@ -5,15 +5,19 @@ publisher of the other, once; a session closed by one leaves the other's token c
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
+from autoliq.adapters.sql.batch import Batch
 from autoliq.adapters.sql.db import create_admin_engine
-from autoliq.adapters.sql.outbox import OutboxRelay, decode_event, encode_event
+from autoliq.adapters.sql.outbox import OutboxRelay, decode_event, encode_event, write_outbox
 from autoliq.adapters.sql.schema import event_outbox
 from autoliq.bootstrap import Services, bootstrap
+from autoliq.container import relay_poll_seconds
 from autoliq.domain.errors import Unauthorized
 from autoliq.domain.events import (
     Event,
@@ -28,7 +32,7 @@ from autoliq.domain.model import RiskStatus, RiskStatusLogEntry
 from autoliq.domain.states import Actor, AdminAction, ReasonCode
 from autoliq.service.clock import ManualClock
 from autoliq.service.ports import Store
-from tests.conftest import ADMIN_PW, World, make_settings
+from tests.conftest import ADMIN_PW, World, make_settings, worker_settings
 from tests.helpers import event_queue
 
 DEADLINE = 10.0
@@ -36,8 +40,8 @@ DEADLINE = 10.0
 
 @pytest.fixture
 def workers(world: World, clock: ManualClock) -> tuple[Services, Services]:
-    first = bootstrap(make_settings(world.database_url), clock=clock, run_migrations=False)
-    second = bootstrap(make_settings(world.database_url), clock=clock, run_migrations=False)
+    first = bootstrap(worker_settings(world.database_url), clock=clock, run_migrations=False)
+    second = bootstrap(worker_settings(world.database_url), clock=clock, run_migrations=False)
     return first, second
 
 
@@ -174,6 +178,139 @@ def test_relay_when_a_lower_id_commits_late_then_it_is_still_delivered(world: Wo
         assert relay.read_new() == 0  # nothing twice
     finally:
         engine.dispose()
+
+
+def _write_outbox(engine: Engine, origin: str, event: Event) -> list[int]:
+    """One transaction writing `event` to the outbox as the unit of work does; the new row's ids."""
+    with engine.begin() as conn:
+        batch = Batch(conn)
+        try:
+            return write_outbox(batch, origin, [event], datetime.now(UTC))
+        finally:
+            batch.close()
+
+
+def _log_ids(events: list[Event]) -> list[int]:
+    return [e.log_entry.id for e in events if isinstance(e, RiskStatusChanged)]
+
+
+def test_write_outbox_when_a_transaction_has_events_then_answers_the_ids_of_its_rows(world: World) -> None:
+    """The ids the writer hands its relay are those of the rows it wrote, in one statement, the
+    rows in the events' order (the other workers' relays deliver them by id)."""
+    engine = create_admin_engine(world.database_url)
+    events: list[Event] = [_status_event(1, n) for n in (7, 8, 9)]
+    try:
+        with engine.begin() as conn:
+            batch = Batch(conn)
+            ids = write_outbox(batch, "me", events, datetime.now(UTC))
+            batch.close()
+        assert _write_outbox(engine, "other", _status_event(1, 10)) == [max(ids) + 1]
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(event_outbox.c.id, event_outbox.c.payload)
+                .where(event_outbox.c.origin == "me")
+                .order_by(event_outbox.c.id)
+            ).all()
+    finally:
+        engine.dispose()
+    assert ids == [row.id for row in rows]
+    assert _log_ids([decode_event(row.payload) for row in rows]) == [7, 8, 9]  # in their order
+
+
+def test_relay_when_reading_then_never_fetches_its_own_rows_and_their_ids_fill_its_gaps(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its writer hands the relay the ids it committed: the relay's query skips its origin's rows,
+    and those ids let its horizon pass them; other origins' rows still arrive in id order, and a
+    lower id of another origin committed late is still delivered."""
+    engine = create_admin_engine(world.database_url)
+    delivered: list[Event] = []
+    relay = OutboxRelay(engine, "me", delivered.extend, gap_timeout=60)
+    fetched: list[str] = []
+    read = relay._read
+
+    def spy(conn: Connection) -> Sequence[object]:
+        rows = read(conn)
+        origins = dict(conn.execute(select(event_outbox.c.id, event_outbox.c.origin)).all())
+        fetched.extend(origins[row.id] for row in rows)  # type: ignore[attr-defined]
+        return rows
+
+    monkeypatch.setattr(relay, "_read", spy)
+    try:
+        relay.start()  # not used as a thread here: stopped at once, then read by hand
+        relay.stop()
+        base = relay._horizon
+        now = datetime.now(UTC)
+
+        def row(event_id: int, origin: str) -> None:
+            payload = encode_event(_status_event(1, event_id))
+            with engine.begin() as conn:
+                values = {"id": event_id, "origin": origin, "created": now, "payload": payload}
+                conn.execute(insert(event_outbox).values(**values))
+
+        for event_id, origin in (
+            (base + 2, "me"),
+            (base + 3, "other"),
+            (base + 4, "me"),
+            (base + 5, "other"),
+        ):
+            row(event_id, origin)
+        relay.wrote([base + 2])  # base + 4 not handed over yet; base + 1 not committed yet
+        assert relay.read_new() == 2
+        assert _log_ids(delivered) == [base + 3, base + 5]
+        assert relay._horizon == base  # base + 1 is still open
+
+        row(base + 1, "other")  # committed after higher ids were read
+        relay.wrote([base + 4])
+        assert relay.read_new() == 1
+        assert _log_ids(delivered) == [base + 3, base + 5, base + 1]
+        assert relay._horizon == base + 5  # every id read, or written by this process
+        assert relay.read_new() == 0  # nothing twice
+        assert fetched and set(fetched) == {"other"}  # its own rows never read back
+    finally:
+        engine.dispose()
+
+
+def test_relay_when_notified_of_its_own_commit_then_it_does_not_read(world: World) -> None:
+    """PostgreSQL: a notification's payload is its writer's origin; the relay reads after another
+    origin's, not after its own process's."""
+    engine = create_admin_engine(world.database_url)
+    if engine.dialect.name != "postgresql":
+        engine.dispose()
+        pytest.skip("PostgreSQL's notifications")
+    delivered: list[Event] = []
+    relay = OutboxRelay(engine, "me", delivered.extend, listen_timeout=60)
+
+    def until(condition: object, what: str) -> None:
+        assert callable(condition)
+        deadline = time.monotonic() + DEADLINE
+        while not condition():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            time.sleep(0.01)
+
+    try:
+        relay.start()
+        until(lambda: relay.reads == 1, "the relay's first read, once it listens")
+        relay.wrote(_write_outbox(engine, "me", _status_event(1, 1)))
+        time.sleep(0.3)  # a read it made would have started by now
+        assert relay.reads == 1
+        _write_outbox(engine, "other", _status_event(1, 2))
+        until(lambda: relay.delivered == 1, "the other origin's event")
+        time.sleep(0.3)
+        assert relay.reads == 2 and _log_ids(delivered) == [2]
+    finally:
+        relay.stop()
+        engine.dispose()
+
+
+def test_relay_poll_when_one_process_then_slow_and_when_workers_of_one_server_then_fast(
+    tmp_path: object,
+) -> None:
+    """SQLite: a single-process server has no sibling writing events (its relay mostly sleeps)."""
+    url = "sqlite:///unused.db"
+    assert relay_poll_seconds(make_settings(url)) == 1.0
+    assert relay_poll_seconds(make_settings(url, metrics_dir=str(tmp_path))) == 0.1
+    assert relay_poll_seconds(make_settings(url, outbox_poll_seconds=0.25)) == 0.25
 
 
 def test_after_commit_when_the_work_fails_then_its_action_never_runs_and_a_batch_neighbour_runs_once(

@@ -123,6 +123,20 @@ def test_settings_connection_limits_when_env_vars_set_then_read(monkeypatch: pyt
     assert defaults.websocket.authorize_seconds == 10.0
 
 
+def test_settings_gc_gen0_threshold_when_env_var_set_then_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTOLIQ_GC_GEN0_THRESHOLD", "20000")
+
+    assert Settings.from_env().gc_gen0_threshold == 20_000
+    assert Settings().gc_gen0_threshold == 50_000
+
+
+def test_settings_outbox_poll_seconds_when_env_var_set_then_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTOLIQ_OUTBOX_POLL_SECONDS", "0.25")
+
+    assert Settings.from_env().outbox_poll_seconds == 0.25
+    assert Settings().outbox_poll_seconds is None  # derived: relay_poll_seconds
+
+
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
@@ -141,6 +155,13 @@ def test_settings_connection_limits_when_env_vars_set_then_read(monkeypatch: pyt
         ("AUTOLIQ_HEADER_TIMEOUT_SECONDS", "soon", "AUTOLIQ_HEADER_TIMEOUT_SECONDS='soon' is not a number"),
         ("AUTOLIQ_MAX_CONNECTIONS", "0", "AUTOLIQ_MAX_CONNECTIONS must be positive, got 0"),
         ("AUTOLIQ_MAX_CONNECTIONS", "1e4", "AUTOLIQ_MAX_CONNECTIONS='1e4' is not an integer"),
+        ("AUTOLIQ_GC_GEN0_THRESHOLD", "0", "AUTOLIQ_GC_GEN0_THRESHOLD must be 100 to 10,000,000, got 0"),
+        ("AUTOLIQ_GC_GEN0_THRESHOLD", "lots", "AUTOLIQ_GC_GEN0_THRESHOLD='lots' is not an integer"),
+        (
+            "AUTOLIQ_OUTBOX_POLL_SECONDS",
+            "0",
+            "AUTOLIQ_OUTBOX_POLL_SECONDS must be above 0 and at most 60, got 0.0",
+        ),
         (
             "AUTOLIQ_WS_AUTHORIZE_SECONDS",
             "nan",

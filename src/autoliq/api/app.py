@@ -19,6 +19,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.routes import ASGIRoute, HTTPRoute
 
 from autoliq import __version__
+from autoliq.api import gc_settle
 from autoliq.api.asgi_post import DOCUMENTED_AS, HotRouteHandler
 from autoliq.api.client_address import ClientAddressEntry
 from autoliq.api.edge import Edge
@@ -117,11 +118,17 @@ CONTROLLERS: list[Any] = [
 
 
 def create_app(
-    services: Services, *, manage_lifecycle: bool = True, announce_shutdown: bool = False
+    services: Services,
+    *,
+    manage_lifecycle: bool = True,
+    announce_shutdown: bool = False,
+    settle_gc: bool = False,
 ) -> Litestar:
     """The ASGI app over `services`; it starts and stops them with its lifespan unless told not to.
     With `announce_shutdown` (the server's own processes), SIGINT/SIGTERM first tell the WebSocket
-    clients (Tradovate's `shutdown` event) before uvicorn closes their sockets."""
+    clients (Tradovate's `shutdown` event) before uvicorn closes their sockets. With `settle_gc` (the
+    server's own processes too), the lifespan's start ends by freezing what start-up built out of the
+    garbage collector's reach and raising its youngest generation's threshold (`gc_settle.py`)."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -138,6 +145,8 @@ def create_app(
             if shared is not None:
                 # This worker's metrics reach the other workers' scrapes, every second.
                 publishing = asyncio.create_task(shared.publish_forever(), name="autoliq-metrics")
+        if settle_gc:
+            gc_settle.settle_gc(services.settings.gc_gen0_threshold)
         try:
             yield
         finally:

@@ -5,8 +5,8 @@ are counted once whichever worker serves them, and a ticket handed out by one wo
 all. Each worker keeps in memory only what it needs to let every other request through at the cost
 of one attribute lookup (`armed`): the paths with pending faults and until when some ticket is still
 early. A change publishes `SandboxFaultsChanged`, which makes every worker read that again (through
-the outbox relay: milliseconds on PostgreSQL, at most one poll, 0.1 s, on SQLite); the worker that
-made the change knows at once, from its own transaction.
+the outbox relay: milliseconds on PostgreSQL, at most one poll, 0.1 s, on SQLite, in the workers of
+one server); the worker that made the change knows at once, from its own transaction.
 
 The sandbox has one operator (`SandboxOperator`): the admins of the organization seeded first, or of
 the one the settings name. Their reset is the whole server's; another organization's admin resets

@@ -5,11 +5,11 @@ of every worker. A move starts from the stored offset (locked in its transaction
 worker's copy, which may not have heard of another worker's move yet; it stores the new offset and
 emits `SandboxClockMoved`. The worker that moved it takes the new offset before its answer; every
 worker that hears the event (through the outbox relay: milliseconds on PostgreSQL, at most one poll,
-0.1 s, on SQLite) reads the stored offset again and takes it. A read is taken only if nothing was
-heard or moved since it started; otherwise it is read again, so events heard out of commit order
-still leave every worker on the stored offset. A reset (`SandboxReset`, which deletes the offset and
-which `SandboxService` acts on) is followed the same way. A test's clock (`ManualClock`) is moved in
-memory only: the stored offset does not count from its time.
+0.1 s, on SQLite, in the workers of one server) reads the stored offset again and takes it. A read
+is taken only if nothing was heard or moved since it started; otherwise it is read again, so events
+heard out of commit order still leave every worker on the stored offset. A reset (`SandboxReset`,
+which deletes the offset and which `SandboxService` acts on) is followed the same way. A test's
+clock (`ManualClock`) is moved in memory only: the stored offset does not count from its time.
 """
 
 from __future__ import annotations

@@ -130,6 +130,25 @@ def _gate_select(*, locking: bool) -> Executable:
     return query.with_for_update(of=s) if locking else query
 
 
+def _outbox_insert_returning(dialect: str) -> Executable:
+    """A transaction's outbox rows in one statement whatever their number, answering their ids (the
+    writer hands them to its own relay), inserted in the order of the payloads (ids ascending): on
+    PostgreSQL the payloads as one array (`unnest`), on SQLite as one JSON array (`json_each`)."""
+    if dialect == "sqlite":
+        payloads: Any = func.json_each(bindparam("payloads", type_=event_outbox.c.payload.type)).table_valued(
+            "value"
+        )
+        payload: Any = payloads.c.value
+    else:
+        payload = func.unnest(bindparam("payloads", type_=postgresql.ARRAY(event_outbox.c.payload.type)))
+    rows = select(
+        bindparam("origin", type_=event_outbox.c.origin.type),
+        bindparam("created", type_=event_outbox.c.created.type),
+        payload,
+    )
+    return insert(event_outbox).from_select(list(OUTBOX_COLUMNS), rows).returning(event_outbox.c.id)
+
+
 def _statuses_select(*, locking: bool) -> Executable:
     """PostgreSQL: a batch's statuses with their layer and halt, in one query (in account order when
     locking, so that two batches locking the same accounts cannot deadlock)."""
@@ -434,7 +453,20 @@ def _build(dialect: str) -> dict[str, tuple[Executable, tuple[str, ...]]]:
         "save_cash": (_upsert(cash_balance, CASH_SAVE_COLUMNS, ("account_id",), dialect), CASH_SAVE_COLUMNS),
         **_liquidation(dialect),
         **_tick_writes(dialect),
+        **_outbox(dialect),
     }
+
+
+def _outbox(dialect: str) -> dict[str, tuple[Executable, tuple[str, ...]]]:
+    """The outbox (every write's events): one row (its id the cursor's `lastrowid` on SQLite), or
+    several in one statement answering their ids."""
+    built: dict[str, tuple[Executable, tuple[str, ...]]] = {
+        "insert_outbox_returning": (_outbox_insert_returning(dialect), ("origin", "created", "payloads")),
+    }
+    if dialect != "sqlite":
+        one = insert(event_outbox).values(_params(event_outbox, OUTBOX_COLUMNS)).returning(event_outbox.c.id)
+        built["insert_outbox_one"] = (one, OUTBOX_COLUMNS)
+    return built
 
 
 def _dialect(name: str) -> Dialect:

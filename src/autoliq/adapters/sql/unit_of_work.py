@@ -201,12 +201,15 @@ class UnitOfWork:
         self.prepared_batches = 0
         """Batches whose reads were prepared in bulk (PostgreSQL)."""
         self.origin = new_origin()
-        """This process's tag on the outbox rows it writes (its relay skips them)."""
+        """This process's tag on the outbox rows it writes (its relay never reads them)."""
         self.outbox_retention = OUTBOX_RETENTION
         self.outbox_prune_interval = 60.0
         """SQLite: how often (seconds) a write's transaction also deletes the outbox rows older than
         `outbox_retention` (PostgreSQL's relays prune on their own connections)."""
         self._outbox_pruned = time.monotonic()
+        self.outbox_written: Callable[[list[int]], None] | None = None
+        """Told the ids of the outbox rows each transaction wrote, after its commit (this process's
+        relay: `OutboxRelay.wrote`); None: nobody listens."""
 
     @property
     def read_engine(self) -> Engine:
@@ -234,17 +237,19 @@ class UnitOfWork:
         """Wait for the writes in flight."""
         await self.committer.drain()
 
-    def _record_events(self, hot: Batch, events: list[Event]) -> None:
-        """The transaction's events into the outbox, for the other workers' relays. On SQLite the
-        writer also prunes the outbox now and then: its relays only read (a reader turning writer
-        would wait on the workers' write lock), and the writer holds that lock already."""
+    def _record_events(self, hot: Batch, events: list[Event]) -> list[int]:
+        """The transaction's events into the outbox, for the other workers' relays; the new rows'
+        ids (for this process's relay, once committed). On SQLite the writer also prunes the outbox
+        now and then: its relays only read (a reader turning writer would wait on the workers'
+        write lock), and the writer holds that lock already."""
         now = datetime.now(UTC)
-        write_outbox(hot, self.origin, events, now)
+        ids = write_outbox(hot, self.origin, events, now)
         if hot.is_sqlite:
             tick = time.monotonic()
             if tick - self._outbox_pruned >= self.outbox_prune_interval:
                 self._outbox_pruned = tick
                 prune_outbox(hot.connection, now - self.outbox_retention)
+        return ids
 
     # -- the port --
     async def write(
@@ -357,7 +362,7 @@ class UnitOfWork:
                 results.append(job.work(store))
                 job.take(store)
             hot.flush()
-            self._record_events(hot, [e for job in batch for e in job.events])
+            outbox_ids = self._record_events(hot, [e for job in batch for e in job.events])
         except Exception as exc:
             hot.close()
             if is_storage_fault(exc) or not _rolled_back(transaction):
@@ -378,6 +383,9 @@ class UnitOfWork:
         except Exception as exc:
             self._storage_failed(batch, describe_error(exc), exc)
             return
+        written = self.outbox_written
+        if written is not None and outbox_ids:
+            written(outbox_ids)  # committed only: a rolled-back SQLite rowid is taken again
         if not self._acknowledgeable(batch):
             return
         self._wrote(conn, before)
