@@ -701,7 +701,12 @@ class FakeUnitOfWork:
         self.reads = 0
 
     async def write(
-        self, work: Callable[[FakeStore], T], *, accounts: Sequence[int] = (), log_rows: int = 0
+        self,
+        work: Callable[[FakeStore], T],
+        *,
+        accounts: Sequence[int] = (),
+        log_rows: int = 0,
+        orders: Sequence[tuple[int, int]] = (),
     ) -> T:
         self.writes += 1
         before = copy.deepcopy(self.state)

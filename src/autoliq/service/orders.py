@@ -162,7 +162,9 @@ class TradingService:
             return refusal
         clock = self._clock
         return await self._uow.write(
-            lambda store: place_order(store, order, clock.now()), accounts=(order.account_id,)
+            lambda store: place_order(store, order, clock.now()),
+            accounts=(order.account_id,),
+            orders=((order.account_id, order.contract.id),),
         )
 
     async def new_order(self, caller: User, command: PlaceOrder) -> NewOrder | OrderOutcome:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -40,6 +41,23 @@ from autoliq.domain.model import RiskStatus
 from autoliq.domain.states import Actor, AdminAction, ReasonCode
 
 _PLAIN_STATES = {a.value: TradingState(a) for a in AdminAction}
+MISSING: Any = object()
+"""`Batch.prepared`'s answer for what the batch did not prepare."""
+
+
+@dataclass(slots=True)
+class _TradingCache:
+    """A prepared batch of orders' reads (rows as the statements return them) and buffered writes."""
+
+    active: bool = False
+    prices: dict[int, Any] = field(default_factory=dict)
+    positions: dict[tuple[int, int], Any] = field(default_factory=dict)
+    working: dict[tuple[int, int], list[Any]] = field(default_factory=dict)
+    cash: dict[int, Any] = field(default_factory=dict)
+    settings: dict[int, bool] = field(default_factory=dict)
+    order_ids: list[int] = field(default_factory=list)
+    fill_ids: list[int] = field(default_factory=list)
+    writes: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
 
 
 @cache
@@ -160,6 +178,10 @@ class Batch:
         self._log_ids: list[int] = []
         # Prepared batches: statement -> parameter rows, sent by flush() in this order.
         self._buffer: dict[str, list[tuple[Any, ...]]] = {}
+        # The order path's prepared reads (PostgreSQL, `prepare_batch` with `orders`), as the
+        # statements return their rows, kept up to date by this batch's writes, dropped by any
+        # other statement (`saw`, `cursor`); and its INSERTs and upserts, buffered until `flush`.
+        self._trading = _TradingCache()
 
     @property
     def connection(self) -> Connection:
@@ -168,8 +190,25 @@ class Batch:
 
     @property
     def cursor(self) -> Any:
-        """The DB-API cursor of this transaction's connection."""
+        """The DB-API cursor of this transaction's connection, for a statement the batch does not
+        know: the order path's buffered writes are sent first and its prepared reads dropped (that
+        statement may read or change what they hold)."""
+        if self._trading.active:
+            self._end_trading()
         return self._cursor
+
+    @property
+    def read_cursor(self) -> Any:
+        """The cursor for one of the order path's own statements on a row the batch did not prepare
+        (it reads or writes that row only): the buffered writes are sent first, the prepared rows
+        stay."""
+        if self._trading.writes:
+            self._flush_trading()
+        return self._cursor
+
+    def _end_trading(self) -> None:
+        self._flush_trading()
+        self._trading = _TradingCache()
 
     @property
     def is_sqlite(self) -> bool:
@@ -181,9 +220,14 @@ class Batch:
         """True where `prepare_batch` lets the batch's writes be buffered and sent at `flush`."""
         return not self._sqlite
 
-    def prepare_batch(self, account_ids: list[int], log_rows: int) -> None:
-        """PostgreSQL: read the accounts' statuses and reserve `log_rows` log ids, two round trips.
-        Until `close`, the batch watches the connection's SQLAlchemy statements (`saw`)."""
+    def prepare_batch(
+        self, account_ids: list[int], log_rows: int, orders: Sequence[tuple[int, int]] = ()
+    ) -> None:
+        """PostgreSQL: read the accounts' statuses and reserve `log_rows` log ids, two round trips;
+        with `orders` ((account id, contract id) of each order the batch places), also their last
+        prices, positions, working orders, cash and whether they have post-trade settings, and one
+        order id and one fill id per order: seven more, however many orders. Until `close`, the
+        batch watches the connection's SQLAlchemy statements (`saw`)."""
         if self._sqlite:
             return
         engine = self._conn.engine
@@ -205,10 +249,89 @@ class Batch:
             self._log_ids = [int(row[0]) for row in self._cursor.fetchall()]
             self._log_ids.reverse()  # pop() hands them out in ascending order
         self._buffer = {self._sql[k]: [] for k in ("insert_status", "update_status", "insert_log_with_id")}
+        if orders:
+            self._prepare_orders(orders)
+
+    def _prepare_orders(self, orders: Sequence[tuple[int, int]]) -> None:
+        """The order path's reads of a batch of orders, one query each (`statements._order_batch`)."""
+        st = self.statements
+        cursor = self._cursor
+        pairs = set(orders)
+        accounts = sorted({a for a, _ in pairs})
+        contracts = sorted({c for _, c in pairs})
+        cache = _TradingCache(active=True)
+        cursor.execute(st["batch_prices"], (contracts,))
+        cache.prices = dict.fromkeys(contracts)
+        cache.prices.update((int(r[0]), r[1]) for r in cursor.fetchall())
+        cursor.execute(st["batch_positions"], (accounts, contracts))
+        cache.positions = dict.fromkeys(pairs)
+        for r in cursor.fetchall():
+            if (r[0], r[1]) in pairs:
+                cache.positions[(r[0], r[1])] = tuple(r[2:])
+        cursor.execute(st["batch_working"], (accounts, contracts))
+        cache.working = {pair: [] for pair in pairs}
+        for r in cursor.fetchall():
+            if (r[1], r[2]) in pairs:
+                cache.working[(r[1], r[2])].append(r)
+        cursor.execute(st["batch_cash"], (accounts,))
+        cache.cash = dict.fromkeys(accounts)
+        cache.cash.update((int(r[0]), tuple(r[1:])) for r in cursor.fetchall())
+        cursor.execute(st["batch_settings"], (accounts,))
+        cache.settings = dict.fromkeys(accounts, False)
+        cache.settings.update((int(r[0]), True) for r in cursor.fetchall())
+        for name, ids in (("reserve_order_ids", cache.order_ids), ("reserve_fill_ids", cache.fill_ids)):
+            cursor.execute(st[name], (len(orders),))
+            ids.extend(sorted((int(r[0]) for r in cursor.fetchall()), reverse=True))  # pop(): lowest first
+        self._trading = cache
+
+    # -- the order path's prepared reads and buffered writes (PostgreSQL; `_TradingCache`) --
+
+    def prepared(self, kind: str, key: Any) -> Any:
+        """The prepared row of `kind` ("prices", "positions", "working", "cash", "settings") for
+        `key`, or `MISSING` (not prepared: the caller reads it through `cursor`)."""
+        held: dict[Any, Any] = getattr(self._trading, kind)
+        return held.get(key, MISSING)
+
+    def remember(self, kind: str, key: Any, row: Any) -> None:
+        """A write of this batch changed a prepared row: keep it as written (when prepared)."""
+        held: dict[Any, Any] = getattr(self._trading, kind)
+        if key in held:
+            held[key] = row
+
+    def forget_working(self, key: tuple[int, int]) -> None:
+        """An order of the pair was stored or changed: its working orders are read again (after the
+        buffered writes are sent)."""
+        self._trading.working.pop(key, None)
+
+    def new_id(self, table: str) -> int | None:
+        """A reserved id of `table` ("trade_order" or "fill"), or None (none left: the caller inserts
+        with RETURNING through `cursor`)."""
+        ids = self._trading.order_ids if table == "trade_order" else self._trading.fill_ids
+        return ids.pop() if ids else None
+
+    def buffer_write(self, name: str, params: tuple[Any, ...]) -> None:
+        """Send statement `name` at `flush` when the order path is prepared, else now."""
+        if self._trading.active:
+            self._trading.writes.setdefault(name, []).append(params)
+        else:
+            self._cursor.execute(self.statements[name], params)
+
+    def _flush_trading(self) -> None:
+        """The order path's buffered writes: orders before their fills, positions, cash."""
+        writes = self._trading.writes
+        for name in ("insert_order_with_id", "insert_fill_with_id", "save_position", "save_cash"):
+            rows = writes.pop(name, None)
+            if rows:
+                self._cursor.executemany(self.statements[name], rows)
+        for name, rows in writes.items():  # none today: every buffered statement is named above
+            self._cursor.executemany(self.statements[name], rows)
+        writes.clear()
 
     def flush(self) -> None:
-        """Send the prepared batch's buffered writes: new status rows, then updates, then log rows
-        (an account's row is inserted before it is updated; updates keep their order)."""
+        """Send the prepared batch's buffered writes: the order path's, then new status rows, then
+        updates, then log rows (an account's row is inserted before it is updated; updates keep
+        their order)."""
+        self._flush_trading()
         for sql, rows in self._buffer.items():
             if rows:
                 self._cursor.executemany(sql, rows)
@@ -263,6 +386,11 @@ class Batch:
         """A SQLAlchemy statement runs in this batch: send the buffered writes first if it reads or
         writes the status tables; drop what it may change (statuses: re-read from the database;
         layers and halts: re-read by the gate's statement)."""
+        if self._trading.active:
+            # Any other statement may read what the order path buffered, or change what it holds.
+            self._flush_trading()
+            if isinstance(clause, UpdateBase):
+                self._trading = _TradingCache()
         if not self._statuses and not self._layers and not any(self._buffer.values()):
             return
         tables = _tables(clause)

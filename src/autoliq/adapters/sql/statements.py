@@ -340,6 +340,60 @@ def _end_live_work() -> Executable:
     return select(literal_column("0"), s.c.id).union_all(select(literal_column("1"), o.c.id))
 
 
+def _reserve_ids(table: Table) -> Executable:
+    """PostgreSQL: `n` new ids of `table`'s sequence."""
+    sequence = func.pg_get_serial_sequence(literal_column(f"'{table.name}'"), literal_column("'id'"))
+    return select(func.nextval(sequence)).select_from(
+        func.generate_series(literal_column("1"), bindparam("n"))
+    )
+
+
+def _order_batch() -> dict[str, tuple[Executable, tuple[str, ...]]]:
+    """PostgreSQL: what a batch of placed orders reads up front (`Batch.prepare_batch`), each one
+    query for the whole batch (the pairs' accounts x contracts: the callers keep their pairs), and its
+    INSERTs with reserved ids (buffered, sent by `flush`)."""
+    p, cp, c, t, u = position, contract_price, cash_balance, trade_order, user_account_auto_liq
+    accounts: Any = bindparam("accounts")
+    contracts: Any = bindparam("contracts")
+    return {
+        "batch_prices": (
+            select(cp.c.contract_id, cp.c.price_ticks).where(cp.c.contract_id == any_(contracts)),
+            ("contracts",),
+        ),
+        "batch_positions": (
+            select(p.c.account_id, p.c.contract_id, *(p.c[name] for name in POSITION_COLUMNS)).where(
+                (p.c.account_id == any_(accounts)) & (p.c.contract_id == any_(contracts))
+            ),
+            ("accounts", "contracts"),
+        ),
+        "batch_working": (
+            _orders(
+                (t.c.account_id == any_(accounts))
+                & (t.c.contract_id == any_(contracts))
+                & (t.c.status == _WORKING)
+            ),
+            ("accounts", "contracts"),
+        ),
+        "batch_cash": (
+            select(c.c.account_id, *(c.c[name] for name in CASH_COLUMNS)).where(
+                c.c.account_id == any_(accounts)
+            ),
+            ("accounts",),
+        ),
+        "batch_settings": (select(u.c.id).where(u.c.id == any_(accounts)), ("accounts",)),
+        "reserve_order_ids": (_reserve_ids(t), ("n",)),
+        "reserve_fill_ids": (_reserve_ids(fill), ("n",)),
+        "insert_order_with_id": (
+            insert(t).values(_params(t, ("id", *ORDER_INSERT_COLUMNS))),
+            ("id", *ORDER_INSERT_COLUMNS),
+        ),
+        "insert_fill_with_id": (
+            insert(fill).values(_params(fill, ("id", *FILL_INSERT_COLUMNS))),
+            ("id", *FILL_INSERT_COLUMNS),
+        ),
+    }
+
+
 def _liquidation(dialect: str) -> dict[str, tuple[Executable, tuple[str, ...]]]:
     built: dict[str, tuple[Executable, tuple[str, ...]]] = {
         "liquidation_state": (_liquidation_state(), ("account_id",)),
@@ -349,6 +403,7 @@ def _liquidation(dialect: str) -> dict[str, tuple[Executable, tuple[str, ...]]]:
     }
     if dialect != "sqlite":
         built["end_live_work"] = (_end_live_work(), (*INTERRUPT_STRATEGIES, *CANCEL_LIVE_ORDERS))
+        built.update(_order_batch())
     return built
 
 

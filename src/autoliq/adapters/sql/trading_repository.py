@@ -15,7 +15,7 @@ import msgspec
 from sqlalchemy import Connection, Row, and_, func, insert, select, update
 from sqlalchemy.sql import ColumnElement
 
-from autoliq.adapters.sql.batch import Batch
+from autoliq.adapters.sql.batch import MISSING, Batch
 from autoliq.adapters.sql.codec import price as _price
 from autoliq.adapters.sql.codec import read_day, read_time
 from autoliq.adapters.sql.codec import ticks as _ticks
@@ -70,13 +70,27 @@ class TradingRepository(ConnectionOwner):
         cursor.execute(batch.statements[name], params)
         return cursor
 
+    def _own(self, name: str, params: tuple[Any, ...]) -> Any:
+        """Run one of the order path's own statements where the batch did not prepare its row (after
+        the batch's buffered writes; it touches only that row, so the prepared ones stay)."""
+        batch = self.batch
+        cursor = batch.read_cursor
+        cursor.execute(batch.statements[name], params)
+        return cursor
+
     def has_auto_liq_settings(self, account_id: int) -> bool:
-        return self._execute("has_settings", (account_id,)).fetchone() is not None
+        prepared = self.batch.prepared("settings", account_id)
+        if prepared is not MISSING:
+            return bool(prepared)
+        return self._own("has_settings", (account_id,)).fetchone() is not None
 
     # -- prices --
     def last_price(self, contract: ContractSpec) -> Decimal | None:
-        row = self._execute("last_price", (contract.id,)).fetchone()
-        return None if row is None else row[0] * contract.product.tick_size
+        ticks = self.batch.prepared("prices", contract.id)
+        if ticks is MISSING:
+            row = self._own("last_price", (contract.id,)).fetchone()
+            ticks = None if row is None else row[0]
+        return None if ticks is None else ticks * contract.product.tick_size
 
     # -- orders --
     @staticmethod
@@ -105,11 +119,14 @@ class TradingRepository(ConnectionOwner):
 
     def working_orders(self, contract: ContractSpec, account_id: int | None = None) -> list[Order]:
         """Working orders of the contract (of one account, or of all), oldest first."""
-        if account_id is None:
-            cursor = self._execute("working", (contract.id,))
-        else:
-            cursor = self._execute("working_of_account", (account_id, contract.id))
         tick = contract.product.tick_size
+        if account_id is None:
+            cursor = self._own("working", (contract.id,))
+        else:
+            prepared = self.batch.prepared("working", (account_id, contract.id))
+            if prepared is not MISSING:
+                return [self._order(r, tick) for r in prepared]
+            cursor = self._own("working_of_account", (account_id, contract.id))
         return [self._order(r, tick) for r in cursor.fetchall()]
 
     def order_summary(self, order_id: int) -> tuple[int, OrdStatus, int] | None:
@@ -177,7 +194,8 @@ class TradingRepository(ConnectionOwner):
         links: OrderLinks | None = None,
     ) -> int:
         tick = contract.product.tick_size
-        codec = self.batch.codec
+        batch = self.batch
+        codec = batch.codec
         at = codec.time(now)
         linked = links or NO_LINKS
         params = (
@@ -186,7 +204,13 @@ class TradingRepository(ConnectionOwner):
             _ticks(fill_price, tick), cl_ord_id, at, at, linked.parent_id, codec.flag(linked.has_children),
             linked.strategy_id, linked.strategy_label, _ticks(linked.offset, tick),
         )  # fmt: skip
-        return int(self._execute("insert_order", params).fetchone()[0])
+        if status is OrdStatus.WORKING:
+            batch.forget_working((account_id, contract.id))
+        order_id = batch.new_id("trade_order")
+        if order_id is None:
+            return int(self._own("insert_order", params).fetchone()[0])
+        batch.buffer_write("insert_order_with_id", (order_id, *params))
+        return order_id
 
     def set_order_status(
         self,
@@ -217,15 +241,22 @@ class TradingRepository(ConnectionOwner):
         now: datetime,
         day: date,
     ) -> int:
-        codec = self.batch.codec
+        batch = self.batch
+        codec = batch.codec
         params = (
             order_id, account_id, contract.id, side.value, qty, _ticks(price, contract.product.tick_size),
             codec.time(now), codec.day(day),
         )  # fmt: skip
-        return int(self._execute("insert_fill", params).fetchone()[0])
+        fill_id = batch.new_id("fill")
+        if fill_id is None:
+            return int(self._own("insert_fill", params).fetchone()[0])
+        batch.buffer_write("insert_fill_with_id", (fill_id, *params))
+        return fill_id
 
     def position(self, account_id: int, contract: ContractSpec) -> PositionState:
-        row = self._execute("position", (account_id, contract.id)).fetchone()
+        row = self.batch.prepared("positions", (account_id, contract.id))
+        if row is MISSING:
+            row = self._own("position", (account_id, contract.id)).fetchone()
         return PositionState() if row is None else _position_state(row, contract.product.tick_size)
 
     def save_position(
@@ -238,7 +269,19 @@ class TradingRepository(ConnectionOwner):
             account_id, contract.id, lots, state.bought, int(state.bought_value / tick), state.sold,
             int(state.sold_value / tick), int(state.realized_points / tick), codec.time(now), codec.day(day),
         )  # fmt: skip
-        self._execute("save_position", params)
+        self._write_row("positions", (account_id, contract.id), "save_position", params, params[2:8])
+
+    def _write_row(
+        self, kind: str, key: Any, name: str, params: tuple[Any, ...], row: tuple[Any, ...]
+    ) -> None:
+        """Write by statement `name` (buffered when the batch prepared `kind`'s `key`, whose row it
+        then holds as written: `row`), else at once through `cursor`."""
+        batch = self.batch
+        if batch.prepared(kind, key) is MISSING:
+            self._own(name, params)
+        else:
+            batch.remember(kind, key, row)
+            batch.buffer_write(name, params)
 
     def open_positions(self, account_id: int) -> list[tuple[int, str]]:
         """(contract id, lots JSON) of the account's positions that are not flat."""
@@ -250,7 +293,9 @@ class TradingRepository(ConnectionOwner):
     # -- cash --
     def cash(self, account_id: int, day: date) -> CashState:
         """The account's cash as of trade date `day` (rolled forward if it last moved earlier)."""
-        row = self._execute("cash", (account_id,)).fetchone()
+        row = self.batch.prepared("cash", account_id)
+        if row is MISSING:
+            row = self._own("cash", (account_id,)).fetchone()
         if row is None:
             return opening_cash(day)
         return roll_cash(CashState(row[0], row[1], row[2], row[3], read_day(row[4])), day)
@@ -263,7 +308,7 @@ class TradingRepository(ConnectionOwner):
             account_id, cash.amount + cents, cash.realized, cash.week_realized, cash.amount_sod,
             codec.time(now), codec.day(day),
         )  # fmt: skip
-        self._execute("save_cash", params)
+        self._write_row("cash", account_id, "save_cash", params, (*params[1:5], params[6]))
 
     def insert_cash_change(self, account_id: int, cents: int, comment: str, by: User, now: datetime) -> None:
         """Record a demo cash change."""
@@ -314,7 +359,7 @@ class TradingRepository(ConnectionOwner):
             account_id, cash.amount, cash.realized, cash.week_realized,
             cash.amount_sod, codec.time(now), codec.day(day),
         )  # fmt: skip
-        self._execute("save_cash", params)
+        self._write_row("cash", account_id, "save_cash", params, (*params[1:5], params[6]))
 
     # -- reads for the API --
     def trading_rows(

@@ -58,6 +58,7 @@ class _Job:
     loop: asyncio.AbstractEventLoop
     accounts: Sequence[int] = ()
     log_rows: int = 0
+    orders: Sequence[tuple[int, int]] = ()
     events: list[Event] = field(default_factory=list)
     actions: list[Callable[[], None]] = field(default_factory=list)
     """What the work asked to run after its commit (`Store.after_commit`)."""
@@ -253,16 +254,22 @@ class UnitOfWork:
 
     # -- the port --
     async def write(
-        self, work: Callable[[Store], T], *, accounts: Sequence[int] = (), log_rows: int = 0
+        self,
+        work: Callable[[Store], T],
+        *,
+        accounts: Sequence[int] = (),
+        log_rows: int = 0,
+        orders: Sequence[tuple[int, int]] = (),
     ) -> T:
         """Run `work` in a transaction, commit durably, then answer and publish. `accounts` (whose
-        status `work` reads) and `log_rows` (how many log rows it appends) let a batch be prepared in
-        a few round trips; a wrong hint costs speed, never correctness."""
+        status `work` reads), `log_rows` (how many log rows it appends) and `orders` ((account id,
+        contract id) of each order it places) let a batch be prepared in a few round trips; a
+        wrong hint costs speed, never correctness."""
         if not self._started:
             raise RuntimeError("the unit of work is not started")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self.committer.submit(_Job(work, future, loop, accounts, log_rows))
+        self.committer.submit(_Job(work, future, loop, accounts, log_rows, orders))
         return await future
 
     async def probe_write(self) -> None:
@@ -356,7 +363,11 @@ class UnitOfWork:
                 self.prepared_batches += 1
             # PostgreSQL: the batch's statuses read (and locked, in account order) and its log ids
             # reserved in two round trips; its writes then buffered and sent at `flush`.
-            hot.prepare_batch([a for job in batch for a in job.accounts], sum(j.log_rows for j in batch))
+            hot.prepare_batch(
+                [a for job in batch for a in job.accounts],
+                sum(j.log_rows for j in batch),
+                [pair for job in batch for pair in job.orders],
+            )
             for job in batch:
                 store = SqlStore(conn, hot)
                 results.append(job.work(store))

@@ -18,10 +18,16 @@ class UnitOfWorkOf(Protocol[S_co]):
     typed `UnitOfWorkOf[StatusStore]` takes the SQL one and a fake alike."""
 
     def write(
-        self, work: Callable[[S_co], T], *, accounts: Sequence[int] = (), log_rows: int = 0
+        self,
+        work: Callable[[S_co], T],
+        *,
+        accounts: Sequence[int] = (),
+        log_rows: int = 0,
+        orders: Sequence[tuple[int, int]] = (),
     ) -> Awaitable[T]:
         """Run `work` in a transaction; commit durably; publish its events after commit. Hints:
-        `accounts` whose status `work` reads, `log_rows` it appends (speed only, never correctness)."""
+        `accounts` whose status `work` reads, `log_rows` it appends, `orders` ((account id,
+        contract id) of each order it places) (speed only, never correctness)."""
         ...
 
     def drain(self) -> Awaitable[None]:
