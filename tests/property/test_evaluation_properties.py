@@ -36,10 +36,9 @@ from autoliq.adapters.sql.schema import (
     risk_timer,
     trade_order,
 )
-from autoliq.domain.accounting import Lot, PositionState
 from autoliq.domain.auto_liq import AutoLiqLayer, LayerState, Level
 from autoliq.domain.events import AlertRaised, RiskStatusChanged, TradingEntityChanged
-from autoliq.domain.instruments import PRODUCTS, ContractSpec, listed_contracts
+from autoliq.domain.instruments import PRODUCTS, listed_contracts
 from autoliq.domain.model import RiskStatus
 from autoliq.domain.orders import OrderType, OrdStatus, TimeInForce
 from autoliq.domain.post_trade import AutoLiqSettings, TrailingMode
@@ -47,6 +46,7 @@ from autoliq.domain.states import AdminAction, Side
 from autoliq.service import risk_engine
 from tests import reference_evaluation
 from tests.conftest import World
+from tests.property.test_liquidation_properties import _position
 
 SET_UP = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
@@ -89,16 +89,6 @@ prices = st.lists(st.one_of(st.none(), st.integers(1, 400)), min_size=len(CONTRA
 NEW_IDS: tuple[Table, ...] = (trade_order, fill, account_risk_status_log, auto_liq_alert)
 """Tables whose rows an evaluation inserts with new ids (numbered from 0 to compare: PostgreSQL's
 sequences do not roll back with the savepoint)."""
-
-
-def _position(c: ContractSpec, sign: int, lots: list[tuple[int, int]]) -> PositionState:
-    tick = c.product.tick_size
-    held_lots = tuple(Lot(sign * q, (1000 + t) * tick) for q, t in lots)
-    qty = sum(q for q, _ in lots)
-    value = sum(((1000 + t) * tick * q for q, t in lots), Decimal(0))
-    if sign > 0:
-        return PositionState(held_lots, bought=qty, bought_value=value)
-    return PositionState(held_lots, sold=qty, sold_value=value)
 
 
 def _set_up(store: SqlStore, account_id: int, drawn: dict[str, Any]) -> None:

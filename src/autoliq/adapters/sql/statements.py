@@ -214,25 +214,8 @@ def _tick_writes(dialect: str) -> dict[str, tuple[Executable, tuple[str, ...]]]:
     or one `executemany`."""
     g, t, p, timer = order_strategy, trade_order, position, risk_timer
     s, layer = account_risk_status, auto_liq_layer
-    interrupt = (
-        update(g)
-        .where(_in_ids(g.c.account_id, dialect) & (g.c.status == _ACTIVE))
-        .values(
-            status=bindparam("strategy_status", type_=g.c.status.type),
-            failure_message=bindparam("failure_message", type_=g.c.failure_message.type),
-            updated=bindparam("strategy_updated", type_=g.c.updated.type),
-        )
-        .returning(g.c.account_id, g.c.id)
-    )
-    cancel = (
-        update(t)
-        .where(_in_ids(t.c.account_id, dialect) & t.c.status.in_([_WORKING, _SUSPENDED]))
-        .values(
-            status=bindparam("order_status", type_=t.c.status.type),
-            updated=bindparam("order_updated", type_=t.c.updated.type),
-        )
-        .returning(t.c.account_id, t.c.id)
-    )
+    interrupt = _interrupt_strategies(_in_ids(g.c.account_id, dialect))
+    cancel = _cancel_live_orders(_in_ids(t.c.account_id, dialect))
     no_trigger = (p.c.trigger_low_ticks.is_not(None)) | (p.c.trigger_high_ticks.is_not(None))
     return {
         "accounts_numbers": (_accounts_numbers(dialect), ("ids",)),
@@ -303,33 +286,37 @@ INTERRUPT_STRATEGIES = ("strategy_status", "failure_message", "strategy_updated"
 CANCEL_LIVE_ORDERS = ("order_status", "order_updated", "order_account_id")
 
 
-def _interrupt_strategies() -> Any:
-    """The account's running strategies interrupted: their ids."""
+def _interrupt_strategies(accounts: ColumnElement[bool] | None = None) -> Any:
+    """The account's running strategies interrupted: their ids (`accounts`: of the accounts it
+    selects instead, with their account ids)."""
     g = order_strategy
-    return (
+    which = g.c.account_id == bindparam("strategy_account_id") if accounts is None else accounts
+    statement = (
         update(g)
-        .where((g.c.account_id == bindparam("strategy_account_id")) & (g.c.status == _ACTIVE))
+        .where(which & (g.c.status == _ACTIVE))
         .values(
             status=bindparam("strategy_status", type_=g.c.status.type),
             failure_message=bindparam("failure_message", type_=g.c.failure_message.type),
             updated=bindparam("strategy_updated", type_=g.c.updated.type),
         )
-        .returning(g.c.id)
     )
+    return statement.returning(g.c.id) if accounts is None else statement.returning(g.c.account_id, g.c.id)
 
 
-def _cancel_live_orders() -> Any:
-    """The account's working and suspended orders cancelled: their ids."""
+def _cancel_live_orders(accounts: ColumnElement[bool] | None = None) -> Any:
+    """The account's working and suspended orders cancelled: their ids (`accounts`: of the accounts
+    it selects instead, with their account ids)."""
     t = trade_order
-    return (
+    which = t.c.account_id == bindparam("order_account_id") if accounts is None else accounts
+    statement = (
         update(t)
-        .where((t.c.account_id == bindparam("order_account_id")) & t.c.status.in_([_WORKING, _SUSPENDED]))
+        .where(which & t.c.status.in_([_WORKING, _SUSPENDED]))
         .values(
             status=bindparam("order_status", type_=t.c.status.type),
             updated=bindparam("order_updated", type_=t.c.updated.type),
         )
-        .returning(t.c.id)
     )
+    return statement.returning(t.c.id) if accounts is None else statement.returning(t.c.account_id, t.c.id)
 
 
 def _end_live_work() -> Executable:
