@@ -18,7 +18,8 @@ Measured, each in the same run on the same database:
 - `baseline`: reading every holder of the contract (`SELECT account_id FROM position WHERE
   contract_id = ?`), what any approach that looks at each holder must at least do; the ratio
   `detect / baseline` is the figure to compare across machines;
-- `tick`: the whole `set_prices` call: detection, evaluation of each candidate, cancel-and-flatten
+- `tick` (with the garbage collector settled as in a server process: `api/gc_settle.py`): the whole
+  `set_prices` call: detection, evaluation of each candidate, cancel-and-flatten
   of the breaching accounts through the gate, their locks, logs and alerts, and the durable commit.
 
 Afterwards the run is checked account by account: each breaching account has exactly one closing
@@ -60,6 +61,7 @@ from autoliq.adapters.sql.schema import (
     user_account_auto_liq,
 )
 from autoliq.adapters.sql.seed import add_accounts, ensure_organization, ensure_user
+from autoliq.api.gc_settle import settle_gc
 from autoliq.bootstrap import bootstrap
 from autoliq.config import Settings
 from autoliq.domain.auto_liq import Exposure, Mark, active_rules, price_triggers
@@ -288,6 +290,8 @@ def run_case(database_url: str, n: int, repeat: int) -> dict[str, Any]:
     seed_s = time.perf_counter() - started
     services = bootstrap(settings, clock=ManualClock(NOW), run_migrations=False)
     services.start()
+    # As a server process does once its start-up is done (`autoliq serve`: api/gc_settle.py).
+    settle_gc(settings.gc_gen0_threshold)
     try:
         problems = sample_check(services, [tight[0], tight[0] + 1, tight[-1]])
         out: dict[str, Any] = {"accounts": n, "breaching": len(tight), "seed_s": seed_s}
