@@ -2,11 +2,13 @@
 liveness check, and the fan-out of committed events as `props` messages.
 
 One listener on the publisher per process (not one subscription per socket): each event's entity is
-read and JSON-encoded once, then the same message string is queued on every socket that follows its
-account. A socket's queue is drained by that socket's own sender task; a socket whose queue is full
-(a client that does not read) is cut off with `c[4002,"Send queue full"]`, so it never slows the
-others, the hub or the publisher. Events of other workers reach this publisher through the outbox
-relay, so with several workers every socket hears every worker's events.
+read and JSON-encoded once. The synced sockets are grouped by audience (`Subscription.audience`:
+sockets that may see the same events), so an event is checked once per audience, not per socket,
+and each audience's frame is built once per batch; the same string is then queued on every socket
+of the audience. A socket's queue is drained by that socket's own sender task; a socket whose queue
+is full (a client that does not read) is cut off with `c[4002,"Send queue full"]`, so it never slows
+the others, the hub or the publisher. Events of other workers reach this publisher through the
+outbox relay, so with several workers every socket hears every worker's events.
 """
 
 from __future__ import annotations
@@ -33,12 +35,22 @@ from autoliq.api.websocket.protocol import (
     props_message,
     shutdown_message,
 )
-from autoliq.api.websocket.sync import Change, Subscription, interesting, read_entities, risk_status_changes
+from autoliq.api.websocket.sync import (
+    Audience,
+    Change,
+    Subscription,
+    interesting,
+    read_entities,
+    risk_status_changes,
+)
 from autoliq.container import Services
 from autoliq.domain.events import Event, RiskStatusChanged, TradingEntityChanged
 from autoliq.service.auth import Caller
 
 log = logging.getLogger(__name__)
+
+SendText = Callable[[str], Awaitable[None]]
+"""Sends one text frame on the socket."""
 
 EVENT_BACKLOG_MAX = 200_000
 """Events waiting for the fan-out at most; beyond, the following sockets are closed."""
@@ -50,7 +62,7 @@ few frames, not one)."""
 class Connection:
     """One socket: its caller and subscription, and the bounded queue its sender task drains."""
 
-    def __init__(self, send_text: Callable[[str], Awaitable[None]], settings: WebSocketSettings) -> None:
+    def __init__(self, send_text: SendText, settings: WebSocketSettings) -> None:
         self._send_text = send_text
         self._max_items = settings.send_queue_max
         self._max_chars = settings.send_queue_bytes
@@ -168,6 +180,21 @@ class Connection:
         return "a[" + ",".join(parts) + "]"
 
 
+class Followers:
+    """The synced sockets of one audience (`Subscription.audience`): they may all see the same events,
+    so one subscription of theirs answers for all."""
+
+    __slots__ = ("connections", "subscription")
+
+    def __init__(self, subscription: Subscription) -> None:
+        self.subscription = subscription
+        self.connections: set[Connection] = set()
+
+    def wants(self, organization_id: int, account_id: int, owner_id: int, entity_type: str) -> bool:
+        sub = self.subscription
+        return entity_type in sub.entity_types and sub.covers(organization_id, account_id, owner_id)
+
+
 class Hub:
     """Every socket of this process; the heartbeat ticker and the event fan-out run while any is open."""
 
@@ -175,7 +202,8 @@ class Hub:
         self.services = services
         self.settings = settings
         self._connections: set[Connection] = set()
-        self._following: dict[int, set[Connection]] = {}  # organization id -> synced sockets
+        self._following: dict[int, dict[Audience, Followers]] = {}
+        """Organization id -> its synced sockets, by audience."""
         self._events: deque[Event] = deque()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -183,7 +211,7 @@ class Hub:
         services.publisher.add_listener(self._on_events)
 
     # -- sockets --
-    def open(self, send_text: Callable[[str], Awaitable[None]]) -> Connection:
+    def open(self, send_text: SendText) -> Connection:
         """A new socket, its `o` frame queued."""
         connection = Connection(send_text, self.settings)
         connection.push(OPEN_FRAME)
@@ -243,14 +271,23 @@ class Hub:
         """Replace what a socket follows (None: nothing)."""
         old = connection.subscription
         if old is not None:
-            following = self._following.get(old.user.organization_id)
-            if following is not None:
-                following.discard(connection)
-                if not following:
-                    del self._following[old.user.organization_id]
+            org, audience = old.user.organization_id, old.audience()
+            audiences = self._following.get(org, {})
+            followers = audiences.get(audience)
+            if followers is not None:
+                followers.connections.discard(connection)
+                if not followers.connections:
+                    del audiences[audience]
+                    if not audiences:
+                        del self._following[org]
         connection.subscription = subscription
         if subscription is not None and not connection.done.is_set():
-            self._following.setdefault(subscription.user.organization_id, set()).add(connection)
+            audiences = self._following.setdefault(subscription.user.organization_id, {})
+            audience = subscription.audience()
+            followers = audiences.get(audience)
+            if followers is None:
+                followers = audiences[audience] = Followers(subscription)
+            followers.connections.add(connection)
 
     # -- heartbeats and liveness --
     async def _tick(self) -> None:
@@ -275,9 +312,10 @@ class Hub:
             # The fan-out fell far behind: rather than grow without bound or skip events silently,
             # the following sockets are closed (their clients reconnect and sync again).
             self._events.clear()
-            for following in list(self._following.values()):
-                for connection in list(following):
-                    connection.finish(EVENT_BACKLOG_FULL)
+            for audiences in list(self._following.values()):
+                for followers in list(audiences.values()):
+                    for connection in list(followers.connections):
+                        connection.finish(EVENT_BACKLOG_FULL)
             return
         self._wake.set()
 
@@ -306,52 +344,65 @@ class Hub:
                 org, owner = account.organization_id, account.user_id
                 accounts[account.id] = (org, owner)
                 kind = event.entity_type
-                if any(self._wants(c, org, account.id, owner, kind) for c in self._followers(org)):
+                audiences = self._following.get(org, {})
+                if any(f.wants(org, account.id, owner, kind) for f in audiences.values()):
                     wanted.setdefault((org, kind), set()).add((account.id, event.entity_id))
         entities: dict[tuple[str, int, int], str] = {}
         for (org, kind), keys in wanted.items():
             found = await read_entities(self.services, org, kind, keys)
             for (account_id, entity_id), encoded in found.items():
                 entities[(kind, account_id, entity_id)] = encoded
+        # Each event's changes (those of one account), by organization, in commit order.
+        by_org: dict[int, list[list[Change]]] = {}
         for event in batch:
             if isinstance(event, RiskStatusChanged):
-                self._send(risk_status_changes(event))
+                if event.organization_id not in self._following:
+                    continue
+                changes = risk_status_changes(event)
             elif isinstance(event, TradingEntityChanged):
                 entity = entities.get((event.entity_type, event.account_id, event.entity_id))
-                if entity is not None:
-                    org, owner = accounts[event.account_id]
-                    change = Change(org, event.account_id, owner, event.entity_type, event.event_type, entity)
-                    self._send([change])
-
-    def _followers(self, organization_id: int) -> list[Connection]:
-        return list(self._following.get(organization_id, ()))
-
-    @staticmethod
-    def _wants(connection: Connection, org: int, account_id: int, owner: int, entity_type: str) -> bool:
-        sub = connection.subscription
-        return sub is not None and entity_type in sub.entity_types and sub.covers(org, account_id, owner)
-
-    def _send(self, changes: list[Change]) -> None:
-        if not changes:
-            return
-        first = changes[0]
-        followers = self._followers(first.organization_id)
-        if not followers:
-            return
-        messages = [props_message(c.entity_type, c.event_type, c.entity_json) for c in changes]
-        # One frame string per combination of entity types the sockets want, built once.
-        frames: dict[tuple[int, ...], str] = {}
-        for connection in followers:
-            sub = connection.subscription
-            if sub is None or not sub.covers(first.organization_id, first.account_id, first.owner_id):
+                if entity is None:
+                    continue
+                org, owner = accounts[event.account_id]
+                changes = [Change(org, event.account_id, owner, event.entity_type, event.event_type, entity)]
+            else:
                 continue
-            wanted = tuple(i for i, c in enumerate(changes) if c.entity_type in sub.entity_types)
-            if not wanted:
+            if changes:
+                by_org.setdefault(changes[0].organization_id, []).append(changes)
+        for org, events in by_org.items():
+            self._send(org, events)
+
+    def _send(self, organization_id: int, events: list[list[Change]]) -> None:
+        """Write one organization's events (each a list of changes of one account), in order: per
+        audience, the messages it may see, joined into frames of at most `MAX_JOINED_FRAMES` events
+        (as a socket's queued frames are joined), each frame built once for all its sockets."""
+        audiences = self._following.get(organization_id)
+        if not audiences:
+            return
+        messages = [
+            [(c.entity_type, props_message(c.entity_type, c.event_type, c.entity_json)) for c in changes]
+            for changes in events
+        ]
+        for followers in list(audiences.values()):
+            sub = followers.subscription
+            types = sub.entity_types
+            parts: list[str] = []  # per event, its messages this audience wants
+            for changes, encoded in zip(events, messages, strict=True):
+                first = changes[0]
+                if not sub.covers(organization_id, first.account_id, first.owner_id):
+                    continue
+                seen = [m for kind, m in encoded if kind in types]
+                if seen:
+                    parts.append(",".join(seen))
+            if not parts:
                 continue
-            frame = frames.get(wanted)
-            if frame is None:
-                frame = frames[wanted] = array_frame([messages[i] for i in wanted])
-            connection.push_event(frame)
+            frames = [
+                "a[" + ",".join(parts[i : i + MAX_JOINED_FRAMES]) + "]"
+                for i in range(0, len(parts), MAX_JOINED_FRAMES)
+            ]
+            for connection in list(followers.connections):
+                for frame in frames:
+                    connection.push_event(frame)
 
 
 def hub_of(app: Litestar) -> Hub:
