@@ -13,7 +13,7 @@ from typing import Any
 
 from autoliq.adapters.publisher import InMemoryPublisher
 from autoliq.api.websocket.hub import Connection, Hub
-from autoliq.api.websocket.protocol import answer
+from autoliq.api.websocket.protocol import SEND_QUEUE_FULL, answer
 from autoliq.api.websocket.sync import RISK_STATUS, RISK_STATUS_LOG, Subscription
 from autoliq.config import WebSocketSettings
 from autoliq.domain.events import RiskStatusChanged
@@ -200,3 +200,122 @@ def test_fan_out_when_a_socket_syncs_then_events_meanwhile_follow_the_snapshot_a
     assert seen["syncing"][0] == {"s": 200, "i": 5, "d": {}}
     assert seen["syncing"][1:] == seen["synced"]
     assert [m["d"]["entity"]["id"] for m in seen["synced"][1::2]] == [1, 2]
+
+
+# -- frames written at once, and queued behind a send that waits --
+
+
+class Transport:
+    """A socket's send: it takes frames at once until `full()`, then waits until `drain()`."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.writable = asyncio.Event()
+        self.writable.set()
+        self.fail: Exception | None = None
+
+    async def send_text(self, text: str) -> None:
+        await self.writable.wait()
+        if self.fail is not None:
+            raise self.fail
+        self.sent.append(text)
+
+    def full(self) -> None:
+        self.writable.clear()
+
+    def drain(self) -> None:
+        self.writable.set()
+
+
+async def _settle() -> None:
+    for _ in range(100):  # a bounded number of loop turns, never a hang
+        await asyncio.sleep(0)
+
+
+def test_connection_when_nothing_waits_then_a_props_frame_is_written_in_the_callers_step() -> None:
+    result: dict[str, list[str]] = {}
+
+    async def scenario() -> None:
+        transport = Transport()
+        connection = Connection(transport.send_text, WebSocketSettings())
+        # Act: no loop turn between the write and the check
+        connection.push_event("a[1]")
+        result["at once"] = list(transport.sent)
+
+    asyncio.run(scenario())
+    # Assert
+    assert result["at once"] == ["a[1]"]
+
+
+def test_connection_when_a_send_has_to_wait_then_what_follows_is_queued_behind_it_in_order() -> None:
+    result: dict[str, list[str]] = {}
+
+    async def scenario() -> None:
+        transport = Transport()
+        connection = Connection(transport.send_text, WebSocketSettings())
+        sender = asyncio.create_task(connection.send_loop())
+        transport.full()
+        # Act: a frame whose send waits, then events and an answer while it waits
+        connection.push_event("a[1]")
+        connection.push_event("a[2]")
+        connection.push_message("3")
+        connection.push_event("a[4]")
+        await _settle()
+        result["while full"] = list(transport.sent)
+        transport.drain()
+        await _settle()
+        result["drained"] = list(transport.sent)
+        connection.push_event("a[5]")  # nothing waits any more: at once again
+        result["then"] = list(transport.sent)
+        sender.cancel()
+
+    asyncio.run(scenario())
+    # Assert: the first frame as written; those queued behind it joined, in order
+    assert result["while full"] == []
+    assert result["drained"] == ["a[1]", "a[2,3,4]"]
+    assert result["then"] == ["a[1]", "a[2,3,4]", "a[5]"]
+
+
+def test_connection_when_a_socket_cannot_take_more_then_it_alone_is_cut_off_when_its_queue_fills() -> None:
+    # Arrange: a hub with a socket that reads nothing and one that reads; queues of 3 frames
+    result: dict[str, Any] = {}
+
+    async def scenario() -> None:
+        services: Any = SimpleNamespace(publisher=InMemoryPublisher())
+        hub = Hub(services, WebSocketSettings(send_queue_max=3))
+        stuck, reading = Transport(), Transport()
+        connections = [hub.open(stuck.send_text), hub.open(reading.send_text)]
+        senders = [asyncio.create_task(c.send_loop()) for c in connections]
+        await _settle()
+        for connection in connections:
+            hub.follow(connection, _follows(_user(1, 1)))
+        stuck.full()
+        # Act
+        for entry in range(1, 7):
+            hub.services.publisher.publish([_locked(1, 3, 2, entry)])
+            await _settle()
+        result["reading"] = [n for t, n in _props(reading.sent[1:]) if t == RISK_STATUS_LOG]
+        result["stuck"] = (connections[0].done.is_set(), connections[0].close_reason)
+        for sender in senders:
+            sender.cancel()
+
+    asyncio.run(scenario())
+    # Assert: the reading socket got every event; the other was cut off
+    assert result["reading"] == [1, 2, 3, 4, 5, 6]
+    assert result["stuck"] == (True, SEND_QUEUE_FULL)
+
+
+def test_connection_when_the_send_fails_then_the_socket_is_finished_as_when_its_sender_fails() -> None:
+    result: dict[str, Any] = {}
+
+    async def scenario() -> None:
+        transport = Transport()
+        transport.fail = ConnectionResetError("gone")
+        connection = Connection(transport.send_text, WebSocketSettings())
+        # Act
+        connection.push_event("a[1]")
+        result["finished"] = (connection.done.is_set(), connection.close_reason)
+
+    asyncio.run(scenario())
+    # Assert: finished without a close frame to send (the client is gone)
+    assert result["finished"] == (True, None)

@@ -4,11 +4,13 @@ liveness check, and the fan-out of committed events as `props` messages.
 One listener on the publisher per process (not one subscription per socket): each event's entity is
 read and JSON-encoded once. The synced sockets are grouped by audience (`Subscription.audience`:
 sockets that may see the same events), so an event is checked once per audience, not per socket,
-and each audience's frame is built once per batch; the same string is then queued on every socket
-of the audience. A socket's queue is drained by that socket's own sender task; a socket whose queue
-is full (a client that does not read) is cut off with `c[4002,"Send queue full"]`, so it never slows
-the others, the hub or the publisher. Events of other workers reach this publisher through the
-outbox relay, so with several workers every socket hears every worker's events.
+and each audience's frame is built once per batch; the same string is then written to every socket
+of the audience. A socket with nothing waiting gets it written at once, from the fan-out's own step
+(`eager.start_now`: no task switch per socket); a socket with frames waiting, or whose transport
+cannot take more, has it queued behind them, drained by that socket's own sender task. A socket
+whose queue is full (a client that does not read) is cut off with `c[4002,"Send queue full"]`, so it
+never slows the others, the hub or the publisher. Events of other workers reach this publisher
+through the outbox relay, so with several workers every socket hears every worker's events.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from litestar import Litestar
 
+from autoliq.api.websocket.eager import Rest, start_now
 from autoliq.api.websocket.protocol import (
     EVENT_BACKLOG_FULL,
     HEARTBEAT_FRAME,
@@ -49,8 +52,8 @@ from autoliq.service.auth import Caller
 
 log = logging.getLogger(__name__)
 
-SendText = Callable[[str], Awaitable[None]]
-"""Sends one text frame on the socket."""
+SendText = Callable[[str], Coroutine[Any, Any, None]]
+"""Sends one text frame on the socket (a coroutine function: `Connection.write_now` starts it)."""
 
 EVENT_BACKLOG_MAX = 200_000
 """Events waiting for the fan-out at most; beyond, the following sockets are closed."""
@@ -70,6 +73,10 @@ class Connection:
         self._queued_chars = 0
         self._wake = asyncio.Event()
         self._held: list[str] | None = None
+        self._sending = False
+        """True while a send has to wait (the transport cannot take more): frames queue behind it."""
+        self._rest: Rest | None = None
+        """A frame's send written at once (`write_now`) that had to wait, for the sender to finish."""
         self._alone: str | None = None
         """A queued frame to send by itself (compared by identity)."""
         self.caller: Caller | None = None
@@ -102,6 +109,27 @@ class Connection:
         self._queued_chars += size
         self._wake.set()
 
+    def write_now(self, frame: str) -> None:
+        """Write a frame (a `props` frame shared by many sockets) at once, in the caller's own
+        step, when nothing of this socket waits to be sent; else queue it behind what waits (so the
+        socket's frames keep their order). A send that has to wait (the client does not read fast
+        enough) is finished by the sender task; what comes meanwhile is queued, bounded as `push`."""
+        if self._queue or self._sending:
+            self.push(frame)
+            return
+        if self.done.is_set() or self._finish_when_sent is not None:
+            return
+        try:
+            rest = start_now(self._send_text(frame))
+        except Exception:
+            # The socket is gone (the ASGI server refuses the send): as when the sender's send fails.
+            self.finish(self.close_reason)
+            return
+        if rest is not None:
+            self._rest = rest
+            self._sending = True
+            self._wake.set()
+
     def push_message(self, message: str, *, alone: bool = False) -> None:
         """Queue one message (an answer) in a frame of its own; with `alone`, that frame is never
         joined with its neighbours when sent (the `authorize` answer)."""
@@ -111,10 +139,10 @@ class Connection:
         self.push(frame)
 
     def push_event(self, frame: str) -> None:
-        """Queue a `props` frame; while a syncrequest's snapshot is being read it is held back, to
-        follow the snapshot's answer."""
+        """Write a `props` frame (`write_now`); while a syncrequest's snapshot is being read it is
+        held back, to follow the snapshot's answer."""
         if self._held is None:
-            self.push(frame)
+            self.write_now(frame)
         elif len(self._held) >= self._max_items:
             self.finish(SEND_QUEUE_FULL)
         else:
@@ -141,6 +169,9 @@ class Connection:
         self._queue.clear()
         self._queued_chars = 0
         self._held = None
+        rest, self._rest = self._rest, None
+        if rest is not None:
+            rest.close()  # the sender never took it up
         self.done.set()
 
     def finish_when_sent(self, reason: CloseReason) -> None:
@@ -153,12 +184,18 @@ class Connection:
 
     # -- sending --
     async def send_loop(self) -> None:
-        """Drain the queue until cancelled: frames one by one, consecutive `a[...]` ones joined."""
+        """Until cancelled: finish a `write_now` send that had to wait, then drain the queue, frames
+        one by one, consecutive `a[...]` ones joined."""
         while True:
             await self._wake.wait()
             self._wake.clear()
+            rest, self._rest = self._rest, None
+            if rest is not None:
+                await rest
             while self._queue:
+                self._sending = True
                 await self._send_text(self._next_frame())
+            self._sending = False
             if self._finish_when_sent is not None:
                 self.finish(self._finish_when_sent)
 
