@@ -319,3 +319,47 @@ def test_connection_when_the_send_fails_then_the_socket_is_finished_as_when_its_
     asyncio.run(scenario())
     # Assert: finished without a close frame to send (the client is gone)
     assert result["finished"] == (True, None)
+
+
+def test_heartbeats_when_many_sockets_then_each_gets_them_but_only_a_slice_is_beaten_at_once() -> None:
+    # Arrange: 40 sockets; a counter of loop turns tells which `h` frames went out together
+    beaten_together: dict[int, int] = {}
+    beats: dict[int, int] = {}
+
+    async def scenario() -> None:
+        services: Any = SimpleNamespace(publisher=InMemoryPublisher())
+        hub = Hub(services, WebSocketSettings(heartbeat_seconds=0.02, timeout_seconds=30))
+        turn = 0
+
+        async def turns() -> None:
+            nonlocal turn
+            while True:
+                turn += 1
+                await asyncio.sleep(0)
+
+        def transport(i: int) -> Any:
+            async def send_text(text: str) -> None:
+                if text == "h":
+                    beats[i] = beats.get(i, 0) + 1
+                    beaten_together[turn] = beaten_together.get(turn, 0) + 1
+
+            return send_text
+
+        counter = asyncio.create_task(turns())
+        connections = [hub.open(transport(i)) for i in range(40)]
+        senders = [asyncio.create_task(c.send_loop()) for c in connections]
+        # Act: until every socket had three heartbeats (bounded: a failure, never a hang)
+        for _ in range(10_000):
+            if len(beats) == 40 and min(beats.values()) >= 3:
+                break
+            await asyncio.sleep(0.001)
+        for connection in connections:
+            hub.close(connection)
+        for task in [counter, *senders]:
+            task.cancel()
+        await asyncio.gather(counter, *senders, return_exceptions=True)
+
+    asyncio.run(scenario())
+    # Assert: everyone beaten, a tenth of the sockets at a time
+    assert len(beats) == 40 and min(beats.values()) >= 3
+    assert max(beaten_together.values()) == 4

@@ -60,6 +60,10 @@ EVENT_BACKLOG_MAX = 200_000
 MAX_JOINED_FRAMES = 512
 """`a[...]` frames waiting together are sent as one, of at most this many (a backlog goes out in a
 few frames, not one)."""
+HEARTBEAT_SLICES = 10
+"""The sockets are split in this many slices, whose heartbeats are spread evenly over the interval:
+each socket still gets one every interval, but a thousand sockets' `h` frames never all go out at
+once (in the way of an event's fan-out)."""
 
 
 class Connection:
@@ -88,6 +92,8 @@ class Connection:
         self._finish_when_sent: CloseReason | None = None
         self.done = asyncio.Event()
         """Set once the socket is to close: the client left, or the server cuts it off."""
+        self.beat_slice = 0
+        """The heartbeat slice the socket is in (`HEARTBEAT_SLICES`)."""
         self.state: dict[str, Any] = {}
         """Per-socket state of the socket-served endpoints (`socket_routes`), each under its own key."""
         self.on_close: list[Callable[[], None]] = []
@@ -110,7 +116,7 @@ class Connection:
         self._wake.set()
 
     def write_now(self, frame: str) -> None:
-        """Write a frame (a `props` frame shared by many sockets) at once, in the caller's own
+        """Write a frame (a `props` or `h` frame shared by many sockets) at once, in the caller's own
         step, when nothing of this socket waits to be sent; else queue it behind what waits (so the
         socket's frames keep their order). A send that has to wait (the client does not read fast
         enough) is finished by the sender task; what comes meanwhile is queued, bounded as `push`."""
@@ -239,6 +245,9 @@ class Hub:
         self.services = services
         self.settings = settings
         self._connections: set[Connection] = set()
+        self._beats: list[set[Connection]] = [set() for _ in range(HEARTBEAT_SLICES)]
+        """The sockets by heartbeat slice."""
+        self._opened = 0
         self._following: dict[int, dict[Audience, Followers]] = {}
         """Organization id -> its synced sockets, by audience."""
         self._events: deque[Event] = deque()
@@ -253,6 +262,9 @@ class Hub:
         connection = Connection(send_text, self.settings)
         connection.push(OPEN_FRAME)
         self._connections.add(connection)
+        connection.beat_slice = self._opened % HEARTBEAT_SLICES
+        self._opened += 1
+        self._beats[connection.beat_slice].add(connection)
         if self._shutdown is not None:
             self._tell_shutdown(connection)
         if not self._tasks:
@@ -292,6 +304,7 @@ class Hub:
         """Forget a socket; the hub's tasks stop with the last one."""
         self.follow(connection, None)
         self._connections.discard(connection)
+        self._beats[connection.beat_slice].discard(connection)
         callbacks, connection.on_close = connection.on_close, []
         for callback in callbacks:
             try:
@@ -328,16 +341,24 @@ class Hub:
 
     # -- heartbeats and liveness --
     async def _tick(self) -> None:
+        """Every interval / `HEARTBEAT_SLICES`, the next slice's sockets: each is sent `h` (written at
+        once unless frames wait), or closed when its client has been quiet too long."""
         loop = asyncio.get_running_loop()
         interval, timeout = self.settings.heartbeat_seconds, self.settings.timeout_seconds
+        step = interval / HEARTBEAT_SLICES
+        due = loop.time()
+        turn = 0
         while True:
-            await asyncio.sleep(interval)
+            # Due times, not sleeps, set the pace (no drift); after a long stall, no rush to catch up.
+            due = max(due + step, loop.time())
+            await asyncio.sleep(max(0.0, due - loop.time()))
             now = loop.time()
-            for connection in list(self._connections):
+            for connection in list(self._beats[turn]):
                 if connection.waiting_for_client and now - connection.last_heard > timeout:
                     connection.finish(HEARTBEAT_TIMEOUT)
                 else:
-                    connection.push(HEARTBEAT_FRAME)
+                    connection.write_now(HEARTBEAT_FRAME)
+            turn = (turn + 1) % HEARTBEAT_SLICES
 
     # -- events --
     def _on_events(self, events: Sequence[Event]) -> None:
