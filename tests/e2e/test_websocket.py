@@ -773,6 +773,57 @@ def test_websocket_when_real_server_then_protocol_and_props_arrive_byte_for_byte
 
 
 @pytest.mark.slow
+def test_websocket_when_real_server_and_a_burst_of_locks_then_every_socket_gets_every_event_in_one_order(
+    database_url: str, tmp_path: Any
+) -> None:
+    import websockets.asyncio.client as ws_client
+
+    sockets = 40
+    with ServerProcess(database_url, tmp_path) as server:
+        token = server.login()["accessToken"]
+        with server.client(token) as http:
+            accounts = [a["id"] for a in http.get("/v1/account/list").json()]
+
+            def post(account: int, action: str) -> None:
+                assert http.post(SET_ACTION, json=action_body(account, action)).status_code == 200
+
+            async def scenario() -> list[list[str]]:
+                url = f"ws://127.0.0.1:{server.port}/v1/websocket"
+                sync_body = json.dumps({"entityTypes": REAL_TYPES})
+                opened = [await ws_client.connect(url, max_size=None) for _ in range(sockets)]
+                try:
+                    for i, ws in enumerate(opened):
+                        assert await _recv(ws) == "o"
+                        await ws.send(f"authorize\n0\n\n{token}")
+                        assert await _frame(ws) == 'a[{"s":200,"i":0}]'
+                        await ws.send(f"user/syncrequest\n{i + 1}\n\n{sync_body}")
+                        assert json.loads((await _frame(ws))[1:])[0]["s"] == 200
+                    # Act: every account locked at once, then every one set back to Normal at once
+                    for action in ("LockTradingImmediately", "Normal"):
+                        await asyncio.gather(*(asyncio.to_thread(post, a, action) for a in accounts))
+                    wanted = 4 * len(accounts)
+                    seen = []
+                    for ws in opened:
+                        frames = await _props(ws, wanted)
+                        seen.append([json.dumps(m) for f in frames for m in json.loads(f[1:])])
+                    return seen
+                finally:
+                    await asyncio.gather(*(ws.close() for ws in opened), return_exceptions=True)
+
+            seen = asyncio.run(scenario())
+    # Assert: the same messages in the same order on every socket; each account's log rows once,
+    # its lock before its unlock
+    assert all(messages == seen[0] for messages in seen)
+    logs = [json.loads(m)["d"]["entity"] for m in seen[0] if '"accountRiskStatusLog"' in m]
+    assert len({e["id"] for e in logs}) == len(logs) == 2 * len(accounts)
+    for account in accounts:
+        assert [e["adminAction"] for e in logs if e["accountId"] == account] == [
+            "LockTradingImmediately",
+            "Normal",
+        ]
+
+
+@pytest.mark.slow
 def test_websocket_when_client_does_not_read_then_cut_off_while_another_keeps_receiving(
     database_url: str, tmp_path: Any
 ) -> None:

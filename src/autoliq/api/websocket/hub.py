@@ -2,11 +2,15 @@
 liveness check, and the fan-out of committed events as `props` messages.
 
 One listener on the publisher per process (not one subscription per socket): each event's entity is
-read and JSON-encoded once, then the same message string is queued on every socket that follows its
-account. A socket's queue is drained by that socket's own sender task; a socket whose queue is full
-(a client that does not read) is cut off with `c[4002,"Send queue full"]`, so it never slows the
-others, the hub or the publisher. Events of other workers reach this publisher through the outbox
-relay, so with several workers every socket hears every worker's events.
+read and JSON-encoded once. The synced sockets are grouped by audience (`Subscription.audience`:
+sockets that may see the same events), so an event is checked once per audience, not per socket,
+and each audience's frame is built once per batch; the same string is then written to every socket
+of the audience. A socket with nothing waiting gets it written at once, from the fan-out's own step
+(`eager.start_now`: no task switch per socket); a socket with frames waiting, or whose transport
+cannot take more, has it queued behind them, drained by that socket's own sender task. A socket
+whose queue is full (a client that does not read) is cut off with `c[4002,"Send queue full"]`, so it
+never slows the others, the hub or the publisher. Events of other workers reach this publisher
+through the outbox relay, so with several workers every socket hears every worker's events.
 """
 
 from __future__ import annotations
@@ -15,11 +19,12 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from litestar import Litestar
 
+from autoliq.api.websocket.eager import Rest, start_now
 from autoliq.api.websocket.protocol import (
     EVENT_BACKLOG_FULL,
     HEARTBEAT_FRAME,
@@ -33,24 +38,38 @@ from autoliq.api.websocket.protocol import (
     props_message,
     shutdown_message,
 )
-from autoliq.api.websocket.sync import Change, Subscription, interesting, read_entities, risk_status_changes
+from autoliq.api.websocket.sync import (
+    Audience,
+    Change,
+    Subscription,
+    interesting,
+    read_entities,
+    risk_status_changes,
+)
 from autoliq.container import Services
 from autoliq.domain.events import Event, RiskStatusChanged, TradingEntityChanged
 from autoliq.service.auth import Caller
 
 log = logging.getLogger(__name__)
 
+SendText = Callable[[str], Coroutine[Any, Any, None]]
+"""Sends one text frame on the socket (a coroutine function: `Connection.write_now` starts it)."""
+
 EVENT_BACKLOG_MAX = 200_000
 """Events waiting for the fan-out at most; beyond, the following sockets are closed."""
 MAX_JOINED_FRAMES = 512
 """`a[...]` frames waiting together are sent as one, of at most this many (a backlog goes out in a
 few frames, not one)."""
+HEARTBEAT_SLICES = 10
+"""The sockets are split in this many slices, whose heartbeats are spread evenly over the interval:
+each socket still gets one every interval, but a thousand sockets' `h` frames never all go out at
+once (in the way of an event's fan-out)."""
 
 
 class Connection:
     """One socket: its caller and subscription, and the bounded queue its sender task drains."""
 
-    def __init__(self, send_text: Callable[[str], Awaitable[None]], settings: WebSocketSettings) -> None:
+    def __init__(self, send_text: SendText, settings: WebSocketSettings) -> None:
         self._send_text = send_text
         self._max_items = settings.send_queue_max
         self._max_chars = settings.send_queue_bytes
@@ -58,6 +77,10 @@ class Connection:
         self._queued_chars = 0
         self._wake = asyncio.Event()
         self._held: list[str] | None = None
+        self._sending = False
+        """True while a send has to wait (the transport cannot take more): frames queue behind it."""
+        self._rest: Rest | None = None
+        """A frame's send written at once (`write_now`) that had to wait, for the sender to finish."""
         self._alone: str | None = None
         """A queued frame to send by itself (compared by identity)."""
         self.caller: Caller | None = None
@@ -69,6 +92,8 @@ class Connection:
         self._finish_when_sent: CloseReason | None = None
         self.done = asyncio.Event()
         """Set once the socket is to close: the client left, or the server cuts it off."""
+        self.beat_slice = 0
+        """The heartbeat slice the socket is in (`HEARTBEAT_SLICES`)."""
         self.state: dict[str, Any] = {}
         """Per-socket state of the socket-served endpoints (`socket_routes`), each under its own key."""
         self.on_close: list[Callable[[], None]] = []
@@ -90,6 +115,27 @@ class Connection:
         self._queued_chars += size
         self._wake.set()
 
+    def write_now(self, frame: str) -> None:
+        """Write a frame (a `props` or `h` frame shared by many sockets) at once, in the caller's own
+        step, when nothing of this socket waits to be sent; else queue it behind what waits (so the
+        socket's frames keep their order). A send that has to wait (the client does not read fast
+        enough) is finished by the sender task; what comes meanwhile is queued, bounded as `push`."""
+        if self._queue or self._sending:
+            self.push(frame)
+            return
+        if self.done.is_set() or self._finish_when_sent is not None:
+            return
+        try:
+            rest = start_now(self._send_text(frame))
+        except Exception:
+            # The socket is gone (the ASGI server refuses the send): as when the sender's send fails.
+            self.finish(self.close_reason)
+            return
+        if rest is not None:
+            self._rest = rest
+            self._sending = True
+            self._wake.set()
+
     def push_message(self, message: str, *, alone: bool = False) -> None:
         """Queue one message (an answer) in a frame of its own; with `alone`, that frame is never
         joined with its neighbours when sent (the `authorize` answer)."""
@@ -99,10 +145,10 @@ class Connection:
         self.push(frame)
 
     def push_event(self, frame: str) -> None:
-        """Queue a `props` frame; while a syncrequest's snapshot is being read it is held back, to
-        follow the snapshot's answer."""
+        """Write a `props` frame (`write_now`); while a syncrequest's snapshot is being read it is
+        held back, to follow the snapshot's answer."""
         if self._held is None:
-            self.push(frame)
+            self.write_now(frame)
         elif len(self._held) >= self._max_items:
             self.finish(SEND_QUEUE_FULL)
         else:
@@ -129,6 +175,9 @@ class Connection:
         self._queue.clear()
         self._queued_chars = 0
         self._held = None
+        rest, self._rest = self._rest, None
+        if rest is not None:
+            rest.close()  # the sender never took it up
         self.done.set()
 
     def finish_when_sent(self, reason: CloseReason) -> None:
@@ -141,12 +190,18 @@ class Connection:
 
     # -- sending --
     async def send_loop(self) -> None:
-        """Drain the queue until cancelled: frames one by one, consecutive `a[...]` ones joined."""
+        """Until cancelled: finish a `write_now` send that had to wait, then drain the queue, frames
+        one by one, consecutive `a[...]` ones joined."""
         while True:
             await self._wake.wait()
             self._wake.clear()
+            rest, self._rest = self._rest, None
+            if rest is not None:
+                await rest
             while self._queue:
+                self._sending = True
                 await self._send_text(self._next_frame())
+            self._sending = False
             if self._finish_when_sent is not None:
                 self.finish(self._finish_when_sent)
 
@@ -168,6 +223,21 @@ class Connection:
         return "a[" + ",".join(parts) + "]"
 
 
+class Followers:
+    """The synced sockets of one audience (`Subscription.audience`): they may all see the same events,
+    so one subscription of theirs answers for all."""
+
+    __slots__ = ("connections", "subscription")
+
+    def __init__(self, subscription: Subscription) -> None:
+        self.subscription = subscription
+        self.connections: set[Connection] = set()
+
+    def wants(self, organization_id: int, account_id: int, owner_id: int, entity_type: str) -> bool:
+        sub = self.subscription
+        return entity_type in sub.entity_types and sub.covers(organization_id, account_id, owner_id)
+
+
 class Hub:
     """Every socket of this process; the heartbeat ticker and the event fan-out run while any is open."""
 
@@ -175,7 +245,11 @@ class Hub:
         self.services = services
         self.settings = settings
         self._connections: set[Connection] = set()
-        self._following: dict[int, set[Connection]] = {}  # organization id -> synced sockets
+        self._beats: list[set[Connection]] = [set() for _ in range(HEARTBEAT_SLICES)]
+        """The sockets by heartbeat slice."""
+        self._opened = 0
+        self._following: dict[int, dict[Audience, Followers]] = {}
+        """Organization id -> its synced sockets, by audience."""
         self._events: deque[Event] = deque()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -183,11 +257,14 @@ class Hub:
         services.publisher.add_listener(self._on_events)
 
     # -- sockets --
-    def open(self, send_text: Callable[[str], Awaitable[None]]) -> Connection:
+    def open(self, send_text: SendText) -> Connection:
         """A new socket, its `o` frame queued."""
         connection = Connection(send_text, self.settings)
         connection.push(OPEN_FRAME)
         self._connections.add(connection)
+        connection.beat_slice = self._opened % HEARTBEAT_SLICES
+        self._opened += 1
+        self._beats[connection.beat_slice].add(connection)
         if self._shutdown is not None:
             self._tell_shutdown(connection)
         if not self._tasks:
@@ -227,6 +304,7 @@ class Hub:
         """Forget a socket; the hub's tasks stop with the last one."""
         self.follow(connection, None)
         self._connections.discard(connection)
+        self._beats[connection.beat_slice].discard(connection)
         callbacks, connection.on_close = connection.on_close, []
         for callback in callbacks:
             try:
@@ -243,27 +321,44 @@ class Hub:
         """Replace what a socket follows (None: nothing)."""
         old = connection.subscription
         if old is not None:
-            following = self._following.get(old.user.organization_id)
-            if following is not None:
-                following.discard(connection)
-                if not following:
-                    del self._following[old.user.organization_id]
+            org, audience = old.user.organization_id, old.audience()
+            audiences = self._following.get(org, {})
+            followers = audiences.get(audience)
+            if followers is not None:
+                followers.connections.discard(connection)
+                if not followers.connections:
+                    del audiences[audience]
+                    if not audiences:
+                        del self._following[org]
         connection.subscription = subscription
         if subscription is not None and not connection.done.is_set():
-            self._following.setdefault(subscription.user.organization_id, set()).add(connection)
+            audiences = self._following.setdefault(subscription.user.organization_id, {})
+            audience = subscription.audience()
+            followers = audiences.get(audience)
+            if followers is None:
+                followers = audiences[audience] = Followers(subscription)
+            followers.connections.add(connection)
 
     # -- heartbeats and liveness --
     async def _tick(self) -> None:
+        """Every interval / `HEARTBEAT_SLICES`, the next slice's sockets: each is sent `h` (written at
+        once unless frames wait), or closed when its client has been quiet too long."""
         loop = asyncio.get_running_loop()
         interval, timeout = self.settings.heartbeat_seconds, self.settings.timeout_seconds
+        step = interval / HEARTBEAT_SLICES
+        due = loop.time()
+        turn = 0
         while True:
-            await asyncio.sleep(interval)
+            # Due times, not sleeps, set the pace (no drift); after a long stall, no rush to catch up.
+            due = max(due + step, loop.time())
+            await asyncio.sleep(max(0.0, due - loop.time()))
             now = loop.time()
-            for connection in list(self._connections):
+            for connection in list(self._beats[turn]):
                 if connection.waiting_for_client and now - connection.last_heard > timeout:
                     connection.finish(HEARTBEAT_TIMEOUT)
                 else:
-                    connection.push(HEARTBEAT_FRAME)
+                    connection.write_now(HEARTBEAT_FRAME)
+            turn = (turn + 1) % HEARTBEAT_SLICES
 
     # -- events --
     def _on_events(self, events: Sequence[Event]) -> None:
@@ -275,9 +370,10 @@ class Hub:
             # The fan-out fell far behind: rather than grow without bound or skip events silently,
             # the following sockets are closed (their clients reconnect and sync again).
             self._events.clear()
-            for following in list(self._following.values()):
-                for connection in list(following):
-                    connection.finish(EVENT_BACKLOG_FULL)
+            for audiences in list(self._following.values()):
+                for followers in list(audiences.values()):
+                    for connection in list(followers.connections):
+                        connection.finish(EVENT_BACKLOG_FULL)
             return
         self._wake.set()
 
@@ -306,52 +402,65 @@ class Hub:
                 org, owner = account.organization_id, account.user_id
                 accounts[account.id] = (org, owner)
                 kind = event.entity_type
-                if any(self._wants(c, org, account.id, owner, kind) for c in self._followers(org)):
+                audiences = self._following.get(org, {})
+                if any(f.wants(org, account.id, owner, kind) for f in audiences.values()):
                     wanted.setdefault((org, kind), set()).add((account.id, event.entity_id))
         entities: dict[tuple[str, int, int], str] = {}
         for (org, kind), keys in wanted.items():
             found = await read_entities(self.services, org, kind, keys)
             for (account_id, entity_id), encoded in found.items():
                 entities[(kind, account_id, entity_id)] = encoded
+        # Each event's changes (those of one account), by organization, in commit order.
+        by_org: dict[int, list[list[Change]]] = {}
         for event in batch:
             if isinstance(event, RiskStatusChanged):
-                self._send(risk_status_changes(event))
+                if event.organization_id not in self._following:
+                    continue
+                changes = risk_status_changes(event)
             elif isinstance(event, TradingEntityChanged):
                 entity = entities.get((event.entity_type, event.account_id, event.entity_id))
-                if entity is not None:
-                    org, owner = accounts[event.account_id]
-                    change = Change(org, event.account_id, owner, event.entity_type, event.event_type, entity)
-                    self._send([change])
-
-    def _followers(self, organization_id: int) -> list[Connection]:
-        return list(self._following.get(organization_id, ()))
-
-    @staticmethod
-    def _wants(connection: Connection, org: int, account_id: int, owner: int, entity_type: str) -> bool:
-        sub = connection.subscription
-        return sub is not None and entity_type in sub.entity_types and sub.covers(org, account_id, owner)
-
-    def _send(self, changes: list[Change]) -> None:
-        if not changes:
-            return
-        first = changes[0]
-        followers = self._followers(first.organization_id)
-        if not followers:
-            return
-        messages = [props_message(c.entity_type, c.event_type, c.entity_json) for c in changes]
-        # One frame string per combination of entity types the sockets want, built once.
-        frames: dict[tuple[int, ...], str] = {}
-        for connection in followers:
-            sub = connection.subscription
-            if sub is None or not sub.covers(first.organization_id, first.account_id, first.owner_id):
+                if entity is None:
+                    continue
+                org, owner = accounts[event.account_id]
+                changes = [Change(org, event.account_id, owner, event.entity_type, event.event_type, entity)]
+            else:
                 continue
-            wanted = tuple(i for i, c in enumerate(changes) if c.entity_type in sub.entity_types)
-            if not wanted:
+            if changes:
+                by_org.setdefault(changes[0].organization_id, []).append(changes)
+        for org, events in by_org.items():
+            self._send(org, events)
+
+    def _send(self, organization_id: int, events: list[list[Change]]) -> None:
+        """Write one organization's events (each a list of changes of one account), in order: per
+        audience, the messages it may see, joined into frames of at most `MAX_JOINED_FRAMES` events
+        (as a socket's queued frames are joined), each frame built once for all its sockets."""
+        audiences = self._following.get(organization_id)
+        if not audiences:
+            return
+        messages = [
+            [(c.entity_type, props_message(c.entity_type, c.event_type, c.entity_json)) for c in changes]
+            for changes in events
+        ]
+        for followers in list(audiences.values()):
+            sub = followers.subscription
+            types = sub.entity_types
+            parts: list[str] = []  # per event, its messages this audience wants
+            for changes, encoded in zip(events, messages, strict=True):
+                first = changes[0]
+                if not sub.covers(organization_id, first.account_id, first.owner_id):
+                    continue
+                seen = [m for kind, m in encoded if kind in types]
+                if seen:
+                    parts.append(",".join(seen))
+            if not parts:
                 continue
-            frame = frames.get(wanted)
-            if frame is None:
-                frame = frames[wanted] = array_frame([messages[i] for i in wanted])
-            connection.push_event(frame)
+            frames = [
+                "a[" + ",".join(parts[i : i + MAX_JOINED_FRAMES]) + "]"
+                for i in range(0, len(parts), MAX_JOINED_FRAMES)
+            ]
+            for connection in list(followers.connections):
+                for frame in frames:
+                    connection.push_event(frame)
 
 
 def hub_of(app: Litestar) -> Hub:

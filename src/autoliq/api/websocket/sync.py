@@ -149,6 +149,27 @@ class Subscription:
             return (owner_id if by_user else account_id) % divisor == remainder
         return True
 
+    def audience(self) -> Audience:
+        """What `covers` and `entity_types` depend on, and nothing else: subscriptions with equal
+        audiences get the same events (the hub checks one of them for all, and builds their frame
+        once). An admin's identity is not part of it (it sees its whole organization); a trader's
+        is (it sees the accounts it owns)."""
+        user = self.user
+        viewer = None if user.is_admin else user.id
+        return (user.organization_id, viewer, self.entity_types, self.accounts, self.owners, self.sharding)
+
+
+Audience = tuple[
+    int,
+    int | None,
+    frozenset[str],
+    frozenset[int] | None,
+    frozenset[int] | None,
+    tuple[bool, int, int] | None,
+]
+"""`Subscription.audience`: (organization, the trader it is limited to or None for an admin, entity
+types, accounts, owners, sharding)."""
+
 
 def entity_types_of(requested: list[str] | None) -> frozenset[str]:
     """The `props` entity types a request follows: those it names that autoliq publishes; every one
