@@ -148,3 +148,40 @@ def test_insert_rows_when_many_rows_then_one_statement_per_row_count_with_every_
         except ValueError:
             continue
         raise AssertionError(f"{rows} rows accepted")
+
+
+def test_evaluation_inputs_when_a_prepared_batch_buffered_status_writes_then_reads_them(world: World) -> None:
+    """The evaluation reads statuses on the raw cursor: a prepared batch (PostgreSQL) sends its
+    buffered status writes first, and goes on buffering after; the layer written by the tick's
+    set-based writes is what the gate then sees."""
+    from autoliq.domain.auto_liq import AutoLiqLayer, LayerState
+    from autoliq.domain.model import RiskStatus
+    from autoliq.domain.post_trade import AutoLiqSettings
+    from autoliq.domain.states import AdminAction
+
+    a, b = world.demo_account_ids[2:4]
+    now = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+    engine = create_admin_engine(world.database_url)
+    try:
+        with engine.connect() as conn, conn.begin():
+            store = SqlStore(conn)
+            for account_id in (a, b):
+                store.save_auto_liq_settings(AutoLiqSettings(id=account_id, daily_loss_auto_liq=500.0), now)
+            store.batch.prepare_batch([a, b], 1)
+            assert store.trading_state(b).auto_liq is None  # prepared: from the batch
+            locked = RiskStatus(id=a).with_admin_action(AdminAction.LIQUIDATE_ONLY_MODE_IMMEDIATELY, now)
+            store.save_risk_status(locked)  # buffered on PostgreSQL
+            inputs = store.evaluation_inputs([a, b], now.date())
+            assert inputs[a].status == locked
+            assert inputs[a].settings.daily_loss_auto_liq == 500.0 and inputs[a].account.id == a
+            # Still buffering after: a later write of the batch is read back the same way.
+            store.save_risk_status(replace_status := RiskStatus(id=a, max_net_liq=51_000.0))
+            assert store.evaluation_inputs([a], now.date())[a].status == replace_status
+            store.save_auto_liq_layers([AutoLiqLayer(b, LayerState.LOCKED, "dailyLossAutoLiq", now, None)])
+            assert store.trading_state(b).auto_liq is LayerState.LOCKED
+            assert store.evaluation_inputs([b], now.date())[b].layer == AutoLiqLayer(
+                b, LayerState.LOCKED, "dailyLossAutoLiq", now, None
+            )
+            conn.rollback()
+    finally:
+        engine.dispose()

@@ -77,7 +77,7 @@ def _status_sql(dialect_name: str, locking: bool) -> dict[str, str]:
     return sql
 
 
-def _status_from_row(row: Any) -> RiskStatus:
+def status_from_row(row: Any) -> RiskStatus:
     return RiskStatus(
         id=row[0],
         admin_action=AdminAction(row[1]),
@@ -239,7 +239,7 @@ class Batch:
             wanted = list(dict.fromkeys(account_ids))
             self._cursor.execute(self._sql["select_statuses"], (wanted,))
             rows = self._cursor.fetchall()
-            found = {row[0]: _status_from_row(row) for row in rows}
+            found = {row[0]: status_from_row(row) for row in rows}
             self._statuses = {a: found.get(a) for a in wanted}
             # The other two layers of the gate, until a write of this batch changes them.
             self._layers = {row[0]: (row[7], bool(row[8])) for row in rows}
@@ -337,6 +337,15 @@ class Batch:
                 self._cursor.executemany(sql, rows)
         self._buffer = {}
 
+    def send_buffered(self) -> None:
+        """Before a raw read of the status tables: send the writes buffered so far (the batch goes on
+        buffering the next ones)."""
+        self._flush_trading()
+        for sql, rows in self._buffer.items():
+            if rows:
+                self._cursor.executemany(sql, rows)
+                rows.clear()
+
     def _write(self, key: str, params: tuple[Any, ...]) -> None:
         sql = self._sql[key]
         if sql in self._buffer:
@@ -350,7 +359,7 @@ class Batch:
             return self._statuses[account_id]
         self._cursor.execute(self._sql["select_status"], (account_id,))
         row = self._cursor.fetchone()
-        return None if row is None else _status_from_row(row)
+        return None if row is None else status_from_row(row)
 
     def trading_state(self, account_id: int) -> TradingState:
         """What the order gate reads first, in one statement: the admin action, the auto-liq layer and

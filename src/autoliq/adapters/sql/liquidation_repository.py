@@ -24,25 +24,34 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from autoliq.adapters.sql.codec import read_day
-from autoliq.adapters.sql.statements import MANY_ROWS, SINGLE_ROW, insert_rows
+from autoliq.adapters.sql.batch import status_from_row
+from autoliq.adapters.sql.codec import read_day, read_time
+from autoliq.adapters.sql.statements import (
+    ACCOUNT_COLUMNS,
+    MANY_ROWS,
+    SINGLE_ROW,
+    STATUS_COLUMNS,
+    insert_rows,
+)
 from autoliq.adapters.sql.trading_repository import (
     ConnectionOwner,
     _decode_lots,
     _encode_lots,
     _position_state,
 )
-from autoliq.domain.auto_liq import Alert, AutoLiqLayer
+from autoliq.domain.auto_liq import Alert, AutoLiqLayer, LayerState
 from autoliq.domain.instruments import contract_of_id
 from autoliq.domain.linked import StrategyStatus
-from autoliq.domain.model import RiskStatus, RiskStatusLogEntry
+from autoliq.domain.model import Account, RiskStatus, RiskStatusLogEntry
 from autoliq.domain.money import CashState, opening_cash, roll_cash
 from autoliq.domain.orders import OrderType, OrdStatus, TimeInForce
+from autoliq.domain.post_trade import SETTING_FIELDS, AutoLiqSettings, TrailingMode
 from autoliq.domain.states import Actor
 from autoliq.domain.timers import TimerKind
 from autoliq.service.ports.liquidation import (
     Book,
     Closing,
+    EvaluationInput,
     HeldPosition,
     LiquidationState,
     NewAlert,
@@ -92,6 +101,43 @@ class LiquidationRepository(ConnectionOwner):
         return LiquidationState(
             state.positions, state.cash, bool(first[13]), strategies=bool(first[14]), orders=bool(first[15])
         )
+
+    def evaluation_inputs(self, account_ids: Sequence[int], day: date) -> dict[int, EvaluationInput]:
+        """Two statements on the raw cursor however many accounts: the settings joined with the
+        account, its status and layer (`statements._evaluation_inputs`), then the numbers. A
+        prepared batch's buffered status writes are sent first."""
+        wanted = list(dict.fromkeys(account_ids))
+        batch = self.batch
+        batch.send_buffered()
+        rows = self._run("evaluation_inputs", (self._ids(wanted),)).fetchall()
+        if not rows:
+            return {}
+        n = len(SETTING_FIELDS)
+        a0, s0 = 1 + n, 1 + n + len(ACCOUNT_COLUMNS)
+        l0 = s0 + len(STATUS_COLUMNS)
+        found: dict[int, tuple[Account, AutoLiqSettings, RiskStatus | None, AutoLiqLayer | None]] = {}
+        for row in rows:
+            account_id = int(row[0])
+            values = dict(zip(SETTING_FIELDS, row[1:a0], strict=True))
+            mode = values["trailing_max_drawdown_mode"]
+            values["trailing_max_drawdown_mode"] = None if mode is None else TrailingMode(mode)
+            values["flatten_timestamp"] = read_time(values["flatten_timestamp"])
+            values["changes_locked"] = bool(values["changes_locked"])
+            values["do_not_unlock"] = bool(values["do_not_unlock"])
+            _, org, user, name, created, archived, category = row[a0:s0]
+            owner = Account(
+                account_id, org, user, name, read_time(created) or created, bool(archived), category
+            )
+            status = None if row[s0] is None else status_from_row(row[s0:l0])
+            state, rule, since, until = row[l0:]
+            layer = None
+            if state is not None:
+                began = read_time(since) or since
+                layer = AutoLiqLayer(account_id, LayerState(state), rule, began, read_time(until))
+            found[account_id] = (owner, AutoLiqSettings(id=account_id, **values), status, layer)
+        ids = [a for a in wanted if a in found]
+        numbers = self.accounts_numbers(ids, day)
+        return {a: EvaluationInput(*found[a], numbers[a]) for a in ids}
 
     def accounts_numbers(self, account_ids: Sequence[int], day: date) -> dict[int, LiquidationState]:
         """`liquidation_state(..., live_work=False)` of many accounts in one statement."""

@@ -23,7 +23,6 @@ from autoliq.adapters.sql.schema import (
     app_user,
     auth_session,
     auto_liq_alert,
-    auto_liq_layer,
     contract_price,
     fill,
     organization,
@@ -33,9 +32,7 @@ from autoliq.adapters.sql.schema import (
     sandbox_clock,
     user_account_auto_liq,
 )
-from autoliq.adapters.sql.statements import STATUS_COLUMNS
 from autoliq.adapters.sql.trading_repository import account_from_row
-from autoliq.domain.auto_liq import AutoLiqLayer, LayerState
 from autoliq.domain.bounds import INT64_MAX
 from autoliq.domain.events import Event
 from autoliq.domain.gate import TradingState
@@ -46,9 +43,7 @@ from autoliq.domain.sandbox import MAX_SPEED, NORMAL_SPEED
 from autoliq.domain.states import Actor, AdminAction, ReasonCode, Role
 from autoliq.domain.timers import Timer, TimerKind
 from autoliq.service.ports import AuthSession
-from autoliq.service.ports.liquidation import EvaluationInput
 
-_ACCOUNT_COLUMNS = ("id", "organization_id", "user_id", "name", "created", "archived", "risk_category_id")
 # SQLite binds at most 32,766 parameters per statement; stay well below for IN lists.
 _IN_CHUNK = 5000
 
@@ -433,42 +428,6 @@ class SqlStore(
             rows = self.conn.execute(select(t).select_from(j).where(and_(*where)).order_by(t.c.id))
             out.extend(_auto_liq_settings(r) for r in rows)
         return out
-
-    def evaluation_inputs(self, account_ids: Sequence[int], day: date) -> dict[int, EvaluationInput]:
-        """Two statements (per 5,000 accounts): the settings with the account, its status and layer
-        (joined: one row per account), then the numbers (positions, prices and cash in one)."""
-        u, a, s, lt = user_account_auto_liq, account, account_risk_status, auto_liq_layer
-        columns: list[Any] = [
-            u,
-            *(a.c[name].label(f"a_{name}") for name in _ACCOUNT_COLUMNS),
-            *(s.c[name].label(f"s_{name}") for name in STATUS_COLUMNS),
-            *(lt.c[name].label(f"l_{name}") for name in ("state", "rule", "since", "until")),
-        ]
-        joined = (
-            u.join(a, a.c.id == u.c.id)
-            .outerjoin(s, s.c.id == u.c.id)
-            .outerjoin(lt, lt.c.account_id == u.c.id)
-        )
-        found: dict[int, tuple[Account, AutoLiqSettings, RiskStatus | None, AutoLiqLayer | None]] = {}
-        for chunk in _chunks(list(dict.fromkeys(account_ids))):
-            for r in self.conn.execute(select(*columns).select_from(joined).where(u.c.id.in_(chunk))):
-                owner = Account(
-                    r.a_id, r.a_organization_id, r.a_user_id, r.a_name, r.a_created, bool(r.a_archived),
-                    r.a_risk_category_id,
-                )  # fmt: skip
-                status = None if r.s_id is None else RiskStatus(
-                    r.s_id, AdminAction(r.s_admin_action), r.s_admin_timestamp, r.s_liquidate_only,
-                    bool(r.s_user_triggered_liq_only), r.s_max_net_liq, r.s_min_net_liq,
-                )  # fmt: skip
-                layer = None
-                if r.l_state is not None:
-                    layer = AutoLiqLayer(r.id, LayerState(r.l_state), r.l_rule, r.l_since, r.l_until)
-                found[r.id] = (owner, _auto_liq_settings(r), status, layer)
-        if not found:
-            return {}
-        ids = [account_id for account_id in dict.fromkeys(account_ids) if account_id in found]
-        numbers = self.accounts_numbers(ids, day)
-        return {i: EvaluationInput(*found[i], numbers[i]) for i in ids}
 
     def alerted_rules_of(self, account_ids: Sequence[int], day: date) -> dict[int, frozenset[str]]:
         t = auto_liq_alert

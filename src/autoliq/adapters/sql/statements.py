@@ -56,6 +56,7 @@ from autoliq.adapters.sql.schema import (
 )
 from autoliq.domain.linked import StrategyStatus
 from autoliq.domain.orders import OrdStatus
+from autoliq.domain.post_trade import SETTING_FIELDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +210,32 @@ def _accounts_numbers(dialect: str) -> Executable:
     )
 
 
+ACCOUNT_COLUMNS = ("id", "organization_id", "user_id", "name", "created", "archived", "risk_category_id")
+LAYER_READ_COLUMNS = ("state", "rule", "since", "until")
+
+
+def _evaluation_inputs(dialect: str) -> Executable:
+    """The evaluation's first read of many accounts, one row each (those with post-trade settings):
+    the settings (`post_trade.SETTING_FIELDS` after the id), the account (ACCOUNT_COLUMNS), its status
+    (STATUS_COLUMNS, NULL without a row) and its auto-liq layer (LAYER_READ_COLUMNS, NULL without)."""
+    u, a, s, layer = user_account_auto_liq, account, account_risk_status, auto_liq_layer
+    return (
+        select(
+            u.c.id,
+            *(u.c[name] for name in SETTING_FIELDS),
+            *(a.c[name] for name in ACCOUNT_COLUMNS),
+            *(s.c[name] for name in STATUS_COLUMNS),
+            *(layer.c[name] for name in LAYER_READ_COLUMNS),
+        )
+        .select_from(
+            u.join(a, a.c.id == u.c.id)
+            .outerjoin(s, s.c.id == u.c.id)
+            .outerjoin(layer, layer.c.account_id == u.c.id)
+        )
+        .where(_in_ids(u.c.id, dialect))
+    )
+
+
 def _tick_writes(dialect: str) -> dict[str, tuple[Executable, tuple[str, ...]]]:
     """The evaluation's writes of many accounts (risk_engine.evaluate_accounts), each one statement
     or one `executemany`."""
@@ -218,6 +245,7 @@ def _tick_writes(dialect: str) -> dict[str, tuple[Executable, tuple[str, ...]]]:
     cancel = _cancel_live_orders(_in_ids(t.c.account_id, dialect))
     no_trigger = (p.c.trigger_low_ticks.is_not(None)) | (p.c.trigger_high_ticks.is_not(None))
     return {
+        "evaluation_inputs": (_evaluation_inputs(dialect), ("ids",)),
         "accounts_numbers": (_accounts_numbers(dialect), ("ids",)),
         "interrupt_strategies_of": (
             interrupt,
