@@ -191,22 +191,29 @@ def _in_ids(column: Column[Any], dialect: str) -> ColumnElement[bool]:
 def _accounts_numbers(dialect: str) -> Executable:
     """`account_numbers` of many accounts in one read: each row starts with its account's id (rows
     in account id order, then contract id)."""
+    query = _numbers_query([account.c.id], [], _in_ids(account.c.id, dialect))
+    return query.order_by(account.c.id, position.c.contract_id)
+
+
+def _numbers_query(lead: list[Any], flags: list[Any], where: ColumnElement[bool]) -> Select[Any]:
+    """An account's positions (one row with NULL positions when it has none), each with its
+    contract's last price, and its cash row: `lead` columns first, `flags` last."""
     a, p, cp, c = account, position, contract_price, cash_balance
     return (
         select(
-            a.c.id,
+            *lead,
             p.c.contract_id,
             *(p.c[name] for name in POSITION_COLUMNS),
             cp.c.price_ticks,
             *(c.c[name] for name in CASH_COLUMNS),
+            *flags,
         )
         .select_from(
             a.outerjoin(p, p.c.account_id == a.c.id)
             .outerjoin(cp, cp.c.contract_id == p.c.contract_id)
             .outerjoin(c, c.c.account_id == a.c.id)
         )
-        .where(_in_ids(a.c.id, dialect))
-        .order_by(a.c.id, p.c.contract_id)
+        .where(where)
     )
 
 
@@ -285,29 +292,15 @@ def _liquidation_state(live_work: bool = True) -> Executable:
     and live (working or suspended) orders: a liquidation's one read. Without `live_work`, the
     positions, prices and cash only (an evaluation's numbers: the three EXISTS are not free, the
     live orders' one walks the account's order history in the index)."""
-    a, p, cp, c, t, g = account, position, contract_price, cash_balance, trade_order, order_strategy
+    a, p, t, g = account, position, trade_order, order_strategy
     flags: list[Any] = []
     if live_work:
         settings = exists().where(user_account_auto_liq.c.id == a.c.id)
         strategies = exists().where((g.c.account_id == a.c.id) & (g.c.status == _ACTIVE))
         orders = exists().where((t.c.account_id == a.c.id) & t.c.status.in_([_WORKING, _SUSPENDED]))
         flags = [settings.label("has_settings"), strategies.label("strategies"), orders.label("orders")]
-    return (
-        select(
-            p.c.contract_id,
-            *(p.c[name] for name in POSITION_COLUMNS),
-            cp.c.price_ticks,
-            *(c.c[name] for name in CASH_COLUMNS),
-            *flags,
-        )
-        .select_from(
-            a.outerjoin(p, p.c.account_id == a.c.id)
-            .outerjoin(cp, cp.c.contract_id == p.c.contract_id)
-            .outerjoin(c, c.c.account_id == a.c.id)
-        )
-        .where(a.c.id == bindparam("account_id"))
-        .order_by(p.c.contract_id)
-    )
+    where = a.c.id == bindparam("account_id")
+    return _numbers_query([], flags, where).order_by(p.c.contract_id)
 
 
 INTERRUPT_STRATEGIES = ("strategy_status", "failure_message", "strategy_updated", "strategy_account_id")
