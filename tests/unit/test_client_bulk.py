@@ -6,7 +6,7 @@ remembered per client), each account's outcome as the single call's, read back b
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -23,6 +23,7 @@ from autoliq.client import (
     NotFoundError,
     ServerError,
 )
+from tests.unit import test_client
 from tests.unit.test_client import (
     DEPS,
     SET_ACTION,
@@ -39,30 +40,10 @@ ITEMS = "/v1/accountRiskStatus/items"
 LOCK = "LockTradingImmediately"
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def server(clock: FakeClock) -> FakeTradovate:
-    return FakeTradovate(clock)
-
-
-@pytest.fixture(params=["sync", "async"])
-def twin(
-    request: pytest.FixtureRequest, server: FakeTradovate, clock: FakeClock
-) -> Iterator[Callable[..., Twin]]:
-    """Makes the client under test: `Client` or `AsyncClient` (each test runs on both)."""
-    made: list[Twin] = []
-
-    def make(**options: Any) -> Twin:
-        made.append(Twin(request.param, server, clock, **options))
-        return made[-1]
-
-    yield make
-    for t in made:
-        t.close()
+# The scripted server and the two clients of tests/unit/test_client.py, as its own tests get them.
+clock = test_client.clock
+server = test_client.server
+twin = test_client.twin
 
 
 class Statuses:

@@ -330,11 +330,8 @@ class Batch:
     def flush(self) -> None:
         """Send the prepared batch's buffered writes: the order path's, then new status rows, then
         updates, then log rows (an account's row is inserted before it is updated; updates keep
-        their order)."""
-        self._flush_trading()
-        for sql, rows in self._buffer.items():
-            if rows:
-                self._cursor.executemany(sql, rows)
+        their order); the batch buffers no more after it."""
+        self.send_buffered()
         self._buffer = {}
 
     def send_buffered(self) -> None:
