@@ -309,8 +309,9 @@ class FakeStore:
     def auto_liq_layer(self, account_id: int) -> AutoLiqLayer | None:
         return self.state.layers.get(account_id)
 
-    def save_auto_liq_layer(self, layer: AutoLiqLayer) -> None:
-        self.state.layers[layer.account_id] = layer
+    def save_auto_liq_layers(self, layers: Sequence[AutoLiqLayer]) -> None:
+        for layer in layers:
+            self.state.layers[layer.account_id] = layer
 
     def clear_auto_liq_layer(self, account_id: int) -> AutoLiqLayer | None:
         layer = self.state.layers.pop(account_id, None)

@@ -74,7 +74,9 @@ def evaluate_account(
     found = tuple(breaches(settings, figures, mark))
     day = trade_date(now)
     layer = store.auto_liq_layer(account_id)
-    alerted = store.alerted_rules(account_id, day) if found or numbers.positions else frozenset()
+    alerted = frozenset()
+    if found or numbers.positions:
+        alerted = store.alerted_rules_of([account_id], day).get(account_id, frozenset())
     acted: Breach | None = None
     if found:
         account = store.account(account_id)
@@ -92,7 +94,7 @@ def evaluate_account(
             liquidate = rule.level is Level.AUTO_LIQ
             state = LayerState.LOCKED if liquidate else LayerState.LIQUIDATE_ONLY
             layer = AutoLiqLayer(account.id, state, rule.name, now, until)
-            store.save_auto_liq_layer(layer)
+            store.save_auto_liq_layers([layer])
             store.delete_timers(account.id, TimerKind.AUTO_LIQ_UNLOCK)
             if until is not None:
                 store.add_timer(account.id, TimerKind.AUTO_LIQ_UNLOCK, until, set_at=now)
@@ -114,7 +116,7 @@ def evaluate_account(
     if acted is not None:
         numbers = risk_engine._numbers(store.liquidation_state(account_id, day, live_work=False))
         status = store.risk_status(account_id) or status
-    store.save_triggers(account_id, _triggers(settings, numbers, status, layer, alerted))
+    store.save_triggers_of({account_id: _triggers(settings, numbers, status, layer, alerted)})
     return found, acted
 
 

@@ -366,7 +366,7 @@ def test_layer_when_saved_then_in_trading_state_and_clear_returns_it_and_drops_i
     layer = AutoLiqLayer(account_id, LayerState.LOCKED, "dailyLossAutoLiq", T0, T0 + timedelta(hours=2))
 
     def lock(store: Any) -> tuple[int, int]:
-        store.save_auto_liq_layer(layer)
+        store.save_auto_liq_layers([layer])
         unlock = store.add_timer(account_id, TimerKind.AUTO_LIQ_UNLOCK, T0 + timedelta(hours=2))
         expiry = store.add_timer(
             account_id, TimerKind.ADMIN_ACTION_EXPIRY, T0 + timedelta(seconds=60),

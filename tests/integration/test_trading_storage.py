@@ -563,15 +563,17 @@ def test_trading_state_when_layer_changes_within_a_prepared_batch_then_the_gate_
     try:
         with engine.begin() as conn:
             store = SqlStore(conn)
-            store.save_auto_liq_layer(
-                AutoLiqLayer(b, LayerState.LIQUIDATE_ONLY, "dailyLossLiqOnly", T_WHOLE, None)
+            store.save_auto_liq_layers(
+                [AutoLiqLayer(b, LayerState.LIQUIDATE_ONLY, "dailyLossLiqOnly", T_WHOLE, None)]
             )
         with engine.begin() as conn:
             store = SqlStore(conn)
             store.batch.prepare_batch([a, b], 0)
             assert store.trading_state(a).auto_liq is None
             assert store.trading_state(b).auto_liq is LayerState.LIQUIDATE_ONLY
-            store.save_auto_liq_layer(AutoLiqLayer(a, LayerState.LOCKED, "dailyLossAutoLiq", T_WHOLE, None))
+            store.save_auto_liq_layers(
+                [AutoLiqLayer(a, LayerState.LOCKED, "dailyLossAutoLiq", T_WHOLE, None)]
+            )
             assert store.clear_auto_liq_layer(b) is not None
             assert store.trading_state(a).auto_liq is LayerState.LOCKED
             assert store.trading_state(b).auto_liq is None
@@ -617,14 +619,16 @@ def test_clear_auto_liq_layer_when_prepared_or_not_then_clears_exactly_the_layer
     layer = AutoLiqLayer(b, LayerState.LIQUIDATE_ONLY, "dailyLossLiqOnly", T_WHOLE, None)
     try:
         with engine.begin() as conn:
-            SqlStore(conn).save_auto_liq_layer(layer)
+            SqlStore(conn).save_auto_liq_layers([layer])
         with engine.begin() as conn:  # prepared (PostgreSQL) or not (SQLite: prepare does nothing)
             store = SqlStore(conn)
             store.batch.prepare_batch([a, b], 0)
             assert store.clear_auto_liq_layer(a) is None
             assert store.clear_auto_liq_layer(b) == layer
             assert store.clear_auto_liq_layer(b) is None
-            store.save_auto_liq_layer(AutoLiqLayer(a, LayerState.LOCKED, "dailyLossAutoLiq", T_WHOLE, None))
+            store.save_auto_liq_layers(
+                [AutoLiqLayer(a, LayerState.LOCKED, "dailyLossAutoLiq", T_WHOLE, None)]
+            )
             assert store.clear_auto_liq_layer(a) is not None
             assert store.clear_auto_liq_layer(c) is None  # not prepared: the raw query
         with engine.connect() as conn:

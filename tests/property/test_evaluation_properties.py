@@ -117,8 +117,8 @@ def _set_up(store: SqlStore, account_id: int, drawn: dict[str, Any]) -> None:
         status = replace(status, max_net_liq=drawn["mark"])
     store.save_risk_status(status)
     if drawn["layer"]:
-        store.save_auto_liq_layer(
-            AutoLiqLayer(account_id, LayerState.LIQUIDATE_ONLY, "dailyLossLiqOnly", SET_UP, None)
+        store.save_auto_liq_layers(
+            [AutoLiqLayer(account_id, LayerState.LIQUIDATE_ONLY, "dailyLossLiqOnly", SET_UP, None)]
         )
     if drawn["alerted"]:
         store.add_alert(account_id, SET_UP, day, "dailyLossAlert", Level.ALERT, "already")

@@ -37,13 +37,6 @@ class AutoLiqRepository(ConnectionOwner):
             return None
         return AutoLiqLayer(row.account_id, LayerState(row.state), row.rule, row.since, row.until)
 
-    def save_auto_liq_layer(self, layer: AutoLiqLayer) -> None:
-        t = auto_liq_layer
-        values = {"state": layer.state.value, "rule": layer.rule, "since": layer.since, "until": layer.until}
-        result = self.conn.execute(update(t).where(t.c.account_id == layer.account_id).values(**values))
-        if result.rowcount == 0:
-            self.conn.execute(insert(t).values(account_id=layer.account_id, **values))
-
     def clear_auto_liq_layer(self, account_id: int) -> AutoLiqLayer | None:
         if not self.batch.has_auto_liq_layer(account_id):
             return None  # the usual case: one raw statement (SQLAlchemy building its own cost more)
@@ -96,25 +89,6 @@ class AutoLiqRepository(ConnectionOwner):
             for r in rows
         ]
 
-    def save_triggers(self, account_id: int, triggers: dict[int, tuple[int | None, int | None]]) -> None:
-        p = position
-        self.conn.execute(
-            update(p)
-            .where(
-                p.c.account_id == account_id,
-                p.c.trigger_low_ticks.is_not(None) | p.c.trigger_high_ticks.is_not(None),
-            )
-            .values(trigger_low_ticks=None, trigger_high_ticks=None)
-        )
-        for contract_id, (low, high) in triggers.items():
-            if low is None and high is None:
-                continue
-            self.conn.execute(
-                update(p)
-                .where(p.c.account_id == account_id, p.c.contract_id == contract_id)
-                .values(trigger_low_ticks=low, trigger_high_ticks=high)
-            )
-
     def candidates(self, contract_id: int, price_ticks: int) -> list[int]:
         p = position
         low = select(p.c.account_id).where(
@@ -125,11 +99,6 @@ class AutoLiqRepository(ConnectionOwner):
         )
         rows = self.conn.execute(union_all(low, high))
         return sorted({int(r[0]) for r in rows})
-
-    def alerted_rules(self, account_id: int, day: date) -> frozenset[str]:
-        t = auto_liq_alert
-        rows = self.conn.execute(select(t.c.rule).where(t.c.account_id == account_id, t.c.trade_date == day))
-        return frozenset(r[0] for r in rows)
 
     def session_end_accounts(self) -> list[int]:
         p, s = position, user_account_auto_liq

@@ -33,7 +33,10 @@ class AutoLiqLayerStore(Protocol):
     """The auto-liq layer a rule sets on an account (no row: the layer is clear)."""
 
     def auto_liq_layer(self, account_id: int) -> AutoLiqLayer | None: ...
-    def save_auto_liq_layer(self, layer: AutoLiqLayer) -> None: ...
+    def save_auto_liq_layers(self, layers: Sequence[AutoLiqLayer]) -> None:
+        """Insert or replace each account's auto-liq layer (at most one per account)."""
+        ...
+
     def clear_auto_liq_layer(self, account_id: int) -> AutoLiqLayer | None:
         """Clear the account's auto-liq layer (and its unlock timer); the layer it had, or None."""
         ...
@@ -59,16 +62,8 @@ class AutoLiqStore(AutoLiqSettingsStore, AutoLiqLayerStore, Protocol):
         """The organization's alerts (one owner's, one account's) with ids above `after_id`, oldest first."""
         ...
 
-    def save_triggers(self, account_id: int, triggers: dict[int, tuple[int | None, int | None]]) -> None:
-        """Replace the account's price triggers: (low, high) ticks by contract id; others cleared."""
-        ...
-
     def candidates(self, contract_id: int, price_ticks: int) -> list[int]:
         """Accounts whose trigger on the contract the price reaches (≤ low or ≥ high), by id."""
-        ...
-
-    def alerted_rules(self, account_id: int, day: date) -> frozenset[str]:
-        """The rules that raised an alert for the account on trade date `day`."""
         ...
 
     def session_end_accounts(self) -> list[int]:

@@ -128,7 +128,8 @@ class LiquidationStore(Protocol):
         ...
 
     def alerted_rules_of(self, account_ids: Sequence[int], day: date) -> dict[int, frozenset[str]]:
-        """`alerted_rules` of many accounts (those with none are left out)."""
+        """The rules that raised an alert for each account on trade date `day` (accounts with none
+        are left out)."""
         ...
 
     def end_live_work_of(
@@ -149,10 +150,6 @@ class LiquidationStore(Protocol):
         """Insert or update each account's status row (at most one per account)."""
         ...
 
-    def save_auto_liq_layers(self, layers: Sequence[AutoLiqLayer]) -> None:
-        """Insert or replace each account's auto-liq layer (at most one per account)."""
-        ...
-
     def replace_unlock_timers(self, timers: Mapping[int, tuple[datetime | None, datetime]]) -> None:
         """For each account (id -> (due at or None, set at)): delete its auto-liq unlock timers and,
         with a due time, add one."""
@@ -167,5 +164,6 @@ class LiquidationStore(Protocol):
         ...
 
     def save_triggers_of(self, triggers: Mapping[int, dict[int, tuple[int | None, int | None]]]) -> None:
-        """`save_triggers` of many accounts (account id -> its triggers by contract id)."""
+        """Replace each account's price triggers (account id -> (low, high) ticks by contract id; its
+        other positions' triggers cleared)."""
         ...
