@@ -39,7 +39,10 @@ UPGRADE = (
 class Timer:
     """A `call_later` handle that fires only when the test fires it."""
 
-    def __init__(self, delay: float, callback: Callable[..., None], args: tuple[Any, ...]) -> None:
+    def __init__(
+        self, due: float, delay: float, callback: Callable[..., None], args: tuple[Any, ...]
+    ) -> None:
+        self.due = due
         self.delay = delay
         self.callback = callback
         self.args = args
@@ -55,14 +58,19 @@ class Timer:
 
 
 class Timers:
-    """The protocol's loop: timers held for the test, tasks run on the real loop."""
+    """The protocol's loop: a clock and timers held for the test (firing one moves the clock to its
+    due time), tasks run on the real loop."""
 
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()
         self.all: list[Timer] = []
+        self.now = 1000.0
+
+    def time(self) -> float:
+        return self.now
 
     def call_later(self, delay: float, callback: Callable[..., None], *args: Any) -> Timer:
-        timer = Timer(delay, callback, args)
+        timer = Timer(self.now + delay, delay, callback, args)
         self.all.append(timer)
         return timer
 
@@ -78,6 +86,7 @@ class Timers:
         live = self.live(delay)
         assert live, f"no live {delay} s timer"
         for timer in live:
+            self.now = max(self.now, timer.due)
             timer.fire()
 
 
@@ -204,19 +213,54 @@ def test_protocol_when_only_blank_lines_trickle_then_408_at_deadline() -> None:
     asyncio.run(scenario())
 
 
-def test_protocol_when_headers_complete_then_answered_and_deadline_rearmed_for_next_request() -> None:
+def test_protocol_when_headers_complete_then_answered_and_deadline_moved_for_next_request() -> None:
     async def scenario() -> None:
         # Arrange
         timers = Timers()
         protocol, transport = _protocol(timers)
-        # Act
+        # Act: a request 4 s after the connection opened, answered at once
+        timers.now += 4
         protocol.data_received(GET)
         await _settle(lambda: transport.written.endswith(b'{"status":"ok"}'))
-        # Assert: answered; the first deadline cancelled, a new one armed for the kept-alive connection
+        # Assert: answered; one timer for the connection, not one per request
         assert transport.written.startswith(b"HTTP/1.1 200 OK")
         assert not transport.closed
-        assert len([t for t in timers.all if t.delay == HEADER_TIMEOUT and t.cancelled]) == 1
-        assert len(timers.live(HEADER_TIMEOUT)) == 1
+        assert [t.delay for t in timers.all if t.delay == HEADER_TIMEOUT] == [HEADER_TIMEOUT]
+        # The first deadline passes: the next request's headers are due 4 s later, so no 408 yet
+        timers.fire(HEADER_TIMEOUT)
+        assert not transport.closed and transport.written.endswith(b'{"status":"ok"}')
+        rearmed = timers.live(4.0)
+        assert len(rearmed) == 1 and rearmed[0].due == 1000.0 + 4 + HEADER_TIMEOUT
+        # Then the moved deadline passes
+        timers.fire(4.0)
+        assert transport.written.endswith(REQUEST_TIMEOUT_RESPONSE) and transport.closed
+
+    asyncio.run(scenario())
+
+
+def test_protocol_when_deadline_timer_fires_while_request_in_flight_then_no_408_and_rearmed_after() -> None:
+    async def scenario() -> None:
+        # Arrange: a request whose answer is not sent yet when the deadline timer fires
+        timers = Timers()
+        gate = asyncio.Event()
+
+        async def slow(scope: Any, receive: Any, send: Any) -> None:
+            await gate.wait()
+            await _health(scope, receive, send)
+
+        protocol, transport = _protocol(timers)
+        protocol._app = slow
+        protocol.data_received(GET)
+        await asyncio.sleep(0)
+        # Act
+        timers.fire(HEADER_TIMEOUT)
+        # Assert: a request is in, so no deadline: nothing written, nothing armed
+        assert transport.written == b"" and not transport.closed
+        assert timers.live(HEADER_TIMEOUT) == []
+        # The answer goes out: the next request's headers are due from then
+        gate.set()
+        await _settle(lambda: transport.written.endswith(b'{"status":"ok"}'))
+        assert [t.due for t in timers.live(HEADER_TIMEOUT)] == [timers.now + HEADER_TIMEOUT]
         timers.fire(HEADER_TIMEOUT)
         assert transport.written.endswith(REQUEST_TIMEOUT_RESPONSE) and transport.closed
 
