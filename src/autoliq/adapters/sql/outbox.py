@@ -117,10 +117,8 @@ def write_outbox(batch: Batch, origin: str, events: Sequence[Event], now: dateti
             ids = [answer[0] for answer in cursor.fetchall()]
     else:
         # One statement however many rows (sqlite3's executemany answers no ids): the payloads as
-        # one array, inserted in their order.
-        payloads: Any = [encode_event(e) for e in events]
-        if batch.is_sqlite:
-            payloads = _encode(payloads).decode()
+        # one JSON array of texts, inserted in their order.
+        payloads = _encode([encode_event(e) for e in events]).decode()
         cursor.execute(statements["insert_outbox_returning"], (origin, created, payloads))
         ids = [answer[0] for answer in cursor.fetchall()]
     if not batch.is_sqlite:

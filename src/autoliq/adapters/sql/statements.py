@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     any_,
     bindparam,
+    cast,
     delete,
     exists,
     func,
@@ -134,14 +135,15 @@ def _gate_select(*, locking: bool) -> Executable:
 def _outbox_insert_returning(dialect: str) -> Executable:
     """A transaction's outbox rows in one statement whatever their number, answering their ids (the
     writer hands them to its own relay), inserted in the order of the payloads (ids ascending): on
-    PostgreSQL the payloads as one array (`unnest`), on SQLite as one JSON array (`json_each`)."""
+    the payloads as one JSON array of texts (SQLite `json_each`, PostgreSQL
+    `json_array_elements_text`). On PostgreSQL a `text[]` parameter was dumped by psycopg's array
+    dumper, in Python, with a regular-expression escape per quote of each JSON payload: a quarter of
+    the writer thread's time on fills (py-spy; docs/performance.md)."""
+    payloads_text = bindparam("payloads", type_=event_outbox.c.payload.type)
     if dialect == "sqlite":
-        payloads: Any = func.json_each(bindparam("payloads", type_=event_outbox.c.payload.type)).table_valued(
-            "value"
-        )
-        payload: Any = payloads.c.value
+        payload: Any = func.json_each(payloads_text).table_valued("value").c.value
     else:
-        payload = func.unnest(bindparam("payloads", type_=postgresql.ARRAY(event_outbox.c.payload.type)))
+        payload = func.json_array_elements_text(cast(payloads_text, postgresql.JSON))
     rows = select(
         bindparam("origin", type_=event_outbox.c.origin.type),
         bindparam("created", type_=event_outbox.c.created.type),
