@@ -737,7 +737,13 @@ class FakeUnitOfWork:
         self.reads += 1
         return work(FakeStore(copy.deepcopy(self.state)))
 
-    async def snapshot(self, work: Callable[[FakeStore], T], *, accounts: Sequence[int] = ()) -> T:
+    async def snapshot(
+        self,
+        work: Callable[[FakeStore], T],
+        *,
+        accounts: Sequence[int] = (),
+        orders: Sequence[tuple[int, int]] = (),
+    ) -> T:
         return await self.read(work)
 
     async def drain(self) -> None:

@@ -27,7 +27,7 @@ from autoliq.domain.instruments import PRODUCTS, ContractSpec, listed_contracts
 from autoliq.domain.orders import OrderType, TimeInForce
 from autoliq.domain.states import Side
 from autoliq.service import risk_engine
-from autoliq.service.execution import NewOrder, OrderOutcome
+from autoliq.service.execution import NewOrder, OrderOutcome, order_refusal
 from tests.conftest import World
 from tests.integration.test_liquidation_statements import COUNTER, _counting_write_engine
 
@@ -190,3 +190,64 @@ def test_orders_when_batch_prepared_then_their_reads_and_writes_take_a_few_state
     unprepared, prepared = counts
     # 20 orders: unprepared about 8 statements each; prepared about a dozen for the whole batch.
     assert prepared < unprepared / 4, counts
+
+
+def test_order_snapshots_when_hinted_then_a_batch_reads_in_a_few_statements_and_reserves_no_ids(
+    world: World,
+) -> None:
+    """placeorder's refusal check runs on a snapshot (`order_refusal`); on PostgreSQL the snapshots
+    waiting together read their statuses and the orders' last prices, positions, working orders,
+    cash and settings once for the batch (pipelined), where unhinted each order reads its price by
+    itself. The same answers either way, and a snapshot takes no order or fill id from the
+    sequences (a read must not use up ids)."""
+    if world.database_url.startswith("sqlite"):
+        pytest.skip("SQLite prepares nothing: its snapshots read SQLite's page cache in process")
+    a, b = _set_up(world)
+    orders = [
+        NewOrder(account, ES, side, 1, OrderType.MARKET, TimeInForce.DAY, max_position=10)
+        for account in (a, b)
+        for side in [Side.BUY, Side.SELL] * 10
+    ]
+    sequences = (
+        "SELECT sequencename, coalesce(last_value, 0) FROM pg_sequences"
+        " WHERE sequencename IN ('trade_order_id_seq', 'fill_id_seq') ORDER BY 1"
+    )
+    counts, answers = [], []
+    for hinted in (False, True):
+        read_engine = _counting_write_engine(world.database_url)
+        write_engine = create_admin_engine(world.database_url)
+        uow = UnitOfWork(write_engine, read_engine, InMemoryPublisher())
+        uow.start()
+
+        async def go(uow: UnitOfWork = uow, hinted: bool = hinted) -> tuple[int, list[Any]]:
+            await uow.snapshot(lambda store: store.account(a), accounts=(a,))
+            COUNTER.reset()
+            done = await asyncio.gather(
+                *(
+                    uow.snapshot(
+                        lambda store, o=o: order_refusal(store, o),
+                        accounts=(o.account_id,),
+                        orders=((o.account_id, ES.id),) if hinted else (),
+                    )
+                    for o in orders
+                )
+            )
+            return COUNTER.count, list(done)
+
+        try:
+            with write_engine.connect() as conn:
+                ids_before = [tuple(r) for r in conn.exec_driver_sql(sequences)]
+                assert len(ids_before) == 2, ids_before
+            count, done = asyncio.run(go())
+            with write_engine.connect() as conn:
+                assert [tuple(r) for r in conn.exec_driver_sql(sequences)] == ids_before
+        finally:
+            uow.stop()
+            write_engine.dispose()
+            read_engine.dispose()
+        counts.append(count)
+        answers.append(done)
+    assert answers[0] == answers[1] == [None] * len(orders)
+    unhinted, hinted_count = counts
+    # 40 orders: unhinted one price read each, hinted a few statements per batch of snapshots.
+    assert hinted_count < unhinted / 4, counts

@@ -156,7 +156,9 @@ class TradingService:
         # Refusals are decided on a snapshot, without entering the serial write order (a refusal
         # changes nothing); what passes is judged again inside its transaction.
         refusal = await self._uow.snapshot(
-            lambda store: order_refusal(store, order), accounts=(order.account_id,)
+            lambda store: order_refusal(store, order),
+            accounts=(order.account_id,),
+            orders=((order.account_id, order.contract.id),),
         )
         if refusal is not None:
             return refusal

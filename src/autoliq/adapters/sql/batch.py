@@ -15,6 +15,7 @@ write may change; no caller invalidates it by hand. `close` ends the watch.
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -142,6 +143,32 @@ def _before_execute(conn: Connection, clause: Any, *_: Any) -> None:
         batch.saw(clause)
 
 
+def _prepared_trading(
+    pairs: set[tuple[int, int]], accounts: list[int], contracts: list[int], reads: dict[str, Any]
+) -> _TradingCache:
+    """The order path's reads of a batch of orders (`statements._order_batch`, one cursor each,
+    sent by `Batch.prepare_batch`), as the batch's cache."""
+    cache = _TradingCache(active=True)
+    cache.prices = dict.fromkeys(contracts)
+    cache.prices.update((int(r[0]), r[1]) for r in reads["batch_prices"].fetchall())
+    cache.positions = dict.fromkeys(pairs)
+    for r in reads["batch_positions"].fetchall():
+        if (r[0], r[1]) in pairs:
+            cache.positions[(r[0], r[1])] = tuple(r[2:])
+    cache.working = {pair: [] for pair in pairs}
+    for r in reads["batch_working"].fetchall():
+        if (r[1], r[2]) in pairs:
+            cache.working[(r[1], r[2])].append(r)
+    cache.cash = dict.fromkeys(accounts)
+    cache.cash.update((int(r[0]), tuple(r[1:])) for r in reads["batch_cash"].fetchall())
+    cache.settings = dict.fromkeys(accounts, False)
+    cache.settings.update((int(r[0]), True) for r in reads["batch_settings"].fetchall())
+    for name, ids in (("reserve_order_ids", cache.order_ids), ("reserve_fill_ids", cache.fill_ids)):
+        if name in reads:  # a write's (pop() hands them out lowest first)
+            ids.extend(sorted((int(r[0]) for r in reads[name].fetchall()), reverse=True))
+    return cache
+
+
 class Batch:
     """One transaction's raw cursor and per-batch cache: the status reads and writes, the log.
 
@@ -235,54 +262,56 @@ class Batch:
             event.listen(engine, "before_execute", _before_execute)
             _hooked.add(engine)
         self._info[_BATCH] = self
-        if account_ids:
+        # Every read is sent before the first answer is awaited (psycopg's pipeline mode, one cursor
+        # per statement): one round trip for the batch's reads instead of one per read.
+        st, sql = self.statements, self._sql
+        with self._dbapi.pipeline():
             wanted = list(dict.fromkeys(account_ids))
-            self._cursor.execute(self._sql["select_statuses"], (wanted,))
-            rows = self._cursor.fetchall()
-            found = {row[0]: status_from_row(row) for row in rows}
-            self._statuses = {a: found.get(a) for a in wanted}
-            # The other two layers of the gate, until a write of this batch changes them.
-            self._layers = {row[0]: (row[7], bool(row[8])) for row in rows}
-            self._layers.update((a, (None, False)) for a in wanted if a not in found)
-        if log_rows:
-            self._cursor.execute(self._sql["reserve_log_ids"], (log_rows,))
-            self._log_ids = [int(row[0]) for row in self._cursor.fetchall()]
-            self._log_ids.reverse()  # pop() hands them out in ascending order
+            statuses = self._send(sql["select_statuses"], (wanted,)) if wanted else None
+            log_ids = self._send(sql["reserve_log_ids"], (log_rows,)) if log_rows else None
+            pairs = set(orders)
+            accounts = sorted({a for a, _ in pairs})
+            contracts = sorted({c for _, c in pairs})
+            reads: dict[str, Any] = {}
+            if orders:
+                for name, params in (
+                    ("batch_prices", (contracts,)),
+                    ("batch_positions", (accounts, contracts)),
+                    ("batch_working", (accounts, contracts)),
+                    ("batch_cash", (accounts,)),
+                    ("batch_settings", (accounts,)),
+                    ("reserve_order_ids", (len(orders),)),
+                    ("reserve_fill_ids", (len(orders),)),
+                ):
+                    # Ids only for a write: a snapshot would use up sequence values.
+                    if self._locking or not name.startswith("reserve_"):
+                        reads[name] = self._send(st[name], params)
+            if statuses is not None:
+                rows = statuses.fetchall()
+                found = {row[0]: status_from_row(row) for row in rows}
+                self._statuses = {a: found.get(a) for a in wanted}
+                # The other two layers of the gate, until a write of this batch changes them.
+                self._layers = {row[0]: (row[7], bool(row[8])) for row in rows}
+                self._layers.update((a, (None, False)) for a in wanted if a not in found)
+            if log_ids is not None:
+                self._log_ids = [int(row[0]) for row in log_ids.fetchall()]
+                self._log_ids.reverse()  # pop() hands them out in ascending order
+            if orders:
+                self._trading = _prepared_trading(pairs, accounts, contracts, reads)
         self._buffer = {self._sql[k]: [] for k in ("insert_status", "update_status", "insert_log_with_id")}
-        if orders:
-            self._prepare_orders(orders)
 
-    def _prepare_orders(self, orders: Sequence[tuple[int, int]]) -> None:
-        """The order path's reads of a batch of orders, one query each (`statements._order_batch`)."""
-        st = self.statements
-        cursor = self._cursor
-        pairs = set(orders)
-        accounts = sorted({a for a, _ in pairs})
-        contracts = sorted({c for _, c in pairs})
-        cache = _TradingCache(active=True)
-        cursor.execute(st["batch_prices"], (contracts,))
-        cache.prices = dict.fromkeys(contracts)
-        cache.prices.update((int(r[0]), r[1]) for r in cursor.fetchall())
-        cursor.execute(st["batch_positions"], (accounts, contracts))
-        cache.positions = dict.fromkeys(pairs)
-        for r in cursor.fetchall():
-            if (r[0], r[1]) in pairs:
-                cache.positions[(r[0], r[1])] = tuple(r[2:])
-        cursor.execute(st["batch_working"], (accounts, contracts))
-        cache.working = {pair: [] for pair in pairs}
-        for r in cursor.fetchall():
-            if (r[1], r[2]) in pairs:
-                cache.working[(r[1], r[2])].append(r)
-        cursor.execute(st["batch_cash"], (accounts,))
-        cache.cash = dict.fromkeys(accounts)
-        cache.cash.update((int(r[0]), tuple(r[1:])) for r in cursor.fetchall())
-        cursor.execute(st["batch_settings"], (accounts,))
-        cache.settings = dict.fromkeys(accounts, False)
-        cache.settings.update((int(r[0]), True) for r in cursor.fetchall())
-        for name, ids in (("reserve_order_ids", cache.order_ids), ("reserve_fill_ids", cache.fill_ids)):
-            cursor.execute(st[name], (len(orders),))
-            ids.extend(sorted((int(r[0]) for r in cursor.fetchall()), reverse=True))  # pop(): lowest first
-        self._trading = cache
+    def _send(self, sql: str, params: tuple[Any, ...]) -> Any:
+        """Inside `prepare_batch`'s pipeline: send a read on a cursor of its own (its rows are
+        fetched later)."""
+        cursor = self._dbapi.cursor()
+        cursor.execute(sql, params)
+        return cursor
+
+    def pipeline(self) -> contextlib.AbstractContextManager[Any]:
+        """PostgreSQL: the statements sent within are pipelined (psycopg's pipeline mode: a read's
+        answer waits only for what was sent before it, and the end waits for the rest); SQLite:
+        nothing."""
+        return contextlib.nullcontext() if self._sqlite else self._dbapi.pipeline()
 
     # -- the order path's prepared reads and buffered writes (PostgreSQL; `_TradingCache`) --
 

@@ -107,6 +107,10 @@ def write_outbox(batch: Batch, origin: str, events: Sequence[Event], now: dateti
     created = batch.codec.time(now)
     cursor = batch.cursor
     statements = batch.statements
+    if not batch.is_sqlite:
+        # Delivered at commit wherever it stands in the transaction; sent first, it rides in the
+        # pipeline with the rows (`UnitOfWork._commit`) rather than after their answer.
+        cursor.execute(_NOTIFY, (origin,))
     if len(events) == 1:
         row = (origin, created, encode_event(events[0]))
         if batch.is_sqlite:
@@ -121,8 +125,6 @@ def write_outbox(batch: Batch, origin: str, events: Sequence[Event], now: dateti
         payloads = _encode([encode_event(e) for e in events]).decode()
         cursor.execute(statements["insert_outbox_returning"], (origin, created, payloads))
         ids = [answer[0] for answer in cursor.fetchall()]
-    if not batch.is_sqlite:
-        cursor.execute(_NOTIFY, (origin,))
     return ids
 
 

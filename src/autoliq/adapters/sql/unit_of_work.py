@@ -281,13 +281,22 @@ class UnitOfWork:
         """Run `work` on its own read connection, off the event loop."""
         return await asyncio.to_thread(self.read_sync, work)
 
-    async def snapshot(self, work: Callable[[Store], T], *, accounts: Sequence[int] = ()) -> T:
+    async def snapshot(
+        self,
+        work: Callable[[Store], T],
+        *,
+        accounts: Sequence[int] = (),
+        orders: Sequence[tuple[int, int]] = (),
+    ) -> T:
         """A short read on one snapshot, taken after it was asked (so within the caller's request);
-        the statuses of `accounts` are read in one query where the committer batches snapshots."""
+        where the committer batches snapshots, the statuses of `accounts`, and the last prices,
+        positions, working orders and cash of `orders` ((account id, contract id) pairs), are read
+        for the whole batch in one pipelined round trip (`Batch.prepare_batch`)."""
         if not self._started:
             raise RuntimeError("the unit of work is not started")
         loop = asyncio.get_running_loop()
-        value: T = await self.committer.snapshot(_Job(work, loop.create_future(), loop, accounts))
+        job = _Job(work, loop.create_future(), loop, accounts, 0, orders)
+        value: T = await self.committer.snapshot(job)
         return value
 
     def read_sync(self, work: Callable[[Store], T]) -> T:
@@ -372,8 +381,11 @@ class UnitOfWork:
                 store = SqlStore(conn, hot)
                 results.append(job.work(store))
                 job.take(store)
-            hot.flush()
-            outbox_ids = self._record_events(hot, [e for job in batch for e in job.events])
+            # PostgreSQL: the buffered writes and the outbox rows in one pipeline (the outbox's ids
+            # are the one answer awaited).
+            with hot.pipeline():
+                hot.flush()
+                outbox_ids = self._record_events(hot, [e for job in batch for e in job.events])
         except Exception as exc:
             hot.close()
             if is_storage_fault(exc) or not _rolled_back(transaction):
@@ -537,7 +549,11 @@ class ThreadCommitter:
             with conn.begin() as transaction:
                 hot = Batch(conn)
                 rest = batch[len(outcomes) :]
-                hot.prepare_batch([a for job in rest for a in job.accounts], 0)
+                hot.prepare_batch(
+                    [a for job in rest for a in job.accounts],
+                    0,
+                    [pair for job in rest for pair in job.orders],
+                )
                 for job in rest:
                     try:
                         outcomes.append((job.work(SqlStore(conn, hot)), None))

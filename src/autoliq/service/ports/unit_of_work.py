@@ -38,10 +38,17 @@ class UnitOfWorkOf(Protocol[S_co]):
         """Run `work` on a consistent read snapshot."""
         ...
 
-    def snapshot(self, work: Callable[[S_co], T], *, accounts: Sequence[int] = ()) -> Awaitable[T]:
+    def snapshot(
+        self,
+        work: Callable[[S_co], T],
+        *,
+        accounts: Sequence[int] = (),
+        orders: Sequence[tuple[int, int]] = (),
+    ) -> Awaitable[T]:
         """Run a short read-only `work` (a few point reads) on one consistent snapshot taken during the
         call, as cheaply as the engine allows: what it sees was the committed state at one instant.
-        `accounts` whose status `work` reads: a hint, as for `write`."""
+        `accounts` whose status `work` reads and `orders` ((account id, contract id) of each order it
+        judges): hints, as for `write`."""
         ...
 
 
