@@ -77,8 +77,8 @@ class AuthService:
         """Seconds a refused login waits before its answer (see `_refused`)."""
         # token hash -> (session, user); a session closed here is evicted at once. mdAccessTokens'
         # hashes have their own map: they authorize sockets, never REST (`authenticate`).
-        self._cache: dict[str, tuple[AuthSession, User]] = {}
-        self._md_cache: dict[str, tuple[AuthSession, User]] = {}
+        self._cache: dict[str, Caller] = {}
+        self._md_cache: dict[str, Caller] = {}
 
     async def request_access_token(
         self, name: str, password: str, *, address: str = "unknown", ticket: str | None = None
@@ -128,7 +128,7 @@ class AuthService:
 
         session, closed = await self._uow.write(open_session)
         self._evict_sessions(set(closed))  # here at once; the other workers by the event
-        self._cache[hashed] = (session, user)
+        self._cache[hashed] = Caller(user, session, hashed)
         return AccessGranted(token, session.expires, user, md_token)
 
     async def _refused(self, ticket: PenaltyTicket) -> PenaltyTicket:
@@ -149,26 +149,28 @@ class AuthService:
             raise Unauthorized()
         hashed = token_hash(token)
         now = self._clock.now()
-        caches = (self._cache, self._md_cache) if market_data else (self._cache,)
-        for cache in caches:
+        # The caller itself is cached (one object per session, not one per request).
+        cache = self._cache
+        cached = cache.get(hashed)
+        if cached is None and market_data:
+            cache = self._md_cache
             cached = cache.get(hashed)
-            if cached is not None:
-                break
-        else:
+        if cached is None:
             # An access token's hash or (with `market_data`) an mdAccessToken's: one read either way.
-            cached = await self._uow.read(lambda store: _load_session(store, hashed, now, market_data))
-            if cached is None:
-                raise Unauthorized()
+            cached = await self._load_caller(hashed, now, market_data)
             cache[hashed] = cached
-        session, user = cached
-        if session.expires <= now:
+        if cached.session.expires <= now:
             # Expired as this process knew it; another worker may have renewed it: ask the database.
             cache.pop(hashed, None)
-            fresh = await self._uow.read(lambda store: _load_session(store, hashed, now, market_data))
-            if fresh is None:
-                raise Unauthorized()
-            cache[hashed] = fresh
-            session, user = fresh
+            cached = await self._load_caller(hashed, now, market_data)
+            cache[hashed] = cached
+        return cached
+
+    async def _load_caller(self, hashed: str, now: datetime, market_data: bool) -> Caller:
+        loaded = await self._uow.read(lambda store: _load_session(store, hashed, now, market_data))
+        if loaded is None:
+            raise Unauthorized()
+        session, user = loaded
         return Caller(user, session, hashed)
 
     async def renew_access_token(self, token: str | None) -> AccessGranted:
@@ -185,8 +187,8 @@ class AuthService:
 
         expires = await self._uow.write(extend)
         renewed = AuthSession(caller.session.id, caller.user.id, expires)
-        self._cache[caller.token_hash] = (renewed, caller.user)
-        self._md_cache[md_hashed] = (renewed, caller.user)
+        self._cache[caller.token_hash] = Caller(caller.user, renewed, caller.token_hash)
+        self._md_cache[md_hashed] = Caller(caller.user, renewed, md_hashed)
         return AccessGranted(token, expires, caller.user, md_token)
 
     def on_events(self, events: Sequence[Event]) -> None:
@@ -199,8 +201,8 @@ class AuthService:
         if not session_ids:
             return
         for cache in (self._cache, self._md_cache):
-            for key, (session, _user) in list(cache.items()):
-                if session.id in session_ids:
+            for key, cached in list(cache.items()):
+                if cached.session.id in session_ids:
                     del cache[key]
 
 

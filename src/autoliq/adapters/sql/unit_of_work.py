@@ -32,7 +32,7 @@ import queue
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -59,8 +59,8 @@ class _Job:
     accounts: Sequence[int] = ()
     log_rows: int = 0
     orders: Sequence[tuple[int, int]] = ()
-    events: list[Event] = field(default_factory=list)
-    actions: list[Callable[[], None]] = field(default_factory=list)
+    events: list[Event] | tuple[()] = ()
+    actions: list[Callable[[], None]] | tuple[()] = ()
     """What the work asked to run after its commit (`Store.after_commit`)."""
 
     def take(self, store: SqlStore) -> None:
