@@ -251,3 +251,33 @@ def test_order_snapshots_when_hinted_then_a_batch_reads_in_a_few_statements_and_
     unhinted, hinted_count = counts
     # 40 orders: unhinted one price read each, hinted a few statements per batch of snapshots.
     assert hinted_count < unhinted / 4, counts
+
+
+def test_order_when_filled_then_its_position_is_read_once(world: World) -> None:
+    """The gate reads the account's position (the order's cap needs it) and the fill books against
+    the same position, read once in the transaction (only the order row is written between)."""
+    a, _ = _set_up(world)
+    write_engine = _counting_write_engine(world.database_url)
+    read_engine = create_admin_engine(world.database_url)
+    uow = UnitOfWork(write_engine, read_engine, InMemoryPublisher())
+    uow.start()
+    order = NewOrder(a, ES, Side.SELL, 1, OrderType.MARKET, TimeInForce.DAY, max_position=10)
+
+    async def go() -> OrderOutcome:
+        await uow.write(lambda store: store.account(a), accounts=(a,))
+        COUNTER.reset()
+        return await uow.write(lambda store: risk_engine.place_order(store, order, NOW), accounts=(a,))
+
+    try:
+        outcome = asyncio.run(go())
+        statements = list(COUNTER.sql)
+        with read_engine.connect() as conn:
+            held = SqlStore(conn).position(a, ES)
+    finally:
+        uow.stop()
+        write_engine.dispose()
+        read_engine.dispose()
+    assert outcome.failure_reason is None and outcome.order_id is not None
+    assert held.net_pos == 1  # 2 held, 1 sold: booked against the position the gate read
+    position_reads = [s for s in statements if s.startswith("SELECT position.lots")]
+    assert len(position_reads) == 1, "\n".join(statements)

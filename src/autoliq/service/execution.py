@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from autoliq.domain.accounting import apply_fill
+from autoliq.domain.accounting import PositionState, apply_fill
 from autoliq.domain.events import TradingEntityChanged
 from autoliq.domain.gate import (
     AccountPosition,
@@ -111,9 +111,23 @@ def gate_decision(
     there (`excluding_order`: the one being judged; `sibling`: its OCO sibling, which can never fill
     with it, so never counts against it; `pending`: buy and sell quantities judged as working beside
     them, the earlier orders of a dry run's batch)."""
+    return _gate(store, account_id, contract, intent, excluding_order, sibling, pending)[0]
+
+
+def _gate(
+    store: Store,
+    account_id: int,
+    contract: ContractSpec,
+    intent: OrderIntent,
+    excluding_order: int | None = None,
+    sibling: int | None = None,
+    pending: tuple[int, int] = (0, 0),
+) -> tuple[Decision, PositionState | None]:
+    """`gate_decision`, and the position it read (None: the decision did not need it)."""
     state = store.trading_state(account_id)
     if not needs_position(intent, state):
-        return check_order(intent, AccountPosition(state.admin_action, 0, 0, 0, state.auto_liq, state.halted))
+        view = AccountPosition(state.admin_action, 0, 0, 0, state.auto_liq, state.halted)
+        return check_order(intent, view), None
     working = [
         o for o in store.working_orders(contract, account_id) if o.id != excluding_order and o.id != sibling
     ]
@@ -132,19 +146,25 @@ def gate_decision(
         cash = store.cash(account_id, date.min)
         if at_storage_bound(held, contract.product.tick_size, cash):
             view = replace(view, at_storage_bound=True)
-    return check_order(intent, view)
+    return check_order(intent, view), held
 
 
 def judge_new_order(store: Store, order: NewOrder) -> tuple[OrderOutcome | None, Decimal | None]:
     """The gate's and the quote's verdict on a new order (a refusal or None), and the last price."""
+    refusal, last, _ = _judge(store, order)
+    return refusal, last
+
+
+def _judge(store: Store, order: NewOrder) -> tuple[OrderOutcome | None, Decimal | None, PositionState | None]:
+    """`judge_new_order`, and the position the gate read (None: not read)."""
     intent = OrderIntent(order.side, order.qty, order.admin, order.max_position)
-    decision = gate_decision(store, order.account_id, order.contract, intent)
+    decision, held = _gate(store, order.account_id, order.contract, intent)
     if not isinstance(decision, Allowed):
-        return OrderOutcome(None, decision.failure_reason, decision.failure_text), None
+        return OrderOutcome(None, decision.failure_reason, decision.failure_text), None, None
     last = store.last_price(order.contract)
     if order.order_type is OrderType.MARKET and last is None and not order.admin:
-        return OrderOutcome(None, NO_QUOTE, TEXT_NO_QUOTE), None
-    return None, last
+        return OrderOutcome(None, NO_QUOTE, TEXT_NO_QUOTE), None, None
+    return None, last, held
 
 
 def order_refusal(store: Store, order: NewOrder) -> OrderOutcome | None:
@@ -160,7 +180,7 @@ def order_refusal(store: Store, order: NewOrder) -> OrderOutcome | None:
 def place(store: Store, order: NewOrder, now: datetime) -> Executed:
     """Gate, then accept: fill at the last price when marketable, else rest (IOC/FOK: cancelled).
     A refused order changes nothing."""
-    refusal, last = judge_new_order(store, order)
+    refusal, last, held = _judge(store, order)
     if refusal is not None:
         return Executed(refusal)
     price = marketable_price(order.order_type, order.side, last, order.limit_price, order.stop_price)
@@ -203,7 +223,10 @@ def place(store: Store, order: NewOrder, now: datetime) -> Executed:
         cl_ord_id=order.cl_ord_id,
     )
     store.emit(TradingEntityChanged("order", "Created", order.account_id, order_id))
-    execute_fill(store, order_id, order.account_id, order.contract, order.side, order.qty, price, now)
+    # The position the gate read is still the account's: only the order row was written since.
+    execute_fill(
+        store, order_id, order.account_id, order.contract, order.side, order.qty, price, now, position=held
+    )
     return Executed(OrderOutcome(order_id), order.account_id)
 
 
@@ -239,12 +262,17 @@ def execute_fill(
     price: Decimal,
     now: datetime,
     linked: Order | None = None,
+    *,
+    position: PositionState | None = None,
 ) -> None:
     """Book a fill: the fill row, the position, and the realized P&L into the cash balance; then the
     effects on linked orders (`linked`: the filled order as stored, when it may have links). The
-    account's post-trade rules are the caller's: the risk engine evaluates after the fill."""
+    account's post-trade rules are the caller's: the risk engine evaluates after the fill.
+    `position`: the account's position in the contract as this transaction holds it, when the
+    caller has just read it (else it is read)."""
     day = trade_date(now)
-    effect = apply_fill(store.position(account_id, contract), side, qty, price)
+    held = store.position(account_id, contract) if position is None else position
+    effect = apply_fill(held, side, qty, price)
     fill_id = store.insert_fill(order_id, account_id, contract, side, qty, price, now, day)
     store.save_position(account_id, contract, effect.position, now, day)
     store.emit(TradingEntityChanged("fill", "Created", account_id, fill_id))
