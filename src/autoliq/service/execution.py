@@ -105,25 +105,13 @@ def gate_decision(
     excluding_order: int | None = None,
     sibling: int | None = None,
     pending: tuple[int, int] = (0, 0),
-) -> Decision:
+) -> tuple[Decision, PositionState | None]:
     """The gate's decision on `intent`, from what `store` shows: the account's three layers and,
     where the decision depends on them, its position in the contract and its other working orders
     there (`excluding_order`: the one being judged; `sibling`: its OCO sibling, which can never fill
     with it, so never counts against it; `pending`: buy and sell quantities judged as working beside
-    them, the earlier orders of a dry run's batch)."""
-    return _gate(store, account_id, contract, intent, excluding_order, sibling, pending)[0]
-
-
-def _gate(
-    store: Store,
-    account_id: int,
-    contract: ContractSpec,
-    intent: OrderIntent,
-    excluding_order: int | None = None,
-    sibling: int | None = None,
-    pending: tuple[int, int] = (0, 0),
-) -> tuple[Decision, PositionState | None]:
-    """`gate_decision`, and the position it read (None: the decision did not need it)."""
+    them, the earlier orders of a dry run's batch). With the decision, the position it read (None:
+    the decision did not need it), for a fill that follows in the same transaction."""
     state = store.trading_state(account_id)
     if not needs_position(intent, state):
         view = AccountPosition(state.admin_action, 0, 0, 0, state.auto_liq, state.halted)
@@ -158,7 +146,7 @@ def judge_new_order(store: Store, order: NewOrder) -> tuple[OrderOutcome | None,
 def _judge(store: Store, order: NewOrder) -> tuple[OrderOutcome | None, Decimal | None, PositionState | None]:
     """`judge_new_order`, and the position the gate read (None: not read)."""
     intent = OrderIntent(order.side, order.qty, order.admin, order.max_position)
-    decision, held = _gate(store, order.account_id, order.contract, intent)
+    decision, held = gate_decision(store, order.account_id, order.contract, intent)
     if not isinstance(decision, Allowed):
         return OrderOutcome(None, decision.failure_reason, decision.failure_text), None, None
     last = store.last_price(order.contract)
@@ -397,7 +385,7 @@ def modify(store: Store, change: OrderChange, now: datetime) -> Executed:
     if found is None:
         return Executed(OrderOutcome(None, "UnknownReason", "Order is not working"))
     intent = OrderIntent(found.side, change.qty, found.admin, None if found.admin else change.max_position)
-    decision = gate_decision(
+    decision, _ = gate_decision(
         store, found.account_id, change.contract, intent, excluding_order=found.id, sibling=found.oco_id
     )
     if not isinstance(decision, Allowed):
@@ -465,7 +453,7 @@ def fill_resting_order(
             store.set_order_status(order.id, OrdStatus.WORKING, now, triggered=True)
         return False
     intent = OrderIntent(order.side, order.qty, order.admin, None if order.admin else max_position)
-    decision = gate_decision(store, order.account_id, contract, intent, order.id, order.oco_id)
+    decision, _ = gate_decision(store, order.account_id, contract, intent, order.id, order.oco_id)
     if not isinstance(decision, Allowed):
         return False
     summary = store.order_summary(order.id)
