@@ -250,11 +250,12 @@ class Batch:
     def prepare_batch(
         self, account_ids: list[int], log_rows: int, orders: Sequence[tuple[int, int]] = ()
     ) -> None:
-        """PostgreSQL: read the accounts' statuses and reserve `log_rows` log ids, two round trips;
-        with `orders` ((account id, contract id) of each order the batch places), also their last
-        prices, positions, working orders, cash and whether they have post-trade settings, and one
-        order id and one fill id per order: seven more, however many orders. Until `close`, the
-        batch watches the connection's SQLAlchemy statements (`saw`)."""
+        """PostgreSQL: read the accounts' statuses and reserve `log_rows` log ids; with `orders`
+        ((account id, contract id) of each order the batch places), also their last prices,
+        positions, working orders, cash and whether they have post-trade settings, and (a write's
+        batch) one order id and one fill id per order: one query each however many orders, sent
+        together in one pipeline. Until `close`, the batch watches the connection's SQLAlchemy
+        statements (`saw`)."""
         if self._sqlite:
             return
         engine = self._conn.engine
@@ -265,8 +266,8 @@ class Batch:
         # Every read is sent before the first answer is awaited (psycopg's pipeline mode, one cursor
         # per statement): one round trip for the batch's reads instead of one per read.
         st, sql = self.statements, self._sql
-        with self._dbapi.pipeline():
-            wanted = list(dict.fromkeys(account_ids))
+        wanted = list(dict.fromkeys(account_ids))
+        with self.pipeline(bool(wanted) + bool(log_rows) + (7 if orders else 0)):
             statuses = self._send(sql["select_statuses"], (wanted,)) if wanted else None
             log_ids = self._send(sql["reserve_log_ids"], (log_rows,)) if log_rows else None
             pairs = set(orders)
@@ -307,11 +308,21 @@ class Batch:
         cursor.execute(sql, params)
         return cursor
 
-    def pipeline(self) -> contextlib.AbstractContextManager[Any]:
-        """PostgreSQL: the statements sent within are pipelined (psycopg's pipeline mode: a read's
-        answer waits only for what was sent before it, and the end waits for the rest); SQLite:
-        nothing."""
-        return contextlib.nullcontext() if self._sqlite else self._dbapi.pipeline()
+    def pipeline(self, statements: int) -> contextlib.AbstractContextManager[Any]:
+        """PostgreSQL, for more than one statement: the `statements` sent within are pipelined
+        (psycopg's pipeline mode: an answer waits only for what was sent before it; the end is one
+        more round trip, a Sync, which a single statement would not pay); otherwise nothing."""
+        if self._sqlite or statements < 2:
+            return contextlib.nullcontext()
+        pipelined: contextlib.AbstractContextManager[Any] = self._dbapi.pipeline()
+        return pipelined
+
+    @property
+    def buffered_statements(self) -> int:
+        """How many `executemany` calls `flush` would send."""
+        return sum(1 for rows in self._trading.writes.values() if rows) + sum(
+            1 for rows in self._buffer.values() if rows
+        )
 
     # -- the order path's prepared reads and buffered writes (PostgreSQL; `_TradingCache`) --
 

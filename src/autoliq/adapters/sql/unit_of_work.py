@@ -381,11 +381,12 @@ class UnitOfWork:
                 store = SqlStore(conn, hot)
                 results.append(job.work(store))
                 job.take(store)
-            # PostgreSQL: the buffered writes and the outbox rows in one pipeline (the outbox's ids
-            # are the one answer awaited).
-            with hot.pipeline():
+            # PostgreSQL: the buffered writes and the outbox rows (and NOTIFY) in one pipeline (the
+            # outbox's ids are the one answer awaited).
+            events = [e for job in batch for e in job.events]
+            with hot.pipeline(hot.buffered_statements + (2 if events else 0)):
                 hot.flush()
-                outbox_ids = self._record_events(hot, [e for job in batch for e in job.events])
+                outbox_ids = self._record_events(hot, events)
         except Exception as exc:
             hot.close()
             if is_storage_fault(exc) or not _rolled_back(transaction):
