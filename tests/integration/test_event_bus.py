@@ -154,6 +154,19 @@ def test_encoding_when_any_event_then_round_trips_exactly() -> None:
         assert decode_event(encode_event(event)) == event
 
 
+def _outbox_row(engine: Engine, event_id: int, origin: str) -> None:
+    """An outbox row of id `event_id` committed by `origin`, in a transaction of its own (its event
+    a status change whose log id is `event_id`)."""
+    values = {
+        "id": event_id,
+        "origin": origin,
+        "created": datetime.now(UTC),
+        "payload": encode_event(_status_event(1, event_id)),
+    }
+    with engine.begin() as conn:
+        conn.execute(insert(event_outbox).values(**values))
+
+
 def test_relay_when_a_lower_id_commits_late_then_it_is_still_delivered(world: World) -> None:
     """Ids come from a sequence, commits in any order: a gap below the highest id read stays open."""
     engine = create_admin_engine(world.database_url)
@@ -163,16 +176,9 @@ def test_relay_when_a_lower_id_commits_late_then_it_is_still_delivered(world: Wo
         relay.start()  # not used as a thread here: stopped at once, then read by hand
         relay.stop()
         base = relay._horizon
-        now = datetime.now(UTC)
-
-        def row(event_id: int, event: Event) -> None:
-            with engine.begin() as conn:
-                values = {"id": event_id, "origin": "other", "created": now, "payload": encode_event(event)}
-                conn.execute(insert(event_outbox).values(**values))
-
-        row(base + 2, _status_event(1, base + 2))
+        _outbox_row(engine, base + 2, "other")
         assert relay.read_new() == 1
-        row(base + 1, _status_event(1, base + 1))  # committed after the higher id was read
+        _outbox_row(engine, base + 1, "other")  # committed after the higher id was read
         assert relay.read_new() == 1
         assert [e.log_entry.id for e in delivered if isinstance(e, RiskStatusChanged)] == [base + 2, base + 1]
         assert relay.read_new() == 0  # nothing twice
@@ -240,27 +246,19 @@ def test_relay_when_reading_then_never_fetches_its_own_rows_and_their_ids_fill_i
         relay.start()  # not used as a thread here: stopped at once, then read by hand
         relay.stop()
         base = relay._horizon
-        now = datetime.now(UTC)
-
-        def row(event_id: int, origin: str) -> None:
-            payload = encode_event(_status_event(1, event_id))
-            with engine.begin() as conn:
-                values = {"id": event_id, "origin": origin, "created": now, "payload": payload}
-                conn.execute(insert(event_outbox).values(**values))
-
         for event_id, origin in (
             (base + 2, "me"),
             (base + 3, "other"),
             (base + 4, "me"),
             (base + 5, "other"),
         ):
-            row(event_id, origin)
+            _outbox_row(engine, event_id, origin)
         relay.wrote([base + 2])  # base + 4 not handed over yet; base + 1 not committed yet
         assert relay.read_new() == 2
         assert _log_ids(delivered) == [base + 3, base + 5]
         assert relay._horizon == base  # base + 1 is still open
 
-        row(base + 1, "other")  # committed after higher ids were read
+        _outbox_row(engine, base + 1, "other")  # committed after higher ids were read
         relay.wrote([base + 4])
         assert relay.read_new() == 1
         assert _log_ids(delivered) == [base + 3, base + 5, base + 1]
