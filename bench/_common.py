@@ -952,6 +952,54 @@ def run_bare(
     return {"target": name, **loaded, "errors": phases.errors, "valid": phases.errors == 0}
 
 
+FLOOR_TOKEN = "floor-token"  # bench/floor.py's one caller
+
+
+def run_floor(
+    app_script: str,
+    make_load: Callable[[int, argparse.Namespace], Load],
+    count_sql: str,
+    args: argparse.Namespace,
+    generator: str,
+    workdir: Path,
+) -> dict[str, Any]:
+    """A floor app (`bench/<app_script>`, see bench/floor.py: the endpoint's durable work on SQLite
+    without autoliq's layers) on `--accounts` accounts, loaded with `make_load(PORT, args)` like
+    autoliq (and profiled with `--profile`), killed with SIGKILL; durable when `count_sql` (its rows
+    of record) counts at least the acknowledged writes."""
+    import sqlite3
+
+    database = workdir / f"floor-{Path(app_script).stem}.db"
+    port = free_port()
+    argv = [PYTHON, str(BENCH_DIR / app_script), "--port", str(port)]
+    argv += ["--accounts", str(args.accounts), "--database", str(database)]
+    server = Server("floor", argv, port, workdir / "floor.log", subprocess_env())
+    server.start("/")
+    profile = None
+    try:
+        phases = LoadPhases(generator, make_load(port, args), workdir / "floor.lua")
+        loaded = load_target(phases, server, args)
+        if args.profile:
+            profile = profile_phase(phases, server, args.profile_seconds, args.profile_rate, args.profile_dir)
+    finally:
+        server.stop(signal.SIGKILL)
+    with sqlite3.connect(database) as db:
+        rows = int(db.execute(count_sql).fetchone()[0])
+    durable = rows >= phases.acknowledged
+    result: dict[str, Any] = {
+        "target": "floor",
+        **loaded,
+        "errors": phases.errors,
+        "acknowledged_writes": phases.acknowledged,
+        "rows_of_record": rows,
+        "durable": durable,
+        "valid": phases.errors == 0 and durable,
+    }
+    if profile is not None:
+        result["profile"] = profile
+    return result
+
+
 def fmt(value: float | None, spec: str) -> str:
     """`value` formatted with `spec`, "-" for None."""
     return "-" if value is None else format(value, spec)

@@ -10,7 +10,10 @@ One run measures, with the same load generator and settings each time:
    - `fill`: accounts Normal, market orders alternating Buy and Sell per account (positions stay
      within a lot): every answer must be HTTP 200 with an `orderId` and no `failureReason`; after a
      SIGKILL the `fill` and `trade_order` tables must hold at least one row per acknowledged order;
-3. the same two cases on PostgreSQL (a throwaway database per case on the server of `--postgres`,
+3. with `--floor`, `bench/floor_order_app.py`: the `fill` case's durable work on SQLite (token,
+   checks, order, fill, FIFO position, cash and outbox rows, group commit with fsync) written as
+   directly as CPython allows, without autoliq's layers: what the work itself costs on this runtime;
+4. the same two cases on PostgreSQL (a throwaway database per case on the server of `--postgres`,
    dropped afterwards; skipped with a note when no server answers).
 
 `--cases invalid-contract` adds a diagnostic: an unknown symbol, refused (`InvalidContract`) after
@@ -28,6 +31,7 @@ rotates the bodies and checks each answer); without wrk, a Python asyncio genera
 
     .venv/bin/python bench/place_order.py                       # 64 connections, 10 s each
     .venv/bin/python bench/place_order.py --no-postgres --cases fill
+    .venv/bin/python bench/place_order.py --no-postgres --cases fill --floor
     .venv/bin/python bench/place_order.py --code head      # a snapshot of HEAD's src/ (git archive)
     .venv/bin/python bench/place_order.py --no-postgres --profile  # then each case again under py-spy
 
@@ -48,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import (
+    FLOOR_TOKEN,
     Load,
     LoadPhases,
     Server,
@@ -71,6 +76,7 @@ from _common import (
     print_profiles,
     profile_phase,
     run_bare,
+    run_floor,
     seed_organization,
     select_code,
     set_profile_dir,
@@ -261,13 +267,13 @@ def check_database(case: Case, before: dict[str, Any], after: dict[str, Any], ac
 # -- the targets --
 
 
-def bare_load(port: int, args: argparse.Namespace) -> Load:
-    """The `fill` case's load for the bare app (which ignores the token), over `--accounts` made-up ids."""
+def fill_load(port: int, token: str, args: argparse.Namespace) -> Load:
+    """The `fill` case's load over `--accounts` ids 1..N, for an app other than autoliq."""
     return Load(
         "127.0.0.1",
         port,
         PATH,
-        "bare-app-ignores-the-token",
+        token,
         order_bodies(list(range(1, args.accounts + 1)), ("Buy", "Sell"), args.symbol),
         args.connections,
         args.threads,
@@ -275,6 +281,18 @@ def bare_load(port: int, args: argparse.Namespace) -> Load:
         must_contain=('"orderId":',),
         must_not_contain=('"failureReason"', '"errorText"'),
     )
+
+
+def bare_load(port: int, args: argparse.Namespace) -> Load:
+    """For the bare app, which ignores the token."""
+    return fill_load(port, "bare-app-ignores-the-token", args)
+
+
+def floor_load(port: int, args: argparse.Namespace) -> Load:
+    """For `floor_order_app.py` (its token; it lists ESZ6 only)."""
+    if args.symbol != "ESZ6":
+        raise SystemExit("--floor books ESZ6 only (floor_order_app.py's one contract)")
+    return fill_load(port, FLOOR_TOKEN, args)
 
 
 def run_case(
@@ -360,6 +378,9 @@ def run_case(
 
 
 def database_text(target: dict[str, Any]) -> str:
+    if "rows_of_record" in target:  # the floor: its fills after SIGKILL
+        ok = "yes" if target["durable"] else "NO"
+        return f"{ok} ({target['rows_of_record']} fills / {target['acknowledged_writes']} acked)"
     return target["db_check"]["text"] if "db_check" in target else "-"
 
 
@@ -376,7 +397,7 @@ def print_table(results: dict[str, Any]) -> None:
         "\nacknowledged order (acked counts the warm-up too).",
     )
     for name, target in targets.items():
-        if name == "bare" or "skipped" in target:
+        if name in ("bare", "floor") or "skipped" in target:
             continue
         goal = CASES[target["case"]].goal_ratio
         if goal is None:
@@ -429,6 +450,11 @@ def main() -> int:
         help="autoliq as checked out (worktree), or a snapshot of HEAD's src/ (git archive) that "
         "edits to the working tree during the run cannot reach",
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure bench/floor_order_app.py: the fill's durable work on SQLite, no autoliq layers",
+    )
     setup = parse_load_command_line(parser, PATH)
     if setup is None:
         return 2
@@ -443,6 +469,11 @@ def main() -> int:
         print(f"load generator: {results['load_generator']['version']}, {args.connections} connections")
         print(f"bare app: warm-up {args.warmup} s, measuring {args.duration} s ...", flush=True)
         targets["bare"] = run_bare("bare_order_app.py", bare_load, args, generator, workdir)
+        if args.floor:
+            print("floor (the fill's durable work without autoliq's layers): load ...", flush=True)
+            targets["floor"] = run_floor(
+                "floor_order_app.py", floor_load, "SELECT count(*) FROM fill", args, generator, workdir
+            )
         if not args.no_sqlite:
             for case in cases:
                 name = f"sqlite-{case.name}"

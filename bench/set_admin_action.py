@@ -4,7 +4,10 @@ One run measures, with the same load generator and settings each time:
 
 1. `bench/bare_app.py` (uvicorn + msgspec, no framework, no database): the floor;
 2. autoliq on SQLite (a temporary file, WAL, synchronous=FULL);
-3. autoliq on PostgreSQL (a throwaway database `autoliq_bench_<pid>` created on the server of
+3. with `--floor`, `bench/floor_admin_app.py`: the same durable work on SQLite (token, checks,
+   status update, audit row, outbox row, group commit with fsync) written as directly as CPython
+   allows, without autoliq's layers: what the work itself costs on this runtime;
+4. autoliq on PostgreSQL (a throwaway database `autoliq_bench_<pid>` created on the server of
    `--postgres`, dropped afterwards; skipped with a note when no server answers).
 
 Each server is a subprocess on a free loopback port. For autoliq the accounts are seeded with
@@ -38,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import (
+    FLOOR_TOKEN,
     PYTHON,
     Load,
     LoadPhases,
@@ -61,6 +65,7 @@ from _common import (
     print_profiles,
     profile_phase,
     run_bare,
+    run_floor,
     seed_organization,
     set_profile_dir,
     sqlalchemy_url,
@@ -218,6 +223,11 @@ def run_autoliq(
     return result
 
 
+def floor_load(port: int, args: argparse.Namespace) -> Load:
+    """The same load for `floor_admin_app.py` (its token, its accounts 1..N)."""
+    return make_load(port, FLOOR_TOKEN, request_bodies(list(range(1, args.accounts + 1))), args)
+
+
 # -- output --
 
 
@@ -225,7 +235,8 @@ def durable_text(target: dict[str, Any]) -> str:
     durable = target.get("durable")
     if durable is None:
         return "-"
-    rows, acked = target["audit_rows_added"], target["acknowledged_writes"]
+    rows = target.get("audit_rows_added", target.get("rows_of_record"))
+    acked = target["acknowledged_writes"]
     return f"{'yes' if durable else 'NO'} ({rows} rows / {acked} acked)"
 
 
@@ -233,7 +244,7 @@ def print_table(results: dict[str, Any]) -> None:
     targets = results["targets"]
     print_load_table(targets, 19, 20, "durable", durable_text, ".")
     for name, target in targets.items():
-        if name == "bare" or "skipped" in target:
+        if name in ("bare", "floor") or "skipped" in target:
             continue
         ratio = target.get("ratio_vs_bare")
         met = ratio is not None and ratio >= 0.5 and target["valid"]
@@ -252,7 +263,8 @@ def print_table(results: dict[str, Any]) -> None:
             sample = (target.get("measured") or {}).get("error_sample") or ""
             print(f"ERRORS in {name}: {target['errors']}  first: {sample[:200]}")
         if target.get("durable") is False:
-            rows, acked = target["audit_rows_added"], target["acknowledged_writes"]
+            rows = target.get("audit_rows_added", target.get("rows_of_record"))
+            acked = target["acknowledged_writes"]
             print(f"NOT DURABLE in {name}: {rows} rows < {acked} acknowledged")
 
 
@@ -271,6 +283,11 @@ def main() -> int:
         metavar="MS",
         help="experiment: run autoliq with sys.setswitchinterval(MS/1000) (Python's default: 5 ms)",
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure bench/floor_admin_app.py: the same durable work on SQLite, no autoliq layers",
+    )
     setup = parse_load_command_line(parser, PATH)
     if setup is None:
         return 2
@@ -282,6 +299,16 @@ def main() -> int:
         print(f"load generator: {results['load_generator']['version']}, {args.connections} connections")
         print(f"bare app: warm-up {args.warmup} s, measuring {args.duration} s ...", flush=True)
         targets["bare"] = run_bare("bare_app.py", bare_load, args, generator, workdir)
+        if args.floor:
+            print("floor (the same durable work without autoliq's layers): load ...", flush=True)
+            targets["floor"] = run_floor(
+                "floor_admin_app.py",
+                floor_load,
+                "SELECT count(*) FROM account_risk_status_log",
+                args,
+                generator,
+                workdir,
+            )
         if not args.no_sqlite:
             print(f"autoliq on SQLite: seeding {args.accounts} accounts, then load ...", flush=True)
             sqlite_url = f"sqlite:///{workdir / 'bench.db'}"
