@@ -6,7 +6,7 @@ How a name is resolved:
   the tree places it in: the nearest line above it, less indented, that starts with `name/`;
   a file line (`bootstrap.py ...`) at an indent ends the directory above it at that indent;
 - elsewhere, and for a name with a `/` the tree's directory does not hold, a name starting with
-  `tests/`, `bench/`, `docs/` or `src/` is taken from the repository's root, any other from
+  `tests/`, `bench/`, `docs/`, `scripts/` or `src/` is taken from the repository's root, any other from
   src/autoliq; a bare `name.py` must be some module's file name under src/autoliq (the prose says
   `hub.py` after naming `api/websocket/`).
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "src" / "autoliq"
 DOC = ROOT / "docs" / "architecture.md"
-ROOTED = ("tests/", "bench/", "docs/", "src/")
+ROOTED = ("tests/", "bench/", "docs/", "src/", "scripts/")
 
 # A file: `a/b/c.py` (or a docs page `docs/x.md`); a directory: `a/b/` followed by a space,
 # a quote, a closing bracket or punctuation (so `md/*`, `I/O`, `a/b/<feature>.py` and URL paths
