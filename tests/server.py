@@ -4,9 +4,10 @@
         httpx.post(f"{server.base_url}/v1/auth/accesstokenrequest", json={...})
 
 The child gets a clean environment (every inherited AUTOLIQ_* variable removed), the known seed
-passwords (unless told otherwise), its working directory in `workdir` and its stdout/stderr in files
-there. Entering waits, bounded, until `POST /v1/auth/accesstokenrequest` answers; leaving always
-stops the process (SIGTERM, then SIGKILL).
+passwords (unless told otherwise), a market that never shuts (AUTOLIQ_MARKET_HOURS=always), its
+working directory in `workdir` and its stdout/stderr in files there. Entering waits, bounded,
+until `POST /v1/auth/accesstokenrequest` answers; leaving always stops the process (SIGTERM, then
+SIGKILL).
 """
 
 from __future__ import annotations
@@ -164,6 +165,10 @@ class ServerProcess:
             env["AUTOLIQ_PORT"] = str(self.port)
         if self.database_url_via_env:
             env["AUTOLIQ_DATABASE_URL"] = self.database_url
+        # A market that never shuts: the tests trade at whatever hour the suite runs (a weekend, the
+        # daily halt). SessionClosed has its own tests (tests/integration/test_market_hours.py);
+        # a test of the CME hours passes AUTOLIQ_MARKET_HOURS=cme in `extra_env`.
+        env["AUTOLIQ_MARKET_HOURS"] = "always"
         if not self.real_hash_cost:  # `-m tests.cheap_hash_serve` from the server's own directory
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
         env.update(self.extra_env)

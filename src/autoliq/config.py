@@ -18,6 +18,7 @@ DEFAULT_DATABASE_FILE = "autoliq.db"
 ONE_MIB = 1024 * 1024
 LOG_FORMATS = ("text", "json")
 RATE_LIMIT_PROFILES = ("off", "tradovate")
+MARKET_HOURS = ("cme", "always")
 
 
 def parse_trusted_proxies(text: str) -> tuple[str, ...]:
@@ -131,6 +132,7 @@ _PARSED_VARIABLES: tuple[tuple[str, str, Callable[[str], object], str], ...] = (
     ("AUTOLIQ_MAX_CONNECTIONS", "max_connections", int, "an integer"),
     ("AUTOLIQ_MAX_ORDER_QTY", "max_order_qty", int, "an integer"),
     ("AUTOLIQ_MAX_POSITION", "max_position", int, "an integer"),
+    ("AUTOLIQ_MARKET_HOURS", "market_hours", _lower, "cme or always"),
     ("AUTOLIQ_MAX_ORDER_STRATEGIES", "max_order_strategies", int, "an integer"),
     ("AUTOLIQ_PRICE_HISTORY_DAYS", "price_history_days", float, "a number"),
     ("AUTOLIQ_MD_MAX_SUBSCRIPTIONS", "md_max_subscriptions", int, "an integer"),
@@ -214,6 +216,11 @@ class Settings:
     max_position: int = DEFAULT_MAX_POSITION
     """Largest net position per account and contract, working orders on the order's side included
     (AUTOLIQ_MAX_POSITION, 1 to 1,000,000); an order past it is refused `MaxPosLimitReached`."""
+    market_hours: str = "cme"
+    """When orders are taken (AUTOLIQ_MARKET_HOURS): `cme`, each contract's CME Globex sessions
+    (`domain/cme_calendar.py`: an order placed or modified outside them is refused `SessionClosed`,
+    as Tradovate does, and prices sent then fill no order), or `always`: a market that never shuts
+    (a sandbox for tests and simulations at any hour)."""
     max_order_strategies: int = 10
     """Order strategies running at once per account (AUTOLIQ_MAX_ORDER_STRATEGIES, 1 to 1,000); one
     more is refused with errorText "Limit of running order strategies reached"."""
@@ -258,6 +265,8 @@ class Settings:
             raise ValueError("write_batch_max must be positive")
         if self.log_format not in LOG_FORMATS:
             raise ValueError(f"log_format must be text or json, got {self.log_format!r}")
+        if self.market_hours not in MARKET_HOURS:
+            raise ValueError(f"market_hours must be cme or always, got {self.market_hours!r}")
         if self.rate_limits not in RATE_LIMIT_PROFILES:
             raise ValueError(f"rate_limits must be off or tradovate, got {self.rate_limits!r}")
         if not 0 < self.keep_alive_seconds < math.inf:
@@ -296,7 +305,7 @@ class Settings:
     @property
     def order_limits(self) -> OrderLimits:
         """The order path's limits (`domain/limits.py`)."""
-        return OrderLimits(self.max_order_qty, self.max_position)
+        return OrderLimits(self.max_order_qty, self.max_position, self.market_hours == "cme")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -103,6 +103,19 @@ def test_unlock_time_when_daily_weekly_or_do_not_unlock() -> None:
     )
 
 
+def test_unlock_time_when_a_daily_lock_is_set_on_christmas_eve_2026_then_it_ends_at_the_27th_open() -> None:
+    # CME closes early on 2026-12-24 and is shut on the 25th: the next open is Sunday 17:00 CST.
+    s = AutoLiqSettings(id=1)
+    christmas_eve = datetime(2026, 12, 24, 16, 0, tzinfo=UTC)  # 10:00 CST
+    assert unlock_time(RULES_BY_NAME["dailyLossAutoLiq"], s, christmas_eve) == datetime(
+        2026, 12, 27, 23, tzinfo=UTC
+    )
+    # A weekly lock set in the week of New Year's Day 2027 ends at the next week's open.
+    assert unlock_time(RULES_BY_NAME["weeklyLossAutoLiq"], s, datetime(2026, 12, 30, tzinfo=UTC)) == datetime(
+        2027, 1, 3, 23, tzinfo=UTC
+    )
+
+
 def test_stricter_when_layer_set_then_only_escalation_acts() -> None:
     only = AutoLiqLayer(1, LayerState.LIQUIDATE_ONLY, "dailyLossLiqOnly", TUESDAY, None)
     locked = AutoLiqLayer(1, LayerState.LOCKED, "dailyLossAutoLiq", TUESDAY, None)

@@ -1,4 +1,4 @@
-"""Trade dates (17:00 Chicago) and the start-of-day roll of cash."""
+"""Trade dates (17:00 Chicago, CME holidays skipped) and the start-of-day roll of cash."""
 
 from __future__ import annotations
 
@@ -19,6 +19,12 @@ from autoliq.domain.session import trade_date
         (datetime(2026, 11, 29, 23, 0, tzinfo=UTC), date(2026, 11, 30)),  # Sunday's open: Monday
         (datetime(2026, 7, 1, 21, 59, tzinfo=UTC), date(2026, 7, 1)),  # 16:59 CDT (summer time)
         (datetime(2026, 7, 1, 22, 0, tzinfo=UTC), date(2026, 7, 2)),
+        # CME holidays roll to the next trading day (the calendar of domain/cme_calendar.py).
+        (datetime(2026, 12, 24, 17, 0, tzinfo=UTC), date(2026, 12, 24)),  # 11:00 CST, before the early close
+        (datetime(2026, 12, 24, 23, 0, tzinfo=UTC), date(2026, 12, 28)),  # 17:00 CST: Christmas is shut
+        (datetime(2026, 12, 25, 16, 0, tzinfo=UTC), date(2026, 12, 28)),  # Christmas Day
+        (datetime(2026, 12, 31, 23, 0, tzinfo=UTC), date(2027, 1, 4)),  # 17:00 CST: New Year's Day is shut
+        (datetime(2026, 11, 25, 23, 0, tzinfo=UTC), date(2026, 11, 26)),  # Thanksgiving trades (to 12:00)
     ],
 )
 def test_trade_date_when_moment_given_then_rolls_at_17_chicago(moment: datetime, expected: date) -> None:

@@ -30,6 +30,8 @@ class ProductSpec:
     expiry_rule: str
     """`third_friday` (equity index), `energy` (CL: 3 business days before the 25th of the prior
     month), `third_last_business_day` (metals)."""
+    calendar: str = "equity"
+    """Its CME Globex product group (`cme_calendar.GROUPS`): whose sessions its orders keep."""
     max_price_ticks: int = 10**7
     """Prices are below this many ticks (limit and stop prices, last prices): far above any real
     price, and the bound the storage proof (`domain/limits.py`) counts on."""
@@ -46,9 +48,9 @@ class ProductSpec:
 
 
 D = Decimal
-_EQUITY = ("HMUZ", "third_friday")
-_ENERGY = (MONTH_CODES, "energy")
-_METAL = ("GJMQVZ", "third_last_business_day")
+_EQUITY = ("HMUZ", "third_friday", "equity")
+_ENERGY = (MONTH_CODES, "energy", "energy")
+_METAL = ("GJMQVZ", "third_last_business_day", "metals")
 
 PRODUCTS: tuple[ProductSpec, ...] = (
     ProductSpec(1, "ES", "E-mini S&P 500", "CME", D("0.25"), D(50), *_EQUITY),

@@ -72,6 +72,8 @@ class OrderLimits:
 
     max_order_qty: int = DEFAULT_MAX_ORDER_QTY
     max_position: int = DEFAULT_MAX_POSITION
+    market_hours: bool = True
+    """Whether orders are taken only in their contract's CME sessions (Settings.market_hours)."""
 
     def __post_init__(self) -> None:
         for name, value in (("max_order_qty", self.max_order_qty), ("max_position", self.max_position)):

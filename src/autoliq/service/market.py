@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from autoliq.domain.cme_calendar import calendar
 from autoliq.domain.errors import BadRequest, NotFound
 from autoliq.domain.events import PricesChanged
 from autoliq.domain.instruments import (
@@ -244,6 +245,7 @@ class MarketData:
             updates.append((contract, price))
         clock = self._clock
         max_position = self._limits.max_position
+        market_hours = self._limits.market_hours
 
         prune_before = self._prune_due()
 
@@ -255,7 +257,10 @@ class MarketData:
             # the post-trade rules of the accounts whose price triggers the new prices reach (and
             # only theirs: the others' rules cannot be reached between their triggers).
             for contract, price in updates:
-                fill_resting_orders(store, contract, price, now, max_position)
+                # A price sent while the contract's market is shut is kept (charts, quotes, marks)
+                # but fills no order (Settings.market_hours).
+                if not market_hours or calendar(contract.product.calendar).is_open(now):
+                    fill_resting_orders(store, contract, price, now, max_position)
             # The price history (md quotes and charts), with what each change filled, and the event
             # every worker's market-data feed hears after the commit.
             recorded = []

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from autoliq.domain.accounting import PositionState, open_points
+from autoliq.domain.cme_calendar import calendar
 from autoliq.domain.errors import NotFound
 from autoliq.domain.gate import TEXT_ACCESS_DENIED, UNKNOWN_REASON
 from autoliq.domain.instruments import ContractSpec, contract_of_id, price_problem
@@ -36,6 +37,7 @@ from autoliq.service.risk_engine import liquidate_position, modify_order, place_
 INVALID_CONTRACT = "InvalidContract"
 INVALID_PRICE = "InvalidPrice"
 UNSUPPORTED = "Unsupported"
+SESSION_CLOSED = "SessionClosed"
 TRADOVATE_ORDER_TYPES = frozenset({
     "Limit", "LimitIfTouched", "MIT", "Market", "QTS",
     "Stop", "StopLimit", "TrailingStop", "TrailingStopLimit",
@@ -191,6 +193,9 @@ class TradingService:
         tif_text = command.time_in_force or "Day"
         if tif_text not in TIME_IN_FORCE_NAMES:
             return _failure(UNSUPPORTED, f"Time in force {tif_text} is not supported by the sandbox")
+        shut = self.session_refusal(contract)
+        if shut is not None:
+            return shut
         return NewOrder(
             account_id,
             contract,
@@ -203,6 +208,20 @@ class TradingService:
             cl_ord_id=command.cl_ord_id,
             max_position=self._limits.max_position,
         )
+
+    def session_refusal(self, contract: ContractSpec) -> OrderOutcome | None:
+        """`SessionClosed` when `contract`'s CME session is shut now (the daily halt, a weekend, a
+        holiday, after an early close) and the server keeps market hours; else None. Checked after
+        the request's own fields and before the account's state: the market is shut for every
+        account alike. Liquidations (`liquidate_position`) are never refused for it."""
+        if not self._limits.market_hours:
+            return None
+        now = self._clock.now()
+        sessions = calendar(contract.product.calendar)
+        if sessions.is_open(now):
+            return None
+        reopens = sessions.next_open(now).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return _failure(SESSION_CLOSED, f"The market for {contract.name} is closed; it reopens at {reopens}")
 
     def terms(
         self, order_type_text: str, price: Price, stop_price: Price, contract: ContractSpec
@@ -251,6 +270,9 @@ class TradingService:
                     UNSUPPORTED, f"Time in force {command.time_in_force} is not supported by the sandbox"
                 )
             tif = TimeInForce(command.time_in_force)
+        shut = self.session_refusal(contract)
+        if shut is not None:
+            return shut
         order_type, limit, stop = terms
         cap = self._limits.max_position
         change = OrderChange(order_id, contract, order_type, command.order_qty, tif, limit, stop, cap)
