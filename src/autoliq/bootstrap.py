@@ -48,6 +48,7 @@ from autoliq.service.dry_run import DryRunService
 from autoliq.service.linked_service import LinkedOrderService
 from autoliq.service.market import MarketData
 from autoliq.service.orders import TradingService
+from autoliq.service.position_limits import PositionLimitService
 from autoliq.service.risk_admin import RiskAdminService
 from autoliq.service.risk_status import RiskService
 from autoliq.service.sandbox import SandboxOperator, SandboxService, UnknownOperator, resolve_operator
@@ -159,6 +160,7 @@ def bootstrap(
         sandbox_clock=sandbox_clock,
         scheduler=scheduler,
         auto_liq=AutoLiqSettingsService(uow, clock, risk.accounts),
+        limits=PositionLimitService(uow, clock, risk.accounts),
         demo_balance=DemoBalanceService(uow, clock, settings.environment, risk.accounts),
         risk_admin=RiskAdminService(uow, clock, settings.environment, risk.accounts),
         risk=risk,

@@ -29,6 +29,7 @@ from autoliq.service.linked_service import LinkedOrderService
 from autoliq.service.market import MarketData
 from autoliq.service.orders import TradingService
 from autoliq.service.ports import Store
+from autoliq.service.position_limits import PositionLimitService
 from autoliq.service.risk_admin import RiskAdminService
 from autoliq.service.risk_status import RiskService
 from autoliq.service.sandbox import SandboxService
@@ -66,6 +67,7 @@ class Services:
     trading_views: TradingViews
     sandbox_clock: ClockService
     auto_liq: AutoLiqSettingsService
+    limits: PositionLimitService
     demo_balance: DemoBalanceService
     risk_admin: RiskAdminService
     scheduler: Scheduler

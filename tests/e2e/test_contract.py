@@ -212,6 +212,7 @@ def test_risk_status_reads_when_statuses_changed_then_every_answer_fits_official
 # -- accountRiskStatusLog reads --
 
 LOG_READS = ["list", "item", "items", "deps", "ldeps"]
+ENTITY_READS_WITHOUT_LIST = ("item", "items", "deps", "ldeps")  # Tradovate's limit entities have no list
 
 
 @READERS
@@ -484,6 +485,18 @@ EXERCISED_V1_ROUTES = {
         for entity in ("contractGroup", "exchange", "currency")
         for route in ("list", "item", "items", "find", "suggest")
     ),
+    # Pre-trade limits (issue 17): every answer validated in test_position_limits_api.py.
+    *(
+        f"/v1/userAccountPositionLimit/{route}"
+        for route in (
+            "create",
+            "update",
+            "deleteuseraccountpositionlimit",
+            "deleteuseraccountriskparameter",
+            *ENTITY_READS_WITHOUT_LIST,
+        )
+    ),
+    *(f"/v1/userAccountRiskParameter/{route}" for route in ("create", "update", *ENTITY_READS_WITHOUT_LIST)),
     WEBSOCKET,  # not a REST route: its frames and snapshot are checked in test_websocket.py
 }
 

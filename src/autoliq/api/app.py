@@ -53,6 +53,10 @@ from autoliq.api.routes.orders import (
     OrderController,
     PositionController,
 )
+from autoliq.api.routes.position_limits import (
+    UserAccountPositionLimitController,
+    UserAccountRiskParameterController,
+)
 from autoliq.api.routes.risk import (
     SET_ADMIN_ACTION,
     BulkController,
@@ -84,6 +88,8 @@ CONTROLLERS: list[Any] = [
     RiskStatusLogController,
     BulkController,
     UserAccountAutoLiqController,
+    UserAccountPositionLimitController,
+    UserAccountRiskParameterController,
     AccountController,
     ProductController,
     ContractController,

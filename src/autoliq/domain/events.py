@@ -27,9 +27,11 @@ class TradingEntityChanged:
 
     entity_type: str
     """Tradovate's entity name: `order`, `fill`, `position`, `cashBalance`, `userAccountAutoLiq`,
-    `orderStrategy` or `orderStrategyLink` (whose id is its order's)."""
+    `orderStrategy`, `orderStrategyLink` (whose id is its order's), `userAccountPositionLimit` or
+    `userAccountRiskParameter`."""
     event_type: str
-    """`Created` or `Updated`, as Tradovate's `props` events say."""
+    """`Created`, `Updated` or `Deleted`, as Tradovate's `props` events say (a `Deleted` entity is
+    sent as its id alone)."""
     account_id: int
     entity_id: int
     """The entity's id (for a position: its contract id; for a cash balance and post-trade settings:

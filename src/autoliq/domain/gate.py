@@ -70,6 +70,9 @@ class TradingState:
     admin_action: AdminAction = AdminAction.NORMAL
     auto_liq: LayerState | None = None
     halted: bool = False
+    limited: bool = False
+    """The account has active pre-trade limit rows (`domain/position_limits.py`): the gate reads
+    them after the three layers let an order in."""
 
     @property
     def permission(self) -> Permission:

@@ -40,7 +40,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
+
+from autoliq.domain.instruments import ContractSpec, contract_group_of, exchange_of, listed_contracts
 
 MAX_POS_LIMIT_REACHED = "MaxPosLimitReached"
 MAX_TOTAL_POS_LIMIT_REACHED = "MaxTotalPosLimitReached"
@@ -172,6 +175,22 @@ class Holding:
     net: int = 0
     working_buy: int = 0
     working_sell: int = 0
+
+
+def instrument_of(contract: ContractSpec, today: date) -> Instrument:
+    """What the scopes ask of `contract` on trade date `today` (every product is a future; a
+    contract past the listed months counts as the furthest)."""
+    product = contract.product
+    listed = [c.id for c in listed_contracts(product, today)]
+    months = listed.index(contract.id) if contract.id in listed else len(listed)
+    return Instrument(
+        contract_id=contract.id,
+        product_id=product.id,
+        exchange_id=exchange_of(product).id,
+        contract_group_id=contract_group_of(product).id,
+        months_after_front=months,
+        days_to_expiry=(contract.expiration - today).days,
+    )
 
 
 def scope_problem(total_by: TotalBy, scope: Scope) -> str | None:

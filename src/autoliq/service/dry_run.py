@@ -105,7 +105,9 @@ def judge_batch(
     for order in orders:
         bucket = pending.setdefault(order.contract.id, [0, 0])
         intent = OrderIntent(order.side, order.qty, False, limits.max_position)
-        decision, _ = gate_decision(store, account_id, order.contract, intent, pending=(bucket[0], bucket[1]))
+        decision, _ = gate_decision(
+            store, account_id, order.contract, intent, pending=(bucket[0], bucket[1]), day=day
+        )
         if not isinstance(decision, Allowed):
             refusal = (decision.failure_reason, decision.failure_text)
             break

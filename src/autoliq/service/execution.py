@@ -19,7 +19,9 @@ from autoliq.domain.gate import (
     AccountPosition,
     Allowed,
     Decision,
+    Denied,
     OrderIntent,
+    TradingState,
     check_order,
     needs_position,
     reducible_qty,
@@ -37,6 +39,7 @@ from autoliq.domain.orders import (
     marketable_price,
     stop_triggered,
 )
+from autoliq.domain.position_limits import Holding, Instrument, instrument_of, limit_refusal
 from autoliq.domain.session import trade_date
 from autoliq.domain.states import Side
 from autoliq.service.ports import Store
@@ -62,6 +65,9 @@ class NewOrder:
     cl_ord_id: str | None = None
     max_position: int | None = None
     """The net position cap it is judged against (None: the liquidation engine's, which only reduce)."""
+    day: date | None = None
+    """The trade date it is placed on (the pre-trade limits' back month and expiry); None only for
+    the liquidation engine's orders, which no limit holds back."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,14 +111,44 @@ def gate_decision(
     excluding_order: int | None = None,
     sibling: int | None = None,
     pending: tuple[int, int] = (0, 0),
+    *,
+    day: date | None = None,
 ) -> tuple[Decision, PositionState | None]:
     """The gate's decision on `intent`, from what `store` shows: the account's three layers and,
     where the decision depends on them, its position in the contract and its other working orders
     there (`excluding_order`: the one being judged; `sibling`: its OCO sibling, which can never fill
     with it, so never counts against it; `pending`: buy and sell quantities judged as working beside
     them, the earlier orders of a dry run's batch). With the decision, the position it read (None:
-    the decision did not need it), for a fill that follows in the same transaction."""
+    the decision did not need it), for a fill that follows in the same transaction. An account with
+    active pre-trade limits (`state.limited`) has an order the layers let in judged by them too
+    (`day`: the trade date, required then; the liquidation engine's orders are never held back)."""
     state = store.trading_state(account_id)
+    if state.limited and not intent.admin_liquidation:
+        decision, held = _layers_decision(
+            store, account_id, contract, intent, state, excluding_order, sibling, pending
+        )
+        if isinstance(decision, Allowed):
+            assert day is not None, "an order of a limited account is judged on its trade date"
+            refusal = _limits_decision(
+                store, account_id, contract, intent, day, excluding_order, sibling, pending
+            )
+            if refusal is not None:
+                return refusal, held
+        return decision, held
+    return _layers_decision(store, account_id, contract, intent, state, excluding_order, sibling, pending)
+
+
+def _layers_decision(
+    store: Store,
+    account_id: int,
+    contract: ContractSpec,
+    intent: OrderIntent,
+    state: TradingState,
+    excluding_order: int | None,
+    sibling: int | None,
+    pending: tuple[int, int],
+) -> tuple[Decision, PositionState | None]:
+    """The three layers' decision (and the server-wide caps), and the position it read."""
     if not needs_position(intent, state):
         view = AccountPosition(state.admin_action, 0, 0, 0, state.auto_liq, state.halted)
         return check_order(intent, view), None
@@ -137,6 +173,39 @@ def gate_decision(
     return check_order(intent, view), held
 
 
+def _limits_decision(
+    store: Store,
+    account_id: int,
+    contract: ContractSpec,
+    intent: OrderIntent,
+    day: date,
+    excluding_order: int | None,
+    sibling: int | None,
+    pending: tuple[int, int],
+) -> Denied | None:
+    """The account's pre-trade limit rows on an order the layers let in: its position and working
+    orders in every contract it holds or works (a scope may span them), read for it alone."""
+    limits, parameters = store.account_limits(account_id)
+    if not limits:
+        return None
+    holdings: dict[int, tuple[Instrument, Holding]] = {}
+    for contract_id in {contract.id, *store.account_contracts(account_id)}:
+        spec = contract if contract_id == contract.id else contract_of_id(contract_id)
+        if spec is None:
+            continue
+        working = [
+            o for o in store.working_orders(spec, account_id) if o.id != excluding_order and o.id != sibling
+        ]
+        buys, sells = working_qty(working, Side.BUY), working_qty(working, Side.SELL)
+        if contract_id == contract.id:
+            buys, sells = buys + pending[0], sells + pending[1]
+        net = store.position(account_id, spec).net_pos
+        holdings[contract_id] = (instrument_of(spec, day), Holding(net, buys, sells))
+    sign = 1 if intent.side is Side.BUY else -1
+    refusal = limit_refusal(limits, parameters, holdings[contract.id][0], sign, intent.qty, holdings)
+    return None if refusal is None else Denied(*refusal)
+
+
 def judge_new_order(store: Store, order: NewOrder) -> tuple[OrderOutcome | None, Decimal | None]:
     """The gate's and the quote's verdict on a new order (a refusal or None), and the last price."""
     refusal, last, _ = _judge(store, order)
@@ -146,7 +215,7 @@ def judge_new_order(store: Store, order: NewOrder) -> tuple[OrderOutcome | None,
 def _judge(store: Store, order: NewOrder) -> tuple[OrderOutcome | None, Decimal | None, PositionState | None]:
     """`judge_new_order`, and the position the gate read (None: not read)."""
     intent = OrderIntent(order.side, order.qty, order.admin, order.max_position)
-    decision, held = gate_decision(store, order.account_id, order.contract, intent)
+    decision, held = gate_decision(store, order.account_id, order.contract, intent, day=order.day)
     if not isinstance(decision, Allowed):
         return OrderOutcome(None, decision.failure_reason, decision.failure_text), None, None
     last = store.last_price(order.contract)
@@ -386,7 +455,13 @@ def modify(store: Store, change: OrderChange, now: datetime) -> Executed:
         return Executed(OrderOutcome(None, "UnknownReason", "Order is not working"))
     intent = OrderIntent(found.side, change.qty, found.admin, None if found.admin else change.max_position)
     decision, _ = gate_decision(
-        store, found.account_id, change.contract, intent, excluding_order=found.id, sibling=found.oco_id
+        store,
+        found.account_id,
+        change.contract,
+        intent,
+        excluding_order=found.id,
+        sibling=found.oco_id,
+        day=trade_date(now),
     )
     if not isinstance(decision, Allowed):
         return Executed(OrderOutcome(None, decision.failure_reason, decision.failure_text))
@@ -453,7 +528,9 @@ def fill_resting_order(
             store.set_order_status(order.id, OrdStatus.WORKING, now, triggered=True)
         return False
     intent = OrderIntent(order.side, order.qty, order.admin, None if order.admin else max_position)
-    decision, _ = gate_decision(store, order.account_id, contract, intent, order.id, order.oco_id)
+    decision, _ = gate_decision(
+        store, order.account_id, contract, intent, order.id, order.oco_id, day=trade_date(now)
+    )
     if not isinstance(decision, Allowed):
         return False
     summary = store.order_summary(order.id)

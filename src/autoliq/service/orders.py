@@ -207,6 +207,7 @@ class TradingService:
             stop_price=stop,
             cl_ord_id=command.cl_ord_id,
             max_position=self._limits.max_position,
+            day=trade_date(self._clock.now()),
         )
 
     def session_refusal(self, contract: ContractSpec) -> OrderOutcome | None:

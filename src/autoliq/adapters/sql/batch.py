@@ -201,7 +201,7 @@ class Batch:
         # account id -> status as this batch has it (None: no row); only for prepared accounts.
         self._statuses: dict[int, RiskStatus | None] = {}
         # account id -> (auto-liq layer state, category halted) as prepared; dropped when changed.
-        self._layers: dict[int, tuple[str | None, bool]] = {}
+        self._layers: dict[int, tuple[str | None, bool, bool]] = {}
         self._log_ids: list[int] = []
         # Prepared batches: statement -> parameter rows, sent by flush() in this order.
         self._buffer: dict[str, list[tuple[Any, ...]]] = {}
@@ -292,8 +292,8 @@ class Batch:
                 found = {row[0]: status_from_row(row) for row in rows}
                 self._statuses = {a: found.get(a) for a in wanted}
                 # The other two layers of the gate, until a write of this batch changes them.
-                self._layers = {row[0]: (row[7], bool(row[8])) for row in rows}
-                self._layers.update((a, (None, False)) for a in wanted if a not in found)
+                self._layers = {row[0]: (row[7], bool(row[8]), bool(row[9])) for row in rows}
+                self._layers.update((a, (None, False, False)) for a in wanted if a not in found)
             if log_ids is not None:
                 self._log_ids = [int(row[0]) for row in log_ids.fetchall()]
                 self._log_ids.reverse()  # pop() hands them out in ascending order
@@ -406,18 +406,22 @@ class Batch:
         prepared = self._layers.get(account_id)
         if prepared is not None:
             action = AdminAction.NORMAL.value
-            layer, halted = prepared
+            layer, halted, limited = prepared
         else:
             self._cursor.execute(self._sql["select_trading_state"], (account_id,))
             row = self._cursor.fetchone()
-            action, layer, halted = (AdminAction.NORMAL.value, None, False) if row is None else row
+            action, layer, halted, limited = (
+                (AdminAction.NORMAL.value, None, False, False) if row is None else row
+            )
         if account_id in self._statuses:
             # A prepared batch's status may have changed in this batch, its write still buffered.
             status = self._statuses[account_id]
             action = AdminAction.NORMAL.value if status is None else status.admin_action.value
-        if layer is None and not halted:
+        if layer is None and not halted and not limited:
             return _PLAIN_STATES[action]
-        return TradingState(AdminAction(action), None if layer is None else LayerState(layer), bool(halted))
+        return TradingState(
+            AdminAction(action), None if layer is None else LayerState(layer), bool(halted), bool(limited)
+        )
 
     def has_auto_liq_layer(self, account_id: int) -> bool:
         """Whether the account has an auto-liq layer row: as a prepared batch read it, else one raw

@@ -13,6 +13,7 @@ from sqlalchemy.sql import ColumnElement
 from autoliq.adapters.sql.admin_repository import AdminRepository
 from autoliq.adapters.sql.auto_liq_repository import AutoLiqRepository
 from autoliq.adapters.sql.batch import Batch
+from autoliq.adapters.sql.limits_repository import LimitsRepository
 from autoliq.adapters.sql.linked_repository import LinkedOrdersRepository
 from autoliq.adapters.sql.liquidation_repository import LiquidationRepository
 from autoliq.adapters.sql.sandbox_repository import SandboxRepository
@@ -99,7 +100,12 @@ def _auto_liq_settings(row: Row[Any]) -> AutoLiqSettings:
 
 
 class SqlStore(
-    LinkedOrdersRepository, LiquidationRepository, AutoLiqRepository, AdminRepository, SandboxRepository
+    LinkedOrdersRepository,
+    LiquidationRepository,
+    AutoLiqRepository,
+    AdminRepository,
+    SandboxRepository,
+    LimitsRepository,
 ):
     """Repositories over one connection; events buffered until the transaction commits."""
 

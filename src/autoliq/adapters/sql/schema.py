@@ -302,6 +302,76 @@ user_account_auto_liq = Table(
     Column("updated", UTCDateTime(), nullable=False),
 )
 
+# Pre-trade limits (issue 17, migration 0018): Tradovate's userAccountPositionLimit rows and their
+# userAccountRiskParameter rows, with a log row per change (`limit_log`, like the admin action's).
+_SCOPE_COLUMNS = (
+    ("contract_id", BigInteger),
+    ("product_id", BigInteger),
+    ("exchange_id", BigInteger),
+    ("product_type", String(32)),
+    ("contract_group_id", BigInteger),
+    ("discount_group_id", BigInteger),
+    ("fungible_product_id", BigInteger),
+)
+
+position_limit = Table(
+    "position_limit",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", BigInteger, ForeignKey("account.id"), nullable=False),
+    Column("active", Flag(), nullable=False),
+    Column("total_by", String(32), nullable=False),
+    *(Column(name, kind, nullable=True) for name, kind in _SCOPE_COLUMNS),
+    Column("long_limit", Integer, nullable=True),
+    Column("short_limit", Integer, nullable=True),
+    Column("exposed_limit", Integer, nullable=True),
+    Column("fungible_exposed_limit", Integer, nullable=True),
+    Column("description", String(64), nullable=True),
+    Column("risk_time_period_id", BigInteger, nullable=True),
+    Column("product_verification_status", String(32), nullable=True),
+    Column("updated", UTCDateTime(), nullable=False),
+    Index("ix_position_limit_account_id", "account_id"),
+)
+
+risk_parameter = Table(
+    "risk_parameter",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("position_limit_id", BigInteger, ForeignKey("position_limit.id"), nullable=False),
+    # The parent row's account (scoping and the sandbox reset without a join).
+    Column("account_id", BigInteger, ForeignKey("account.id"), nullable=False),
+    *(Column(name, kind, nullable=True) for name, kind in _SCOPE_COLUMNS),
+    Column("max_opening_order_qty", Integer, nullable=True),
+    Column("max_closing_order_qty", Integer, nullable=True),
+    Column("fungible_max_opening_order_qty", Integer, nullable=True),
+    Column("fungible_max_closing_order_qty", Integer, nullable=True),
+    Column("max_back_month", Integer, nullable=True),
+    Column("pre_expiration_days", Integer, nullable=True),
+    Column("margin_percentage", Float, nullable=True),
+    Column("margin_dollar_value", Float, nullable=True),
+    Column("hard_limit", Flag(), nullable=True),
+    Column("product_verification_status", String(32), nullable=True),
+    Column("updated", UTCDateTime(), nullable=False),
+    Index("ix_risk_parameter_position_limit_id", "position_limit_id"),
+    Index("ix_risk_parameter_account_id", "account_id"),
+)
+
+limit_log = Table(
+    "limit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", BigInteger, ForeignKey("account.id"), nullable=False),
+    Column("timestamp", UTCDateTime(), nullable=False),
+    # userAccountPositionLimit or userAccountRiskParameter; Created, Updated or Deleted.
+    Column("entity_type", String(40), nullable=False),
+    Column("entity_id", BigInteger, nullable=False),
+    Column("change", String(16), nullable=False),
+    Column("actor_user_id", BigInteger, nullable=True),
+    # The row as it was written (JSON of the entity's Tradovate fields); null for a deletion.
+    Column("entity", Text, nullable=True),
+    Index("ix_limit_log_account_id_id", "account_id", "id"),
+)
+
 risk_timer = Table(
     "risk_timer",
     metadata,

@@ -31,6 +31,7 @@ from sqlalchemy import (
     literal_column,
     null,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -50,7 +51,9 @@ from autoliq.adapters.sql.schema import (
     fill,
     order_strategy,
     position,
+    position_limit,
     risk_category,
+    risk_parameter,
     risk_timer,
     trade_order,
     user_account_auto_liq,
@@ -117,11 +120,18 @@ def _status_select(*, locking: bool) -> Executable:
     return query.with_for_update() if locking else query
 
 
+def _limited(account_id: Any) -> Any:
+    """Whether the account has an active pre-trade limit row (an index probe)."""
+    rows = position_limit.c
+    return exists().where(rows.account_id == account_id, rows.active == true()).label("limited")
+
+
 def _gate_select(*, locking: bool) -> Executable:
-    """The gate's one statement: the admin action, the auto-liq layer, the category's halt."""
+    """The gate's one statement: the admin action, the auto-liq layer, the category's halt, and
+    whether the account has active pre-trade limits."""
     s, layer, category = account_risk_status, auto_liq_layer, risk_category
     query = (
-        select(s.c.admin_action, layer.c.state, category.c.halted)
+        select(s.c.admin_action, layer.c.state, category.c.halted, _limited(s.c.id))
         .select_from(
             s.join(account, account.c.id == s.c.id)
             .outerjoin(layer, layer.c.account_id == s.c.id)
@@ -157,7 +167,7 @@ def _statuses_select(*, locking: bool) -> Executable:
     locking, so that two batches locking the same accounts cannot deadlock)."""
     s, layer, category = account_risk_status, auto_liq_layer, risk_category
     query = (
-        select(*(s.c[name] for name in STATUS_COLUMNS), layer.c.state, category.c.halted)
+        select(*(s.c[name] for name in STATUS_COLUMNS), layer.c.state, category.c.halted, _limited(s.c.id))
         .select_from(
             s.join(account, account.c.id == s.c.id)
             .outerjoin(layer, layer.c.account_id == s.c.id)
@@ -459,6 +469,29 @@ def _build(dialect: str) -> dict[str, tuple[Executable, tuple[str, ...]]]:
         "has_settings": (
             select(literal_column("1")).where(user_account_auto_liq.c.id == bindparam("account_id")),
             ("account_id",),
+        ),
+        # -- a limited account's pre-trade limits (read by the gate; `limits_repository.py`) --
+        "account_limits": (
+            select(*position_limit.c)
+            .where(position_limit.c.account_id == bindparam("account_id"), position_limit.c.active == true())
+            .order_by(position_limit.c.id),
+            ("account_id",),
+        ),
+        "account_parameters": (
+            select(*risk_parameter.c)
+            .where(risk_parameter.c.account_id == bindparam("account_id"))
+            .order_by(risk_parameter.c.id),
+            ("account_id",),
+        ),
+        "account_contracts": (
+            select(position.c.contract_id)
+            .where(position.c.account_id == bindparam("account_id"), position.c.bought != position.c.sold)
+            .union(
+                select(t.c.contract_id).where(
+                    t.c.account_id == bindparam("account_id"), t.c.status == _WORKING
+                )
+            ),
+            ("account_id", "account_id"),
         ),
         "working": (
             _orders((t.c.contract_id == bindparam("contract_id")) & (t.c.status == _WORKING)),

@@ -419,6 +419,8 @@ class Hub:
                 changes = risk_status_changes(event)
             elif isinstance(event, TradingEntityChanged):
                 entity = entities.get((event.entity_type, event.account_id, event.entity_id))
+                if entity is None and event.event_type == "Deleted":
+                    entity = f'{{"id":{event.entity_id}}}'  # gone: its id is what a client can match
                 if entity is None:
                     continue
                 org, owner = accounts[event.account_id]

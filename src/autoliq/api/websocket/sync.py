@@ -51,6 +51,7 @@ from autoliq.api.schemas.orders import (
     order_out,
     position_out,
 )
+from autoliq.api.schemas.position_limits import limit_out, parameter_out
 from autoliq.api.schemas.risk import AccountRiskStatusOut, log_entry_out, risk_status_out
 from autoliq.api.schemas.user import UserOut, user_out
 from autoliq.container import Services
@@ -68,7 +69,7 @@ RISK_STATUS = "accountRiskStatus"
 RISK_STATUS_LOG = "accountRiskStatusLog"
 ENTITY_TYPES = frozenset(
     {RISK_STATUS, RISK_STATUS_LOG, "order", "fill", "position", "cashBalance", "userAccountAutoLiq"}
-    | {"orderStrategy", "orderStrategyLink"}
+    | {"orderStrategy", "orderStrategyLink", "userAccountPositionLimit", "userAccountRiskParameter"}
 )
 """The entity types autoliq publishes `props` events for."""
 
@@ -345,6 +346,16 @@ async def read_entities(
             else:
                 for link in await services.linked.links(reader, ids=chunk):
                     found[(by_id[link.order_id], link.order_id)] = _encode(link_out(link)).decode()
+        return found
+    if kind in ("userAccountPositionLimit", "userAccountRiskParameter"):
+        by_id = {entity_id: account_id for account_id, entity_id in keys}
+        for chunk in _chunks(sorted(by_id)):
+            if kind == "userAccountPositionLimit":
+                for limit in await services.limits.limits(reader, ids=chunk):
+                    found[(by_id[limit.id], limit.id)] = _encode(limit_out(limit)).decode()
+            else:
+                for parameter in await services.limits.parameters(reader, ids=chunk):
+                    found[(by_id[parameter.id], parameter.id)] = _encode(parameter_out(parameter)).decode()
         return found
     if kind in ("order", "fill"):
         by_id = {entity_id: account_id for account_id, entity_id in keys}

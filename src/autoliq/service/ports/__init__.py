@@ -11,6 +11,7 @@ from autoliq.service.ports.auto_liq import (
 )
 from autoliq.service.ports.clock import ClockStore
 from autoliq.service.ports.events import EventSink
+from autoliq.service.ports.limits import LimitStore
 from autoliq.service.ports.liquidation import Closing, HeldPosition, LiquidationState, LiquidationStore
 from autoliq.service.ports.market import MarketStore
 from autoliq.service.ports.sandbox import SandboxStore
@@ -34,6 +35,7 @@ __all__ = [
     "Closing",
     "EventSink",
     "HeldPosition",
+    "LimitStore",
     "LinkedStore",
     "LiquidationState",
     "LiquidationStore",

@@ -12,6 +12,7 @@ from autoliq.service.ports.admin import AdminStore
 from autoliq.service.ports.auto_liq import AutoLiqStore
 from autoliq.service.ports.clock import ClockStore
 from autoliq.service.ports.events import EventSink
+from autoliq.service.ports.limits import LimitStore
 from autoliq.service.ports.liquidation import LiquidationStore
 from autoliq.service.ports.market import MarketStore
 from autoliq.service.ports.sandbox import SandboxStore
@@ -34,6 +35,7 @@ class Store(
     ClockStore,
     AdminStore,
     SandboxStore,
+    LimitStore,
     EventSink,
     Protocol,
 ):
