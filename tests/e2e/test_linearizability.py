@@ -1,5 +1,5 @@
 """Linearizability per account against the real `autoliq serve`: no order is accepted after the admin
-action that refuses it was answered.
+action that refuses it was answered, nor after a pre-trade limit that refuses it was created.
 
 Eight client threads stream market orders on ONE account (each its own keep-alive connection, all on
 the trader's one token) while an admin client changes the account's `adminAction`. Every order request
@@ -38,6 +38,10 @@ from tests.server import ServerProcess, http_client
 pytestmark = pytest.mark.slow
 
 SET_ACTION = "/v1/accountRiskStatus/setadminautoliqaction"
+CREATE_LIMIT = "/v1/userAccountPositionLimit/create"
+LIMIT = "PositionLimit"
+"""The `admin_action` of a race whose change is a position limit (longLimit 0 on the account's
+contract) instead of a setadminautoliqaction."""
 PLACE = "/v1/order/placeorder"
 PRICES = "/_autoliq/prices"
 SYMBOL = "ESZ6"
@@ -215,21 +219,33 @@ def race(
                         "before the admin action"
                     )
                 time.sleep(0.01)
-            action_sent = time.monotonic()
-            r = admin.post(
-                SET_ACTION,
-                json={
+            if admin_action == LIMIT:
+                contract = admin.get("/v1/contract/find", params={"name": SYMBOL}).json()["id"]
+                path = CREATE_LIMIT
+                body: dict[str, Any] = {
+                    "accountId": account,
+                    "active": True,
+                    "totalBy": "Contract",
+                    "contractId": contract,
+                    "longLimit": 0,
+                }
+            else:
+                path = SET_ACTION
+                body = {
                     "accountId": account,
                     "adminAction": admin_action,
                     "adminActionReasonCode": "Other",
                     "adminActionReason": "lin test",
-                },
-            )
+                }
+            action_sent = time.monotonic()
+            r = admin.post(path, json=body)
             action_answered = time.monotonic()
             assert r.status_code == 200, r.text
             answer = r.json()
-            assert "accountRiskStatus" in answer, answer
-            status: dict[str, Any] = answer["accountRiskStatus"]
+            if admin_action != LIMIT:
+                assert "accountRiskStatus" in answer, answer
+                answer = answer["accountRiskStatus"]
+            status: dict[str, Any] = answer
         # Go on for a while after the answer, until enough orders were sent after it (bounded).
         end = action_answered + POST_ACTION_DEADLINE
         while time.monotonic() < end:
@@ -323,9 +339,11 @@ def check(
     problems += accepted_ids_follow_real_time(attempts)[:10]
 
     # 2. the stored orders are exactly the accepted ones; each filled once at the price.
-    action_text = str(result.status["adminTimestamp"])
-    action_time = when(action_text)
-    if result.status.get("adminAction") != admin_action or result.status.get("id") != account:
+    limit = admin_action == LIMIT
+    if limit:
+        if result.status.get("accountId") != account or result.status.get("longLimit") != 0:
+            problems.append(f"the position limit answered {result.status}")
+    elif result.status.get("adminAction") != admin_action or result.status.get("id") != account:
         problems.append(f"the action answered {result.status}")
     with server.client(admin_token) as c:
         r_orders = c.get(f"/v1/order/deps?masterid={account}")
@@ -357,25 +375,35 @@ def check(
     problems += [f"fill {f}" for f in fills if f["qty"] != 1 or f["price"] != PRICE][:10]
 
     # 3. total order: nothing stored was committed after the action (same clock, same serial writer).
-    problems += [
-        f"order {o['id']} stored at {o['timestamp']}, after the {admin_action} at {action_text}"
-        for o in orders
-        if when(o["timestamp"]) > action_time
-    ][:10]
-    problems += [
-        f"fill {f['id']} stored at {f['timestamp']}, after the {admin_action} at {action_text}"
-        for f in fills
-        if when(f["timestamp"]) > action_time
-    ][:10]
-    audit = r_audit.json()["entries"]
-    if [(e["adminAction"], e["reason"]) for e in audit] != [(admin_action, "lin test")]:
-        problems.append(f"audit log {audit}")
-    elif when(audit[0]["timestamp"]) != action_time:
-        problems.append(
-            f"audit entry at {audit[0]['timestamp']}, answer said {result.status['adminTimestamp']}"
-        )
-    if r_status.json().get("adminAction") != admin_action:
-        problems.append(f"status now {r_status.json()}")
+    # A position limit has no time on the wire: the real-time checks above are its order; it must be
+    # stored once.
+    if limit:
+        with server.client(admin_token) as c:
+            rows = c.get(f"/v1/userAccountPositionLimit/deps?masterid={account}").json()
+        if [row.get("id") for row in rows] != [result.status.get("id")]:
+            problems.append(f"position limits now {rows}")
+    else:
+        action_text = str(result.status["adminTimestamp"])
+        action_time = when(action_text)
+        problems += [
+            f"order {o['id']} stored at {o['timestamp']}, after the {admin_action} at {action_text}"
+            for o in orders
+            if when(o["timestamp"]) > action_time
+        ][:10]
+        problems += [
+            f"fill {f['id']} stored at {f['timestamp']}, after the {admin_action} at {action_text}"
+            for f in fills
+            if when(f["timestamp"]) > action_time
+        ][:10]
+        audit = r_audit.json()["entries"]
+        if [(e["adminAction"], e["reason"]) for e in audit] != [(admin_action, "lin test")]:
+            problems.append(f"audit log {audit}")
+        elif when(audit[0]["timestamp"]) != action_time:
+            problems.append(
+                f"audit entry at {audit[0]['timestamp']}, answer said {result.status['adminTimestamp']}"
+            )
+        if r_status.json().get("adminAction") != admin_action:
+            problems.append(f"status now {r_status.json()}")
 
     net = sum(1 if a.action == "Buy" else -1 for a in accepted)
     stored_net = sum(int(p["netPos"]) for p in r_positions.json())
@@ -460,6 +488,14 @@ def test_liquidate_only_when_eight_clients_stream_buys_then_no_buy_is_accepted_a
     run_and_check(
         database_url, tmp_path, "LiquidateOnlyModeImmediately", "LiquidationOnly", ("Buy",), long_only=True
     )
+
+
+def test_position_limit_when_eight_clients_stream_buys_then_no_buy_is_accepted_after_it(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The same race with a pre-trade limit as the change: a position limit of 0 long on the
+    contract, created while the buys stream (issue 17)."""
+    run_and_check(database_url, tmp_path, LIMIT, "MaxPosLimitReached", ("Buy",), long_only=True)
 
 
 @pytest.mark.parametrize("workers", [4])  # more workers than cores (2 was dropped for the suite's time)

@@ -52,8 +52,10 @@ from autoliq.client.models import (
     OAuthMeResponse,
     OrderType,
     PlaceOrderResult,
+    PositionLimit,
     Quote,
     ReasonCode,
+    RiskParameter,
     Tick,
     Token,
 )
@@ -439,6 +441,41 @@ class AsyncClient:
             account_spec=account_spec,
         )
         return await self._run(self._core.place_order(body))
+
+    # -- pre-trade limits (userAccountPositionLimit, userAccountRiskParameter) --
+
+    async def position_limits(self, account_ids: Sequence[int]) -> list[PositionLimit]:
+        """The position limit rows of these accounts (the accounts the caller cannot see give none)."""
+        return await self._run(self._core.position_limits(account_ids))
+
+    async def create_position_limit(self, limit: PositionLimit) -> PositionLimit:
+        """Add a row (`accountId`, `active`, `totalBy` and its scope key required); as stored, with
+        its `id`. Not retried (a lost answer may have created it: read `position_limits` first)."""
+        return await self._run(self._core.save_position_limit(limit, create=True))
+
+    async def update_position_limit(self, limit: PositionLimit) -> PositionLimit:
+        """Replace row `limit["id"]` (an omitted limit is switched off); as stored."""
+        return await self._run(self._core.save_position_limit(limit, create=False))
+
+    async def delete_position_limit(self, limit_id: int) -> None:
+        """Delete a row and its risk parameters; `ApiError` with the server's errorText if refused."""
+        await self._run(self._core.delete_position_limit(limit_id))
+
+    async def risk_parameters(self, limit_ids: Sequence[int]) -> list[RiskParameter]:
+        """The risk parameters of these position limit rows."""
+        return await self._run(self._core.risk_parameters(limit_ids))
+
+    async def create_risk_parameter(self, parameter: RiskParameter) -> RiskParameter:
+        """Add a risk parameter under row `parameter["userAccountPositionLimitId"]`. Not retried."""
+        return await self._run(self._core.save_risk_parameter(parameter, create=True))
+
+    async def update_risk_parameter(self, parameter: RiskParameter) -> RiskParameter:
+        """Replace risk parameter `parameter["id"]`; as stored."""
+        return await self._run(self._core.save_risk_parameter(parameter, create=False))
+
+    async def delete_risk_parameter(self, parameter_id: int) -> None:
+        """Delete a risk parameter; `ApiError` with the server's errorText if refused."""
+        await self._run(self._core.delete_risk_parameter(parameter_id))
 
     # -- anything else --
 

@@ -46,6 +46,8 @@ from autoliq.client.models import (
     Credentials,
     OAuthMeResponse,
     PlaceOrderResult,
+    PositionLimit,
+    RiskParameter,
     Token,
 )
 
@@ -98,6 +100,8 @@ BULK_SET_ADMIN_ACTION = "/_autoliq/bulk/setadminautoliqaction"
 RISK_STATUS_LOG_DEPS = "/v1/accountRiskStatusLog/deps"
 AUDIT = "/_autoliq/audit"
 PLACE_ORDER = "/v1/order/placeorder"
+POSITION_LIMIT = "/v1/userAccountPositionLimit"
+RISK_PARAMETER = "/v1/userAccountRiskParameter"
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -491,6 +495,58 @@ class Core:
         """`POST /v1/order/placeorder`: a refusal is a value (`failureReason`), not an error."""
         answer = yield from self.call("POST", PLACE_ORDER, json=body)
         return cast(PlaceOrderResult, expect_object(answer, PLACE_ORDER))
+
+    # -- pre-trade limits --
+
+    def ldeps(self, path: str, master_ids: Sequence[int]) -> Operation[list[Any]]:
+        """`GET <path>/ldeps?masterids=` in chunks of `ITEMS_CHUNK` ids."""
+        found: list[Any] = []
+        for start in range(0, len(master_ids), ITEMS_CHUNK):
+            chunk = master_ids[start : start + ITEMS_CHUNK]
+            found.extend(
+                (yield from self.get_list(f"{path}/ldeps", {"masterids": ",".join(map(str, chunk))}))
+            )
+        return found
+
+    def save_entity(self, path: str, body: dict[str, Any], *, create: bool) -> Operation[dict[str, Any]]:
+        """`POST <path>/create` (never repeated blindly) or `<path>/update` (idempotent: the same
+        body twice leaves the same row); the entity as stored."""
+        route = f"{path}/{'create' if create else 'update'}"
+        answer = yield from self.call("POST", route, json=body, idempotent=not create)
+        return expect_object(answer, route)
+
+    def delete_entity(self, route: str, body: dict[str, Any]) -> Operation[None]:
+        """A `DeleteResultResponse` route: `ApiError` with its `errorText` unless `success`."""
+        answer = expect_object((yield from self.call("POST", route, json=body)), route)
+        if answer.get("success") is not True:
+            raise ApiError(str(answer.get("errorText") or "success: false (no errorText given)"), answer)
+
+    def position_limits(self, account_ids: Sequence[int]) -> Operation[list[PositionLimit]]:
+        """The position limit rows of accounts `account_ids` (`userAccountPositionLimit/ldeps`)."""
+        return cast(Operation[list[PositionLimit]], self.ldeps(POSITION_LIMIT, account_ids))
+
+    def save_position_limit(self, limit: PositionLimit, *, create: bool) -> Operation[PositionLimit]:
+        """`userAccountPositionLimit/create` or `/update`."""
+        return cast(Operation[PositionLimit], self.save_entity(POSITION_LIMIT, dict(limit), create=create))
+
+    def delete_position_limit(self, limit_id: int) -> Operation[None]:
+        """`userAccountPositionLimit/deleteuseraccountpositionlimit` (its risk parameters go too)."""
+        route = f"{POSITION_LIMIT}/deleteuseraccountpositionlimit"
+        return self.delete_entity(route, {"userAccountPositionLimitId": limit_id})
+
+    def risk_parameters(self, limit_ids: Sequence[int]) -> Operation[list[RiskParameter]]:
+        """The risk parameters of position limits `limit_ids` (`userAccountRiskParameter/ldeps`)."""
+        return cast(Operation[list[RiskParameter]], self.ldeps(RISK_PARAMETER, limit_ids))
+
+    def save_risk_parameter(self, parameter: RiskParameter, *, create: bool) -> Operation[RiskParameter]:
+        """`userAccountRiskParameter/create` or `/update`."""
+        body = dict(parameter)
+        return cast(Operation[RiskParameter], self.save_entity(RISK_PARAMETER, body, create=create))
+
+    def delete_risk_parameter(self, parameter_id: int) -> Operation[None]:
+        """`userAccountPositionLimit/deleteuseraccountriskparameter` (Tradovate's path for it)."""
+        route = f"{POSITION_LIMIT}/deleteuseraccountriskparameter"
+        return self.delete_entity(route, {"userAccountRiskParameterId": parameter_id})
 
 
 # -- shared by the twins' constructors and methods --

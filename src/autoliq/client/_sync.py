@@ -53,8 +53,10 @@ from autoliq.client.models import (
     OAuthMeResponse,
     OrderType,
     PlaceOrderResult,
+    PositionLimit,
     Quote,
     ReasonCode,
+    RiskParameter,
     Tick,
     Token,
 )
@@ -440,6 +442,41 @@ class Client:
             account_spec=account_spec,
         )
         return self._run(self._core.place_order(body))
+
+    # -- pre-trade limits (userAccountPositionLimit, userAccountRiskParameter) --
+
+    def position_limits(self, account_ids: Sequence[int]) -> list[PositionLimit]:
+        """The position limit rows of these accounts (the accounts the caller cannot see give none)."""
+        return self._run(self._core.position_limits(account_ids))
+
+    def create_position_limit(self, limit: PositionLimit) -> PositionLimit:
+        """Add a row (`accountId`, `active`, `totalBy` and its scope key required); as stored, with
+        its `id`. Not retried (a lost answer may have created it: read `position_limits` first)."""
+        return self._run(self._core.save_position_limit(limit, create=True))
+
+    def update_position_limit(self, limit: PositionLimit) -> PositionLimit:
+        """Replace row `limit["id"]` (an omitted limit is switched off); as stored."""
+        return self._run(self._core.save_position_limit(limit, create=False))
+
+    def delete_position_limit(self, limit_id: int) -> None:
+        """Delete a row and its risk parameters; `ApiError` with the server's errorText if refused."""
+        self._run(self._core.delete_position_limit(limit_id))
+
+    def risk_parameters(self, limit_ids: Sequence[int]) -> list[RiskParameter]:
+        """The risk parameters of these position limit rows."""
+        return self._run(self._core.risk_parameters(limit_ids))
+
+    def create_risk_parameter(self, parameter: RiskParameter) -> RiskParameter:
+        """Add a risk parameter under row `parameter["userAccountPositionLimitId"]`. Not retried."""
+        return self._run(self._core.save_risk_parameter(parameter, create=True))
+
+    def update_risk_parameter(self, parameter: RiskParameter) -> RiskParameter:
+        """Replace risk parameter `parameter["id"]`; as stored."""
+        return self._run(self._core.save_risk_parameter(parameter, create=False))
+
+    def delete_risk_parameter(self, parameter_id: int) -> None:
+        """Delete a risk parameter; `ApiError` with the server's errorText if refused."""
+        self._run(self._core.delete_risk_parameter(parameter_id))
 
     # -- anything else --
 

@@ -261,6 +261,54 @@ class PlaceOrderResult(TypedDict, total=False):
     orderId: int
 
 
+class PositionLimit(TypedDict, total=False):
+    """`UserAccountPositionLimit` (`/v1/userAccountPositionLimit/...`): a pre-trade limit row."""
+
+    id: int
+    accountId: int
+    active: bool
+    totalBy: str
+    contractId: int
+    productId: int
+    exchangeId: int
+    productType: str
+    contractGroupId: int
+    riskDiscountContractGroupId: int
+    fungibleProductId: int
+    riskTimePeriodId: int
+    longLimit: int
+    shortLimit: int
+    exposedLimit: int
+    fungibleExposedLimit: int
+    description: str
+    productVerificationStatus: str
+
+
+class RiskParameter(TypedDict, total=False):
+    """`UserAccountRiskParameter` (`/v1/userAccountRiskParameter/...`): a position limit's order
+    limits."""
+
+    id: int
+    userAccountPositionLimitId: int
+    maxOpeningOrderQty: int
+    maxClosingOrderQty: int
+    fungibleMaxOpeningOrderQty: int
+    fungibleMaxClosingOrderQty: int
+    maxBackMonth: int
+    preExpirationDays: int
+    marginPercentage: float
+    marginDollarValue: float
+    hardLimit: bool
+    contractId: int
+    productId: int
+    exchangeId: int
+    productType: str
+    contractGroupId: int
+    riskDiscountContractGroupId: int
+    fungibleProductId: int
+    productVerificationStatus: str
+
+
 # -- what the SDK produces --
 
 
