@@ -69,6 +69,7 @@ def _operator_commands() -> dict[str, Any]:
     root = get_command(cli_app).commands  # type: ignore[attr-defined]
     commands = {f"autoliq accounts {name}": c for name, c in root["accounts"].commands.items()}
     commands.update({"autoliq log": root["log"], "autoliq watch": root["watch"]})
+    commands.update({f"autoliq limits {name}": c for name, c in root["limits"].commands.items()})
     return commands
 
 

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from autoliq.cli.limits import limits_app
 from autoliq.cli.observe import log_command, watch_command
 from autoliq.cli.operator import accounts_app
 from autoliq.cli.sandbox import sandbox_app
@@ -329,6 +330,7 @@ def seed(
 
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(accounts_app, name="accounts")
+app.add_typer(limits_app, name="limits")
 app.add_typer(users_app, name="users")
 app.command("log")(log_command)
 app.command("watch")(watch_command)

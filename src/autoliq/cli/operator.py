@@ -116,6 +116,10 @@ def _selection(
     return selection
 
 
+select_accounts = _selection
+"""The accounts a command's selection options name (`autoliq limits` uses them too)."""
+
+
 # -- accounts list / status --
 
 

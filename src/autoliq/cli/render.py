@@ -190,3 +190,42 @@ def print_report(report: BulkReport, *, url: str, user: str, journal: str, reque
         )
     elif report.failed:
         out.print("  run the same command with --resume to try the failed accounts again", highlight=False)
+
+
+def print_limits(rows: Sequence[Mapping[str, Any]]) -> None:
+    """Position limit rows (with their `riskParameters`), one line each."""
+    table = _table(
+        ("account", "limit", "active", "totalBy", "scope", "long", "short", "exposed", "risk parameters"),
+        (
+            (
+                row.get("accountId"),
+                row.get("id"),
+                row.get("active"),
+                row.get("totalBy"),
+                next(
+                    (
+                        f"{key}={row[key]}"
+                        for key in ("contractId", "productId", "exchangeId", "contractGroupId", "productType")
+                        if row.get(key) is not None
+                    ),
+                    "",
+                ),
+                row.get("longLimit"),
+                row.get("shortLimit"),
+                row.get("exposedLimit"),
+                "; ".join(
+                    ", ".join(
+                        f"{k}={v}" for k, v in p.items() if k not in ("id", "userAccountPositionLimitId")
+                    )
+                    for p in row.get("riskParameters", [])
+                ),
+            )
+            for row in rows
+        ),
+    )
+    _print_table(table)
+
+
+def _parameter_text(parameter: Mapping[str, Any]) -> str:
+    skipped = ("id", "userAccountPositionLimitId")
+    return ", ".join(f"{k}={v}" for k, v in parameter.items() if k not in skipped)
