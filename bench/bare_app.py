@@ -62,6 +62,26 @@ async def _lifespan(receive: Any, send: Any) -> None:
             return
 
 
+async def read_body(receive: Any, send: Any) -> bytes | None:
+    """The whole request body, or None when the client went away or the body passed `MAX_BODY`
+    (then answered 413). Also used by floor.py."""
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            await _answer(send, 413, b'{"errorText":"Request body too large"}')
+            return None
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
 def make_app(decode: Callable[[bytes], Any], answer: bytes) -> Callable[..., Awaitable[None]]:
     """The ASGI app: for POST, reads the whole body, decodes it with `decode` (msgspec: a
     `DecodeError` or `ValidationError` is a 400) and answers `answer`, HTTP 200. (Also used by
@@ -76,22 +96,11 @@ def make_app(decode: Callable[[bytes], Any], answer: bytes) -> Callable[..., Awa
         if scope["method"] != "POST":
             await _answer(send, 200 if scope["method"] == "GET" else 405, b'{"ok":true}')
             return
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > MAX_BODY:
-                await _answer(send, 413, b'{"errorText":"Request body too large"}')
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
+        body = await read_body(receive, send)
+        if body is None:
+            return
         try:
-            decode(b"".join(chunks))
+            decode(body)
         except (msgspec.DecodeError, msgspec.ValidationError):
             await _answer(send, 400, b'{"errorText":"Malformed JSON body"}')
             return

@@ -31,7 +31,8 @@ from typing import Any
 
 import msgspec
 
-MAX_BODY = 1024 * 1024
+from bare_app import read_body
+
 TOKEN = "floor-token"  # the one caller: organization 1
 ORGANIZATION = 1
 BATCH = 256
@@ -149,22 +150,11 @@ def make_app(
         if scope["path"] != path:
             await _answer(send, 404, b'{"errorText":"Not found"}')
             return
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > MAX_BODY:
-                await _answer(send, 413, b'{"errorText":"Request body too large"}')
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
+        body = await read_body(receive, send)
+        if body is None:
+            return
         try:
-            request = decode(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+            request = decode(body)
         except (msgspec.DecodeError, msgspec.ValidationError):
             await _answer(send, 400, b'{"errorText":"Malformed JSON body"}')
             return

@@ -31,6 +31,7 @@ from typing import Any
 
 import msgspec
 
+from bare_order_app import PlaceOrder
 from floor import ORGANIZATION, Writer, in_marks, make_app, serve
 
 PATH = "/v1/order/placeorder"
@@ -39,18 +40,6 @@ CONTRACT = 1
 TICK_CENTS = 1250  # ES: a quarter point, $12.50
 PRICE_TICKS = 5000 * 4  # place_order.py's default --price 5000
 MAX_QTY = 10_000
-
-
-class PlaceOrder(msgspec.Struct):
-    action: str
-    symbol: str
-    orderQty: int
-    orderType: str
-    accountId: int | None = None
-    price: float | None = None
-    stopPrice: float | None = None
-    timeInForce: str | None = None
-    clOrdId: str | None = None
 
 
 class Filled(msgspec.Struct):

@@ -261,13 +261,10 @@ class PlaceOrderResult(TypedDict, total=False):
     orderId: int
 
 
-class PositionLimit(TypedDict, total=False):
-    """`UserAccountPositionLimit` (`/v1/userAccountPositionLimit/...`): a pre-trade limit row."""
+class _LimitScope(TypedDict, total=False):
+    """The scope keys `PositionLimit` and `RiskParameter` share."""
 
     id: int
-    accountId: int
-    active: bool
-    totalBy: str
     contractId: int
     productId: int
     exchangeId: int
@@ -275,20 +272,27 @@ class PositionLimit(TypedDict, total=False):
     contractGroupId: int
     riskDiscountContractGroupId: int
     fungibleProductId: int
+    productVerificationStatus: str
+
+
+class PositionLimit(_LimitScope, total=False):
+    """`UserAccountPositionLimit` (`/v1/userAccountPositionLimit/...`): a pre-trade limit row."""
+
+    accountId: int
+    active: bool
+    totalBy: str
     riskTimePeriodId: int
     longLimit: int
     shortLimit: int
     exposedLimit: int
     fungibleExposedLimit: int
     description: str
-    productVerificationStatus: str
 
 
-class RiskParameter(TypedDict, total=False):
+class RiskParameter(_LimitScope, total=False):
     """`UserAccountRiskParameter` (`/v1/userAccountRiskParameter/...`): a position limit's order
     limits."""
 
-    id: int
     userAccountPositionLimitId: int
     maxOpeningOrderQty: int
     maxClosingOrderQty: int
@@ -299,14 +303,6 @@ class RiskParameter(TypedDict, total=False):
     marginPercentage: float
     marginDollarValue: float
     hardLimit: bool
-    contractId: int
-    productId: int
-    exchangeId: int
-    productType: str
-    contractGroupId: int
-    riskDiscountContractGroupId: int
-    fungibleProductId: int
-    productVerificationStatus: str
 
 
 # -- what the SDK produces --
