@@ -297,3 +297,81 @@ def test_limits_when_changed_then_props_created_updated_deleted_reach_the_socket
         assert props_text("userAccountPositionLimit", "Updated", rest_limit) in frames
         assert props_text("userAccountRiskParameter", "Created", rest_parameter) in frames
         assert props_text("userAccountPositionLimit", "Deleted", f'{{"id":{limit_id}}}') in frames
+
+
+# -- the gate, through the public API (the in-process app; its clock: 2026-11-24 09:00 CST) --
+
+PLACE = "/v1/order/placeorder"
+
+
+def place(
+    client: TestClient[Any], headers: H, account: int, action: str, qty: int, symbol: str = "ESZ6"
+) -> Any:
+    body = {"accountId": account, "action": action, "symbol": symbol, "orderQty": qty, "orderType": "Market"}
+    status, answer = post(client, PLACE, body, headers)  # validated against Tradovate's PlaceOrderResult
+    assert status == 200, answer
+    return answer
+
+
+def contract_id(client: TestClient[Any], headers: H, symbol: str) -> int:
+    return int(get(client, "/v1/contract/find", {"name": symbol}, headers)[1]["id"])
+
+
+def product_id(client: TestClient[Any], headers: H, name: str) -> int:
+    return int(get(client, "/v1/product/find", {"name": name}, headers)[1]["id"])
+
+
+@pytest.mark.parametrize(
+    ("limit", "parameter", "orders", "reason"),
+    [
+        ({"totalBy": "Contract", "longLimit": 1}, None, [("Buy", 1), ("Buy", 1)], "MaxPosLimitReached"),
+        ({"totalBy": "Contract", "shortLimit": 0}, None, [("Sell", 1)], "MaxPosLimitReached"),
+        ({"totalBy": "Overall", "longLimit": 2}, None, [("Buy", 2), ("Buy", 1)], "MaxTotalPosLimitReached"),
+        ({"totalBy": "Product"}, {"maxOpeningOrderQty": 2}, [("Buy", 3)], "MaxOrderQtyLimitReached"),
+        (
+            {"totalBy": "Product"},
+            {"maxClosingOrderQty": 1},
+            [("Buy", 2), ("Sell", 2)],
+            "MaxOrderQtyLimitReached",
+        ),
+        ({"totalBy": "Product"}, {"preExpirationDays": 30}, [("Buy", 1)], "LiquidationOnlyBeforeExpiration"),
+        ({"totalBy": "Product"}, {"maxBackMonth": 0}, [("Buy", 1, "ESH7")], "BackMonthProhibited"),
+    ],
+)
+def test_placeorder_when_an_account_limit_refuses_then_the_failure_reason_and_the_rest_passes(
+    client: TestClient[Any],
+    admin_headers: H,
+    world: World,
+    limit: dict[str, Any],
+    parameter: dict[str, Any] | None,
+    orders: list[tuple[Any, ...]],
+    reason: str,
+) -> None:
+    account = world.demo_account_ids[0]
+    for symbol, price in (("ESZ6", 5000), ("ESH7", 5050)):
+        r = client.post(
+            "/_autoliq/prices", json={"prices": [{"symbol": symbol, "price": price}]}, headers=admin_headers
+        )
+        assert r.status_code == 200, r.text
+    scope = {
+        "Contract": {"contractId": contract_id(client, admin_headers, "ESZ6")},
+        "Product": {"productId": product_id(client, admin_headers, "ES")},
+    }
+    body = {"accountId": account, "active": True, **limit, **scope.get(limit["totalBy"], {})}
+    status, created = post(client, f"{LIMIT}/create", body, admin_headers)
+    assert status == 200, created
+    if parameter is not None:
+        status, answer = post(
+            client,
+            f"{PARAMETER}/create",
+            {"userAccountPositionLimitId": created["id"], **parameter},
+            admin_headers,
+        )
+        assert status == 200, answer
+    answers = [place(client, admin_headers, account, *order) for order in orders]
+    assert all("orderId" in answer for answer in answers[:-1]), answers
+    assert answers[-1].get("failureReason") == reason, answers[-1]
+    assert "orderId" not in answers[-1]
+    # The refused order changed nothing: with the row switched off, it passes.
+    post(client, f"{LIMIT}/update", {**body, "id": created["id"], "active": False}, admin_headers)
+    assert "orderId" in place(client, admin_headers, account, *orders[-1])
