@@ -375,3 +375,68 @@ def test_placeorder_when_an_account_limit_refuses_then_the_failure_reason_and_th
     # The refused order changed nothing: with the row switched off, it passes.
     post(client, f"{LIMIT}/update", {**body, "id": created["id"], "active": False}, admin_headers)
     assert "orderId" in place(client, admin_headers, account, *orders[-1])
+
+
+def order_status(client: TestClient[Any], headers: H, order_id: int) -> str:
+    status, order = get(client, "/v1/order/item", {"id": order_id}, headers)
+    assert status == 200, order
+    return str(order["ordStatus"])
+
+
+def net_position(client: TestClient[Any], headers: H, account: int) -> int:
+    status, positions = get(client, "/v1/position/deps", {"masterid": account}, headers)
+    assert status == 200, positions
+    return sum(int(p["netPos"]) for p in positions)
+
+
+def set_prices(client: TestClient[Any], headers: H, price: float) -> None:
+    r = client.post(
+        "/_autoliq/prices", json={"prices": [{"symbol": "ESZ6", "price": price}]}, headers=headers
+    )
+    assert r.status_code == 200, r.text
+
+
+def test_limits_over_http_when_resting_orders_fill_a_reducing_order_a_liquidation_and_a_limit_change(
+    client: TestClient[Any], admin_headers: H, world: World
+) -> None:
+    """The scenarios of the issue through the public API, every answer validated: the position limit
+    reached by a fill of a resting order (the next stays working), a reducing order passing at the
+    limit, a limit set while an order works (it waits), a liquidation passing every limit."""
+    account = world.demo_account_ids[0]
+    set_prices(client, admin_headers, 5000)
+    es = contract_id(client, admin_headers, "ESZ6")
+    body = {"accountId": account, "active": True, "totalBy": "Contract", "contractId": es, "longLimit": 1}
+    status, limit = post(client, f"{LIMIT}/create", body, admin_headers)
+    assert status == 200, limit
+    resting = []
+    for _ in range(2):  # both accepted: the position is flat when they are placed
+        order = {
+            "accountId": account,
+            "action": "Buy",
+            "symbol": "ESZ6",
+            "orderQty": 1,
+            "orderType": "Limit",
+            "price": 4990.0,
+            "timeInForce": "GTC",
+        }
+        status, answer = post(client, PLACE, order, admin_headers)
+        assert status == 200 and "orderId" in answer, answer
+        resting.append(answer["orderId"])
+    set_prices(client, admin_headers, 4985)  # reaches both: the second would pass the limit
+    assert [order_status(client, admin_headers, i) for i in resting] == ["Filled", "Working"]
+    assert net_position(client, admin_headers, account) == 1
+    # At the limit a reducing order passes, and the position can be rebuilt to it.
+    assert "orderId" in place(client, admin_headers, account, "Sell", 1)
+    assert "orderId" in place(client, admin_headers, account, "Buy", 1)
+    assert place(client, admin_headers, account, "Buy", 1)["failureReason"] == "MaxPosLimitReached"
+    # A limit lowered while an order works: the order waits at the next price that reaches it.
+    lowered = {**body, "id": limit["id"], "longLimit": 0, "shortLimit": 0}
+    assert post(client, f"{LIMIT}/update", lowered, admin_headers)[0] == 200
+    set_prices(client, admin_headers, 4980)
+    assert order_status(client, admin_headers, resting[1]) == "Working"
+    assert place(client, admin_headers, account, "Buy", 1)["failureReason"] == "MaxPosLimitReached"
+    # The liquidation passes every limit.
+    liquidation = {"accountId": account, "contractId": es, "admin": True}
+    status, answer = post(client, "/v1/order/liquidateposition", liquidation, admin_headers)
+    assert status == 200 and "orderId" in answer, answer
+    assert net_position(client, admin_headers, account) == 0
