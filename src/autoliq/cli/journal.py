@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -86,11 +87,12 @@ class JournalState:
         return {"verified": verified, "failed": len(self.outcomes) - verified}
 
     def check_compatible(self, run: Mapping[str, Any]) -> None:
-        """`JournalError` unless the journal's first run asked the same action on the same server."""
+        """`JournalError` unless the journal's first run asked the same action (and, for `autoliq
+        limits`, the same limits) on the same server."""
         if not self.runs:
             return
         first = self.runs[0]
-        for key in ("adminAction", "url"):
+        for key in ("adminAction", "limits", "url"):
             if first.get(key) != run.get(key):
                 raise JournalError(
                     f"the journal was written by a run with {key} {first.get(key)!r}, this run has "
@@ -150,6 +152,27 @@ def _take(state: JournalState, line: dict[str, Any], path: Path, number: int) ->
     if not isinstance(account_id, int) or isinstance(account_id, bool):
         raise JournalError(f"{path}: line {number} has no integer accountId")
     state.outcomes[account_id] = line
+
+
+def default_path(command: str, key: Mapping[str, Any]) -> Path:
+    """`./autoliq-<command>-<digest of key>.jsonl`: the same command line finds the same journal."""
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+    return Path(f"autoliq-{command}-{digest}.jsonl")
+
+
+def verified_before(path: Path, run: Mapping[str, Any], *, resume: bool, dry_run: bool = False) -> set[int]:
+    """The accounts an existing journal shows verified, for a run that resumes it (`JournalError`
+    when its first run asked something else); a journal that exists without `resume` is a
+    `JournalExistsError`, except for a dry run, which sends nothing (then none are verified)."""
+    if not path.exists():
+        return set()
+    state = read_journal(path)
+    if resume:
+        state.check_compatible(run)
+        return state.verified()
+    if dry_run:
+        return set()
+    raise JournalExistsError(path, state)
 
 
 def utc_stamp() -> str:

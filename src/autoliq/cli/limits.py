@@ -13,8 +13,6 @@ signal when interrupted (the journal kept).
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +36,7 @@ from autoliq.cli.connection import (
     pacing_defaults,
     run_command,
 )
-from autoliq.cli.journal import JournalError, JournalExistsError, JournalWriter, read_journal, utc_stamp
+from autoliq.cli.journal import JournalError, JournalWriter, default_path, utc_stamp, verified_before
 from autoliq.cli.operator import AllOption, FileOption, IdsArgument, NameLikeOption, select_accounts
 from autoliq.cli.selection import Selection
 from autoliq.client import AsyncClient, AutoliqClientError, PositionLimit, RiskParameter
@@ -221,24 +219,17 @@ def _run(
     rate = default_rate if rate is None else rate
     width = concurrency or default_concurrency
     key = {"url": connection.url, "user": connection.user, "limits": spec, "selection": selection.spec()}
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
-    path = journal or Path(f"autoliq-limits-{command}-{digest}.jsonl")
-    # `adminAction` is what the journal's compatibility check compares (with the URL): a resumed run
+    path = journal or default_path(f"limits-{command}", key)
+    # The journal's compatibility check compares `adminAction`, `limits` and the URL: a resumed run
     # must ask the same thing.
     run_line = {
         "command": f"limits {command}",
-        "adminAction": f"limits {command} {digest}",
+        "adminAction": f"limits {command}",
         **key,
         "started": utc_stamp(),
     }
-    verified: set[int] = set()
     try:
-        if path.exists():
-            state = read_journal(path)
-            if not resume:
-                raise JournalExistsError(path, state)
-            state.check_compatible(run_line)
-            verified = state.verified()
+        verified = verified_before(path, run_line, resume=resume)
     except JournalError as exc:
         raise fail(CliError(str(exc))) from None
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
 import logging
 import signal
 from collections.abc import Callable, Iterator
@@ -53,7 +51,7 @@ from autoliq.cli.connection import (
     pacing_defaults,
     run_command,
 )
-from autoliq.cli.journal import JournalError, JournalExistsError, JournalWriter, read_journal, utc_stamp
+from autoliq.cli.journal import JournalError, JournalWriter, default_path, utc_stamp, verified_before
 from autoliq.cli.selection import Selection, SelectionError
 from autoliq.client import AdminAction, AsyncClient, ReasonCode
 
@@ -394,8 +392,7 @@ def default_journal(connection: Connection, command: ActionCommand, selection: S
         "adminAction": command.admin_action.value,
         "selection": selection.spec(),
     }
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
-    return Path(f"autoliq-{command.value}-{digest}.jsonl")
+    return default_path(command.value, key)
 
 
 def run_action(
@@ -415,20 +412,13 @@ def run_action(
         "started": utc_stamp(),
     }
     # Refuse an unusable journal before logging in (Tradovate allows few logins an hour).
-    verified: set[int] = set()
     try:
-        if path.exists():
-            state = read_journal(path)
-            if options.resume:
-                state.check_compatible(run_line)
-                verified = state.verified()
-            elif options.dry_run:
-                render.err.print(
-                    f"note: journal {path} exists: the run will need --resume (or another --journal)",
-                    highlight=False,
-                )
-            else:
-                raise JournalExistsError(path, state)
+        verified = verified_before(path, run_line, resume=options.resume, dry_run=options.dry_run)
+        if options.dry_run and not options.resume and path.exists():
+            render.err.print(
+                f"note: journal {path} exists: the run will need --resume (or another --journal)",
+                highlight=False,
+            )
     except JournalError as exc:
         raise fail(CliError(str(exc))) from None
 
