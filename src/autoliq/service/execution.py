@@ -513,12 +513,13 @@ def fill_resting_order(
     contract: ContractSpec,
     last: Decimal,
     now: datetime,
+    day: date,
     max_position: int | None = None,
 ) -> bool:
-    """After a price change: fill `order` (read working before) when the new price reaches it;
-    whether it filled. An order of an account that may not trade now (locked, liquidate-only and
-    not reducing, or past `max_position` or the storage bound) stays working: a fill is a trade,
-    and the gate decides trades."""
+    """After a price change (on trade date `day`): fill `order` (read working before) when the new
+    price reaches it; whether it filled. An order of an account that may not trade now (locked,
+    liquidate-only and not reducing, or past `max_position`, the storage bound or its pre-trade
+    limits) stays working: a fill is a trade, and the gate decides trades."""
     triggered = stop_triggered(order, last)
     price = marketable_price(
         order.order_type, order.side, last, order.limit_price, order.stop_price, triggered
@@ -528,9 +529,7 @@ def fill_resting_order(
             store.set_order_status(order.id, OrdStatus.WORKING, now, triggered=True)
         return False
     intent = OrderIntent(order.side, order.qty, order.admin, None if order.admin else max_position)
-    decision, _ = gate_decision(
-        store, order.account_id, contract, intent, order.id, order.oco_id, day=trade_date(now)
-    )
+    decision, _ = gate_decision(store, order.account_id, contract, intent, order.id, order.oco_id, day=day)
     if not isinstance(decision, Allowed):
         return False
     summary = store.order_summary(order.id)

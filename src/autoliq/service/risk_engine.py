@@ -500,8 +500,9 @@ def fill_resting_orders(
     """After a price change: fill the working orders the new price reaches (oldest first), each
     account evaluated after its order's fill, before the next order is judged; how many filled."""
     filled = 0
+    day = trade_date(now)  # once for the tick, not per resting order
     for order in store.working_orders(contract):
-        if execution.fill_resting_order(store, order, contract, last, now, max_position):
+        if execution.fill_resting_order(store, order, contract, last, now, day, max_position):
             evaluate_account(store, order.account_id, now)
             filled += 1
     return filled
