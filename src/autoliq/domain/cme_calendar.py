@@ -71,9 +71,13 @@ class GroupCalendar:
         """Whether `day` is within the generated table's years (else only weekends are known)."""
         return self.first <= day <= self.last
 
+    def trades_on(self, day: date) -> bool:
+        """Whether `day` is a trade date (has a session): no weekend, no holiday."""
+        return day.weekday() < 5 and day not in self.holidays
+
     def session(self, day: date) -> Session | None:
         """Trade date `day`'s session, or None when `day` has none (a weekend or a holiday)."""
-        if day.weekday() >= 5 or day in self.holidays:
+        if not self.trades_on(day):
             return None
         local_breaks = tuple(
             (
@@ -124,13 +128,17 @@ class GroupCalendar:
 
     def next_trade_date(self, day: date) -> date:
         """The trade date after `day`."""
-        return next(self.sessions_from(day + timedelta(days=1))).trade_date
+        for offset in range(1, _SEARCH_DAYS + 1):
+            after = day + timedelta(days=offset)
+            if self.trades_on(after):
+                return after
+        raise AssertionError("unreachable: a trade date falls within every fifteen days")
 
     def previous_trade_date(self, day: date) -> date:
         """The trade date before `day`."""
         for offset in range(1, _SEARCH_DAYS + 1):
             before = day - timedelta(days=offset)
-            if self.session(before) is not None:
+            if self.trades_on(before):
                 return before
         raise AssertionError("unreachable: a trade date falls within every fifteen days")
 

@@ -31,7 +31,7 @@ def _first_trade_date_from(day: date) -> date:
     cal = _calendar()
     for offset in range(_SEARCH_DAYS):
         candidate = day + timedelta(days=offset)
-        if cal.session(candidate) is not None:
+        if cal.trades_on(candidate):
             return candidate
     raise AssertionError("unreachable: a trade date falls within every fifteen days")
 
