@@ -44,6 +44,7 @@ from autoliq.service.auto_liq_settings import AutoLiqSettingsService
 from autoliq.service.clock import AdjustableClock, Clock, SandboxClock, StoredOffsets, SystemClock
 from autoliq.service.credentials import generate_password, hash_password, verify_password
 from autoliq.service.demo_balance import DemoBalanceService
+from autoliq.service.desk import DeskViews
 from autoliq.service.dry_run import DryRunService
 from autoliq.service.linked_service import LinkedOrderService
 from autoliq.service.market import MarketData
@@ -121,7 +122,13 @@ def bootstrap(
     health = StorageHealth(DatabaseFile.of_url(settings.database_url))
     # SQLite runs its statements on the event loop, PostgreSQL on a writer thread (the committers).
     uow = UnitOfWork(write_engine, read_engine, publisher, max_batch=settings.write_batch_max, health=health)
-    market = MarketData(uow, clock, settings.order_limits, history_days=settings.price_history_days)
+    market = MarketData(
+        uow,
+        clock,
+        settings.order_limits,
+        history_days=settings.price_history_days,
+        equity_days=settings.equity_history_days,
+    )
     scheduler = Scheduler(uow, clock)
     views = Views(uow)
     risk = RiskService(uow, clock, settings.environment, market.listed)
@@ -171,6 +178,7 @@ def bootstrap(
         dry_run=DryRunService(uow, clock, market, risk.accounts, trading, settings.order_limits),
         trading_views=TradingViews(uow),
         cash_views=CashViews(uow, views, lambda: trade_date(clock.now())),
+        desk=DeskViews(uow, views, operator, lambda: trade_date(clock.now())),
         write_engine=write_engine,
         read_engine=read_engine,
         readiness=ReadinessProbe(read_engine, storage=health, probe_write=uow.probe_write),
@@ -374,6 +382,13 @@ def docs_path() -> str:
     from autoliq.api.app import DOCS_PATH
 
     return DOCS_PATH
+
+
+def desk_path() -> str:
+    """The path of the web risk desk."""
+    from autoliq.api.routes.desk import DESK_PATH
+
+    return DESK_PATH + "/"
 
 
 def connection_options(settings: Settings) -> dict[str, Any]:

@@ -135,6 +135,7 @@ _PARSED_VARIABLES: tuple[tuple[str, str, Callable[[str], object], str], ...] = (
     ("AUTOLIQ_MARKET_HOURS", "market_hours", _lower, "cme or always"),
     ("AUTOLIQ_MAX_ORDER_STRATEGIES", "max_order_strategies", int, "an integer"),
     ("AUTOLIQ_PRICE_HISTORY_DAYS", "price_history_days", float, "a number"),
+    ("AUTOLIQ_EQUITY_HISTORY_DAYS", "equity_history_days", float, "a number"),
     ("AUTOLIQ_MD_MAX_SUBSCRIPTIONS", "md_max_subscriptions", int, "an integer"),
     ("AUTOLIQ_MD_CHART_MAX_BARS", "md_chart_max_bars", int, "an integer"),
     ("AUTOLIQ_MD_FIRST_DATA_DELAY_MS", "md_first_data_delay_ms", int, "an integer"),
@@ -227,6 +228,10 @@ class Settings:
     price_history_days: float = 7.0
     """Days of recorded prices kept for md charts and quotes (AUTOLIQ_PRICE_HISTORY_DAYS, > 0); older
     ones are pruned by the price writes, in bounded batches."""
+    equity_history_days: float = 30.0
+    """Days of equity points kept for the risk desk's equity curves (AUTOLIQ_EQUITY_HISTORY_DAYS, > 0):
+    one point each time the risk engine re-evaluates an account and its net liquidation value or
+    trailing-drawdown floor changed; older ones are pruned by the price writes, in bounded batches."""
     md_max_subscriptions: int = 100
     """Market-data subscriptions (quotes, DOMs, histograms, charts) one socket may hold
     (AUTOLIQ_MD_MAX_SUBSCRIPTIONS, 1 to 100,000); one more is answered 400."""
@@ -244,6 +249,10 @@ class Settings:
         if not 0 < self.price_history_days < math.inf:
             raise ValueError(
                 f"AUTOLIQ_PRICE_HISTORY_DAYS must be a positive number, got {self.price_history_days}"
+            )
+        if not 0 < self.equity_history_days < math.inf:
+            raise ValueError(
+                f"AUTOLIQ_EQUITY_HISTORY_DAYS must be a positive number, got {self.equity_history_days}"
             )
         if not 0 < self.md_max_subscriptions <= 100_000:
             raise ValueError(

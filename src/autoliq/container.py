@@ -24,6 +24,7 @@ from autoliq.service.auth import AuthService
 from autoliq.service.auto_liq_settings import AutoLiqSettingsService
 from autoliq.service.clock import Clock
 from autoliq.service.demo_balance import DemoBalanceService
+from autoliq.service.desk import DeskViews
 from autoliq.service.dry_run import DryRunService
 from autoliq.service.linked_service import LinkedOrderService
 from autoliq.service.market import MarketData
@@ -77,6 +78,7 @@ class Services:
     readiness: ReadinessProbe
     sandbox: SandboxService
     dry_run: DryRunService
+    desk: DeskViews
 
     rate_limits: RateLimitProfile | None = None
     """The rate-limit profile the app enforces (settings.rate_limits), None when off."""

@@ -14,7 +14,6 @@ from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.di import Provide
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.routes import ASGIRoute, HTTPRoute
 
@@ -28,6 +27,7 @@ from autoliq.api.params import StrictRequest
 from autoliq.api.routes.account import AccountController
 from autoliq.api.routes.auth import AuthController
 from autoliq.api.routes.auto_liq_settings import UserAccountAutoLiqController
+from autoliq.api.routes.desk import DeskController, offline_swagger, static_routers
 from autoliq.api.routes.dry_run import DryRunController
 from autoliq.api.routes.linked import (
     LinkedOrderController,
@@ -120,6 +120,7 @@ CONTROLLERS: list[Any] = [
     WebSocketController,
     SandboxController,
     UserSyncController,
+    DeskController,
 ]
 
 
@@ -178,7 +179,7 @@ def create_app(
         return services
 
     app = Litestar(
-        route_handlers=CONTROLLERS,
+        route_handlers=[*CONTROLLERS, *static_routers()],
         dependencies={"services": Provide(provide_services, use_cache=True)},
         guards=[require_token],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -194,7 +195,7 @@ def create_app(
                 "POST /v1/auth/accesstokenrequest and send `Authorization: Bearer <accessToken>`."
             ),
             path=DOCS_PATH,
-            render_plugins=[SwaggerRenderPlugin()],
+            render_plugins=[offline_swagger()],
             components=Components(
                 security_schemes={"bearer_access_token": SecurityScheme(type="http", scheme="bearer")}
             ),

@@ -110,6 +110,7 @@ def serve(
         DatabaseVanished,
         UnknownOperator,
         connection_options,
+        desk_path,
         docs_path,
         prepare_database,
         serving_app,
@@ -166,6 +167,7 @@ def serve(
         f"[bold]autoliq[/bold] ({settings.environment.value}) on {escape(_safe_url(settings.database_url))}"
     )
     console.print(f"  base URL:   {base}/v1")
+    console.print(f"  risk desk:  {base}{desk_path()}")
     console.print(f"  API docs:   {base}{docs_path()}")
     if demo is not None:
         # Generated passwords are shown this once; supplied ones never (the operator has them).

@@ -42,6 +42,8 @@ LISTED_AHEAD = LISTED_PER_PRODUCT
 MAX_PRICES_PER_CALL = 1000
 DEFAULT_PRICE_HISTORY_DAYS = 7.0
 """How long recorded prices are kept (AUTOLIQ_PRICE_HISTORY_DAYS)."""
+DEFAULT_EQUITY_HISTORY_DAYS = 30.0
+"""How long equity points are kept (AUTOLIQ_EQUITY_HISTORY_DAYS)."""
 PRUNE_INTERVAL = 60.0
 """Seconds (real time) between two prunings of the price history, each in a price write."""
 PRUNE_BATCH = 5000
@@ -67,11 +69,13 @@ class MarketData:
         limits: OrderLimits | None = None,
         *,
         history_days: float = DEFAULT_PRICE_HISTORY_DAYS,
+        equity_days: float = DEFAULT_EQUITY_HISTORY_DAYS,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._limits = limits or OrderLimits()
         self._history_days = history_days
+        self._equity_days = equity_days
         self._pruned = -math.inf
         self._listed: dict[int, ContractSpec] = {}
         self._listed_by_name: dict[str, ContractSpec] = {}
@@ -203,14 +207,16 @@ class MarketData:
         return list(CONTRACT_GROUPS)
 
     # -- prices --
-    def _prune_due(self) -> datetime | None:
-        """The retention bound when the price history is due a pruning (at most every
-        `PRUNE_INTERVAL` seconds of real time, `PRUNE_BATCH` rows each time), else None."""
+    def _prune_due(self) -> tuple[datetime, datetime] | None:
+        """The retention bounds of the price history and of the equity history when they are due a
+        pruning (at most every `PRUNE_INTERVAL` seconds of real time, `PRUNE_BATCH` rows of each
+        each time), else None."""
         tick = time_module.monotonic()
         if tick - self._pruned < PRUNE_INTERVAL:
             return None
         self._pruned = tick
-        return self._clock.now() - timedelta(days=self._history_days)
+        now = self._clock.now()
+        return now - timedelta(days=self._history_days), now - timedelta(days=self._equity_days)
 
     async def last_prices(self) -> list[LastPrice]:
         """Every contract's last price that was set, by contract id."""
@@ -271,7 +277,8 @@ class MarketData:
                 recorded.append((contract.id, ticks, tick_id, volume))
             store.emit(PricesChanged(now, tuple(recorded)))
             if prune_before is not None:
-                store.prune_price_history(prune_before, PRUNE_BATCH)
+                store.prune_price_history(prune_before[0], PRUNE_BATCH)
+                store.prune_equity_history(prune_before[1], PRUNE_BATCH)
             evaluate_candidates(store, updates, now)
             return now
 

@@ -33,6 +33,7 @@ from autoliq.domain.auto_liq import (
     AutoLiqLayer,
     Breach,
     Exposure,
+    Figures,
     LayerState,
     Level,
     Mark,
@@ -58,6 +59,7 @@ from autoliq.domain.timers import Timer, TimerKind
 from autoliq.service import execution
 from autoliq.service.execution import TEXT_LIQUIDATED, NewOrder, OrderChange, OrderOutcome
 from autoliq.service.ports import Store
+from autoliq.service.ports.desk import EquityPoint
 from autoliq.service.ports.liquidation import (
     Book,
     Closing,
@@ -118,6 +120,17 @@ def _numbers(state: LiquidationState) -> _Numbers:
         margin,
         positions,
     )
+
+
+def _figures(n: _Numbers) -> Figures:
+    return figures_of(n.amount, n.sod, n.realized, n.week, n.open_pnl, n.margin)
+
+
+def account_figures(state: LiquidationState) -> tuple[Figures, int]:
+    """An account's figures now (net liquidation value, day P&L, ...), as the rules judge them, and
+    how many contracts it holds a position in (the risk desk's columns)."""
+    numbers = _numbers(state)
+    return _figures(numbers), sum(1 for _, held in numbers.positions if held.net_pos)
 
 
 def _margin(contract: ContractSpec) -> Decimal:
@@ -187,7 +200,26 @@ def evaluate_accounts(
     for account_id, x in assessed.items():
         done[account_id] = _decide(inputs[account_id], x, alerted.get(account_id, frozenset()), now, writes)
     _write(store, inputs, writes, now, day)
+    _record_equity(store, inputs, assessed, now)
     return done
+
+
+def _cents(dollars: float | None) -> int | None:
+    return None if dollars is None else round(dollars * 100)
+
+
+def _record_equity(
+    store: Store, inputs: dict[int, EvaluationInput], assessed: dict[int, _Assessed], now: datetime
+) -> None:
+    """The equity history (the desk's equity curve): a point for each evaluated account whose net
+    liquidation value or trailing-drawdown floor differs from its latest point (read with its inputs)."""
+    points = []
+    for account_id, x in assessed.items():
+        point = (round(x.net_liq * 100), _cents(x.status.min_net_liq))
+        if inputs[account_id].equity != point:
+            points.append(EquityPoint(account_id, now, *point))
+    if points:
+        store.add_equity_points(points)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,12 +231,13 @@ class _Assessed:
     marked: bool
     """Whether the mark moved (the status row is written)."""
     found: tuple[Breach, ...]
+    net_liq: float
+    """The net liquidation value the rules were judged on (dollars)."""
 
 
 def _assess(got: EvaluationInput, end_of_day: bool, act: bool) -> _Assessed:
     numbers = _numbers(got.numbers)
-    n = numbers
-    figures = figures_of(n.amount, n.sod, n.realized, n.week, n.open_pnl, n.margin)
+    figures = _figures(numbers)
     status = got.status or RiskStatus(id=got.account.id)
     mark = next_mark(
         got.settings, Mark(status.max_net_liq, status.min_net_liq), figures.net_liq, end_of_day=end_of_day
@@ -215,7 +248,7 @@ def _assess(got: EvaluationInput, end_of_day: bool, act: bool) -> _Assessed:
         # fills and prices); a breach's or an admin's row records it.
         status = replace(status, max_net_liq=mark.max_net_liq, min_net_liq=mark.min_net_liq)
     found = tuple(breaches(got.settings, figures, mark)) if act else ()
-    return _Assessed(numbers, status, marked, found)
+    return _Assessed(numbers, status, marked, found, figures.net_liq)
 
 
 def _decide(

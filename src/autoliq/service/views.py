@@ -20,7 +20,8 @@ from autoliq.domain.states import Side
 from autoliq.service.ports import AccountStore, AutoLiqStore, StatusStore, TradingStore, UnitOfWorkOf
 
 
-def _owner_scope(caller: User) -> int | None:
+def owner_scope(caller: User) -> int | None:
+    """The owner whose accounts `caller` sees: None (the whole organization) for an admin."""
     return None if caller.is_admin else caller.id
 
 
@@ -39,7 +40,7 @@ class Views:
     async def accounts(self, caller: User, ids: Sequence[int] | None = None) -> list[Account]:
         """Visible accounts, all or those with `ids`."""
         return await self._uow.read(
-            lambda s: s.accounts(caller.organization_id, owner_id=_owner_scope(caller), ids=ids)
+            lambda s: s.accounts(caller.organization_id, owner_id=owner_scope(caller), ids=ids)
         )
 
     async def account(self, caller: User, account_id: int) -> Account:
@@ -55,7 +56,7 @@ class Views:
             # No name holds a NUL (PostgreSQL text cannot; it would refuse the query): none matches.
             raise NotFound()
         found = await self._uow.read(
-            lambda s: s.accounts(caller.organization_id, owner_id=_owner_scope(caller), name=name)
+            lambda s: s.accounts(caller.organization_id, owner_id=owner_scope(caller), name=name)
         )
         if not found:
             raise NotFound()
@@ -80,7 +81,7 @@ class Views:
     async def risk_statuses(self, caller: User, ids: Sequence[int] | None = None) -> list[RiskStatus]:
         """Visible risk statuses (id = account id), all or those with `ids`."""
         return await self._uow.read(
-            lambda s: s.risk_statuses(caller.organization_id, owner_id=_owner_scope(caller), ids=ids)
+            lambda s: s.risk_statuses(caller.organization_id, owner_id=owner_scope(caller), ids=ids)
         )
 
     async def risk_status(self, caller: User, account_id: int) -> RiskStatus:
@@ -101,7 +102,7 @@ class Views:
         """Visible log rows, oldest first; filtered by row ids or account ids."""
         return await self._uow.read(
             lambda s: s.log_entries(
-                caller.organization_id, owner_id=_owner_scope(caller), ids=ids, account_ids=account_ids
+                caller.organization_id, owner_id=owner_scope(caller), ids=ids, account_ids=account_ids
             )
         )
 
@@ -122,7 +123,7 @@ class Views:
         return await self._uow.read(
             lambda s: s.alerts(
                 caller.organization_id,
-                owner_id=_owner_scope(caller),
+                owner_id=owner_scope(caller),
                 account_id=account_id,
                 after_id=after_id,
                 limit=limit,
@@ -264,7 +265,7 @@ class TradingViews:
         """Visible orders, fills or positions, oldest first."""
         rows = await self._uow.read(
             lambda s: s.trading_rows(
-                kind, caller.organization_id, owner_id=_owner_scope(caller), ids=ids, account_ids=account_ids
+                kind, caller.organization_id, owner_id=owner_scope(caller), ids=ids, account_ids=account_ids
             )
         )
         return [_view(kind, r) for r in rows]
@@ -320,7 +321,7 @@ def _fill_pairs(
 ) -> list[FillPairView]:
     """The visible positions' fill pairs (those of `position_ids`, or those among `pair_ids`), read
     in one transaction so that the positions and their fills agree."""
-    org, owner = caller.organization_id, _owner_scope(caller)
+    org, owner = caller.organization_id, owner_scope(caller)
     if pair_ids is not None:
         closing = s.trading_rows(
             "fill", org, owner_id=owner, ids=sorted({closing_fill_of(i) for i in pair_ids})

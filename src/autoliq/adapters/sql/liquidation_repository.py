@@ -116,6 +116,7 @@ class LiquidationRepository(ConnectionOwner):
         a0, s0 = 1 + n, 1 + n + len(ACCOUNT_COLUMNS)
         l0 = s0 + len(STATUS_COLUMNS)
         found: dict[int, tuple[Account, AutoLiqSettings, RiskStatus | None, AutoLiqLayer | None]] = {}
+        equity: dict[int, tuple[int, int | None] | None] = {}
         for row in rows:
             account_id = int(row[0])
             values = dict(zip(SETTING_FIELDS, row[1:a0], strict=True))
@@ -129,7 +130,10 @@ class LiquidationRepository(ConnectionOwner):
                 account_id, org, user, name, read_time(created) or created, bool(archived), category
             )
             status = None if row[s0] is None else status_from_row(row[s0:l0])
-            state, rule, since, until = row[l0:]
+            state, rule, since, until, net_liq, floor = row[l0:]
+            equity[account_id] = (
+                None if net_liq is None else (int(net_liq), None if floor is None else int(floor))
+            )
             layer = None
             if state is not None:
                 began = read_time(since) or since
@@ -137,7 +141,7 @@ class LiquidationRepository(ConnectionOwner):
             found[account_id] = (owner, AutoLiqSettings(id=account_id, **values), status, layer)
         ids = [a for a in wanted if a in found]
         numbers = self.accounts_numbers(ids, day)
-        return {a: EvaluationInput(*found[a], numbers[a]) for a in ids}
+        return {a: EvaluationInput(*found[a], numbers[a], equity[a]) for a in ids}
 
     def accounts_numbers(self, account_ids: Sequence[int], day: date) -> dict[int, LiquidationState]:
         """`liquidation_state(..., live_work=False)` of many accounts in one statement."""

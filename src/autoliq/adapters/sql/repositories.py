@@ -13,6 +13,7 @@ from sqlalchemy.sql import ColumnElement
 from autoliq.adapters.sql.admin_repository import AdminRepository
 from autoliq.adapters.sql.auto_liq_repository import AutoLiqRepository
 from autoliq.adapters.sql.batch import Batch
+from autoliq.adapters.sql.desk_repository import DeskRepository
 from autoliq.adapters.sql.limits_repository import LimitsRepository
 from autoliq.adapters.sql.linked_repository import LinkedOrdersRepository
 from autoliq.adapters.sql.liquidation_repository import LiquidationRepository
@@ -106,6 +107,7 @@ class SqlStore(
     AdminRepository,
     SandboxRepository,
     LimitsRepository,
+    DeskRepository,
 ):
     """Repositories over one connection; events buffered until the transaction commits."""
 

@@ -372,6 +372,20 @@ limit_log = Table(
     Index("ix_limit_log_account_id_id", "account_id", "id"),
 )
 
+equity_point = Table(
+    "equity_point",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", BigInteger, ForeignKey("account.id"), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("net_liq_cents", BigInteger, nullable=False),
+    Column("floor_cents", BigInteger, nullable=True),
+    Index("ix_equity_point_account_id_id", "account_id", "id"),
+    Index("ix_equity_point_at", "at"),
+)
+"""An account's net liquidation value and trailing-drawdown floor (`minNetLiq`), one row each time the
+risk engine re-evaluates it and either changed, kept `equity_history_days` (the desk's equity curve)."""
+
 risk_timer = Table(
     "risk_timer",
     metadata,

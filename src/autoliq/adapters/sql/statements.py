@@ -47,6 +47,7 @@ from autoliq.adapters.sql.schema import (
     auto_liq_layer,
     cash_balance,
     contract_price,
+    equity_point,
     event_outbox,
     fill,
     order_strategy,
@@ -236,8 +237,11 @@ LAYER_READ_COLUMNS = ("state", "rule", "since", "until")
 def _evaluation_inputs(dialect: str) -> Executable:
     """The evaluation's first read of many accounts, one row each (those with post-trade settings):
     the settings (`post_trade.SETTING_FIELDS` after the id), the account (ACCOUNT_COLUMNS), its status
-    (STATUS_COLUMNS, NULL without a row) and its auto-liq layer (LAYER_READ_COLUMNS, NULL without)."""
-    u, a, s, layer = user_account_auto_liq, account, account_risk_status, auto_liq_layer
+    (STATUS_COLUMNS, NULL without a row), its auto-liq layer (LAYER_READ_COLUMNS, NULL without) and
+    its latest equity point's net liquidation value and floor (NULL without one: one index seek)."""
+    u, a, s, layer, e = user_account_auto_liq, account, account_risk_status, auto_liq_layer, equity_point
+    older = equity_point.alias("older")
+    latest = select(func.max(older.c.id)).where(older.c.account_id == u.c.id).scalar_subquery()
     return (
         select(
             u.c.id,
@@ -245,11 +249,14 @@ def _evaluation_inputs(dialect: str) -> Executable:
             *(a.c[name] for name in ACCOUNT_COLUMNS),
             *(s.c[name] for name in STATUS_COLUMNS),
             *(layer.c[name] for name in LAYER_READ_COLUMNS),
+            e.c.net_liq_cents,
+            e.c.floor_cents,
         )
         .select_from(
             u.join(a, a.c.id == u.c.id)
             .outerjoin(s, s.c.id == u.c.id)
             .outerjoin(layer, layer.c.account_id == u.c.id)
+            .outerjoin(e, e.c.id == latest)
         )
         .where(_in_ids(u.c.id, dialect))
     )

@@ -68,13 +68,14 @@ class Book:
 class EvaluationInput:
     """What an evaluation of the account's post-trade rules reads first: the account, its settings,
     risk status (None: no row yet), auto-liq layer, and its numbers (`LiquidationState` without the
-    live-work flags)."""
+    live-work flags), and its latest equity point (net liquidation value, floor) in cents, if any."""
 
     account: Account
     settings: AutoLiqSettings
     status: RiskStatus | None
     layer: AutoLiqLayer | None
     numbers: LiquidationState
+    equity: tuple[int, int | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +126,11 @@ class LiquidationStore(Protocol):
     def evaluation_inputs(self, account_ids: Sequence[int], day: date) -> dict[int, EvaluationInput]:
         """What the evaluation reads of each of the accounts that has post-trade settings (the
         others are left out), their cash rolled to trade date `day`: two statements."""
+        ...
+
+    def accounts_numbers(self, account_ids: Sequence[int], day: date) -> dict[int, LiquidationState]:
+        """Each account's open positions with their last prices and its cash rolled to trade date
+        `day` (`liquidation_state` without the live work), in one statement."""
         ...
 
     def alerted_rules_of(self, account_ids: Sequence[int], day: date) -> dict[int, frozenset[str]]:

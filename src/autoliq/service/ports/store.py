@@ -11,6 +11,7 @@ from autoliq.service.ports.accounts import AccountStore
 from autoliq.service.ports.admin import AdminStore
 from autoliq.service.ports.auto_liq import AutoLiqStore
 from autoliq.service.ports.clock import ClockStore
+from autoliq.service.ports.desk import DeskStore
 from autoliq.service.ports.events import EventSink
 from autoliq.service.ports.limits import LimitStore
 from autoliq.service.ports.liquidation import LiquidationStore
@@ -36,6 +37,7 @@ class Store(
     AdminStore,
     SandboxStore,
     LimitStore,
+    DeskStore,
     EventSink,
     Protocol,
 ):
