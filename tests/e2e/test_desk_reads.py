@@ -6,6 +6,7 @@ by a reset). The page itself is tested in a real browser (tests/browser)."""
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -221,3 +222,40 @@ def test_equity_history_when_a_reset_comes_or_points_outlive_the_retention_then_
     # ESZ6 has expired by then; a price of another contract is a price write all the same.
     post(client, admin, "/_autoliq/prices", {"prices": [{"symbol": "ESH7", "price": 5100}]})
     assert equity(client, bearer(login(client, "trader", TRADER_PW)), a) == []
+
+
+def test_docs_and_desk_when_fetched_then_every_file_they_load_is_served_here_with_no_token(
+    client: TestClient[Any],
+) -> None:
+    """`/_autoliq/docs` and `/desk/` load nothing from another host (the browser tests check the
+    pages render offline; this checks what the HTML asks for, and that this server has it)."""
+    for page_path, prefix in (("/_autoliq/docs", "/_autoliq/docs/assets/"), ("/desk/", "/desk/")):
+        r = client.get(page_path)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html"), r.text
+        loaded = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", r.text)
+        assert loaded, r.text
+        for url in loaded:
+            assert url.startswith(prefix), f"{page_path} loads {url}"
+            got = client.get(url)
+            assert got.status_code == 200 and got.content, url
+            if url.endswith(".js"):
+                assert "javascript" in got.headers["content-type"], got.headers
+    desk = client.get("/desk/")
+    assert "default-src 'self'" in desk.headers["content-security-policy"]
+    assert desk.headers["x-content-type-options"] == "nosniff"
+    # The page's modules import only modules of their own folder.
+    scripts = [u for u in re.findall(r"""src\s*=\s*["']([^"']+\.js)["']""", desk.text)]
+    assert scripts, desk.text
+    seen: set[str] = set()
+    queue = list(scripts)
+    while queue:
+        url = queue.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        got = client.get(url)
+        assert got.status_code == 200, url
+        for target in re.findall(r"""(?:import|from)\s*\(?\s*["']([^"']+)["']""", got.text):
+            assert target.startswith("./") and target.endswith(".js"), f"{url} imports {target}"
+            queue.append("/desk/js/" + target[2:])
+    assert len(seen) > 3, seen
