@@ -1,13 +1,14 @@
 """The risk desk: its page (static files of the `autoliq.desk` package at `/desk/`), its reads under
 `/_autoliq/desk/` (who is signed in, accounts page by page, equity history), and the OpenAPI docs'
-Swagger UI files (from the `swagger_ui_bundle` package) so that `/_autoliq/docs` works offline."""
+Swagger UI files (from the `swagger-ui-py` package, Swagger UI 5: it reads OpenAPI 3.1) so that
+`/_autoliq/docs` works offline."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Annotated, Any
 
-import swagger_ui_bundle
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -57,10 +58,19 @@ def _desk_headers(response: Response[Any]) -> Response[Any]:
     return response
 
 
+def swagger_ui_files() -> Path:
+    """Swagger UI's files as the `swagger-ui-py` package ships them (its folder found, its Python
+    modules not imported: they are a Flask/Tornado/... integration autoliq does not use)."""
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("the swagger-ui-py package is missing: pip install swagger-ui-py")
+    return Path(spec.origin).parent / "static"
+
+
 def static_routers() -> list[Router]:
     """The desk's files at `/desk/` (`/desk/` answers index.html) and Swagger UI's for the docs, no
     token needed: they hold no data (the page asks for a sign-in and calls the API with its token)."""
-    swagger = Path(swagger_ui_bundle.swagger_ui_path)
+    swagger = swagger_ui_files()
     return [
         create_static_files_router(
             path=DESK_PATH,
