@@ -168,3 +168,5 @@ def sign_in(page: Page, desk: Desk, name: str = "admin") -> None:
     page.get_by_test_id("login-password").fill(password)
     page.get_by_test_id("login-submit").click()
     page.get_by_test_id("accounts-row").first.wait_for()
+    # The socket follows the rows shown once its syncrequest is answered (`<html data-synced>`).
+    page.locator("html[data-synced]").wait_for(state="attached")

@@ -94,6 +94,10 @@ async function startDesk() {
       accounts.touched(id);
       accountPage?.touched(id, d.entityType);
     },
+    onSynced: (ids) => {
+      if (ids.length) accounts.refresh(ids);
+      accountPage?.refresh();
+    },
     onStatus: (status) => {
       if (status === 'lost') setBanner('Connection lost — reconnecting…');
       else {

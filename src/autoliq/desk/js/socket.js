@@ -10,11 +10,14 @@ const ENTITY_TYPES = [
 ];
 
 export class DeskSocket {
-  /** token(): the current access token; onEvent(props.d); onStatus('connected' | 'lost'). */
-  constructor({ token, onEvent, onStatus }) {
+  /** token(): the current access token; onEvent(props.d); onStatus('connected' | 'lost' |
+   * 'reconnected'); onSynced(ids): a syncrequest was answered: `ids`, newly followed, are live from now on (a
+   * change committed between their first read and now came as no event: read them again). */
+  constructor({ token, onEvent, onStatus, onSynced }) {
     this.token = token;
     this.onEvent = onEvent;
     this.onStatus = onStatus;
+    this.onSynced = onSynced;
     this.ws = null;
     this.seq = 1;
     this.authorized = false;
@@ -26,6 +29,8 @@ export class DeskSocket {
     this.retryTimer = null;
     this.groups = new Map();
     this.syncedKey = '';
+    this.requested = []; // the ids of the last syncrequest sent
+    this.live = new Set(); // the ids its answer confirmed: their changes come as events
   }
 
   start() {
@@ -59,6 +64,7 @@ export class DeskSocket {
     this.ws = ws;
     this.authorized = false;
     this.syncedKey = '';
+    this.live = new Set();
     ws.onmessage = (m) => {
       if (this.ws === ws) this.frame(typeof m.data === 'string' ? m.data : '');
     };
@@ -107,6 +113,17 @@ export class DeskSocket {
       this.onEvent(m.d);
       return;
     }
+    if (m.i === this.seq && m.i !== 0 && this.authorized) {
+      // The syncrequest's answer: from now on every change of these accounts comes as an event.
+      // One committed between the views' reads and this moment came as none: read them again.
+      if (m.s === 200) {
+        const added = this.requested.filter((id) => !this.live.has(id));
+        this.live = new Set(this.requested);
+        document.documentElement.dataset.synced = String(m.i);
+        this.onSynced?.(added);
+      }
+      return;
+    }
     if (m.i !== 0 || this.authorized) return;
     if (m.s !== 200) {
       this.ws?.close(); // a token refused: retry with backoff (it may be renewed meanwhile)
@@ -129,6 +146,7 @@ export class DeskSocket {
     this.syncedKey = key;
     if (ids.length === 0) return; // an empty list would not narrow anything
     this.seq += 1;
+    this.requested = ids;
     const body = JSON.stringify({ accounts: ids, entityTypes: ENTITY_TYPES });
     this.send(`user/syncrequest\n${this.seq}\n\n${body}`);
   }
