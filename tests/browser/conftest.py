@@ -30,8 +30,11 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "docs" / "screensh
 DEMO_ORG = "Demo Prop Firm"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
+    """Playwright for one test module. Not for the session: its sync API runs an event loop in the
+    test process's thread while it is open, and every later test of that process that calls
+    `asyncio.run` would fail ("cannot be called from a running event loop")."""
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is missing (apt-get install chromium): the desk's browser tests need it"
         if os.environ.get("AUTOLIQ_REQUIRE_BROWSER") or os.environ.get("CI"):  # .ci/run sets the first
@@ -41,7 +44,7 @@ def playwright() -> Iterator[Playwright]:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
     yield browser

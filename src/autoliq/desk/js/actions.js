@@ -5,7 +5,9 @@ import * as api from './api.js';
 import { ACTIONS, REASON_CODES, plural } from './constants.js';
 import { field, h, select } from './dom.js';
 
-const CHUNK = 25;
+// Accounts per bulk request: about 100 steps of the progress bar, 25 to 1,000 accounts each.
+const MIN_CHUNK = 25;
+const MAX_CHUNK = 1000;
 
 export function confirmationText(key, count) {
   const action = ACTIONS[key];
@@ -104,8 +106,9 @@ export function openActionDialog(key, accounts, { onDone, notify }) {
     cancelButton.disabled = true;
     let done = 0;
     let ok = 0;
-    for (let i = 0; i < accounts.length; i += CHUNK) {
-      const chunk = accounts.slice(i, i + CHUNK);
+    const size = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, Math.ceil(accounts.length / 100)));
+    for (let i = 0; i < accounts.length; i += size) {
+      const chunk = accounts.slice(i, i + size);
       let answers;
       try {
         const r = await api.post('/_autoliq/bulk/setadminautoliqaction', { accountIds: chunk.map((a) => a.id), ...body });
