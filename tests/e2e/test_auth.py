@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
+from autoliq.api.routes.desk import DESK_PATH
 from autoliq.service.clock import ManualClock
 from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login
 
@@ -89,7 +90,8 @@ def test_protected_route_when_token_missing_or_forged_then_401_access_is_denied(
 def test_every_route_when_no_token_then_only_token_request_probes_and_docs_answer_200(
     client: TestClient[Any],
 ) -> None:
-    """No route answers 200 without a valid token except accesstokenrequest, the two probes and the docs."""
+    """No route answers 200 without a valid token except accesstokenrequest, the two probes, the docs
+    and the risk desk's static files (the page holds no data: it signs in, then calls the API)."""
     app = client.app
     open_paths = set()
     for route in app.routes:
@@ -101,7 +103,10 @@ def test_every_route_when_no_token_then_only_token_request_probes_and_docs_answe
             if r.status_code == 200:
                 open_paths.add(route.path)
     assert open_paths
-    assert all(p in {TOKEN_URL, *PROBES} or p.startswith("/_autoliq/docs") for p in open_paths), open_paths
+    assert all(
+        p in {TOKEN_URL, *PROBES, DESK_PATH} or p.startswith(("/_autoliq/docs", f"{DESK_PATH}/"))
+        for p in open_paths
+    ), open_paths
     assert any(p.startswith("/_autoliq/docs") for p in open_paths)
     assert open_paths >= PROBES
 
