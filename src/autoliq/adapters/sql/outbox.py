@@ -117,14 +117,17 @@ def write_outbox(batch: Batch, origin: str, events: Sequence[Event], now: dateti
             cursor.execute(statements["insert_outbox"], row)
             ids = [cursor.lastrowid]
         else:
-            cursor.execute(statements["insert_outbox_one"], row)
-            ids = [answer[0] for answer in cursor.fetchall()]
+            ids = [answer[0] for answer in batch.rows_of(statements["insert_outbox_one"], row)]
     else:
         # One statement however many rows (sqlite3's executemany answers no ids): the payloads as
         # one JSON array of texts, inserted in their order.
         payloads = _encode([encode_event(e) for e in events]).decode()
-        cursor.execute(statements["insert_outbox_returning"], (origin, created, payloads))
-        ids = [answer[0] for answer in cursor.fetchall()]
+        params = (origin, created, payloads)
+        if batch.is_sqlite:
+            cursor.execute(statements["insert_outbox_returning"], params)
+            ids = [answer[0] for answer in cursor.fetchall()]
+        else:  # on a cursor of its own: see Batch.rows_of
+            ids = [answer[0] for answer in batch.rows_of(statements["insert_outbox_returning"], params)]
     return ids
 
 
