@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.sql import ColumnElement
 
 from autoliq.adapters.sql.schema import (
@@ -117,19 +117,18 @@ class DeskRepository(ConnectionOwner):
         return total, page
 
     def add_equity_points(self, points: Sequence[EquityPoint]) -> None:
-        if points:
-            self.conn.execute(
-                insert(equity_point),
-                [
-                    {
-                        "account_id": p.account_id,
-                        "at": p.at,
-                        "net_liq_cents": p.net_liq_cents,
-                        "floor_cents": p.floor_cents,
-                    }
-                    for p in points
-                ],
-            )
+        """On the write path's raw cursor, like the evaluation's other writes (a statement through
+        SQLAlchemy between them would break PostgreSQL's pipelined batch): one `executemany`."""
+        if not points:
+            return
+        batch = self.batch
+        codec = batch.codec
+        rows = [(p.account_id, codec.time(p.at), p.net_liq_cents, p.floor_cents) for p in points]
+        statement = batch.statements["insert_equity_point"]  # statements.EQUITY_INSERT_COLUMNS
+        if len(rows) == 1:
+            batch.cursor.execute(statement, rows[0])
+        else:
+            batch.cursor.executemany(statement, rows)
 
     def equity_points(self, account_id: int, limit: int) -> list[EquityPoint]:
         e = equity_point.c

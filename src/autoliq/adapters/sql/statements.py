@@ -104,6 +104,7 @@ CASH_COLUMNS = ("amount_cents", "realized_cents", "week_realized_cents", "amount
 OUTBOX_COLUMNS = ("origin", "created", "payload")
 LAYER_COLUMNS = ("account_id", "state", "rule", "since", "until")
 TIMER_INSERT_COLUMNS = ("account_id", "kind", "admin_action", "set_at", "due_at")
+EQUITY_INSERT_COLUMNS = ("account_id", "at", "net_liq_cents", "floor_cents")
 ALERT_INSERT_COLUMNS = ("account_id", "timestamp", "trade_date", "rule", "level", "message")
 CASH_SAVE_COLUMNS = (
     "account_id", "amount_cents", "realized_cents", "week_realized_cents", "amount_sod_cents", "timestamp",
@@ -285,6 +286,10 @@ def _tick_writes(dialect: str) -> dict[str, tuple[Executable, tuple[str, ...]]]:
             ("kind", "ids"),
         ),
         "insert_timer": (insert(timer).values(_params(timer, TIMER_INSERT_COLUMNS)), TIMER_INSERT_COLUMNS),
+        "insert_equity_point": (
+            insert(equity_point).values(_params(equity_point, EQUITY_INSERT_COLUMNS)),
+            EQUITY_INSERT_COLUMNS,
+        ),
         "clear_triggers": (
             update(p)
             .where((p.c.account_id == bindparam("account_id")) & no_trigger)
