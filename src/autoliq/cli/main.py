@@ -23,8 +23,29 @@ app = typer.Typer(
     name="autoliq",
     help="autoliq: Tradovate's account-risk API (admin auto-liquidation actions), served locally.",
     no_args_is_help=True,
-    add_completion=False,
+    # `autoliq --install-completion` / `--show-completion`: bash, zsh, fish or PowerShell.
+    add_completion=True,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from autoliq import __version__
+
+        typer.echo(f"autoliq {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print autoliq's version and exit."
+        ),
+    ] = False,
+) -> None:
+    """autoliq: Tradovate's account-risk API (admin auto-liquidation actions), served locally."""
 
 
 class LogFormat(StrEnum):

@@ -1,0 +1,54 @@
+"""The distribution as a user installs it: `pip wheel .` from the checkout builds without a
+setuptools deprecation warning, under the SPDX license Apache-2.0 with its LICENSE and NOTICE, at
+the one version autoliq declares, with the risk desk's files; `autoliq --version` says that version."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from email.parser import Parser
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from autoliq import __version__
+from autoliq.cli.main import app
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_wheel_when_built_from_the_checkout_then_no_deprecation_and_license_version_and_files(
+    tmp_path: Path,
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w", str(tmp_path), str(REPO)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    warned = [line for line in output.splitlines() if "Deprecat" in line or "deprecated" in line]
+    assert warned == [], warned
+    (wheel,) = tmp_path.glob("autoliq-*.whl")
+    with zipfile.ZipFile(wheel) as built:
+        names = built.namelist()
+        (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+        meta = Parser().parsestr(built.read(metadata).decode())
+    assert meta["Version"] == __version__
+    assert meta["License-Expression"] == "Apache-2.0"
+    assert sorted(meta.get_all("License-File") or []) == ["LICENSE", "NOTICE"]
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), names
+    assert "websockets>=13" in (meta.get_all("Requires-Dist") or [])
+    for packaged in ("autoliq/desk/index.html", "autoliq/desk/js/app.js", "autoliq/desk/desk.css"):
+        assert packaged in names
+
+
+def test_version_when_asked_then_the_one_declared() -> None:
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"autoliq {__version__}\n"
