@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -49,6 +50,47 @@ def _env_value(name: str, parse: Callable[[str], _T], expected: str) -> _T:
         return parse(raw.strip())
     except ValueError:
         raise ValueError(f"{name}={raw!r} is not {expected}") from None
+
+
+MIN_METRICS_TOKEN = 16
+"""The fewest characters a static metrics scrape token may have (AUTOLIQ_METRICS_TOKEN)."""
+MAX_SECRET_FILE_BYTES = 64 * 1024
+
+
+def secret_from_env(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """Secret setting `name`: from the file variable `<name>_FILE` names (its content, one trailing
+    newline dropped: what `echo` and most secret stores write), else from `name`; None when neither
+    is set or the value is empty. Both set, or a file that cannot be read, is a `ValueError` naming
+    the variable (never the secret)."""
+    env = os.environ if env is None else env
+    file_name = env.get(f"{name}_FILE", "").strip()
+    if file_name and env.get(name):
+        raise ValueError(f"set {name} or {name}_FILE, not both")
+    if not file_name:
+        return env.get(name) or None
+    try:
+        with open(file_name, "rb") as secret_file:
+            raw = secret_file.read(MAX_SECRET_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ValueError(f"{name}_FILE={file_name!r} cannot be read ({exc.strerror})") from None
+    if len(raw) > MAX_SECRET_FILE_BYTES:
+        raise ValueError(f"{name}_FILE={file_name!r} is larger than {MAX_SECRET_FILE_BYTES} bytes")
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        raise ValueError(f"{name}_FILE={file_name!r} is not UTF-8 text") from None
+    text = text.removesuffix("\n").removesuffix("\r")
+    return text or None
+
+
+def metrics_token_digest(token: str | None) -> str | None:
+    """The SHA-256 (hex) kept of a metrics scrape token (the token itself is not kept); a
+    `ValueError` when it is shorter than MIN_METRICS_TOKEN characters."""
+    if token is None:
+        return None
+    if len(token) < MIN_METRICS_TOKEN:
+        raise ValueError(f"AUTOLIQ_METRICS_TOKEN must have at least {MIN_METRICS_TOKEN} characters")
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +231,10 @@ class Settings:
     """Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers name the client
     (AUTOLIQ_TRUSTED_PROXIES: comma-separated addresses or CIDR networks). Default none: the headers
     are ignored and the TCP peer is the client (rate limits, login penalties, logs)."""
+    metrics_token_sha256: str | None = None
+    """SHA-256 (hex) of the static token that may scrape `/_autoliq/metrics` besides an organization
+    admin's access token (AUTOLIQ_METRICS_TOKEN or AUTOLIQ_METRICS_TOKEN_FILE, at least 16
+    characters); None: admins only."""
     metrics_dir: str | None = None
     """Directory where the workers of one server share their metrics (AUTOLIQ_METRICS_DIR): set by
     `autoliq serve --workers N` for its workers, not by hand; None: each process answers its own."""
@@ -324,8 +370,9 @@ class Settings:
         for name, key, parse, expected in _PARSED_VARIABLES:
             if name in env:
                 values[key] = _env_value(name, parse, expected)
-        values["admin_password"] = env.get("AUTOLIQ_ADMIN_PASSWORD") or None
-        values["trader_password"] = env.get("AUTOLIQ_TRADER_PASSWORD") or None
+        values["admin_password"] = secret_from_env("AUTOLIQ_ADMIN_PASSWORD", env)
+        values["trader_password"] = secret_from_env("AUTOLIQ_TRADER_PASSWORD", env)
+        values["metrics_token_sha256"] = metrics_token_digest(secret_from_env("AUTOLIQ_METRICS_TOKEN", env))
         values["metrics_dir"] = env.get("AUTOLIQ_METRICS_DIR") or None
         values["sandbox_operator"] = env.get("AUTOLIQ_SANDBOX_OPERATOR", "").strip() or None
         values["websocket"] = WebSocketSettings.from_env()

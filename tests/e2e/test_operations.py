@@ -19,6 +19,7 @@ from autoliq.adapters.sql.db import (
 )
 from autoliq.adapters.sql.readiness import ReadinessProbe
 from autoliq.bootstrap import Services
+from autoliq.config import metrics_token_digest
 from autoliq.service.clock import ManualClock
 from tests.conftest import ADMIN_PW, TRADER_PW, World, bearer, login
 from tests.helpers import SET_ACTION, action_body, app_client, current_revision
@@ -150,6 +151,40 @@ def test_metrics_when_not_an_organization_admin_then_401(
     r = client.get(METRICS, headers=headers)
 
     assert r.status_code == 401 and r.json() == {"errorText": "Access is denied"}
+
+
+SCRAPE_TOKEN = "scrape-token-0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("scrape token", 200), ("admin", 200), ("trader", 401), ("another token", 401), ("none", 401)],
+)
+def test_metrics_when_a_static_scrape_token_is_set_then_it_or_an_admin_scrapes_and_no_one_else(
+    world: World, clock: ManualClock, who: str, status: int
+) -> None:
+    """AUTOLIQ_METRICS_TOKEN lets a scraper in without a session (Prometheus' static bearer token);
+    an admin's access token still works; anything else is 401 as before."""
+    with app_client(world.database_url, clock, metrics_token_sha256=metrics_token_digest(SCRAPE_TOKEN)) as c:
+        headers = {
+            "scrape token": bearer(SCRAPE_TOKEN),
+            "admin": bearer(login(c, "admin", ADMIN_PW)),
+            "trader": bearer(login(c, "trader", TRADER_PW)),
+            "another token": bearer(SCRAPE_TOKEN + "x"),
+            "none": {},
+        }[who]
+        r = c.get(METRICS, headers=headers)
+    assert r.status_code == status, r.text
+    if status == 200:
+        assert "autoliq_http_requests_total" in parse(r.text).types
+    else:
+        assert r.json() == {"errorText": "Access is denied"}
+
+
+def test_metrics_when_no_scrape_token_is_set_then_a_bearer_that_would_be_one_is_refused(
+    client: TestClient[Any],
+) -> None:
+    assert client.get(METRICS, headers=bearer(SCRAPE_TOKEN)).status_code == 401
 
 
 def test_metrics_when_admin_then_every_family_in_text_format_labelled_by_worker(

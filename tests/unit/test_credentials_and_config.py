@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from autoliq.cli.main import app as cli
-from autoliq.config import Settings, WebSocketSettings
+from autoliq.config import Settings, WebSocketSettings, metrics_token_digest, secret_from_env
 from autoliq.domain.states import Environment
 from autoliq.service import credentials
 from autoliq.service.credentials import hash_password, new_token, token_hash, verify_password
@@ -278,3 +278,53 @@ def test_hashing_pool_when_running_then_its_thread_yields_the_cpu_to_the_event_l
     finally:
         pool.shutdown()
     assert nice == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
+
+
+# -- secrets from files (AUTOLIQ_*_FILE) --
+
+
+def test_secret_when_a_file_variable_names_a_file_then_its_content_without_the_trailing_newline(
+    tmp_path: Path,
+) -> None:
+    secret = tmp_path / "admin-password"
+    secret.write_text("correct horse battery\n")
+    env = {"AUTOLIQ_ADMIN_PASSWORD_FILE": str(secret)}
+    assert secret_from_env("AUTOLIQ_ADMIN_PASSWORD", env) == "correct horse battery"
+    assert secret_from_env("AUTOLIQ_ADMIN_PASSWORD", {"AUTOLIQ_ADMIN_PASSWORD": "plain"}) == "plain"
+    assert secret_from_env("AUTOLIQ_ADMIN_PASSWORD", {}) is None
+    secret.write_text("")
+    assert secret_from_env("AUTOLIQ_ADMIN_PASSWORD", env) is None
+
+
+@pytest.mark.parametrize("case", ["both", "missing", "binary"])
+def test_secret_when_the_file_variable_is_wrong_then_an_error_naming_it_and_never_the_secret(
+    tmp_path: Path, case: str
+) -> None:
+    secret = tmp_path / "token"
+    secret.write_bytes(b"\xff\xfe not utf-8" if case == "binary" else b"the-secret-value-1234")
+    env = {"AUTOLIQ_METRICS_TOKEN_FILE": str(secret if case != "missing" else tmp_path / "absent")}
+    if case == "both":
+        env["AUTOLIQ_METRICS_TOKEN"] = "the-secret-value-1234"
+    with pytest.raises(ValueError, match="AUTOLIQ_METRICS_TOKEN") as raised:
+        secret_from_env("AUTOLIQ_METRICS_TOKEN", env)
+    assert "the-secret-value" not in str(raised.value)
+
+
+def test_settings_when_secrets_come_from_files_then_passwords_and_the_scrape_token_digest_are_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in (("admin", "admin-from-file-1"), ("trader", "trader-from-file-1")):
+        (tmp_path / name).write_text(value + "\n")
+        monkeypatch.setenv(f"AUTOLIQ_{name.upper()}_PASSWORD_FILE", str(tmp_path / name))
+    (tmp_path / "token").write_text("scrape-token-0123456789\n")
+    monkeypatch.setenv("AUTOLIQ_METRICS_TOKEN_FILE", str(tmp_path / "token"))
+    settings = Settings.from_env()
+    assert (settings.admin_password, settings.trader_password) == ("admin-from-file-1", "trader-from-file-1")
+    assert settings.metrics_token_sha256 == hashlib.sha256(b"scrape-token-0123456789").hexdigest()
+    assert "scrape-token" not in repr(settings)
+
+
+def test_metrics_token_when_shorter_than_16_characters_then_refused() -> None:
+    with pytest.raises(ValueError, match="at least 16 characters"):
+        metrics_token_digest("short-token")
+    assert metrics_token_digest(None) is None

@@ -37,13 +37,15 @@ def test_api_doc_when_read_then_names_every_route() -> None:
 def test_readme_when_read_then_names_every_setting_and_serve_option() -> None:
     readme = (ROOT / "README.md").read_text()
     for field in dataclasses.fields(Settings):
-        if field.name in ("admin_password", "trader_password", "websocket"):
-            continue
+        if field.name in ("admin_password", "trader_password", "websocket", "metrics_token_sha256"):
+            continue  # secrets, and the sockets' settings: their variables are checked below
         assert f"AUTOLIQ_{field.name.upper()}" in readme, field.name
     # Every variable the settings read (the WebSocket's AUTOLIQ_WS_* included)
     read = set(re.findall(r'"(AUTOLIQ_[A-Z_]+)"', (ROOT / "src" / "autoliq" / "config.py").read_text()))
     assert {"AUTOLIQ_WS_HEARTBEAT_SECONDS", "AUTOLIQ_WS_SEND_QUEUE_BYTES", "AUTOLIQ_PORT"} <= read
     assert sorted(name for name in read if name not in readme) == []
+    for secret in ("AUTOLIQ_ADMIN_PASSWORD", "AUTOLIQ_TRADER_PASSWORD", "AUTOLIQ_METRICS_TOKEN"):
+        assert secret in read and secret in readme, secret
     serve = get_command(cli_app).commands["serve"]  # type: ignore[attr-defined]
     for param in serve.params:
         assert f"--{param.name.replace('_', '-')}" in readme, param.name

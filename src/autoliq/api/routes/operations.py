@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
 import msgspec
@@ -10,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 
 from autoliq.api.params import ERROR_RESPONSES
-from autoliq.api.security import PUBLIC, caller_of
+from autoliq.api.security import PUBLIC, bearer_token
 from autoliq.container import Services
 from autoliq.domain.errors import Unauthorized
 from autoliq.telemetry.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -43,6 +45,14 @@ NOT_READY = ResponseSpec(
 )
 
 
+def scrape_token_matches(token: str | None, digest: str | None) -> bool:
+    """Whether `token` is the static scrape token whose SHA-256 is `digest` (compared in constant
+    time; never with no token configured)."""
+    if token is None or digest is None:
+        return False
+    return hmac.compare_digest(hashlib.sha256(token.encode()).hexdigest(), digest)
+
+
 class OperationsController(Controller):
     """Probes and metrics."""
 
@@ -64,16 +74,21 @@ class OperationsController(Controller):
             return Response(ReadyOut("ready", "ok", found.migrations), status_code=200)
         return Response(ReadyOut("not ready", found.database, found.migrations), status_code=503)
 
-    @get("/metrics", media_type=METRICS_CONTENT_TYPE, responses=ERROR_RESPONSES)
+    @get("/metrics", media_type=METRICS_CONTENT_TYPE, responses=ERROR_RESPONSES, opt=PUBLIC)
     async def metrics(self, request: Request[Any, Any, Any], services: NamedDependency[Services]) -> str:
-        """The metrics of every worker of this server in Prometheus' text format 0.0.4 (organization
-        admins); each sample is labelled `worker="<pid>"`, so `sum without (worker)` adds them up.
+        """The metrics of every worker of this server in Prometheus' text format 0.0.4, for an
+        organization admin's access token or the static scrape token (AUTOLIQ_METRICS_TOKEN); each
+        sample is labelled `worker="<pid>"`, so `sum without (worker)` adds them up.
 
         The answering worker's numbers are live; the other workers' are their latest snapshot, which
         each publishes every second, so they lag by up to about a second. A worker that stopped
         leaves the answer."""
-        if not caller_of(request).user.is_admin:
-            raise Unauthorized()
+        # Public to the token guard, checked here: the scrape token is no session's token.
+        token = bearer_token(request.scope)
+        if not scrape_token_matches(token, services.settings.metrics_token_sha256):
+            caller = await services.auth.authenticate(token)  # 401 Access is denied otherwise
+            if not caller.user.is_admin:
+                raise Unauthorized()
         if services.shared_metrics is not None:
             return services.shared_metrics.render()
         return render_metrics()
