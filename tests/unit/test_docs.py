@@ -106,3 +106,17 @@ def test_api_doc_when_read_then_fields_beyond_the_openapi_table_is_the_contract_
     allowed = [(entity, field) for entity, fields in SERVED_BEYOND_OPENAPI.items() for field in fields]
     assert sorted(rows) == sorted(allowed)
     assert len(rows) == len(set(rows))
+
+
+def test_deploy_doc_when_read_then_its_readiness_examples_name_the_code_s_migration_head() -> None:
+    """The revisions deploy.md shows in `/_autoliq/ready` answers are the ones the server says."""
+    from tests.helpers import HEAD_REVISION
+
+    deploy = (ROOT / "docs" / "deploy.md").read_text()
+    shown = set(re.findall(r'"migrations": "([0-9a-z_]+)(?: != ([0-9a-z_]+))?"', deploy))
+    assert shown, "deploy.md shows no readiness answer"
+    revisions = {r for pair in shown for r in pair if r}
+    assert HEAD_REVISION in revisions
+    versions = ROOT / "src" / "autoliq" / "adapters" / "sql" / "migrations" / "versions"
+    known = {path.stem for path in versions.glob("0*.py")}
+    assert revisions <= known, revisions - known

@@ -211,8 +211,10 @@ def serve(
         "log_level": None,  # the levels are in log_config
         "log_config": log_config,
         "access_log": access_log,
-        "loop": "uvloop",
-        "http": "httptools",
+        # uvloop and httptools where they are installed (uvicorn[standard] brings them on Linux and
+        # macOS: what the benchmarks measured), asyncio and h11 elsewhere.
+        "loop": "auto",
+        "http": "auto",
         "timeout_graceful_shutdown": 5,
         # uvicorn would believe X-Forwarded-For from loopback (its default FORWARDED_ALLOW_IPS):
         # the app decides instead, from AUTOLIQ_TRUSTED_PROXIES only (api/client_address.py).

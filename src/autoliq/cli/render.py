@@ -156,11 +156,17 @@ def dry_run_json(action: str, planned: Sequence[tuple[Target, Plan]]) -> dict[st
     }
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 account`, `2 accounts`, `1,000 accounts`."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def print_report(report: BulkReport, *, url: str, user: str, journal: str, requests: int) -> None:
     """The end of an action run, for people: counts, journal, failures, what is left."""
     counts = report.counts()
     out.print(
-        f"{report.admin_action} on {escape(url)} as {escape(user)}: {counts['selected']} accounts selected",
+        f"{report.admin_action} on {escape(url)} as {escape(user)}: "
+        f"{plural(counts['selected'], 'account')} selected",
         highlight=False,
     )
     out.print(
@@ -169,9 +175,15 @@ def print_report(report: BulkReport, *, url: str, user: str, journal: str, reque
         f"verified in the journal: {len(report.skipped_journal)}), failed {counts['failed']}",
         highlight=False,
     )
-    rate = f" ({len(report.done) / report.elapsed:.0f} accounts/s)" if report.elapsed > 0 else ""
+    # A rate only when some accounts were done and it took measurable time ("(0 accounts/s)" said nothing).
+    rate = (
+        f" ({len(report.done) / report.elapsed:,.0f} accounts/s)"
+        if report.done and report.elapsed > 0
+        else ""
+    )
     out.print(
-        f"  journal {escape(journal)}; {requests} requests in {report.elapsed:.1f} s{rate}", highlight=False
+        f"  journal {escape(journal)}; {plural(requests, 'request')} in {report.elapsed:.1f} s{rate}",
+        highlight=False,
     )
     if report.failed:
         out.print(f"[red]failed ({len(report.failed)}):[/red]")
