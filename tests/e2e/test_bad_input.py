@@ -264,3 +264,26 @@ def test_body_when_text_holds_an_escaped_backslash_before_u0000_then_stored_as_w
         "/_autoliq/riskCategories", content=raw, headers={**admin_headers, "content-type": "application/json"}
     )
     assert r.status_code == 200 and r.json()["name"] == "Evalu\\u0000ation", r.text
+
+
+@pytest.mark.parametrize("raw", [b"", b"  \n"], ids=["empty", "whitespace"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        SET_ACTION,  # a hot route (api/asgi_post.py)
+        "/v1/order/placeorder",  # the other hot route
+        "/v1/userAccountAutoLiq/create",  # Litestar routes
+        "/_autoliq/bulk/setadminautoliqaction",
+        "/_autoliq/prices",
+        "/v1/auth/accesstokenrequest",
+    ],
+)
+def test_post_when_the_body_is_missing_then_400_naming_the_body_as_a_field_and_nothing_changes(
+    client: TestClient[Any], admin_headers: dict[str, str], world: World, path: str, raw: bytes
+) -> None:
+    """`<field>: <what is wrong>`, as for every 400: it answered `'data'` (Litestar's KeyError) or
+    `Malformed JSON body: Input data was truncated`."""
+    before = db_snapshot(world.database_url)
+    r = client.post(path, content=raw, headers={**admin_headers, "content-type": "application/json"})
+    assert (r.status_code, r.json()) == (400, {"errorText": "body: is required (a JSON object)"})
+    assert db_snapshot(world.database_url) == before

@@ -25,6 +25,9 @@ class ErrorBody(msgspec.Struct):
 ACCESS_DENIED_BODY = {"errorText": "Access is denied"}
 
 
+TEXT_BODY_REQUIRED = "body: is required (a JSON object)"
+"""A POST without a body (or with only whitespace): named as a missing field is (`id: is required`)."""
+
 _MISSING_QUERY = re.compile(r"Missing required (?:query|header|cookie) parameter '([^']+)'")
 """Litestar's text for an absent required parameter: answered `<name>: is required`, not as a body."""
 
@@ -37,6 +40,10 @@ def _validation_text(exc: ValidationException) -> str:
             if isinstance(item, dict):
                 key = item.get("key")
                 message = item.get("message", "")
+                if key == "data" and message == "'data'":
+                    # Litestar found no body at all (its KeyError's text): say so, as for a field.
+                    parts.append(TEXT_BODY_REQUIRED)
+                    continue
                 # "data" is Litestar's name for the whole body, not a field of it.
                 parts.append(f"{key}: {message}" if key and key != "data" else str(message))
             else:

@@ -15,7 +15,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter, QueryParameter
 from litestar.types import Empty, Receive, Scope
 
-from autoliq.api.errors import ErrorBody
+from autoliq.api.errors import TEXT_BODY_REQUIRED, ErrorBody
 from autoliq.domain.bounds import INT64_MAX, INT64_MIN, TEXT_TIME_RANGE, date_within, time_within
 from autoliq.domain.errors import BadRequest
 
@@ -160,6 +160,8 @@ def decode_strict(raw: bytes, model: type[S]) -> S:
     refused here, on both engines, before any of it reaches a query. JSON nested deeper than the
     decoder's recursion allows (a 2 KB body can nest 1,000 deep) is malformed, not a server error.
     """
+    if not raw.strip():
+        raise BadRequest(TEXT_BODY_REQUIRED)
     try:
         decoded: S = _decoder(model).decode(raw)
     except msgspec.ValidationError as exc:
@@ -250,6 +252,8 @@ class StrictRequest(Request[Any, Any, Any]):
             if model is None:
                 return await self._document()
             raw = await self.body()
+            if not raw.strip():
+                raise BadRequest(TEXT_BODY_REQUIRED)
             try:
                 self._json = decode_strict(raw, model)
             except BadRequest:
