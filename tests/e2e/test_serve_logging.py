@@ -52,6 +52,32 @@ def test_serve_when_log_format_json_with_two_workers_then_every_line_is_json_fro
     assert all(line["logger"].startswith("uvicorn") for line in lines if line["message"] == STARTED)
 
 
+def test_serve_when_log_format_json_then_the_banner_is_a_json_line_too_and_no_password_is_written(
+    tmp_path: Path,
+) -> None:
+    """Every line, stdout and stderr: the start-up banner is one JSON log line (the URLs, the
+    seeded organization), and a password is never in it, neither the supplied admin's nor the
+    generated trader's (named as not logged, with how to set it)."""
+    server = ServerProcess(
+        f"sqlite:///{tmp_path / 'banner.db'}",
+        tmp_path,
+        trader_password=None,
+        extra_args=["--log-format", "json"],
+    )
+    with server, server.client() as client:
+        assert client.get("/_autoliq/health").status_code == 200
+    stdout, stderr = server.stdout_text(), server.stderr_text()
+    lines = _json_lines(stderr) + ([] if not stdout.strip() else _json_lines(stdout))
+    [banner] = [line for line in lines if line["message"] == "autoliq started"]
+    assert banner["desk_url"] == f"{server.base_url}/desk/"
+    assert banner["docs_url"] == f"{server.base_url}/_autoliq/docs"
+    assert banner["base_url"] == f"{server.base_url}/v1"
+    assert banner["seeded_organization"] == "Demo Prop Firm"
+    assert banner["generated_passwords_not_logged"] == ["trader"]
+    assert server.admin_password is not None and server.admin_password not in stdout + stderr
+    assert "generated, shown once" not in stdout + stderr
+
+
 def test_serve_when_log_format_from_environment_then_json(tmp_path: Path) -> None:
     stderr = _served(tmp_path, extra_env={"AUTOLIQ_LOG_FORMAT": "json"}, extra_args=["--log-level", "info"])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from enum import StrEnum
 from typing import Annotated, Any
@@ -131,8 +132,6 @@ def serve(
         DatabaseVanished,
         UnknownOperator,
         connection_options,
-        desk_path,
-        docs_path,
         prepare_database,
         serving_app,
     )
@@ -184,26 +183,10 @@ def serve(
         restore_logging()
         raise _startup_failure(_database_failure(exc)) from None
     base = f"http://{settings.host}:{settings.port}"
-    console.print(
-        f"[bold]autoliq[/bold] ({settings.environment.value}) on {escape(_safe_url(settings.database_url))}"
-    )
-    console.print(f"  base URL:   {base}/v1")
-    console.print(f"  risk desk:  {base}{desk_path()}")
-    console.print(f"  API docs:   {base}{docs_path()}")
-    if demo is not None:
-        # Generated passwords are shown this once; supplied ones never (the operator has them).
-        console.print(
-            f"  seeded organization {escape(repr(demo.organization))} with 10 accounts owned by 'trader':"
-        )
-        for user, password, generated in (
-            ("admin", demo.admin_password, demo.admin_generated),
-            ("trader", demo.trader_password, demo.trader_generated),
-        ):
-            shown = f"{escape(password)}  (generated, shown once)" if generated else "(as supplied)"
-            console.print(f"    {user} / {shown}")
+    if log_format is LogFormat.JSON:
+        _announce_json(settings, base, demo, workers)
     else:
-        console.print("  credentials: as printed when this database was first seeded")
-        _warn_unmatched_passwords(settings)
+        _announce_text(settings, base, demo)
     # The same server options for one process and for N workers.
     server_options: dict[str, Any] = {
         "host": settings.host,  # (the socket is bound already: for uvicorn's messages)
@@ -222,7 +205,8 @@ def serve(
     }
     server_options.update(connection_options(settings))  # open files, timeouts, concurrency limit
     if workers > 1:
-        console.print(f"  workers:    {workers} processes")
+        if log_format is LogFormat.TEXT:
+            console.print(f"  workers:    {workers} processes")
         # Each worker publishes its metrics here every second; a scrape of any worker answers all
         # of them (telemetry/metrics_share.py). Private to this user (mkdtemp: mode 0700).
         metrics_dir = tempfile.mkdtemp(prefix="autoliq-metrics-")
@@ -246,6 +230,58 @@ def serve(
         raise typer.Exit(code)
 
 
+def _announce_text(settings: Settings, base: str, demo: Any) -> None:
+    """The start-up banner for people (stdout)."""
+    from autoliq.bootstrap import desk_path, docs_path
+
+    console.print(
+        f"[bold]autoliq[/bold] ({settings.environment.value}) on {escape(_safe_url(settings.database_url))}"
+    )
+    console.print(f"  base URL:   {base}/v1")
+    console.print(f"  risk desk:  {base}{desk_path()}")
+    console.print(f"  API docs:   {base}{docs_path()}")
+    if demo is not None:
+        # Generated passwords are shown this once; supplied ones never (the operator has them).
+        console.print(
+            f"  seeded organization {escape(repr(demo.organization))} with 10 accounts owned by 'trader':"
+        )
+        for user, password, generated in (
+            ("admin", demo.admin_password, demo.admin_generated),
+            ("trader", demo.trader_password, demo.trader_generated),
+        ):
+            shown = f"{escape(password)}  (generated, shown once)" if generated else "(as supplied)"
+            console.print(f"    {user} / {shown}")
+    else:
+        console.print("  credentials: as printed when this database was first seeded")
+        _warn_unmatched_passwords(settings)
+
+
+def _announce_json(settings: Settings, base: str, demo: Any, workers: int) -> None:
+    """The start-up banner as one JSON log line (`--log-format json`: every line is JSON). No
+    password ever: JSON logs are collected and kept, so a generated password is not written to them;
+    the line says how to set one instead."""
+    from autoliq.bootstrap import desk_path, docs_path
+
+    fields: dict[str, Any] = {
+        "environment": settings.environment.value,
+        "database": _safe_url(settings.database_url),
+        "base_url": f"{base}/v1",
+        "desk_url": f"{base}{desk_path()}",
+        "docs_url": f"{base}{docs_path()}",
+        "workers": workers,
+    }
+    if demo is not None:
+        fields["seeded_organization"] = demo.organization
+        generated = [u for u, g in (("admin", demo.admin_generated), ("trader", demo.trader_generated)) if g]
+        if generated:
+            fields["generated_passwords_not_logged"] = generated
+            fields["set_them_with"] = "autoliq users set-password USER"
+    log = logging.getLogger("autoliq.serve")
+    log.info("autoliq started", extra=fields)
+    if demo is None:
+        _warn_unmatched_passwords(settings, log)
+
+
 def _startup_failure(message: str) -> typer.Exit:
     """Print `error: message` (one line, on standard error); the exit (2) to raise."""
     from autoliq.cli.render import error_line
@@ -260,11 +296,18 @@ def _database_failure(exc: BaseException) -> str:
     return f"database: {' '.join(str(cause).split())}"
 
 
-def _warn_unmatched_passwords(settings: Settings) -> None:
+def _warn_unmatched_passwords(settings: Settings, log: logging.Logger | None = None) -> None:
     """On a database seeded before, a warning for each password supplied that is not the stored one
-    (the stored one stays: the variables seed an empty database only)."""
+    (the stored one stays: the variables seed an empty database only); to `log` when given (JSON
+    logs), else as a `warning:` line."""
     from autoliq.bootstrap import stored_password_matches
-    from autoliq.cli.render import warning_line
+    from autoliq.cli.render import warning_line as print_warning
+
+    def warning_line(text: str) -> None:
+        if log is None:
+            print_warning(text)
+        else:
+            log.warning(text)
 
     for user, variable, password in (
         ("admin", "AUTOLIQ_ADMIN_PASSWORD", settings.admin_password),
