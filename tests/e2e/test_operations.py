@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import platform
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from litestar.testing import TestClient
 
+from autoliq import __version__
 from autoliq.adapters.sql.db import (
     alembic_config,
     create_admin_engine,
@@ -200,7 +202,27 @@ def test_metrics_when_admin_then_every_family_in_text_format_labelled_by_worker(
         "autoliq_liquidations_total": "counter",
         "autoliq_auto_liq_breaches_total": "counter",
         "autoliq_event_lag_seconds": "histogram",
+        "autoliq_build_info": "gauge",
     }
+    # The process's own numbers, read at scrape time (issue 19), under Prometheus' usual names.
+    assert {name: kind for name, kind in found.types.items() if not name.startswith("autoliq_")} == {
+        "process_cpu_seconds_total": "counter",
+        "process_resident_memory_bytes": "gauge",
+        "process_open_fds": "gauge",
+        "process_max_fds": "gauge",
+        "process_start_time_seconds": "gauge",
+        "python_gc_collections_total": "counter",
+        "python_gc_objects_collected_total": "counter",
+    }
+    [(build, value)] = found.series("autoliq_build_info").items()
+    assert value == 1 and dict(build)["version"] == __version__
+    assert dict(build)["python"] == platform.python_version()
+    [memory] = found.series("process_resident_memory_bytes").values()
+    assert 10 * 2**20 < memory < 8 * 2**30  # a real process's resident size
+    [fds] = found.series("process_open_fds").values()
+    [limit] = found.series("process_max_fds").values()
+    assert 3 <= fds <= limit
+    assert {dict(k)["generation"] for k in found.series("python_gc_collections_total")} == {"0", "1", "2"}
     lag_series = set(found.series("autoliq_event_lag_seconds_count"))
     assert lag_series == {labels(path="local"), labels(path="outbox")}  # shown before any observation
     workers = {dict(key)["worker"] for _, key in found.samples}

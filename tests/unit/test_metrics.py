@@ -174,6 +174,9 @@ def test_autoliq_registry_when_rendered_then_every_family_with_its_type_and_even
         assert frozenset({("path", path)}) in found.series("autoliq_event_lag_seconds_count")
 
 
+PROCESS_FAMILIES = ("process_", "python_gc_")
+
+
 def test_autoliq_counters_when_called_then_their_series_move_by_one() -> None:
     before = parse(metrics.render())
 
@@ -187,7 +190,9 @@ def test_autoliq_counters_when_called_then_their_series_move_by_one() -> None:
     moved = {
         key: after.samples[key] - before.samples.get(key, 0.0)
         for key in after.samples
-        if after.samples[key] != before.samples.get(key, 0.0) and not key[0].endswith("_sum")
+        if after.samples[key] != before.samples.get(key, 0.0)
+        and not key[0].endswith("_sum")
+        and not key[0].startswith(PROCESS_FAMILIES)  # the process's own: they move by themselves
     }
     moved_by_name = {(name, frozenset(kv for kv in labels if kv[0] != "worker")) for name, labels in moved}
     assert set(moved.values()) == {1}
@@ -370,3 +375,27 @@ def test_render_when_snapshot_has_unknown_family_or_misfit_series_then_they_are_
 def test_exposition_reader_when_text_is_invalid_then_refused(text: str) -> None:
     with pytest.raises(ExpositionError):
         parse(text)
+
+
+def test_sampled_family_when_scraped_then_read_now_shared_in_snapshots_and_empty_where_unreadable() -> None:
+    registry = metrics.Registry()
+    reading = {"value": 5.0}
+    registry.sampled("test_gauge", "A gauge.", lambda: [((), reading["value"])])
+
+    def unreadable() -> list[tuple[metrics.Labels, float]]:
+        raise OSError("no /proc here")
+
+    registry.sampled("test_missing", "Unreadable here.", unreadable)
+    assert 'test_gauge{worker="1"} 5.0' in registry.render(worker="1").splitlines()
+    reading["value"] = 7.0
+    other = registry.snapshot(worker="2")  # what another worker publishes
+    reading["value"] = 9.0
+    found = parse(registry.render(worker="1", others=[other]))
+    assert found.types["test_gauge"] == "gauge"
+    assert found.series("test_gauge", without=()) == {
+        frozenset({("worker", "1")}): 9.0,
+        frozenset({("worker", "2")}): 7.0,
+    }
+    assert found.series("test_missing") == {} and found.types["test_missing"] == "gauge"
+    with pytest.raises(ValueError, match="_total"):
+        registry.sampled("test_gauge_total", "A gauge misnamed.", lambda: [])

@@ -18,10 +18,15 @@ each dict before reading it, so it never fails on a concurrent insert.
 
 from __future__ import annotations
 
+import gc
 import math
 import os
+import platform
+import resource
+import sys
+import time
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -143,6 +148,40 @@ class Counter:
         ]
 
 
+class Sampled(Counter):
+    """Series read from the process when a scrape or a snapshot asks (CPU time, memory, open files,
+    the collector's counts, build info): a `gauge`, or a `counter` the process itself keeps. Shared
+    with the other workers like a counter (its samples travel in a snapshot's counters)."""
+
+    def __init__(
+        self,
+        name: str,
+        help_text: str,
+        label_names: Sequence[str],
+        kind: Literal["gauge", "counter"],
+        read: Callable[[], list[tuple[Labels, float]]],
+    ) -> None:
+        super().__init__(name, help_text, label_names)
+        self.kind = kind
+        self._read = read
+
+    def _refresh(self) -> None:
+        try:
+            found = self._read()
+        except OSError:  # a source this platform lacks (no /proc): the family shows no series
+            found = []
+        self.values = {labels: value for labels, value in found}
+
+    def data(self) -> CounterData:
+        self._refresh()
+        return super().data()
+
+    def samples(self, worker: str, data: CounterData | None = None) -> list[str]:
+        if data is None:
+            self._refresh()
+        return super().samples(worker, data)
+
+
 class HistogramSeries:
     """One label set's buckets (not cumulative; the last is +Inf) and sum."""
 
@@ -244,6 +283,22 @@ class Registry:
         if not name.endswith("_total"):
             raise ValueError("a counter's name ends with _total")
         metric = Counter(name, help_text, label_names)
+        self._add(metric)
+        return metric
+
+    def sampled(
+        self,
+        name: str,
+        help_text: str,
+        read: Callable[[], list[tuple[Labels, float]]],
+        *,
+        kind: Literal["gauge", "counter"] = "gauge",
+        label_names: Sequence[str] = (),
+    ) -> Sampled:
+        """A new family whose series `read` returns when a scrape or snapshot asks."""
+        if (kind == "counter") != name.endswith("_total"):
+            raise ValueError("a counter's name ends with _total, a gauge's does not")
+        metric = Sampled(name, help_text, label_names, kind, read)
         self._add(metric)
         return metric
 
@@ -372,6 +427,88 @@ EVENT_LAG = REGISTRY.histogram(
 
 for _path in ("local", "outbox"):
     EVENT_LAG.labels((_path,))  # both series shown from the first scrape
+
+
+# -- THE PROCESS (read at scrape time; Linux's /proc where it has the number) --
+
+
+def _cpu_seconds() -> list[tuple[Labels, float]]:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return [((), round(usage.ru_utime + usage.ru_stime, 6))]
+
+
+def _resident_bytes() -> list[tuple[Labels, float]]:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        resident_pages = int(statm.read().split()[1])
+    return [((), resident_pages * os.sysconf("SC_PAGE_SIZE"))]
+
+
+def _open_fds() -> list[tuple[Labels, float]]:
+    return [((), len(os.listdir("/proc/self/fd")))]
+
+
+def _max_fds() -> list[tuple[Labels, float]]:
+    return [((), resource.getrlimit(resource.RLIMIT_NOFILE)[0])]
+
+
+_LOADED = time.time()
+
+
+def _start_time() -> list[tuple[Labels, float]]:
+    """From /proc (boot time + the process's start in clock ticks); elsewhere when this module loaded."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as stat:
+            ticks = int(stat.read().rpartition(")")[2].split()[19])
+        with open("/proc/stat", encoding="ascii") as system:
+            boot = next(int(line.split()[1]) for line in system if line.startswith("btime "))
+        return [((), round(boot + ticks / os.sysconf("SC_CLK_TCK"), 3))]
+    except (OSError, ValueError, StopIteration, IndexError):
+        return [((), round(_LOADED, 3))]
+
+
+def _gc_collections() -> list[tuple[Labels, float]]:
+    return [((str(generation),), stats["collections"]) for generation, stats in enumerate(gc.get_stats())]
+
+
+def _gc_collected() -> list[tuple[Labels, float]]:
+    return [((str(generation),), stats["collected"]) for generation, stats in enumerate(gc.get_stats())]
+
+
+def _build_info() -> list[tuple[Labels, float]]:
+    from autoliq import __version__
+
+    return [((__version__, platform.python_version(), sys.platform), 1)]
+
+
+REGISTRY.sampled(
+    "process_cpu_seconds_total", "User and system CPU time spent, in seconds.", _cpu_seconds, kind="counter"
+)
+REGISTRY.sampled("process_resident_memory_bytes", "Resident memory size in bytes.", _resident_bytes)
+REGISTRY.sampled("process_open_fds", "Number of open file descriptors.", _open_fds)
+REGISTRY.sampled("process_max_fds", "Maximum number of open file descriptors (the soft limit).", _max_fds)
+REGISTRY.sampled(
+    "process_start_time_seconds", "Start time of the process since the Unix epoch, in seconds.", _start_time
+)
+REGISTRY.sampled(
+    "python_gc_collections_total",
+    "Collections the garbage collector ran, by generation.",
+    _gc_collections,
+    kind="counter",
+    label_names=("generation",),
+)
+REGISTRY.sampled(
+    "python_gc_objects_collected_total",
+    "Objects the garbage collector found unreachable, by generation.",
+    _gc_collected,
+    kind="counter",
+    label_names=("generation",),
+)
+REGISTRY.sampled(
+    "autoliq_build_info",
+    "1, labelled with the running autoliq version, Python version and platform.",
+    _build_info,
+    label_names=("version", "python", "platform"),
+)
 
 UNMATCHED_ROUTE = "unmatched"
 """The `route` label of a request no route matched (never the raw path: ids would explode the series)."""
