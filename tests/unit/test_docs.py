@@ -120,3 +120,14 @@ def test_deploy_doc_when_read_then_its_readiness_examples_name_the_code_s_migrat
     versions = ROOT / "src" / "autoliq" / "adapters" / "sql" / "migrations" / "versions"
     known = {path.stem for path in versions.glob("0*.py")}
     assert revisions <= known, revisions - known
+
+
+def test_docs_when_read_then_no_table_is_split_by_a_blank_line() -> None:
+    """A Markdown table ends at a blank line: rows after it render as a paragraph of pipes."""
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        lines = path.read_text().splitlines()
+        for n in range(1, len(lines) - 1):
+            before, blank, after = lines[n - 1], lines[n], lines[n + 1]
+            if blank.strip() == "" and before.startswith("|") and after.startswith("|"):
+                header_follows = n + 2 < len(lines) and lines[n + 2].startswith("|---")
+                assert header_follows, f"{path.name}:{n + 1}: a table split by a blank line"

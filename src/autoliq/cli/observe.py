@@ -115,12 +115,14 @@ def watch_command(
         list[str] | None,
         typer.Option(
             "--entity",
+            metavar="TYPE",
             help="Entity type to follow (repeatable): accountRiskStatus (default), accountRiskStatusLog, "
             "order, fill, position, cashBalance, userAccountAutoLiq.",
         ),
     ] = None,
     account: Annotated[
-        list[int] | None, typer.Option("--account", min=1, help="Only this account (repeatable).")
+        list[int] | None,
+        typer.Option("--account", min=1, metavar="ID", help="Only this account (repeatable)."),
     ] = None,
     max_events: Annotated[
         int | None, typer.Option("--max-events", min=1, help="Stop after this many events.")

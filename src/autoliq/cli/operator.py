@@ -67,11 +67,15 @@ MAX_REASON = 8192
 # -- options shared by the commands --
 
 IdsArgument = Annotated[
-    list[str] | None, typer.Argument(help="Account ids.", show_default=False, metavar="[IDS]...")
+    list[str] | None, typer.Argument(help="Account ids.", show_default=False, metavar="IDS")
 ]
 FileOption = Annotated[
     list[str] | None,
-    typer.Option("--file", help="File of account ids, one per line, # comments (- reads stdin). Repeatable."),
+    typer.Option(
+        "--file",
+        metavar="FILE",  # not Typer's "<list[str]>"
+        help="File of account ids, one per line, # comments (- reads stdin). Repeatable.",
+    ),
 ]
 AllOption = Annotated[bool, typer.Option("--all", help="Every account the user sees.")]
 NameLikeOption = Annotated[
