@@ -119,7 +119,7 @@ def market_order(
     return r.json()
 
 
-HEAD_REVISION = "0019_equity_history"
+HEAD_REVISION = "0020_webhooks"
 """The last migration: what a migrated database is at (one place to move when a migration is added)."""
 
 # What the official Tradovate examples read of market data (MARKET-DATA.md §5): every quote carries

@@ -6,6 +6,8 @@ to the ASGI app (`serving_app`, `worker_app`). Wiring only: the SQL is in autoli
 from __future__ import annotations
 
 import os
+import secrets
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -33,6 +35,7 @@ from autoliq.adapters.sql.readiness import ReadinessProbe
 from autoliq.adapters.sql.seed import SeedResult
 from autoliq.adapters.sql.storage_faults import DatabaseFile, StorageHealth
 from autoliq.adapters.sql.unit_of_work import UnitOfWork
+from autoliq.adapters.webhook_http import WebhookPoster
 from autoliq.config import Settings
 from autoliq.container import Services
 from autoliq.domain.passwords import password_problem
@@ -56,6 +59,7 @@ from autoliq.service.sandbox import SandboxOperator, SandboxService, UnknownOper
 from autoliq.service.sandbox_clock import ClockService
 from autoliq.service.scheduler import Scheduler
 from autoliq.service.views import CashViews, TradingViews, Views
+from autoliq.service.webhooks import DeliverySettings, WebhookDeliverer, WebhookService
 from autoliq.telemetry.metrics_share import SharedMetrics
 
 if TYPE_CHECKING:  # the api is imported when an app is built (serving_app), not with bootstrap
@@ -158,6 +162,7 @@ def bootstrap(
     publisher.add_listener(sandbox_clock.on_events)  # clock moves (and resets) of any worker
     trading = TradingService(uow, clock, market, risk.accounts, settings.order_limits)
     scheduler.stored_now = sandbox_clock.now_in  # the session job reads the stored clock
+    poster = WebhookPoster()
     return Services(
         settings=settings,
         clock=clock,
@@ -179,6 +184,15 @@ def bootstrap(
         trading_views=TradingViews(uow),
         cash_views=CashViews(uow, views, lambda: trade_date(clock.now())),
         desk=DeskViews(uow, views, operator, lambda: trade_date(clock.now())),
+        webhooks=WebhookService(uow, clock),
+        webhook_deliverer=WebhookDeliverer(
+            uow,
+            SystemClock(),  # signatures and leases on the machine's time, not the sandbox's
+            poster,
+            f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}",
+            DeliverySettings(settings.webhook_max_attempts, settings.webhook_retry_seconds),
+            poster.close,
+        ),
         write_engine=write_engine,
         read_engine=read_engine,
         readiness=ReadinessProbe(read_engine, storage=health, probe_write=uow.probe_write),

@@ -178,6 +178,8 @@ _PARSED_VARIABLES: tuple[tuple[str, str, Callable[[str], object], str], ...] = (
     ("AUTOLIQ_MAX_ORDER_STRATEGIES", "max_order_strategies", int, "an integer"),
     ("AUTOLIQ_PRICE_HISTORY_DAYS", "price_history_days", float, "a number"),
     ("AUTOLIQ_EQUITY_HISTORY_DAYS", "equity_history_days", float, "a number"),
+    ("AUTOLIQ_WEBHOOK_MAX_ATTEMPTS", "webhook_max_attempts", int, "an integer"),
+    ("AUTOLIQ_WEBHOOK_RETRY_SECONDS", "webhook_retry_seconds", float, "a number"),
     ("AUTOLIQ_MD_MAX_SUBSCRIPTIONS", "md_max_subscriptions", int, "an integer"),
     ("AUTOLIQ_MD_CHART_MAX_BARS", "md_chart_max_bars", int, "an integer"),
     ("AUTOLIQ_MD_FIRST_DATA_DELAY_MS", "md_first_data_delay_ms", int, "an integer"),
@@ -278,6 +280,12 @@ class Settings:
     """Days of equity points kept for the risk desk's equity curves (AUTOLIQ_EQUITY_HISTORY_DAYS, > 0):
     one point each time the risk engine re-evaluates an account and its net liquidation value or
     trailing-drawdown floor changed; older ones are pruned by the price writes, in bounded batches."""
+    webhook_max_attempts: int = 8
+    """Tries of one webhook delivery before it goes to the dead letters (AUTOLIQ_WEBHOOK_MAX_ATTEMPTS,
+    1 to 100)."""
+    webhook_retry_seconds: float = 1.0
+    """Wait before a failed webhook delivery's second try, doubling for each next one, at most 5
+    minutes (AUTOLIQ_WEBHOOK_RETRY_SECONDS, 0.01 to 300)."""
     md_max_subscriptions: int = 100
     """Market-data subscriptions (quotes, DOMs, histograms, charts) one socket may hold
     (AUTOLIQ_MD_MAX_SUBSCRIPTIONS, 1 to 100,000); one more is answered 400."""
@@ -299,6 +307,14 @@ class Settings:
         if not 0 < self.equity_history_days < math.inf:
             raise ValueError(
                 f"AUTOLIQ_EQUITY_HISTORY_DAYS must be a positive number, got {self.equity_history_days}"
+            )
+        if not 1 <= self.webhook_max_attempts <= 100:
+            raise ValueError(
+                f"AUTOLIQ_WEBHOOK_MAX_ATTEMPTS must be 1 to 100, got {self.webhook_max_attempts}"
+            )
+        if not 0.01 <= self.webhook_retry_seconds <= 300:
+            raise ValueError(
+                f"AUTOLIQ_WEBHOOK_RETRY_SECONDS must be 0.01 to 300, got {self.webhook_retry_seconds}"
             )
         if not 0 < self.md_max_subscriptions <= 100_000:
             raise ValueError(

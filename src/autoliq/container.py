@@ -37,6 +37,7 @@ from autoliq.service.sandbox import SandboxService
 from autoliq.service.sandbox_clock import ClockService
 from autoliq.service.scheduler import Scheduler
 from autoliq.service.views import CashViews, TradingViews, Views
+from autoliq.service.webhooks import WebhookDeliverer, WebhookService
 from autoliq.telemetry.metrics_share import SharedMetrics
 
 __all__ = ["Services", "relay_poll_seconds"]
@@ -79,6 +80,8 @@ class Services:
     sandbox: SandboxService
     dry_run: DryRunService
     desk: DeskViews
+    webhooks: WebhookService
+    webhook_deliverer: WebhookDeliverer
 
     rate_limits: RateLimitProfile | None = None
     """The rate-limit profile the app enforces (settings.rate_limits), None when off."""

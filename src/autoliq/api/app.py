@@ -73,6 +73,7 @@ from autoliq.api.routes.sandbox import SandboxController
 from autoliq.api.routes.simulation import SimulationController
 from autoliq.api.routes.user import UserController
 from autoliq.api.routes.user_sync import UserSyncController
+from autoliq.api.routes.webhooks import WebhookController
 from autoliq.api.security import require_token
 from autoliq.api.websocket import WebSocketController
 from autoliq.api.websocket.shutdown import announce_on_exit_signals
@@ -121,6 +122,7 @@ CONTROLLERS: list[Any] = [
     SandboxController,
     UserSyncController,
     DeskController,
+    WebhookController,
 ]
 
 
@@ -141,6 +143,7 @@ def create_app(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         restore_signals = announce_on_exit_signals(app) if announce_shutdown else None
         timers: asyncio.Task[None] | None = None
+        delivering: asyncio.Task[None] | None = None
         publishing: asyncio.Task[None] | None = None
         shared = services.shared_metrics
         if manage_lifecycle:
@@ -149,6 +152,10 @@ def create_app(
             services.start_relay(asyncio.get_running_loop())
             # Due timers fire as time passes (and at start: those that fell due while it was down).
             timers = asyncio.create_task(services.scheduler.run_forever(), name="autoliq-scheduler")
+            # Webhooks: committed events out of the outbox to each organization's endpoints.
+            delivering = asyncio.create_task(
+                services.webhook_deliverer.run_forever(), name="autoliq-webhooks"
+            )
             if shared is not None:
                 # This worker's metrics reach the other workers' scrapes, every second.
                 publishing = asyncio.create_task(shared.publish_forever(), name="autoliq-metrics")
@@ -164,10 +171,13 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await publishing
                 shared.close()
-            if timers is not None:
-                timers.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await timers
+            for task in (timers, delivering):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            if delivering is not None:
+                await services.webhook_deliverer.close()
             if manage_lifecycle:
                 await services.sandbox.drain()  # writes that events of a reset asked for
                 # A write the cancelled scheduler started may still be committing on a thread.

@@ -34,7 +34,7 @@ import msgspec
 from sqlalchemy import Connection, Engine, delete, func, select
 
 from autoliq.adapters.sql.batch import Batch
-from autoliq.adapters.sql.schema import event_outbox
+from autoliq.adapters.sql.schema import event_outbox, webhook
 from autoliq.domain.events import (
     AlertRaised,
     Event,
@@ -132,8 +132,11 @@ def write_outbox(batch: Batch, origin: str, events: Sequence[Event], now: dateti
 
 
 def prune_outbox(conn: Connection, before: datetime) -> int:
-    """Delete the outbox rows created before `before`; how many."""
-    return int(conn.execute(delete(event_outbox).where(event_outbox.c.created < before)).rowcount)
+    """Delete the outbox rows created before `before`, but none an active webhook has yet to
+    deliver (after its cursor: webhooks are fed from the outbox, at least once); how many."""
+    held = select(func.min(webhook.c.cursor)).where(webhook.c.active.is_(True)).scalar_subquery()
+    old = (event_outbox.c.created < before) & ((held.is_(None)) | (event_outbox.c.id <= held))
+    return int(conn.execute(delete(event_outbox).where(old)).rowcount)
 
 
 class OutboxRelay:

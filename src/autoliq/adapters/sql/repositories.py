@@ -35,6 +35,7 @@ from autoliq.adapters.sql.schema import (
     user_account_auto_liq,
 )
 from autoliq.adapters.sql.trading_repository import account_from_row
+from autoliq.adapters.sql.webhook_repository import WebhookRepository
 from autoliq.domain.bounds import INT64_MAX
 from autoliq.domain.events import Event
 from autoliq.domain.gate import TradingState
@@ -108,6 +109,7 @@ class SqlStore(
     SandboxRepository,
     LimitsRepository,
     DeskRepository,
+    WebhookRepository,
 ):
     """Repositories over one connection; events buffered until the transaction commits."""
 

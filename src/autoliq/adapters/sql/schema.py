@@ -386,6 +386,44 @@ equity_point = Table(
 """An account's net liquidation value and trailing-drawdown floor (`minNetLiq`), one row each time the
 risk engine re-evaluates it and either changed, kept `equity_history_days` (the desk's equity curve)."""
 
+webhook = Table(
+    "webhook",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("organization_id", BigInteger, ForeignKey("organization.id"), nullable=False),
+    Column("url", String(2048), nullable=False),
+    # The HMAC key the deliveries are signed with: kept as given (signing needs it), never answered
+    # after the creation's answer.
+    Column("secret", String(128), nullable=False),
+    Column("kinds", String(200), nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("active", Flag(), nullable=False),
+    Column("created", UTCDateTime(), nullable=False),
+    # The last event_outbox id handled (delivered, skipped or dead-lettered): deliveries resume after it.
+    Column("cursor", BigInteger, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("retry_at", UTCDateTime(), nullable=True),
+    Column("last_error", String(500), nullable=True),
+    # One deliverer at a time per webhook, whichever worker: a lease that lapses if its holder dies.
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", UTCDateTime(), nullable=True),
+    Index("ix_webhook_organization_id", "organization_id"),
+)
+
+webhook_dead_letter = Table(
+    "webhook_dead_letter",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("webhook_id", BigInteger, ForeignKey("webhook.id", ondelete="CASCADE"), nullable=False),
+    Column("event_id", BigInteger, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", String(500), nullable=False),
+    Column("created", UTCDateTime(), nullable=False),
+    Index("ix_webhook_dead_letter_webhook_id_id", "webhook_id", "id"),
+)
+
 risk_timer = Table(
     "risk_timer",
     metadata,

@@ -21,6 +21,7 @@ from autoliq.service.ports.sessions import SessionStore
 from autoliq.service.ports.status import StatusStore
 from autoliq.service.ports.timers import TimerStore
 from autoliq.service.ports.trading import LinkedStore, TradingStore
+from autoliq.service.ports.webhooks import WebhookStore
 
 
 class Store(
@@ -38,6 +39,7 @@ class Store(
     SandboxStore,
     LimitStore,
     DeskStore,
+    WebhookStore,
     EventSink,
     Protocol,
 ):
