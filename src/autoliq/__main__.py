@@ -1,3 +1,3 @@
-from autoliq.cli.main import main
+from autoliq.command import main
 
 main()

@@ -43,7 +43,9 @@ def test_wheel_when_built_from_the_checkout_then_no_deprecation_and_license_vers
     assert meta["License-Expression"] == "Apache-2.0"
     assert sorted(meta.get_all("License-File") or []) == ["LICENSE", "NOTICE"]
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), names
-    assert "websockets>=13" in (meta.get_all("Requires-Dist") or [])
+    requires = meta.get_all("Requires-Dist") or []
+    assert "websockets>=15" in requires and "httpx>=0.27" in requires
+    assert any(r.startswith("litestar") and 'extra == "server"' in r for r in requires), requires
     for packaged in ("autoliq/desk/index.html", "autoliq/desk/js/app.js", "autoliq/desk/desk.css"):
         assert packaged in names
 
