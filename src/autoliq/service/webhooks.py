@@ -17,7 +17,7 @@ from functools import partial
 import msgspec
 
 from autoliq.domain import webhooks as rules
-from autoliq.domain.errors import BadRequest, NotFound, Unauthorized
+from autoliq.domain.errors import BadRequest, NotFound, StorageUnavailable, Unauthorized
 from autoliq.domain.model import User
 from autoliq.service.clock import Clock
 from autoliq.service.ports import Store, UnitOfWorkOf
@@ -136,8 +136,10 @@ class WebhookDeliverer:
                 await self.run_due()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # storage faults and the like: try again at the next interval
-                log.exception("webhook delivery round failed")
+            except StorageUnavailable:  # logged once by the writer when it starts failing
+                log.debug("webhooks: storage unavailable; retrying")
+            except Exception:  # try again at the next interval
+                log.exception("webhooks: a delivery round failed; retrying")
             await asyncio.sleep(self._settings.interval)
 
     async def run_due(self) -> int:
