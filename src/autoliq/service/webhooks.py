@@ -18,6 +18,7 @@ import msgspec
 
 from autoliq.domain import webhooks as rules
 from autoliq.domain.errors import BadRequest, NotFound, StorageUnavailable, Unauthorized
+from autoliq.domain.events import TradingEntityChanged
 from autoliq.domain.model import User
 from autoliq.service.clock import Clock
 from autoliq.service.ports import Store, UnitOfWorkOf
@@ -255,8 +256,9 @@ def _owed(
 ) -> list[tuple[int, datetime, rules.Notification | None]]:
     """The outbox rows after `cursor`, each with what it tells (None: nothing webhooks hear of)."""
     rows = store.outbox_after(cursor, BATCH, before)
-    accounts = [getattr(event, "account_id", 0) for _, _, event in rows]
-    organizations = store.organizations_of([a for a in accounts if a])
+    # Only a limit's change carries no organization of its own: look those accounts up (none: no read).
+    accounts = [event.account_id for _, _, event in rows if isinstance(event, TradingEntityChanged)]
+    organizations = store.organizations_of(accounts)
     return [
         (event_id, created, rules.notification(event, organizations)) for event_id, created, event in rows
     ]

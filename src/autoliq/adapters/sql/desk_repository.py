@@ -23,8 +23,6 @@ from autoliq.domain.money import INITIAL_BALANCE_CENTS
 from autoliq.domain.states import AdminAction
 from autoliq.service.ports.desk import DeskQuery, DeskRow, EquityPoint
 
-_IN_CHUNK = 500
-
 
 def _sort_column(key: str) -> Any:
     """The column a desk sort key orders by (the route admits only these keys)."""
