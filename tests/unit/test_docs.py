@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from typer.main import get_command
+from typer.testing import CliRunner
 
 from autoliq.api.app import CONTROLLERS
 from autoliq.cli.main import app as cli_app
@@ -131,3 +132,29 @@ def test_docs_when_read_then_no_table_is_split_by_a_blank_line() -> None:
             if blank.strip() == "" and before.startswith("|") and after.startswith("|"):
                 header_follows = n + 2 < len(lines) and lines[n + 2].startswith("|---")
                 assert header_follows, f"{path.name}:{n + 1}: a table split by a blank line"
+
+
+def _every_command_path(command: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths = [path]
+    for name, sub in getattr(command, "commands", {}).items():
+        paths += _every_command_path(sub, (*path, name))
+    return paths
+
+
+def test_cli_help_when_every_page_is_shown_then_types_read_as_click_words_and_flags_show_none() -> None:
+    """Typer 0.29 labels types `<str>`, `<list[str]>`, `<bool>` (a flag's) unless the CLI's own
+    classes (autoliq.cli.help) say otherwise: every help page, the root's included, is checked."""
+    runner = CliRunner()
+    paths = _every_command_path(get_command(cli_app))
+    assert len(paths) > 20, paths
+    python_labels = re.compile(r"<(str|int|float|bool|list\[|int range|float range|path)")
+    for path in paths:
+        result = runner.invoke(cli_app, [*path, "--help"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, (path, result.output)
+        assert python_labels.search(result.output) is None, (path, result.output)
+        assert "--help" in result.output, path
+    lock = runner.invoke(cli_app, ["accounts", "lock", "--help"], env={"COLUMNS": "200"}).output
+    assert re.search(r"--name-like\s+TEXT\s", lock), lock
+    assert re.search(r"--file\s+FILE\s", lock), lock
+    assert re.search(r"--rate\s+FLOAT( RANGE)? \[x>=0\]", lock), lock  # Typer 0.16: Click's "FLOAT RANGE"
+    assert re.search(r"--all\s+Every account", lock), lock  # a flag: no type between

@@ -36,6 +36,7 @@ from autoliq.cli.connection import (
     pacing_defaults,
     run_command,
 )
+from autoliq.cli.help import App
 from autoliq.cli.journal import JournalError, JournalWriter, default_path, utc_stamp, verified_before
 from autoliq.cli.operator import AllOption, FileOption, IdsArgument, NameLikeOption, select_accounts
 from autoliq.cli.selection import Selection
@@ -43,7 +44,7 @@ from autoliq.client import AsyncClient, AutoliqClientError, PositionLimit, RiskP
 
 __all__ = ["limits_app"]
 
-limits_app = typer.Typer(
+limits_app = App(
     help="Accounts' pre-trade limits (userAccountPositionLimit, userAccountRiskParameter): show, set, clear.",
     no_args_is_help=True,
 )

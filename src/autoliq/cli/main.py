@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from autoliq.cli.help import App
 from autoliq.cli.limits import limits_app
 from autoliq.cli.observe import log_command, watch_command
 from autoliq.cli.operator import accounts_app
@@ -20,7 +21,7 @@ from autoliq.cli.users import users_app
 from autoliq.config import Settings, default_database_url
 from autoliq.domain.states import Environment
 
-app = typer.Typer(
+app = App(
     name="autoliq",
     help="autoliq: Tradovate's account-risk API (admin auto-liquidation actions), served locally.",
     no_args_is_help=True,

@@ -51,13 +51,14 @@ from autoliq.cli.connection import (
     pacing_defaults,
     run_command,
 )
+from autoliq.cli.help import App
 from autoliq.cli.journal import JournalError, JournalWriter, default_path, utc_stamp, verified_before
 from autoliq.cli.selection import Selection, SelectionError
 from autoliq.client import AdminAction, AsyncClient, ReasonCode
 
 __all__ = ["accounts_app"]
 
-accounts_app = typer.Typer(
+accounts_app = App(
     help="Accounts of the organization: list, status, and admin actions on one or thousands of them.",
     no_args_is_help=True,
 )

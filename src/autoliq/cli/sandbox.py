@@ -32,10 +32,11 @@ from autoliq.cli.connection import (
     pacing_defaults,
     run_command,
 )
+from autoliq.cli.help import App
 from autoliq.client import ApiError, AsyncClient, ClientSettings, HTTPStatusError
 from autoliq.domain.sandbox import FaultKind
 
-sandbox_app = typer.Typer(
+sandbox_app = App(
     help="Sandbox controls of a running autoliq (prices, clock, reset, faults).", no_args_is_help=True
 )
 console = Console(soft_wrap=True)
@@ -201,7 +202,7 @@ def clock(
 
 # -- reset and fault injection --
 
-fault_app = typer.Typer(
+fault_app = App(
     help="Inject faults into the next calls of a /v1 route by your organization's users (its admins).",
     no_args_is_help=True,
 )

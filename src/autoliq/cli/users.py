@@ -8,10 +8,11 @@ from typing import Annotated
 
 import typer
 
+from autoliq.cli.help import App
 from autoliq.cli.render import error_line, out
 from autoliq.config import default_database_url
 
-users_app = typer.Typer(help="Users of the database (run where the database is).", no_args_is_help=True)
+users_app = App(help="Users of the database (run where the database is).", no_args_is_help=True)
 
 NEW_PASSWORD_VARIABLE = "AUTOLIQ_NEW_PASSWORD"  # noqa: S105 (a variable's name, not a password)
 
