@@ -30,7 +30,7 @@ def test_seed_command_when_new_organization_then_admin_and_accounts_created(data
     args = ["seed", "--organization", "Acme", "--admin-name", "acme", "--admin-password", ACME_PW]
     result = runner.invoke(app, [*args, "--accounts", "2500", "--database-url", database_url])
     assert result.exit_code == 0, result.output
-    assert "2500 accounts added" in result.output and "created" in result.output
+    assert "2,500 accounts added" in result.output and "created" in result.output
     assert _count(database_url, account) == 2500
     assert _count(database_url, account_risk_status) == 2500
     engine = create_admin_engine(database_url)

@@ -212,6 +212,10 @@ def create_app(
             security=[{"bearer_access_token": []}],
         ),
         debug=False,
+        # Logging is `autoliq serve`'s (telemetry/logs.py: text or JSON lines, set before the app
+        # exists). Litestar's default config would reconfigure the root logger in each worker with its
+        # own text format, so a worker's lines were not JSON under --log-format json.
+        logging_config=None,
     )
     app.state.services = services
     _document_asgi_routes(app)
@@ -252,5 +256,6 @@ def _document_asgi_routes(app: Litestar) -> None:
 def _documentation_routes(declarations: tuple[HTTPRouteHandler, ...]) -> dict[str, HTTPRoute]:
     """The declarations' routes, registered once per process on an app of their own (building one
     costs tens of milliseconds; tests build many apps)."""
-    documentation = Litestar(route_handlers=list(declarations), openapi_config=None)
+    # logging_config=None: as the app's, Litestar must not reconfigure logging (see create_app)
+    documentation = Litestar(route_handlers=list(declarations), openapi_config=None, logging_config=None)
     return {route.path: route for route in documentation.routes if isinstance(route, HTTPRoute)}

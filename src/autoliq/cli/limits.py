@@ -196,7 +196,7 @@ async def _clear_one(client: AsyncClient, account_id: int) -> dict[str, Any]:
         await client.delete_position_limit(int(row["id"]))
     left = await client.position_limits([account_id])
     if left:
-        raise CliError(f"read back {len(left)} rows left", 1)
+        raise CliError(f"read back {render.plural(len(left), 'row')} left", 1)
     return {"deleted": len(rows)}
 
 
@@ -286,7 +286,7 @@ def _run(
                     render.error_line(f"account {line['accountId']}: {line['error']}")
             render.out.print(
                 f"limits {command}: done {counts['done']}, skipped {counts['skipped']}, "
-                f"failed {counts['failed']} ({pace.sent} requests; journal {path})",
+                f"failed {counts['failed']} ({render.plural(pace.sent, 'request')}; journal {path})",
                 highlight=False,
             )
         return 0 if counts["failed"] == 0 else 1

@@ -16,6 +16,7 @@ from autoliq.cli.help import App
 from autoliq.cli.limits import limits_app
 from autoliq.cli.observe import log_command, watch_command
 from autoliq.cli.operator import accounts_app
+from autoliq.cli.render import plural
 from autoliq.cli.sandbox import sandbox_app
 from autoliq.cli.users import users_app
 from autoliq.config import Settings, default_database_url
@@ -389,7 +390,7 @@ def seed(
     )
     console.print(
         f"organization {escape(repr(organization))} (id {result.organization_id}) {verb}: "
-        f"{result.accounts_created} accounts added ({span}) in {elapsed:.1f} s"
+        f"{plural(result.accounts_created, 'account')} added ({span}) in {elapsed:.1f} s"
     )
     if result.generated_owner_password is not None:
         console.print(

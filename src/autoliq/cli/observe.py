@@ -201,7 +201,7 @@ def watch_command(
 
 
 def _snapshot_line(data: dict[str, Any], entity_types: list[str], *, again: bool) -> None:
-    sizes = ", ".join(f"{len(v)} {k}" for k, v in data.items() if isinstance(v, list) and v)
+    sizes = ", ".join(f"{k} {len(v)}" for k, v in data.items() if isinstance(v, list) and v)  # by key
     render.err.print(
         f"{'reconnected: ' if again else ''}watching {', '.join(entity_types)} "
         f"(snapshot: {sizes or 'empty'}); Ctrl-C to stop",

@@ -88,7 +88,7 @@ def print_accounts(accounts: Sequence[Account]) -> None:
         for a in accounts
     ]
     _print_table(_table(("id", "name", "userId", "riskCategoryId", "archived"), rows))
-    out.print(f"{len(accounts)} accounts", highlight=False)
+    out.print(plural(len(accounts), "account"), highlight=False)
 
 
 def print_statuses(statuses: Sequence[AccountRiskStatus], names: Mapping[int, str | None]) -> None:
@@ -107,7 +107,7 @@ def print_statuses(statuses: Sequence[AccountRiskStatus], names: Mapping[int, st
     ]
     columns = ("id", "name", "adminAction", "adminTimestamp", "liquidateOnly", "maxNetLiq", "minNetLiq")
     _print_table(_table(columns, rows))
-    out.print(f"{len(statuses)} accounts", highlight=False)
+    out.print(plural(len(statuses), "account"), highlight=False)
 
 
 def print_log(source: str, entries: Sequence[Mapping[str, Any]]) -> None:
@@ -125,7 +125,7 @@ def print_log(source: str, entries: Sequence[Mapping[str, Any]]) -> None:
         columns = ("timestamp", "adminAction", "adminTimestamp", "liquidateOnly", "maxNetLiq", "minNetLiq")
     _print_table(_table(columns, ([e.get(c) for c in columns] for e in entries)))
     what = "autoliq's audit log" if source == "audit" else "accountRiskStatusLog"
-    out.print(f"{len(entries)} entries ({what})", highlight=False)
+    out.print(f"{plural(len(entries), 'entry', 'entries')} ({what})", highlight=False)
 
 
 def print_dry_run(action: str, planned: Sequence[tuple[Target, Plan]]) -> None:
@@ -156,9 +156,9 @@ def dry_run_json(action: str, planned: Sequence[tuple[Target, Plan]]) -> dict[st
     }
 
 
-def plural(count: int, noun: str) -> str:
-    """`1 account`, `2 accounts`, `1,000 accounts`."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """`1 account`, `2 accounts`, `1,000 accounts` (`nouns`: the plural when it is not noun + s)."""
+    return f"{count:,} {noun if count == 1 else (nouns or noun + 's')}"
 
 
 def print_report(report: BulkReport, *, url: str, user: str, journal: str, requests: int) -> None:

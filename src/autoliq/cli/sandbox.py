@@ -33,6 +33,7 @@ from autoliq.cli.connection import (
     run_command,
 )
 from autoliq.cli.help import App
+from autoliq.cli.render import plural
 from autoliq.client import ApiError, AsyncClient, ClientSettings, HTTPStatusError
 from autoliq.domain.sandbox import FaultKind
 
@@ -99,7 +100,9 @@ def read_ticks(path: Path) -> list[Tick]:
             if not row or row[0].strip().lower() == "time":
                 continue
             if len(row) != 3:
-                raise ValueError(f"line {number}: expected time,symbol,price, got {len(row)} fields")
+                raise ValueError(
+                    f"line {number}: expected time,symbol,price, got {plural(len(row), 'field')}"
+                )
             raw_time, symbol, raw_price = (cell.strip() for cell in row)
             try:
                 moment = float(raw_time)
@@ -313,4 +316,4 @@ def fault_clear(
 ) -> None:
     """Drop your organization's pending faults (and the penalty tickets handed out to its calls)."""
     answer = _call(url, user, password, "DELETE", "/_autoliq/faults")
-    console.print(f"cleared {answer['cleared']} faults")
+    console.print(f"cleared {plural(int(answer['cleared']), 'fault')}")
