@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
+from litestar.routes import HTTPRoute
 from litestar.testing import TestClient
 
 from tests.conftest import World
@@ -282,8 +284,95 @@ def test_post_when_the_body_is_missing_then_400_naming_the_body_as_a_field_and_n
     client: TestClient[Any], admin_headers: dict[str, str], world: World, path: str, raw: bytes
 ) -> None:
     """`<field>: <what is wrong>`, as for every 400: it answered `'data'` (Litestar's KeyError) or
-    `Malformed JSON body: Input data was truncated`."""
+    `Malformed JSON body: Input data was truncated` before."""
     before = db_snapshot(world.database_url)
     r = client.post(path, content=raw, headers={**admin_headers, "content-type": "application/json"})
     assert (r.status_code, r.json()) == (400, {"errorText": "body: is required (a JSON object)"})
     assert db_snapshot(world.database_url) == before
+
+
+# -- every route's 400s --
+
+FIELD_FIRST = re.compile(r"[A-Za-z_][\w.\[\]-]*: \S.*", re.S)
+"""`<field>: <what is wrong>` (api.md): a field (`accountId`, `prices[0].price`, `body` for the body
+as a whole, a query parameter's name, a header's), a colon, then what is wrong."""
+
+BAD_BODIES = [
+    b"{",
+    b"not json",
+    b"[]",
+    b"[1]",
+    b'"x"',
+    b"7",
+    b"{}",
+    b'{"x": "\\u0000"}',
+    b"nul\x00",
+    b"",
+    b" ",
+]
+NOT_JSON_ROUTES = ("/desk", "/_autoliq/docs")  # pages and files, not API routes
+
+
+def _routes(client: TestClient[Any]) -> list[tuple[str, str, Any]]:
+    """Every API route as (method, path with each path parameter 1, its handler)."""
+    found = []
+    for route in client.app.routes:
+        if not isinstance(route, HTTPRoute) or route.path.startswith(NOT_JSON_ROUTES):
+            continue
+        for method, (handler, _) in sorted(route.route_handler_map.items()):
+            if method not in ("HEAD", "OPTIONS"):
+                found.append((method, re.sub(r"\{[^}]+\}", "1", route.path), handler))
+    return found
+
+
+def _query_names(handler: Any) -> list[str]:
+    """The query parameters a handler declares (by their wire names)."""
+    names = []
+    for name, field in handler.parsed_fn_signature.parameters.items():
+        if name in ("data", "request", "services", "state", "scope", "socket") or name.endswith("_id"):
+            continue
+        kwarg = field.kwarg_definition
+        names.append(getattr(kwarg, "query", None) or name)
+    return names
+
+
+def test_every_route_when_given_bad_input_then_each_400_names_its_field_first(
+    client: TestClient[Any], admin_headers: dict[str, str], world: World
+) -> None:
+    """Every route of the app (Tradovate's and autoliq's), as an admin of the sandbox's operator:
+    each body route gets malformed JSON, bodies of the wrong shape, an empty object, NULs and no
+    body; each route with query parameters gets none, then each one as a word and empty. Every 400
+    answered must read `<field>: <what is wrong>`; none may be a 500."""
+    routes = _routes(client)
+    assert len(routes) > 100, len(routes)
+    answered_400: dict[str, str] = {}
+    wrong: list[str] = []
+    for method, path, handler in routes:
+        tries: list[tuple[bytes | None, dict[str, str]]] = []
+        if method in ("POST", "PUT", "PATCH"):
+            tries += [(raw, {}) for raw in BAD_BODIES]
+        names = _query_names(handler)
+        tries += [(None, {})] + [(None, {n: v}) for n in names for v in ("abc", "", "-1", "9" * 30)]
+        for raw, params in tries:
+            headers = (
+                {**admin_headers, "content-type": "application/json"} if raw is not None else admin_headers
+            )
+            r = client.request(method, path, content=raw, params=params, headers=headers)
+            where = f"{method} {path} body={raw!r} query={params}"
+            if r.status_code >= 500:
+                wrong.append(f"{where}: {r.status_code} {r.text}")
+            elif r.status_code == 400:
+                text = r.json()["errorText"]
+                answered_400[where] = text
+                if not FIELD_FIRST.fullmatch(text):
+                    wrong.append(f"{where}: {text!r}")
+    assert wrong == []
+    # The probes reached the checks: malformed bodies and bad parameters were answered 400.
+    texts = set(answered_400.values())
+    assert {
+        "body: is required (a JSON object)",
+        "body: is not valid JSON (Input data was truncated)",
+    } <= texts
+    assert "accountId: is required" in texts and "body: Expected `object`, got `array`" in texts
+    assert any(t.startswith("id: ") for t in texts) and any(t.startswith("ids: ") for t in texts)
+    assert len(answered_400) > 500, len(answered_400)

@@ -382,7 +382,7 @@ def test_md_requests_when_body_is_bad_then_400_naming_the_field(
 ) -> None:
     cases: list[tuple[str, Any, str]] = [
         ("md/subscribeQuote", "", "body"),
-        ("md/subscribeQuote", "not json", "Malformed JSON"),
+        ("md/subscribeQuote", "not json", "body: is not valid JSON"),
         ("md/subscribeDOM", {}, "symbol"),
         ("md/subscribeDOM", {"symbol": ["ESZ6"]}, "symbol"),
         ("md/subscribeHistogram", {"symbol": "E" * 65}, "symbol"),

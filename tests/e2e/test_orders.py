@@ -399,7 +399,7 @@ ORDER_KIND_ANSWERS: dict[str, tuple[int, str]] = {
     "zero quantity": (200, "UnknownReason"),
     "unknown time in force": (200, "Unsupported"),
     "unknown account": (200, "UnknownReason"),
-    "malformed": (400, "Malformed JSON body: Input data was truncated"),
+    "malformed": (400, "body: is not valid JSON (Input data was truncated)"),
     "wrong type": (400, "accountId: Expected `int | null`, got `str`"),
     "over 1 MiB": (413, "Request body too large"),
     "trader": (200, "orderId"),

@@ -220,10 +220,10 @@ def test_limits_when_another_organization_asks_then_404_and_nothing_listed(
 @pytest.mark.parametrize(
     ("body", "error"),
     [
-        ({"totalBy": "Contract", "contractId": None}, "contractId is required when totalBy is Contract"),
-        ({"longLimit": -1}, "longLimit should be between 0 and 1,000,000"),
-        ({"description": "x" * 65}, "description should be at most 64 characters"),
-        ({"totalBy": "Product", "productId": 0}, "productId should be greater than 0"),
+        ({"totalBy": "Contract", "contractId": None}, "contractId: is required when totalBy is Contract"),
+        ({"longLimit": -1}, "longLimit: should be between 0 and 1,000,000"),
+        ({"description": "x" * 65}, "description: should be at most 64 characters"),
+        ({"totalBy": "Product", "productId": 0}, "productId: should be greater than 0"),
     ],
 )
 def test_position_limit_when_a_value_is_wrong_then_400_naming_it(
@@ -254,7 +254,7 @@ def test_position_limit_when_the_account_changes_on_update_then_400(
     first, second = world.demo_account_ids[:2]
     limit_id = post(client, f"{LIMIT}/create", a_limit(first), admin_headers)[1]["id"]
     r = client.post(f"{LIMIT}/update", json={**a_limit(second), "id": limit_id}, headers=admin_headers)
-    assert r.status_code == 400 and "accountId cannot change" in r.text
+    assert r.status_code == 400 and "accountId: cannot change" in r.text
 
 
 def test_limits_when_changed_then_props_created_updated_deleted_reach_the_socket(

@@ -68,15 +68,21 @@ def test_clock_when_advanced_then_every_service_reads_the_new_time(
     assert client.get(CLOCK, headers=trader).json()["now"] == "2026-11-28T18:00:00Z"
 
 
+ONE_OF = "now: give either now or advanceSeconds (one of them)"
+
+
 @pytest.mark.parametrize(
     ("body", "text"),
     [
-        ({"now": "2026-11-24T14:59:59Z"}, "The sandbox clock only moves forward: it is already"),
-        ({"now": "2026-11-25T12:00:00"}, "now must include a time zone offset"),
-        ({"now": "2026-11-25T12:00:00Z", "advanceSeconds": 5}, "Give either now or advanceSeconds"),
-        ({}, "Give either now or advanceSeconds"),
-        ({"advanceSeconds": 0}, "advanceSeconds must be greater than 0 and at most 31622400"),
-        ({"advanceSeconds": -5}, "advanceSeconds must be greater than 0"),
+        ({"now": "2026-11-24T14:59:59Z"}, "now: the sandbox clock only moves forward: it is already"),
+        ({"now": "2026-11-25T12:00:00"}, "now: must include a time zone offset"),
+        (
+            {"now": "2026-11-25T12:00:00Z", "advanceSeconds": 5},
+            "now: give either now or advanceSeconds (one of them)",
+        ),
+        ({}, "now: give either now or advanceSeconds (one of them)"),
+        ({"advanceSeconds": 0}, "advanceSeconds: must be greater than 0 and at most 31622400"),
+        ({"advanceSeconds": -5}, "advanceSeconds: must be greater than 0"),
         ({"advanceSeconds": 31622401}, "at most 31622400"),
         ({"now": "yesterday"}, "now"),
         ({"advanceSeconds": 5, "speed": 2}, "speed"),

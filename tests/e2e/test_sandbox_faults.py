@@ -247,7 +247,7 @@ def test_faults_when_trader_or_no_token_then_401_and_nothing_stored(
     ("body", "text"),
     [
         ({"path": SET_ACTION, "kind": "slow"}, "kind: Invalid enum value 'slow'"),
-        ({"path": SET_ACTION}, "Object missing required field `kind`"),
+        ({"path": SET_ACTION}, "kind: is required"),
         (
             {"path": "/v1/order/nosuchthing", "kind": "serverError"},
             "path: no /v1 route '/v1/order/nosuchthing'",
@@ -262,7 +262,7 @@ def test_faults_when_trader_or_no_token_then_401_and_nothing_stored(
         ({"path": SET_ACTION, "kind": "penaltyTicket", "pTime": 3601}, "pTime: should be between 0 and 3600"),
         ({"path": SET_ACTION, "kind": "serverError", "pTime": 1}, "pTime: only for kind penaltyTicket"),
         ({"path": SET_ACTION, "kind": "delay", "delayMs": 1, "pCaptcha": True}, "pCaptcha: only for kind"),
-        ({"path": SET_ACTION, "kind": "serverError", "times": 2}, "Object contains unknown field `times`"),
+        ({"path": SET_ACTION, "kind": "serverError", "times": 2}, "times: is not a field of this body"),
     ],
 )
 def test_faults_when_body_refused_then_400_names_the_field_and_nothing_stored(

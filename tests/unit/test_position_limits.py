@@ -169,11 +169,11 @@ def test_parameter_of_another_row_when_that_row_does_not_apply_then_ignored() ->
 @pytest.mark.parametrize(
     ("total_by", "scope", "problem"),
     [
-        (TotalBy.CONTRACT, Scope(), "contractId is required when totalBy is Contract"),
+        (TotalBy.CONTRACT, Scope(), "contractId: is required when totalBy is Contract"),
         (
             TotalBy.DISCOUNT_GROUP,
             Scope(),
-            "riskDiscountContractGroupId is required when totalBy is DiscountGroup",
+            "riskDiscountContractGroupId: is required when totalBy is DiscountGroup",
         ),
         (TotalBy.PRODUCT, Scope(product_id=1), None),
         (TotalBy.OVERALL, Scope(), None),
@@ -189,25 +189,25 @@ def test_scope_problem_when_the_key_is_missing_then_named(
     ("limit", "problem"),
     [
         (PositionLimit(0, 7, TotalBy.OVERALL, long_limit=5, description="x" * 64), None),
-        (PositionLimit(0, 7, TotalBy.OVERALL, long_limit=-1), "longLimit should be between 0 and 1,000,000"),
+        (PositionLimit(0, 7, TotalBy.OVERALL, long_limit=-1), "longLimit: should be between 0 and 1,000,000"),
         (
             PositionLimit(0, 7, TotalBy.OVERALL, exposed_limit=1_000_001),
-            "exposedLimit should be between 0 and 1,000,000",
+            "exposedLimit: should be between 0 and 1,000,000",
         ),
         (
             PositionLimit(0, 7, TotalBy.OVERALL, description="x" * 65),
-            "description should be at most 64 characters",
+            "description: should be at most 64 characters",
         ),
-        (PositionLimit(0, 7, TotalBy.PRODUCT, Scope(product_id=0)), "productId should be greater than 0"),
+        (PositionLimit(0, 7, TotalBy.PRODUCT, Scope(product_id=0)), "productId: should be greater than 0"),
         (
             PositionLimit(0, 7, TotalBy.PRODUCT_TYPE, Scope(product_type="Bonds")),
-            "productType should be one of CommonStock, Continuous, Cryptocurrency, Futures, MarketInternals, "
-            "Options, Spread, Swap",
+            "productType: should be one of CommonStock, Continuous, Cryptocurrency, Futures, "
+            "MarketInternals, Options, Spread, Swap",
         ),
-        (PositionLimit(0, 7, TotalBy.CONTRACT), "contractId is required when totalBy is Contract"),
+        (PositionLimit(0, 7, TotalBy.CONTRACT), "contractId: is required when totalBy is Contract"),
         (
             PositionLimit(0, 7, TotalBy.OVERALL, product_verification_status="Maybe"),
-            "productVerificationStatus should be one of Inactive, Locked, ReadyForContracts, ReadyToTrade, "
+            "productVerificationStatus: should be one of Inactive, Locked, ReadyForContracts, ReadyToTrade, "
             "Verified",
         ),
     ],
@@ -224,18 +224,18 @@ def test_limit_problem_when_a_field_is_out_of_bounds_then_named(
         (RiskParameter(0, 1, max_opening_order_qty=10, margin_percentage=0.5), None),
         (
             RiskParameter(0, 1, max_closing_order_qty=-2),
-            "maxClosingOrderQty should be between 0 and 1,000,000",
+            "maxClosingOrderQty: should be between 0 and 1,000,000",
         ),
-        (RiskParameter(0, 1, max_back_month=2_000_000), "maxBackMonth should be between 0 and 1,000,000"),
+        (RiskParameter(0, 1, max_back_month=2_000_000), "maxBackMonth: should be between 0 and 1,000,000"),
         (
             RiskParameter(0, 1, margin_dollar_value=float("nan")),
-            "marginDollarValue should be a number between 0 and 1,000,000,000,000",
+            "marginDollarValue: should be a number between 0 and 1,000,000,000,000",
         ),
         (
             RiskParameter(0, 1, margin_percentage=float("inf")),
-            "marginPercentage should be a number between 0 and 1,000,000,000,000",
+            "marginPercentage: should be a number between 0 and 1,000,000,000,000",
         ),
-        (RiskParameter(0, 1, scope=Scope(exchange_id=-3)), "exchangeId should be greater than 0"),
+        (RiskParameter(0, 1, scope=Scope(exchange_id=-3)), "exchangeId: should be greater than 0"),
     ],
 )
 def test_parameter_problem_when_a_field_is_out_of_bounds_then_named(

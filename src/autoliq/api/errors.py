@@ -28,6 +28,40 @@ ACCESS_DENIED_BODY = {"errorText": "Access is denied"}
 TEXT_BODY_REQUIRED = "body: is required (a JSON object)"
 """A POST without a body (or with only whitespace): named as a missing field is (`id: is required`)."""
 
+TEXT_MALFORMED = "body: is not valid JSON"
+"""A body that is not JSON at all (followed by what the decoder found, in parentheses): the body as a
+whole is the field, as for TEXT_BODY_REQUIRED."""
+
+
+def malformed(detail: str | None) -> str:
+    """`body: is not valid JSON (<detail>)`, or without the parentheses when there is no detail."""
+    return f"{TEXT_MALFORMED} ({detail})" if detail else TEXT_MALFORMED
+
+
+_FIELD_PROBLEM = re.compile(
+    r"Object (missing required|contains unknown) field `([^`]+)`(?: - at `\$\.?([^`]*)`)?"
+)
+_FIELD_WORDS = {"missing required": "is required", "contains unknown": "is not a field of this body"}
+
+
+def decode_error_text(message: str) -> str:
+    """A strict decoder's (msgspec's) validation message as `<field>: <what is wrong>`: `accountId:
+    is required` for a missing field (`items[0].id` in a nested one), `times: is not a field of this
+    body` where unknown fields are refused, `accountId: Expected `int`,
+    got `str`` for a wrong type, and `body: ...` when the body as a whole has the wrong shape."""
+    problem = _FIELD_PROBLEM.fullmatch(message)
+    if problem is not None:
+        kind, field, parent = problem.groups()
+        return f"{parent}.{field}: {_FIELD_WORDS[kind]}" if parent else f"{field}: {_FIELD_WORDS[kind]}"
+    text, found, where = message.partition(" - at `$")
+    if not found:
+        return f"body: {message}"
+    where = where.rstrip("`")
+    if where.startswith("."):
+        return f"{where[1:]}: {text}"
+    return f"body{where}: {text}"  # `$[0]`: an item of a body that is an array
+
+
 _MISSING_QUERY = re.compile(r"Missing required (?:query|header|cookie) parameter '([^']+)'")
 """Litestar's text for an absent required parameter: answered `<name>: is required`, not as a body."""
 
@@ -52,7 +86,7 @@ def _validation_text(exc: ValidationException) -> str:
     missing = _MISSING_QUERY.match(exc.detail or "")
     if missing is not None:
         return f"{missing.group(1)}: is required"
-    return f"Malformed JSON body: {exc.detail}" if exc.detail else "Malformed JSON body"
+    return malformed(exc.detail)
 
 
 def on_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
@@ -119,8 +153,7 @@ def error_answer(exc: Exception, method: str = "", path: str = "") -> ErrorAnswe
             return ErrorAnswer(401, [], "Access is denied")
         if status == 400:
             # Litestar raises a plain 400 when the body is not JSON at all.
-            text = f"Malformed JSON body: {exc.detail}" if exc.detail else "Malformed JSON body"
-            return ErrorAnswer(400, [], text)
+            return ErrorAnswer(400, [], malformed(exc.detail))
         return ErrorAnswer(status, [], exc.detail or "Error")
     log.exception("unhandled error on %s %s", method, path, exc_info=exc)
     return ErrorAnswer(HTTP_500_INTERNAL_SERVER_ERROR, [], "Internal server error")

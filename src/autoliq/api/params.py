@@ -15,7 +15,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter, QueryParameter
 from litestar.types import Empty, Receive, Scope
 
-from autoliq.api.errors import TEXT_BODY_REQUIRED, ErrorBody
+from autoliq.api.errors import TEXT_BODY_REQUIRED, ErrorBody, decode_error_text, malformed
 from autoliq.domain.bounds import INT64_MAX, INT64_MIN, TEXT_TIME_RANGE, date_within, time_within
 from autoliq.domain.errors import BadRequest
 
@@ -80,7 +80,7 @@ PUBLIC_ERROR_RESPONSES: dict[int, ResponseSpec] = {
 S = TypeVar("S", bound=msgspec.Struct)
 
 TEXT_NUL = "NUL (U+0000) is not allowed in text"
-TEXT_TOO_DEEP = "Malformed JSON body: nested too deeply"
+TEXT_TOO_DEEP = malformed("nested too deeply")
 _NUL_ESCAPE = b"\\u0000"  # the only way a JSON text can hold a NUL (a raw one is malformed JSON)
 
 
@@ -165,20 +165,16 @@ def decode_strict(raw: bytes, model: type[S]) -> S:
     try:
         decoded: S = _decoder(model).decode(raw)
     except msgspec.ValidationError as exc:
-        message = str(exc)
-        if " - at `$." in message:
-            text, _, where = message.partition(" - at `$.")
-            raise BadRequest(f"{where.rstrip('`')}: {text}") from None
-        raise BadRequest(message) from None
+        raise BadRequest(decode_error_text(str(exc))) from None
     except msgspec.DecodeError as exc:
-        raise BadRequest(f"Malformed JSON body: {exc}") from None
+        raise BadRequest(malformed(str(exc))) from None
     except RecursionError:
         raise BadRequest(TEXT_TOO_DEEP) from None
     try:
         if _NUL_ESCAPE in raw:  # rare: only then walk what was decoded (`"\\u0000"` is no NUL)
             found = _first(decoded, "$", _has_nul)
             if found is not None:
-                raise BadRequest(TEXT_NUL if found == "$" else f"{_where(found)}: {TEXT_NUL}")
+                raise BadRequest(f"body: {TEXT_NUL}" if found == "$" else f"{_where(found)}: {TEXT_NUL}")
         if _bounds_times(model):
             found = _first(decoded, "$", _out_of_bounds)
             if found is not None:
@@ -197,7 +193,7 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
             try:
                 announced = int(value)
             except ValueError:
-                raise BadRequest("Invalid Content-Length header") from None
+                raise BadRequest("Content-Length: is not an integer") from None
             if announced > limit:
                 raise RequestEntityTooLarge
             break
@@ -211,7 +207,7 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     size = 0
     while True:
         if message["type"] == "http.disconnect":
-            raise BadRequest("Client disconnected")
+            raise BadRequest("body: the client disconnected before its end")
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:

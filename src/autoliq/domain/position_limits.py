@@ -197,7 +197,7 @@ def scope_problem(total_by: TotalBy, scope: Scope) -> str | None:
     """The errorText of a limit row whose `totalBy` lacks its key, or None."""
     key = _KEY_OF[total_by]
     if key is not None and getattr(scope, key) is None:
-        return f"{_WIRE_NAME[key]} is required when totalBy is {total_by.value}"
+        return f"{_WIRE_NAME[key]}: is required when totalBy is {total_by.value}"
     return None
 
 
@@ -302,7 +302,7 @@ MAX_ROWS_PER_ACCOUNT = 100
 
 def _bounded(name: str, value: int | None) -> str | None:
     if value is not None and not 0 <= value <= LIMIT_MAX:
-        return f"{name} should be between 0 and {LIMIT_MAX:,}"
+        return f"{name}: should be between 0 and {LIMIT_MAX:,}"
     return None
 
 
@@ -311,9 +311,9 @@ def _scope_keys_problem(scope: Scope) -> str | None:
         value = getattr(scope, key)
         if key == "product_type":
             if value is not None and value not in PRODUCT_TYPES:
-                return f"productType should be one of {', '.join(PRODUCT_TYPES)}"
+                return f"productType: should be one of {', '.join(PRODUCT_TYPES)}"
         elif value is not None and not 0 < value < 2**63:
-            return f"{wire} should be greater than 0"
+            return f"{wire}: should be greater than 0"
     return None
 
 
@@ -332,12 +332,12 @@ def limit_problem(limit: PositionLimit) -> str | None:
         if problem is not None:
             return problem
     if limit.description is not None and len(limit.description) > DESCRIPTION_MAX:
-        return f"description should be at most {DESCRIPTION_MAX} characters"
+        return f"description: should be at most {DESCRIPTION_MAX} characters"
     if limit.risk_time_period_id is not None and not 0 < limit.risk_time_period_id < 2**63:
-        return "riskTimePeriodId should be greater than 0"
+        return "riskTimePeriodId: should be greater than 0"
     status = limit.product_verification_status
     if status is not None and status not in VERIFICATION_STATUSES:
-        return f"productVerificationStatus should be one of {', '.join(VERIFICATION_STATUSES)}"
+        return f"productVerificationStatus: should be one of {', '.join(VERIFICATION_STATUSES)}"
     return None
 
 
@@ -362,8 +362,8 @@ def parameter_problem(parameter: RiskParameter) -> str | None:
         ("marginDollarValue", parameter.margin_dollar_value),
     ):
         if amount is not None and not (0 <= amount <= 1e12):  # NaN fails both comparisons
-            return f"{name} should be a number between 0 and 1,000,000,000,000"
+            return f"{name}: should be a number between 0 and 1,000,000,000,000"
     status = parameter.product_verification_status
     if status is not None and status not in VERIFICATION_STATUSES:
-        return f"productVerificationStatus should be one of {', '.join(VERIFICATION_STATUSES)}"
+        return f"productVerificationStatus: should be one of {', '.join(VERIFICATION_STATUSES)}"
     return None

@@ -31,10 +31,12 @@ from autoliq.service.ports import Store, UnitOfWork
 
 POSITION_LIMIT = "userAccountPositionLimit"
 RISK_PARAMETER = "userAccountRiskParameter"
-TEXT_TOO_MANY_LIMITS = f"An account may have at most {MAX_ROWS_PER_ACCOUNT} position limits"
-TEXT_TOO_MANY_PARAMETERS = f"A position limit may have at most {MAX_ROWS_PER_ACCOUNT} risk parameters"
-TEXT_ACCOUNT_CHANGED = "accountId cannot change: delete the position limit and create another"
-TEXT_LIMIT_CHANGED = "userAccountPositionLimitId cannot change: delete the risk parameter and create another"
+TEXT_TOO_MANY_LIMITS = f"accountId: an account may have at most {MAX_ROWS_PER_ACCOUNT} position limits"
+TEXT_TOO_MANY_PARAMETERS = (
+    f"userAccountPositionLimitId: a position limit may have at most {MAX_ROWS_PER_ACCOUNT} risk parameters"
+)
+TEXT_ACCOUNT_CHANGED = "accountId: cannot change: delete the position limit and create another"
+TEXT_LIMIT_CHANGED = "userAccountPositionLimitId: cannot change: delete the risk parameter and create another"
 TEXT_LIMIT_NOT_FOUND = "Position limit not found"
 TEXT_PARAMETER_NOT_FOUND = "Risk parameter not found"
 

@@ -39,9 +39,10 @@ from autoliq.service.sandbox import reset_sandbox
 log = logging.getLogger(__name__)
 
 MAX_ADVANCE_SECONDS = 366 * 24 * 3600
-TEXT_ONE_OF = "Give either now or advanceSeconds"
-TEXT_NAIVE = "now must include a time zone offset, for example 2026-12-02T17:00:00Z"
-TEXT_ADVANCE_RANGE = f"advanceSeconds must be greater than 0 and at most {MAX_ADVANCE_SECONDS}"
+TEXT_ONE_OF = "now: give either now or advanceSeconds (one of them)"
+TEXT_BACKWARDS = "now: the sandbox clock only moves forward"
+TEXT_NAIVE = "now: must include a time zone offset, for example 2026-12-02T17:00:00Z"
+TEXT_ADVANCE_RANGE = f"advanceSeconds: must be greater than 0 and at most {MAX_ADVANCE_SECONDS}"
 TEXT_NOW_RANGE = f"now: {TEXT_TIME_RANGE}"
 TEXT_START_RANGE = f"startTimestamp: {TEXT_TIME_RANGE}"
 TEXT_SPEED_RANGE = f"speed: must be between 0 and {MAX_SPEED} (percent of real time)"
@@ -143,7 +144,9 @@ class ClockService:
             if offset_us is None:
                 if not time_within(target):  # an advance past the bound: nothing was stored
                     raise BadRequest(f"{TEXT_ADVANCE_BEYOND} (it is {current.isoformat()})")
-                raise BadRequest(f"The sandbox clock only moves forward: it is already {current.isoformat()}")
+                raise BadRequest(
+                    f"now: the sandbox clock only moves forward: it is already {current.isoformat()}"
+                )
             self._take(target, offset_us, self._speed_of_clock())
         if self._after_move is not None:
             await self._after_move()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -27,8 +28,20 @@ from autoliq.domain.post_trade import TEXT_ACCESS_DENIED
 from autoliq.service.auto_liq_settings import Mode, SettingsChange
 
 Req = Request[Any, Any, Any]
-TEXT_BAD_ID = "id should be the account's id, greater than 0"
+TEXT_BAD_ID = "id: should be the account's id, greater than 0"
 TEXT_BAD_ACCOUNT_ID = "Account Id should be greater than 0"
+
+
+_VALUE_TEXT = re.compile(r"([a-z][A-Za-z]*) (should .*)")
+
+
+def field_text(text: str) -> str:
+    """A refusal of `create`/`update` as a 400's `<field>: <what is wrong>`. The texts are the ones
+    `updateuserautoliqs` answers in a 200's `errorText` (`dailyLossAutoLiq should be a number greater
+    than or equal to 0`): a value's names its field; any other is about the account `id` names
+    (settings exist already)."""
+    value = _VALUE_TEXT.fullmatch(text)
+    return f"{value.group(1)}: {value.group(2)}" if value is not None else f"id: {text}"
 
 
 def _change(body: UpdateUserAutoLiqBody) -> SettingsChange | str:
@@ -58,7 +71,7 @@ class UserAccountAutoLiqController(Controller):
         if result == TEXT_ACCESS_DENIED:
             raise Unauthorized()
         if isinstance(result, str):
-            raise BadRequest(result)
+            raise BadRequest(field_text(result))
         return settings_out(result[0])
 
     @post("/create", status_code=200, responses=ERROR_RESPONSES)

@@ -27,7 +27,7 @@ from autoliq.container import Services
 from autoliq.domain.errors import BadRequest, NotFound
 
 Req = Request[Any, Any, Any]
-TEXT_NO_ID = "id is required to update"
+TEXT_NO_ID = "id: is required to update"
 
 
 def _deleted(error: str | None) -> DeleteResultResponseOut:
