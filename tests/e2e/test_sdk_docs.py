@@ -1,16 +1,23 @@
 """docs/sdk.md's examples, run so they cannot rot: every ```python block against a real `autoliq
 serve`, each in a fresh namespace holding only `BASE_URL` and `PASSWORD`; the stream examples (async
-and sync) against the fake Tradovate WebSocket server of the SDK's unit tests, and the market-data
-examples against the fake market-data socket of the SDK's unit tests (autoliq's own `/v1/websocket`
-is not used yet).
+and sync) against autoliq's own `/v1/websocket` (another client locks an account while they listen)
+and against the fake Tradovate WebSocket server of the SDK's unit tests (the frames as Tradovate
+sends them); the market-data examples against the fake market-data socket of the SDK's unit tests
+(their quotes and bars are that fake's).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import re
+import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,6 +69,91 @@ def test_sdk_docs_when_examples_run_against_a_real_server_then_each_succeeds(tmp
 
     assert "Demo Prop Firm" in printed[0]
     assert "LockTradingImmediately" in printed[0]
+
+
+class _Lines(io.StringIO):
+    """What a block prints, readable while it runs (writes and reads under a lock)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self.lock:
+            return super().write(text)
+
+    def text(self) -> str:
+        with self.lock:
+            return self.getvalue()
+
+
+def _run_while(block: str, base_url: str, poke: Callable[[str], None]) -> list[str]:
+    """Run `block` in a thread, its prints captured; call `poke(printed so far)` every 50 ms until it
+    ends (30 s at most). Its lines."""
+    out, failed = _Lines(), []
+
+    def example() -> None:
+        namespace = {"__name__": "__main__", "BASE_URL": base_url, "PASSWORD": ADMIN_PASSWORD}
+        try:
+            exec(compile(block, str(DOC), "exec"), namespace)
+        except BaseException as exc:  # reported by the test's thread
+            failed.append(exc)
+
+    real_stdout, sys.stdout = sys.stdout, out  # the block's print(); nothing else prints meanwhile
+    try:
+        runner = threading.Thread(target=example, daemon=True)
+        runner.start()
+        deadline = time.monotonic() + 30
+        while runner.is_alive() and time.monotonic() < deadline:
+            poke(out.text())
+            runner.join(0.05)
+    finally:
+        sys.stdout = real_stdout
+    assert not runner.is_alive(), f"the example did not end within 30 s:\n{out.text()}"
+    assert failed == [], failed
+    return out.text().splitlines()
+
+
+def _change_after_snapshot(admin: Any, body: dict[str, Any], sent_at: list[float], so_far: str) -> None:
+    """Once the example has printed its snapshot: the change, again each second until it ends."""
+    if "snapshot:" in so_far and time.monotonic() - sent_at[0] > 1.0:
+        answer = admin.post("/v1/accountRiskStatus/setadminautoliqaction", json=body)
+        assert answer.status_code == 200, answer.text
+        sent_at[0] = time.monotonic()
+
+
+def _change_after_snapshot(admin: Any, body: dict[str, Any], sent_at: list[float], so_far: str) -> None:
+    """Once the example has printed its snapshot: the change, again each second until it ends."""
+    if "snapshot:" in so_far and time.monotonic() - sent_at[0] > 1.0:
+        answer = admin.post("/v1/accountRiskStatus/setadminautoliqaction", json=body)
+        assert answer.status_code == 200, answer.text
+        sent_at[0] = time.monotonic()
+
+
+@pytest.mark.slow
+def test_sdk_docs_when_stream_examples_run_against_a_real_server_then_snapshot_then_the_lock(
+    tmp_path: Path,
+) -> None:
+    """Each stream example listens on autoliq's `/v1/websocket`; once it has printed its snapshot,
+    another client changes an account's admin action (again each second until the example has
+    printed the event and left its loop)."""
+    _blocks, streams = examples()
+    printed = []
+    with ServerProcess(f"sqlite:///{tmp_path / 'stream.db'}", tmp_path) as server:
+        for block, action in zip(streams, ("LockTradingImmediately", "Normal"), strict=True):
+            # Signed in before the example signs in: a user keeps 2 live sessions, a third closes the oldest.
+            with server.client(server.login()["accessToken"]) as admin:
+                account = admin.get("/v1/account/list").json()[0]["id"]
+                body = {"accountId": account, "adminAction": action, "adminActionReasonCode": "Other",
+                        "adminActionReason": "stream example"}  # fmt: skip
+                change = functools.partial(_change_after_snapshot, admin, body, [0.0])
+                printed.append((account, action, _run_while(block, server.base_url, change)))
+
+    for account, action, lines in printed:
+        assert len(lines) == 2, lines
+        assert re.fullmatch(r"snapshot: \d+ risk statuses", lines[0]), lines
+        expected = f"accountRiskStatus Updated {{'id': {account}, 'adminAction': '{action}'"
+        assert lines[1].startswith(expected), lines
 
 
 def test_sdk_docs_when_stream_examples_run_against_a_fake_tradovate_then_snapshot_then_event() -> None:
