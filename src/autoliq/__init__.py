@@ -1,3 +1,3 @@
 """autoliq: an account-risk service that speaks Tradovate's partner API."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -4,6 +4,7 @@ the one version autoliq declares, with the risk desk's files; `autoliq --version
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import zipfile
@@ -54,3 +55,15 @@ def test_version_when_asked_then_the_one_declared() -> None:
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0, result.output
     assert result.output == f"autoliq {__version__}\n"
+
+
+def test_changelog_when_read_then_its_newest_release_is_the_declared_version() -> None:
+    """CHANGELOG.md: "Unreleased" first, then the releases newest first, each `## X.Y.Z (YYYY-MM-DD)`
+    (the first `## 0.1.0` has no date); the newest is `autoliq.__version__`."""
+    headings = re.findall(r"^## (.+)$", (REPO / "CHANGELOG.md").read_text(), re.M)
+    assert headings[0] == "Unreleased", headings
+    releases = [re.fullmatch(r"(\d+\.\d+\.\d+)(?: \((\d{4}-\d\d-\d\d)\))?", h) for h in headings[1:]]
+    assert all(releases), headings
+    versions = [tuple(map(int, r.group(1).split("."))) for r in releases if r is not None]
+    assert versions == sorted(versions, reverse=True), headings
+    assert releases[0] is not None and releases[0].group(1) == __version__
