@@ -210,7 +210,7 @@ def test_websocket_when_frame_is_not_a_request_then_400_without_id(
         ws.send("account/list\nnot-a-number\n\n")
         # Assert
         assert ws.frame() == (
-            'a[{"s":400,"d":"Request frame should be endpoint\\\\nid\\\\nquery\\\\nbody with an integer id"}]'
+            'a[{"s":400,"d":"frame: should be endpoint\\\\nid\\\\nquery\\\\nbody with an integer id"}]'
         )
 
 

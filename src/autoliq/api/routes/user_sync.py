@@ -30,8 +30,9 @@ class UserSyncController(Controller):
     ) -> SyncMessageOut:
         """The snapshot of the accounts the request names (narrowed as on the WebSocket: `accounts`,
         `users`, `shardingExpression`). The body is required, as for every POST (`{}` for all)."""
-        # Optional only so that an empty body (or `null`) gets the strict decoder's 400, `Malformed
-        # JSON body: ...`, as for every POST: then only is it decoded again, to raise that.
+        # Optional only so that an empty body (or `null`) gets the strict decoder's 400 (`body: is
+        # required (a JSON object)`, `body: Expected ...`), as for every POST: then only is it decoded
+        # again, to raise that.
         body = data if data is not None else decode_strict(await request.body(), SyncRequestBody)
         subscription = subscription_of(caller_of(request).user, body)
         return await snapshot(services, subscription)

@@ -24,7 +24,7 @@ SYNC_REQUEST = "user/syncrequest"
 INVALID_TOKEN = "Invalid access token"  # noqa: S105 (an error text, not a secret)
 ACCESS_DENIED = "Access is denied"
 NOT_FOUND = "Not Found"  # what the REST app answers for a path it has no route for
-MALFORMED_FRAME = "Request frame should be endpoint\\nid\\nquery\\nbody with an integer id"
+MALFORMED_FRAME = "frame: should be endpoint\\nid\\nquery\\nbody with an integer id"
 
 _INT64_MAX = 2**63 - 1
 _ENDPOINT = re.compile(r"[A-Za-z0-9_]+(?:/[A-Za-z0-9_]+)*")
