@@ -83,6 +83,16 @@ def secret_from_env(name: str, env: Mapping[str, str] | None = None) -> str | No
     return text or None
 
 
+def secret_given_or_from_file(
+    given: str | None, name: str, env: Mapping[str, str] | None = None
+) -> str | None:
+    """A command's secret: `given` (its flag, or the variable `name` the flag reads) when given, else
+    the file `<name>_FILE` names (`secret_from_env`). `name` and `<name>_FILE` both set is a
+    `ValueError` naming them (never the secret), as for the server's settings."""
+    from_env = secret_from_env(name, env)  # raises when both are set
+    return given if given is not None else from_env
+
+
 def metrics_token_digest(token: str | None) -> str | None:
     """The SHA-256 (hex) kept of a metrics scrape token (the token itself is not kept); a
     `ValueError` when it is shorter than MIN_METRICS_TOKEN characters."""

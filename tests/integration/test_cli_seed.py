@@ -41,6 +41,37 @@ def test_seed_command_when_new_organization_then_admin_and_accounts_created(data
     assert verify_password(ACME_PW, row.password_hash)
 
 
+def test_seed_command_when_passwords_come_from_files_then_stored_and_never_on_the_command_line(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "admin").write_text(ACME_PW + "\n")
+    (tmp_path / "owner").write_text("acme-owner-pw-1\n")
+    monkeypatch.setenv("AUTOLIQ_SEED_ADMIN_PASSWORD_FILE", str(tmp_path / "admin"))
+    monkeypatch.setenv("AUTOLIQ_SEED_OWNER_PASSWORD_FILE", str(tmp_path / "owner"))
+    args = ["seed", "--organization", "Acme", "--admin-name", "acme", "--owner", "acme-trader"]
+    result = runner.invoke(app, [*args, "--accounts", "1", "--database-url", database_url])
+    assert result.exit_code == 0, result.output
+    assert "generated" not in result.output
+    assert stored_password_matches(database_url, "acme", ACME_PW) is True
+    assert stored_password_matches(database_url, "acme-trader", "acme-owner-pw-1") is True
+
+
+def test_seed_command_when_no_admin_password_anywhere_then_exit_2_before_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AUTOLIQ_SEED_ADMIN_PASSWORD", "AUTOLIQ_SEED_ADMIN_PASSWORD_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    url = f"sqlite:///{tmp_path / 'none.db'}"
+    result = runner.invoke(
+        app, ["seed", "--organization", "Acme", "--admin-name", "acme", "--database-url", url]
+    )
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: --admin-password is required (or AUTOLIQ_SEED_ADMIN_PASSWORD, or its _FILE)\n"
+    )
+    assert not (tmp_path / "none.db").exists()
+
+
 def test_seed_command_when_organization_exists_then_accounts_added_to_it(database_url: str) -> None:
     base = ["seed", "--organization", "Acme", "--admin-name", "acme", "--admin-password", ACME_PW]
     assert runner.invoke(app, [*base, "--accounts", "10", "--database-url", database_url]).exit_code == 0

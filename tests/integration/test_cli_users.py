@@ -39,6 +39,23 @@ def test_set_password_when_from_the_variable_then_only_that_user_changes_and_not
     assert stored_password_matches(world.database_url, "other-admin", OTHER_ADMIN_PW) is True
 
 
+def test_set_password_when_from_a_file_then_its_content(
+    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    secret = tmp_path / "new-password"
+    secret.write_text(NEW_PW + "\n")
+    monkeypatch.setenv("AUTOLIQ_NEW_PASSWORD_FILE", str(secret))
+    result = set_password(monkeypatch, "admin", "--database-url", world.database_url, env=None)
+
+    assert result.exit_code == 0, result.output
+    assert stored_password_matches(world.database_url, "admin", NEW_PW) is True
+    monkeypatch.setenv("AUTOLIQ_NEW_PASSWORD", "another-password-2")
+    both = set_password(monkeypatch, "admin", "--database-url", world.database_url, env="another-password-2")
+    assert both.exit_code == 2
+    assert both.stderr == "error: set AUTOLIQ_NEW_PASSWORD or AUTOLIQ_NEW_PASSWORD_FILE, not both\n"
+    assert stored_password_matches(world.database_url, "admin", NEW_PW) is True
+
+
 def test_set_password_when_piped_then_the_first_line_is_the_password(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

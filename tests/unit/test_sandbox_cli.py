@@ -62,7 +62,14 @@ class FakeAutoliq:
 def fake(monkeypatch: pytest.MonkeyPatch) -> FakeAutoliq:
     server = FakeAutoliq()
     monkeypatch.setattr(connection, "base_transport", lambda _connection, _n: httpx.MockTransport(server))
-    for name in ("AUTOLIQ_URL", "AUTOLIQ_USER", "AUTOLIQ_PASSWORD"):
+    for name in (
+        "AUTOLIQ_URL",
+        "AUTOLIQ_USER",
+        "AUTOLIQ_PASSWORD",
+        "AUTOLIQ_PASSWORD_FILE",
+        "AUTOLIQ_SEC",
+        "AUTOLIQ_SEC_FILE",
+    ):
         monkeypatch.delenv(name, raising=False)
     return server
 
@@ -104,7 +111,43 @@ def test_sandbox_when_no_password_and_stdin_not_a_terminal_then_exit_2_before_an
     result = sandbox("reset", "--yes", "--url", "local")
 
     assert result.exit_code == 2
-    assert result.stderr == "error: no password: set AUTOLIQ_PASSWORD or give --password\n"
+    assert (
+        result.stderr
+        == "error: no password: set AUTOLIQ_PASSWORD (or AUTOLIQ_PASSWORD_FILE) or give --password\n"
+    )
+    assert fake.requests == []
+
+
+def test_sandbox_when_the_password_and_sec_come_from_files_then_the_login_sends_them(
+    fake: FakeAutoliq, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """AUTOLIQ_PASSWORD_FILE and AUTOLIQ_SEC_FILE (a cron job's secrets, off the command line and
+    out of the environment): the content, one trailing newline dropped."""
+    (tmp_path / "password").write_text(PASSWORD + "\n")
+    (tmp_path / "sec").write_text("the-app-secret\n")
+    monkeypatch.setenv("AUTOLIQ_PASSWORD_FILE", str(tmp_path / "password"))
+    monkeypatch.setenv("AUTOLIQ_SEC_FILE", str(tmp_path / "sec"))
+
+    result = sandbox("clock", "--url", "local")
+
+    assert result.exit_code == 0, result.output
+    login = json.loads(fake.requests[0].content)
+    assert (login["password"], login["sec"]) == (PASSWORD, "the-app-secret")
+
+
+@pytest.mark.parametrize("variable", ["AUTOLIQ_PASSWORD", "AUTOLIQ_SEC"])
+def test_sandbox_when_a_secret_and_its_file_are_both_set_then_exit_2_before_any_request(
+    fake: FakeAutoliq, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str
+) -> None:
+    (tmp_path / "secret").write_text("from-the-file-1\n")
+    monkeypatch.setenv(variable, "from-the-variable-1")
+    monkeypatch.setenv(f"{variable}_FILE", str(tmp_path / "secret"))
+
+    result = sandbox("clock", "--url", "local", "--password", PASSWORD)
+
+    assert result.exit_code == 2
+    assert result.stderr == f"error: set {variable} or {variable}_FILE, not both\n"
+    assert "from-the" not in result.output
     assert fake.requests == []
 
 

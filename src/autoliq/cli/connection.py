@@ -43,6 +43,7 @@ from autoliq.client import (
     TransportError,
     resolve_base_url,
 )
+from autoliq.config import secret_from_env, secret_given_or_from_file
 
 __all__ = [
     "BULK_CONCURRENCY",
@@ -97,7 +98,7 @@ PasswordOption = Annotated[
     typer.Option(
         "--password",
         envvar="AUTOLIQ_PASSWORD",
-        help="Its password (prefer AUTOLIQ_PASSWORD, or the prompt on a terminal).",
+        help="Its password (prefer AUTOLIQ_PASSWORD or AUTOLIQ_PASSWORD_FILE, or the prompt on a terminal).",
         show_default=False,
     ),
 ]
@@ -143,9 +144,16 @@ class Connection:
             raise CliError(f"--url {url!r}: give local, demo, live or an http(s):// URL") from None
         if not user:
             raise CliError("no user: give --user or set AUTOLIQ_USER")
+        try:  # the secrets may come from files: AUTOLIQ_PASSWORD_FILE, AUTOLIQ_SEC_FILE
+            password = secret_given_or_from_file(password, "AUTOLIQ_PASSWORD")
+            sec = secret_from_env("AUTOLIQ_SEC")
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
         if password is None:
             if not sys.stdin.isatty():
-                raise CliError("no password: set AUTOLIQ_PASSWORD or give --password")
+                raise CliError(
+                    "no password: set AUTOLIQ_PASSWORD (or AUTOLIQ_PASSWORD_FILE) or give --password"
+                )
             password = typer.prompt(f"password for {user}", hide_input=True, err=True)
         env = os.environ.get
         return cls(
@@ -156,7 +164,7 @@ class Connection:
             app_version=env("AUTOLIQ_APP_VERSION"),
             device_id=env("AUTOLIQ_DEVICE_ID"),
             cid=env("AUTOLIQ_CID"),
-            sec=env("AUTOLIQ_SEC"),
+            sec=sec,
         )
 
     @property

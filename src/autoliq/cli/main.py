@@ -19,7 +19,7 @@ from autoliq.cli.operator import accounts_app
 from autoliq.cli.render import plural
 from autoliq.cli.sandbox import sandbox_app
 from autoliq.cli.users import users_app
-from autoliq.config import Settings, default_database_url
+from autoliq.config import Settings, default_database_url, secret_given_or_from_file
 from autoliq.domain.states import Environment
 
 app = App(
@@ -331,13 +331,27 @@ def _warn_unmatched_passwords(settings: Settings, log: logging.Logger | None = N
 def seed(
     organization: Annotated[str, typer.Option(help="Organization name (created if missing).")],
     admin_name: Annotated[str, typer.Option(help="Organization admin's login (created if missing).")],
-    admin_password: Annotated[str, typer.Option(help="The admin's password (used when it is created).")],
+    admin_password: Annotated[
+        str | None,
+        typer.Option(
+            envvar="AUTOLIQ_SEED_ADMIN_PASSWORD",
+            show_envvar=True,
+            help="The admin's password (used when it is created); or AUTOLIQ_SEED_ADMIN_PASSWORD_FILE.",
+        ),
+    ] = None,
     accounts: Annotated[int, typer.Option(min=0, max=10_000_000, help="How many accounts to add.")] = 0,
     owner: Annotated[
         str | None,
         typer.Option(help="Trader login owning the new accounts (created if missing); default the admin."),
     ] = None,
-    owner_password: Annotated[str | None, typer.Option(help="Password for a new --owner.")] = None,
+    owner_password: Annotated[
+        str | None,
+        typer.Option(
+            envvar="AUTOLIQ_SEED_OWNER_PASSWORD",
+            show_envvar=True,
+            help="Password for a new --owner; or AUTOLIQ_SEED_OWNER_PASSWORD_FILE.",
+        ),
+    ] = None,
     database_url: Annotated[
         str | None,
         typer.Option(envvar="AUTOLIQ_DATABASE_URL", help="Database URL (default autoliq.db here)."),
@@ -347,6 +361,13 @@ def seed(
     from autoliq.bootstrap import DatabaseUnavailable, DatabaseVanished, migrate_for_seed, seed_organization
     from autoliq.domain.passwords import password_problem
 
+    try:  # flags, their variables, or files: a password need not be on the command line
+        admin_password = secret_given_or_from_file(admin_password, "AUTOLIQ_SEED_ADMIN_PASSWORD")
+        owner_password = secret_given_or_from_file(owner_password, "AUTOLIQ_SEED_OWNER_PASSWORD")
+    except ValueError as exc:
+        raise _startup_failure(str(exc)) from None
+    if admin_password is None:
+        raise _startup_failure("--admin-password is required (or AUTOLIQ_SEED_ADMIN_PASSWORD, or its _FILE)")
     for option, password in (("--admin-password", admin_password), ("--owner-password", owner_password)):
         problem = None if password is None else password_problem(password)
         if problem is not None:  # refused before the database is touched

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Annotated
 
@@ -10,7 +9,7 @@ import typer
 
 from autoliq.cli.help import App
 from autoliq.cli.render import error_line, out
-from autoliq.config import default_database_url
+from autoliq.config import default_database_url, secret_from_env
 
 users_app = App(help="Users of the database (run where the database is).", no_args_is_help=True)
 
@@ -23,9 +22,12 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _new_password(user: str) -> str:
-    """The new password: AUTOLIQ_NEW_PASSWORD, else asked twice on a terminal (not echoed), else
-    standard input's first line."""
-    given = os.environ.get(NEW_PASSWORD_VARIABLE)
+    """The new password: AUTOLIQ_NEW_PASSWORD (or the file AUTOLIQ_NEW_PASSWORD_FILE names), else
+    asked twice on a terminal (not echoed), else standard input's first line."""
+    try:
+        given = secret_from_env(NEW_PASSWORD_VARIABLE)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
     if given:
         return given
     if sys.stdin.isatty():
@@ -44,7 +46,7 @@ def set_password(
         typer.Option(envvar="AUTOLIQ_DATABASE_URL", help="Database URL (default autoliq.db here)."),
     ] = None,
 ) -> None:
-    """Set USER's password, from AUTOLIQ_NEW_PASSWORD, the terminal (asked twice) or standard input."""
+    """Set USER's password: AUTOLIQ_NEW_PASSWORD (or _FILE), the terminal (asked twice) or standard input."""
     from autoliq.bootstrap import (
         DatabaseSetupFailed,
         DatabaseUnavailable,
