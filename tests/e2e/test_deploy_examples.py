@@ -108,7 +108,8 @@ def test_nginx_example_when_in_front_of_autoliq_then_rest_the_desk_and_the_webso
                 context.verify_mode = ssl.CERT_NONE
                 from websockets.sync.client import connect
 
-                with connect(f"wss://127.0.0.1:{port}/v1/websocket", ssl=context, open_timeout=10) as ws:
+                # 30 s: bounded, and loose enough for a machine busy with other test runs
+                with connect(f"wss://127.0.0.1:{port}/v1/websocket", ssl=context, open_timeout=30) as ws:
                     assert ws.recv(timeout=10) == "o"
                     ws.send(f"authorize\n0\n\n{token}")
                     assert json.loads(ws.recv(timeout=10)[1:]) == [{"s": 200, "i": 0}]
