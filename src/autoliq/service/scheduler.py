@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import partial
 
@@ -18,6 +18,26 @@ from autoliq.service.clock import Clock
 from autoliq.service.ports import Store, UnitOfWork
 
 log = logging.getLogger(__name__)
+
+
+async def run_periodically(
+    step: Callable[[], Awaitable[object]], interval: float, name: str, what: str
+) -> None:
+    """`step` every `interval` seconds until cancelled: the background loop of the scheduler and of
+    the webhook deliverer. A storage fault is logged at debug (the writer logs it once, when it
+    starts failing); any other failure is logged with its traceback; both are retried next turn."""
+    while True:
+        try:
+            await step()
+        except asyncio.CancelledError:
+            raise
+        except StorageUnavailable:
+            log.debug("%s: storage unavailable; retrying", name)
+        except Exception:
+            log.exception("%s: %s failed; retrying", name, what)
+        await asyncio.sleep(interval)
+
+
 BATCH = 500
 
 
@@ -89,13 +109,4 @@ class Scheduler:
 
     async def run_forever(self) -> None:
         """`run_due` in a loop until cancelled; a failure is logged and retried on the next turn."""
-        while True:
-            try:
-                await self.run_due()
-            except asyncio.CancelledError:
-                raise
-            except StorageUnavailable:  # logged once by the writer when it starts failing
-                log.debug("scheduler: storage unavailable; retrying")
-            except Exception:
-                log.exception("scheduler: running due timers failed; retrying")
-            await asyncio.sleep(self._interval)
+        await run_periodically(self.run_due, self._interval, "scheduler", "running due timers")

@@ -5,7 +5,6 @@ dead-lettered after every try failed; one deliverer at a time per webhook, by a 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import secrets
@@ -17,12 +16,13 @@ from functools import partial
 import msgspec
 
 from autoliq.domain import webhooks as rules
-from autoliq.domain.errors import BadRequest, NotFound, StorageUnavailable, Unauthorized
+from autoliq.domain.errors import BadRequest, NotFound, Unauthorized
 from autoliq.domain.events import TradingEntityChanged
 from autoliq.domain.model import User
 from autoliq.service.clock import Clock
 from autoliq.service.ports import Store, UnitOfWorkOf
 from autoliq.service.ports.webhooks import DeadLetter, Webhook
+from autoliq.service.scheduler import run_periodically
 
 log = logging.getLogger(__name__)
 
@@ -132,16 +132,7 @@ class WebhookDeliverer:
 
     async def run_forever(self) -> None:
         """Deliver what is due every `interval` seconds until cancelled; a failure is logged, never fatal."""
-        while True:
-            try:
-                await self.run_due()
-            except asyncio.CancelledError:
-                raise
-            except StorageUnavailable:  # logged once by the writer when it starts failing
-                log.debug("webhooks: storage unavailable; retrying")
-            except Exception:  # try again at the next interval
-                log.exception("webhooks: a delivery round failed; retrying")
-            await asyncio.sleep(self._settings.interval)
+        await run_periodically(self.run_due, self._settings.interval, "webhooks", "a delivery round")
 
     async def run_due(self) -> int:
         """One round: claim the due webhooks, deliver what each is owed; how many were delivered."""
